@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+import { Command, Option, InvalidArgumentError } from 'commander';
+import { CallformError, ExitCode } from './errors.js';
+import { TOOL_VERSION } from './version.js';
+import { processIo, type Io } from './cli/io.js';
+import type { GlobalOptions } from './cli/commands.js';
+
+function positiveInt(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
+    return n;
+  };
+}
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const formatOption = () => new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text');
+
+function reportError(io: Io, err: unknown, debug: boolean): number {
+  if (err instanceof CallformError) {
+    io.stderr.write(`Error: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ''}`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  io.stderr.write(`Error: unexpected failure: ${e?.message ?? String(err)}\n`);
+  io.stderr.write(debug ? `${e?.stack ?? ''}\n` : '  hint: run again with --debug for details, and report it if it persists\n');
+  return ExitCode.Error;
+}
+
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command('callform')
+    .description('Declarative config-as-code for NXCloud Callbot tasks: validate, plan, apply.')
+    .version(TOOL_VERSION, '-v, --version')
+    .option('-c, --config <file>', 'settings file (default: discovered: callform.config.*, .callformrc*, package.json#callform)')
+    .option('--debug', 'log every API request and response (signature redacted, phone numbers masked) to stderr')
+    .option('--no-color', 'disable colours (also NO_COLOR)')
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride();
+
+  const global = (): GlobalOptions => program.opts<GlobalOptions>();
+  const run = (fn: () => Promise<number>) => async () => {
+    try {
+      setExit(await fn());
+    } catch (err) {
+      setExit(reportError(io, err, Boolean(global().debug)));
+    }
+  };
+  const commands = () => import('./cli/commands.js');
+
+  program
+    .command('validate')
+    .description('check that the settings and task files are well-formed and sane (no network)')
+    .action((_o, _c) => run(async () => (await commands()).validateCommand(io, global()))());
+
+  program
+    .command('plan')
+    .description('show what apply would change, task by task, field by field')
+    .addOption(formatOption())
+    .option('-t, --target <id>', 'only tasks whose userTaskID matches (repeatable; * and ? wildcards)', collect)
+    .option('--detailed-exitcode', 'exit 2 when there are changes (blocked and errors included), 0 when none')
+    .option('--offline', 'do not read remote task statuses (no credentials needed; blocked tasks not detected)')
+    .option('-o, --out <file>', 'save the plan for `callform apply FILE` (exact payloads, stale-checked)')
+    .action((opts) => run(async () => (await commands()).planCommand(io, global(), opts))());
+
+  program
+    .command('apply [planfile]')
+    .description('apply the changes (or exactly the saved plan FILE) through signed updateTask calls')
+    .option('--auto-approve', 'do not ask for confirmation')
+    .option('-t, --target <id>', 'only tasks whose userTaskID matches (repeatable; * and ? wildcards)', collect)
+    .option('-p, --parallelism <n>', 'concurrent updateTask calls (default: settings, 8)', positiveInt('--parallelism'))
+    .option('--lock-timeout <ms>', 'wait this long for the state lock (default: settings, 0)', positiveInt('--lock-timeout'))
+    .action((planfile, opts) => run(async () => (await commands()).applyCommand(io, global(), planfile, opts))());
+
+  program
+    .command('show <planfile>')
+    .description('render a saved plan')
+    .addOption(formatOption())
+    .action((planfile, opts) => run(async () => (await commands()).showCommand(io, global(), planfile, opts))());
+
+  program
+    .command('force-unlock <id>')
+    .description('remove a state lock left by a run that is gone (ID from the "state is locked" message)')
+    .action((id) => run(async () => (await commands()).forceUnlockCommand(io, global(), id))());
+
+  program
+    .command('init [dir]')
+    .description('scaffold a settings file, tasks/ with one example task, and .gitignore entries')
+    .action((dir) =>
+      run(async () => {
+        const { initProject } = await import('./cli/init.js');
+        const created = await initProject(dir ?? io.cwd);
+        io.stdout.write(created.map((c) => `created ${c}`).join('\n') + '\n');
+        return ExitCode.Ok;
+      })(),
+    );
+
+  program
+    .command('sim')
+    .description('run the local NXCloud Callbot simulator (for tests, demos and dry runs)')
+    .option('--port <n>', 'port, 0 = any free port', positiveInt('--port'), 8787)
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--uuid <uuid>', 'account uuid the simulator accepts')
+    .option('--secret <secret>', 'secret key the simulator accepts')
+    .option('--seed <file>', 'YAML/JSON seed file: { tasks: [...] }')
+    .option('--latency-ms <ms>', 'fixed delay per API response', positiveInt('--latency-ms'))
+    .option('--fault-rate <p>', 'probability (0..1) of an injected fault per API request', Number)
+    .option('--fault-kinds <list>', 'comma list of http500,http503,reset,timeout,retcode,badsign')
+    .option('--fault-seed <n>', 'seed of the fault RNG', positiveInt('--fault-seed'))
+    .action((opts) =>
+      run(async () => {
+        const { runSimCli } = await import('./sim/index.js');
+        const sim = await runSimCli(opts);
+        await new Promise<void>((resolve) => {
+          const stop = () => void sim.close().then(resolve);
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        return ExitCode.Ok;
+      })(),
+    );
+  return program;
+}
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let code = 0;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    const e = err as { exitCode?: number; code?: string };
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.Ok;
+    if (typeof e.exitCode === 'number') return e.exitCode === 0 ? 0 : ExitCode.Error;
+    return reportError(io, err, false);
+  }
+  return code;
+}
+
+const isEntry = process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;
+if (isEntry) {
+  const code = await main(process.argv.slice(2));
+  // Let stdout drain before exiting (pipes in CI).
+  process.exitCode = code;
+}

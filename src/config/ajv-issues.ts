@@ -1,0 +1,153 @@
+import type { AjvError } from '../generated/validators.js';
+import type { Issue } from '../errors.js';
+import type { PathSegment, SourceDocument } from './source.js';
+
+/** JSON pointer (/a/0/b) → path segments, numbers for array indexes. */
+export function pointerToPath(pointer: string): PathSegment[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+export function formatPath(path: PathSegment[]): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  return out;
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) return String(value);
+  return text.length > 60 ? text.slice(0, 57) + '...' : text;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value;
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+export function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestScore = Infinity;
+  for (const c of candidates) {
+    const score = levenshtein(word, c);
+    if (score < bestScore) {
+      best = c;
+      bestScore = score;
+    }
+  }
+  return best !== undefined && bestScore <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+interface Described {
+  message: string;
+  hint?: string;
+  /** Extra segment (missing or unknown key) that locates the problem more precisely. */
+  extra?: PathSegment;
+}
+
+function describe(err: AjvError): Described | undefined {
+  const description: string | undefined = err.parentSchema?.description;
+  const p = err.params;
+  switch (err.keyword) {
+    case 'required':
+      return { message: `missing required field "${p.missingProperty}"`, hint: fieldHint(err, p.missingProperty), extra: undefined };
+    case 'additionalProperties': {
+      const allowed = Object.keys(err.parentSchema?.properties ?? {}).filter((k) => k !== '$schema');
+      const guess = closest(String(p.additionalProperty), allowed);
+      return {
+        message: `unknown field "${p.additionalProperty}"${guess ? ` (did you mean "${guess}"?)` : ''}`,
+        hint: allowed.length ? `allowed fields here: ${allowed.join(', ')}` : 'remove it',
+        extra: p.additionalProperty,
+      };
+    }
+    case 'type':
+      return { message: `must be ${String(p.type).replace(',', ' or ')}, got ${typeName(err.data)} ${show(err.data)}`, hint: description };
+    case 'enum':
+      return { message: `must be one of ${(p.allowedValues as unknown[]).map(show).join(', ')}; got ${show(err.data)}`, hint: description };
+    case 'const':
+      return { message: `must be ${show(p.allowedValue)}; got ${show(err.data)}`, hint: description };
+    case 'pattern':
+      return { message: `${show(err.data)} has the wrong format`, hint: description ?? `must match ${p.pattern}` };
+    case 'format':
+      return { message: `${show(err.data)} is not a valid ${p.format}`, hint: description };
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return { message: `must be ${p.comparison} ${p.limit}; got ${show(err.data)}`, hint: description };
+    case 'multipleOf':
+      return { message: `must be a multiple of ${p.multipleOf}; got ${show(err.data)}`, hint: description };
+    case 'minLength':
+      return { message: p.limit === 1 ? 'must not be empty' : `must be at least ${p.limit} characters long`, hint: description };
+    case 'maxLength':
+      return { message: `must be at most ${p.limit} characters long`, hint: description };
+    case 'minItems':
+      return { message: `must have at least ${p.limit} item${p.limit === 1 ? '' : 's'}`, hint: description };
+    case 'uniqueItems':
+      return { message: `has a repeated item (items ${p.j} and ${p.i} are equal)`, hint: description };
+    case 'if':
+    case 'oneOf':
+    case 'anyOf':
+      // The branch errors that explain these are reported on their own.
+      return undefined;
+    default:
+      return { message: err.message ?? err.keyword, hint: description };
+  }
+}
+
+function fieldHint(err: AjvError, field: string): string | undefined {
+  return err.parentSchema?.properties?.[field]?.description;
+}
+
+export interface IssueContext {
+  file: string;
+  /** Path of the validated value inside the document (e.g. ['tasks', 2]). */
+  basePath: PathSegment[];
+  /** Documents to search for the position, in order (a task item first, then its defaults). */
+  sources: Array<{ doc: SourceDocument; basePath: PathSegment[] }>;
+}
+
+/** Turns ajv errors into located, human issues, dropping duplicates. */
+export function ajvIssues(errors: AjvError[] | null | undefined, ctx: IssueContext): Issue[] {
+  const issues: Issue[] = [];
+  const seen = new Set<string>();
+  for (const err of errors ?? []) {
+    const described = describe(err);
+    if (!described) continue;
+    const rel = pointerToPath(err.instancePath);
+    const located = described.extra !== undefined ? [...rel, described.extra] : rel;
+    const path = formatPath([...ctx.basePath, ...located]);
+    const key = `${path}|${described.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    let position;
+    for (const src of ctx.sources) {
+      position = src.doc.locate([...src.basePath, ...located], true);
+      if (position) break;
+    }
+    const first = ctx.sources[0];
+    if (!position && first) position = first.doc.locate([...first.basePath, ...located]);
+    issues.push({ file: ctx.file, position, path: path || undefined, message: described.message, hint: described.hint });
+  }
+  return issues;
+}

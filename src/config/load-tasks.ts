@@ -1,0 +1,154 @@
+import { readFile as fsReadFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { glob } from 'tinyglobby';
+import type { CallformTask, TaskCreateSetting, FuncFlag } from '../generated/task.js';
+import { validateTask, validateTaskFile } from '../generated/validators.js';
+import { ValidationError, type Issue, type SourcePosition } from '../errors.js';
+import { parseSource, decodeUtf8, type PathSegment, type SourceDocument } from './source.js';
+import { ajvIssues, formatPath } from './ajv-issues.js';
+import { checkTaskRules } from './rules.js';
+
+/** A task as the files declare it, defaults merged in, ready to diff. */
+export interface DesiredTask {
+  userTaskID: string;
+  sceneID: string;
+  taskCreateSetting: TaskCreateSetting;
+  funcFlag: FuncFlag;
+  /** "file:line" of the task's declaration. */
+  source: string;
+}
+
+export interface LoadedTasks {
+  tasks: DesiredTask[];
+  files: string[];
+  /** SHA-256 over every file's relative path and bytes: a saved plan is stale when it moves. */
+  filesDigest: string;
+}
+
+export interface LoadTasksOptions {
+  /** Directory the globs and reported paths are relative to. */
+  baseDir: string;
+  patterns: string[];
+  readFile?: (file: string) => Promise<Uint8Array>;
+}
+
+type Plain = Record<string, unknown>;
+const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Deep merge for defaults: objects merge, arrays and scalars of `over` replace. */
+export function mergeDefaults(under: unknown, over: unknown): unknown {
+  if (!isPlain(under) || !isPlain(over)) return over === undefined ? under : over;
+  const out: Plain = { ...under };
+  for (const [k, v] of Object.entries(over)) out[k] = k in under ? mergeDefaults(under[k], v) : v;
+  return out;
+}
+
+interface Declared {
+  task: CallformTask;
+  file: string;
+  position?: SourcePosition;
+}
+
+function where(d: { file: string; position?: SourcePosition }): string {
+  return d.position ? `${d.file}:${d.position.line}` : d.file;
+}
+
+/** Validates one parsed document and returns the tasks it declares, or issues. */
+export function tasksOfDocument(file: string, doc: SourceDocument, docIndex: number, docCount: number): { tasks: Declared[]; issues: Issue[] } {
+  const prefix: PathSegment[] = docCount > 1 ? [`document ${docIndex + 1}`] : [];
+  const label = (p: PathSegment[]) => formatPath([...prefix, ...p]) || undefined;
+  const value = doc.value;
+  if (value === null || value === undefined) return { tasks: [], issues: [] };
+  if (!isPlain(value)) {
+    return {
+      tasks: [],
+      issues: [{ file, position: doc.locate([]), path: label([]), message: `must be a task object or { defaults, tasks }; got ${Array.isArray(value) ? 'an array' : typeof value}`, hint: 'see schemas/task-file.schema.json' }],
+    };
+  }
+  if (!validateTaskFile(value)) {
+    const issues = ajvIssues(validateTaskFile.errors, { file, basePath: prefix, sources: [{ doc, basePath: [] }] });
+    return { tasks: [], issues };
+  }
+  const items: Array<{ raw: Plain; path: PathSegment[] }> =
+    'tasks' in value ? (value.tasks as Plain[]).map((raw, i) => ({ raw, path: ['tasks', i] })) : [{ raw: value, path: [] }];
+  const defaults = 'tasks' in value && isPlain(value.defaults) ? value.defaults : undefined;
+  const tasks: Declared[] = [];
+  const issues: Issue[] = [];
+  for (const item of items) {
+    const merged = defaults ? (mergeDefaults(defaults, item.raw) as Plain) : item.raw;
+    const sources = [{ doc, basePath: item.path }, ...(defaults ? [{ doc, basePath: ['defaults'] as PathSegment[] }] : [])];
+    if (!validateTask(merged)) {
+      issues.push(...ajvIssues(validateTask.errors, { file, basePath: [...prefix, ...item.path], sources }));
+      continue;
+    }
+    const task = merged as unknown as CallformTask;
+    const violations = checkTaskRules(task);
+    for (const v of violations) {
+      issues.push({
+        file,
+        position: doc.locate([...item.path, ...v.path], true) ?? doc.locate(['defaults', ...v.path]),
+        path: label([...item.path, ...v.path]),
+        message: v.message,
+        hint: v.hint,
+      });
+    }
+    if (violations.length === 0) tasks.push({ task, file, position: doc.locate(item.path.length ? item.path : ['userTaskID']) });
+  }
+  return { tasks, issues };
+}
+
+function toDesired(d: Declared): DesiredTask {
+  const { userTaskID, sceneID, taskCreateSetting = {}, funcFlag = {} } = d.task;
+  return { userTaskID, sceneID, taskCreateSetting, funcFlag, source: where(d) };
+}
+
+/** Finds, parses and validates every task file; throws one ValidationError listing all problems. */
+export async function loadTasks(options: LoadTasksOptions): Promise<LoadedTasks> {
+  const readFile = options.readFile ?? ((f: string) => fsReadFile(f));
+  const files = (await glob(options.patterns, { cwd: options.baseDir, onlyFiles: true, dot: false, expandDirectories: false })).sort();
+  const issues: Issue[] = [];
+  if (files.length === 0) {
+    throw new ValidationError(
+      [{ file: options.baseDir, message: `no task files match ${options.patterns.join(', ')}`, hint: 'set "tasks" in the settings file or create tasks/*.yaml' }],
+      'task files',
+    );
+  }
+  const digest = createHash('sha256');
+  const declared: Declared[] = [];
+  const contents = await Promise.all(files.map((f) => readFile(path.resolve(options.baseDir, f))));
+  files.forEach((file, i) => {
+    const bytes = contents[i]!;
+    digest.update(`${file}\0${bytes.byteLength}\0`).update(bytes);
+    const { text, issue } = decodeUtf8(file, bytes);
+    if (issue || text === undefined) {
+      if (issue) issues.push(issue);
+      return;
+    }
+    const parsed = parseSource(file, text);
+    issues.push(...parsed.issues);
+    parsed.documents.forEach((doc, docIndex) => {
+      const result = tasksOfDocument(file, doc, docIndex, parsed.documents.length);
+      issues.push(...result.issues);
+      declared.push(...result.tasks);
+    });
+  });
+  const byId = new Map<string, Declared>();
+  for (const d of declared) {
+    const first = byId.get(d.task.userTaskID);
+    if (first) {
+      issues.push({
+        file: d.file,
+        position: d.position,
+        path: 'userTaskID',
+        message: `duplicate userTaskID "${d.task.userTaskID}", already declared at ${where(first)}`,
+        hint: 'userTaskID must be unique across all task files',
+      });
+    } else {
+      byId.set(d.task.userTaskID, d);
+    }
+  }
+  if (issues.length > 0) throw new ValidationError(issues, 'task files');
+  const tasks = [...byId.values()].map(toDesired).sort((a, b) => (a.userTaskID < b.userTaskID ? -1 : a.userTaskID > b.userTaskID ? 1 : 0));
+  return { tasks, files, filesDigest: digest.digest('hex') };
+}

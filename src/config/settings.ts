@@ -1,0 +1,156 @@
+import path from 'node:path';
+import { readFile } from 'node:fs/promises';
+import type { CallformSettings } from '../generated/config.js';
+import { validateSettings } from '../generated/validators.js';
+import { CallformError, ValidationError, type Issue } from '../errors.js';
+import type { SignAlgorithm } from '../api/sign.js';
+import { ajvIssues } from './ajv-issues.js';
+import { parseSource, type SourceDocument } from './source.js';
+
+export const MODULE_NAME = 'callform';
+export const DEFAULT_ENDPOINT = 'https://nxbot.nxcloud.com';
+export const DEFAULT_TASK_GLOB = 'tasks/**/*.{yaml,yml,json}';
+export const DEFAULT_STATE_FILE = 'callform.state.json';
+
+export const SEARCH_PLACES = [
+  'package.json',
+  `${MODULE_NAME}.config.json`,
+  `${MODULE_NAME}.config.yaml`,
+  `${MODULE_NAME}.config.yml`,
+  `${MODULE_NAME}.config.js`,
+  `${MODULE_NAME}.config.mjs`,
+  `${MODULE_NAME}.config.cjs`,
+  `${MODULE_NAME}.config.ts`,
+  `.${MODULE_NAME}rc`,
+  `.${MODULE_NAME}rc.json`,
+  `.${MODULE_NAME}rc.yaml`,
+  `.${MODULE_NAME}rc.yml`,
+  `.${MODULE_NAME}rc.js`,
+  `.${MODULE_NAME}rc.mjs`,
+  `.${MODULE_NAME}rc.cjs`,
+  `.config/${MODULE_NAME}rc`,
+  `.config/${MODULE_NAME}rc.json`,
+  `.config/${MODULE_NAME}rc.yaml`,
+  `.config/${MODULE_NAME}rc.yml`,
+  `.config/${MODULE_NAME}rc.js`,
+  `.config/${MODULE_NAME}rc.mjs`,
+];
+
+export interface Credentials {
+  uuid: string;
+  secretKey: string;
+}
+
+/** Settings after discovery, validation, defaults and environment overrides. */
+export interface ResolvedSettings {
+  /** The settings file used, or null when defaults apply. */
+  configFile: string | null;
+  /** Globs and the state path are relative to this directory. */
+  baseDir: string;
+  taskPatterns: string[];
+  statePath: string;
+  endpoint: string;
+  algorithm: SignAlgorithm;
+  parallelism: number;
+  timeoutMs: number;
+  retries: number;
+  lockTimeoutMs: number;
+}
+
+export interface LoadSettingsOptions {
+  cwd: string;
+  /** --config FILE: skip discovery. */
+  configFile?: string;
+  env: NodeJS.ProcessEnv;
+}
+
+async function discover(options: LoadSettingsOptions): Promise<{ config: unknown; filepath: string } | null> {
+  const { cosmiconfig } = await import('cosmiconfig');
+  const explorer = cosmiconfig(MODULE_NAME, { searchPlaces: SEARCH_PLACES, searchStrategy: 'project', cache: false });
+  try {
+    if (options.configFile) {
+      const file = path.resolve(options.cwd, options.configFile);
+      const result = await explorer.load(file);
+      return result ? { config: result.config, filepath: result.filepath } : { config: {}, filepath: file };
+    }
+    const result = await explorer.search(options.cwd);
+    return result && !result.isEmpty ? { config: result.config, filepath: result.filepath } : result ? { config: {}, filepath: result.filepath } : null;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') throw new CallformError(`settings file ${options.configFile} not found`, 'check the --config path');
+    throw new CallformError(`cannot read settings file: ${e.message.split('\n')[0]}`, 'fix the syntax of the settings file');
+  }
+}
+
+/** Locates settings errors by re-reading data files (JS/TS settings get no positions). */
+async function settingsIssues(filepath: string, config: unknown, cwd: string): Promise<Issue[]> {
+  const file = path.relative(cwd, filepath) || filepath;
+  const noPositions = { value: config, locate: () => undefined };
+  let doc: SourceDocument = noPositions;
+  if (!/\.(m|c)?(j|t)s$/.test(filepath)) {
+    // Extension-less rc files are YAML or JSON; the YAML parser reads both.
+    doc = parseSource(filepath, await readFile(filepath, 'utf8')).documents[0] ?? noPositions;
+  }
+  const basePath = path.basename(filepath) === 'package.json' ? [MODULE_NAME] : [];
+  return ajvIssues(validateSettings.errors, { file, basePath: [], sources: [{ doc, basePath }] });
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** Discovers (cosmiconfig), validates and resolves the tool settings. */
+export async function loadSettings(options: LoadSettingsOptions): Promise<ResolvedSettings> {
+  const found = await discover(options);
+  const config = (found?.config ?? {}) as unknown;
+  if (found && !validateSettings(config)) {
+    throw new ValidationError(await settingsIssues(found.filepath, config, options.cwd), 'the settings file');
+  }
+  const s = config as CallformSettings;
+  const baseDir = found ? path.dirname(found.filepath) : options.cwd;
+  const env = options.env;
+  const endpoint = env.NXCLOUD_ENDPOINT || s.endpoint || DEFAULT_ENDPOINT;
+  if (!isHttpUrl(endpoint)) {
+    throw new CallformError(
+      `endpoint "${endpoint}"${env.NXCLOUD_ENDPOINT ? ' (from NXCLOUD_ENDPOINT)' : ''} is not an http(s) URL`,
+      `use e.g. ${DEFAULT_ENDPOINT}`,
+    );
+  }
+  let algorithm: SignAlgorithm = s.algorithm ?? 'MD5';
+  if (env.NXCLOUD_ALGORITHM) {
+    const upper = env.NXCLOUD_ALGORITHM.toUpperCase();
+    if (upper !== 'MD5' && upper !== 'SHA256') {
+      throw new CallformError(`NXCLOUD_ALGORITHM "${env.NXCLOUD_ALGORITHM}" is not supported`, 'use MD5 or SHA256');
+    }
+    algorithm = upper;
+  }
+  return {
+    configFile: found?.filepath ?? null,
+    baseDir,
+    taskPatterns: s.tasks === undefined ? [DEFAULT_TASK_GLOB] : Array.isArray(s.tasks) ? s.tasks : [s.tasks],
+    statePath: path.resolve(baseDir, s.state ?? DEFAULT_STATE_FILE),
+    endpoint: endpoint.replace(/\/+$/, ''),
+    algorithm,
+    parallelism: s.parallelism ?? 8,
+    timeoutMs: s.timeoutMs ?? 15000,
+    retries: s.retries ?? 3,
+    lockTimeoutMs: s.lockTimeoutMs ?? 0,
+  };
+}
+
+/** Credentials come only from the environment; the secret is never echoed. */
+export function credentialsFromEnv(env: NodeJS.ProcessEnv): Credentials {
+  const missing = ['NXCLOUD_UUID', 'NXCLOUD_SECRET_KEY'].filter((k) => !env[k]);
+  if (missing.length > 0) {
+    throw new CallformError(
+      `missing credential${missing.length > 1 ? 's' : ''}: ${missing.join(', ')} not set`,
+      'export NXCLOUD_UUID and NXCLOUD_SECRET_KEY (NXCloud console → Developer); use `plan --offline` to plan without them',
+    );
+  }
+  return { uuid: env.NXCLOUD_UUID!, secretKey: env.NXCLOUD_SECRET_KEY! };
+}

@@ -1,0 +1,60 @@
+/** Exit codes shared by every command (README "Exit codes"). */
+export const ExitCode = {
+  Ok: 0,
+  Error: 1,
+  Changes: 2,
+  Blocked: 3,
+  Interrupted: 130,
+  Terminated: 143,
+} as const;
+
+/** A problem the user can fix: printed without a stack trace, exits 1. */
+export class CallformError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+    readonly exitCode: number = ExitCode.Error,
+  ) {
+    super(message);
+    this.name = 'CallformError';
+  }
+}
+
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+/** One validation problem, located as precisely as the input allows. */
+export interface Issue {
+  file: string;
+  position?: SourcePosition;
+  /** Dotted field path inside the document, e.g. tasks[2].taskCreateSetting.maxCall. */
+  path?: string;
+  message: string;
+  hint?: string;
+}
+
+export function formatIssue(issue: Issue): string {
+  const where = issue.position ? `${issue.file}:${issue.position.line}:${issue.position.column}` : issue.file;
+  const field = issue.path ? ` ${issue.path}:` : '';
+  const hint = issue.hint ? `\n    hint: ${issue.hint}` : '';
+  return `${where}:${field} ${issue.message}${hint}`;
+}
+
+/** Every problem found in one run, reported together. */
+export class ValidationError extends CallformError {
+  constructor(
+    readonly issues: Issue[],
+    what = 'input',
+  ) {
+    super(
+      `${issues.length} problem${issues.length === 1 ? '' : 's'} in ${what}:\n` + issues.map((i) => '  ' + formatIssue(i)).join('\n'),
+    );
+    this.name = 'ValidationError';
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,52 @@
+import { readFile } from 'node:fs/promises';
+import writeFileAtomic from 'write-file-atomic';
+import type { CallformPlan } from '../generated/plan.js';
+import { validatePlan } from '../generated/validators.js';
+import type { CallformState } from '../generated/state.js';
+import { CallformError, formatIssue } from '../errors.js';
+import { ajvIssues } from '../config/ajv-issues.js';
+
+/**
+ * A saved plan is the plan itself (plan.schema.json, kind callform-saved-plan): the exact
+ * payloads, the state lineage/serial and the task-file digest it was computed from, the
+ * remote statuses it saw, the tool version. It holds no credential.
+ */
+export async function writeSavedPlan(file: string, plan: CallformPlan): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify({ ...plan, kind: 'callform-saved-plan' }, null, 2) + '\n');
+}
+
+export async function readSavedPlan(file: string): Promise<CallformPlan> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new CallformError(`cannot read saved plan ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, 'create one with `callform plan --out FILE`');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new CallformError(`${file} is not a saved plan (not JSON)`, 'create one with `callform plan --out FILE`');
+  }
+  if (!validatePlan(value) || (value as CallformPlan).kind !== 'callform-saved-plan') {
+    const issues = ajvIssues(validatePlan.errors, { file, basePath: [], sources: [] });
+    throw new CallformError(
+      `${file} is not a valid callform saved plan${issues.length ? ':\n' + issues.slice(0, 5).map((i) => '  ' + formatIssue(i)).join('\n') : ' (kind is not callform-saved-plan)'}`,
+      'create one with `callform plan --out FILE`',
+    );
+  }
+  return value as CallformPlan;
+}
+
+/** Why a saved plan can no longer be applied as is, or null when it is current. */
+export function staleReason(plan: CallformPlan, state: CallformState, stateExists: boolean, filesDigest: string): string | null {
+  const lineage = stateExists ? state.lineage : null;
+  if (plan.state.lineage !== lineage) {
+    return `the state lineage changed (plan: ${plan.state.lineage ?? 'no state'}, now: ${lineage ?? 'no state'}): this plan was made for another state file`;
+  }
+  if (plan.state.serial !== state.serial) {
+    return `the state changed since the plan was made (serial ${plan.state.serial} → ${state.serial}): another apply ran in between`;
+  }
+  if (plan.files_digest !== filesDigest) return 'the task files changed since the plan was made';
+  return null;
+}

@@ -1,0 +1,66 @@
+import type { CallformPlan, TaskPlan } from '../generated/plan.js';
+import { CHANGE_SYMBOL, describeChange, payloadFieldCount, remoteText, summaryLine } from './common.js';
+
+/** A bot finds its previous comment by this marker and edits it instead of posting anew. */
+export const MARKDOWN_MARKER = '<!-- callform-plan -->';
+/** GitHub's comment limit is 65,536 characters; keep a margin for the closing note. */
+export const MARKDOWN_LIMIT = 65_536;
+const BUDGET = MARKDOWN_LIMIT - 1_500;
+
+const ACTION_LABEL: Record<TaskPlan['action'], string> = {
+  update: '🟡 update',
+  blocked: '⛔ blocked',
+  forget: '🗑️ forget',
+  error: '❌ error',
+  noop: 'unchanged',
+};
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function details(t: TaskPlan): string {
+  const body = t.changes.map((c) => `${CHANGE_SYMBOL[c.kind]} ${describeChange(c)}`);
+  if (t.reason) body.push(`# ${t.reason}`);
+  for (const w of t.warnings) body.push(`# warning: ${w}`);
+  const summary = `<code>${escapeHtml(t.userTaskID)}</code>: ${ACTION_LABEL[t.action]} (${t.changes.length} field${t.changes.length === 1 ? '' : 's'})`;
+  return `<details><summary>${summary}</summary>\n\n\`\`\`diff\n${body.join('\n').replace(/```/g, "'''")}\n\`\`\`\n\n</details>\n`;
+}
+
+/**
+ * A pull-request comment: marker, one-line summary, a table of the tasks that change,
+ * then one collapsible section per task. Values are masked; past GitHub's size limit
+ * the rest is summarised, never cut mid-element.
+ */
+export function renderPlanMarkdown(plan: CallformPlan, options: { title?: string } = {}): string {
+  const head = [
+    MARKDOWN_MARKER,
+    `### ${options.title ?? 'callform plan'}`,
+    '',
+    `**${summaryLine(plan)}**${plan.offline ? ' (offline: task statuses not read, blocked tasks not detected)' : ''}`,
+    '',
+  ];
+  const changed = plan.tasks.filter((t) => t.action !== 'noop');
+  if (changed.length === 0) return [...head, 'No changes: every task matches the state.', ''].join('\n');
+  let text = head.join('\n') + '\n| Task | Action | Fields sent | Remote | Note |\n|---|---|---:|---|---|\n';
+  let rows = 0;
+  for (const t of changed) {
+    const note = t.reason ?? (t.warnings[0] ? `⚠️ ${t.warnings[0]}` : '');
+    const row = `| \`${cell(t.userTaskID)}\` | ${ACTION_LABEL[t.action]} | ${t.payload ? payloadFieldCount(t) : 0} | ${cell(remoteText(t) ?? '')} | ${cell(note)} |\n`;
+    if (text.length + row.length > BUDGET / 2) break;
+    text += row;
+    rows++;
+  }
+  if (rows < changed.length) text += `\n_${changed.length - rows} more changed task(s) not listed in the table._\n`;
+  text += '\n';
+  let shown = 0;
+  for (const t of changed) {
+    const section = details(t);
+    if (text.length + section.length > BUDGET) break;
+    text += section;
+    shown++;
+  }
+  if (shown < changed.length) {
+    text += `\n> ✂️ ${changed.length - shown} of ${changed.length} task details omitted to stay under GitHub's ${MARKDOWN_LIMIT.toLocaleString('en-US')}-character comment limit. Run \`callform show plan.cfplan\` (or see the CI artifact) for the full plan.\n`;
+  }
+  return text;
+}

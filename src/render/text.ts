@@ -1,0 +1,66 @@
+import type { CallformPlan, TaskPlan } from '../generated/plan.js';
+import type { ApplyResult } from '../apply/apply.js';
+import { noColors, type Colors } from './colors.js';
+import { ACTION_SYMBOL, CHANGE_SYMBOL, describeChange, remoteText, summaryLine } from './common.js';
+
+const ACTION_WORD: Record<TaskPlan['action'], string> = {
+  update: 'will be updated',
+  blocked: 'is BLOCKED',
+  forget: 'will be forgotten (state only, no API call)',
+  error: 'has an ERROR',
+  noop: 'is unchanged',
+};
+
+function taskBlock(t: TaskPlan, c: Colors): string {
+  const tint = { update: c.yellow, blocked: c.magenta, forget: c.red, error: c.red, noop: c.dim }[t.action];
+  const remote = remoteText(t);
+  const meta = [t.source, remote && `remote ${remote}`].filter(Boolean).join(', ');
+  const lines = [tint(`${ACTION_SYMBOL[t.action]} ${c.bold(t.userTaskID)} ${ACTION_WORD[t.action]}`) + (meta ? c.dim(`  (${meta})`) : '')];
+  for (const ch of t.changes) {
+    const color = ch.kind === 'add' ? c.green : ch.kind === 'change' ? c.yellow : c.red;
+    lines.push(`    ${color(CHANGE_SYMBOL[ch.kind])} ${describeChange(ch)}`);
+  }
+  if (t.action === 'update' && !t.payload) lines.push(c.dim('    (nothing to send: only the state is updated)'));
+  if (t.reason && t.action !== 'forget') lines.push(`    ${c.magenta('reason:')} ${t.reason}`);
+  if (t.action === 'forget') lines.push(c.dim(`    ${t.reason}`));
+  for (const w of t.warnings) lines.push(`    ${c.yellow('warning:')} ${w}`);
+  return lines.join('\n');
+}
+
+/** The terminal rendering of a plan (`+ ~ -` per field, one block per task that changes). */
+export function renderPlanText(plan: CallformPlan, c: Colors = noColors): string {
+  const out: string[] = [];
+  if (plan.offline) out.push(c.yellow('Offline plan: remote task statuses were not read; blocked tasks cannot be detected.'), '');
+  const shown = plan.tasks.filter((t) => t.action !== 'noop');
+  if (shown.length === 0) {
+    out.push(c.green(`No changes. ${plan.summary.noop} task${plan.summary.noop === 1 ? '' : 's'} match the state.`));
+    return out.join('\n') + '\n';
+  }
+  out.push('callform will perform these actions (+ add, ~ change, - stop managing):', '');
+  for (const t of shown) out.push(taskBlock(t, c), '');
+  out.push(c.bold(`Plan: ${summaryLine(plan)}.`));
+  return out.join('\n') + '\n';
+}
+
+export function renderApplyLine(r: ApplyResult['results'][number], done: number, total: number): string {
+  const detail = r.message ? `: ${r.message}` : '';
+  return `[${done}/${total}] ${r.userTaskID} ${r.outcome}${detail}`;
+}
+
+export function renderApplySummary(result: ApplyResult, c: Colors = noColors): string {
+  const k = result.counts;
+  const lines: string[] = [];
+  for (const r of result.results) {
+    if (r.outcome === 'failed') lines.push(c.red(`x ${r.userTaskID} failed: ${r.message}`));
+    else if (r.outcome === 'blocked') lines.push(c.magenta(`! ${r.userTaskID} blocked: ${r.message}`));
+    else if (r.outcome === 'skipped') lines.push(c.yellow(`- ${r.userTaskID} skipped: ${r.message}`));
+  }
+  const warnings = new Set(result.results.filter((r) => r.outcome === 'applied').flatMap((r) => r.warnings));
+  for (const w of warnings) lines.push(c.yellow(`warning: ${w}`));
+  const parts = [`${k.applied} applied`, `${k.blocked} blocked`, `${k.failed} failed`, `${k.unchanged} unchanged`];
+  if (k.forgotten) parts.push(`${k.forgotten} forgotten`);
+  if (k.skipped) parts.push(`${k.skipped} skipped`);
+  const ok = k.failed === 0 && k.skipped === 0;
+  lines.push((ok ? c.green : c.red)(c.bold(`Apply complete: ${parts.join(', ')} (${result.updateCalls} updateTask call${result.updateCalls === 1 ? '' : 's'}).`)));
+  return lines.join('\n') + '\n';
+}

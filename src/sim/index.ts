@@ -1,0 +1,25 @@
+export {
+  startSimulator,
+  runSimCli,
+  loadSeedFile,
+  validateSeed,
+  SeedError,
+  FAULT_KINDS,
+  mulberry32,
+  DEFAULT_SIM_UUID,
+  DEFAULT_SIM_SECRET,
+  SIM_ENDPOINTS,
+  MAX_BODY_BYTES,
+} from './server.js';
+export type {
+  Simulator,
+  SimulatorOptions,
+  SimStats,
+  SimTask,
+  SeedFile,
+  SeedTask,
+  FaultKind,
+  SimFaultSettings,
+  SimCliArgs,
+  SimEndpoint,
+} from './server.js';
