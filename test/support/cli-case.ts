@@ -1,0 +1,114 @@
+/**
+ * Helpers for the hostile-input corpus (test/fixtures/bad): materialise a case in a
+ * temp dir, generate the inputs too big or too binary to commit, run the built CLI.
+ */
+import { spawn } from 'node:child_process';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile, mkdir, open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = path.join(REPO, 'dist', 'cli.js');
+export const BAD_DIR = path.join(REPO, 'test', 'fixtures', 'bad');
+
+export interface CaseExpect {
+  args: string[];
+  env?: Record<string, string>;
+  /** Something to write at test time instead of committing it. */
+  generate?: 'huge' | 'latin1';
+  /** Fragments that must all appear in stderr. */
+  stderr: string[];
+  /** Expected exit code; 1 when absent. */
+  exitCode?: number;
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export async function listCases(): Promise<string[]> {
+  const entries = await readdir(BAD_DIR, { withFileTypes: true });
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+}
+
+export async function readExpect(caseName: string): Promise<CaseExpect> {
+  return JSON.parse(await readFile(path.join(BAD_DIR, caseName, 'expect.json'), 'utf8')) as CaseExpect;
+}
+
+/** 16 MiB + 1 byte of valid YAML (a comment block): only the size is wrong. */
+async function writeHuge(file: string): Promise<void> {
+  const limit = 16 * 1024 * 1024;
+  const line = '# ' + 'x'.repeat(61) + '\n'; // 64 bytes
+  const chunk = Buffer.from(line.repeat(16 * 1024)); // 1 MiB
+  const fh = await open(file, 'w');
+  try {
+    for (let written = 0; written < limit; written += chunk.byteLength) await fh.write(chunk);
+    await fh.write(Buffer.from('\n'));
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Copies the case to a fresh temp dir (without expect.json) and generates what it asks for. */
+export async function materialise(caseName: string, expect: CaseExpect): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), `callform-bad-${caseName}-`));
+  await cp(path.join(BAD_DIR, caseName), dir, { recursive: true });
+  await rm(path.join(dir, 'expect.json'));
+  if (expect.generate) {
+    await mkdir(path.join(dir, 'tasks'), { recursive: true });
+    if (expect.generate === 'huge') await writeHuge(path.join(dir, 'tasks', 'huge.yaml'));
+    else if (expect.generate === 'latin1') {
+      // "café" saved as Latin-1: 0xE9 is not valid UTF-8.
+      await writeFile(path.join(dir, 'tasks', 'a.yaml'), Buffer.concat([Buffer.from('userTaskID: t1\nsceneID: caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+    } else throw new Error(`unknown generate kind ${String(expect.generate)}`);
+  }
+  return dir;
+}
+
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NXCLOUD_')) env[k] = v;
+  delete env.FORCE_COLOR;
+  return { ...env, ...extra, NO_COLOR: '1' };
+}
+
+export function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<CliResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/** Every path under dir whose name contains ".lock" (proper-lockfile dirs, lock info files). */
+export async function lockLeftovers(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.name.includes('.lock')) out.push(path.relative(dir, p));
+      if (e.isDirectory()) await walk(p);
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+export const STACK_TRACE = /\n\s+at .+\(.*:\d+:\d+\)/;

@@ -1,0 +1,219 @@
+/**
+ * Shared helpers for the reliability tests (test/reliability/): temporary callform
+ * projects, spawning the built CLI (dist/cli.js) with output capture, and waiting.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI_PATH = path.join(REPO_ROOT, 'dist', 'cli.js');
+export const DIST_DIR = path.join(REPO_ROOT, 'dist');
+
+/** The reliability tests drive the real binary: fail early and clearly when it is not built. */
+export function assertBuilt(): void {
+  if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` before these tests`);
+}
+
+export interface ProjectSettings {
+  tasks?: string | string[];
+  state?: string;
+  endpoint?: string;
+  algorithm?: 'MD5' | 'SHA256';
+  parallelism?: number;
+  timeoutMs?: number;
+  retries?: number;
+  lockTimeoutMs?: number;
+}
+
+export interface TaskCollection {
+  defaults?: Record<string, unknown>;
+  tasks: Array<Record<string, unknown>>;
+}
+
+export interface TempProject {
+  dir: string;
+  statePath: string;
+  lockDir: string;
+  lockInfoPath: string;
+  file(rel: string): string;
+  write(rel: string, content: string | object): Promise<void>;
+  writeSettings(settings: ProjectSettings): Promise<void>;
+  /** Replaces every task file with `tasks/<name>.yaml` collections. */
+  writeCollections(files: Record<string, TaskCollection>): Promise<void>;
+  /** Parsed state file, or null when there is none. Throws on invalid JSON. */
+  readState(): Promise<any | null>;
+  /** Every regular file in the project (recursive), relative path → content. */
+  allFiles(): Promise<Map<string, string>>;
+  cleanup(): Promise<void>;
+}
+
+export async function createProject(settings: ProjectSettings = {}, prefix = 'callform-rel-'): Promise<TempProject> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  const statePath = path.join(dir, settings.state ?? 'callform.state.json');
+  const p: TempProject = {
+    dir,
+    statePath,
+    lockDir: `${statePath}.lock`,
+    lockInfoPath: `${statePath}.lock.info`,
+    file: (rel) => path.join(dir, rel),
+    async write(rel, content) {
+      const f = path.join(dir, rel);
+      await mkdir(path.dirname(f), { recursive: true });
+      await writeFile(f, typeof content === 'string' ? content : rel.endsWith('.json') ? JSON.stringify(content, null, 2) : stringify(content));
+    },
+    async writeSettings(s) {
+      await p.write('callform.config.yaml', { tasks: 'tasks/**/*.yaml', ...s });
+    },
+    async writeCollections(files) {
+      await rm(path.join(dir, 'tasks'), { recursive: true, force: true });
+      for (const [name, coll] of Object.entries(files)) await p.write(`tasks/${name}.yaml`, coll);
+    },
+    async readState() {
+      let text: string;
+      try {
+        text = await readFile(statePath, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw err;
+      }
+      return JSON.parse(text);
+    },
+    async allFiles() {
+      const out = new Map<string, string>();
+      const walk = async (d: string): Promise<void> => {
+        for (const e of await readdir(d, { withFileTypes: true })) {
+          const full = path.join(d, e.name);
+          if (e.isDirectory()) await walk(full);
+          else if (e.isFile()) out.set(path.relative(dir, full), await readFile(full, 'utf8'));
+        }
+      };
+      await walk(dir);
+      return out;
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+  await p.writeSettings(settings);
+  return p;
+}
+
+/** Credentials and endpoint for a simulator; NXCLOUD_* from the outer environment never leak in. */
+export function simEnv(sim: { url: string; uuid: string; secret: string }, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return { NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret, ...extra };
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** True when the helper had to kill the process because `timeoutMs` passed. */
+  timedOut: boolean;
+}
+
+export interface SpawnOptions {
+  cwd: string;
+  env?: Record<string, string | undefined>;
+  input?: string;
+  /** Safety net: SIGKILL after this long (default 60 s). */
+  timeoutMs?: number;
+}
+
+export interface RunningCli {
+  child: ChildProcessWithoutNullStreams;
+  pid: number;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when the process has exited and its pipes closed. */
+  done: Promise<CliResult>;
+}
+
+function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', CI: '1' };
+  for (const k of Object.keys(env)) if (k.startsWith('NXCLOUD_')) delete env[k];
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env as NodeJS.ProcessEnv;
+}
+
+/** Starts `node dist/cli.js ...args` (node itself is the child, so signals reach callform directly). */
+export function spawnCli(args: string[], options: SpawnOptions): RunningCli {
+  const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd: options.cwd, env: cliEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let timedOut = false;
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, options.timeoutMs ?? 60_000);
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+  });
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(options.input ?? '');
+  return { child, pid: child.pid!, stdout: () => stdout, stderr: () => stderr, done };
+}
+
+export function runCli(args: string[], options: SpawnOptions): Promise<CliResult> {
+  return spawnCli(args, options).done;
+}
+
+/** Formats a result for assertion messages. */
+export function describeResult(args: string[], r: CliResult): string {
+  return `callform ${args.join(' ')} → code ${r.code} signal ${r.signal}${r.timedOut ? ' (TIMED OUT)' : ''}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `predicate` until it is truthy; throws after `timeoutMs`. */
+export async function waitFor<T>(predicate: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  for (;;) {
+    const v = await predicate();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${options.what ?? 'condition'}`);
+    await sleep(options.intervalMs ?? 10);
+  }
+}
+
+/** mulberry32: small deterministic PRNG for test randomness (floats in [0, 1)). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** True when every key of `expected` (recursively) is present in `actual` with an equal value. */
+export function containsSettings(actual: unknown, expected: unknown): boolean {
+  return mismatches(actual, expected).length === 0;
+}
+
+/** Paths (a.b.c) where `actual` does not carry `expected`'s value; arrays compare whole. */
+export function mismatches(actual: unknown, expected: unknown, at = ''): string[] {
+  const plain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (plain(expected)) {
+    if (!plain(actual)) return [at || '(root)'];
+    return Object.entries(expected).flatMap(([k, v]) => mismatches(actual[k], v, at ? `${at}.${k}` : k));
+  }
+  return JSON.stringify(actual) === JSON.stringify(expected) ? [] : [at || '(root)'];
+}

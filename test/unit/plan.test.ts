@@ -1,0 +1,108 @@
+import { describe, it, expect } from 'vitest';
+import { buildPlan, planHasChanges, type PlanInput } from '../../src/plan/plan.js';
+import { validatePlan } from '../../src/generated/validators.js';
+import type { DesiredTask } from '../../src/config/load-tasks.js';
+import type { ListedTask } from '../../src/api/types.js';
+
+const task = (id: string, over: Partial<DesiredTask> = {}): DesiredTask => ({
+  userTaskID: id,
+  sceneID: 'scene-1',
+  taskCreateSetting: { maxCall: 5, taskName: id },
+  funcFlag: { taskKeep: true },
+  source: 'tasks/a.yaml:1',
+  ...over,
+});
+const remote = (id: string, taskStatus: number, sceneID = 'scene-1'): ListedTask => ({ userTaskID: id, taskID: `T-${id}`, sceneID, taskStatus, createTs: 0 });
+const applied = (t: DesiredTask) => ({ sceneID: t.sceneID, taskID: `T-${t.userTaskID}`, taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag, appliedAt: '2026-01-01T00:00:00.000Z' });
+
+function input(over: Partial<PlanInput>): PlanInput {
+  return {
+    desired: [],
+    state: { version: 1, lineage: '00000000-0000-4000-8000-000000000000', serial: 3, tasks: {} },
+    stateExists: true,
+    remote: new Map(),
+    targets: null,
+    filesDigest: 'a'.repeat(64),
+    toolVersion: '0.0.0-test',
+    now: new Date('2026-11-25T00:00:00Z'),
+    ...over,
+  };
+}
+
+describe('buildPlan', () => {
+  it('plans a first apply with the full declared settings and validates against plan.schema.json', () => {
+    const t = task('a');
+    const plan = buildPlan(input({ desired: [t], remote: new Map([['a', remote('a', 1)]]) }));
+    expect(plan.tasks[0]).toMatchObject({ action: 'update', payload: { productID: 'callbot', userTaskID: 'a', sceneID: 'scene-1', taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag } });
+    expect(validatePlan(plan), JSON.stringify(validatePlan.errors)).toBe(true);
+    expect(plan.summary).toEqual({ update: 1, noop: 0, blocked: 0, forget: 0, error: 0 });
+  });
+
+  it('unchanged tasks are noop with no payload, whatever their status', () => {
+    const t = task('a');
+    const plan = buildPlan(input({ desired: [t], state: { ...input({}).state, tasks: { a: applied(t) } }, remote: new Map([['a', remote('a', 2)]]) }));
+    expect(plan.tasks[0]).toMatchObject({ action: 'noop', payload: null });
+    expect(planHasChanges(plan)).toBe(false);
+  });
+
+  it.each([2, 3, 4])('a changed task in status %i is blocked, keeping the payload it would send', (status) => {
+    const t = task('a');
+    const plan = buildPlan(input({ desired: [t], remote: new Map([['a', remote('a', status)]]) }));
+    expect(plan.tasks[0]!.action).toBe('blocked');
+    expect(plan.tasks[0]!.payload).not.toBeNull();
+    expect(plan.tasks[0]!.reason).toMatch(/only not started \(1\) or paused \(5\)/);
+  });
+
+  it.each([1, 5])('status %i may be updated', (status) => {
+    const plan = buildPlan(input({ desired: [task('a')], remote: new Map([['a', remote('a', status)]]) }));
+    expect(plan.tasks[0]!.action).toBe('update');
+  });
+
+  it('a task missing remotely, or with another sceneID, is an error', () => {
+    const plan = buildPlan(input({ desired: [task('a'), task('b')], remote: new Map([['b', remote('b', 1, 'other')]]) }));
+    expect(plan.tasks.map((t) => [t.userTaskID, t.action])).toEqual([
+      ['a', 'error'],
+      ['b', 'error'],
+    ]);
+    expect(plan.tasks[0]!.reason).toMatch(/not found on NXCloud/);
+    expect(plan.tasks[1]!.reason).toMatch(/sceneID "other"/);
+  });
+
+  it('a sceneID changed in the file against state is an error even offline', () => {
+    const t = task('a');
+    const plan = buildPlan(input({ desired: [{ ...t, sceneID: 'scene-2' }], state: { ...input({}).state, tasks: { a: applied(t) } }, remote: null }));
+    expect(plan.tasks[0]!.action).toBe('error');
+    expect(plan.offline).toBe(true);
+  });
+
+  it('a task gone from every file is forgotten without a payload', () => {
+    const t = task('gone');
+    const plan = buildPlan(input({ desired: [], state: { ...input({}).state, tasks: { gone: applied(t) } } }));
+    expect(plan.tasks[0]).toMatchObject({ action: 'forget', payload: null, after: null });
+  });
+
+  it('only-removed fields update the state without a call', () => {
+    const t = task('a');
+    const desired = { ...t, taskCreateSetting: { maxCall: 5 } };
+    const plan = buildPlan(input({ desired: [desired], state: { ...input({}).state, tasks: { a: applied(t) } }, remote: new Map([['a', remote('a', 1)]]) }));
+    expect(plan.tasks[0]).toMatchObject({ action: 'update', payload: null, changes: [{ path: 'taskCreateSetting.taskName', kind: 'unmanage' }] });
+  });
+
+  it('warns about the delayed effect of phoneEncrypt and SMS changes', () => {
+    const plan = buildPlan(input({ desired: [task('a', { funcFlag: { phoneEncrypt: true } })], remote: new Map([['a', remote('a', 1)]]) }));
+    expect(plan.tasks[0]!.warnings.join()).toMatch(/5 minutes/);
+  });
+
+  it('targets select tasks by glob, including forgets', () => {
+    const t = task('keep-1');
+    const plan = buildPlan(
+      input({
+        desired: [task('keep-1'), task('other')],
+        state: { ...input({}).state, tasks: { 'keep-2': applied(t) } },
+        remote: new Map([['keep-1', remote('keep-1', 1)], ['other', remote('other', 1)]]),
+        targets: ['keep-*'],
+      }),
+    );
+    expect(plan.tasks.map((x) => `${x.userTaskID}:${x.action}`)).toEqual(['keep-1:update', 'keep-2:forget']);
+  });
+});
