@@ -142,7 +142,7 @@ export function ajvIssues(errors: AjvError[] | null | undefined, ctx: IssueConte
     seen.add(key);
     let position;
     for (const src of ctx.sources) {
-      position = src.doc.locate([...src.basePath, ...located], true);
+      position = src.doc.locate([...src.basePath, ...located], true, described.extra !== undefined);
       if (position) break;
     }
     const first = ctx.sources[0];

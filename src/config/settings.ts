@@ -78,7 +78,12 @@ async function discover(options: LoadSettingsOptions): Promise<{ config: unknown
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new CallformError(`settings file ${options.configFile} not found`, 'check the --config path');
-    throw new CallformError(`cannot read settings file: ${e.message.split('\n')[0]}`, 'fix the syntax of the settings file');
+    // cosmiconfig puts "YAML/JSON Error in FILE:" first and the reason on a later line, between code frames.
+    const lines = e.message.split('\n');
+    const reason = lines.slice(1).find((l) => l.trim() !== '' && !/^\s*(>?\s*\d*\s*\||-+\^)/.test(l));
+    const head = lines[0]!.trim().replace(/:$/, '');
+    const detail = reason ? `${head}: ${reason.trim().replace(/ while parsing .*$/, '')}` : head;
+    throw new CallformError(`cannot read settings file: ${detail}`, 'fix the syntax of the settings file');
   }
 }
 

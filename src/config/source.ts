@@ -11,8 +11,11 @@ export type PathSegment = string | number;
 /** A parsed document with a way back from field paths to line/column. */
 export interface SourceDocument {
   value: unknown;
-  /** Position of the value at `path`; when not `exact`, of the nearest ancestor found. */
-  locate(path: PathSegment[], exact?: boolean): SourcePosition | undefined;
+  /**
+   * Position of the value at `path` (of its key with `atKey`); when not `exact`,
+   * of the nearest ancestor found.
+   */
+  locate(path: PathSegment[], exact?: boolean, atKey?: boolean): SourcePosition | undefined;
 }
 
 export interface ParsedSource {
@@ -80,7 +83,7 @@ function positionOfByte(bytes: Uint8Array, offset: number): SourcePosition {
 }
 
 function locator(doc: Document, lineCounter: LineCounter): SourceDocument['locate'] {
-  return (path, exact = false) => {
+  return (path, exact = false, atKey = false) => {
     let node: unknown = doc.contents;
     let best: number | undefined = (node as Node | null)?.range?.[0];
     let found = 0;
@@ -91,7 +94,8 @@ function locator(doc: Document, lineCounter: LineCounter): SourceDocument['locat
         found++;
         const keyStart = (pair.key as Node).range?.[0];
         const value = pair.value as Node | null;
-        best = value?.range?.[0] ?? keyStart ?? best;
+        const last = found === path.length;
+        best = (atKey && last ? keyStart : value?.range?.[0]) ?? keyStart ?? best;
         node = value;
       } else if (isSeq(node) && typeof segment === 'number') {
         const item = node.items[segment] as Node | undefined;

@@ -1,0 +1,127 @@
+import { describe, it, expect } from 'vitest';
+import { loadTasks, mergeDefaults } from '../../src/config/load-tasks.js';
+import { ValidationError, formatIssue } from '../../src/errors.js';
+
+// Task files are found by glob on disk, so each case writes a small temp tree.
+import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+async function onDisk(files: Record<string, string>) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'callform-load-'));
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await writeFile(path.join(dir, name), text);
+  }
+  return dir;
+}
+async function load(files: Record<string, string>) {
+  const dir = await onDisk(files);
+  return loadTasks({ baseDir: dir, patterns: ['tasks/**/*.{yaml,yml,json}'] });
+}
+async function issues(files: Record<string, string>): Promise<string[]> {
+  try {
+    await load(files);
+  } catch (err) {
+    if (err instanceof ValidationError) return err.issues.map(formatIssue);
+    throw err;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('loadTasks', () => {
+  it('merges defaults under each task (task wins, arrays replaced)', async () => {
+    const { tasks } = await load({
+      'tasks/a.yaml': `defaults:
+  taskCreateSetting: { maxCall: 5, zoneSecond: 28800, manualCallSetting: { agentGroup: g, dispatchType: 0 } }
+  funcFlag: { smsFuncFlag: [{ smsID: d }] }
+tasks:
+  - userTaskID: a
+    sceneID: s
+    taskCreateSetting: { maxCall: 7, manualCallSetting: { dispatchType: 1, ratioCallRate: 2 } }
+    funcFlag: { smsFuncFlag: [{ smsID: own }] }
+  - userTaskID: b
+    sceneID: s
+`,
+    });
+    expect(tasks[0]).toMatchObject({
+      userTaskID: 'a',
+      taskCreateSetting: { maxCall: 7, zoneSecond: 28800, manualCallSetting: { agentGroup: 'g', dispatchType: 1, ratioCallRate: 2 } },
+      funcFlag: { smsFuncFlag: [{ smsID: 'own' }] },
+      source: 'tasks/a.yaml:5',
+    });
+    expect(tasks[1]).toMatchObject({ userTaskID: 'b', taskCreateSetting: { maxCall: 5 }, funcFlag: { smsFuncFlag: [{ smsID: 'd' }] } });
+  });
+
+  it('reads several YAML documents and JSON files', async () => {
+    const { tasks, files } = await load({
+      'tasks/m.yaml': 'userTaskID: one\nsceneID: s\n---\nuserTaskID: two\nsceneID: s\n',
+      'tasks/j.json': '{"$schema": "x", "userTaskID": "three", "sceneID": "s"}',
+    });
+    expect(tasks.map((t) => t.userTaskID)).toEqual(['one', 'three', 'two']);
+    expect(files).toEqual(['tasks/j.json', 'tasks/m.yaml']);
+  });
+
+  it('reports every problem with file, line, column, field and a hint', async () => {
+    const found = await issues({
+      'tasks/a.yaml': `tasks:
+  - userTaskID: a
+    sceneID: s
+    taskCreateSetting:
+      maxCal: 5
+      startupType: 4
+      dialAtWeekDay: "1,1"
+  - sceneID: s
+`,
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^tasks\/a\.yaml:5:7: tasks\[0\]\.taskCreateSetting\.maxCal: unknown field "maxCal" \(did you mean "maxCall"\?\)/),
+        expect.stringMatching(/^tasks\/a\.yaml:6:20: tasks\[0\]\.taskCreateSetting\.startupType: must be one of 1, 2, 3; got 4/),
+        expect.stringMatching(/^tasks\/a\.yaml:8:5: tasks\[1\]: missing required field "userTaskID"/),
+      ]),
+    );
+  });
+
+  it('points at the defaults block when the bad value comes from there', async () => {
+    const found = await issues({
+      'tasks/a.yaml': 'defaults:\n  taskCreateSetting:\n    maxCall: 0\ntasks:\n  - userTaskID: a\n    sceneID: s\n',
+    });
+    expect(found[0]).toMatch(/^tasks\/a\.yaml:3:14: defaults\.taskCreateSetting\.maxCall: must be >= 1; got 0/);
+  });
+
+  it('checks cross-field rules after the merge', async () => {
+    const found = await issues({
+      'tasks/a.yaml': `defaults:
+  funcFlag: { smsEnable: true }
+tasks:
+  - userTaskID: a
+    sceneID: s
+  - userTaskID: b
+    sceneID: s
+    funcFlag:
+      smsFuncFlag: [{ smsID: x, intentID: [i1] }, { smsID: y, intentID: [i1] }]
+`,
+    });
+    expect(found.join('\n')).toMatch(/tasks\[0\]\.funcFlag\.smsFuncFlag: missing required field|tasks\[0\]\.funcFlag: missing required field "smsFuncFlag"/);
+    expect(found.join('\n')).toMatch(/intentID "i1" is already used by smsFuncFlag\[0\]/);
+  });
+
+  it('refuses a userTaskID declared twice, naming both places', async () => {
+    const found = await issues({ 'tasks/a.yaml': 'userTaskID: x\nsceneID: s\n', 'tasks/b.yaml': 'userTaskID: x\nsceneID: s\n' });
+    expect(found[0]).toMatch(/tasks\/b\.yaml:1:\d+: userTaskID: duplicate userTaskID "x", already declared at tasks\/a\.yaml:1/);
+  });
+
+  it('refuses YAML alias bombs without expanding them', async () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 10; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill('*' + String.fromCharCode(96 + i)).join(',')}]`);
+    const found = await issues({ 'tasks/bomb.yaml': bomb.join('\n') + '\n' });
+    expect(found[0]).toMatch(/aliases expand too far/);
+  });
+
+  it('mergeDefaults never mutates its inputs', () => {
+    const under = { a: { b: 1 } };
+    const over = { a: { c: 2 } };
+    expect(mergeDefaults(under, over)).toEqual({ a: { b: 1, c: 2 } });
+    expect(under).toEqual({ a: { b: 1 } });
+  });
+});
