@@ -1,5 +1,5 @@
-import type { CallformPlan, TaskPlan } from '../generated/plan.js';
-import { CHANGE_SYMBOL, describeChange, payloadFieldCount, remoteText, summaryLine } from './common.js';
+import type { CallformPlan, TaskPlan, SettingChange } from '../generated/plan.js';
+import { payloadFieldCount, remoteText, showValue, summaryLine } from './common.js';
 
 /** A bot finds its previous comment by this marker and edits it instead of posting anew. */
 export const MARKDOWN_MARKER = '<!-- callform-plan -->';
@@ -18,12 +18,21 @@ const ACTION_LABEL: Record<TaskPlan['action'], string> = {
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+const CHANGE_LABEL: Record<SettingChange['kind'], string> = { add: '+ add', change: '~ change', unmanage: '- unmanage' };
+const code = (v: unknown) => (v === undefined ? '' : `\`${cell(showValue(v)).replace(/`/g, "'")}\``);
+
+/** One collapsible section per task: a table of its field changes, then reason and warnings. */
 function details(t: TaskPlan): string {
-  const body = t.changes.map((c) => `${CHANGE_SYMBOL[c.kind]} ${describeChange(c)}`);
-  if (t.reason) body.push(`# ${t.reason}`);
-  for (const w of t.warnings) body.push(`# warning: ${w}`);
-  const summary = `<code>${escapeHtml(t.userTaskID)}</code>: ${ACTION_LABEL[t.action]} (${t.changes.length} field${t.changes.length === 1 ? '' : 's'})`;
-  return `<details><summary>${summary}</summary>\n\n\`\`\`diff\n${body.join('\n').replace(/```/g, "'''")}\n\`\`\`\n\n</details>\n`;
+  const lines = [`<details><summary><code>${escapeHtml(t.userTaskID)}</code>: ${ACTION_LABEL[t.action]} (${t.changes.length} field${t.changes.length === 1 ? '' : 's'})</summary>`, ''];
+  if (t.changes.length > 0) {
+    lines.push('| Field | Change | Before | After |', '|---|---|---|---|');
+    for (const c of t.changes) lines.push(`| \`${c.path}\` | ${CHANGE_LABEL[c.kind]} | ${code(c.before)} | ${c.kind === 'unmanage' ? '_not sent; server keeps its value_' : code(c.after)} |`);
+    lines.push('');
+  }
+  if (t.reason) lines.push(`> ${cell(t.reason)}`, '');
+  for (const w of t.warnings) lines.push(`> ⚠️ ${cell(w)}`, '');
+  lines.push('</details>', '');
+  return lines.join('\n');
 }
 
 /**

@@ -1,0 +1,19 @@
+import { describe, it, expect } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { REPO } from '../support/cli-harness.js';
+
+describe('generated code', () => {
+  it('src/generated matches what `npm run gen` produces from schemas/ (no drift)', () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'callform-gen-'));
+    execFileSync(process.execPath, [path.join(REPO, 'scripts', 'gen.mjs'), out], { cwd: REPO, stdio: 'pipe' });
+    const committed = path.join(REPO, 'src', 'generated');
+    const names = readdirSync(out).sort();
+    expect(readdirSync(committed).sort()).toEqual(names);
+    for (const name of names) {
+      expect(readFileSync(path.join(committed, name), 'utf8'), `${name} is stale: run npm run gen and commit`).toBe(readFileSync(path.join(out, name), 'utf8'));
+    }
+  }, 60_000);
+});
