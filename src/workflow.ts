@@ -100,8 +100,8 @@ export async function computePlan(project: Project, options: { offline: boolean;
   return { plan, tasks, state };
 }
 
-export async function lockState(project: Project, operation: string, timeoutMs = project.settings.lockTimeoutMs): Promise<StateLock> {
-  return acquireStateLock(project.settings.statePath, { operation, timeoutMs });
+export async function lockState(project: Project, operation: string, onCompromised?: (err: Error) => void): Promise<StateLock> {
+  return acquireStateLock(project.settings.statePath, { operation, timeoutMs: project.settings.lockTimeoutMs, onCompromised });
 }
 
 /** Refuses a saved plan whose state or task files moved since it was made. */

@@ -43,6 +43,9 @@ export async function gotTransport(maxSockets: number): Promise<HttpPost> {
   return async (url, req) => {
     try {
       const res = await got.post(url, {
+        // got lower-cases header names; send them as documented in case a server matches exactly.
+        request: (target: string | URL, options: import('node:http').RequestOptions, callback?: (res: import('node:http').IncomingMessage) => void) =>
+          (String(target).startsWith('https:') ? https : http).request(target, { ...options, headers: documentedCase(options.headers) }, callback),
         headers: req.headers,
         body: req.body,
         timeout: { request: req.timeoutMs },
@@ -58,6 +61,15 @@ export async function gotTransport(maxSockets: number): Promise<HttpPost> {
       throw err;
     }
   };
+}
+
+const DOCUMENTED_HEADER_CASE: Record<string, string> = { requestid: 'requestID', createts: 'createTs' };
+
+function documentedCase(headers: import('node:http').OutgoingHttpHeaders | readonly string[] | undefined) {
+  if (!headers || Array.isArray(headers)) return headers;
+  const out: import('node:http').OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(headers)) out[DOCUMENTED_HEADER_CASE[k] ?? k] = v;
+  return out;
 }
 
 export interface ClientOptions {

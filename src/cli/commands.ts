@@ -134,7 +134,9 @@ export async function applyCommand(io: Io, global: GlobalOptions, planFile: stri
   const p = await project(io, global, { parallelism: opts.parallelism, lockTimeoutMs: opts.lockTimeout });
   const colors = colorsFor(io.stdout, io.env, global.color === false ? false : undefined);
   const client = await createClient(p, { debug: debugSink(io, global) });
-  const lock = await lockState(p, planFile ? `apply ${planFile}` : 'apply');
+  const lock = await lockState(p, planFile ? `apply ${planFile}` : 'apply', (err) =>
+    io.stderr.write(`warning: the state lock was taken away while this apply holds it (${err.message}); was force-unlock used on a live run? continuing: state writes stay atomic\n`),
+  );
   const signals = trapSignals(io);
   try {
     let plan: CallformPlan;

@@ -46,6 +46,8 @@ export function describeHolder(info: LockInfo | null): string {
 export interface AcquireOptions {
   operation: string;
   timeoutMs: number;
+  /** Called if the lock is taken away while held (force-unlock by someone else); the run goes on. */
+  onCompromised?: (err: Error) => void;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
 }
@@ -62,7 +64,14 @@ export async function acquireStateLock(statePath: string, options: AcquireOption
   const info: LockInfo = { id: randomUUID(), operation: options.operation, pid: process.pid, host: hostname(), since: new Date().toISOString() };
   for (;;) {
     try {
-      const release = await lockfile.lock(statePath, { realpath: false, stale: 10_000, update: 2_000, lockfilePath: lockDir(statePath) });
+      const release = await lockfile.lock(statePath, {
+        realpath: false,
+        stale: 10_000,
+        update: 2_000,
+        lockfilePath: lockDir(statePath),
+        // proper-lockfile throws from a timer by default, which would kill the run mid-apply.
+        onCompromised: options.onCompromised ?? (() => undefined),
+      });
       await writeFile(lockInfoPath(statePath), JSON.stringify(info) + '\n');
       return {
         info,

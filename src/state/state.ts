@@ -8,6 +8,7 @@ import { CallformError } from '../errors.js';
 import { ajvIssues } from '../config/ajv-issues.js';
 import { parseSource } from '../config/source.js';
 import { formatIssue } from '../errors.js';
+import { TOOL_VERSION } from '../version.js';
 
 export type { CallformState, TaskState };
 export const STATE_VERSION = 1;
@@ -105,7 +106,7 @@ export class StateWriter {
     try {
       while (this.dirty) {
         this.dirty = false;
-        this.state = { ...this.state, serial: this.state.serial + 1 };
+        this.state = { ...this.state, serial: this.state.serial + 1, toolVersion: TOOL_VERSION };
         await this.write(this.statePath, this.state);
         this.writes++;
       }

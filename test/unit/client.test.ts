@@ -115,3 +115,26 @@ describe('NxCloudClient', () => {
     expect(map.size).toBe(250);
   });
 });
+
+describe('gotTransport', () => {
+  it('sends the signature headers in their documented case (requestID, createTs)', async () => {
+    const http = await import('node:http');
+    const { gotTransport } = await import('../../src/api/client.js');
+    let names: string[] = [];
+    const server = http.createServer((req, res) => {
+      names = req.rawHeaders.filter((_, i) => i % 2 === 0);
+      res.end('{}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const post = await gotTransport(2);
+      const res = await post(`http://127.0.0.1:${port}/x`, { headers: { uuid: 'u', requestID: 'r', createTs: '1', algorithm: 'MD5', sign: 'S' }, body: '{}', timeoutMs: 2000 });
+      expect(res.statusCode).toBe(200);
+      expect(names).toEqual(expect.arrayContaining(['uuid', 'requestID', 'createTs', 'algorithm', 'sign']));
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
