@@ -109,7 +109,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action((opts) =>
       run(async () => {
         const { runSimCli } = await import('./sim/index.js');
-        const sim = await runSimCli(opts);
+        // Bad options, an unreadable seed, a busy port: the user's to fix, not a crash.
+        const sim = await runSimCli(opts).catch((err: unknown) => {
+          throw new CallformError(`sim: ${err instanceof Error ? err.message : String(err)}`);
+        });
         await new Promise<void>((resolve) => {
           const stop = () => void sim.close().then(resolve);
           process.once('SIGINT', stop);

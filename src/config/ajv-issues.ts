@@ -19,6 +19,7 @@ export function formatPath(path: PathSegment[]): string {
 }
 
 function show(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value); // JSON.stringify says "null"
   const text = JSON.stringify(value);
   if (text === undefined) return String(value);
   return text.length > 60 ? text.slice(0, 57) + '...' : text;

@@ -40,7 +40,11 @@ const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null 
 export function mergeDefaults(under: unknown, over: unknown): unknown {
   if (!isPlain(under) || !isPlain(over)) return over === undefined ? under : over;
   const out: Plain = { ...under };
-  for (const [k, v] of Object.entries(over)) out[k] = k in under ? mergeDefaults(under[k], v) : v;
+  for (const [k, v] of Object.entries(over)) {
+    // defineProperty, not assignment: a "__proto__" key must stay an own (and so rejected) field.
+    const value = Object.hasOwn(under, k) ? mergeDefaults(under[k], v) : v;
+    Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+  }
   return out;
 }
 

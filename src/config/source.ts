@@ -113,7 +113,8 @@ function locator(doc: Document, lineCounter: LineCounter): SourceDocument['locat
   };
 }
 
-const YAML_OPTIONS = { uniqueKeys: true, prettyErrors: false, strict: true } as const;
+// logLevel error: problems become issues, never stray warnings on stderr.
+const YAML_OPTIONS = { uniqueKeys: true, prettyErrors: false, strict: true, logLevel: 'error' } as const;
 
 function yamlIssues(file: string, doc: Document, lineCounter: LineCounter): Issue[] {
   return [...doc.errors, ...doc.warnings.filter((w) => w.code === 'DUPLICATE_KEY')].map((e) => {

@@ -9,10 +9,16 @@ import { ajvIssues } from '../config/ajv-issues.js';
 /**
  * A saved plan is the plan itself (plan.schema.json, kind callform-saved-plan): the exact
  * payloads, the state lineage/serial and the task-file digest it was computed from, the
- * remote statuses it saw, the tool version. It holds no credential.
+ * remote statuses it saw, the tool version. It never holds NXCloud credentials (uuid, secret);
+ * like the state, it does hold the settings themselves, taskCallbackUrl included.
  */
 export async function writeSavedPlan(file: string, plan: CallformPlan): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify({ ...plan, kind: 'callform-saved-plan' }, null, 2) + '\n');
+  try {
+    await writeFileAtomic(file, JSON.stringify({ ...plan, kind: 'callform-saved-plan' }, null, 2) + '\n');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new CallformError(`cannot write saved plan ${file}: ${e.code === 'ENOENT' ? 'its directory does not exist' : e.message}`, 'check the --out path');
+  }
 }
 
 export async function readSavedPlan(file: string): Promise<CallformPlan> {

@@ -16,7 +16,7 @@ export interface CaseExpect {
   args: string[];
   env?: Record<string, string>;
   /** Something to write at test time instead of committing it. */
-  generate?: 'huge' | 'latin1';
+  generate?: 'huge' | 'latin1' | 'foreign-lock';
   /** Fragments that must all appear in stderr. */
   stderr: string[];
   /** Expected exit code; 1 when absent. */
@@ -65,6 +65,11 @@ export async function materialise(caseName: string, expect: CaseExpect): Promise
     else if (expect.generate === 'latin1') {
       // "café" saved as Latin-1: 0xE9 is not valid UTF-8.
       await writeFile(path.join(dir, 'tasks', 'a.yaml'), Buffer.concat([Buffer.from('userTaskID: t1\nsceneID: caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+    } else if (expect.generate === 'foreign-lock') {
+      // A live-looking lock held by another host (git cannot hold the empty lock directory).
+      await mkdir(path.join(dir, 'callform.state.json.lock'));
+      const info = { id: 'f00dfeed-0000-4000-8000-000000000001', operation: 'apply', pid: 4242, host: 'ci-runner-7', since: '2026-11-02T10:00:00.000Z' };
+      await writeFile(path.join(dir, 'callform.state.json.lock.info'), JSON.stringify(info) + '\n');
     } else throw new Error(`unknown generate kind ${String(expect.generate)}`);
   }
   return dir;
