@@ -5,7 +5,7 @@ import { glob } from 'tinyglobby';
 import type { CallformTask, TaskCreateSetting, FuncFlag } from '../generated/task.js';
 import { validateTask, validateTaskFile } from '../generated/validators.js';
 import { ValidationError, type Issue, type SourcePosition } from '../errors.js';
-import { parseSource, decodeUtf8, type PathSegment, type SourceDocument } from './source.js';
+import { parseSource, decodeUtf8, userTaskIdLines, type PathSegment, type SourceDocument } from './source.js';
 import { ajvIssues, formatPath } from './ajv-issues.js';
 import { checkTaskRules } from './rules.js';
 
@@ -59,7 +59,13 @@ function where(d: { file: string; position?: SourcePosition }): string {
 }
 
 /** Validates one parsed document and returns the tasks it declares, or issues. */
-export function tasksOfDocument(file: string, doc: SourceDocument, docIndex: number, docCount: number): { tasks: Declared[]; issues: Issue[] } {
+export function tasksOfDocument(
+  file: string,
+  doc: SourceDocument,
+  docIndex: number,
+  docCount: number,
+  taskLines?: Map<string, SourcePosition>,
+): { tasks: Declared[]; issues: Issue[] } {
   const prefix: PathSegment[] = docCount > 1 ? [`document ${docIndex + 1}`] : [];
   const label = (p: PathSegment[]) => formatPath([...prefix, ...p]) || undefined;
   const value = doc.value;
@@ -97,7 +103,9 @@ export function tasksOfDocument(file: string, doc: SourceDocument, docIndex: num
         hint: v.hint,
       });
     }
-    if (violations.length === 0) tasks.push({ task, file, position: doc.locate(item.path.length ? item.path : ['userTaskID']) });
+    // The text scan gives declaration lines without a positional parse of every file.
+    const position = taskLines ? taskLines.get(task.userTaskID) : doc.locate([...item.path, 'userTaskID']);
+    if (violations.length === 0) tasks.push({ task, file, position });
   }
   return { tasks, issues };
 }
@@ -131,8 +139,9 @@ export async function loadTasks(options: LoadTasksOptions): Promise<LoadedTasks>
     }
     const parsed = parseSource(file, text);
     issues.push(...parsed.issues);
+    const taskLines = userTaskIdLines(text);
     parsed.documents.forEach((doc, docIndex) => {
-      const result = tasksOfDocument(file, doc, docIndex, parsed.documents.length);
+      const result = tasksOfDocument(file, doc, docIndex, parsed.documents.length, taskLines);
       issues.push(...result.issues);
       declared.push(...result.tasks);
     });

@@ -1,5 +1,12 @@
-import { LineCounter, parseAllDocuments, parseDocument, isMap, isSeq, isScalar, isPair, type Document, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type { LineCounter as LineCounterType, Document, Node } from 'yaml';
 import type { Issue, SourcePosition } from '../errors.js';
+
+/** The `yaml` package (positions, precise errors) is loaded only when needed: on errors or to locate. */
+let yamlModule: typeof import('yaml') | undefined;
+const yaml = (): typeof import('yaml') => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+/** js-yaml through require: the same instance cosmiconfig loads, not a second (ESM) copy. */
+const jsYaml = createRequire(import.meta.url)('js-yaml') as typeof import('js-yaml');
 
 /** Larger files are refused: task files are hand-edited settings, not data dumps. */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -82,7 +89,8 @@ function positionOfByte(bytes: Uint8Array, offset: number): SourcePosition {
   return { line, column: offset - lineStart + 1 };
 }
 
-function locator(doc: Document, lineCounter: LineCounter): SourceDocument['locate'] {
+function locator(doc: Document, lineCounter: LineCounterType): SourceDocument['locate'] {
+  const { isMap, isSeq, isScalar, isPair } = yaml();
   return (path, exact = false, atKey = false) => {
     let node: unknown = doc.contents;
     let best: number | undefined = (node as Node | null)?.range?.[0];
@@ -116,7 +124,7 @@ function locator(doc: Document, lineCounter: LineCounter): SourceDocument['locat
 // logLevel error: problems become issues, never stray warnings on stderr.
 const YAML_OPTIONS = { uniqueKeys: true, prettyErrors: false, strict: true, logLevel: 'error' } as const;
 
-function yamlIssues(file: string, doc: Document, lineCounter: LineCounter): Issue[] {
+function yamlIssues(file: string, doc: Document, lineCounter: LineCounterType): Issue[] {
   return [...doc.errors, ...doc.warnings.filter((w) => w.code === 'DUPLICATE_KEY')].map((e) => {
     const pos = lineCounter.linePos(e.pos[0]);
     const firstLine = e.message.split('\n')[0] ?? e.message;
@@ -129,7 +137,7 @@ function yamlIssues(file: string, doc: Document, lineCounter: LineCounter): Issu
   });
 }
 
-function toJs(file: string, doc: Document, lineCounter: LineCounter): { value?: unknown; issue?: Issue } {
+function toJs(file: string, doc: Document, lineCounter: LineCounterType): { value?: unknown; issue?: Issue } {
   try {
     return { value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
   } catch (err) {
@@ -145,11 +153,48 @@ function toJs(file: string, doc: Document, lineCounter: LineCounter): { value?: 
   }
 }
 
+/** Text that may hold YAML anchors or aliases goes the exact way, which bounds alias expansion. */
+const MAYBE_ANCHOR_OR_ALIAS = /(?:^|[\s[{,:-])[&*][^\s,\]}]/m;
+
+/**
+ * The fast path: js-yaml (YAML 1.2 core schema) or JSON.parse for the values, with no
+ * positions. Returns null whenever the exact path must decide (any parse error, duplicate
+ * keys, anchors/aliases), so errors are always reported by one parser, with positions.
+ */
+function fastValues(file: string, text: string): unknown[] | null {
+  try {
+    if (file.toLowerCase().endsWith('.json')) {
+      const value = JSON.parse(text);
+      jsYaml.load(text, { schema: jsYaml.JSON_SCHEMA }); // throws on duplicate keys
+      return [value];
+    }
+    if (MAYBE_ANCHOR_OR_ALIAS.test(text)) return null;
+    return jsYaml.loadAll(text, undefined, { schema: jsYaml.CORE_SCHEMA });
+  } catch {
+    return null;
+  }
+}
+
 /** Parses YAML (several documents allowed) or JSON text, collecting every syntax problem. */
 export function parseSource(file: string, text: string): ParsedSource {
+  const values = fastValues(file, text);
+  if (!values) return parseSourceExact(file, text);
+  let exact: ParsedSource | undefined;
+  return {
+    issues: [],
+    documents: values.map((value, index) => ({
+      value,
+      // Positions are needed only to report a problem: parse exactly then, once per file.
+      locate: (path, exactPath, atKey) => (exact ??= parseSourceExact(file, text)).documents[index]?.locate(path, exactPath, atKey),
+    })),
+  };
+}
+
+/** The exact path (`yaml` package): every syntax problem with its position, bounded aliases. */
+export function parseSourceExact(file: string, text: string): ParsedSource {
   if (file.toLowerCase().endsWith('.json')) return parseJson(file, text);
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter });
+  const lineCounter = new (yaml().LineCounter)();
+  const docs = yaml().parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter });
   const issues: Issue[] = [];
   const documents: SourceDocument[] = [];
   const list = Array.isArray(docs) ? docs : [];
@@ -182,8 +227,8 @@ function parseJson(file: string, text: string): ParsedSource {
     parseError = err as Error;
   }
   // The yaml parser reads JSON too and gives positions, duplicate keys and a lazy locator.
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { ...YAML_OPTIONS, lineCounter });
+  const lineCounter = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { ...YAML_OPTIONS, lineCounter });
   const syntax = yamlIssues(file, doc, lineCounter);
   if (parseError) {
     if (syntax.length > 0) return { documents: [], issues: syntax };
@@ -204,4 +249,22 @@ function parseJson(file: string, text: string): ParsedSource {
   const duplicates = syntax.filter((i) => i.hint?.startsWith('remove or rename'));
   if (duplicates.length > 0) return { documents: [], issues: duplicates };
   return { documents: [{ value, locate: locator(doc, lineCounter) }], issues: [] };
+}
+
+const USER_TASK_ID_LINE = /^([ \t]*(?:-[ \t]+)?)["']?userTaskID["']?[ \t]*:[ \t]*["']?([^"'#\n]*?)["']?[ \t]*,?[ \t]*(?:#.*)?$/gm;
+
+/**
+ * Line of each `userTaskID: X` in a file, found by scanning the text: cheap enough to run
+ * for every file, where a full positional parse is not. IDs in other layouts get no line.
+ */
+export function userTaskIdLines(text: string): Map<string, SourcePosition> {
+  const lines = new Map<string, SourcePosition>();
+  let line = 1;
+  let scanned = 0;
+  for (const m of text.matchAll(USER_TASK_ID_LINE)) {
+    for (let i = text.indexOf('\n', scanned); i !== -1 && i < m.index; i = text.indexOf('\n', i + 1)) line++;
+    scanned = m.index;
+    if (!lines.has(m[2]!)) lines.set(m[2]!, { line, column: m[1]!.length + 1 });
+  }
+  return lines;
 }

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import writeFileAtomic from 'write-file-atomic';
 import type { CallformPlan } from '../generated/plan.js';
 import { validatePlan } from '../generated/validators.js';
 import type { CallformState } from '../generated/state.js';
@@ -13,6 +12,7 @@ import { ajvIssues } from '../config/ajv-issues.js';
  * like the state, it does hold the settings themselves, taskCallbackUrl included.
  */
 export async function writeSavedPlan(file: string, plan: CallformPlan): Promise<void> {
+  const { default: writeFileAtomic } = await import('write-file-atomic');
   try {
     await writeFileAtomic(file, JSON.stringify({ ...plan, kind: 'callform-saved-plan' }, null, 2) + '\n');
   } catch (err) {

@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import lockfile from 'proper-lockfile';
 import { CallformError } from '../errors.js';
 
 /** Who holds the state lock; written beside the lock so a waiting run can name the holder. */
@@ -38,6 +37,10 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** A lock directory without .lock.info: its holder was killed while taking or releasing it (or is doing so right now). */
+const NO_HOLDER_HINT = (statePath: string) =>
+  `the lock has no holder record (a run was probably killed while taking or releasing it); it expires 10 s after its last refresh: retry with --lock-timeout 15000, or if no callform run is active, remove ${lockDir(statePath)}`;
+
 export function describeHolder(info: LockInfo | null): string {
   if (!info) return 'an unknown process';
   return `${info.operation} (lock ID ${info.id}) by pid ${info.pid} on ${info.host} since ${info.since}`;
@@ -62,6 +65,7 @@ export async function acquireStateLock(statePath: string, options: AcquireOption
   const now = options.now ?? Date.now;
   const deadline = now() + options.timeoutMs;
   const info: LockInfo = { id: randomUUID(), operation: options.operation, pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  const { default: lockfile } = await import('proper-lockfile'); // only commands that write state lock
   for (;;) {
     try {
       const release = await lockfile.lock(statePath, {
@@ -92,7 +96,9 @@ export async function acquireStateLock(statePath: string, options: AcquireOption
       if (now() >= deadline) {
         throw new CallformError(
           `state is locked: ${describeHolder(holder)}`,
-          `wait for it to finish, retry with --lock-timeout, or if that run is gone, remove the lock with \`callform force-unlock ${holder?.id ?? '<ID>'}\``,
+          holder
+            ? `wait for it to finish, retry with --lock-timeout, or if that run is gone, remove the lock with \`callform force-unlock ${holder.id}\``
+            : NO_HOLDER_HINT(statePath),
         );
       }
       await sleep(Math.min(250, Math.max(1, deadline - now())));
@@ -107,9 +113,11 @@ async function breakLock(statePath: string): Promise<void> {
 
 /** `callform force-unlock ID`: removes the lock only when ID names the current holder. */
 export async function forceUnlock(statePath: string, id: string): Promise<LockInfo> {
+  const { default: lockfile } = await import('proper-lockfile');
   const holder = await readLockInfo(statePath);
   const locked = await lockfile.check(statePath, { realpath: false, stale: 10_000, lockfilePath: lockDir(statePath) }).catch(() => false);
   if (!holder && !locked) throw new CallformError('the state is not locked', 'nothing to unlock');
+  if (!holder) throw new CallformError('the state lock has no holder record, so it has no lock ID to match', NO_HOLDER_HINT(statePath));
   if (!holder || holder.id !== id) {
     throw new CallformError(`lock ID ${id} does not match the current lock (${describeHolder(holder)})`, 'pass the ID printed in the "state is locked" message');
   }

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import type { CallformState, TaskState } from '../generated/state.js';
 import { validateState } from '../generated/validators.js';
 import { CallformError } from '../errors.js';
@@ -60,7 +59,9 @@ export async function readState(statePath: string, displayPath = statePath): Pro
 
 /** Atomic replace: temp file in the same directory, fsync, rename. Readers see old or new, never torn. */
 export async function writeStateFile(statePath: string, state: CallformState): Promise<void> {
-  await writeFileAtomic(statePath, JSON.stringify(state, null, 2) + '\n', { fsync: true, mode: 0o644 });
+  const text = JSON.stringify(state, null, 2) + '\n'; // snapshot before any await
+  const { default: writeFileAtomic } = await import('write-file-atomic'); // not needed by read-only commands
+  await writeFileAtomic(statePath, text, { fsync: true, mode: 0o644 });
 }
 
 /**
@@ -76,24 +77,29 @@ export class StateWriter {
   private failure: unknown = null;
   writes = 0;
 
+  private state: CallformState;
+
   constructor(
     readonly statePath: string,
-    private state: CallformState,
+    initial: CallformState,
     private readonly write: (p: string, s: CallformState) => Promise<void> = writeStateFile,
-  ) {}
+  ) {
+    this.state = { ...initial, tasks: { ...initial.tasks } };
+  }
 
   get current(): CallformState {
     return this.state;
   }
 
+  // The writer owns its state object (a private copy): mutating it in place keeps a
+  // thousand-task apply linear instead of copying the task map per landed update.
   recordApplied(userTaskID: string, entry: TaskState): void {
-    this.state = { ...this.state, tasks: { ...this.state.tasks, [userTaskID]: entry } };
+    this.state.tasks[userTaskID] = entry;
     this.schedule();
   }
 
   forget(userTaskID: string): void {
-    const { [userTaskID]: _gone, ...rest } = this.state.tasks;
-    this.state = { ...this.state, tasks: rest };
+    delete this.state.tasks[userTaskID];
     this.schedule();
   }
 
@@ -106,7 +112,9 @@ export class StateWriter {
     try {
       while (this.dirty) {
         this.dirty = false;
-        this.state = { ...this.state, serial: this.state.serial + 1, toolVersion: TOOL_VERSION };
+        this.state.serial += 1;
+        this.state.toolVersion = TOOL_VERSION;
+        // Serialised synchronously inside write(): later mutations cannot tear this snapshot.
         await this.write(this.statePath, this.state);
         this.writes++;
       }
