@@ -41,9 +41,10 @@ export function mergeDefaults(under: unknown, over: unknown): unknown {
   if (!isPlain(under) || !isPlain(over)) return over === undefined ? under : over;
   const out: Plain = { ...under };
   for (const [k, v] of Object.entries(over)) {
-    // defineProperty, not assignment: a "__proto__" key must stay an own (and so rejected) field.
     const value = Object.hasOwn(under, k) ? mergeDefaults(under[k], v) : v;
-    Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+    // A "__proto__" key must stay an own (and so rejected) field: assignment would set the prototype.
+    if (k === '__proto__') Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+    else out[k] = value;
   }
   return out;
 }

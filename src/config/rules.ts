@@ -7,11 +7,18 @@ export interface RuleViolation {
   hint: string;
 }
 
+/** Values listed twice in a schema-valid comma list of small numbers (0..23), via a bit set. */
 function repeated(list: string): string[] {
-  const seen = new Set<string>();
-  const dup = new Set<string>();
-  for (const item of list.split(',')) (seen.has(item) ? dup : seen).add(item);
-  return [...dup];
+  let seen = 0;
+  let dup = 0;
+  for (const item of list.split(',')) {
+    const bit = 1 << Number(item);
+    if (seen & bit) dup |= bit;
+    seen |= bit;
+  }
+  const out: string[] = [];
+  for (let n = 0; dup !== 0; n++, dup >>>= 1) if (dup & 1) out.push(String(n));
+  return out;
 }
 
 /**

@@ -75,6 +75,8 @@ export class StateWriter {
   private writing: Promise<void> | null = null;
   private dirty = false;
   private failure: unknown = null;
+  private flushing = false;
+  private wake: () => void = () => undefined;
   writes = 0;
 
   private state: CallformState;
@@ -108,15 +110,23 @@ export class StateWriter {
     if (!this.writing) this.writing = this.drain();
   }
 
+  /**
+   * Between two writes it pauses for a few times as long as the last write took, so a
+   * large state is not re-serialised back to back while updates land (writes stay under
+   * ~20% of the time); a small state is still written within milliseconds. flush() cuts
+   * the pause short.
+   */
   private async drain(): Promise<void> {
     try {
       while (this.dirty) {
         this.dirty = false;
         this.state.serial += 1;
         this.state.toolVersion = TOOL_VERSION;
+        const started = performance.now();
         // Serialised synchronously inside write(): later mutations cannot tear this snapshot.
         await this.write(this.statePath, this.state);
         this.writes++;
+        if (this.dirty && !this.flushing) await this.pause(Math.min(1000, 4 * (performance.now() - started)));
       }
     } catch (err) {
       this.failure = err;
@@ -125,9 +135,22 @@ export class StateWriter {
     }
   }
 
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   /** Waits for every scheduled write; rethrows a write failure. */
   async flush(): Promise<void> {
+    this.flushing = true;
+    this.wake();
     while (this.writing) await this.writing;
+    this.flushing = false;
     if (this.failure) {
       const err = this.failure;
       this.failure = null;

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,51 @@ export const DIST_DIR = path.join(REPO_ROOT, 'dist');
 /** The reliability tests drive the real binary: fail early and clearly when it is not built. */
 export function assertBuilt(): void {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` before these tests`);
+}
+
+let activeDist = DIST_DIR;
+let snapshotDir: string | null = null;
+
+/** The dist/ directory the helpers run (a private snapshot after {@link useDistSnapshot}). */
+export const distDir = () => activeDist;
+export const cliPath = () => path.join(activeDist, 'cli.js');
+
+async function newestMtime(dir: string): Promise<number> {
+  let newest = 0;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? await newestMtime(full) : (await stat(full)).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Copies dist/ (with package.json, schemas/ and a node_modules link) to a temp dir and
+ * runs the CLI from there, so a concurrent `npm run build` in the working tree cannot
+ * swap files under a long test. Waits for dist/ to be quiet for a moment first.
+ */
+export async function useDistSnapshot(): Promise<string> {
+  assertBuilt();
+  if (snapshotDir) return cliPath();
+  const deadline = Date.now() + 20_000;
+  while (Date.now() - (await newestMtime(DIST_DIR)) < 2000 && Date.now() < deadline) await sleep(250);
+  const dir = await mkdtemp(path.join(tmpdir(), 'callform-dist-'));
+  await cp(DIST_DIR, path.join(dir, 'dist'), { recursive: true });
+  await cp(path.join(REPO_ROOT, 'package.json'), path.join(dir, 'package.json'));
+  if (existsSync(path.join(REPO_ROOT, 'schemas'))) await cp(path.join(REPO_ROOT, 'schemas'), path.join(dir, 'schemas'), { recursive: true });
+  await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  snapshotDir = dir;
+  activeDist = path.join(dir, 'dist');
+  return cliPath();
+}
+
+/** Removes the snapshot made by {@link useDistSnapshot} (call from afterAll). */
+export async function dropDistSnapshot(): Promise<void> {
+  if (!snapshotDir) return;
+  const dir = snapshotDir;
+  snapshotDir = null;
+  activeDist = DIST_DIR;
+  await rm(dir, { recursive: true, force: true });
 }
 
 export interface ProjectSettings {
@@ -144,7 +189,7 @@ function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessE
 
 /** Starts `node dist/cli.js ...args` (node itself is the child, so signals reach callform directly). */
 export function spawnCli(args: string[], options: SpawnOptions): RunningCli {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd: options.cwd, env: cliEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cliPath(), ...args], { cwd: options.cwd, env: cliEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let timedOut = false;

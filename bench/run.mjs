@@ -1,0 +1,444 @@
+#!/usr/bin/env node
+// callform benchmark: `npm run bench` (builds first). Plain Node ESM over ../dist/.
+//
+// Figures (see the printed table and bench/results.json):
+//   1. plan --offline at scale (10k tasks / 200 files): wall (median of 3) and peak RSS; linearity 1k..10k
+//   2. minimal API traffic against the simulator (exact listTask / updateTask counts)
+//   3. apply throughput at 50 ms simulated latency (executePlan vs ideal; CLI wall; naive baseline)
+//   4. cold start: plan --offline on examples/ vs `node -e 0`
+//
+// Peak RSS: measured with `/usr/bin/time -f %M` (GNU time, max resident set size of the child, KiB)
+// when available; otherwise by polling /proc/<pid>/status VmHWM every 5 ms (may slightly under-read
+// a peak reached in the last few ms). Which one was used is printed and saved.
+//
+// Env: BENCH_KEEP=1 keeps the generated projects (path printed).
+import { spawn } from 'node:child_process';
+import { mkdtemp, mkdir, rm, readFile, writeFile, cp, access } from 'node:fs/promises';
+import { readFileSync, constants as fsConstants } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { generateProject, seedFor } from './gen.mjs';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(BENCH_DIR, '..');
+const NODE = process.execPath;
+const started = performance.now();
+const log = (s) => process.stderr.write(`[bench] ${s}\n`);
+const loadAtStart = os.loadavg();
+
+// Other engineers rebuild dist/ concurrently; a rebuild in the middle of the bench breaks the
+// children (half-written modules). So the bench runs a private snapshot of ../dist/ taken right
+// after `npm run build` (bench/work/snap-<pid>/{dist,package.json}; node_modules still resolve
+// from the repository root). Set BENCH_NO_SNAPSHOT=1 to run ../dist/ directly.
+let DIST = path.join(ROOT, 'dist');
+let snapDir = null;
+if (!process.env.BENCH_NO_SNAPSHOT) {
+  for (let attempt = 1; ; attempt++) {
+    snapDir = path.join(BENCH_DIR, 'work', `snap-${process.pid}`);
+    await rm(snapDir, { recursive: true, force: true });
+    await mkdir(snapDir, { recursive: true });
+    await cp(path.join(ROOT, 'dist'), path.join(snapDir, 'dist'), { recursive: true });
+    await cp(path.join(ROOT, 'package.json'), path.join(snapDir, 'package.json'));
+    const probe = await new Promise((resolve) => {
+      const c = spawn(NODE, [path.join(snapDir, 'dist', 'cli.js'), '--version'], { stdio: 'ignore' });
+      c.on('close', (code) => resolve(code));
+    });
+    if (probe === 0) break;
+    if (attempt >= 5) throw new Error('dist/ snapshot does not run (`node dist/cli.js --version` fails); is a build in progress or broken?');
+    log(`dist/ snapshot not runnable (build in progress?); retrying in 3 s`);
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+  DIST = path.join(snapDir, 'dist');
+}
+const CLI = path.join(DIST, 'cli.js');
+const { startSimulator } = await import(pathToFileURL(path.join(DIST, 'sim', 'index.js')).href);
+const { openProject, computePlan, executePlan, createClient } = await import(pathToFileURL(path.join(DIST, 'index.js')).href);
+
+// ------------------------------------------------------------------ helpers
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+let timeBin = null;
+try {
+  await access('/usr/bin/time', fsConstants.X_OK);
+  timeBin = '/usr/bin/time';
+} catch {
+  timeBin = null;
+}
+const RSS_METHOD = timeBin ? 'GNU /usr/bin/time -f "%M %U %S" (max RSS of the node child, KiB; user+sys CPU)' : 'poll /proc/<pid>/status VmHWM every 5 ms';
+
+/** A clean environment for the CLI: no inherited NXCloud settings, no colour, CI mode (no TTY progress). */
+function cliEnv(extra = {}) {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('NXCLOUD_') || k === 'NODE_OPTIONS') delete env[k];
+  return { ...env, NO_COLOR: '1', CI: '1', ...extra };
+}
+
+/**
+ * Runs a child to completion. Wall time = spawn() → 'close' (process start included).
+ * With rss: wraps in /usr/bin/time (or polls VmHWM) and returns peak RSS in MiB.
+ */
+async function runChild(cmd, args, { cwd, env = cliEnv(), rss = false, timeoutMs = 180_000 } = {}) {
+  let file = cmd;
+  let argv = args;
+  let rssFile = null;
+  if (rss && timeBin) {
+    rssFile = path.join(os.tmpdir(), `callform-bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    file = timeBin;
+    argv = ['-f', '%M %U %S', '-o', rssFile, cmd, ...args];
+  }
+  const t0 = performance.now();
+  const child = spawn(file, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = [];
+  const err = [];
+  child.stdout.on('data', (b) => out.push(b));
+  child.stderr.on('data', (b) => err.push(b));
+  let hwmKb = 0;
+  let poll = null;
+  if (rss && !timeBin) {
+    poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) hwmKb = Math.max(hwmKb, Number(m[1]));
+      } catch {
+        /* exited */
+      }
+    }, 5);
+  }
+  const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c, sig) => resolve(sig ? `signal ${sig}` : c));
+  });
+  const ms = performance.now() - t0;
+  clearTimeout(killer);
+  if (poll) clearInterval(poll);
+  let rssMb;
+  let cpuMs;
+  if (rssFile) {
+    const text = await readFile(rssFile, 'utf8').catch(() => '');
+    await rm(rssFile, { force: true });
+    const [kb, user, sys] = text.trim().split('\n').pop().split(' ').map(Number);
+    rssMb = Number.isFinite(kb) ? kb / 1024 : undefined;
+    cpuMs = Number.isFinite(user + sys) ? (user + sys) * 1000 : undefined;
+  } else if (rss) rssMb = hwmKb / 1024;
+  return { code, ms, rssMb, cpuMs, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}
+
+function expectOk(r, what, expectedCode = 0) {
+  if (r.code !== expectedCode) {
+    throw new Error(`${what} exited ${r.code} (expected ${expectedCode})\n--- stderr ---\n${r.stderr.slice(-3000)}\n--- stdout (tail) ---\n${r.stdout.slice(-1500)}`);
+  }
+}
+
+const figures = [];
+const failures = [];
+/** A row of the table. pass: true/false, or null for an informational row. */
+function figure(id, name, value, unit, target, pass, details = {}) {
+  figures.push({ id, name, value, unit, target, pass, details });
+}
+
+/**
+ * The simulator in its own process (`callform sim`), as a real server would be: its CPU
+ * does not compete with the client being measured on the event loop. Figure 3 uses it.
+ */
+async function startSimProcess(seed, latencyMs) {
+  const seedFile = path.join(tmp, `sim-seed-${process.pid}-${Date.now()}.json`);
+  await writeFile(seedFile, JSON.stringify(seed));
+  const child = spawn(NODE, [CLI, 'sim', '--port', '0', '--seed', seedFile, '--latency-ms', String(latencyMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const line = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (\S+) uuid=(\S+) secret=(\S+)/.exec(out);
+      if (m) resolve(m);
+    });
+    child.on('exit', (code) => reject(new Error(`callform sim exited ${code}`)));
+  });
+  const [, url, uuid, secret] = line;
+  const control = async (p, method = 'GET') => (await fetch(`${url}${p}`, { method })).json();
+  return {
+    url,
+    uuid,
+    secret,
+    stats: () => control('/__sim/stats'),
+    resetStats: () => control('/__sim/stats/reset', 'POST'),
+    close: () => new Promise((resolve) => {
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+async function section(title, fn) {
+  log(`${title} …`);
+  const t0 = performance.now();
+  try {
+    await fn();
+    log(`${title} done in ${round((performance.now() - t0) / 1000)} s`);
+  } catch (err) {
+    failures.push({ section: title, error: err?.stack ?? String(err) });
+    figure(title.split(' ')[0], `${title}: COULD NOT BE MEASURED`, null, '', '-', false, { error: String(err?.message ?? err) });
+    log(`${title} CRASHED: ${err?.stack ?? err}`);
+  }
+}
+
+const tmp = await mkdtemp(path.join(os.tmpdir(), 'callform-bench-'));
+log(`work dir ${tmp}; rss via ${RSS_METHOD}`);
+
+// ------------------------------------------------------------------ 1. plan at scale
+const scaleRuns = [];
+let project10k = null;
+await section('1 plan --offline at scale', async () => {
+  for (const n of [1000, 2500, 5000, 10000]) {
+    const dir = path.join(tmp, `plan-${n}`);
+    const gen = await generateProject(dir, n);
+    if (n === 10000) project10k = { dir, gen };
+    const expectLine = `Plan: ${gen.changed} to update, ${n - gen.changed} unchanged.`;
+    const warm = await runChild(NODE, [CLI, 'plan', '--offline'], { cwd: dir });
+    expectOk(warm, `plan --offline (${n} tasks)`);
+    if (!warm.stdout.includes(expectLine)) throw new Error(`plan --offline (${n}) did not report "${expectLine}"; tail: ${warm.stdout.slice(-300)}`);
+    const runs = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await runChild(NODE, [CLI, 'plan', '--offline'], { cwd: dir, rss: true });
+      expectOk(r, `plan --offline (${n} tasks)`);
+      runs.push(r);
+    }
+    const ms = median(runs.map((r) => r.ms));
+    const rss = Math.max(...runs.map((r) => r.rssMb ?? 0));
+    scaleRuns.push({ tasks: n, files: gen.files, changed: gen.changed, wallMsRuns: runs.map((r) => round(r.ms)), wallMsMedian: round(ms), cpuMsRuns: runs.map((r) => (r.cpuMs === undefined ? null : round(r.cpuMs))), msPer1k: round(ms / (n / 1000)), peakRssMb: round(rss), stdoutBytes: runs[0].stdout.length });
+    log(`  ${n} tasks / ${gen.files} files: median ${round(ms)} ms, ${round(ms / (n / 1000))} ms per 1k, peak RSS ${round(rss)} MiB`);
+  }
+  const r10 = scaleRuns.find((r) => r.tasks === 10000);
+  const r1 = scaleRuns.find((r) => r.tasks === 1000);
+  figure('1a', 'plan --offline, 10k tasks / 200 files: wall (median of 3)', round(r10.wallMsMedian), 'ms', '≤ 1000 ms', r10.wallMsMedian <= 1000, { runs: r10.wallMsRuns, cpuMsRuns: r10.cpuMsRuns });
+  figure('1b', 'plan --offline, 10k tasks: peak RSS (max of 3)', round(r10.peakRssMb), 'MiB', '≤ 250 MiB', r10.peakRssMb <= 250, { method: RSS_METHOD });
+  const linearity = r10.wallMsMedian / r1.wallMsMedian / 10;
+  figure('1c', 'linearity: time(10k)/time(1k)/10 (1.0 = linear; <1 = fixed start-up cost dominates)', round(linearity, 2), '', '≈1.0 (info)', null, {
+    msPer1k: Object.fromEntries(scaleRuns.map((r) => [r.tasks, r.msPer1k])),
+  });
+  for (const r of scaleRuns) figure(`1c.${r.tasks}`, `  ${r.tasks} tasks / ${r.files} files: ms per 1k tasks (wall ${r.wallMsMedian} ms, RSS ${r.peakRssMb} MiB)`, r.msPer1k, 'ms/1k', 'info', null);
+  const cpuMed = (r) => median(r.cpuMsRuns.filter((x) => x !== null));
+  if (r10.cpuMsRuns.every((x) => x !== null)) {
+    figure('1d', 'plan --offline, 10k tasks: CPU user+sys (median of 3; less sensitive to machine load)', round(cpuMed(r10)), 'ms', 'info', null, { runs: r10.cpuMsRuns });
+    figure('1e', 'linearity by CPU time: cpu(10k)/cpu(1k)/10', round(cpuMed(r10) / cpuMed(r1) / 10, 2), '', '≈1.0 (info)', null);
+  }
+});
+
+// ------------------------------------------------------------------ 2. minimal traffic
+await section('2 minimal traffic (10k tasks, 1k changed)', async () => {
+  const dir = project10k?.dir ?? path.join(tmp, 'traffic-10k');
+  const gen = project10k?.gen ?? (await generateProject(dir, 10000));
+  if (gen.changed !== 1000) throw new Error(`expected 1000 changed tasks, generated ${gen.changed}`);
+  const sim = await startSimulator({ seed: seedFor(gen.tasks), port: 0, host: '127.0.0.1' });
+  try {
+    const env = cliEnv({ NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret });
+    const count = (s, e) => s.byEndpoint[e] ?? 0;
+    const expectedReads = Math.ceil(10000 / 100);
+
+    sim.resetStats();
+    const plan = await runChild(NODE, [CLI, 'plan'], { cwd: dir, env });
+    expectOk(plan, 'plan (online)');
+    const sPlan = sim.stats();
+    if (!plan.stdout.includes('Plan: 1000 to update, 9000 unchanged.')) throw new Error(`plan did not report 1000 updates; tail: ${plan.stdout.slice(-300)}`);
+
+    sim.resetStats();
+    const apply = await runChild(NODE, [CLI, 'apply', '--auto-approve'], { cwd: dir, env });
+    expectOk(apply, 'apply --auto-approve');
+    const sApply = sim.stats();
+
+    sim.resetStats();
+    const replan = await runChild(NODE, [CLI, 'plan', '--detailed-exitcode'], { cwd: dir, env });
+    const sRe = sim.stats();
+    if (typeof replan.code !== 'number') throw new Error(`re-plan died: ${replan.code}`);
+
+    const other = (s) => s.requests - count(s, 'listTask') - count(s, 'updateTask');
+    figure('2a', 'plan: listTask calls (one status read of 10k tasks)', count(sPlan, 'listTask'), 'calls', `= ${expectedReads}`, count(sPlan, 'listTask') === expectedReads, { stats: sPlan, wallMs: round(plan.ms) });
+    figure('2b', 'plan: updateTask calls', count(sPlan, 'updateTask'), 'calls', '= 0', count(sPlan, 'updateTask') === 0 && other(sPlan) === 0);
+    figure('2c', 'apply: listTask calls', count(sApply, 'listTask'), 'calls', `= ${expectedReads}`, count(sApply, 'listTask') === expectedReads, { stats: sApply, wallMs: round(apply.ms) });
+    figure('2d', 'apply: updateTask calls (1,000 changed)', count(sApply, 'updateTask'), 'calls', '= 1000', count(sApply, 'updateTask') === 1000 && sApply.updates === 1000 && other(sApply) === 0, {
+      successfulUpdates: sApply.updates,
+    });
+    figure('2e', 're-plan --detailed-exitcode: exit code', replan.code, '', '= 0', replan.code === 0, { tail: replan.stdout.slice(-200), wallMs: round(replan.ms) });
+    figure('2f', 're-plan: listTask calls', count(sRe, 'listTask'), 'calls', `= ${expectedReads}`, count(sRe, 'listTask') === expectedReads, { stats: sRe });
+    figure('2g', 're-plan: updateTask calls', count(sRe, 'updateTask'), 'calls', '= 0', count(sRe, 'updateTask') === 0 && other(sRe) === 0);
+  } finally {
+    await sim.close();
+  }
+});
+
+// ------------------------------------------------------------------ 3. apply throughput
+await section('3 apply throughput (1k changed, 50 ms latency, parallelism 16)', async () => {
+  const N = 1000;
+  const P = 16;
+  const LAT = 50;
+  const SAMPLE = 200;
+  const dir = path.join(tmp, 'apply-1k');
+  const gen = await generateProject(dir, N, { isChanged: () => true });
+  const statePath = path.join(dir, 'callform.state.json');
+  const pristineState = await readFile(statePath);
+  const seed = seedFor(gen.tasks);
+  const ideal = Math.ceil(N / P) * LAT;
+
+  // 3a — library, in process: time executePlan only.
+  let payloads;
+  let execMs;
+  {
+    const sim = await startSimProcess(seed, LAT);
+    try {
+      const env = cliEnv({ NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret });
+      const project = await openProject({ cwd: dir, env, overrides: { parallelism: P } });
+      const client = await createClient(project);
+      const tPlan = performance.now();
+      const run = await computePlan(project, { offline: false, targets: null, client });
+      const planMs = performance.now() - tPlan;
+      if (run.plan.summary.update !== N) throw new Error(`library plan: ${run.plan.summary.update} updates, expected ${N}`);
+      payloads = run.plan.tasks.filter((t) => t.action === 'update').map((t) => t.payload);
+      await sim.resetStats();
+      const t0 = performance.now();
+      const result = await executePlan(project, run.plan, run.state, { client, parallelism: P });
+      execMs = performance.now() - t0;
+      const s = await sim.stats();
+      if (result.counts.applied !== N || (s.byEndpoint.updateTask ?? 0) !== N) throw new Error(`executePlan applied ${result.counts.applied}, updateTask calls ${s.byEndpoint.updateTask}`);
+      figure('3a', `executePlan (library; simulator in its own process): ${N} updateTask @ ${LAT} ms, parallelism ${P}`, round(execMs), 'ms', `ideal ${ideal} ms`, null, { computePlanMs: round(planMs) });
+      figure('3b', 'executePlan time / ideal (ceil(1000/16) × 50 ms)', round(execMs / ideal, 3), '×', '≤ 1.15', execMs / ideal <= 1.15, { execMs: round(execMs), idealMs: ideal });
+    } finally {
+      await sim.close();
+    }
+  }
+
+  // 3c — the whole CLI (process start + status read + apply + state writes).
+  await writeFile(statePath, pristineState);
+  let cliMs;
+  {
+    const sim = await startSimProcess(seed, LAT);
+    try {
+      const env = cliEnv({ NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret });
+      const r = await runChild(NODE, [CLI, 'apply', '--auto-approve', '--parallelism', String(P)], { cwd: dir, env });
+      expectOk(r, 'apply --auto-approve --parallelism 16');
+      const s = await sim.stats();
+      if ((s.byEndpoint.updateTask ?? 0) !== N) throw new Error(`CLI apply made ${s.byEndpoint.updateTask} updateTask calls, expected ${N}`);
+      cliMs = r.ms;
+      figure('3c', `CLI apply --auto-approve --parallelism ${P} (plan-read + apply), wall`, round(cliMs), 'ms', 'info', null, { listTask: s.byEndpoint.listTask, updateTask: s.byEndpoint.updateTask });
+    } finally {
+      await sim.close();
+    }
+  }
+
+  // 3d — naive baseline: per task one listTask + one updateTask, sequential (a curl loop), on a sample.
+  {
+    const sim = await startSimulator({ seed, port: 0, host: '127.0.0.1', latencyMs: LAT });
+    try {
+      const env = cliEnv({ NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret });
+      const project = await openProject({ cwd: dir, env, overrides: { parallelism: 1 } });
+      const client = await createClient(project);
+      const sample = payloads.slice(0, SAMPLE);
+      const t0 = performance.now();
+      for (const p of sample) {
+        await client.listTaskPages({ userTaskID: [p.userTaskID] });
+        await client.updateTask(p);
+      }
+      const sampleMs = performance.now() - t0;
+      const naiveMs = sampleMs * (N / SAMPLE);
+      const s = sim.stats();
+      figure('3d', `naive baseline: sequential listTask+updateTask per task, ${SAMPLE}-task sample ×${N / SAMPLE} (extrapolated)`, round(naiveMs), 'ms', 'info', null, {
+        sampleTasks: SAMPLE,
+        sampleMs: round(sampleMs),
+        extrapolation: `linear ×${N / SAMPLE}`,
+        calls: s.byEndpoint,
+        note: 'keep-alive signed client, i.e. faster than a real curl loop (no process or TCP setup per call)',
+      });
+      figure('3e', 'speed-up: naive_total / callform CLI wall (plan-read + apply)', round(naiveMs / cliMs, 1), '×', '≥ 20×', naiveMs / cliMs >= 20, { naiveMs: round(naiveMs), callformMs: round(cliMs) });
+    } finally {
+      await sim.close();
+    }
+  }
+});
+
+// ------------------------------------------------------------------ 4. cold start
+await section('4 cold start (examples/, plan --offline vs node -e 0)', async () => {
+  const dir = path.join(tmp, 'examples');
+  await cp(path.join(ROOT, 'examples', 'callform.config.yaml'), path.join(dir, 'callform.config.yaml'));
+  await cp(path.join(ROOT, 'examples', 'tasks'), path.join(dir, 'tasks'), { recursive: true });
+  await rm(path.join(dir, 'callform.state.json'), { force: true });
+  // warm-up (file cache, compile cache)
+  expectOk(await runChild(NODE, [CLI, 'plan', '--offline'], { cwd: dir }), 'plan --offline (examples)');
+  expectOk(await runChild(NODE, ['-e', '0'], { cwd: dir }), 'node -e 0');
+  const cf = [];
+  const bare = [];
+  const cfCpu = [];
+  const bareCpu = [];
+  for (let i = 0; i < 10; i++) {
+    const a = await runChild(NODE, ['-e', '0'], { cwd: dir, rss: true });
+    expectOk(a, 'node -e 0');
+    bare.push(a.ms);
+    bareCpu.push(a.cpuMs);
+    const b = await runChild(NODE, [CLI, 'plan', '--offline'], { cwd: dir, rss: true });
+    expectOk(b, 'plan --offline (examples)');
+    cf.push(b.ms);
+    cfCpu.push(b.cpuMs);
+  }
+  const mCf = median(cf);
+  const mBare = median(bare);
+  figure('4a', 'node dist/cli.js plan --offline on examples/ (median of 10)', round(mCf), 'ms', 'info', null, { runs: cf.map((x) => round(x)) });
+  figure('4b', 'node -e 0 (median of 10, interleaved)', round(mBare), 'ms', 'info', null, { runs: bare.map((x) => round(x)) });
+  figure('4c', 'cold start ratio: plan --offline / node -e 0', round(mCf / mBare, 2), '×', '≤ 3×', mCf / mBare <= 3);
+  if (cfCpu.every((x) => x !== undefined) && bareCpu.every((x) => x !== undefined)) {
+    figure('4d', 'cold start CPU user+sys: plan --offline / node -e 0 (10 ms resolution)', round(median(cfCpu) / median(bareCpu), 2), '×', 'info', null, { planCpuMs: round(median(cfCpu)), nodeCpuMs: round(median(bareCpu)) });
+  }
+});
+
+// ------------------------------------------------------------------ report
+const totalMs = performance.now() - started;
+const fmt = (f) => (f.value === null || f.value === undefined ? 'n/a' : `${f.value}${f.unit ? ' ' + f.unit : ''}`);
+const verdict = (f) => (f.pass === null ? 'INFO' : f.pass ? 'PASS' : 'FAIL');
+const rows = figures.map((f) => [f.id, f.name, fmt(f), f.target, verdict(f)]);
+const head = ['#', 'figure', 'measured', 'target', 'result'];
+const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+const line = (r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ');
+const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+const judged = figures.filter((f) => f.pass !== null);
+const passed = judged.filter((f) => f.pass).length;
+out.push('', `${passed}/${judged.length} targets met; ${judged.length - passed} FAIL${failures.length ? `; ${failures.length} section(s) could not be measured` : ''}.`);
+out.push(`Peak RSS method: ${RSS_METHOD}.`);
+out.push('Figure 3: naive baseline measured on a 200-task sample and extrapolated linearly ×5 to 1,000 tasks.');
+const busy = Math.max(loadAtStart[0], os.loadavg()[0]) > os.cpus().length;
+out.push(`Load average (1 min) at start ${round(loadAtStart[0], 2)}, at end ${round(os.loadavg()[0], 2)} on ${os.cpus().length} CPUs${busy ? ' — MACHINE WAS BUSY (other processes); wall times are inflated, see cpuMs in results.json' : ''}.`);
+out.push(`Total bench runtime: ${round(totalMs / 1000)} s (node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}).`);
+process.stdout.write(out.join('\n') + '\n');
+
+const results = {
+  date: new Date().toISOString(),
+  node: process.version,
+  machine: {
+    platform: process.platform,
+    arch: process.arch,
+    release: os.release(),
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? null,
+    totalMemMb: Math.round(os.totalmem() / 1048576),
+      loadavgAtStart: loadAtStart,
+    loadavgAtEnd: os.loadavg(),
+  },
+  distSnapshot: snapDir ? 'bench/work/snap-<pid> (copy of dist/ taken at start)' : 'dist/',
+  rssMethod: RSS_METHOD,
+  totalRuntimeMs: round(totalMs),
+  summary: { passed, judged: judged.length, failed: judged.length - passed, crashed: failures.length },
+  figures,
+  scale: scaleRuns,
+  crashes: failures,
+};
+await writeFile(path.join(BENCH_DIR, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+process.stdout.write(`Wrote ${path.relative(process.cwd(), path.join(BENCH_DIR, 'results.json')) || 'bench/results.json'}\n`);
+
+if (process.env.BENCH_KEEP) log(`kept ${tmp}`);
+else await rm(tmp, { recursive: true, force: true });
+if (snapDir) await rm(snapDir, { recursive: true, force: true });
+process.exit(failures.length > 0 ? 1 : 0);
