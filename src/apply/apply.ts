@@ -41,6 +41,11 @@ export interface ApplyOptions {
  * each success is recorded in state as soon as it is confirmed, so a failure or a kill
  * halfway leaves the state true for what landed. Non-zero retCodes fail that task only.
  */
+function unconfirmedSettings(t: TaskPlan) {
+  const { taskCreateSetting, funcFlag } = t.payload!;
+  return { ...(taskCreateSetting ? { taskCreateSetting } : {}), ...(funcFlag ? { funcFlag } : {}) };
+}
+
 export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Promise<ApplyResult> {
   const now = options.now ?? (() => new Date());
   const results: TaskResult[] = [];
@@ -88,6 +93,17 @@ export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Prom
       funcFlag: t.after!.funcFlag,
       appliedAt: now().toISOString(),
     });
+  }
+
+  // Before any call, durably mark what is about to be sent: if the answer never arrives
+  // (kill, timeout, unverifiable response) the next plan knows the server may hold it.
+  const sentAt = now().toISOString();
+  const unconfirmed = calls
+    .filter((t) => options.state.current.tasks[t.userTaskID])
+    .map((t) => ({ userTaskID: t.userTaskID, settings: { since: sentAt, ...unconfirmedSettings(t) } }));
+  if (unconfirmed.length > 0) {
+    options.state.markUnconfirmed(unconfirmed);
+    await options.state.flush();
   }
 
   const stop = options.shouldStop ?? (() => false);

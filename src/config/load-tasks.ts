@@ -65,7 +65,7 @@ export function tasksOfDocument(
   doc: SourceDocument,
   docIndex: number,
   docCount: number,
-  taskLines?: Map<string, SourcePosition>,
+  taskLines?: Map<string, SourcePosition[]>,
 ): { tasks: Declared[]; issues: Issue[] } {
   const prefix: PathSegment[] = docCount > 1 ? [`document ${docIndex + 1}`] : [];
   const label = (p: PathSegment[]) => formatPath([...prefix, ...p]) || undefined;
@@ -87,6 +87,8 @@ export function tasksOfDocument(
   const tasks: Declared[] = [];
   const issues: Issue[] = [];
   for (const item of items) {
+    // Declarations are matched to scanned lines in order, so a repeated ID gets its own line.
+    const declaredAt = typeof item.raw.userTaskID === 'string' ? taskLines?.get(item.raw.userTaskID)?.shift() : undefined;
     const merged = defaults ? (mergeDefaults(defaults, item.raw) as Plain) : item.raw;
     const sources = [{ doc, basePath: item.path }, ...(defaults ? [{ doc, basePath: ['defaults'] as PathSegment[] }] : [])];
     if (!validateTask(merged)) {
@@ -105,7 +107,7 @@ export function tasksOfDocument(
       });
     }
     // The text scan gives declaration lines without a positional parse of every file.
-    const position = taskLines ? taskLines.get(task.userTaskID) : doc.locate([...item.path, 'userTaskID']);
+    const position = taskLines ? declaredAt : doc.locate([...item.path, 'userTaskID']);
     if (violations.length === 0) tasks.push({ task, file, position });
   }
   return { tasks, issues };

@@ -254,17 +254,20 @@ function parseJson(file: string, text: string): ParsedSource {
 const USER_TASK_ID_LINE = /^([ \t]*(?:-[ \t]+)?)["']?userTaskID["']?[ \t]*:[ \t]*["']?([^"'#\n]*?)["']?[ \t]*,?[ \t]*(?:#.*)?$/gm;
 
 /**
- * Line of each `userTaskID: X` in a file, found by scanning the text: cheap enough to run
+ * Lines of each `userTaskID: X` in a file (in order), found by scanning the text: cheap enough to run
  * for every file, where a full positional parse is not. IDs in other layouts get no line.
  */
-export function userTaskIdLines(text: string): Map<string, SourcePosition> {
-  const lines = new Map<string, SourcePosition>();
+export function userTaskIdLines(text: string): Map<string, SourcePosition[]> {
+  const lines = new Map<string, SourcePosition[]>();
   let line = 1;
   let scanned = 0;
   for (const m of text.matchAll(USER_TASK_ID_LINE)) {
     for (let i = text.indexOf('\n', scanned); i !== -1 && i < m.index; i = text.indexOf('\n', i + 1)) line++;
     scanned = m.index;
-    if (!lines.has(m[2]!)) lines.set(m[2]!, { line, column: m[1]!.length + 1 });
+    const at = { line, column: m[1]!.length + 1 };
+    const seen = lines.get(m[2]!);
+    if (seen) seen.push(at);
+    else lines.set(m[2]!, [at]);
   }
   return lines;
 }

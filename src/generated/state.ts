@@ -37,6 +37,14 @@ export interface TaskState {
   taskCreateSetting: TaskCreateSetting;
   funcFlag: FuncFlag;
   appliedAt: string;
+  /**
+   * Settings an apply sent without receiving a confirmation (killed, timed out, unverifiable answer). The server may or may not hold them, so the next plan sends these fields again. Cleared when an update of the task is confirmed.
+   */
+  pending?: {
+    since: string;
+    taskCreateSetting?: TaskCreateSetting;
+    funcFlag?: FuncFlag;
+  };
 }
 /**
  * Dialing settings (updateTask taskCreateSetting).

@@ -95,3 +95,20 @@ export function payloadSettings(changes: SettingChange[], after: ManagedSettings
   }
   return Object.keys(out).length > 0 ? (out as PayloadSettings) : null;
 }
+
+/**
+ * The last-applied settings minus the leaves an apply sent without confirmation: those
+ * are unknown on the server, so diffing against this makes the plan send them again.
+ */
+export function withoutUnconfirmed(before: ManagedSettings, pending: PayloadSettings): ManagedSettings {
+  const out = structuredClone(before) as unknown as Plain;
+  const strip = (target: Plain, sent: Plain, prefix: string) => {
+    for (const [k, v] of Object.entries(sent)) {
+      const path = prefix ? `${prefix}.${k}` : k;
+      if (isPlain(v) && isPlain(target[k]) && !WHOLE_VALUE_PATHS.includes(path)) strip(target[k] as Plain, v, path);
+      else delete target[k];
+    }
+  };
+  strip(out, pending as Plain, '');
+  return out as unknown as ManagedSettings;
+}

@@ -2,7 +2,7 @@ import type { CallformPlan, TaskPlan, ManagedSettings } from '../generated/plan.
 import type { CallformState } from '../generated/state.js';
 import type { DesiredTask } from '../config/load-tasks.js';
 import { PRODUCT_ID, TASK_STATUS_LABEL, isUpdatableStatus, type ListedTask } from '../api/types.js';
-import { diffSettings, payloadSettings } from './diff.js';
+import { diffSettings, payloadSettings, withoutUnconfirmed } from './diff.js';
 import { matchesTargets } from './targets.js';
 
 export type { CallformPlan, TaskPlan };
@@ -36,7 +36,10 @@ function delayedEffect(payload: TaskPlan['payload']): string[] {
 
 function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
   const recorded = input.state.tasks[task.userTaskID];
-  const before: ManagedSettings | null = recorded ? { taskCreateSetting: recorded.taskCreateSetting, funcFlag: recorded.funcFlag } : null;
+  const applied: ManagedSettings | null = recorded ? { taskCreateSetting: recorded.taskCreateSetting, funcFlag: recorded.funcFlag } : null;
+  const { since, ...unconfirmed } = recorded?.pending ?? { since: undefined };
+  const before = applied && since ? withoutUnconfirmed(applied, unconfirmed) : applied;
+  const pendingWarning = since ? [`an earlier apply (${since}) sent some of these settings without getting a confirmation; they are sent again so the server surely matches the files`] : [];
   const after: ManagedSettings = { taskCreateSetting: task.taskCreateSetting, funcFlag: task.funcFlag };
   const remoteTask = input.remote?.get(task.userTaskID);
   const base = {
@@ -62,10 +65,14 @@ function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
     }
   }
   const changes = diffSettings(before, after);
-  if (changes.length === 0) return { ...base, action: 'noop', changes, payload: null, reason: null };
+  if (changes.length === 0) {
+    // Unconfirmed fields no longer declared: nothing to send, but the state drops the mark.
+    if (since) return { ...base, action: 'update', changes, payload: null, reason: null, warnings: pendingWarning };
+    return { ...base, action: 'noop', changes, payload: null, reason: null };
+  }
   const settings = payloadSettings(changes, after);
   const payload = settings ? { productID: PRODUCT_ID, userTaskID: task.userTaskID, sceneID: task.sceneID, ...settings } : null;
-  const warnings = delayedEffect(payload);
+  const warnings = [...pendingWarning, ...delayedEffect(payload)];
   if (payload && remoteTask && !isUpdatableStatus(remoteTask.taskStatus)) {
     return {
       ...base,

@@ -100,6 +100,15 @@ export class StateWriter {
     this.schedule();
   }
 
+  /** Marks settings as sent but not yet confirmed (see TaskState.pending), for tasks already in state. */
+  markUnconfirmed(sent: Array<{ userTaskID: string; settings: NonNullable<TaskState['pending']> }>): void {
+    for (const { userTaskID, settings } of sent) {
+      const entry = this.state.tasks[userTaskID];
+      if (entry) this.state.tasks[userTaskID] = { ...entry, pending: settings };
+    }
+    this.schedule();
+  }
+
   forget(userTaskID: string): void {
     delete this.state.tasks[userTaskID];
     this.schedule();

@@ -152,3 +152,29 @@ describe('plan and apply against the simulator', () => {
     expect(Object.keys((await project.state()).tasks)).toEqual(['task-b']);
   });
 });
+
+describe('unconfirmed updates', () => {
+  it('an update that landed without a verifiable answer is sent again, even after the file is reverted', async () => {
+    expect((await runCli(['apply', '--auto-approve'], { cwd: project.dir, env })).code).toBe(3);
+    await writeTasks(2);
+    expect((await runCli(['plan', '--out', 'p.cfplan'], { cwd: project.dir, env })).code).toBe(0);
+    sim.setFaults({ faultRate: 1, faultKinds: ['badsign'] }); // every answer from here on is unverifiable
+    const failed = await runCli(['apply', 'p.cfplan'], { cwd: project.dir, env });
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/task-a failed: updateTask: response signature does not verify/);
+    expect(sim.tasks.get('task-a')!.taskCreateSetting.maxCall).toBe(2); // it landed
+    const state = await project.state();
+    expect(state.tasks['task-a'].taskCreateSetting.maxCall).toBe(5);
+    expect(state.tasks['task-a'].pending).toMatchObject({ taskCreateSetting: { maxCall: 2 } });
+
+    sim.setFaults({ faultRate: 0 });
+    await writeTasks(5); // back to the last confirmed value
+    const plan = await runCli(['plan', '--detailed-exitcode'], { cwd: project.dir, env });
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toContain('+ taskCreateSetting.maxCall = 5');
+    expect(plan.stdout).toMatch(/without getting a confirmation; they are sent again/);
+    expect((await runCli(['apply', '--auto-approve'], { cwd: project.dir, env })).code).toBe(3);
+    expect(sim.tasks.get('task-a')!.taskCreateSetting.maxCall).toBe(5);
+    expect((await project.state()).tasks['task-a'].pending).toBeUndefined();
+  });
+});

@@ -105,4 +105,17 @@ describe('buildPlan', () => {
     );
     expect(plan.tasks.map((x) => `${x.userTaskID}:${x.action}`)).toEqual(['keep-1:update', 'keep-2:forget']);
   });
+
+  it('fields sent without confirmation are planned again; with nothing left to send, the mark is cleared', () => {
+    const t = task('a');
+    const pending = { since: '2026-11-25T00:00:00.000Z', taskCreateSetting: { maxCall: 99 } };
+    const withPending = { ...input({}).state, tasks: { a: { ...applied(t), pending } } };
+    const plan = buildPlan(input({ desired: [t], state: withPending, remote: new Map([['a', remote('a', 1)]]) }));
+    expect(plan.tasks[0]).toMatchObject({ action: 'update', payload: { taskCreateSetting: { maxCall: 5 } }, changes: [{ path: 'taskCreateSetting.maxCall', kind: 'add' }] });
+    expect(plan.tasks[0]!.warnings[0]).toMatch(/without getting a confirmation/);
+    const undeclared = { ...t, taskCreateSetting: { taskName: 'a' } };
+    const pendingOnly = { ...input({}).state, tasks: { a: { ...applied(undeclared), pending } } };
+    const cleared = buildPlan(input({ desired: [undeclared], state: pendingOnly, remote: new Map([['a', remote('a', 1)]]) }));
+    expect(cleared.tasks[0]).toMatchObject({ action: 'update', payload: null, changes: [] });
+  });
 });
