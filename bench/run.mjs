@@ -178,6 +178,9 @@ async function startSimProcess(seed, latencyMs) {
 }
 
 async function section(title, fn) {
+  // BENCH_ONLY=1,3 runs only those figures (for iterating on one target); a full run is the report.
+  const only = process.env.BENCH_ONLY?.split(',');
+  if (only && !only.includes(title.split(' ')[0])) return;
   log(`${title} …`);
   const t0 = performance.now();
   try {

@@ -1,5 +1,5 @@
-import { isDeepStrictEqual } from 'node:util';
 import deepDiff from 'deep-diff';
+import jsonEqual from 'fast-deep-equal';
 import type { ManagedSettings, SettingChange } from '../generated/plan.js';
 import type { TaskCreateSetting, FuncFlag } from '../generated/task.js';
 
@@ -46,8 +46,8 @@ function setPath(root: Plain, path: string, value: unknown): void {
  */
 export function diffSettings(before: ManagedSettings | null, after: ManagedSettings): SettingChange[] {
   const lhs = before ?? { taskCreateSetting: {}, funcFlag: {} };
-  // Most tasks are unchanged on a typical run: a native deep-equal answers that cheaply.
-  if (isDeepStrictEqual(lhs, after)) return [];
+  // Most tasks are unchanged on a typical run: a plain-data deep-equal answers that cheaply.
+  if (jsonEqual(lhs, after)) return [];
   const raw = deepDiff.diff(lhs, after) ?? [];
   const byPath = new Map<string, SettingChange>();
   const put = (c: SettingChange) => {
