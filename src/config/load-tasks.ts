@@ -49,7 +49,7 @@ export function mergeDefaults(under: unknown, over: unknown): unknown {
   return out;
 }
 
-interface Declared {
+export interface Declared {
   task: CallformTask;
   file: string;
   position?: SourcePosition;
@@ -118,50 +118,63 @@ function toDesired(d: Declared): DesiredTask {
   return { userTaskID, sceneID, taskCreateSetting, funcFlag, source: where(d) };
 }
 
+/** What one task file yields. */
+export interface FileResult {
+  file: string;
+  /** SHA-256 of the file's relative path, size and bytes. */
+  digest: string;
+  tasks: Declared[];
+  issues: Issue[];
+}
+
+/** Parses and validates one file's bytes. Pure: no I/O, never throws for bad input. */
+export function loadTaskFile(file: string, bytes: Uint8Array): FileResult {
+  const digest = createHash('sha256').update(`${file}\0${bytes.byteLength}\0`).update(bytes).digest('hex');
+  const { text, issue } = decodeUtf8(file, bytes);
+  if (issue || text === undefined) return { file, digest, tasks: [], issues: issue ? [issue] : [] };
+  const parsed = parseSource(file, text);
+  const issues = [...parsed.issues];
+  const tasks: Declared[] = [];
+  const taskLines = userTaskIdLines(text);
+  parsed.documents.forEach((doc, docIndex) => {
+    const result = tasksOfDocument(file, doc, docIndex, parsed.documents.length, taskLines);
+    issues.push(...result.issues);
+    tasks.push(...result.tasks);
+  });
+  return { file, digest, tasks, issues };
+}
+
 /** Finds, parses and validates every task file; throws one ValidationError listing all problems. */
 export async function loadTasks(options: LoadTasksOptions): Promise<LoadedTasks> {
-  const readFile = options.readFile ?? ((f: string) => fsReadFile(f));
   const files = (await glob(options.patterns, { cwd: options.baseDir, onlyFiles: true, dot: false, expandDirectories: false })).sort();
-  const issues: Issue[] = [];
   if (files.length === 0) {
     throw new ValidationError(
       [{ file: options.baseDir, message: `no task files match ${options.patterns.join(', ')}`, hint: 'set "tasks" in the settings file or create tasks/*.yaml' }],
       'task files',
     );
   }
-  const digest = createHash('sha256');
-  const declared: Declared[] = [];
+  const readFile = options.readFile ?? ((f: string) => fsReadFile(f));
   const contents = await Promise.all(files.map((f) => readFile(path.resolve(options.baseDir, f))));
-  files.forEach((file, i) => {
-    const bytes = contents[i]!;
-    digest.update(`${file}\0${bytes.byteLength}\0`).update(bytes);
-    const { text, issue } = decodeUtf8(file, bytes);
-    if (issue || text === undefined) {
-      if (issue) issues.push(issue);
-      return;
-    }
-    const parsed = parseSource(file, text);
-    issues.push(...parsed.issues);
-    const taskLines = userTaskIdLines(text);
-    parsed.documents.forEach((doc, docIndex) => {
-      const result = tasksOfDocument(file, doc, docIndex, parsed.documents.length, taskLines);
-      issues.push(...result.issues);
-      declared.push(...result.tasks);
-    });
-  });
+  const results = files.map((file, i) => loadTaskFile(file, contents[i]!));
+  const digest = createHash('sha256');
+  const issues: Issue[] = [];
   const byId = new Map<string, Declared>();
-  for (const d of declared) {
-    const first = byId.get(d.task.userTaskID);
-    if (first) {
-      issues.push({
-        file: d.file,
-        position: d.position,
-        path: 'userTaskID',
-        message: `duplicate userTaskID "${d.task.userTaskID}", already declared at ${where(first)}`,
-        hint: 'userTaskID must be unique across all task files',
-      });
-    } else {
-      byId.set(d.task.userTaskID, d);
+  for (const r of results) {
+    digest.update(r.digest);
+    issues.push(...r.issues);
+    for (const d of r.tasks) {
+      const first = byId.get(d.task.userTaskID);
+      if (first) {
+        issues.push({
+          file: d.file,
+          position: d.position,
+          path: 'userTaskID',
+          message: `duplicate userTaskID "${d.task.userTaskID}", already declared at ${where(first)}`,
+          hint: 'userTaskID must be unique across all task files',
+        });
+      } else {
+        byId.set(d.task.userTaskID, d);
+      }
     }
   }
   if (issues.length > 0) throw new ValidationError(issues, 'task files');

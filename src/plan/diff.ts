@@ -1,5 +1,4 @@
 import deepDiff from 'deep-diff';
-import jsonEqual from 'fast-deep-equal';
 import type { ManagedSettings, SettingChange } from '../generated/plan.js';
 import type { TaskCreateSetting, FuncFlag } from '../generated/task.js';
 
@@ -10,6 +9,21 @@ const WHOLE_VALUE_PATHS = ['funcFlag.smsFuncFlag'];
 
 type Plain = Record<string, unknown>;
 const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Deep equality for parsed JSON/YAML data (plain objects, arrays, scalars), key order
+ * ignored. Unlike general-purpose deep-equals it needs no prototype methods, so
+ * null-prototype objects compare like any other.
+ */
+export function dataEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((v, i) => dataEqual(v, b[i]));
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => Object.hasOwn(b, k) && dataEqual((a as Plain)[k], (b as Plain)[k]));
+}
 
 function wholeValuePath(path: string): string | undefined {
   return WHOLE_VALUE_PATHS.find((p) => path === p || path.startsWith(p + '.'));
@@ -47,7 +61,7 @@ function setPath(root: Plain, path: string, value: unknown): void {
 export function diffSettings(before: ManagedSettings | null, after: ManagedSettings): SettingChange[] {
   const lhs = before ?? { taskCreateSetting: {}, funcFlag: {} };
   // Most tasks are unchanged on a typical run: a plain-data deep-equal answers that cheaply.
-  if (jsonEqual(lhs, after)) return [];
+  if (dataEqual(lhs, after)) return [];
   const raw = deepDiff.diff(lhs, after) ?? [];
   const byPath = new Map<string, SettingChange>();
   const put = (c: SettingChange) => {

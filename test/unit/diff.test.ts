@@ -80,3 +80,14 @@ describe('diffSettings / payloadSettings', () => {
     expect(after.funcFlag.smsFuncFlag[0]!.smsID).toBe('x');
   });
 });
+
+describe('dataEqual', () => {
+  it('ignores key order and works on null-prototype objects', async () => {
+    const { dataEqual } = await import('../../src/plan/diff.js');
+    const bare = Object.assign(Object.create(null), { b: [1, { c: 2 }], a: 'x' });
+    expect(dataEqual({ a: 'x', b: [1, { c: 2 }] }, bare)).toBe(true);
+    expect(dataEqual({ a: 'x', b: [1, { c: 3 }] }, bare)).toBe(false);
+    expect(dataEqual({ a: undefined }, { b: undefined })).toBe(false);
+    expect(dataEqual([1, 2], { 0: 1, 1: 2 })).toBe(false);
+  });
+});
