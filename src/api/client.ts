@@ -40,22 +40,22 @@ export class NetworkError extends Error {
 export async function gotTransport(maxSockets: number): Promise<HttpPost> {
   const [{ got, RequestError }, http, https] = await Promise.all([import('got'), import('node:http'), import('node:https')]);
   const agent = { http: new http.Agent({ keepAlive: true, maxSockets }), https: new https.Agent({ keepAlive: true, maxSockets }) };
+  // Options merged once into an instance: per call only headers, body and timeout are new.
+  const post = got.extend({
+    method: 'POST',
+    // got lower-cases header names; send them as documented in case a server matches exactly.
+    request: (target: string | URL, options: import('node:http').RequestOptions, callback?: (res: import('node:http').IncomingMessage) => void) =>
+      (String(target).startsWith('https:') ? https : http).request(target, { ...options, headers: documentedCase(options.headers) }, callback),
+    retry: { limit: 0 },
+    throwHttpErrors: false,
+    responseType: 'text',
+    agent,
+    followRedirect: false,
+  });
   return async (url, req) => {
     try {
-      const res = await got.post(url, {
-        // got lower-cases header names; send them as documented in case a server matches exactly.
-        request: (target: string | URL, options: import('node:http').RequestOptions, callback?: (res: import('node:http').IncomingMessage) => void) =>
-          (String(target).startsWith('https:') ? https : http).request(target, { ...options, headers: documentedCase(options.headers) }, callback),
-        headers: req.headers,
-        body: req.body,
-        timeout: { request: req.timeoutMs },
-        retry: { limit: 0 },
-        throwHttpErrors: false,
-        responseType: 'text',
-        agent,
-        followRedirect: false,
-      });
-      return { statusCode: res.statusCode, headers: res.headers, body: res.body };
+      const res = await post(url, { headers: req.headers, body: req.body, timeout: { request: req.timeoutMs } });
+      return { statusCode: res.statusCode, headers: res.headers, body: res.body as string };
     } catch (err) {
       if (err instanceof RequestError) throw new NetworkError(err.message, err.code);
       throw err;

@@ -122,7 +122,7 @@ export class StateWriter {
   /**
    * Between two writes it pauses for a few times as long as the last write took, so a
    * large state is not re-serialised back to back while updates land (writes stay under
-   * ~20% of the time); a small state is still written within milliseconds. flush() cuts
+   * ~10% of the time); a small state is still written within milliseconds. flush() cuts
    * the pause short.
    */
   private async drain(): Promise<void> {
@@ -135,7 +135,7 @@ export class StateWriter {
         // Serialised synchronously inside write(): later mutations cannot tear this snapshot.
         await this.write(this.statePath, this.state);
         this.writes++;
-        if (this.dirty && !this.flushing) await this.pause(Math.min(1000, 4 * (performance.now() - started)));
+        if (this.dirty && !this.flushing) await this.pause(Math.min(2000, 9 * (performance.now() - started)));
       }
     } catch (err) {
       this.failure = err;
