@@ -33,7 +33,7 @@ export function renderPlanText(plan: CallformPlan, c: Colors = noColors): string
   if (plan.offline) out.push(c.yellow('Offline plan: remote task statuses were not read; blocked tasks cannot be detected.'), '');
   const shown = plan.tasks.filter((t) => t.action !== 'noop');
   if (shown.length === 0) {
-    out.push(c.green(`No changes. ${plan.summary.noop} task${plan.summary.noop === 1 ? '' : 's'} match the state.`));
+    out.push(c.green(`No changes. ${plan.summary.noop === 1 ? '1 task matches' : `${plan.summary.noop} tasks match`} the state.`));
     return out.join('\n') + '\n';
   }
   out.push('callform will perform these actions (+ add, ~ change, - stop managing):', '');
