@@ -21,14 +21,34 @@ for (const name of names) {
   schemas[name] = JSON.parse(await readFile(path.join(schemaDir, `${name}.schema.json`), 'utf8'));
 }
 
+// Types of task.schema.json that other schemas reference: declared once, in task.ts, and
+// imported elsewhere (json-schema-to-typescript would inline a copy into every file).
+const SHARED = ['TaskCreateSetting', 'ManualCallSetting', 'FuncFlag', 'SmsRule'];
+function importShared(ts) {
+  const removed = [];
+  for (const type of SHARED) {
+    const block = new RegExp(`(/\\*\\*(?:(?!\\*/)[\\s\\S])*\\*/\\n)?export interface ${type} \\{[\\s\\S]*?\\n\\}\\n`);
+    if (block.test(ts)) {
+      ts = ts.replace(block, '');
+      removed.push(type);
+    }
+  }
+  const used = removed.filter((type) => new RegExp(`\\b${type}\\b`).test(ts));
+  if (used.length === 0) return ts;
+  const lines = ts.split('\n');
+  lines.splice(banner.trim().split('\n').length, 0, `import type { ${used.join(', ')} } from './task.js';`);
+  return lines.join('\n');
+}
+
 for (const name of names) {
-  const ts = await compile(schemas[name], schemas[name].title, {
+  let ts = await compile(schemas[name], schemas[name].title, {
     cwd: schemaDir,
     bannerComment: banner.trim(),
     additionalProperties: false,
     unreachableDefinitions: false,
     style: { singleQuote: true },
   });
+  if (name !== 'task') ts = importShared(ts);
   await writeFile(path.join(outDir, `${name}.ts`), ts);
 }
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import type { CallformSettings } from '../../src/generated/config.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI_PATH = path.join(REPO_ROOT, 'dist', 'cli.js');
@@ -64,16 +65,7 @@ export async function dropDistSnapshot(): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
-export interface ProjectSettings {
-  tasks?: string | string[];
-  state?: string;
-  endpoint?: string;
-  algorithm?: 'MD5' | 'SHA256';
-  parallelism?: number;
-  timeoutMs?: number;
-  retries?: number;
-  lockTimeoutMs?: number;
-}
+export type ProjectSettings = CallformSettings;
 
 export interface TaskCollection {
   defaults?: Record<string, unknown>;
@@ -236,17 +228,8 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, options: { tim
   }
 }
 
-/** mulberry32: small deterministic PRNG for test randomness (floats in [0, 1)). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small deterministic PRNG for test randomness (floats in [0, 1)): the simulator's own. */
+export { mulberry32 as seededRandom } from '../../src/sim/faults.js';
 
 /** True when every key of `expected` (recursively) is present in `actual` with an equal value. */
 export function containsSettings(actual: unknown, expected: unknown): boolean {
