@@ -42,15 +42,26 @@ export function formatIssue(issue: Issue): string {
   return `${where}:${field} ${issue.message}${hint}`;
 }
 
+/** Reading order: by file, then line, then column (unlocated issues of a file first). */
+export function sortIssues(issues: Issue[]): Issue[] {
+  const key = (i: Issue) => [i.file, i.position?.line ?? 0, i.position?.column ?? 0] as const;
+  return [...issues].sort((a, b) => {
+    const [fa, la, ca] = key(a);
+    const [fb, lb, cb] = key(b);
+    return fa < fb ? -1 : fa > fb ? 1 : la - lb || ca - cb;
+  });
+}
+
 /** Every problem found in one run, reported together. */
 export class ValidationError extends CallformError {
-  constructor(
-    readonly issues: Issue[],
-    what = 'input',
-  ) {
+  readonly issues: Issue[];
+
+  constructor(issues: Issue[], what = 'input') {
+    issues = sortIssues(issues);
     super(
       `${issues.length} problem${issues.length === 1 ? '' : 's'} in ${what}:\n` + issues.map((i) => '  ' + formatIssue(i)).join('\n'),
     );
+    this.issues = issues;
     this.name = 'ValidationError';
   }
 }
