@@ -197,12 +197,9 @@ export function parseSourceExact(file: string, text: string): ParsedSource {
   const docs = yaml().parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter });
   const issues: Issue[] = [];
   const documents: SourceDocument[] = [];
-  const list = Array.isArray(docs) ? docs : [];
-  if (!Array.isArray(docs)) {
-    // An EmptyStream: a file with only comments or nothing.
-    return { documents, issues };
-  }
-  for (const doc of list) {
+  // Not an array: an EmptyStream, a file with only comments or nothing.
+  if (!Array.isArray(docs)) return { documents, issues };
+  for (const doc of docs) {
     const syntax = yamlIssues(file, doc, lineCounter);
     if (syntax.length > 0) {
       issues.push(...syntax);
