@@ -21,6 +21,16 @@ export const TASK_STATUS_LABEL: Record<number, string> = {
   5: 'paused',
 };
 
+/** "2 (running)": a status code with its meaning, for messages. */
+export function describeStatus(status: number): string {
+  return `${status} (${TASK_STATUS_LABEL[status] ?? 'unknown'})`;
+}
+
+/** Stable order of anything keyed by userTaskID (plans, results, listings). */
+export function byUserTaskID(a: { userTaskID: string }, b: { userTaskID: string }): number {
+  return a.userTaskID < b.userTaskID ? -1 : a.userTaskID > b.userTaskID ? 1 : 0;
+}
+
 /** updateTask is documented to work only for these statuses. */
 export function isUpdatableStatus(status: number): boolean {
   return status === TaskStatus.NotStarted || status === TaskStatus.Paused;

@@ -2,6 +2,7 @@ import type { CallformPlan, TaskPlan } from '../generated/plan.js';
 import type { NxCloudClient } from '../api/client.js';
 import { runPool } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
+import { byUserTaskID } from '../api/types.js';
 import type { StateWriter } from '../state/state.js';
 import { errorMessage } from '../errors.js';
 
@@ -133,6 +134,6 @@ export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Prom
     }
   }
   await options.state.flush();
-  results.sort((a, b) => (a.userTaskID < b.userTaskID ? -1 : a.userTaskID > b.userTaskID ? 1 : 0));
+  results.sort(byUserTaskID);
   return { results, counts, interrupted, updateCalls };
 }

@@ -5,6 +5,7 @@ import { glob } from 'tinyglobby';
 import type { CallformTask, TaskCreateSetting, FuncFlag } from '../generated/task.js';
 import { validateTask, validateTaskFile } from '../generated/validators.js';
 import { ValidationError, type Issue, type SourcePosition } from '../errors.js';
+import { byUserTaskID } from '../api/types.js';
 import { parseSource, decodeUtf8, userTaskIdLines, type PathSegment, type SourceDocument } from './source.js';
 import { ajvIssues, formatPath } from './ajv-issues.js';
 import { checkTaskRules } from './rules.js';
@@ -178,6 +179,6 @@ export async function loadTasks(options: LoadTasksOptions): Promise<LoadedTasks>
     }
   }
   if (issues.length > 0) throw new ValidationError(issues, 'task files');
-  const tasks = [...byId.values()].map(toDesired).sort((a, b) => (a.userTaskID < b.userTaskID ? -1 : a.userTaskID > b.userTaskID ? 1 : 0));
+  const tasks = [...byId.values()].map(toDesired).sort(byUserTaskID);
   return { tasks, files, filesDigest: digest.digest('hex') };
 }

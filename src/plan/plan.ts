@@ -1,7 +1,7 @@
 import type { CallformPlan, TaskPlan, ManagedSettings } from '../generated/plan.js';
 import type { CallformState } from '../generated/state.js';
 import type { DesiredTask } from '../config/load-tasks.js';
-import { PRODUCT_ID, TASK_STATUS_LABEL, isUpdatableStatus, type ListedTask } from '../api/types.js';
+import { PRODUCT_ID, byUserTaskID, describeStatus, isUpdatableStatus, type ListedTask } from '../api/types.js';
 import { diffSettings, payloadSettings, withoutUnconfirmed } from './diff.js';
 import { matchesTargets } from './targets.js';
 
@@ -23,10 +23,6 @@ export interface PlanInput {
 
 export const DELAYED_EFFECT_WARNING =
   'the server applies phoneEncrypt and SMS changes after about 5 minutes, and not to numbers already completed or imported';
-
-function statusText(status: number): string {
-  return `${status} (${TASK_STATUS_LABEL[status] ?? 'unknown'})`;
-}
 
 function delayedEffect(payload: TaskPlan['payload']): string[] {
   const ff = payload?.funcFlag;
@@ -80,7 +76,7 @@ function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
       changes,
       payload,
       warnings,
-      reason: `task is ${statusText(remoteTask.taskStatus)}: only not started (1) or paused (5) tasks can be updated; pause it (mgrTaskStatus taskOperate 2) and re-run`,
+      reason: `task is ${describeStatus(remoteTask.taskStatus)}: only not started (1) or paused (5) tasks can be updated; pause it (mgrTaskStatus taskOperate 2) and re-run`,
     };
   }
   return { ...base, action: 'update', changes, payload, warnings, reason: null };
@@ -109,7 +105,7 @@ export function buildPlan(input: PlanInput): CallformPlan {
       warnings: [],
     });
   }
-  tasks.sort((a, b) => (a.userTaskID < b.userTaskID ? -1 : a.userTaskID > b.userTaskID ? 1 : 0));
+  tasks.sort(byUserTaskID);
   const summary = { update: 0, noop: 0, blocked: 0, forget: 0, error: 0 };
   for (const t of tasks) summary[t.action]++;
   return {

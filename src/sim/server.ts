@@ -29,7 +29,7 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { sign, parseAlgorithm, signaturesEqual, type SignAlgorithm } from '../api/sign.js';
-import { PRODUCT_ID, API_PREFIX, RetCode, TASK_STATUS_LABEL, isUpdatableStatus } from '../api/types.js';
+import { PRODUCT_ID, API_PREFIX, RetCode, TASK_STATUS_LABEL, byUserTaskID, describeStatus, isUpdatableStatus } from '../api/types.js';
 import {
   ApiError,
   isPlainObject,
@@ -142,20 +142,12 @@ const OPERATIONS: Record<number, { name: string; from: number[]; to: number }> =
   3: { name: 'complete', from: [1, 2, 5], to: 3 },
 };
 
-function statusText(status: number): string {
-  return `${status} (${TASK_STATUS_LABEL[status] ?? 'unknown'})`;
-}
-
 function newId(): string {
   return randomUUID().replace(/-/g, '');
 }
 
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 function sortedTasks(store: Map<string, SimTask>): SimTask[] {
-  return [...store.values()].sort((a, b) => compareIds(a.userTaskID, b.userTaskID));
+  return [...store.values()].sort(byUserTaskID);
 }
 
 function emptyStats(): SimStats {
@@ -449,7 +441,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (!isUpdatableStatus(task.taskStatus)) {
       throw new ApiError(
         RetCode.GenericError,
-        `task status ${statusText(task.taskStatus)} cannot be modified; only not started (1) or paused (5)`,
+        `task status ${describeStatus(task.taskStatus)} cannot be modified; only not started (1) or paused (5)`,
       );
     }
     if (tcs) {
@@ -484,7 +476,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (!op.from.includes(task.taskStatus)) {
       throw new ApiError(
         RetCode.GenericError,
-        `cannot ${op.name} a task in status ${statusText(task.taskStatus)}; allowed from ${op.from.map(statusText).join(', ')}`,
+        `cannot ${op.name} a task in status ${describeStatus(task.taskStatus)}; allowed from ${op.from.map(describeStatus).join(', ')}`,
       );
     }
     task.taskStatus = op.to;
