@@ -146,6 +146,7 @@ export async function applyCommand(io: Io, global: GlobalOptions, planFile: stri
       state = await loadProjectState(p);
       await assertPlanCurrent(p, plan, state);
       io.stdout.write(`Applying saved plan ${planFile} (made ${plan.created_at}): ${plan.summary.update} to update, ${plan.summary.forget} to forget.\n`);
+      if (plan.offline) io.stderr.write('warning: this plan was made with --offline: task statuses were not checked, so running or finished tasks will fail instead of showing as blocked\n');
     } else {
       const run = await computePlan(p, { offline: false, targets: opts.target?.length ? opts.target : null, client });
       plan = run.plan;
