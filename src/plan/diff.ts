@@ -18,11 +18,17 @@ const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null 
 export function dataEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((v, i) => dataEqual(v, b[i]));
+  // Plain loops: this runs for every task on every plan, mostly before the JIT warms up.
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!dataEqual(a[i], b[i])) return false;
+    return true;
+  }
   if (Array.isArray(b)) return false;
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => Object.hasOwn(b, k) && dataEqual((a as Plain)[k], (b as Plain)[k]));
+  for (const k of ka) if (!Object.hasOwn(b, k) || !dataEqual((a as Plain)[k], (b as Plain)[k])) return false;
+  return true;
 }
 
 function wholeValuePath(path: string): string | undefined {
