@@ -1,4 +1,4 @@
-import { readFile as fsReadFile } from 'node:fs/promises';
+import { readFile as fsReadFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { glob } from 'tinyglobby';
@@ -6,7 +6,7 @@ import type { CallformTask, TaskCreateSetting, FuncFlag } from '../generated/tas
 import { validateTask, validateTaskFile } from '../generated/validators.js';
 import { ValidationError, type Issue, type SourcePosition } from '../errors.js';
 import { byUserTaskID } from '../api/types.js';
-import { parseSource, decodeUtf8, userTaskIdLines, type PathSegment, type SourceDocument } from './source.js';
+import { parseSource, decodeUtf8, tooLarge, userTaskIdLines, MAX_FILE_BYTES, type PathSegment, type SourceDocument } from './source.js';
 import { ajvIssues, formatPath } from './ajv-issues.js';
 import { checkTaskRules } from './rules.js';
 
@@ -128,6 +128,11 @@ export interface FileResult {
   issues: Issue[];
 }
 
+function oversized(file: string, size: number): FileResult {
+  const digest = createHash('sha256').update(`${file}\0${size}\0`).digest('hex');
+  return { file, digest, tasks: [], issues: [tooLarge(file, size)] };
+}
+
 /** Parses and validates one file's bytes. Pure: no I/O, never throws for bad input. */
 export function loadTaskFile(file: string, bytes: Uint8Array): FileResult {
   const digest = createHash('sha256').update(`${file}\0${bytes.byteLength}\0`).update(bytes).digest('hex');
@@ -154,9 +159,16 @@ export async function loadTasks(options: LoadTasksOptions): Promise<LoadedTasks>
       'task files',
     );
   }
-  const readFile = options.readFile ?? ((f: string) => fsReadFile(f));
-  const contents = await Promise.all(files.map((f) => readFile(path.resolve(options.baseDir, f))));
-  const results = files.map((file, i) => loadTaskFile(file, contents[i]!));
+  const results = await Promise.all(
+    files.map(async (file) => {
+      const abs = path.resolve(options.baseDir, file);
+      if (options.readFile) return loadTaskFile(file, await options.readFile(abs));
+      // Refuse an oversized file by its size, before reading it into memory.
+      const { size } = await stat(abs);
+      if (size > MAX_FILE_BYTES) return oversized(file, size);
+      return loadTaskFile(file, await fsReadFile(abs));
+    }),
+  );
   const digest = createHash('sha256');
   const issues: Issue[] = [];
   const byId = new Map<string, Declared>();

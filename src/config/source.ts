@@ -30,17 +30,13 @@ export interface ParsedSource {
   issues: Issue[];
 }
 
+export function tooLarge(file: string, size: number): Issue {
+  return { file, message: `file is ${size} bytes, over the ${MAX_FILE_BYTES}-byte limit`, hint: 'split the tasks over several files' };
+}
+
 /** Decodes bytes as strict UTF-8 (BOM dropped); returns an issue for anything else. */
 export function decodeUtf8(file: string, bytes: Uint8Array): { text?: string; issue?: Issue } {
-  if (bytes.byteLength > MAX_FILE_BYTES) {
-    return {
-      issue: {
-        file,
-        message: `file is ${bytes.byteLength} bytes, over the ${MAX_FILE_BYTES}-byte limit`,
-        hint: 'split the tasks over several files',
-      },
-    };
-  }
+  if (bytes.byteLength > MAX_FILE_BYTES) return { issue: tooLarge(file, bytes.byteLength) };
   try {
     const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
     return { text };
@@ -125,14 +121,21 @@ function locator(doc: Document, lineCounter: LineCounterType): SourceDocument['l
 const YAML_OPTIONS = { uniqueKeys: true, prettyErrors: false, strict: true, logLevel: 'error' } as const;
 
 function yamlIssues(file: string, doc: Document, lineCounter: LineCounterType): Issue[] {
-  return [...doc.errors, ...doc.warnings.filter((w) => w.code === 'DUPLICATE_KEY')].map((e) => {
+  // Warnings that would silently change a value are errors here: repeated keys, unknown tags.
+  const fatalWarnings = doc.warnings.filter((w) => w.code === 'DUPLICATE_KEY' || w.code === 'TAG_RESOLVE_FAILED');
+  return [...doc.errors, ...fatalWarnings].map((e) => {
     const pos = lineCounter.linePos(e.pos[0]);
     const firstLine = e.message.split('\n')[0] ?? e.message;
     return {
       file,
       position: { line: pos.line, column: pos.col },
       message: `invalid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${firstLine.replace(/ at line \d+, column \d+:?$/, '')}`,
-      hint: e.code === 'DUPLICATE_KEY' ? 'remove or rename the repeated key' : 'fix the syntax at this position',
+      hint:
+        e.code === 'DUPLICATE_KEY'
+          ? 'remove or rename the repeated key'
+          : e.code === 'TAG_RESOLVE_FAILED'
+            ? 'remove the tag: task files use plain YAML values'
+            : 'fix the syntax at this position',
     };
   });
 }
