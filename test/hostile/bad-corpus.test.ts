@@ -7,7 +7,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it, expect, beforeAll } from 'vitest';
 import { existsSync } from 'node:fs';
-import { CLI, cleanEnv, listCases, lockLeftovers, materialise, readExpect, runCli, STACK_TRACE } from '../support/cli-case.js';
+import { CLI, listCases, lockLeftovers, materialise, readExpect, runCase, STACK_TRACE } from '../support/cli-case.js';
 
 const cases = await listCases();
 
@@ -28,7 +28,7 @@ describe('bad-input corpus (test/fixtures/bad)', () => {
       const stateBefore = existsSync(statePath) ? await readFile(statePath) : null;
       const locksBefore = await lockLeftovers(dir); // only a case that sets up a foreign lock has any
 
-      const r = await runCli(spec.args, dir, cleanEnv(spec.env));
+      const r = await runCase(spec.args, dir, spec.env);
       const context = `args: ${JSON.stringify(spec.args)}\n--- stderr ---\n${r.stderr}\n--- stdout ---\n${r.stdout}`;
 
       expect(r.signal, context).toBeNull();

@@ -2,11 +2,11 @@
  * Helpers for the hostile-input corpus (test/fixtures/bad): materialise a case in a
  * temp dir, generate the inputs too big or too binary to commit, run the built CLI.
  */
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, readdir, rm, writeFile, mkdir, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCli } from './project.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = path.join(REPO, 'dist', 'cli.js');
@@ -75,31 +75,11 @@ export async function materialise(caseName: string, expect: CaseExpect): Promise
   return dir;
 }
 
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NXCLOUD_')) env[k] = v;
-  delete env.FORCE_COLOR;
-  return { ...env, ...extra, NO_COLOR: '1' };
-}
-
-export function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<CliResult> {
+/** Runs one corpus case: the outer NXCLOUD_* and FORCE_COLOR never leak in. */
+export async function runCase(args: string[], cwd: string, extraEnv: Record<string, string> = {}, timeoutMs = 20_000): Promise<CliResult> {
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
-    });
-  });
+  const r = await runCli(args, { cwd, env: { FORCE_COLOR: undefined, ...extraEnv }, timeoutMs });
+  return { code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
 }
 
 /** Every path under dir whose name contains ".lock" (proper-lockfile dirs, lock info files). */
