@@ -1,0 +1,188 @@
+/**
+ * The four API endpoint handlers. Each takes the task store (plus limits/clock) and the
+ * parsed JSON object body, and returns the response payload; validation failures throw
+ * ApiError, which the server turns into a signed retCode reply.
+ */
+import { PRODUCT_ID, RetCode, byUserTaskID, describeStatus, isUpdatableStatus } from '../api/types.js';
+import {
+  ApiError,
+  isPlainObject,
+  requireField,
+  optionalField,
+  rejectUnknownKeys,
+  checkEnum,
+  checkStringArray,
+  checkIntegerArray,
+  validateTaskCreateSetting,
+  validateFuncFlag,
+  describeValue,
+} from './validate.js';
+import type { SimTask } from './seed.js';
+import type { SimEndpoint } from './types.js';
+import { newId } from './http.js';
+
+export interface HandlerContext {
+  /** Live store, keyed by userTaskID; updateTask and mgrTaskStatus mutate it in place. */
+  tasks: Map<string, SimTask>;
+  maxPageSize: number;
+  nowSec: () => number;
+}
+
+export type Payload = Record<string, unknown>;
+export type Handler = (ctx: HandlerContext, body: Record<string, unknown>) => Payload;
+
+// The simulator keeps no call statistics, so every listed task reports zeros.
+const ZERO_TASK_STAT = {
+  answerOrderCount: 0,
+  finishOrderCount: 0,
+  totalOrderCount: 0,
+  finishRate: 0,
+  totalAnswerCall: 0,
+  totalCall: 0,
+  answerRate: 0,
+};
+
+/** mgrTaskStatus taskOperate -> allowed source statuses and the resulting status. */
+const OPERATIONS: Record<number, { name: string; from: number[]; to: number }> = {
+  1: { name: 'start', from: [1, 5], to: 2 },
+  2: { name: 'pause', from: [2], to: 5 },
+  3: { name: 'complete', from: [1, 2, 5], to: 3 },
+};
+
+export function sortedTasks(store: Map<string, SimTask>): SimTask[] {
+  return [...store.values()].sort(byUserTaskID);
+}
+
+function checkProduct(body: Record<string, unknown>): void {
+  const productID = requireField<string>(body, 'productID', 'string');
+  if (productID !== PRODUCT_ID) {
+    throw new ApiError(RetCode.ParameterValue, `productID must be "${PRODUCT_ID}" (got ${JSON.stringify(productID)})`);
+  }
+}
+
+function findTask(tasks: Map<string, SimTask>, userTaskID: string): SimTask {
+  const task = tasks.get(userTaskID);
+  if (!task) throw new ApiError(RetCode.ParameterValue, `task not found: userTaskID "${userTaskID}"`);
+  return task;
+}
+
+export function handleListTask(ctx: HandlerContext, body: Record<string, unknown>): Payload {
+  const { tasks, maxPageSize } = ctx;
+  rejectUnknownKeys(body, ['productID', 'page', 'size', 'queryConditions'], '');
+  checkProduct(body);
+  const page = requireField<number>(body, 'page', 'integer');
+  const size = requireField<number>(body, 'size', 'integer');
+  if (!Object.prototype.hasOwnProperty.call(body, 'queryConditions') || body.queryConditions === undefined) {
+    throw new ApiError(RetCode.ParameterMissing, 'queryConditions is required');
+  }
+  const qc = body.queryConditions;
+  if (!isPlainObject(qc)) {
+    throw new ApiError(RetCode.ParameterFormat, `queryConditions must be an object (got ${describeValue(qc)})`);
+  }
+  if (page < 1) throw new ApiError(RetCode.ParameterValue, `page must be >= 1 (got ${page})`);
+  if (size < 1 || size > maxPageSize) {
+    throw new ApiError(RetCode.ParameterValue, `size must be between 1 and ${maxPageSize} (got ${size})`);
+  }
+  rejectUnknownKeys(qc, ['taskStatus', 'taskName', 'sceneID', 'userTaskID', 'startTs', 'endTs'], 'queryConditions');
+  const present = (k: string): boolean => qc[k] !== undefined && qc[k] !== null;
+  const ids = present('userTaskID') ? new Set(checkStringArray(qc.userTaskID, 'queryConditions.userTaskID')) : undefined;
+  const statuses = present('taskStatus') ? new Set(checkIntegerArray(qc.taskStatus, 'queryConditions.taskStatus')) : undefined;
+  const names = present('taskName') ? new Set(checkStringArray(qc.taskName, 'queryConditions.taskName')) : undefined;
+  const sceneID = present('sceneID') ? optionalField<string>(qc, 'sceneID', 'string', 'queryConditions.sceneID') : undefined;
+  const startTs = present('startTs') ? optionalField<number>(qc, 'startTs', 'integer', 'queryConditions.startTs') : undefined;
+  const endTs = present('endTs') ? optionalField<number>(qc, 'endTs', 'integer', 'queryConditions.endTs') : undefined;
+  // An empty filter list means "no filter on this field".
+  const matching = sortedTasks(tasks).filter(
+    (t) =>
+      (!ids || ids.size === 0 || ids.has(t.userTaskID)) &&
+      (!statuses || statuses.size === 0 || statuses.has(t.taskStatus)) &&
+      (!names || names.size === 0 || (t.taskName !== undefined && names.has(t.taskName))) &&
+      (sceneID === undefined || sceneID === '' || t.sceneID === sceneID) &&
+      (startTs === undefined || t.createTs >= startTs) &&
+      (endTs === undefined || t.createTs <= endTs),
+  );
+  const pageItems = matching.slice((page - 1) * size, page * size);
+  return {
+    retCode: RetCode.Success,
+    retMsg: 'success',
+    responseID: newId(),
+    total: matching.length,
+    taskData: pageItems.map((t) => ({
+      userTaskID: t.userTaskID,
+      taskID: t.taskID,
+      sceneID: t.sceneID,
+      taskStatus: t.taskStatus,
+      createTs: t.createTs,
+      taskName: t.taskName,
+      taskStat: { ...ZERO_TASK_STAT },
+    })),
+  };
+}
+
+export function handleUpdateTask(ctx: HandlerContext, body: Record<string, unknown>): Payload {
+  rejectUnknownKeys(body, ['productID', 'userTaskID', 'sceneID', 'taskCreateSetting', 'funcFlag'], '');
+  checkProduct(body);
+  const userTaskID = requireField<string>(body, 'userTaskID', 'string');
+  const sceneID = requireField<string>(body, 'sceneID', 'string');
+  const tcs = body.taskCreateSetting !== undefined ? validateTaskCreateSetting(body.taskCreateSetting) : undefined;
+  const ff = body.funcFlag !== undefined ? validateFuncFlag(body.funcFlag) : undefined;
+  const task = findTask(ctx.tasks, userTaskID);
+  if (task.sceneID !== sceneID) {
+    throw new ApiError(RetCode.ParameterValue, `sceneID does not match task: task "${userTaskID}" has sceneID "${task.sceneID}", request says "${sceneID}"`);
+  }
+  if (!isUpdatableStatus(task.taskStatus)) {
+    throw new ApiError(
+      RetCode.GenericError,
+      `task status ${describeStatus(task.taskStatus)} cannot be modified; only not started (1) or paused (5)`,
+    );
+  }
+  // Everything is validated above, so the merge below never leaves a half-applied update.
+  if (tcs) {
+    const target = task.taskCreateSetting as Record<string, unknown>;
+    for (const [k, v] of Object.entries(tcs)) {
+      if (k === 'manualCallSetting') {
+        target.manualCallSetting = { ...(task.taskCreateSetting.manualCallSetting ?? {}), ...(v as object) };
+      } else {
+        target[k] = v;
+      }
+    }
+    if (tcs.taskName !== undefined) task.taskName = tcs.taskName;
+  }
+  if (ff) {
+    const target = task.funcFlag as Record<string, unknown>;
+    for (const [k, v] of Object.entries(ff)) target[k] = v; // smsFuncFlag is replaced whole
+  }
+  return { retCode: RetCode.Success, retMsg: 'success', responseID: newId(), taskID: task.taskID };
+}
+
+export function handleMgrTaskStatus(ctx: HandlerContext, body: Record<string, unknown>): Payload {
+  rejectUnknownKeys(body, ['productID', 'userTaskID', 'taskOperate', 'delCall'], '');
+  checkProduct(body);
+  const userTaskID = requireField<string>(body, 'userTaskID', 'string');
+  const taskOperate = requireField<number>(body, 'taskOperate', 'integer');
+  checkEnum(taskOperate, [1, 2, 3], 'taskOperate');
+  const delCall = optionalField<number>(body, 'delCall', 'integer');
+  if (delCall !== undefined) checkEnum(delCall, [0, 1], 'delCall');
+  const task = findTask(ctx.tasks, userTaskID);
+  const op = OPERATIONS[taskOperate]!;
+  if (!op.from.includes(task.taskStatus)) {
+    throw new ApiError(
+      RetCode.GenericError,
+      `cannot ${op.name} a task in status ${describeStatus(task.taskStatus)}; allowed from ${op.from.map(describeStatus).join(', ')}`,
+    );
+  }
+  task.taskStatus = op.to;
+  return { retCode: RetCode.Success, retMsg: 'success', responseID: newId(), taskID: task.taskID, taskStatus: task.taskStatus };
+}
+
+export function handlePing(ctx: HandlerContext, body: Record<string, unknown>): Payload {
+  const data = requireField<string>(body, 'data', 'string');
+  return { data, timestamp: ctx.nowSec(), code: 0, msg: 'success', reqId: newId() };
+}
+
+export const HANDLERS: Record<SimEndpoint, Handler> = {
+  listTask: handleListTask,
+  updateTask: handleUpdateTask,
+  mgrTaskStatus: handleMgrTaskStatus,
+  ping: handlePing,
+};
