@@ -5,7 +5,7 @@ import { loadTasks, type LoadedTasks } from './config/load-tasks.js';
 import { readState, StateWriter, type LoadedState } from './state/state.js';
 import { acquireStateLock, type StateLock } from './state/lock.js';
 import { buildPlan } from './plan/plan.js';
-import { matchesTargets } from './plan/targets.js';
+import { targetFilter, targetMatcher } from './plan/targets.js';
 import { NxCloudClient, gotTransport, type HttpPost } from './api/client.js';
 import { applyPlan, type ApplyOptions, type ApplyResult } from './apply/apply.js';
 import { staleReason } from './plan/saved-plan.js';
@@ -65,7 +65,10 @@ export async function createClient(project: Project, extras: ClientExtras = {}):
 export function checkTargets(targets: string[] | null, ids: Iterable<string>): void {
   if (!targets) return;
   const all = [...ids];
-  const unmatched = targets.filter((t) => !all.some((id) => matchesTargets(id, [t])));
+  const unmatched = targets.filter((t) => {
+    const matcher = targetMatcher(t);
+    return !all.some((id) => matcher.test(id));
+  });
   if (unmatched.length > 0) {
     throw new CallformError(`--target ${unmatched.map((t) => `"${t}"`).join(', ')} matches no task in the files or the state`, 'check the userTaskID; * and ? are wildcards');
   }
@@ -84,7 +87,8 @@ export async function computePlan(project: Project, options: { offline: boolean;
   let remote = null;
   if (!options.offline) {
     const client = options.client ?? (await createClient(project));
-    const ids = tasks.tasks.filter((t) => matchesTargets(t.userTaskID, options.targets)).map((t) => t.userTaskID);
+    const selected = targetFilter(options.targets);
+    const ids = tasks.tasks.filter((t) => selected(t.userTaskID)).map((t) => t.userTaskID);
     remote = await client.listTasksByIds(ids, project.settings.parallelism);
   }
   const plan = buildPlan({

@@ -42,9 +42,10 @@ export interface ApplyOptions {
  * each success is recorded in state as soon as it is confirmed, so a failure or a kill
  * halfway leaves the state true for what landed. Non-zero retCodes fail that task only.
  */
-function unconfirmedSettings(t: TaskPlan) {
-  const { taskCreateSetting, funcFlag } = t.payload!;
-  return { ...(taskCreateSetting ? { taskCreateSetting } : {}), ...(funcFlag ? { funcFlag } : {}) };
+/** The settings part of an updateTask payload (what may land on the server). */
+function sentSettings(t: TaskPlan) {
+  const { productID: _p, userTaskID: _u, sceneID: _s, ...settings } = t.payload!;
+  return settings;
 }
 
 export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Promise<ApplyResult> {
@@ -56,6 +57,16 @@ export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Prom
     results.push(r);
     counts[r.outcome]++;
     options.onResult?.(r, results.length, plan.tasks.length);
+  };
+  const recordApplied = (t: TaskPlan, taskID: string | undefined) => {
+    const id = taskID ?? options.state.current.tasks[t.userTaskID]?.taskID;
+    options.state.recordApplied(t.userTaskID, {
+      sceneID: t.sceneID,
+      ...(id ? { taskID: id } : {}),
+      taskCreateSetting: t.after!.taskCreateSetting,
+      funcFlag: t.after!.funcFlag,
+      appliedAt: now().toISOString(),
+    });
   };
   const immediate: TaskPlan[] = [];
   const calls: TaskPlan[] = [];
@@ -84,24 +95,12 @@ export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Prom
     }
   }
 
-  function recordApplied(t: TaskPlan, taskID: string | undefined) {
-    const previous = options.state.current.tasks[t.userTaskID];
-    const id = taskID ?? previous?.taskID;
-    options.state.recordApplied(t.userTaskID, {
-      sceneID: t.sceneID,
-      ...(id ? { taskID: id } : {}),
-      taskCreateSetting: t.after!.taskCreateSetting,
-      funcFlag: t.after!.funcFlag,
-      appliedAt: now().toISOString(),
-    });
-  }
-
   // Before any call, durably mark what is about to be sent: if the answer never arrives
   // (kill, timeout, unverifiable response) the next plan knows the server may hold it.
   const sentAt = now().toISOString();
   const unconfirmed = calls
     .filter((t) => options.state.current.tasks[t.userTaskID])
-    .map((t) => ({ userTaskID: t.userTaskID, settings: { since: sentAt, ...unconfirmedSettings(t) } }));
+    .map((t) => ({ userTaskID: t.userTaskID, settings: { since: sentAt, ...sentSettings(t) } }));
   if (unconfirmed.length > 0) {
     options.state.markUnconfirmed(unconfirmed);
     await options.state.flush();

@@ -3,7 +3,7 @@ import type { CallformState } from '../generated/state.js';
 import type { DesiredTask } from '../config/load-tasks.js';
 import { PRODUCT_ID, byUserTaskID, describeStatus, isUpdatableStatus, type ListedTask } from '../api/types.js';
 import { diffSettings, payloadSettings, withoutUnconfirmed } from './diff.js';
-import { matchesTargets } from './targets.js';
+import { targetFilter } from './targets.js';
 
 export type { CallformPlan, TaskPlan };
 export type PlanAction = TaskPlan['action'];
@@ -86,12 +86,13 @@ function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
 export function buildPlan(input: PlanInput): CallformPlan {
   const tasks: TaskPlan[] = [];
   const declared = new Set<string>();
+  const selected = targetFilter(input.targets);
   for (const task of input.desired) {
     declared.add(task.userTaskID);
-    if (matchesTargets(task.userTaskID, input.targets)) tasks.push(planTask(task, input));
+    if (selected(task.userTaskID)) tasks.push(planTask(task, input));
   }
   for (const [id, recorded] of Object.entries(input.state.tasks)) {
-    if (declared.has(id) || !matchesTargets(id, input.targets)) continue;
+    if (declared.has(id) || !selected(id)) continue;
     tasks.push({
       userTaskID: id,
       sceneID: recorded.sceneID,

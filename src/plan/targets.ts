@@ -4,7 +4,9 @@ export function targetMatcher(pattern: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
-export function matchesTargets(id: string, targets: string[] | null): boolean {
-  if (!targets || targets.length === 0) return true;
-  return targets.some((t) => targetMatcher(t).test(id));
+/** A predicate for the --target patterns (null or empty: every task), compiled once. */
+export function targetFilter(targets: string[] | null): (id: string) => boolean {
+  if (!targets || targets.length === 0) return () => true;
+  const matchers = targets.map(targetMatcher);
+  return (id) => matchers.some((m) => m.test(id));
 }
