@@ -38,6 +38,11 @@ async function project(io: Io, global: GlobalOptions, overrides: { parallelism?:
   return openProject({ cwd: io.cwd, configFile: global.config, env: io.env, overrides });
 }
 
+/** --no-color wins; otherwise colours follow the terminal and NO_COLOR / FORCE_COLOR. */
+function colors(io: Io, global: GlobalOptions) {
+  return colorsFor(io.stdout, io.env, global.color === false ? false : undefined);
+}
+
 function render(plan: CallformPlan, format: Format, io: Io, global: GlobalOptions): string {
   switch (format) {
     case 'json':
@@ -45,7 +50,7 @@ function render(plan: CallformPlan, format: Format, io: Io, global: GlobalOption
     case 'markdown':
       return renderPlanMarkdown(plan);
     default:
-      return renderPlanText(plan, colorsFor(io.stdout, io.env, global.color === false ? false : undefined));
+      return renderPlanText(plan, colors(io, global));
   }
 }
 
@@ -132,7 +137,6 @@ export async function applyCommand(io: Io, global: GlobalOptions, planFile: stri
     throw new CallformError('apply needs confirmation but standard input is not a terminal', 'pass --auto-approve, or apply a reviewed saved plan: `callform apply FILE`');
   }
   const p = await project(io, global, { parallelism: opts.parallelism, lockTimeoutMs: opts.lockTimeout });
-  const colors = colorsFor(io.stdout, io.env, global.color === false ? false : undefined);
   const client = await createClient(p, { debug: debugSink(io, global) });
   const lock = await lockState(p, planFile ? `apply ${planFile}` : 'apply', (err) =>
     io.stderr.write(`warning: the state lock was taken away while this apply holds it (${err.message}); was force-unlock used on a live run? continuing: state writes stay atomic\n`),
@@ -151,7 +155,7 @@ export async function applyCommand(io: Io, global: GlobalOptions, planFile: stri
       const run = await computePlan(p, { offline: false, targets: opts.target?.length ? opts.target : null, client });
       plan = run.plan;
       state = run.state;
-      io.stdout.write(renderPlanText(plan, colors));
+      io.stdout.write(renderPlanText(plan, colors(io, global)));
       if (!planHasChanges(plan)) return ExitCode.Ok;
       if (plan.summary.update + plan.summary.forget === 0) {
         io.stdout.write('\nNothing can be applied now.\n');
@@ -165,7 +169,7 @@ export async function applyCommand(io: Io, global: GlobalOptions, planFile: stri
     const progress = progressReporter(io);
     const result = await executePlan(p, plan, state, { client, parallelism: p.settings.parallelism, onResult: progress.onResult, shouldStop: signals.stopped });
     progress.end();
-    io.stdout.write('\n' + renderApplySummary(result, colors));
+    io.stdout.write('\n' + renderApplySummary(result, colors(io, global)));
     return signals.exitCode() ?? applyExitCode(result);
   } finally {
     signals.dispose();
