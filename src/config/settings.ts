@@ -68,13 +68,11 @@ async function discover(options: LoadSettingsOptions): Promise<{ config: unknown
   const { cosmiconfig } = await import('cosmiconfig');
   const explorer = cosmiconfig(MODULE_NAME, { searchPlaces: SEARCH_PLACES, searchStrategy: 'project', cache: false });
   try {
-    if (options.configFile) {
-      const file = path.resolve(options.cwd, options.configFile);
-      const result = await explorer.load(file);
-      return result ? { config: result.config, filepath: result.filepath } : { config: {}, filepath: file };
-    }
-    const result = await explorer.search(options.cwd);
-    return result && !result.isEmpty ? { config: result.config, filepath: result.filepath } : result ? { config: {}, filepath: result.filepath } : null;
+    const file = options.configFile && path.resolve(options.cwd, options.configFile);
+    const result = file ? await explorer.load(file) : await explorer.search(options.cwd);
+    // An empty settings file is allowed: every key has a default.
+    if (!result) return file ? { config: {}, filepath: file } : null;
+    return { config: result.isEmpty ? {} : result.config, filepath: result.filepath };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new CallformError(`settings file ${options.configFile} not found`, 'check the --config path');
