@@ -1,0 +1,33 @@
+import { describe, it, expect } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { loadTasks } from '../../src/config/load-tasks.js';
+import { loadSeedFile } from '../../src/sim/index.js';
+import { REPO } from '../support/cli-harness.js';
+
+const EXAMPLES = path.join(REPO, 'examples');
+const COMMANDS = ['validate', 'plan', 'apply', 'show', 'init', 'sim', 'force-unlock'];
+const FLAGS = ['--config', '--format', '--target', '--detailed-exitcode', '--offline', '--out', '--auto-approve', '--parallelism', '--lock-timeout', '--debug', '--no-color'];
+
+describe('examples/', () => {
+  it('task files validate and the simulator seed covers every task', async () => {
+    const loaded = await loadTasks({ baseDir: EXAMPLES, patterns: ['tasks/**/*.{yaml,yml,json}'] });
+    expect(loaded.tasks.length).toBeGreaterThanOrEqual(10);
+    const seed = await loadSeedFile(path.join(EXAMPLES, 'sim-seed.yaml'));
+    const seeded = new Map(seed.tasks.map((t) => [t.userTaskID, t.sceneID]));
+    for (const t of loaded.tasks) expect(seeded.get(t.userTaskID), t.userTaskID).toBe(t.sceneID);
+  });
+
+  it.each(readdirSync(path.join(EXAMPLES, 'ci')).filter((f) => /\.ya?ml$/.test(f)))('CI example %s is valid YAML and uses only documented commands and flags', (file) => {
+    const text = readFileSync(path.join(EXAMPLES, 'ci', file), 'utf8');
+    for (const doc of parseAllDocuments(text)) expect(doc.errors).toEqual([]);
+    const code = text.replace(/^\s*#.*$/gm, ''); // comments may abbreviate
+    const uses = [...code.matchAll(/npx callform ((?:--config \S+ )?)([a-z-]+)([^\n"'`|>]*)/g)];
+    expect(uses.length).toBeGreaterThan(0);
+    for (const [, , command, rest] of uses) {
+      expect(COMMANDS, `npx callform ${command}`).toContain(command);
+      for (const flag of rest!.match(/--[a-z-]+/g) ?? []) expect(FLAGS, `${command} ${flag}`).toContain(flag);
+    }
+  });
+});
