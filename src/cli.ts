@@ -5,13 +5,16 @@ import { TOOL_VERSION } from './version.js';
 import { processIo, type Io } from './cli/io.js';
 import type { GlobalOptions } from './cli/commands.js';
 
-function positiveInt(name: string) {
+function intInRange(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`}`);
+    }
     return n;
   };
 }
+const positiveInt = (name: string) => intInRange(name, 0);
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const formatOption = () => new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text');
 
@@ -67,7 +70,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('apply the changes (or exactly the saved plan FILE) through signed updateTask calls')
     .option('--auto-approve', 'do not ask for confirmation')
     .option('-t, --target <id>', 'only tasks whose userTaskID matches (repeatable; * and ? wildcards)', collect)
-    .option('-p, --parallelism <n>', 'concurrent updateTask calls (default: settings, 8)', positiveInt('--parallelism'))
+    .option('-p, --parallelism <n>', 'concurrent updateTask calls (default: settings, 8)', intInRange('--parallelism', 1, 256))
     .option('--lock-timeout <ms>', 'wait this long for the state lock (default: settings, 0)', positiveInt('--lock-timeout'))
     .action((planfile, opts) => run(async () => (await commands()).applyCommand(io, global(), planfile, opts))());
 
