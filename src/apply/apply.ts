@@ -98,6 +98,7 @@ export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Prom
   // Before any call, durably mark what is about to be sent: if the answer never arrives
   // (kill, timeout, unverifiable response) the next plan knows the server may hold it.
   const sentAt = now().toISOString();
+  const earlierPending = new Map(calls.map((t) => [t.userTaskID, options.state.current.tasks[t.userTaskID]?.pending]));
   const unconfirmed = calls
     .filter((t) => options.state.current.tasks[t.userTaskID])
     .map((t) => ({ userTaskID: t.userTaskID, settings: { since: sentAt, ...sentSettings(t) } }));
@@ -120,6 +121,10 @@ export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Prom
         record({ userTaskID: t.userTaskID, outcome: 'applied', calls: 1, warnings: t.warnings });
       } catch (err) {
         const retCode = err instanceof ApiError ? err.details.retCode : undefined;
+        // A verified refusal on the first and only attempt: nothing of this send landed.
+        if (err instanceof ApiError && err.kind === 'retcode' && err.details.attempts === 1) {
+          options.state.restorePending(t.userTaskID, earlierPending.get(t.userTaskID));
+        }
         record({ userTaskID: t.userTaskID, outcome: 'failed', message: errorMessage(err), retCode, calls: 1, warnings: [] });
       }
     },

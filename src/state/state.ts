@@ -109,6 +109,15 @@ export class StateWriter {
     this.schedule();
   }
 
+  /** Puts back a task's earlier pending mark (or none) once the server has refused a send. */
+  restorePending(userTaskID: string, pending: TaskState['pending']): void {
+    const entry = this.state.tasks[userTaskID];
+    if (!entry) return;
+    const { pending: _sent, ...rest } = entry;
+    this.state.tasks[userTaskID] = pending ? { ...rest, pending } : rest;
+    this.schedule();
+  }
+
   forget(userTaskID: string): void {
     delete this.state.tasks[userTaskID];
     this.schedule();
