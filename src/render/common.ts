@@ -1,4 +1,4 @@
-import type { CallformPlan, TaskPlan, SettingChange } from '../generated/plan.js';
+import type { CallformPlan, TaskPlan } from '../generated/plan.js';
 import { maskValue } from '../api/redact.js';
 import { TASK_STATUS_LABEL } from '../api/types.js';
 
@@ -14,20 +14,6 @@ export function summaryLine(plan: CallformPlan): string {
   if (s.error) parts.push(`${s.error} error${s.error === 1 ? '' : 's'}`);
   parts.push(`${s.noop} unchanged`);
   return parts.join(', ');
-}
-
-export const CHANGE_SYMBOL: Record<SettingChange['kind'], string> = { add: '+', change: '~', unmanage: '-' };
-export const ACTION_SYMBOL: Record<TaskPlan['action'], string> = { update: '~', blocked: '!', forget: '-', error: 'x', noop: ' ' };
-
-export function describeChange(c: SettingChange): string {
-  switch (c.kind) {
-    case 'add':
-      return `${c.path} = ${showValue(c.after)}`;
-    case 'change':
-      return `${c.path}: ${showValue(c.before)} → ${showValue(c.after)}`;
-    case 'unmanage':
-      return `${c.path} (was ${showValue(c.before)}): no longer managed, not sent; the server keeps its value`;
-  }
 }
 
 export function remoteText(t: TaskPlan): string | undefined {

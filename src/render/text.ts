@@ -1,7 +1,21 @@
-import type { CallformPlan, TaskPlan } from '../generated/plan.js';
+import type { CallformPlan, SettingChange, TaskPlan } from '../generated/plan.js';
 import type { ApplyResult } from '../apply/apply.js';
 import { noColors, type Colors } from './colors.js';
-import { ACTION_SYMBOL, CHANGE_SYMBOL, describeChange, remoteText, summaryLine } from './common.js';
+import { remoteText, showValue, summaryLine } from './common.js';
+
+const CHANGE_SYMBOL: Record<SettingChange['kind'], string> = { add: '+', change: '~', unmanage: '-' };
+const ACTION_SYMBOL: Record<TaskPlan['action'], string> = { update: '~', blocked: '!', forget: '-', error: 'x', noop: ' ' };
+
+function describeChange(c: SettingChange): string {
+  switch (c.kind) {
+    case 'add':
+      return `${c.path} = ${showValue(c.after)}`;
+    case 'change':
+      return `${c.path}: ${showValue(c.before)} → ${showValue(c.after)}`;
+    case 'unmanage':
+      return `${c.path} (was ${showValue(c.before)}): no longer managed, not sent; the server keeps its value`;
+  }
+}
 
 const ACTION_WORD: Record<TaskPlan['action'], string> = {
   update: 'will be updated',

@@ -3,12 +3,12 @@ import { applyPlan } from '../../src/apply/apply.js';
 import { buildPlan } from '../../src/plan/plan.js';
 import { StateWriter } from '../../src/state/state.js';
 import { ApiError } from '../../src/api/errors.js';
-import type { CallformState } from '../../src/generated/state.js';
+import type { CallformState, TaskState } from '../../src/generated/state.js';
 
 const OLD = { taskCreateSetting: { maxCall: 1 }, funcFlag: {} };
 const NEW = { taskCreateSetting: { maxCall: 2 }, funcFlag: {} };
 
-function setup(pending?: object) {
+function setup(pending?: TaskState['pending']) {
   const state: CallformState = {
     version: 1,
     lineage: '00000000-0000-4000-8000-000000000000',
