@@ -1,26 +1,32 @@
 /**
  * callform's library API: the CLI is a thin shell over these functions.
- * Layers, in data-flow order: config → state → plan (pure) → apply (via the api client) → render.
+ * Layers, in data-flow order: model (domain types, at the bottom) · diagnostics →
+ * config → state → plan (pure) → apply (via the api client) → render; workflow
+ * orchestrates them for each command.
  */
 export * from './errors.js';
+export * from './model/index.js';
 export { TOOL_VERSION } from './version.js';
-export type { CallformTask, TaskCreateSetting, FuncFlag, ManualCallSetting, SmsRule } from './generated/task.js';
+export type { CallformTask, ManualCallSetting, SmsRule } from './generated/task.js';
 export type { CallformSettings } from './generated/config.js';
 export type { CallformState, TaskState } from './generated/state.js';
-export type { CallformPlan, TaskPlan, SettingChange, UpdateTaskPayload, ManagedSettings } from './generated/plan.js';
+export { ValidationError, formatIssue, type Issue, type SourcePosition } from './diagnostics/issue.js';
 export { loadSettings, credentialsFromEnv, type ResolvedSettings, type Credentials } from './config/settings.js';
-export { loadTasks, mergeDefaults, type DesiredTask, type LoadedTasks } from './config/load-tasks.js';
-export { readState, writeStateFile, emptyState, StateWriter } from './state/state.js';
+export { loadTasks, mergeDefaults, type LoadedTasks } from './config/load-tasks.js';
+export { readState, writeStateFile, emptyState } from './state/state.js';
+export { StateWriter } from './state/writer.js';
 export { acquireStateLock, forceUnlock, type StateLock, type LockInfo } from './state/lock.js';
 export { diffSettings, payloadSettings } from './plan/diff.js';
-export { buildPlan, planHasChanges, PLAN_FORMAT_VERSION, type PlanInput } from './plan/plan.js';
+export { buildPlan, type PlanInput } from './plan/plan.js';
 export { readSavedPlan, writeSavedPlan, staleReason } from './plan/saved-plan.js';
 export { applyPlan, type ApplyResult, type TaskResult, type ApplyOptions } from './apply/apply.js';
-export { NxCloudClient, gotTransport, runPool, type HttpPost, type ClientOptions } from './api/client.js';
+export { runPool } from './concurrency/pool.js';
+export { readRemoteTasks } from './remote/statuses.js';
+export { NxCloudClient, gotTransport, type HttpPost, type ClientOptions } from './api/client.js';
 export { ApiError } from './api/errors.js';
 export { sign, authRaw, type SignAlgorithm } from './api/sign.js';
-export * from './api/types.js';
+export * from './api/wire.js';
 export { renderPlanText, renderApplySummary } from './render/text.js';
 export { renderPlanMarkdown, MARKDOWN_MARKER, MARKDOWN_LIMIT } from './render/markdown.js';
 export { renderPlanJson } from './render/json.js';
-export * from './workflow.js';
+export * from './workflow/index.js';

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { sign, parseAlgorithm, signaturesEqual, type SignAlgorithm } from './sign.js';
 import { ApiError } from './errors.js';
-import { maskPhones, maskUrlCredentials } from './redact.js';
+import { maskPhones, maskUrlCredentials } from '../model/redact.js';
+import { PRODUCT_ID } from '../model/task.js';
+import { AUTH_RET_CODES, TRANSIENT_RET_CODES } from '../model/retcode.js';
 import {
   API_PREFIX,
-  PRODUCT_ID,
-  RetCode,
-  TRANSIENT_RET_CODES,
   type BaseResponse,
   type ListTaskRequest,
   type ListTaskResponse,
@@ -16,7 +15,7 @@ import {
   type PingResponse,
   type UpdateTaskRequest,
   type UpdateTaskResponse,
-} from './types.js';
+} from './wire.js';
 
 export interface HttpResponse {
   statusCode: number;
@@ -97,7 +96,6 @@ const header = (h: HttpResponse['headers'], name: string): string | undefined =>
 
 export const RETRY_BASE_MS = 200;
 export const RETRY_CAP_MS = 5000;
-const AUTH_CODES: ReadonlySet<number> = new Set([RetCode.SignatureIncorrect, RetCode.SignatureMissing, RetCode.AccountNotFound, RetCode.NoPermission]);
 const AUTH_HINT = 'check NXCLOUD_UUID, NXCLOUD_SECRET_KEY and the signature algorithm (NXCLOUD_ALGORITHM / "algorithm"), and that the machine clock is correct';
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; retry: boolean; error: ApiError; retryAfterMs?: number };
@@ -177,7 +175,7 @@ export class NxCloudClient {
     if (verdict) {
       // An unverified answer is never trusted; an auth refusal still explains itself.
       const ret = parsed as Partial<BaseResponse> | undefined;
-      if (ret && typeof ret.retCode === 'number' && AUTH_CODES.has(ret.retCode)) {
+      if (ret && typeof ret.retCode === 'number' && AUTH_RET_CODES.has(ret.retCode)) {
         return { ok: false, retry: false, error: new ApiError(endpoint, 'auth', `request refused: retCode ${ret.retCode} ${ret.retMsg ?? ''}`.trim(), { retCode: ret.retCode, retMsg: ret.retMsg, attempts }, AUTH_HINT) };
       }
       return { ok: false, retry: false, error: new ApiError(endpoint, 'signature', `response ${verdict}; the response was not trusted`, { attempts }, 'the answer may have been altered in transit, or the secret key is wrong; check NXCLOUD_SECRET_KEY and retry') };
@@ -190,7 +188,7 @@ export class NxCloudClient {
     const retCode = typeof value.retCode === 'number' ? value.retCode : (value as unknown as PingResponse).code;
     const retMsg = value.retMsg ?? (value as unknown as PingResponse).msg;
     const transient = TRANSIENT_RET_CODES.has(retCode);
-    const kind = AUTH_CODES.has(retCode) ? 'auth' : 'retcode';
+    const kind = AUTH_RET_CODES.has(retCode) ? 'auth' : 'retcode';
     return {
       ok: false,
       retry: transient,
@@ -235,28 +233,4 @@ export class NxCloudClient {
       if (done) return out;
     }
   }
-
-  /** Status of many tasks: batches of `batchSize` userTaskIDs, `parallelism` batches at a time. */
-  async listTasksByIds(ids: string[], parallelism: number, batchSize = 100): Promise<Map<string, ListedTask>> {
-    const batches: string[][] = [];
-    for (let i = 0; i < ids.length; i += batchSize) batches.push(ids.slice(i, i + batchSize));
-    const result = new Map<string, ListedTask>();
-    await runPool(batches, parallelism, async (batch) => {
-      const wanted = new Set(batch);
-      for (const t of await this.listTaskPages({ userTaskID: batch }, batchSize)) if (wanted.has(t.userTaskID)) result.set(t.userTaskID, t);
-    });
-    return result;
-  }
-}
-
-/** Runs `worker` over `items` with at most `limit` in flight; stops taking new items once `shouldStop()` says so. */
-export async function runPool<T>(items: T[], limit: number, worker: (item: T, index: number) => Promise<void>, shouldStop: () => boolean = () => false): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length && !shouldStop()) {
-      const index = next++;
-      await worker(items[index]!, index);
-    }
-  });
-  await Promise.all(lanes);
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 
 export type SignAlgorithm = 'MD5' | 'SHA256';
 
@@ -33,10 +33,9 @@ export function parseAlgorithm(value: string | undefined | null): SignAlgorithm 
   return undefined;
 }
 
-/** Constant-time comparison of two hex signatures. */
+/** Constant-time comparison of two hex signatures (crypto.timingSafeEqual; lengths are not secret). */
 export function signaturesEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
 }

@@ -1,9 +1,11 @@
-import type { CallformPlan, TaskPlan } from '../generated/plan.js';
-import type { NxCloudClient } from '../api/client.js';
-import { runPool } from '../api/client.js';
+import type { CallformPlan, TaskPlan, UpdateTaskPlan, UpdateTaskPayload } from '../model/plan.js';
+import { byUserTaskID } from '../model/task.js';
+import type { TaskState } from '../generated/state.js';
+import type { UpdateTaskResponse } from '../api/wire.js';
 import { ApiError } from '../api/errors.js';
-import { byUserTaskID } from '../api/types.js';
-import type { StateWriter } from '../state/state.js';
+import { runPool } from '../concurrency/pool.js';
+import type { StateWriter } from '../state/writer.js';
+import { appliedEntry, type SentSettings } from '../state/entry.js';
 import { errorMessage } from '../errors.js';
 
 export type ApplyOutcome = 'applied' | 'blocked' | 'failed' | 'unchanged' | 'forgotten' | 'skipped';
@@ -26,8 +28,13 @@ export interface ApplyResult {
   updateCalls: number;
 }
 
+/** What apply needs from the API client. */
+export interface UpdateClient {
+  updateTask(payload: UpdateTaskPayload): Promise<UpdateTaskResponse>;
+}
+
 export interface ApplyOptions {
-  client: Pick<NxCloudClient, 'updateTask'>;
+  client: UpdateClient;
   state: StateWriter;
   parallelism: number;
   now?: () => Date;
@@ -37,107 +44,111 @@ export interface ApplyOptions {
   shouldStop?: () => boolean;
 }
 
-/**
- * Executes a plan: one updateTask per changed, unblocked task (bounded parallelism);
- * each success is recorded in state as soon as it is confirmed, so a failure or a kill
- * halfway leaves the state true for what landed. Non-zero retCodes fail that task only.
- */
+/** An update that calls the API. */
+type Call = UpdateTaskPlan & { deferred: null; payload: UpdateTaskPayload };
+
+function isCall(t: TaskPlan): t is Call {
+  return t.action === 'update' && t.deferred === null && t.payload !== null;
+}
+
 /** The settings part of an updateTask payload (what may land on the server). */
-function sentSettings(t: TaskPlan) {
-  const { productID: _p, userTaskID: _u, sceneID: _s, ...settings } = t.payload!;
+function sentSettings(payload: UpdateTaskPayload): SentSettings {
+  const { productID: _p, userTaskID: _u, sceneID: _s, ...settings } = payload;
   return settings;
 }
 
-export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Promise<ApplyResult> {
-  const now = options.now ?? (() => new Date());
-  const results: TaskResult[] = [];
-  const counts: Record<ApplyOutcome, number> = { applied: 0, blocked: 0, failed: 0, unchanged: 0, forgotten: 0, skipped: 0 };
-  let updateCalls = 0;
-  const record = (r: TaskResult) => {
-    results.push(r);
-    counts[r.outcome]++;
-    options.onResult?.(r, results.length, plan.tasks.length);
-  };
-  const recordApplied = (t: TaskPlan, taskID: string | undefined) => {
-    const id = taskID ?? options.state.current.tasks[t.userTaskID]?.taskID;
-    options.state.recordApplied(t.userTaskID, {
-      sceneID: t.sceneID,
-      ...(id ? { taskID: id } : {}),
-      taskCreateSetting: t.after!.taskCreateSetting,
-      funcFlag: t.after!.funcFlag,
-      appliedAt: now().toISOString(),
-    });
-  };
-  const immediate: TaskPlan[] = [];
-  const calls: TaskPlan[] = [];
-  for (const t of plan.tasks) (t.action === 'update' && t.payload ? calls : immediate).push(t);
+const timestamp = (options: ApplyOptions) => (options.now?.() ?? new Date()).toISOString();
 
-  for (const t of immediate) {
-    switch (t.action) {
-      case 'noop':
-        record({ userTaskID: t.userTaskID, outcome: 'unchanged', calls: 0, warnings: [] });
-        break;
-      case 'blocked':
-        record({ userTaskID: t.userTaskID, outcome: 'blocked', message: t.reason ?? 'blocked by task status', calls: 0, warnings: t.warnings });
-        break;
-      case 'error':
-        record({ userTaskID: t.userTaskID, outcome: 'failed', message: t.reason ?? 'error', calls: 0, warnings: [] });
-        break;
-      case 'forget':
-        options.state.forget(t.userTaskID);
-        record({ userTaskID: t.userTaskID, outcome: 'forgotten', calls: 0, warnings: [] });
-        break;
-      case 'update':
-        // Only unmanaged (removed) fields changed: nothing to send, the state catches up.
-        recordApplied(t, t.remote?.taskID);
-        record({ userTaskID: t.userTaskID, outcome: 'applied', message: 'state only (no field to send)', calls: 0, warnings: [] });
-        break;
+/** Collects results in order of completion and counts them. */
+class Results {
+  readonly list: TaskResult[] = [];
+  readonly counts: Record<ApplyOutcome, number> = { applied: 0, blocked: 0, failed: 0, unchanged: 0, forgotten: 0, skipped: 0 };
+  updateCalls = 0;
+
+  constructor(
+    private readonly total: number,
+    private readonly onResult?: ApplyOptions['onResult'],
+  ) {}
+
+  record(userTaskID: string, outcome: ApplyOutcome, extra: Partial<Omit<TaskResult, 'userTaskID' | 'outcome'>> = {}): void {
+    const r: TaskResult = { userTaskID, outcome, calls: 0, warnings: [], ...extra };
+    this.list.push(r);
+    this.counts[outcome]++;
+    this.onResult?.(r, this.list.length, this.total);
+  }
+}
+
+/** Every task that needs no API call: unchanged, held back, forgotten, or a state-only update. */
+function settleWithoutCalls(tasks: readonly TaskPlan[], options: ApplyOptions, results: Results): void {
+  const at = timestamp(options);
+  for (const t of tasks) {
+    if (t.action === 'forget') {
+      options.state.forget(t.userTaskID);
+      results.record(t.userTaskID, 'forgotten');
+    } else if (t.deferred) {
+      results.record(t.userTaskID, t.deferred.reason === 'blocked' ? 'blocked' : 'failed', { message: t.deferred.message, warnings: t.deferred.reason === 'blocked' ? t.warnings : [] });
+    } else if (t.action === 'noop') {
+      results.record(t.userTaskID, 'unchanged');
+    } else if (t.payload === null) {
+      // Only unmanaged fields changed (or an unconfirmed mark is dropped): the state catches up.
+      options.state.recordApplied(t.userTaskID, appliedEntry(t.sceneID, t.after, t.remote?.taskID ?? options.state.current.tasks[t.userTaskID]?.taskID, at));
+      results.record(t.userTaskID, 'applied', { message: 'state only (no field to send)' });
     }
   }
+}
 
-  // Before any call, durably mark what is about to be sent: if the answer never arrives
-  // (kill, timeout, unverifiable response) the next plan knows the server may hold it.
-  const sentAt = now().toISOString();
-  const earlierPending = new Map(calls.map((t) => [t.userTaskID, options.state.current.tasks[t.userTaskID]?.pending]));
-  const unconfirmed = calls
-    .filter((t) => options.state.current.tasks[t.userTaskID])
-    .map((t) => ({ userTaskID: t.userTaskID, settings: { since: sentAt, ...sentSettings(t) } }));
-  if (unconfirmed.length > 0) {
-    options.state.markUnconfirmed(unconfirmed);
-    await options.state.flush();
-  }
-
-  const stop = options.shouldStop ?? (() => false);
-  const started = new Set<string>();
-  await runPool(
-    calls,
-    options.parallelism,
-    async (t) => {
-      started.add(t.userTaskID);
-      updateCalls++;
-      try {
-        const res = await options.client.updateTask(t.payload!);
-        recordApplied(t, res.taskID ?? t.remote?.taskID);
-        record({ userTaskID: t.userTaskID, outcome: 'applied', calls: 1, warnings: t.warnings });
-      } catch (err) {
-        const retCode = err instanceof ApiError ? err.details.retCode : undefined;
-        // A verified refusal on the first and only attempt: nothing of this send landed.
-        if (err instanceof ApiError && err.kind === 'retcode' && err.details.attempts === 1) {
-          options.state.restorePending(t.userTaskID, earlierPending.get(t.userTaskID));
-        }
-        record({ userTaskID: t.userTaskID, outcome: 'failed', message: errorMessage(err), retCode, calls: 1, warnings: [] });
-      }
-    },
-    stop,
-  );
-  let interrupted = false;
-  for (const t of calls) {
-    if (!started.has(t.userTaskID)) {
-      interrupted = true;
-      record({ userTaskID: t.userTaskID, outcome: 'skipped', message: 'not attempted: apply was interrupted', calls: 0, warnings: [] });
-    }
-  }
+/**
+ * Before any call, durably marks what is about to be sent: if the answer never arrives
+ * (kill, timeout, unverifiable response) the next plan knows the server may hold it.
+ * Returns each marked entry as it was before.
+ */
+async function markUnconfirmed(calls: readonly Call[], options: ApplyOptions): Promise<Map<string, TaskState>> {
+  const since = timestamp(options);
+  const sent = calls.filter((t) => options.state.current.tasks[t.userTaskID]).map((t) => ({ userTaskID: t.userTaskID, settings: sentSettings(t.payload) }));
+  if (sent.length === 0) return new Map();
+  const earlier = options.state.markUnconfirmed(sent, since);
   await options.state.flush();
-  results.sort(byUserTaskID);
-  return { results, counts, interrupted, updateCalls };
+  return earlier;
+}
+
+/** A refusal the server verifiably answered on the first and only attempt: nothing of that send landed. */
+function refusedOutright(err: unknown): boolean {
+  return err instanceof ApiError && err.kind === 'retcode' && err.details.attempts === 1;
+}
+
+/** One updateTask call; a confirmed answer replaces the state entry with exactly what was applied. */
+async function sendUpdate(t: Call, earlier: TaskState | undefined, options: ApplyOptions, results: Results): Promise<void> {
+  results.updateCalls++;
+  try {
+    const res = await options.client.updateTask(t.payload);
+    const taskID = res.taskID ?? t.remote?.taskID ?? options.state.current.tasks[t.userTaskID]?.taskID;
+    options.state.recordApplied(t.userTaskID, appliedEntry(t.sceneID, t.after, taskID, timestamp(options)));
+    results.record(t.userTaskID, 'applied', { calls: 1, warnings: t.warnings });
+  } catch (err) {
+    if (earlier && refusedOutright(err)) options.state.restore(t.userTaskID, earlier);
+    const retCode = err instanceof ApiError ? err.details.retCode : undefined;
+    results.record(t.userTaskID, 'failed', { message: errorMessage(err), retCode, calls: 1 });
+  }
+}
+
+/**
+ * Executes a plan: one updateTask per changed task that goes ahead (bounded parallelism);
+ * each success is recorded in state as soon as it is confirmed, so a failure or a kill
+ * halfway leaves the state true for what landed. Non-zero retCodes fail that task only.
+ */
+export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Promise<ApplyResult> {
+  const results = new Results(plan.tasks.length, options.onResult);
+  const calls = plan.tasks.filter(isCall);
+  settleWithoutCalls(plan.tasks.filter((t) => !isCall(t)), options, results);
+  const earlier = await markUnconfirmed(calls, options);
+  const started = new Set<string>();
+  const send = (t: Call) => {
+    started.add(t.userTaskID);
+    return sendUpdate(t, earlier.get(t.userTaskID), options, results);
+  };
+  await runPool(calls, options.parallelism, send, options.shouldStop);
+  const unstarted = calls.filter((t) => !started.has(t.userTaskID));
+  for (const t of unstarted) results.record(t.userTaskID, 'skipped', { message: 'not attempted: apply was interrupted' });
+  await options.state.flush();
+  return { results: results.list.sort(byUserTaskID), counts: results.counts, interrupted: unstarted.length > 0, updateCalls: results.updateCalls };
 }

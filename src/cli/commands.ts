@@ -1,24 +1,12 @@
-import type { CallformPlan } from '../generated/plan.js';
+import { planHasChanges, type CallformPlan } from '../model/plan.js';
 import { CallformError, ExitCode } from '../errors.js';
 import { colorsFor } from '../render/colors.js';
 import { renderPlanText, renderApplySummary, renderApplyLine } from '../render/text.js';
 import { renderPlanMarkdown } from '../render/markdown.js';
 import { renderPlanJson } from '../render/json.js';
-import { planHasChanges } from '../plan/plan.js';
 import { readSavedPlan, writeSavedPlan } from '../plan/saved-plan.js';
 import { forceUnlock } from '../state/lock.js';
-import {
-  openProject,
-  loadProjectTasks,
-  computePlan,
-  createClient,
-  lockState,
-  loadProjectState,
-  assertPlanCurrent,
-  executePlan,
-  applyExitCode,
-  type Project,
-} from '../workflow.js';
+import { openProject, loadProjectTasks, computePlan, createClient, runApply, applyExitCode, type Project } from '../workflow/index.js';
 import { confirm, type Io } from './io.js';
 import type { ApplyResult } from '../apply/apply.js';
 
@@ -138,42 +126,27 @@ export async function applyCommand(io: Io, global: GlobalOptions, planFile: stri
   }
   const p = await project(io, global, { parallelism: opts.parallelism, lockTimeoutMs: opts.lockTimeout });
   const client = await createClient(p, { debug: debugSink(io, global) });
-  const lock = await lockState(p, planFile ? `apply ${planFile}` : 'apply', (err) =>
-    io.stderr.write(`warning: the state lock was taken away while this apply holds it (${err.message}); was force-unlock used on a live run? continuing: state writes stay atomic\n`),
-  );
+  const c = colors(io, global);
   const signals = trapSignals(io);
+  const progress = progressReporter(io);
   try {
-    let plan: CallformPlan;
-    let state;
-    if (planFile) {
-      plan = await readSavedPlan(planFile);
-      state = await loadProjectState(p);
-      await assertPlanCurrent(p, plan, state);
-      io.stdout.write(`Applying saved plan ${planFile} (made ${plan.created_at}): ${plan.summary.update} to update, ${plan.summary.forget} to forget.\n`);
-      if (plan.offline) io.stderr.write('warning: this plan was made with --offline: task statuses were not checked, so running or finished tasks will fail instead of showing as blocked\n');
-    } else {
-      const run = await computePlan(p, { offline: false, targets: opts.target?.length ? opts.target : null, client });
-      plan = run.plan;
-      state = run.state;
-      io.stdout.write(renderPlanText(plan, colors(io, global)));
-      if (!planHasChanges(plan)) return ExitCode.Ok;
-      if (plan.summary.update + plan.summary.forget === 0) {
-        io.stdout.write('\nNothing can be applied now.\n');
-        return plan.summary.error > 0 ? ExitCode.Error : ExitCode.Blocked;
-      }
-      if (!opts.autoApprove && !(await confirm(io, '\nDo you want to apply these changes? Only "yes" is accepted: '))) {
-        io.stderr.write('Apply cancelled; nothing was changed.\n');
-        return ExitCode.Error;
-      }
-    }
-    const progress = progressReporter(io);
-    const result = await executePlan(p, plan, state, { client, parallelism: p.settings.parallelism, onResult: progress.onResult, shouldStop: signals.stopped });
+    const run = await runApply(p, planFile ? { planFile } : { targets: opts.target?.length ? opts.target : null }, {
+      client,
+      onPlan: (plan) => io.stdout.write(renderPlanText(plan, c)),
+      onSavedPlan: (plan, file) =>
+        io.stdout.write(`Applying saved plan ${file} (made ${plan.created_at}): ${plan.summary.update} to update, ${plan.summary.forget} to forget.\n`),
+      confirm: opts.autoApprove ? undefined : () => confirm(io, '\nDo you want to apply these changes? Only "yes" is accepted: '),
+      warn: (message) => io.stderr.write(`warning: ${message}\n`),
+      onResult: progress.onResult,
+      shouldStop: signals.stopped,
+    });
     progress.end();
-    io.stdout.write('\n' + renderApplySummary(result, colors(io, global)));
-    return signals.exitCode() ?? applyExitCode(result);
+    if (run.status === 'nothing-applicable') io.stdout.write('\nNothing can be applied now.\n');
+    if (run.status === 'cancelled') io.stderr.write('Apply cancelled; nothing was changed.\n');
+    if (run.status === 'applied') io.stdout.write('\n' + renderApplySummary(run.result, c));
+    return signals.exitCode() ?? applyExitCode(run);
   } finally {
     signals.dispose();
-    await lock.release();
   }
 }
 

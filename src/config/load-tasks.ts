@@ -2,23 +2,13 @@ import { readFile as fsReadFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { glob } from 'tinyglobby';
-import type { CallformTask, TaskCreateSetting, FuncFlag } from '../generated/task.js';
+import type { CallformTask } from '../generated/task.js';
 import { validateTask, validateTaskFile } from '../generated/validators.js';
-import { ValidationError, type Issue, type SourcePosition } from '../errors.js';
-import { byUserTaskID } from '../api/types.js';
-import { parseSource, decodeUtf8, tooLarge, userTaskIdLines, MAX_FILE_BYTES, type PathSegment, type SourceDocument } from './source.js';
-import { ajvIssues, formatPath } from './ajv-issues.js';
+import { ValidationError, fileLine, type Issue, type SourcePosition } from '../diagnostics/issue.js';
+import { byUserTaskID, type DesiredTask } from '../model/task.js';
+import { parseSource, decodeUtf8, tooLarge, userTaskIdLines, MAX_FILE_BYTES, type PathSegment, type SourceDocument } from '../diagnostics/source.js';
+import { ajvIssues, formatPath } from '../diagnostics/ajv.js';
 import { checkTaskRules } from './rules.js';
-
-/** A task as the files declare it, defaults merged in, ready to diff. */
-export interface DesiredTask {
-  userTaskID: string;
-  sceneID: string;
-  taskCreateSetting: TaskCreateSetting;
-  funcFlag: FuncFlag;
-  /** "file:line" of the task's declaration. */
-  source: string;
-}
 
 export interface LoadedTasks {
   tasks: DesiredTask[];
@@ -56,9 +46,7 @@ export interface Declared {
   position?: SourcePosition;
 }
 
-function where(d: { file: string; position?: SourcePosition }): string {
-  return d.position ? `${d.file}:${d.position.line}` : d.file;
-}
+const where = (d: Declared) => fileLine(d.file, d.position);
 
 /** Validates one parsed document and returns the tasks it declares, or issues. */
 export function tasksOfDocument(

@@ -1,5 +1,5 @@
 import type { CallformTask } from '../generated/task.js';
-import type { PathSegment } from './source.js';
+import type { PathSegment } from '../diagnostics/source.js';
 
 export interface RuleViolation {
   path: PathSegment[];

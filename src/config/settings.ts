@@ -2,10 +2,13 @@ import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { CallformSettings } from '../generated/config.js';
 import { validateSettings } from '../generated/validators.js';
-import { CallformError, ValidationError, type Issue } from '../errors.js';
-import type { SignAlgorithm } from '../api/sign.js';
-import { ajvIssues } from './ajv-issues.js';
-import { parseSource, type SourceDocument } from './source.js';
+import { CallformError } from '../errors.js';
+import { ValidationError, type Issue } from '../diagnostics/issue.js';
+import { ajvIssues } from '../diagnostics/ajv.js';
+import { parseSource, type SourceDocument } from '../diagnostics/source.js';
+
+/** The signature algorithm the settings choose (the API client implements both). */
+export type SignAlgorithm = NonNullable<CallformSettings['algorithm']>;
 
 export const MODULE_NAME = 'callform';
 export const DEFAULT_ENDPOINT = 'https://nxbot.nxcloud.com';

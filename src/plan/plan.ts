@@ -1,20 +1,17 @@
-import type { CallformPlan, TaskPlan, ManagedSettings } from '../generated/plan.js';
-import type { CallformState } from '../generated/state.js';
-import type { DesiredTask } from '../config/load-tasks.js';
-import { PRODUCT_ID, byUserTaskID, describeStatus, isUpdatableStatus, type ListedTask } from '../api/types.js';
-import { diffSettings, payloadSettings, withoutUnconfirmed } from './diff.js';
+import type { CallformState, TaskState } from '../generated/state.js';
+import { PLAN_FORMAT_VERSION, summarize, type CallformPlan, type TaskPlan, type Deferral, type RemoteView, type UpdateTaskPayload } from '../model/plan.js';
+import { PRODUCT_ID, byUserTaskID, type DesiredTask, type RemoteTask } from '../model/task.js';
+import { describeStatus, isUpdatableStatus } from '../model/status.js';
+import { leaves, withoutLeaves, type ManagedSettings } from '../model/settings.js';
+import { diffSettings, payloadSettings } from './diff.js';
 import { targetFilter } from './targets.js';
-
-export type { CallformPlan, TaskPlan };
-export type PlanAction = TaskPlan['action'];
-export const PLAN_FORMAT_VERSION = '1.0';
 
 export interface PlanInput {
   desired: DesiredTask[];
   state: CallformState;
   stateExists: boolean;
   /** Remote view by userTaskID; null for an offline plan (statuses not read). */
-  remote: Map<string, ListedTask> | null;
+  remote: Map<string, RemoteTask> | null;
   targets: string[] | null;
   filesDigest: string;
   toolVersion: string;
@@ -24,62 +21,78 @@ export interface PlanInput {
 export const DELAYED_EFFECT_WARNING =
   'the server applies phoneEncrypt and SMS changes after about 5 minutes, and not to numbers already completed or imported';
 
-function delayedEffect(payload: TaskPlan['payload']): string[] {
+function delayedEffect(payload: UpdateTaskPayload | null): string[] {
   const ff = payload?.funcFlag;
   if (!ff) return [];
   return 'phoneEncrypt' in ff || 'smsEnable' in ff || 'smsFuncFlag' in ff ? [DELAYED_EFFECT_WARNING] : [];
 }
 
-function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
-  const recorded = input.state.tasks[task.userTaskID];
-  const applied: ManagedSettings | null = recorded ? { taskCreateSetting: recorded.taskCreateSetting, funcFlag: recorded.funcFlag } : null;
-  const { since, ...unconfirmed } = recorded?.pending ?? { since: undefined };
-  const before = applied && since ? withoutUnconfirmed(applied, unconfirmed) : applied;
-  const pendingWarning = since ? [`an earlier apply (${since}) sent some of these settings without getting a confirmation; they are sent again so the server surely matches the files`] : [];
-  const after: ManagedSettings = { taskCreateSetting: task.taskCreateSetting, funcFlag: task.funcFlag };
-  const remoteTask = input.remote?.get(task.userTaskID);
-  const base = {
-    userTaskID: task.userTaskID,
-    sceneID: task.sceneID,
-    source: task.source,
-    remote: remoteTask ? { taskID: remoteTask.taskID, taskStatus: remoteTask.taskStatus, sceneID: remoteTask.sceneID } : null,
-    before,
-    after,
-    warnings: [] as string[],
-  };
-  const error = (reason: string): TaskPlan => ({ ...base, action: 'error', changes: [], payload: null, reason });
+/** The settings of a state entry as plain ManagedSettings. */
+export function recordedSettings(recorded: TaskState): ManagedSettings {
+  return { taskCreateSetting: recorded.taskCreateSetting, funcFlag: recorded.funcFlag };
+}
 
+/**
+ * What callform knows the server holds: the last-applied settings minus every field an
+ * earlier apply sent without confirmation (those are unknown, so any declared value for
+ * them is sent again). Null when nothing was ever applied.
+ */
+export function knownSettings(recorded: TaskState | undefined): ManagedSettings | null {
+  if (!recorded) return null;
+  const applied = recordedSettings(recorded);
+  if (!recorded.pending) return applied;
+  const { since: _since, ...sent } = recorded.pending;
+  return withoutLeaves(applied, leaves(sent, '').map(([path]) => path));
+}
+
+function remoteView(task: RemoteTask | undefined): RemoteView {
+  return task ? { taskID: task.taskID, taskStatus: task.taskStatus, sceneID: task.sceneID } : null;
+}
+
+/** Why the task cannot go ahead as planned, or null. */
+function deferral(task: DesiredTask, recorded: TaskState | undefined, input: PlanInput, sends: boolean): Deferral | null {
+  const error = (code: Deferral['code'], message: string): Deferral => ({ reason: 'error', code, message });
   if (recorded && recorded.sceneID !== task.sceneID) {
-    return error(`sceneID changed from "${recorded.sceneID}" to "${task.sceneID}": updateTask cannot change a task's dialogue template; give the new template a new task (new userTaskID)`);
+    return error('scene-changed', `sceneID changed from "${recorded.sceneID}" to "${task.sceneID}": updateTask cannot change a task's dialogue template; give the new template a new task (new userTaskID)`);
   }
-  if (input.remote) {
-    if (!remoteTask) {
-      return error('task not found on NXCloud: callform updates existing tasks only; create it first (createTask) or fix the userTaskID');
-    }
-    if (remoteTask.sceneID !== task.sceneID) {
-      return error(`remote task has sceneID "${remoteTask.sceneID}" but the file says "${task.sceneID}"; fix the file (updateTask cannot change it)`);
-    }
+  if (!input.remote) return null;
+  const remote = input.remote.get(task.userTaskID);
+  if (!remote) return error('task-missing', 'task not found on NXCloud: callform updates existing tasks only; create it first (createTask) or fix the userTaskID');
+  if (remote.sceneID !== task.sceneID) {
+    return error('scene-mismatch', `remote task has sceneID "${remote.sceneID}" but the file says "${task.sceneID}"; fix the file (updateTask cannot change it)`);
   }
-  const changes = diffSettings(before, after);
-  if (changes.length === 0) {
-    // Unconfirmed fields no longer declared: nothing to send, but the state drops the mark.
-    if (since) return { ...base, action: 'update', changes, payload: null, reason: null, warnings: pendingWarning };
-    return { ...base, action: 'noop', changes, payload: null, reason: null };
-  }
-  const settings = payloadSettings(changes, after);
-  const payload = settings ? { productID: PRODUCT_ID, userTaskID: task.userTaskID, sceneID: task.sceneID, ...settings } : null;
-  const warnings = [...pendingWarning, ...delayedEffect(payload)];
-  if (payload && remoteTask && !isUpdatableStatus(remoteTask.taskStatus)) {
+  if (sends && !isUpdatableStatus(remote.taskStatus)) {
     return {
-      ...base,
-      action: 'blocked',
-      changes,
-      payload,
-      warnings,
-      reason: `task is ${describeStatus(remoteTask.taskStatus)}: only not started (1) or paused (5) tasks can be updated; pause it (mgrTaskStatus taskOperate 2) and re-run`,
+      reason: 'blocked',
+      code: 'task-status',
+      message: `task is ${describeStatus(remote.taskStatus)}: only not started (1) or paused (5) tasks can be updated; pause it (mgrTaskStatus taskOperate 2) and re-run`,
     };
   }
-  return { ...base, action: 'update', changes, payload, warnings, reason: null };
+  return null;
+}
+
+function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
+  const recorded = input.state.tasks[task.userTaskID];
+  const before = knownSettings(recorded);
+  const after: ManagedSettings = { taskCreateSetting: task.taskCreateSetting, funcFlag: task.funcFlag };
+  const base = { userTaskID: task.userTaskID, sceneID: task.sceneID, source: task.source, remote: remoteView(input.remote?.get(task.userTaskID)) };
+  const changes = diffSettings(before, after);
+  const since = recorded?.pending?.since;
+  // Unconfirmed fields no longer declared: nothing to send, but the state must drop the mark.
+  if (changes.length === 0 && !since) return { ...base, action: 'noop', before, after, deferred: deferral(task, recorded, input, false), warnings: [] };
+  const settings = payloadSettings(changes, after);
+  const payload: UpdateTaskPayload | null = settings ? { productID: PRODUCT_ID, userTaskID: task.userTaskID, sceneID: task.sceneID, ...settings } : null;
+  const pendingWarning = since ? [`an earlier apply (${since}) sent some of these settings without getting a confirmation; they are sent again so the server surely matches the files`] : [];
+  return {
+    ...base,
+    action: 'update',
+    before,
+    after,
+    changes,
+    payload,
+    deferred: deferral(task, recorded, input, payload !== null),
+    warnings: [...pendingWarning, ...delayedEffect(payload)],
+  };
 }
 
 /** Pure: desired tasks + state + remote statuses → a plan. */
@@ -93,22 +106,9 @@ export function buildPlan(input: PlanInput): CallformPlan {
   }
   for (const [id, recorded] of Object.entries(input.state.tasks)) {
     if (declared.has(id) || !selected(id)) continue;
-    tasks.push({
-      userTaskID: id,
-      sceneID: recorded.sceneID,
-      action: 'forget',
-      remote: null,
-      before: { taskCreateSetting: recorded.taskCreateSetting, funcFlag: recorded.funcFlag },
-      after: null,
-      changes: [],
-      payload: null,
-      reason: 'no longer declared in any task file: removed from state only; the remote task keeps its settings',
-      warnings: [],
-    });
+    tasks.push({ userTaskID: id, sceneID: recorded.sceneID, action: 'forget', remote: null, before: recordedSettings(recorded), after: null, warnings: [] });
   }
   tasks.sort(byUserTaskID);
-  const summary = { update: 0, noop: 0, blocked: 0, forget: 0, error: 0 };
-  for (const t of tasks) summary[t.action]++;
   return {
     format_version: PLAN_FORMAT_VERSION,
     kind: 'callform-plan',
@@ -118,13 +118,7 @@ export function buildPlan(input: PlanInput): CallformPlan {
     state: { lineage: input.stateExists ? input.state.lineage : null, serial: input.state.serial },
     files_digest: input.filesDigest,
     targets: input.targets,
-    summary,
+    summary: summarize(tasks),
     tasks,
   };
-}
-
-/** True when applying the plan would change something (blocked and errors included). */
-export function planHasChanges(plan: CallformPlan): boolean {
-  const s = plan.summary;
-  return s.update + s.blocked + s.forget + s.error > 0;
 }

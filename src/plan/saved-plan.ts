@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import type { CallformPlan } from '../generated/plan.js';
+import { PLAN_FORMAT_VERSION, type CallformPlan } from '../model/plan.js';
 import { validatePlan } from '../generated/validators.js';
 import type { CallformState } from '../generated/state.js';
-import { CallformError, formatIssue } from '../errors.js';
-import { ajvIssues } from '../config/ajv-issues.js';
+import { CallformError } from '../errors.js';
+import { formatIssue } from '../diagnostics/issue.js';
+import { ajvIssues } from '../diagnostics/ajv.js';
 
 /**
  * A saved plan is the plan itself (plan.schema.json, kind callform-saved-plan): the exact
@@ -33,6 +34,10 @@ export async function readSavedPlan(file: string): Promise<CallformPlan> {
     value = JSON.parse(text);
   } catch {
     throw new CallformError(`${file} is not a saved plan (not JSON)`, 'create one with `callform plan --out FILE`');
+  }
+  const version = (value as { format_version?: unknown } | null)?.format_version;
+  if (typeof version === 'string' && version.split('.')[0] !== PLAN_FORMAT_VERSION.split('.')[0]) {
+    throw new CallformError(`${file} has plan format ${version}; this callform reads format ${PLAN_FORMAT_VERSION}`, 'make the plan again with this callform: `callform plan --out FILE`');
   }
   if (!validatePlan(value) || (value as CallformPlan).kind !== 'callform-saved-plan') {
     const issues = ajvIssues(validatePlan.errors, { file, basePath: [], sources: [] });

@@ -1,6 +1,20 @@
-import type { CallformPlan, TaskPlan } from '../generated/plan.js';
-import { maskValue } from '../api/redact.js';
-import { TASK_STATUS_LABEL } from '../api/types.js';
+import { maskValue } from '../model/redact.js';
+import { TASK_STATUS_LABEL } from '../model/status.js';
+import { summaryKey, deferralOf, type CallformPlan, type TaskPlan, type SettingChange, type PlanSummary } from '../model/plan.js';
+
+/** How a task shows in a plan: its action, or the reason it is held back. */
+export type TaskLabel = keyof PlanSummary;
+export const taskLabel = (t: TaskPlan): TaskLabel => summaryKey(t);
+
+export const FORGET_NOTE = 'no longer declared in any task file: removed from state only; the remote task keeps its settings';
+
+/** The field changes a task shows (none for unchanged and forgotten tasks). */
+export const changesOf = (t: TaskPlan): SettingChange[] => (t.action === 'update' ? t.changes : []);
+
+/** The one-line explanation of a task: why it is held back, or what forgetting means. */
+export function noteOf(t: TaskPlan): string | undefined {
+  return deferralOf(t)?.message ?? (t.action === 'forget' ? FORGET_NOTE : undefined);
+}
 
 export function showValue(value: unknown): string {
   return value === undefined ? '(unset)' : JSON.stringify(maskValue(value));
@@ -19,9 +33,5 @@ export function summaryLine(plan: CallformPlan): string {
 export function remoteText(t: TaskPlan): string | undefined {
   if (!t.remote) return undefined;
   const status = t.remote.taskStatus;
-  return `${t.remote.taskID ?? ''}${status !== undefined ? ` ${TASK_STATUS_LABEL[status] ?? `status ${status}`}` : ''}`.trim();
-}
-
-export function payloadFieldCount(t: TaskPlan): number {
-  return t.changes.filter((c) => c.kind !== 'unmanage').length;
+  return `${t.remote.taskID} ${TASK_STATUS_LABEL[status] ?? `status ${status}`}`.trim();
 }

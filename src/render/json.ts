@@ -1,5 +1,5 @@
-import type { CallformPlan } from '../generated/plan.js';
-import { maskValue } from '../api/redact.js';
+import type { CallformPlan } from '../model/plan.js';
+import { maskValue } from '../model/redact.js';
 
 /** `--format json`: the documented plan format (schemas/plan.schema.json), values masked. */
 export function renderPlanJson(plan: CallformPlan): string {

@@ -1,5 +1,5 @@
-import type { CallformPlan, TaskPlan, SettingChange } from '../generated/plan.js';
-import { payloadFieldCount, remoteText, showValue, summaryLine } from './common.js';
+import { sentFieldCount, type CallformPlan, type TaskPlan, type SettingChange } from '../model/plan.js';
+import { changesOf, noteOf, remoteText, showValue, summaryLine, taskLabel, type TaskLabel } from './common.js';
 
 /** A bot finds its previous comment by this marker and edits it instead of posting anew. */
 export const MARKDOWN_MARKER = '<!-- callform-plan -->';
@@ -7,7 +7,7 @@ export const MARKDOWN_MARKER = '<!-- callform-plan -->';
 export const MARKDOWN_LIMIT = 65_536;
 const BUDGET = MARKDOWN_LIMIT - 1_500;
 
-const ACTION_LABEL: Record<TaskPlan['action'], string> = {
+const LABEL: Record<TaskLabel, string> = {
   update: '🟡 update',
   blocked: '⛔ blocked',
   forget: '🗑️ forget',
@@ -23,13 +23,15 @@ const code = (v: unknown) => (v === undefined ? '' : `\`${cell(showValue(v)).rep
 
 /** One collapsible section per task: a table of its field changes, then reason and warnings. */
 function details(t: TaskPlan): string {
-  const lines = [`<details><summary><code>${escapeHtml(t.userTaskID)}</code>: ${ACTION_LABEL[t.action]} (${t.changes.length} field${t.changes.length === 1 ? '' : 's'})</summary>`, ''];
-  if (t.changes.length > 0) {
+  const changes = changesOf(t);
+  const lines = [`<details><summary><code>${escapeHtml(t.userTaskID)}</code>: ${LABEL[taskLabel(t)]} (${changes.length} field${changes.length === 1 ? '' : 's'})</summary>`, ''];
+  if (changes.length > 0) {
     lines.push('| Field | Change | Before | After |', '|---|---|---|---|');
-    for (const c of t.changes) lines.push(`| \`${c.path}\` | ${CHANGE_LABEL[c.kind]} | ${code(c.before)} | ${c.kind === 'unmanage' ? '_not sent; server keeps its value_' : code(c.after)} |`);
+    for (const c of changes) lines.push(`| \`${c.path}\` | ${CHANGE_LABEL[c.kind]} | ${code(c.before)} | ${c.kind === 'unmanage' ? '_not sent; server keeps its value_' : code(c.after)} |`);
     lines.push('');
   }
-  if (t.reason) lines.push(`> ${cell(t.reason)}`, '');
+  const note = noteOf(t);
+  if (note) lines.push(`> ${cell(note)}`, '');
   for (const w of t.warnings) lines.push(`> ⚠️ ${cell(w)}`, '');
   lines.push('</details>', '');
   return lines.join('\n');
@@ -48,13 +50,13 @@ export function renderPlanMarkdown(plan: CallformPlan, options: { title?: string
     `**${summaryLine(plan)}**${plan.offline ? ' (offline: task statuses not read, blocked tasks not detected)' : ''}`,
     '',
   ];
-  const changed = plan.tasks.filter((t) => t.action !== 'noop');
+  const changed = plan.tasks.filter((t) => taskLabel(t) !== 'noop');
   if (changed.length === 0) return [...head, 'No changes: every task matches the state.', ''].join('\n');
   let text = head.join('\n') + '\n| Task | Action | Fields sent | Remote | Note |\n|---|---|---:|---|---|\n';
   let rows = 0;
   for (const t of changed) {
-    const note = t.reason ?? (t.warnings[0] ? `⚠️ ${t.warnings[0]}` : '');
-    const row = `| \`${cell(t.userTaskID)}\` | ${ACTION_LABEL[t.action]} | ${t.payload ? payloadFieldCount(t) : 0} | ${cell(remoteText(t) ?? '')} | ${cell(note)} |\n`;
+    const note = noteOf(t) ?? (t.warnings[0] ? `⚠️ ${t.warnings[0]}` : '');
+    const row = `| \`${cell(t.userTaskID)}\` | ${LABEL[taskLabel(t)]} | ${t.action === 'update' ? sentFieldCount(t) : 0} | ${cell(remoteText(t) ?? '')} | ${cell(note)} |\n`;
     if (text.length + row.length > BUDGET / 2) break;
     text += row;
     rows++;

@@ -1,10 +1,10 @@
-import type { CallformPlan, SettingChange, TaskPlan } from '../generated/plan.js';
+import type { CallformPlan, SettingChange, TaskPlan } from '../model/plan.js';
 import type { ApplyResult } from '../apply/apply.js';
 import { noColors, type Colors } from './colors.js';
-import { remoteText, showValue, summaryLine } from './common.js';
+import { changesOf, noteOf, remoteText, showValue, summaryLine, taskLabel, type TaskLabel } from './common.js';
 
 const CHANGE_SYMBOL: Record<SettingChange['kind'], string> = { add: '+', change: '~', unmanage: '-' };
-const ACTION_SYMBOL: Record<TaskPlan['action'], string> = { update: '~', blocked: '!', forget: '-', error: 'x', noop: ' ' };
+const LABEL_SYMBOL: Record<TaskLabel, string> = { update: '~', blocked: '!', forget: '-', error: 'x', noop: ' ' };
 
 function describeChange(c: SettingChange): string {
   switch (c.kind) {
@@ -17,7 +17,7 @@ function describeChange(c: SettingChange): string {
   }
 }
 
-const ACTION_WORD: Record<TaskPlan['action'], string> = {
+const LABEL_WORD: Record<TaskLabel, string> = {
   update: 'will be updated',
   blocked: 'is BLOCKED',
   forget: 'will be forgotten (state only, no API call)',
@@ -26,17 +26,18 @@ const ACTION_WORD: Record<TaskPlan['action'], string> = {
 };
 
 function taskBlock(t: TaskPlan, c: Colors): string {
-  const tint = { update: c.yellow, blocked: c.magenta, forget: c.red, error: c.red, noop: c.dim }[t.action];
+  const label = taskLabel(t);
+  const tint = { update: c.yellow, blocked: c.magenta, forget: c.red, error: c.red, noop: c.dim }[label];
   const remote = remoteText(t);
   const meta = [t.source, remote && `remote ${remote}`].filter(Boolean).join(', ');
-  const lines = [tint(`${ACTION_SYMBOL[t.action]} ${c.bold(t.userTaskID)} ${ACTION_WORD[t.action]}`) + (meta ? c.dim(`  (${meta})`) : '')];
-  for (const ch of t.changes) {
+  const lines = [tint(`${LABEL_SYMBOL[label]} ${c.bold(t.userTaskID)} ${LABEL_WORD[label]}`) + (meta ? c.dim(`  (${meta})`) : '')];
+  for (const ch of changesOf(t)) {
     const color = ch.kind === 'add' ? c.green : ch.kind === 'change' ? c.yellow : c.red;
     lines.push(`    ${color(CHANGE_SYMBOL[ch.kind])} ${describeChange(ch)}`);
   }
   if (t.action === 'update' && !t.payload) lines.push(c.dim('    (nothing to send: only the state is updated)'));
-  if (t.reason && t.action !== 'forget') lines.push(`    ${c.magenta('reason:')} ${t.reason}`);
-  if (t.action === 'forget') lines.push(c.dim(`    ${t.reason}`));
+  const note = noteOf(t);
+  if (note) lines.push(t.action === 'forget' ? c.dim(`    ${note}`) : `    ${c.magenta('reason:')} ${note}`);
   for (const w of t.warnings) lines.push(`    ${c.yellow('warning:')} ${w}`);
   return lines.join('\n');
 }
@@ -45,7 +46,7 @@ function taskBlock(t: TaskPlan, c: Colors): string {
 export function renderPlanText(plan: CallformPlan, c: Colors = noColors): string {
   const out: string[] = [];
   if (plan.offline) out.push(c.yellow('Offline plan: remote task statuses were not read; blocked tasks cannot be detected.'), '');
-  const shown = plan.tasks.filter((t) => t.action !== 'noop');
+  const shown = plan.tasks.filter((t) => taskLabel(t) !== 'noop');
   if (shown.length === 0) {
     out.push(c.green(`No changes. ${plan.summary.noop === 1 ? '1 task matches' : `${plan.summary.noop} tasks match`} the state.`));
     return out.join('\n') + '\n';

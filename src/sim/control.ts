@@ -1,6 +1,6 @@
 /** The /__sim control endpoints (no auth, no latency, no faults); see the route list in server.ts. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TASK_STATUS_LABEL } from '../api/types.js';
+import { TASK_STATUS_LABEL } from '../model/status.js';
 import { isPlainObject, describeValue } from './validate.js';
 import type { SimTask } from './seed.js';
 import { MAX_BODY_BYTES, type SimFaultSettings, type SimStats } from './types.js';

@@ -1,11 +1,13 @@
 /**
  * The four API endpoint handlers. Each takes the task store (plus limits/clock) and the
  * parsed JSON object body, and returns the response payload; validation failures throw
- * ApiError, which the server turns into a signed retCode reply.
+ * RetCodeError, which the server turns into a signed retCode reply.
  */
-import { PRODUCT_ID, RetCode, byUserTaskID, describeStatus, isUpdatableStatus } from '../api/types.js';
+import { PRODUCT_ID, byUserTaskID } from '../model/task.js';
+import { RetCode } from '../model/retcode.js';
+import { describeStatus, isUpdatableStatus } from '../model/status.js';
 import {
-  ApiError,
+  RetCodeError,
   isPlainObject,
   requireField,
   optionalField,
@@ -56,13 +58,13 @@ export function sortedTasks(store: Map<string, SimTask>): SimTask[] {
 function checkProduct(body: Record<string, unknown>): void {
   const productID = requireField<string>(body, 'productID', 'string');
   if (productID !== PRODUCT_ID) {
-    throw new ApiError(RetCode.ParameterValue, `productID must be "${PRODUCT_ID}" (got ${JSON.stringify(productID)})`);
+    throw new RetCodeError(RetCode.ParameterValue, `productID must be "${PRODUCT_ID}" (got ${JSON.stringify(productID)})`);
   }
 }
 
 function findTask(tasks: Map<string, SimTask>, userTaskID: string): SimTask {
   const task = tasks.get(userTaskID);
-  if (!task) throw new ApiError(RetCode.ParameterValue, `task not found: userTaskID "${userTaskID}"`);
+  if (!task) throw new RetCodeError(RetCode.ParameterValue, `task not found: userTaskID "${userTaskID}"`);
   return task;
 }
 
@@ -73,15 +75,15 @@ export function handleListTask(ctx: HandlerContext, body: Record<string, unknown
   const page = requireField<number>(body, 'page', 'integer');
   const size = requireField<number>(body, 'size', 'integer');
   if (!Object.prototype.hasOwnProperty.call(body, 'queryConditions') || body.queryConditions === undefined) {
-    throw new ApiError(RetCode.ParameterMissing, 'queryConditions is required');
+    throw new RetCodeError(RetCode.ParameterMissing, 'queryConditions is required');
   }
   const qc = body.queryConditions;
   if (!isPlainObject(qc)) {
-    throw new ApiError(RetCode.ParameterFormat, `queryConditions must be an object (got ${describeValue(qc)})`);
+    throw new RetCodeError(RetCode.ParameterFormat, `queryConditions must be an object (got ${describeValue(qc)})`);
   }
-  if (page < 1) throw new ApiError(RetCode.ParameterValue, `page must be >= 1 (got ${page})`);
+  if (page < 1) throw new RetCodeError(RetCode.ParameterValue, `page must be >= 1 (got ${page})`);
   if (size < 1 || size > maxPageSize) {
-    throw new ApiError(RetCode.ParameterValue, `size must be between 1 and ${maxPageSize} (got ${size})`);
+    throw new RetCodeError(RetCode.ParameterValue, `size must be between 1 and ${maxPageSize} (got ${size})`);
   }
   rejectUnknownKeys(qc, ['taskStatus', 'taskName', 'sceneID', 'userTaskID', 'startTs', 'endTs'], 'queryConditions');
   const present = (k: string): boolean => qc[k] !== undefined && qc[k] !== null;
@@ -128,10 +130,10 @@ export function handleUpdateTask(ctx: HandlerContext, body: Record<string, unkno
   const ff = body.funcFlag !== undefined ? validateFuncFlag(body.funcFlag) : undefined;
   const task = findTask(ctx.tasks, userTaskID);
   if (task.sceneID !== sceneID) {
-    throw new ApiError(RetCode.ParameterValue, `sceneID does not match task: task "${userTaskID}" has sceneID "${task.sceneID}", request says "${sceneID}"`);
+    throw new RetCodeError(RetCode.ParameterValue, `sceneID does not match task: task "${userTaskID}" has sceneID "${task.sceneID}", request says "${sceneID}"`);
   }
   if (!isUpdatableStatus(task.taskStatus)) {
-    throw new ApiError(
+    throw new RetCodeError(
       RetCode.GenericError,
       `task status ${describeStatus(task.taskStatus)} cannot be modified; only not started (1) or paused (5)`,
     );
@@ -166,7 +168,7 @@ export function handleMgrTaskStatus(ctx: HandlerContext, body: Record<string, un
   const task = findTask(ctx.tasks, userTaskID);
   const op = OPERATIONS[taskOperate]!;
   if (!op.from.includes(task.taskStatus)) {
-    throw new ApiError(
+    throw new RetCodeError(
       RetCode.GenericError,
       `cannot ${op.name} a task in status ${describeStatus(task.taskStatus)}; allowed from ${op.from.map(describeStatus).join(', ')}`,
     );

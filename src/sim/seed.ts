@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { TaskCreateSetting, FuncFlag } from '../generated/task.js';
-import { TASK_STATUS_LABEL } from '../api/types.js';
-import { ApiError, isPlainObject, describeValue, validateTaskCreateSetting, validateFuncFlag } from './validate.js';
+import { TASK_STATUS_LABEL } from '../model/status.js';
+import { RetCodeError, isPlainObject, describeValue, validateTaskCreateSetting, validateFuncFlag } from './validate.js';
 
 export interface SimTask {
   userTaskID: string;
@@ -83,7 +83,7 @@ export function validateSeed(input: unknown, label = 'seed'): SeedFile {
         task.funcFlag = validateFuncFlag(raw.funcFlag, `${at}.funcFlag`);
       }
     } catch (err) {
-      if (err instanceof ApiError) fail(err.message);
+      if (err instanceof RetCodeError) fail(err.message);
       throw err;
     }
     return task;

@@ -32,8 +32,9 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { parseAlgorithm } from '../api/sign.js';
-import { API_PREFIX, RetCode } from '../api/types.js';
-import { ApiError, isPlainObject, describeValue } from './validate.js';
+import { API_PREFIX } from '../api/wire.js';
+import { RetCode } from '../model/retcode.js';
+import { RetCodeError, isPlainObject, describeValue } from './validate.js';
 import { type SeedFile, validateSeed, loadSeedFile, buildStore } from './seed.js';
 import {
   type FaultKind,
@@ -221,13 +222,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
     let payload: Payload;
     try {
-      if (parseError !== undefined) throw new ApiError(RetCode.ParameterFormat, `malformed JSON body: ${parseError}`);
-      if (!isPlainObject(parsed)) throw new ApiError(RetCode.ParameterFormat, `body must be a JSON object (got ${describeValue(parsed)})`);
+      if (parseError !== undefined) throw new RetCodeError(RetCode.ParameterFormat, `malformed JSON body: ${parseError}`);
+      if (!isPlainObject(parsed)) throw new RetCodeError(RetCode.ParameterFormat, `body must be a JSON object (got ${describeValue(parsed)})`);
       payload = HANDLERS[endpoint](handlerCtx, parsed);
       // Counted here rather than in the handler: `stats` is replaced on reset, handlers stay stats-free.
       if (endpoint === 'updateTask') stats.updates++;
     } catch (err) {
-      if (err instanceof ApiError) payload = errorPayload(ctx, err.retCode, err.message);
+      if (err instanceof RetCodeError) payload = errorPayload(ctx, err.retCode, err.message);
       else payload = errorPayload(ctx, RetCode.InternalError, `internal server error: ${(err as Error)?.message ?? String(err)}`);
     }
     sendSigned(res, signer, ctx, payload);

@@ -1,16 +1,16 @@
 /**
- * Request-body validation for the simulator. Every failure is an {@link ApiError}
+ * Request-body validation for the simulator. Every failure is an {@link RetCodeError}
  * carrying the documented retCode: 2 missing, 3 wrong format/type, 4 wrong value,
  * 4001 too many elements.
  */
 import type { TaskCreateSetting, FuncFlag, ManualCallSetting, SmsRule } from '../generated/task.js';
-import { RetCode } from '../api/types.js';
+import { RetCode } from '../model/retcode.js';
 
-export class ApiError extends Error {
+export class RetCodeError extends Error {
   readonly retCode: number;
   constructor(retCode: number, message: string) {
     super(message);
-    this.name = 'ApiError';
+    this.name = 'RetCodeError';
     this.retCode = retCode;
   }
 }
@@ -46,14 +46,14 @@ const ARTICLE: Record<FieldKind, string> = { string: 'a string', integer: 'an in
 
 export function checkKind(v: unknown, kind: FieldKind, path: string): void {
   if (!matchesKind(v, kind)) {
-    throw new ApiError(RetCode.ParameterFormat, `${path} must be ${ARTICLE[kind]} (got ${describeValue(v)})`);
+    throw new RetCodeError(RetCode.ParameterFormat, `${path} must be ${ARTICLE[kind]} (got ${describeValue(v)})`);
   }
 }
 
 /** Required field: absent/undefined -> 2; wrong type -> 3. */
 export function requireField<T>(obj: Record<string, unknown>, key: string, kind: FieldKind, path = key): T {
   if (!Object.prototype.hasOwnProperty.call(obj, key) || obj[key] === undefined) {
-    throw new ApiError(RetCode.ParameterMissing, `${path} is required`);
+    throw new RetCodeError(RetCode.ParameterMissing, `${path} is required`);
   }
   checkKind(obj[key], kind, path);
   return obj[key] as T;
@@ -69,14 +69,14 @@ export function optionalField<T>(obj: Record<string, unknown>, key: string, kind
 export function rejectUnknownKeys(obj: Record<string, unknown>, known: readonly string[], path: string): void {
   for (const k of Object.keys(obj)) {
     if (!known.includes(k)) {
-      throw new ApiError(RetCode.ParameterFormat, `${path ? path + '.' : ''}${k} is not a known field`);
+      throw new RetCodeError(RetCode.ParameterFormat, `${path ? path + '.' : ''}${k} is not a known field`);
     }
   }
 }
 
 export function checkEnum(v: number, allowed: readonly number[], path: string): void {
   if (!allowed.includes(v)) {
-    throw new ApiError(RetCode.ParameterValue, `${path} must be one of ${allowed.join(', ')} (got ${v})`);
+    throw new RetCodeError(RetCode.ParameterValue, `${path} must be one of ${allowed.join(', ')} (got ${v})`);
   }
 }
 
@@ -117,14 +117,14 @@ const SMS_RULE_FIELDS = ['smsID', 'intentID', 'intentName'] as const;
 export const MAX_ARRAY_ITEMS = 1000;
 
 function checkObject(v: unknown, path: string): Record<string, unknown> {
-  if (!isPlainObject(v)) throw new ApiError(RetCode.ParameterFormat, `${path} must be an object (got ${describeValue(v)})`);
+  if (!isPlainObject(v)) throw new RetCodeError(RetCode.ParameterFormat, `${path} must be an object (got ${describeValue(v)})`);
   return v;
 }
 
 export function checkArray(v: unknown, path: string): unknown[] {
-  if (!Array.isArray(v)) throw new ApiError(RetCode.ParameterFormat, `${path} must be an array (got ${describeValue(v)})`);
+  if (!Array.isArray(v)) throw new RetCodeError(RetCode.ParameterFormat, `${path} must be an array (got ${describeValue(v)})`);
   if (v.length > MAX_ARRAY_ITEMS) {
-    throw new ApiError(RetCode.ContentTooLarge, `${path} has ${v.length} elements; at most ${MAX_ARRAY_ITEMS} allowed`);
+    throw new RetCodeError(RetCode.ContentTooLarge, `${path} has ${v.length} elements; at most ${MAX_ARRAY_ITEMS} allowed`);
   }
   return v;
 }

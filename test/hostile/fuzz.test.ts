@@ -10,12 +10,12 @@ import YAML from 'yaml';
 import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseSource, decodeUtf8 } from '../../src/config/source.js';
+import { parseSource, decodeUtf8 } from '../../src/diagnostics/source.js';
 import { tasksOfDocument, loadTasks } from '../../src/config/load-tasks.js';
 import { checkTaskRules } from '../../src/config/rules.js';
 import { validateTask } from '../../src/generated/validators.js';
 import { diffSettings, payloadSettings } from '../../src/plan/diff.js';
-import { ValidationError, formatIssue, type Issue } from '../../src/errors.js';
+import { ValidationError, formatIssue, type Issue } from '../../src/diagnostics/issue.js';
 import type { CallformTask } from '../../src/generated/task.js';
 import { taskArb, managedArb, overlappingArb, leafPaths, getIn, isPlain, type Managed } from '../support/task-arbitraries.js';
 

@@ -36,7 +36,7 @@ describe('saved plans', () => {
     expect(json.code).toBe(0);
     const shown = JSON.parse(json.stdout);
     expect(validatePlan(shown), JSON.stringify(validatePlan.errors)).toBe(true);
-    expect(shown.format_version).toBe('1.0');
+    expect(shown.format_version).toBe('2.0');
     expect(json.stdout).not.toContain('hunter2');
     const md = await runCli(['show', 'plan.cfplan', '--format', 'markdown'], { cwd: p.dir });
     expect(md.stdout).toMatch(/^<!-- callform-plan -->/);

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { applyPlan } from '../../src/apply/apply.js';
 import { buildPlan } from '../../src/plan/plan.js';
-import { StateWriter } from '../../src/state/state.js';
+import { StateWriter } from '../../src/state/writer.js';
 import { ApiError } from '../../src/api/errors.js';
 import type { CallformState, TaskState } from '../../src/generated/state.js';
 
@@ -78,5 +78,58 @@ describe('applyPlan and unconfirmed sends', () => {
       throw new ApiError('updateTask', 'retcode', 'retCode 1', { retCode: 1, attempts: 3 });
     });
     expect(writer.current.tasks.a!.pending).toBeDefined();
+  });
+});
+
+describe('uncertain fields stay uncertain until a confirmed send covers them (issue 9, v1 lost update)', () => {
+  const lineage = '00000000-0000-4000-8000-000000000000';
+  const at = '2026-01-01T00:00:00.000Z';
+  const lost = async () => {
+    throw new ApiError('updateTask', 'network', 'socket hang up', { attempts: 2 });
+  };
+  const ok = async () => ({ retCode: 0, taskID: 'T-a' });
+
+  function planFor(state: CallformState, taskCreateSetting: object, funcFlag: object) {
+    return buildPlan({
+      desired: [{ userTaskID: 'a', sceneID: 's', taskCreateSetting, funcFlag, source: 'tasks/a.yaml:1' }],
+      state,
+      stateExists: true,
+      remote: new Map([['a', { userTaskID: 'a', taskID: 'T-a', sceneID: 's', taskStatus: 1 }]]),
+      targets: null,
+      filesDigest: 'f'.repeat(64),
+      toolVersion: 'test',
+      now: new Date(),
+    });
+  }
+  async function apply(state: CallformState, tcs: object, ff: object, updateTask: () => Promise<object>) {
+    const writer = new StateWriter('/unused', state, async () => undefined);
+    const plan = planFor(state, tcs, ff);
+    await applyPlan(plan, { client: { updateTask } as never, state: writer, parallelism: 1 });
+    return { plan, state: writer.current };
+  }
+
+  it('the sequence from the issue re-sends phoneEncrypt: false', async () => {
+    // 1. confirmed state holds phoneEncrypt: false
+    let state: CallformState = { version: 1, lineage, serial: 1, tasks: { a: { sceneID: 's', taskCreateSetting: { maxCall: 1 }, funcFlag: { phoneEncrypt: false }, appliedAt: at } } };
+    // 2. files set it to true; the update lands but the answer is lost
+    ({ state } = await apply(state, { maxCall: 1 }, { phoneEncrypt: true }, lost));
+    // 3. files stop declaring funcFlag and change another field; again the answer is lost
+    ({ state } = await apply(state, { maxCall: 2 }, {}, lost));
+    expect(state.tasks.a!.pending).toMatchObject({ funcFlag: { phoneEncrypt: true }, taskCreateSetting: { maxCall: 2 } });
+    // 4. files declare phoneEncrypt: false again: it must be sent
+    const { plan } = await apply(state, { maxCall: 2 }, { phoneEncrypt: false }, ok);
+    const t = plan.tasks[0]!;
+    expect(t.action === 'update' && t.payload?.funcFlag).toEqual({ phoneEncrypt: false });
+  });
+
+  it('a confirmed send clears the mark; an uncertain field that left management stays unknown', async () => {
+    let state: CallformState = { version: 1, lineage, serial: 1, tasks: { a: { sceneID: 's', taskCreateSetting: { maxCall: 1 }, funcFlag: { phoneEncrypt: false }, appliedAt: at } } };
+    ({ state } = await apply(state, { maxCall: 1 }, { phoneEncrypt: true }, lost));
+    ({ state } = await apply(state, { maxCall: 3 }, {}, ok));
+    expect(state.tasks.a).toMatchObject({ taskCreateSetting: { maxCall: 3 }, funcFlag: {} });
+    expect(state.tasks.a!.pending).toBeUndefined();
+    const { plan } = await apply(state, { maxCall: 3 }, { phoneEncrypt: false }, ok);
+    const t = plan.tasks[0]!;
+    expect(t.action === 'update' && t.payload?.funcFlag).toEqual({ phoneEncrypt: false });
   });
 });

@@ -1,3 +1,4 @@
+import { readRemoteTasks } from '../../src/remote/statuses.js';
 import { describe, it, expect } from 'vitest';
 import { NxCloudClient, NetworkError, type HttpPost, type HttpResponse } from '../../src/api/client.js';
 import { sign } from '../../src/api/sign.js';
@@ -110,7 +111,7 @@ describe('NxCloudClient', () => {
       const createTs = '1';
       return { statusCode: 200, headers: { requestid: req.headers.requestID, uuid: UUID, createts: createTs, sign: sign({ secretKey: SECRET, body: text, createTs, requestID: req.headers.requestID!, uuid: UUID }) }, body: text };
     };
-    const map = await client(transport).listTasksByIds(ids, 4);
+    const map = await readRemoteTasks(client(transport), ids, 4);
     expect(seen.map((s) => s.length)).toEqual([100, 100, 50]);
     expect(map.size).toBe(250);
   });

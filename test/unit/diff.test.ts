@@ -83,7 +83,7 @@ describe('diffSettings / payloadSettings', () => {
 
 describe('dataEqual', () => {
   it('ignores key order and works on null-prototype objects', async () => {
-    const { dataEqual } = await import('../../src/plan/diff.js');
+    const { dataEqual } = await import('../../src/model/settings.js');
     const bare = Object.assign(Object.create(null), { b: [1, { c: 2 }], a: 'x' });
     expect(dataEqual({ a: 'x', b: [1, { c: 2 }] }, bare)).toBe(true);
     expect(dataEqual({ a: 'x', b: [1, { c: 3 }] }, bare)).toBe(false);

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { loadTasks, mergeDefaults } from '../../src/config/load-tasks.js';
-import { ValidationError, formatIssue } from '../../src/errors.js';
+import { ValidationError, formatIssue } from '../../src/diagnostics/issue.js';
 
 // Task files are found by glob on disk, so each case writes a small temp tree.
 import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';

@@ -2,8 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { buildPlan, type PlanInput } from '../../src/plan/plan.js';
 import { renderPlanMarkdown, MARKDOWN_LIMIT, MARKDOWN_MARKER } from '../../src/render/markdown.js';
 import { renderPlanText } from '../../src/render/text.js';
-import type { DesiredTask } from '../../src/config/load-tasks.js';
-import type { ListedTask } from '../../src/api/types.js';
+import type { DesiredTask } from '../../src/model/task.js';
+import type { RemoteTask as ListedTask } from '../../src/model/task.js';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 const LINEAGE = '11111111-2222-4333-8444-555555555555';

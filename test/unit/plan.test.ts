@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { buildPlan, planHasChanges, type PlanInput } from '../../src/plan/plan.js';
+import { buildPlan, type PlanInput } from '../../src/plan/plan.js';
+import { planHasChanges, type TaskPlan } from '../../src/model/plan.js';
 import { validatePlan } from '../../src/generated/validators.js';
-import type { DesiredTask } from '../../src/config/load-tasks.js';
-import type { ListedTask } from '../../src/api/types.js';
+import type { DesiredTask, RemoteTask } from '../../src/model/task.js';
 
 const task = (id: string, over: Partial<DesiredTask> = {}): DesiredTask => ({
   userTaskID: id,
@@ -12,7 +12,12 @@ const task = (id: string, over: Partial<DesiredTask> = {}): DesiredTask => ({
   source: 'tasks/a.yaml:1',
   ...over,
 });
-const remote = (id: string, taskStatus: number, sceneID = 'scene-1'): ListedTask => ({ userTaskID: id, taskID: `T-${id}`, sceneID, taskStatus, createTs: 0 });
+const remote = (id: string, taskStatus: number, sceneID = 'scene-1'): RemoteTask => ({ userTaskID: id, taskID: `T-${id}`, sceneID, taskStatus });
+/** The update a task plan must be (fails the test otherwise). */
+function asUpdate(t: TaskPlan | undefined) {
+  if (t?.action !== 'update') throw new Error(`expected an update, got ${t?.action}`);
+  return t;
+}
 const applied = (t: DesiredTask) => ({ sceneID: t.sceneID, taskID: `T-${t.userTaskID}`, taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag, appliedAt: '2026-01-01T00:00:00.000Z' });
 
 function input(over: Partial<PlanInput>): PlanInput {
@@ -41,44 +46,46 @@ describe('buildPlan', () => {
   it('unchanged tasks are noop with no payload, whatever their status', () => {
     const t = task('a');
     const plan = buildPlan(input({ desired: [t], state: { ...input({}).state, tasks: { a: applied(t) } }, remote: new Map([['a', remote('a', 2)]]) }));
-    expect(plan.tasks[0]).toMatchObject({ action: 'noop', payload: null });
+    expect(plan.tasks[0]).toMatchObject({ action: 'noop', deferred: null });
     expect(planHasChanges(plan)).toBe(false);
   });
 
-  it.each([2, 3, 4])('a changed task in status %i is blocked, keeping the payload it would send', (status) => {
+  it.each([2, 3, 4])('a changed task in status %i is an update held back as blocked, keeping the payload it would send', (status) => {
     const t = task('a');
     const plan = buildPlan(input({ desired: [t], remote: new Map([['a', remote('a', status)]]) }));
-    expect(plan.tasks[0]!.action).toBe('blocked');
-    expect(plan.tasks[0]!.payload).not.toBeNull();
-    expect(plan.tasks[0]!.reason).toMatch(/only not started \(1\) or paused \(5\)/);
+    const update = asUpdate(plan.tasks[0]);
+    expect(update.payload).not.toBeNull();
+    expect(update.deferred).toMatchObject({ reason: 'blocked', code: 'task-status' });
+    expect(update.deferred?.message).toMatch(/only not started \(1\) or paused \(5\)/);
+    expect(plan.summary).toMatchObject({ update: 0, blocked: 1 });
+    expect(validatePlan(plan), JSON.stringify(validatePlan.errors)).toBe(true);
   });
 
   it.each([1, 5])('status %i may be updated', (status) => {
     const plan = buildPlan(input({ desired: [task('a')], remote: new Map([['a', remote('a', status)]]) }));
-    expect(plan.tasks[0]!.action).toBe('update');
+    expect(plan.tasks[0]).toMatchObject({ action: 'update', deferred: null });
   });
 
   it('a task missing remotely, or with another sceneID, is an error', () => {
     const plan = buildPlan(input({ desired: [task('a'), task('b')], remote: new Map([['b', remote('b', 1, 'other')]]) }));
-    expect(plan.tasks.map((t) => [t.userTaskID, t.action])).toEqual([
-      ['a', 'error'],
-      ['b', 'error'],
-    ]);
-    expect(plan.tasks[0]!.reason).toMatch(/not found on NXCloud/);
-    expect(plan.tasks[1]!.reason).toMatch(/sceneID "other"/);
+    const [a, b] = plan.tasks.map(asUpdate);
+    expect(a!.deferred).toMatchObject({ reason: 'error', code: 'task-missing', message: expect.stringMatching(/not found on NXCloud/) });
+    expect(b!.deferred).toMatchObject({ reason: 'error', code: 'scene-mismatch', message: expect.stringMatching(/sceneID "other"/) });
+    expect(plan.summary).toMatchObject({ update: 0, error: 2 });
   });
 
   it('a sceneID changed in the file against state is an error even offline', () => {
     const t = task('a');
     const plan = buildPlan(input({ desired: [{ ...t, sceneID: 'scene-2' }], state: { ...input({}).state, tasks: { a: applied(t) } }, remote: null }));
-    expect(plan.tasks[0]!.action).toBe('error');
+    expect(plan.tasks[0]).toMatchObject({ action: 'noop', deferred: { reason: 'error', code: 'scene-changed' } });
+    expect(planHasChanges(plan)).toBe(true);
     expect(plan.offline).toBe(true);
   });
 
   it('a task gone from every file is forgotten without a payload', () => {
     const t = task('gone');
     const plan = buildPlan(input({ desired: [], state: { ...input({}).state, tasks: { gone: applied(t) } } }));
-    expect(plan.tasks[0]).toMatchObject({ action: 'forget', payload: null, after: null });
+    expect(plan.tasks[0]).toEqual({ userTaskID: 'gone', sceneID: 'scene-1', action: 'forget', remote: null, before: { taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag }, after: null, warnings: [] });
   });
 
   it('only-removed fields update the state without a call', () => {

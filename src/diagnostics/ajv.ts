@@ -1,5 +1,5 @@
 import type { AjvError } from '../generated/validators.js';
-import type { Issue } from '../errors.js';
+import type { Issue } from './issue.js';
 import type { PathSegment, SourceDocument } from './source.js';
 
 /** JSON pointer (/a/0/b) → path segments, numbers for array indexes. */

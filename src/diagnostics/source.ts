@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { LineCounter as LineCounterType, Document, Node } from 'yaml';
-import type { Issue, SourcePosition } from '../errors.js';
+import type { Issue, SourcePosition } from './issue.js';
 
 /** The `yaml` package (positions, precise errors) is loaded only when needed: on errors or to locate. */
 let yamlModule: typeof import('yaml') | undefined;

@@ -1,0 +1,58 @@
+/**
+ * The plan model (schemas/plan.schema.json): what each task's action is, and separately,
+ * why a task is held back. Terraform's split: a small action set (noop, update, forget)
+ * plus a deferral reason (blocked, error) with an explanation.
+ */
+import type {
+  CallformPlan,
+  TaskPlan,
+  NoopTaskPlan,
+  UpdateTaskPlan,
+  ForgetTaskPlan,
+  Deferral,
+  SettingChange,
+  UpdateTaskPayload,
+  RemoteView,
+} from '../generated/plan.js';
+
+export type { CallformPlan, TaskPlan, NoopTaskPlan, UpdateTaskPlan, ForgetTaskPlan, Deferral, SettingChange, UpdateTaskPayload, RemoteView };
+
+export type PlanAction = TaskPlan['action'];
+export type DeferReason = Deferral['reason'];
+export type DeferCode = Deferral['code'];
+export type PlanSummary = CallformPlan['summary'];
+
+/** Major.minor; see the schema's description of format_version. */
+export const PLAN_FORMAT_VERSION = '2.0' as const;
+
+/** The deferral of a task, or null when it goes ahead (forget is never held back). */
+export function deferralOf(t: TaskPlan): Deferral | null {
+  return t.action === 'forget' ? null : t.deferred;
+}
+
+/** An update that goes ahead now. */
+export function isRunnableUpdate(t: TaskPlan): t is UpdateTaskPlan & { deferred: null } {
+  return t.action === 'update' && t.deferred === null;
+}
+
+/** Which summary bucket a task counts in: its deferral reason when held back, else its action. */
+export function summaryKey(t: TaskPlan): keyof PlanSummary {
+  return deferralOf(t)?.reason ?? t.action;
+}
+
+export function summarize(tasks: readonly TaskPlan[]): PlanSummary {
+  const summary: PlanSummary = { update: 0, noop: 0, blocked: 0, forget: 0, error: 0 };
+  for (const t of tasks) summary[summaryKey(t)]++;
+  return summary;
+}
+
+/** True when applying the plan would change something, or something needs attention (blocked, errors). */
+export function planHasChanges(plan: CallformPlan): boolean {
+  const s = plan.summary;
+  return s.update + s.blocked + s.forget + s.error > 0;
+}
+
+/** Fields an update sends (unmanaged fields are never sent). */
+export function sentFieldCount(t: UpdateTaskPlan): number {
+  return t.payload ? t.changes.filter((c) => c.kind !== 'unmanage').length : 0;
+}

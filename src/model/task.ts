@@ -1,0 +1,32 @@
+import type { TaskCreateSetting, FuncFlag } from '../generated/task.js';
+import type { ManagedSettings } from '../generated/plan.js';
+
+export type { TaskCreateSetting, FuncFlag, ManagedSettings };
+
+/** The constant `productID` every Callbot body carries. */
+export const PRODUCT_ID = 'callbot' as const;
+
+/** A task as the files declare it, defaults merged in, ready to diff. */
+export interface DesiredTask {
+  userTaskID: string;
+  sceneID: string;
+  taskCreateSetting: TaskCreateSetting;
+  funcFlag: FuncFlag;
+  /** "file:line" of the task's declaration. */
+  source: string;
+}
+
+/** What the platform says about a task (listTask): identity and status, never its settings. */
+export interface RemoteTask {
+  userTaskID: string;
+  taskID: string;
+  sceneID: string;
+  taskStatus: number;
+  createTs?: number;
+  taskName?: string;
+}
+
+/** Stable order of anything keyed by userTaskID (plans, results, listings). */
+export function byUserTaskID(a: { userTaskID: string }, b: { userTaskID: string }): number {
+  return a.userTaskID < b.userTaskID ? -1 : a.userTaskID > b.userTaskID ? 1 : 0;
+}

@@ -1,0 +1,124 @@
+import path from 'node:path';
+import type { CallformState, TaskState } from '../generated/state.js';
+import { CallformError } from '../errors.js';
+import { TOOL_VERSION } from '../version.js';
+import { writeStateFile } from './state.js';
+import { withUnconfirmed, type SentSettings } from './entry.js';
+
+/**
+ * Owns the state during an apply: every mutation bumps the serial and is persisted
+ * promptly. Writes are serialised and coalesced (a burst of landed updates becomes
+ * one write), so the file never records an update the server did not confirm, and
+ * at most a few confirmed ones are missing if the process dies — a re-run re-sends
+ * those, which updateTask tolerates (it sets values).
+ */
+export class StateWriter {
+  private writing: Promise<void> | null = null;
+  private dirty = false;
+  private failure: unknown = null;
+  private flushing = false;
+  private wake: () => void = () => undefined;
+  writes = 0;
+
+  private state: CallformState;
+
+  constructor(
+    readonly statePath: string,
+    initial: CallformState,
+    private readonly write: (p: string, s: CallformState) => Promise<void> = writeStateFile,
+  ) {
+    this.state = { ...initial, tasks: { ...initial.tasks } };
+  }
+
+  get current(): CallformState {
+    return this.state;
+  }
+
+  // The writer owns its state object (a private copy): mutating it in place keeps a
+  // thousand-task apply linear instead of copying the task map per landed update.
+  /** A confirmed update (or a state-only one): the entry becomes exactly what was applied. */
+  recordApplied(userTaskID: string, entry: TaskState): void {
+    this.state.tasks[userTaskID] = entry;
+    this.schedule();
+  }
+
+  /**
+   * Adds settings about to be sent to each task's unconfirmed mark (see TaskState.pending),
+   * for tasks already in state. Returns the entries as they were, for {@link restore}.
+   */
+  markUnconfirmed(sent: ReadonlyArray<{ userTaskID: string; settings: SentSettings }>, since: string): Map<string, TaskState> {
+    const earlier = new Map<string, TaskState>();
+    for (const { userTaskID, settings } of sent) {
+      const entry = this.state.tasks[userTaskID];
+      if (!entry) continue;
+      earlier.set(userTaskID, entry);
+      this.state.tasks[userTaskID] = withUnconfirmed(entry, settings, since);
+    }
+    this.schedule();
+    return earlier;
+  }
+
+  /** Puts a task's entry back as it was (a send the server verifiably refused changed nothing). */
+  restore(userTaskID: string, entry: TaskState): void {
+    this.state.tasks[userTaskID] = entry;
+    this.schedule();
+  }
+
+  forget(userTaskID: string): void {
+    delete this.state.tasks[userTaskID];
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.dirty = true;
+    if (!this.writing) this.writing = this.drain();
+  }
+
+  /**
+   * Between two writes it pauses for a few times as long as the last write took, so a
+   * large state is not re-serialised back to back while updates land (writes stay under
+   * ~10% of the time); a small state is still written within milliseconds. flush() cuts
+   * the pause short.
+   */
+  private async drain(): Promise<void> {
+    try {
+      while (this.dirty) {
+        this.dirty = false;
+        this.state.serial += 1;
+        this.state.toolVersion = TOOL_VERSION;
+        const started = performance.now();
+        // Serialised synchronously inside write(): later mutations cannot tear this snapshot.
+        await this.write(this.statePath, this.state);
+        this.writes++;
+        if (this.dirty && !this.flushing) await this.pause(Math.min(2000, 9 * (performance.now() - started)));
+      }
+    } catch (err) {
+      this.failure = err;
+    } finally {
+      this.writing = null;
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Waits for every scheduled write; rethrows a write failure. */
+  async flush(): Promise<void> {
+    this.flushing = true;
+    this.wake();
+    while (this.writing) await this.writing;
+    this.flushing = false;
+    if (this.failure) {
+      const err = this.failure;
+      this.failure = null;
+      throw new CallformError(`could not write state file ${path.basename(this.statePath)}: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import type { CallformPlan } from '../model/plan.js';
+import { planHasChanges } from '../model/plan.js';
+import { readSavedPlan } from '../plan/saved-plan.js';
+import { acquireStateLock, type StateLock } from '../state/lock.js';
+import { StateWriter } from '../state/writer.js';
+import type { LoadedState } from '../state/state.js';
+import { applyPlan, type ApplyOptions, type ApplyResult } from '../apply/apply.js';
+import type { NxCloudClient } from '../api/client.js';
+import { ExitCode } from '../errors.js';
+import { computePlan, assertPlanCurrent } from './plan.js';
+import { createClient, loadProjectState, type Project } from './project.js';
+
+export async function lockState(project: Project, operation: string, onCompromised?: (err: Error) => void): Promise<StateLock> {
+  return acquireStateLock(project.settings.statePath, { operation, timeoutMs: project.settings.lockTimeoutMs, onCompromised });
+}
+
+export async function executePlan(project: Project, plan: CallformPlan, state: LoadedState, options: Omit<ApplyOptions, 'state'>): Promise<ApplyResult> {
+  const writer = new StateWriter(project.settings.statePath, state.state);
+  return applyPlan(plan, { ...options, state: writer });
+}
+
+/** What `apply` is asked to do: exactly a saved plan, or a fresh plan of (some) tasks. */
+export type ApplyRequest = { planFile: string } | { planFile?: undefined; targets: string[] | null };
+
+/** How the caller (the CLI) shows progress and takes decisions. */
+export interface ApplyHooks extends Pick<ApplyOptions, 'onResult' | 'shouldStop'> {
+  client?: NxCloudClient;
+  /** A fresh plan, once computed (shown before asking). */
+  onPlan?(plan: CallformPlan): void;
+  /** A saved plan, once read and found current. */
+  onSavedPlan?(plan: CallformPlan, file: string): void;
+  /** Asked for a fresh plan with changes; false cancels. Absent: approved. */
+  confirm?(plan: CallformPlan): Promise<boolean>;
+  warn?(message: string): void;
+}
+
+export type ApplyRun =
+  | { status: 'no-changes'; plan: CallformPlan }
+  /** Only held-back tasks: nothing can be applied now. */
+  | { status: 'nothing-applicable'; plan: CallformPlan }
+  | { status: 'cancelled'; plan: CallformPlan }
+  | { status: 'applied'; plan: CallformPlan; result: ApplyResult };
+
+const COMPROMISED = (err: Error) =>
+  `the state lock was taken away while this apply holds it (${err.message}); was force-unlock used on a live run? continuing: state writes stay atomic`;
+const OFFLINE_SAVED_PLAN = 'this plan was made with --offline: task statuses were not checked, so running or finished tasks will fail instead of showing as blocked';
+
+/** The plan to apply (saved and current, or fresh and approved), or why there is none. */
+async function planToApply(project: Project, request: ApplyRequest, client: NxCloudClient, hooks: ApplyHooks): Promise<{ plan: CallformPlan; state: LoadedState } | Exclude<ApplyRun, { status: 'applied' }>> {
+  if (request.planFile !== undefined) {
+    const plan = await readSavedPlan(request.planFile);
+    const state = await loadProjectState(project);
+    await assertPlanCurrent(project, plan, state);
+    hooks.onSavedPlan?.(plan, request.planFile);
+    if (plan.offline) hooks.warn?.(OFFLINE_SAVED_PLAN);
+    return { plan, state };
+  }
+  const { plan, state } = await computePlan(project, { offline: false, targets: request.targets, client });
+  hooks.onPlan?.(plan);
+  if (!planHasChanges(plan)) return { status: 'no-changes', plan };
+  if (plan.summary.update + plan.summary.forget === 0) return { status: 'nothing-applicable', plan };
+  if (hooks.confirm && !(await hooks.confirm(plan))) return { status: 'cancelled', plan };
+  return { plan, state };
+}
+
+/** `apply`: lock the state, settle which plan to apply, execute it, release the lock. */
+export async function runApply(project: Project, request: ApplyRequest, hooks: ApplyHooks = {}): Promise<ApplyRun> {
+  const client = hooks.client ?? (await createClient(project));
+  const lock = await lockState(project, request.planFile ? `apply ${request.planFile}` : 'apply', (err) => hooks.warn?.(COMPROMISED(err)));
+  try {
+    const chosen = await planToApply(project, request, client, hooks);
+    if ('status' in chosen) return chosen;
+    const result = await executePlan(project, chosen.plan, chosen.state, {
+      client,
+      parallelism: project.settings.parallelism,
+      onResult: hooks.onResult,
+      shouldStop: hooks.shouldStop,
+    });
+    return { status: 'applied', plan: chosen.plan, result };
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * 0 every change landed (or none was needed); 1 something failed, errors in the plan, or
+ * the user cancelled; 3 nothing failed but some tasks were blocked.
+ */
+export function applyExitCode(run: ApplyRun): number {
+  switch (run.status) {
+    case 'no-changes':
+      return ExitCode.Ok;
+    case 'cancelled':
+      return ExitCode.Error;
+    case 'nothing-applicable':
+      return run.plan.summary.error > 0 ? ExitCode.Error : ExitCode.Blocked;
+    case 'applied':
+      if (run.result.counts.failed > 0) return ExitCode.Error;
+      if (run.result.counts.blocked > 0) return ExitCode.Blocked;
+      return ExitCode.Ok;
+  }
+}

@@ -1,0 +1,4 @@
+/** The library's use cases, one orchestration layer: the CLI only parses arguments and renders. */
+export * from './project.js';
+export * from './plan.js';
+export * from './apply.js';

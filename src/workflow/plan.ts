@@ -1,0 +1,73 @@
+import type { CallformPlan } from '../model/plan.js';
+import type { LoadedTasks } from '../config/load-tasks.js';
+import type { LoadedState } from '../state/state.js';
+import { buildPlan } from '../plan/plan.js';
+import { targetFilter, targetMatcher } from '../plan/targets.js';
+import { staleReason } from '../plan/saved-plan.js';
+import { readRemoteTasks } from '../remote/statuses.js';
+import type { NxCloudClient } from '../api/client.js';
+import { CallformError } from '../errors.js';
+import { TOOL_VERSION } from '../version.js';
+import { createClient, loadProjectState, loadProjectTasks, type Project } from './project.js';
+
+/** --target patterns that select nothing are a mistake worth stopping for. */
+export function checkTargets(targets: string[] | null, ids: Iterable<string>): void {
+  if (!targets) return;
+  const all = [...ids];
+  const unmatched = targets.filter((t) => {
+    const matcher = targetMatcher(t);
+    return !all.some((id) => matcher.test(id));
+  });
+  if (unmatched.length > 0) {
+    throw new CallformError(`--target ${unmatched.map((t) => `"${t}"`).join(', ')} matches no task in the files or the state`, 'check the userTaskID; * and ? are wildcards');
+  }
+}
+
+export interface PlanRun {
+  plan: CallformPlan;
+  tasks: LoadedTasks;
+  state: LoadedState;
+}
+
+export interface PlanOptions {
+  offline: boolean;
+  targets: string[] | null;
+  client?: NxCloudClient;
+  now?: Date;
+}
+
+/** config → state → remote statuses (unless offline) → plan. No writes. */
+export async function computePlan(project: Project, options: PlanOptions): Promise<PlanRun> {
+  const [tasks, state] = await Promise.all([loadProjectTasks(project), loadProjectState(project)]);
+  checkTargets(options.targets, [...tasks.tasks.map((t) => t.userTaskID), ...Object.keys(state.state.tasks)]);
+  let remote = null;
+  if (!options.offline) {
+    const client = options.client ?? (await createClient(project));
+    const selected = targetFilter(options.targets);
+    const ids = tasks.tasks.filter((t) => selected(t.userTaskID)).map((t) => t.userTaskID);
+    remote = await readRemoteTasks(client, ids, project.settings.parallelism);
+  }
+  const plan = buildPlan({
+    desired: tasks.tasks,
+    state: state.state,
+    stateExists: state.exists,
+    remote,
+    targets: options.targets,
+    filesDigest: tasks.filesDigest,
+    toolVersion: TOOL_VERSION,
+    now: options.now ?? new Date(),
+  });
+  return { plan, tasks, state };
+}
+
+/** Refuses a saved plan whose state or task files moved since it was made. */
+export async function assertPlanCurrent(project: Project, plan: CallformPlan, state: LoadedState): Promise<void> {
+  let digest: string;
+  try {
+    digest = (await loadProjectTasks(project)).filesDigest;
+  } catch {
+    throw new CallformError('saved plan is stale: the task files changed since the plan was made (and no longer validate)', 'run `callform plan --out FILE` again');
+  }
+  const reason = staleReason(plan, state.state, state.exists, digest);
+  if (reason) throw new CallformError(`saved plan is stale: ${reason}`, 'run `callform plan --out FILE` again and apply the new plan');
+}

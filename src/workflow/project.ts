@@ -1,0 +1,55 @@
+import path from 'node:path';
+import { loadSettings, credentialsFromEnv, type ResolvedSettings } from '../config/settings.js';
+import { loadTasks, type LoadedTasks } from '../config/load-tasks.js';
+import { readState, type LoadedState } from '../state/state.js';
+import { NxCloudClient, gotTransport, type HttpPost } from '../api/client.js';
+
+/** A callform project: resolved settings plus where it runs. */
+export interface Project {
+  settings: ResolvedSettings;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** The state file path as shown to users (relative to the working directory). */
+  displayStatePath: string;
+}
+
+export async function openProject(options: { cwd: string; configFile?: string; env: NodeJS.ProcessEnv; overrides?: Partial<ResolvedSettings> }): Promise<Project> {
+  const settings = { ...(await loadSettings(options)), ...stripUndefined(options.overrides ?? {}) };
+  return { settings, cwd: options.cwd, env: options.env, displayStatePath: path.relative(options.cwd, settings.statePath) || settings.statePath };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function loadProjectTasks(project: Project): Promise<LoadedTasks> {
+  return loadTasks({ baseDir: project.settings.baseDir, patterns: project.settings.taskPatterns });
+}
+
+export function loadProjectState(project: Project): Promise<LoadedState> {
+  return readState(project.settings.statePath, project.displayStatePath);
+}
+
+export interface ClientExtras {
+  transport?: HttpPost;
+  debug?: (line: string) => void;
+  onAttempt?: (endpoint: string) => void;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export async function createClient(project: Project, extras: ClientExtras = {}): Promise<NxCloudClient> {
+  const creds = credentialsFromEnv(project.env);
+  const s = project.settings;
+  return new NxCloudClient({
+    endpoint: s.endpoint,
+    uuid: creds.uuid,
+    secretKey: creds.secretKey,
+    algorithm: s.algorithm,
+    timeoutMs: s.timeoutMs,
+    retries: s.retries,
+    transport: extras.transport ?? (await gotTransport(Math.max(s.parallelism, 8))),
+    debug: extras.debug,
+    onAttempt: extras.onAttempt,
+    sleep: extras.sleep,
+  });
+}
