@@ -1,0 +1,232 @@
+/**
+ * Model-based test of the reconcile loop, driven in-process (library + simulator): random
+ * sequences of task-file edits (set, remove and re-add fields, whole sections, reverts)
+ * and applies that hit injected faults of every kind or are "killed" at a random event
+ * (a request leaving, an answer arriving, a state write). A kill is modelled faithfully:
+ * from that instant nothing more reaches the disk or the server, while a request already
+ * sent may still land. Each sequence ends with one clean apply; then every declared field
+ * on the server must equal the files and a new plan must have nothing to do.
+ * This is the test that would have caught the v1 lost update (issue 9).
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { startSimulator, FAULT_KINDS, type FaultKind, type Simulator } from '../../src/sim/index.js';
+import { NxCloudClient, NetworkError, gotTransport, type HttpPost } from '../../src/api/client.js';
+import { loadTasks } from '../../src/config/load-tasks.js';
+import { buildPlan, knownSettings } from '../../src/plan/plan.js';
+import { readRemoteTasks } from '../../src/remote/statuses.js';
+import { applyPlan } from '../../src/apply/apply.js';
+import { StateWriter } from '../../src/state/writer.js';
+import { emptyState } from '../../src/state/state.js';
+import { planHasChanges, type CallformPlan } from '../../src/model/plan.js';
+import { validateState } from '../../src/generated/validators.js';
+import type { CallformState } from '../../src/generated/state.js';
+import { leaves } from '../../src/model/settings.js';
+import { SEED_TASKS, TASK_IDS, applyEdit, resolveEdit, declared, describeEdit, editArb, initialFiles, filesYaml, serverMismatches, type Edit, type Files, type Scope } from '../support/reconcile-model.js';
+
+const RUNS = Number(process.env.CALLFORM_MODEL_RUNS ?? 200);
+
+/** How an apply goes: clean, with faults, or killed after `after` events (with or without faults). */
+/** Faults from the first request on, or only once the statuses are read (so more of them hit updateTask). */
+type Faults = { rate: number; kinds: FaultKind[]; seed: number; fromApply: boolean };
+/** A kill comes `after` events into the status read (duringPlan) or into the apply phase. */
+type Mode = { kind: 'clean' } | ({ kind: 'faults' } & Faults) | ({ kind: 'kill'; after: number; duringPlan: boolean } & Faults);
+
+/** Fault mixes from one kind (e.g. only lost answers: badsign) to all of them. */
+const faultsArb = fc.record({
+  rate: fc.constantFrom(0.3, 0.6, 1),
+  kinds: fc.subarray([...FAULT_KINDS], { minLength: 1 }),
+  seed: fc.nat(),
+  fromApply: fc.boolean(),
+});
+const lostAnswersArb = fc.nat().map((seed): Mode => ({ kind: 'faults', rate: 0.5, kinds: ['badsign'], seed, fromApply: true }));
+const killArb = fc
+  .tuple(fc.nat(5), fc.boolean(), faultsArb, fc.boolean())
+  .map(([after, duringPlan, f, withFaults]): Mode => ({ kind: 'kill', after, duringPlan, ...f, rate: withFaults ? f.rate : 0 }));
+const modeArb: fc.Arbitrary<Mode> = fc.oneof(
+  { weight: 1, arbitrary: fc.constant<Mode>({ kind: 'clean' }) },
+  { weight: 1, arbitrary: faultsArb.map((f): Mode => ({ kind: 'faults', ...f })) },
+  // Lost answers only: the update lands, its answer never verifies.
+  { weight: 2, arbitrary: lostAnswersArb },
+  { weight: 2, arbitrary: killArb },
+);
+
+interface Real {
+  sim: Simulator;
+  dir: string;
+  transport: HttpPost;
+  /** The state file's bytes, as a killed process would have left them (null: none yet). */
+  disk: string | null;
+  files: Files;
+  history: Files[];
+  log: string[];
+}
+
+/** Short timeouts while timeout faults are injected (they hold the answer 60 ms); generous ones otherwise. */
+function client(real: Real, transport: HttpPost, retries: number, timeoutMs: number): NxCloudClient {
+  return new NxCloudClient({ endpoint: real.sim.url, uuid: real.sim.uuid, secretKey: real.sim.secret, algorithm: 'MD5', timeoutMs, retries, transport, sleep: async () => undefined });
+}
+
+/** One `apply --auto-approve`, as the CLI runs it (status read, plan, apply), under `mode`. */
+async function applyOnce(real: Real, mode: Mode, retries: number): Promise<CallformPlan | null> {
+  let events = 0;
+  let counting = mode.kind === 'kill' && mode.duringPlan;
+  let killed = false;
+  const tick = () => {
+    if (counting && mode.kind === 'kill' && events++ >= mode.after) killed = true;
+  };
+  const transport: HttpPost = async (url, req) => {
+    tick();
+    if (killed) throw new NetworkError('killed before the request left');
+    const res = await real.transport(url, req);
+    tick();
+    if (killed) throw new NetworkError('killed before the answer was read');
+    return res;
+  };
+  const faults = mode.kind === 'clean' ? { faultRate: 0 } : { faultRate: mode.rate, faultKinds: mode.kinds, faultSeed: mode.seed };
+  real.sim.setFaults(mode.kind !== 'clean' && mode.fromApply ? { faultRate: 0 } : faults);
+  const api = client(real, transport, mode.kind === 'clean' ? 3 : retries, mode.kind !== 'clean' && mode.kinds.includes('timeout') ? 40 : 5_000);
+  const tasks = await loadTasks({ baseDir: real.dir, patterns: ['tasks/*.yaml'] });
+  const state: CallformState = real.disk ? JSON.parse(real.disk) : emptyState();
+  let remote;
+  try {
+    remote = await readRemoteTasks(api, tasks.tasks.map((t) => t.userTaskID), 1);
+  } catch {
+    return null; // the status read failed (faults or the kill): apply stops before any change
+  }
+  const input = { desired: tasks.tasks, state, stateExists: real.disk !== null, remote, targets: null, filesDigest: tasks.filesDigest, toolVersion: 'model', now: new Date() };
+  const plan = buildPlan(input);
+  real.sim.setFaults(faults);
+  counting = mode.kind === 'kill';
+  const writer = new StateWriter('/in-memory', state, async (_path, s) => {
+    const text = JSON.stringify(s); // the snapshot a real write would take
+    tick();
+    if (!killed) real.disk = text;
+  });
+  await applyPlan(plan, { client: api, state: writer, parallelism: 1 });
+  if (real.disk) expect(validateState(JSON.parse(real.disk)), JSON.stringify(validateState.errors)).toBe(true);
+  return plan;
+}
+
+/** [task, field] pairs the state marks as sent without confirmation. */
+function uncertainPaths(real: Real): Array<[Scope, string]> {
+  if (!real.disk) return [];
+  const state = JSON.parse(real.disk) as CallformState;
+  return Object.entries(state.tasks).flatMap(([id, entry]) => {
+    const { since: _since, ...sent } = entry.pending ?? { since: '' };
+    return leaves(sent, '').map(([p]) => [id as Scope, p] as [Scope, string]);
+  });
+}
+
+/**
+ * The invariant behind "never lose an update", checked after every apply (killed or not):
+ * every value the state claims to know (last applied, minus the unconfirmed mark) is what
+ * the server holds. A field the server may hold differently must be marked or absent.
+ */
+function expectStateSound(real: Real): void {
+  if (!real.disk) return;
+  const state = JSON.parse(real.disk) as CallformState;
+  for (const [id, entry] of Object.entries(state.tasks)) {
+    const t = real.sim.tasks.get(id)!;
+    const wrong = serverMismatches({ taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag }, knownSettings(entry));
+    expect(wrong, `state of ${id} claims values the server does not hold, after: ${real.log.join(' → ')}`).toEqual([]);
+  }
+}
+
+/** Edits the files (and writes them) as a person would between two applies. */
+async function edit(real: Real, e: Edit): Promise<void> {
+  const concrete = resolveEdit(real.files, e, uncertainPaths(real));
+  const next = applyEdit(real.files, real.history, concrete);
+  real.history.push(real.files);
+  real.files = next;
+  await writeFile(path.join(real.dir, 'tasks', 'model.yaml'), filesYaml(real.files));
+  real.log.push(describeEdit(concrete));
+}
+
+class EditCommand implements fc.AsyncCommand<object, Real> {
+  constructor(readonly edit: Edit) {}
+  check = () => true;
+  run = (_m: object, real: Real) => edit(real, this.edit);
+  toString = () => describeEdit(this.edit);
+}
+
+/** Some edits, then an apply under `mode` (an apply without edits re-runs after a failure). */
+class StepCommand implements fc.AsyncCommand<object, Real> {
+  constructor(
+    readonly edits: Edit[],
+    readonly mode: Mode,
+    readonly retries: number,
+  ) {}
+  check = () => true;
+  async run(_m: object, real: Real): Promise<void> {
+    for (const e of this.edits) await edit(real, e);
+    real.log.push(`apply(${JSON.stringify(this.mode)}, retries ${this.retries})`);
+    await applyOnce(real, this.mode, this.retries);
+    expectStateSound(real);
+  }
+  toString = () => `step([${this.edits.map(describeEdit).join(', ')}], ${JSON.stringify(this.mode)}, retries ${this.retries})`;
+}
+
+const stepArb = fc.tuple(fc.array(editArb, { maxLength: 3 }), modeArb, fc.nat(2)).map(([edits, mode, retries]) => new StepCommand(edits, mode, retries));
+const commandsArb = fc.commands([stepArb], { maxCommands: 10, size: '+1' });
+
+describe('model-based: edits × faults × kills, then one clean apply', () => {
+  let transport: HttpPost;
+  let base: string;
+  beforeAll(async () => {
+    transport = await gotTransport(4);
+    base = await mkdtemp(path.join(tmpdir(), 'callform-model-'));
+  });
+  afterAll(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  /** A fresh simulator and project; runs the commands, one clean apply, then checks the invariant. */
+  async function runSequence(cmds: Iterable<fc.AsyncCommand<object, Real>>, label: string): Promise<void> {
+    const dir = path.join(base, label);
+    await mkdir(path.join(dir, 'tasks'), { recursive: true });
+    const sim = await startSimulator({ seed: { tasks: structuredClone(SEED_TASKS) }, timeoutFaultMs: 60 });
+    const real: Real = { sim, dir, transport, disk: null, files: initialFiles(), history: [], log: [] };
+    try {
+      await writeFile(path.join(dir, 'tasks', 'model.yaml'), filesYaml(real.files));
+      expect(await applyOnce(real, { kind: 'clean' }, 0), 'the first apply').not.toBeNull();
+      await fc.asyncModelRun(() => ({ model: {}, real }), cmds);
+      const final = await applyOnce(real, { kind: 'clean' }, 0);
+      expect(final, 'the clean apply could read statuses').not.toBeNull();
+      for (const id of TASK_IDS) {
+        const t = sim.tasks.get(id)!;
+        const wrong = serverMismatches({ taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag }, declared(real.files, id));
+        expect(wrong, `${id} after: ${real.log.join(' → ')}`).toEqual([]);
+      }
+      const again = await applyOnce(real, { kind: 'clean' }, 0);
+      expect(again && planHasChanges(again), `plan after the clean apply: ${JSON.stringify(again?.tasks.filter((t) => t.action !== 'noop'))}`).toBe(false);
+    } finally {
+      await sim.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('the issue\'s sequence: an uncertain field survives a second lost answer and leaving management', async () => {
+    const lostAnswer: Mode = { kind: 'kill', after: 2, duringPlan: false, rate: 0, kinds: ['badsign'], seed: 0, fromApply: false }; // mark write, update request, update answer
+    const set = (path: string, value: unknown): Edit => ({ kind: 'set', scope: 'model-a', path, value });
+    await runSequence(
+      [
+        new StepCommand([set('funcFlag.phoneEncrypt', false)], { kind: 'clean' }, 0),
+        new StepCommand([set('funcFlag.phoneEncrypt', true)], lostAnswer, 0),
+        new StepCommand([{ kind: 'remove', scope: 'model-a', path: 'funcFlag' }, set('taskCreateSetting.maxCall', 2)], lostAnswer, 0),
+        new EditCommand(set('funcFlag.phoneEncrypt', false)),
+      ],
+      'issue-sequence',
+    );
+  });
+
+  it(`every declared field reaches the server and the next plan is empty (${RUNS} sequences)`, { timeout: 240_000 }, async () => {
+    let sequence = 0;
+    const property = fc.asyncProperty(commandsArb, (cmds) => runSequence(cmds, String(sequence++)));
+    const seed = process.env.CALLFORM_MODEL_SEED ? Number(process.env.CALLFORM_MODEL_SEED) : undefined;
+    await fc.assert(property, { numRuns: RUNS, seed, endOnFailure: false });
+  });
+});
