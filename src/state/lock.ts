@@ -364,13 +364,14 @@ export async function acquireStateLock(statePath: string, options: AcquireOption
       released = true;
       clearInterval(timer);
       await beat;
-      heldHere.delete(info.id);
       try {
         if (!lost) {
           const outcome = await removeIfSame(file, mine).catch(() => 'failed' as const);
           if (outcome === 'gone' || outcome === 'replaced') lose(outcome === 'gone' ? `${file} was removed` : await whyLost());
         }
       } finally {
+        // Only now: until it is gone, our lock must not look like an earlier process's to another acquire in this process.
+        heldHere.delete(info.id);
         await handle.close().catch(() => undefined);
       }
     },
