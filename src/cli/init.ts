@@ -67,7 +67,8 @@ funcFlag:
   created.push('tasks/example-task.yaml');
   const gitignore = path.join(dir, '.gitignore');
   const current = (await exists(gitignore)) ? await readFile(gitignore, 'utf8') : '';
-  const wanted = ['callform.state.json.lock', 'callform.state.json.lock.info', '*.cfplan'].filter((l) => !current.split(/\r?\n/).includes(l));
+  // The lock file, plus `.lock.*`: its short-lived temp files (`.lock.tmp-*`) and an older callform's `.lock.info`.
+  const wanted = ['callform.state.json.lock', 'callform.state.json.lock.*', '*.cfplan'].filter((l) => !current.split(/\r?\n/).includes(l));
   if (wanted.length > 0) {
     await writeFile(gitignore, current + (current && !current.endsWith('\n') ? '\n' : '') + '# callform\n' + wanted.join('\n') + '\n');
     created.push('.gitignore entries: ' + wanted.join(', '));

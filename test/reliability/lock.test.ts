@@ -1,15 +1,20 @@
 /**
  * The state lock: a concurrent apply is refused with the holder named; a lock left by a
- * dead process does not block the next run; force-unlock needs the right lock ID; and
- * SIGINT / SIGTERM stop an apply cleanly (exit 130 / 143, state true to the server).
+ * dead process does not block the next run, wherever a SIGKILL lands while it is taken
+ * or released; force-unlock needs the right lock ID; an older callform's lock directory
+ * is handled; and SIGINT / SIGTERM stop an apply cleanly (exit 130 / 143, state true to
+ * the server). The library cases at the end run src/state/lock.ts in-process.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn } from 'node:child_process';
+import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, utimes } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { CallformError } from '../../src/errors.js';
+import { acquireStateLock, describeHolder, forceUnlock, type AcquireOptions, type LockInfo, type StateLock } from '../../src/state/lock.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import {
   createProject,
@@ -18,12 +23,15 @@ import {
   dropDistSnapshot,
   mismatches,
   runCli,
+  seededRandom,
   simEnv,
+  sleep,
   spawnCli,
   useDistSnapshot,
   waitFor,
   type TempProject,
 } from '../support/project.js';
+import { lockLeftovers } from '../support/cli-case.js';
 
 const SCENE = 'scene-lock';
 type Settings = { taskCreateSetting: Record<string, unknown>; funcFlag: Record<string, unknown> };
@@ -70,7 +78,7 @@ async function leaveDeadLock(statePath: string): Promise<{ pid: number; info: an
   }
   child.kill('SIGKILL');
   await exited;
-  const info = JSON.parse(await readFile(`${statePath}.lock.info`, 'utf8'));
+  const info = JSON.parse(await readFile(`${statePath}.lock`, 'utf8')); // the lock file is the holder record
   expect(info.id).toBe(/locked (\S+)/.exec(out)![1]);
   return { pid: child.pid!, info };
 }
@@ -87,8 +95,8 @@ describe('state lock', () => {
     const { sim, p, env } = await setup('lka', 6, 300, 1);
     try {
       const first = spawnCli(['apply', '--auto-approve'], { cwd: p.dir, env });
-      // The lock info appears once the first run holds the lock.
-      const info = await waitFor(async () => (existsSync(p.lockInfoPath) ? JSON.parse(await readFile(p.lockInfoPath, 'utf8')) : null), { timeoutMs: 15_000, what: 'the first apply to take the lock' });
+      // The lock file (the holder record) appears once the first run holds the lock.
+      const info = await waitFor(async () => (existsSync(p.lockPath) ? JSON.parse(await readFile(p.lockPath, 'utf8')) : null), { timeoutMs: 15_000, what: 'the first apply to take the lock' });
       expect(info.pid).toBe(first.pid);
 
       const args = ['apply', '--auto-approve', '--lock-timeout', '200'];
@@ -106,8 +114,7 @@ describe('state lock', () => {
 
       const r = await first.done;
       expect(r.code, describeResult(['apply', '--auto-approve'], r)).toBe(0);
-      expect(existsSync(p.lockDir)).toBe(false);
-      expect(existsSync(p.lockInfoPath)).toBe(false);
+      expect(await lockLeftovers(p.dir)).toEqual([]);
     } finally {
       await sim.close();
       await p.cleanup();
@@ -120,7 +127,7 @@ describe('state lock', () => {
       const { pid, info } = await leaveDeadLock(p.statePath);
       expect(info.pid).toBe(pid);
       expect(info.host).toBe(hostname());
-      expect(existsSync(p.lockDir)).toBe(true);
+      expect(existsSync(p.lockPath)).toBe(true);
 
       const args = ['apply', '--auto-approve'];
       const r = await runCli(args, { cwd: p.dir, env });
@@ -128,8 +135,7 @@ describe('state lock', () => {
       expect(r.stdout).toMatch(/3 applied/);
       const state = await p.readState();
       for (const t of tasks) expect(settingsOf(state.tasks[t.userTaskID])).toEqual(settingsOf(t));
-      expect(existsSync(p.lockDir)).toBe(false);
-      expect(existsSync(p.lockInfoPath)).toBe(false);
+      expect(await lockLeftovers(p.dir)).toEqual([]);
     } finally {
       await sim.close();
       await p.cleanup();
@@ -151,25 +157,24 @@ describe('state lock', () => {
       expect(wrong.code, describeResult(wrongArgs, wrong)).toBe(1);
       expect(wrong.stderr).toMatch(/does not match/);
       expect(wrong.stderr).toContain(info.id); // names the current holder so the user can retry
-      expect(existsSync(p.lockDir)).toBe(true);
-      expect(existsSync(p.lockInfoPath)).toBe(true);
+      expect(JSON.parse(await readFile(p.lockPath, 'utf8'))).toEqual(info);
 
       const rightArgs = ['force-unlock', info.id];
       const right = await runCli(rightArgs, { cwd: p.dir });
       expect(right.code, describeResult(rightArgs, right)).toBe(0);
       expect(right.stdout).toContain(`Removed lock ${info.id}`);
-      expect(existsSync(p.lockDir)).toBe(false);
-      expect(existsSync(p.lockInfoPath)).toBe(false);
+      expect(await lockLeftovers(p.dir)).toEqual([]);
     } finally {
       await p.cleanup();
     }
   });
 
-  it('(e) a lock with no holder record (killed between taking the lock and writing .lock.info) is explained and expires', { timeout: 60_000 }, async () => {
+  it('(e) an older callform\'s lock with no holder record (a .lock directory without .lock.info) is explained and expires', { timeout: 60_000 }, async () => {
     const { sim, p, env } = await setup('lke', 2, 0, 2);
     try {
-      // What a SIGKILL between proper-lockfile's mkdir and the .lock.info write leaves behind.
-      await mkdir(p.lockDir);
+      // What a SIGKILL between proper-lockfile's mkdir and the .lock.info write left behind
+      // (callform before the lock file became the holder record).
+      await mkdir(p.lockPath);
       const args = ['apply', '--auto-approve'];
       const blocked = await runCli(args, { cwd: p.dir, env });
       expect(blocked.code, describeResult(args, blocked)).toBe(1);
@@ -183,11 +188,11 @@ describe('state lock', () => {
 
       // Once stale (no refresh for 10 s; aged here instead of waiting) the next apply takes it over.
       const past = new Date(Date.now() - 11_000);
-      await utimes(p.lockDir, past, past);
+      await utimes(p.lockPath, past, past);
       const r = await runCli(args, { cwd: p.dir, env });
       expect(r.code, describeResult(args, r)).toBe(0);
       expect(r.stdout).toMatch(/2 applied/);
-      expect(existsSync(p.lockDir)).toBe(false);
+      expect(await lockLeftovers(p.dir)).toEqual([]);
     } finally {
       await sim.close();
       await p.cleanup();
@@ -227,8 +232,7 @@ describe('state lock', () => {
           if (inState) expect(settingsOf(state.tasks[t.userTaskID])).toEqual(settingsOf(t));
         }
         expect(sim.stats().updates).toBe(recorded.length);
-        expect(existsSync(p.lockDir)).toBe(false);
-        expect(existsSync(p.lockInfoPath)).toBe(false);
+        expect(await lockLeftovers(p.dir)).toEqual([]);
 
         // The next apply finishes the rest.
         sim.setFaults({ latencyMs: 0 });
@@ -241,4 +245,333 @@ describe('state lock', () => {
       }
     });
   }
+});
+
+/**
+ * SIGKILL at random points while a process takes and releases the lock in a tight loop:
+ * whatever is left behind must never block the next run. Seeded: CALLFORM_LOCK_SEED=<n>
+ * replays a failing run (the seed is in every failure message).
+ */
+describe('state lock under SIGKILL while taking and releasing it', () => {
+  const KILLS = 40;
+
+  /** Starts a child that loops acquire/release on statePath; resolves once it is looping. */
+  async function startLooper(statePath: string) {
+    const lockModule = pathToFileURL(path.join(distDir(), 'state', 'lock.js')).href;
+    const script = `
+      const { acquireStateLock } = await import(${JSON.stringify(lockModule)});
+      process.stdout.write('looping\\n');
+      for (;;) {
+        const lock = await acquireStateLock(${JSON.stringify(statePath)}, { operation: 'apply', timeoutMs: 0 });
+        await lock.release();
+      }
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    await waitFor(() => out.includes('looping') || child.exitCode !== null, { timeoutMs: 15_000, what: 'the looping child to start' });
+    return { child, exited, stderr: () => err };
+  }
+
+  it(`${KILLS} kills at random moments: the next acquire (timeout 0) always succeeds at once`, { timeout: 180_000 }, async () => {
+    const seed = Number(process.env.CALLFORM_LOCK_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    const rng = seededRandom(seed);
+    const dir = await mkdtemp(path.join(tmpdir(), 'callform-lockkill-'));
+    const statePath = path.join(dir, 'callform.state.json');
+    const started = Date.now();
+    let leftLocked = 0;
+    let leftTemps = 0;
+    const slowest = { ms: 0 };
+    try {
+      for (let k = 1; k <= KILLS; k++) {
+        const delay = Math.floor(rng() * 40);
+        const where = `seed ${seed} (replay with CALLFORM_LOCK_SEED=${seed}), kill ${k} after ${delay} ms`;
+        const looper = await startLooper(statePath);
+        await sleep(delay);
+        looper.child.kill('SIGKILL');
+        const end = await looper.exited;
+        expect(end.signal, `${where}: the looping child ended by itself (code ${end.code}): ${looper.stderr()}`).toBe('SIGKILL');
+
+        // Whatever the kill left: a complete lock naming the dead child, or no lock.
+        const left = await lockLeftovers(dir);
+        if (left.includes('callform.state.json.lock')) {
+          leftLocked++;
+          const holder = JSON.parse(await readFile(`${statePath}.lock`, 'utf8'));
+          expect(holder.pid, `${where}: the lock left behind names its holder`).toBe(looper.child.pid);
+        }
+        if (left.some((f) => f.includes('.lock.tmp-'))) leftTemps++;
+
+        const t0 = Date.now();
+        let lock: StateLock;
+        try {
+          lock = await acquireStateLock(statePath, { operation: 'test', timeoutMs: 0 });
+        } catch (err) {
+          throw new Error(`${where}: the next acquire failed: ${(err as Error).message}; left behind: ${left.join(', ')}`);
+        }
+        const ms = Date.now() - t0;
+        slowest.ms = Math.max(slowest.ms, ms);
+        expect(ms, `${where}: the next acquire took ${ms} ms`).toBeLessThan(1000);
+        await lock.release();
+        // The acquire swept the dead child's temp files; the release left nothing.
+        expect(await lockLeftovers(dir), `${where}: leftovers after a clean acquire and release`).toEqual([]);
+      }
+      if (process.env.CALLFORM_TEST_VERBOSE) console.log(JSON.stringify({ seed, leftLocked, leftTemps, slowestMs: slowest.ms, totalMs: Date.now() - started }));
+      // The kills really landed while the lock was held (a lock left for the next run to break).
+      expect(leftLocked, `seed ${seed}: no kill left a lock behind`).toBeGreaterThan(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('state lock across processes', () => {
+  it('three processes taking the lock in turns never overlap', { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'callform-lockmx-'));
+    const statePath = path.join(dir, 'callform.state.json');
+    const log = path.join(dir, 'log');
+    const lockModule = pathToFileURL(path.join(distDir(), 'state', 'lock.js')).href;
+    const script = `
+      const { appendFileSync } = await import('node:fs');
+      const { acquireStateLock } = await import(${JSON.stringify(lockModule)});
+      for (let i = 0; i < 10; i++) {
+        const lock = await acquireStateLock(${JSON.stringify(statePath)}, { operation: 'apply', timeoutMs: 30000 });
+        appendFileSync(${JSON.stringify(log)}, 'in ' + process.pid + '\\n');
+        await new Promise((r) => setTimeout(r, 5));
+        appendFileSync(${JSON.stringify(log)}, 'out ' + process.pid + '\\n');
+        await lock.release();
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    `;
+    try {
+      const runs = Array.from({ length: 3 }, () => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+        return new Promise<string>((resolve) => child.on('close', (code) => resolve(`${code} ${err}`)));
+      });
+      expect(await Promise.all(runs)).toEqual(['0 ', '0 ', '0 ']);
+      const lines = (await readFile(log, 'utf8')).trim().split('\n');
+      expect(lines).toHaveLength(60);
+      for (let i = 0; i < lines.length; i += 2) {
+        expect(lines[i]!.startsWith('in '), lines.slice(0, i + 2).join('\n')).toBe(true);
+        expect(lines[i + 1], lines.slice(0, i + 2).join('\n')).toBe(lines[i]!.replace('in ', 'out '));
+      }
+      expect(await lockLeftovers(dir)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The lock library in this process (src/), with injected clocks where time matters. */
+describe('state lock (library)', () => {
+  let dir: string;
+  let statePath: string;
+  let lockFile: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'callform-lockunit-'));
+    statePath = path.join(dir, 'callform.state.json');
+    lockFile = `${statePath}.lock`;
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid!;
+  const holder = (over: Partial<LockInfo> = {}): LockInfo => ({ id: randomUUID(), operation: 'apply', pid: process.ppid, host: hostname(), since: '2026-11-02T10:00:00.000Z', ...over });
+  async function writeLock(info: LockInfo, ageMs = 0): Promise<void> {
+    await writeFile(lockFile, JSON.stringify(info) + '\n');
+    if (ageMs) await utimes(lockFile, new Date(Date.now() - ageMs), new Date(Date.now() - ageMs));
+  }
+  const acquire = (over: Partial<AcquireOptions> = {}) => acquireStateLock(statePath, { operation: 'apply', timeoutMs: 0, ...over });
+  const refusal = (p: Promise<unknown>) => p.then(
+    () => {
+      throw new Error('expected the lock to be refused');
+    },
+    (err: CallformError) => err,
+  );
+
+  it('the lock file is the holder record; release removes it and leaves nothing', async () => {
+    const lock = await acquire();
+    expect(JSON.parse(await readFile(lockFile, 'utf8'))).toEqual(lock.info);
+    expect(lock.info).toMatchObject({ operation: 'apply', pid: process.pid, host: hostname() });
+    await lock.release();
+    await lock.release(); // twice is harmless
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('a live holder is named; --lock-timeout waits for it to release', async () => {
+    const first = await acquire();
+    const err = await refusal(acquire());
+    expect(err.message).toBe(`state is locked: ${describeHolder(first.info)}`);
+    expect(err.message).toMatch(new RegExp(`apply \\(lock ID ${first.info.id}\\) by pid ${process.pid} on .+ since \\d{4}-`));
+    expect(err.hint).toContain(`callform force-unlock ${first.info.id}`);
+    setTimeout(() => void first.release(), 300);
+    const second = await acquire({ timeoutMs: 10_000 });
+    expect(JSON.parse(await readFile(lockFile, 'utf8')).id).toBe(second.info.id);
+    await second.release();
+  });
+
+  it('a dead holder on this host is broken at once', async () => {
+    await writeLock(holder({ pid: deadPid() }));
+    const lock = await acquire();
+    expect(JSON.parse(await readFile(lockFile, 'utf8')).id).toBe(lock.info.id);
+    await lock.release();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('a lock naming our own pid but not held by this process (an earlier process with the same pid) is broken', async () => {
+    await writeLock(holder({ pid: process.pid }));
+    const lock = await acquire();
+    await lock.release();
+  });
+
+  it('a live holder on this host is respected until it stops refreshing for 10 s (injected clock)', async () => {
+    const other = holder(); // our parent process: alive
+    await writeLock(other);
+    expect((await refusal(acquire())).message).toContain(`by pid ${other.pid} on ${hostname()}`);
+    expect((await refusal(acquire({ now: () => Date.now() + 9_000 }))).message).toContain(other.id);
+    const lock = await acquire({ now: () => Date.now() + 10_500 });
+    await lock.release();
+  });
+
+  it('a holder on another host is respected while fresh and broken once stale (injected clock)', async () => {
+    const other = holder({ host: 'ci-runner-7', pid: deadPid() }); // a dead pid here says nothing about another host
+    await writeLock(other);
+    expect((await refusal(acquire())).message).toBe(`state is locked: ${describeHolder(other)}`);
+    // Waiting: a fake clock and sleep, so the 5 s wait takes no time.
+    const mtime = (await stat(lockFile)).mtimeMs;
+    let t = Date.now();
+    const t0 = t;
+    const fake = { now: () => t, sleep: async (ms: number) => void (t += ms) };
+    expect((await refusal(acquire({ timeoutMs: 5_000, ...fake }))).message).toContain('ci-runner-7');
+    expect(t - t0).toBe(5_000); // waited exactly the timeout (fake time)
+    // Waiting long enough: the lock turns stale (no refresh for 10 s) and is broken.
+    const lock = await acquire({ timeoutMs: 60_000, ...fake });
+    expect(t - mtime).toBeGreaterThan(10_000);
+    expect(t - mtime).toBeLessThanOrEqual(10_250); // at the first look after it turned stale
+    await lock.release();
+    // Really aged (no injected clock) works the same.
+    await writeLock(other, 11_000);
+    await (await acquire()).release();
+  });
+
+  it('the holder refreshes the lock (heartbeat), so a long run is not stale', async () => {
+    const lock = await acquire({ refreshMs: 20 });
+    const past = new Date(Date.now() - 60_000);
+    await utimes(lockFile, past, past);
+    await waitFor(async () => Date.now() - (await stat(lockFile)).mtimeMs < 5_000, { timeoutMs: 5_000, what: 'the heartbeat' });
+    await lock.release();
+  });
+
+  it('two runs breaking the same dead lock at the same time: exactly one gets it', async () => {
+    const dead = deadPid();
+    for (let round = 0; round < 30; round++) {
+      await writeLock(holder({ pid: dead }));
+      const results = await Promise.allSettled([acquire(), acquire()]);
+      const won = results.filter((r): r is PromiseFulfilledResult<StateLock> => r.status === 'fulfilled');
+      expect(won.length, `round ${round}: ${results.map((r) => (r.status === 'rejected' ? r.reason.message : 'won')).join(' / ')}`).toBe(1);
+      const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect(lost.reason.message).toBe(`state is locked: ${describeHolder(won[0]!.value.info)}`);
+      expect(JSON.parse(await readFile(lockFile, 'utf8')).id).toBe(won[0]!.value.info.id);
+      await won[0]!.value.release();
+      expect(await readdir(dir)).toEqual([]);
+    }
+  });
+
+  it('force-unlock: refuses when unlocked or for a wrong ID, removes only the named lock', async () => {
+    expect((await refusal(forceUnlock(statePath, 'x'))).message).toMatch(/not locked/);
+    const other = holder({ host: 'ci-runner-7' });
+    await writeLock(other);
+    const wrong = await refusal(forceUnlock(statePath, 'not-the-id'));
+    expect(wrong.message).toBe(`lock ID not-the-id does not match the current lock (${describeHolder(other)})`);
+    expect(JSON.parse(await readFile(lockFile, 'utf8'))).toEqual(other);
+    expect(await forceUnlock(statePath, other.id)).toEqual(other);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('force-unlock of a live run: it is told (once), carries on, and its release keeps the new holder\'s lock', async () => {
+    const compromised: string[] = [];
+    const a = await acquire({ refreshMs: 20, onCompromised: (e) => compromised.push(e.message) });
+    await forceUnlock(statePath, a.info.id);
+    const b = await acquire();
+    await waitFor(() => compromised.length > 0, { timeoutMs: 5_000, what: 'the heartbeat to notice' });
+    expect(compromised[0]).toMatch(/was removed|now belongs to/);
+    await a.release();
+    expect(compromised).toHaveLength(1);
+    expect(JSON.parse(await readFile(lockFile, 'utf8')).id).toBe(b.info.id);
+    await b.release();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('a release that finds its lock replaced (before any heartbeat) reports it and deletes nothing', async () => {
+    const compromised: string[] = [];
+    const a = await acquire({ onCompromised: (e) => compromised.push(e.message) });
+    await forceUnlock(statePath, a.info.id);
+    const b = await acquire();
+    await a.release();
+    expect(compromised).toEqual([`${lockFile} now belongs to ${describeHolder(b.info)}`]);
+    expect(JSON.parse(await readFile(lockFile, 'utf8')).id).toBe(b.info.id);
+    await b.release();
+  });
+
+  it('a lock file without a valid record (not written by callform) is reported, and breaks once stale', async () => {
+    await writeFile(lockFile, '');
+    const err = await refusal(acquire());
+    expect(err.message).toBe('state is locked: an unknown process');
+    expect(err.hint).toMatch(/no valid holder record/);
+    expect((await refusal(forceUnlock(statePath, 'x'))).message).toMatch(/no holder record/);
+    await (await acquire({ now: () => Date.now() + 11_000 })).release();
+  });
+
+  it('temp files of killed runs are swept by the next holder: dead pid here at once, others once 10 s old', async () => {
+    const tag = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+    const deadHere = `${lockFile}.tmp-${tag}-${deadPid()}-aaaaaa`;
+    const freshElsewhere = `${lockFile}.tmp-ffffffff-123-bbbbbb`;
+    const oldElsewhere = `${lockFile}.tmp-ffffffff-456-cccccc`;
+    for (const f of [deadHere, freshElsewhere, oldElsewhere]) await writeFile(f, '');
+    await utimes(oldElsewhere, new Date(Date.now() - 11_000), new Date(Date.now() - 11_000));
+    await writeFile(`${statePath}.other`, 'not ours');
+    await (await acquire()).release();
+    expect((await readdir(dir)).sort()).toEqual([path.basename(freshElsewhere), 'callform.state.json.other'].sort());
+  });
+
+  describe("an older callform's lock (a .lock directory, holder in .lock.info)", () => {
+    async function writeLegacy(info: LockInfo | null, ageMs = 0): Promise<void> {
+      await mkdir(lockFile);
+      if (info) await writeFile(`${statePath}.lock.info`, JSON.stringify(info) + '\n');
+      if (ageMs) await utimes(lockFile, new Date(Date.now() - ageMs), new Date(Date.now() - ageMs));
+    }
+
+    it('a dead holder on this host is broken at once (and its .lock.info removed)', async () => {
+      await writeLegacy(holder({ pid: deadPid() }));
+      const lock = await acquire();
+      expect(JSON.parse(await readFile(lockFile, 'utf8')).id).toBe(lock.info.id);
+      expect(existsSync(`${statePath}.lock.info`)).toBe(false);
+      await lock.release();
+      expect(await readdir(dir)).toEqual([]);
+    });
+
+    it('a live holder is named, and force-unlock with its ID removes it', async () => {
+      const other = holder({ host: 'ci-runner-7' });
+      await writeLegacy(other);
+      expect((await refusal(acquire())).message).toBe(`state is locked: ${describeHolder(other)}`);
+      expect(await forceUnlock(statePath, other.id)).toEqual(other);
+      expect(await readdir(dir)).toEqual([]);
+    });
+
+    it('no holder record: "an unknown process" while fresh, broken once not refreshed for 10 s', async () => {
+      await writeLegacy(null);
+      const err = await refusal(acquire());
+      expect(err.message).toBe('state is locked: an unknown process');
+      expect(err.hint).toMatch(/no holder record \(an older callform/);
+      await (await acquire({ now: () => Date.now() + 10_500 })).release();
+      await writeLegacy(null, 11_000);
+      await (await acquire()).release();
+      expect(await readdir(dir)).toEqual([]);
+    });
+  });
 });

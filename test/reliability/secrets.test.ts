@@ -116,12 +116,12 @@ describe('secrets and credentials stay out of output and files', () => {
     sim.onRequest = undefined;
     sim.setFaults({ faultRate: 0 });
 
-    // A lock info file: read it while an apply holds the lock, then leave one behind with SIGKILL.
+    // The lock file (the holder record): read it while an apply holds the lock, then leave one behind with SIGKILL.
     sim.setFaults({ latencyMs: 300 });
     tasks[3]!.taskCreateSetting.maxCall = 43;
     await p.writeCollections({ all: { defaults: { taskCreateSetting: { startupType: 1, zoneSecond: 28800 }, funcFlag: { taskKeep: true } }, tasks } });
     const held = spawnCli(['--debug', 'apply', '--auto-approve'], { cwd: p.dir, env });
-    const lockInfo = await waitFor(async () => (existsSync(p.lockInfoPath) ? readFile(p.lockInfoPath, 'utf8') : ''), { timeoutMs: 15_000, what: 'the lock info file' });
+    const lockInfo = await waitFor(async () => (existsSync(p.lockPath) ? readFile(p.lockPath, 'utf8') : ''), { timeoutMs: 15_000, what: 'the lock file' });
     held.child.kill('SIGKILL');
     const killed = await held.done;
     outputs.push({ label: 'killed apply --debug', r: killed, debug: true, planRendering: true });
@@ -129,8 +129,8 @@ describe('secrets and credentials stay out of output and files', () => {
 
     // ---- Collect everything and look for the canaries.
     const files = await p.allFiles();
-    expect([...files.keys()]).toEqual(expect.arrayContaining(['callform.state.json', 'p.cfplan', 'p2.cfplan', 'callform.state.json.lock.info']));
-    const haystacks: Array<[string, string]> = [['lock info during the run', lockInfo]];
+    expect([...files.keys()]).toEqual(expect.arrayContaining(['callform.state.json', 'p.cfplan', 'p2.cfplan', 'callform.state.json.lock']));
+    const haystacks: Array<[string, string]> = [['lock file during the run', lockInfo]];
     for (const o of outputs) haystacks.push([`${o.label} stdout`, o.r.stdout], [`${o.label} stderr`, o.r.stderr]);
     for (const [name, content] of files) haystacks.push([`file ${name}`, content]);
     for (const [name, text] of haystacks) {

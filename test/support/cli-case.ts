@@ -66,10 +66,10 @@ export async function materialise(caseName: string, expect: CaseExpect): Promise
       // "café" saved as Latin-1: 0xE9 is not valid UTF-8.
       await writeFile(path.join(dir, 'tasks', 'a.yaml'), Buffer.concat([Buffer.from('userTaskID: t1\nsceneID: caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
     } else if (expect.generate === 'foreign-lock') {
-      // A live-looking lock held by another host (git cannot hold the empty lock directory).
-      await mkdir(path.join(dir, 'callform.state.json.lock'));
+      // A live-looking lock held by another host: the lock file is the holder record. Written
+      // at test time so that it is fresh (a committed one would be older than 10 s: stale).
       const info = { id: 'f00dfeed-0000-4000-8000-000000000001', operation: 'apply', pid: 4242, host: 'ci-runner-7', since: '2026-11-02T10:00:00.000Z' };
-      await writeFile(path.join(dir, 'callform.state.json.lock.info'), JSON.stringify(info) + '\n');
+      await writeFile(path.join(dir, 'callform.state.json.lock'), JSON.stringify(info) + '\n');
     } else throw new Error(`unknown generate kind ${String(expect.generate)}`);
   }
   return dir;
@@ -82,7 +82,7 @@ export async function runCase(args: string[], cwd: string, extraEnv: Record<stri
   return { code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
 }
 
-/** Every path under dir whose name contains ".lock" (proper-lockfile dirs, lock info files). */
+/** Every path under dir whose name contains ".lock" (lock files, their temp files, an older callform's lock dirs and .lock.info). */
 export async function lockLeftovers(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string) => {

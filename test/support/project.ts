@@ -75,8 +75,10 @@ export interface TaskCollection {
 export interface TempProject {
   dir: string;
   statePath: string;
-  lockDir: string;
-  lockInfoPath: string;
+  /** The lock file, whose content is the holder record (LockInfo JSON). */
+  lockPath: string;
+  /** Where an older callform (proper-lockfile layout: a `.lock` directory) kept its holder record. */
+  legacyLockInfoPath: string;
   file(rel: string): string;
   write(rel: string, content: string | object): Promise<void>;
   writeSettings(settings: ProjectSettings): Promise<void>;
@@ -95,8 +97,8 @@ export async function createProject(settings: ProjectSettings = {}, prefix = 'ca
   const p: TempProject = {
     dir,
     statePath,
-    lockDir: `${statePath}.lock`,
-    lockInfoPath: `${statePath}.lock.info`,
+    lockPath: `${statePath}.lock`,
+    legacyLockInfoPath: `${statePath}.lock.info`,
     file: (rel) => path.join(dir, rel),
     async write(rel, content) {
       const f = path.join(dir, rel);
