@@ -6,6 +6,7 @@ import type { SimTask } from './seed.js';
 import { MAX_BODY_BYTES, type SimFaultSettings, type SimStats } from './types.js';
 import { readBody, readJsonBody, sendJson } from './http.js';
 import { sortedTasks } from './handlers.js';
+import { RUNTIME_SETTING_KEYS } from './settings.js';
 
 export function isValidStatus(s: unknown): s is number {
   return typeof s === 'number' && Number.isInteger(s) && TASK_STATUS_LABEL[s] !== undefined;
@@ -20,8 +21,6 @@ export interface ControlDeps {
   applyFaultSettings(f: SimFaultSettings): void;
   faultSettings(): Record<string, unknown>;
 }
-
-const FAULT_SETTING_KEYS = ['faultRate', 'faultKinds', 'faultSeed', 'latencyMs'];
 
 /** `path` is the URL path without query, starting with /__sim. */
 export async function handleControl(deps: ControlDeps, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -63,7 +62,7 @@ export async function handleControl(deps: ControlDeps, req: IncomingMessage, res
       body = await readJsonBody(req, MAX_BODY_BYTES);
       if (!isPlainObject(body)) throw new Error('body must be a JSON object');
       for (const k of Object.keys(body)) {
-        if (!FAULT_SETTING_KEYS.includes(k)) throw new Error(`unknown field ${k}`);
+        if (!RUNTIME_SETTING_KEYS.includes(k)) throw new Error(`unknown field ${k}; known fields: ${RUNTIME_SETTING_KEYS.join(', ')}`);
       }
       deps.applyFaultSettings(body as SimFaultSettings);
     } catch (err) {

@@ -25,58 +25,21 @@
  * A requestID is remembered once auth passes (even if a fault is then injected), so a
  * retry must use a fresh requestID, as the docs require ("unique per request").
  */
-// Module layout: auth.ts (header/signature/replay checks), handlers.ts (the four API
-// endpoints on the task store), control.ts (/__sim), http.ts (body reading, JSON and
-// signed replies), types.ts (public types/constants). This file wires them together:
-// routing, latency, fault decisions, stats, socket tracking and close().
-import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
-import type { Socket } from 'node:net';
-import { parseAlgorithm } from '../api/sign.js';
-import { API_PREFIX } from '../api/wire.js';
-import { RetCode } from '../model/retcode.js';
-import { RetCodeError, isPlainObject, describeValue } from './validate.js';
+// Module layout: settings.ts (fixed config + run-time settings), pipeline.ts (the API
+// request stages), auth.ts (header/signature/replay checks), handlers.ts (the four API
+// endpoints on the task store), control.ts (/__sim), router.ts (path -> handler),
+// lifecycle.ts (listen, sockets, timers, close), stats.ts, http.ts (body reading, JSON and
+// signed replies), types.ts (public types/constants). This file only wires them together.
+import { isValidStatus, type ControlDeps } from './control.js';
+import { createAuthChecker } from './auth.js';
 import { type SeedFile, validateSeed, loadSeedFile, buildStore } from './seed.js';
-import {
-  type FaultKind,
-  FAULT_KINDS,
-  DEFAULT_FAULT_SEED,
-  mulberry32,
-  parseFaultKinds,
-  checkFaultRate,
-  decideFault,
-} from './faults.js';
-import {
-  DEFAULT_SIM_UUID,
-  DEFAULT_SIM_SECRET,
-  SIM_ENDPOINTS,
-  MAX_BODY_BYTES,
-  type SimEndpoint,
-  type SimulatorOptions,
-  type SimStats,
-  type SimFaultSettings,
-  type Simulator,
-} from './types.js';
-import { createAuthChecker, header } from './auth.js';
-import { HANDLERS, type HandlerContext, type Payload } from './handlers.js';
-import { handleControl, isValidStatus, type ControlDeps } from './control.js';
-import { newId, readBody, sendJson, sendSigned, errorPayload, type ReplyCtx, type Signer } from './http.js';
-
-export type { SimTask, SeedFile, SeedTask } from './seed.js';
-export type { FaultKind } from './faults.js';
-export { loadSeedFile, validateSeed, SeedError } from './seed.js';
-export { FAULT_KINDS, mulberry32 } from './faults.js';
-export { DEFAULT_SIM_UUID, DEFAULT_SIM_SECRET, SIM_ENDPOINTS, MAX_BODY_BYTES } from './types.js';
-export type { SimEndpoint, SimulatorOptions, SimStats, SimFaultSettings, Simulator } from './types.js';
-
-function emptyStats(): SimStats {
-  return {
-    requests: 0,
-    byEndpoint: Object.fromEntries(SIM_ENDPOINTS.map((e) => [e, 0])),
-    authFailures: 0,
-    faults: Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])),
-    updates: 0,
-  };
-}
+import { resolveConfig, RuntimeSettings, initialRuntimeSettings, type SimConfig } from './settings.js';
+import { StatsKeeper } from './stats.js';
+import { ServerLifecycle } from './lifecycle.js';
+import { createApiPipeline, type PipelineDeps } from './pipeline.js';
+import { createRouter } from './router.js';
+import type { SimTask } from './seed.js';
+import type { SimulatorOptions, SimFaultSettings, Simulator } from './types.js';
 
 async function resolveSeed(seed: SeedFile | string | undefined): Promise<SeedFile> {
   if (seed === undefined) return { tasks: [] };
@@ -84,275 +47,77 @@ async function resolveSeed(seed: SeedFile | string | undefined): Promise<SeedFil
   return validateSeed(seed, 'seed');
 }
 
-export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
-  const now = opts.now ?? Date.now;
-  const host = opts.host ?? '127.0.0.1';
-  const simUuid = opts.uuid ?? DEFAULT_SIM_UUID;
-  const secret = opts.secret ?? DEFAULT_SIM_SECRET;
-  const replayWindowSec = opts.replayWindowSec ?? 300;
-  const maxPageSize = opts.maxPageSize ?? 100;
-  const timeoutFaultMs = opts.timeoutFaultMs ?? 30000;
-  if (simUuid === '' || secret === '') throw new Error('uuid and secret must be non-empty');
-  if (!Number.isInteger(maxPageSize) || maxPageSize < 1) throw new Error(`maxPageSize must be a positive integer (got ${maxPageSize})`);
+/** The parts one simulator instance is made of. */
+interface Parts {
+  config: SimConfig;
+  settings: RuntimeSettings;
+  tasks: Map<string, SimTask>;
+  stats: StatsKeeper;
+  lifecycle: ServerLifecycle;
+}
 
-  // ---------------------------------------------------------------- fault settings
-
-  const settings = {
-    latencyMs: 0,
-    faultRate: 0,
-    faultKinds: [...FAULT_KINDS] as FaultKind[],
+function pipelineDeps(parts: Parts, sim: () => Simulator): PipelineDeps {
+  const { config, settings, tasks, stats, lifecycle } = parts;
+  const nowSec = (): number => Math.floor(config.now() / 1000);
+  return {
+    settings,
+    stats,
+    lifecycle,
+    checkAuth: createAuthChecker({ uuid: config.uuid, secret: config.secret, replayWindowSec: config.replayWindowSec, now: config.now }),
+    signer: { uuid: config.uuid, secret: config.secret, nowSec },
+    handlerCtx: { tasks, maxPageSize: config.maxPageSize, nowSec },
+    timeoutFaultMs: config.timeoutFaultMs,
+    observer: () => sim().onRequest,
   };
-  let rand = mulberry32(DEFAULT_FAULT_SEED);
-  const applyFaultSettings = (f: SimFaultSettings): void => {
-    // Validate everything first so a bad call changes nothing.
-    const rate = f.faultRate !== undefined ? checkFaultRate(f.faultRate) : undefined;
-    const kinds = f.faultKinds !== undefined ? parseFaultKinds(f.faultKinds) : undefined;
-    if (f.latencyMs !== undefined && (typeof f.latencyMs !== 'number' || !Number.isFinite(f.latencyMs) || f.latencyMs < 0)) {
-      throw new Error(`latencyMs must be a non-negative number (got ${String(f.latencyMs)})`);
-    }
-    if (f.faultSeed !== undefined && (typeof f.faultSeed !== 'number' || !Number.isFinite(f.faultSeed))) {
-      throw new Error(`faultSeed must be a number (got ${String(f.faultSeed)})`);
-    }
-    if (rate !== undefined) settings.faultRate = rate;
-    if (kinds !== undefined) settings.faultKinds = kinds;
-    if (f.latencyMs !== undefined) settings.latencyMs = f.latencyMs;
-    if (f.faultSeed !== undefined) rand = mulberry32(f.faultSeed);
+}
+
+// Goes through the Simulator object so control endpoints see exactly what the programmatic API returns.
+function controlDeps(parts: Parts, sim: () => Simulator): ControlDeps {
+  return {
+    tasks: parts.tasks,
+    stats: () => sim().stats(),
+    resetStats: () => sim().resetStats(),
+    applyFaultSettings: (f) => sim().setFaults(f),
+    faultSettings: () => parts.settings.view(),
   };
-  applyFaultSettings({ faultRate: opts.faultRate, faultKinds: opts.faultKinds, faultSeed: opts.faultSeed, latencyMs: opts.latencyMs });
-  const faultSettingsView = (): Record<string, unknown> => ({
-    faultRate: settings.faultRate,
-    faultKinds: settings.faultKinds,
-    latencyMs: settings.latencyMs,
-  });
+}
 
-  // ---------------------------------------------------------------- state
-
-  const seed = await resolveSeed(opts.seed);
-  const tasks = buildStore(seed, Math.floor(now() / 1000));
-
-  let stats = emptyStats();
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-  let closing: Promise<void> | undefined;
-
-  // Tracked so close() can cancel pending latency/timeout-fault waits.
-  const delay = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      timers.add(t);
-    });
-
-  const nowSec = (): number => Math.floor(now() / 1000);
-  const checkAuth = createAuthChecker({ uuid: simUuid, secret, replayWindowSec, now });
-  const signer: Signer = { uuid: simUuid, secret, nowSec };
-  const handlerCtx: HandlerContext = { tasks, maxPageSize, nowSec };
-
-  // ---------------------------------------------------------------- API dispatch
-
-  const handleApi = async (req: IncomingMessage, res: ServerResponse, endpoint: SimEndpoint): Promise<void> => {
-    stats.requests++;
-    stats.byEndpoint[endpoint] = (stats.byEndpoint[endpoint] ?? 0) + 1;
-    const { text, tooLarge } = await readBody(req, MAX_BODY_BYTES);
-    if (settings.latencyMs > 0) await delay(settings.latencyMs);
-    if (closing) return;
-
-    const algorithmHeader = header(req, 'algorithm');
-    // Taken from the raw headers (auth has not run yet) so even error replies echo requestID/algorithm.
-    const ctx: ReplyCtx = {
-      requestID: header(req, 'requestID') || newId(),
-      algorithm: parseAlgorithm(algorithmHeader) ?? 'MD5',
-      badsign: false,
-      endpoint,
-    };
-    if (tooLarge) {
-      sendSigned(res, signer, ctx, errorPayload(ctx, RetCode.ContentTooLarge, `request body exceeds ${MAX_BODY_BYTES} bytes`));
-      return;
-    }
-    const authError = checkAuth(req, text, algorithmHeader);
-    if (authError) {
-      stats.authFailures++;
-      sendSigned(res, signer, ctx, errorPayload(ctx, authError.retCode, authError.message));
-      return;
-    }
-
-    let parsed: unknown;
-    let parseError: string | undefined;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      parseError = (err as Error).message;
-    }
-    if (api.onRequest) {
-      try {
-        api.onRequest(endpoint, parseError === undefined ? parsed : text);
-      } catch {
-        // an observer must not break the simulator
-      }
-    }
-
-    const fault = decideFault(rand, settings.faultRate, settings.faultKinds);
-    if (fault) stats.faults[fault] = (stats.faults[fault] ?? 0) + 1;
-    switch (fault) {
-      case 'http500':
-      case 'http503': {
-        const status = fault === 'http500' ? 500 : 503;
-        sendJson(res, status, { error: `injected fault: HTTP ${status}`, fault }, { requestID: ctx.requestID });
-        return;
-      }
-      case 'reset':
-        req.socket.destroy();
-        return;
-      case 'timeout':
-        await delay(timeoutFaultMs);
-        req.socket.destroy();
-        return;
-      case 'retcode':
-        sendSigned(res, signer, ctx, errorPayload(ctx, RetCode.SystemBusy, 'system busy (injected fault)'));
-        return;
-      case 'badsign':
-        // The request is still handled (and may change state); only the reply signature is wrong.
-        ctx.badsign = true;
-        break;
-      default:
-        break;
-    }
-
-    let payload: Payload;
-    try {
-      if (parseError !== undefined) throw new RetCodeError(RetCode.ParameterFormat, `malformed JSON body: ${parseError}`);
-      if (!isPlainObject(parsed)) throw new RetCodeError(RetCode.ParameterFormat, `body must be a JSON object (got ${describeValue(parsed)})`);
-      payload = HANDLERS[endpoint](handlerCtx, parsed);
-      // Counted here rather than in the handler: `stats` is replaced on reset, handlers stay stats-free.
-      if (endpoint === 'updateTask') stats.updates++;
-    } catch (err) {
-      if (err instanceof RetCodeError) payload = errorPayload(ctx, err.retCode, err.message);
-      else payload = errorPayload(ctx, RetCode.InternalError, `internal server error: ${(err as Error)?.message ?? String(err)}`);
-    }
-    sendSigned(res, signer, ctx, payload);
-  };
-
-  // ---------------------------------------------------------------- server
-
-  // Goes through `api` so control endpoints see exactly what the programmatic API returns.
-  const controlDeps: ControlDeps = {
+function simulatorApi(parts: Parts, url: string): Simulator {
+  const { config, settings, tasks, stats, lifecycle } = parts;
+  return {
+    url,
+    uuid: config.uuid,
+    secret: config.secret,
     tasks,
-    stats: () => api.stats(),
-    resetStats: () => api.resetStats(),
-    applyFaultSettings,
-    faultSettings: faultSettingsView,
-  };
-
-  const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (path === '/__sim' || path.startsWith('/__sim/')) return handleControl(controlDeps, req, res, path);
-    if (path.startsWith(API_PREFIX)) {
-      const name = path.slice(API_PREFIX.length);
-      if ((SIM_ENDPOINTS as readonly string[]).includes(name)) {
-        if (req.method === 'POST') return handleApi(req, res, name as SimEndpoint);
-        req.resume();
-        return sendJson(res, 404, { error: `method ${req.method} not supported on ${path}; use POST` });
-      }
-    }
-    req.resume();
-    sendJson(res, 404, { error: `not found: ${req.method} ${path}` });
-  };
-
-  const server: Server = createServer({ keepAlive: true }, (req, res) => {
-    onRequest(req, res).catch((err: unknown) => {
-      try {
-        sendJson(res, 500, { error: `simulator error: ${(err as Error)?.message ?? String(err)}` });
-      } catch {
-        res.destroy();
-      }
-    });
-  });
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : opts.port ?? 0;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
-
-  const api: Simulator = {
-    url: `http://${urlHost}:${port}`,
-    uuid: simUuid,
-    secret,
-    tasks,
-    stats: () => structuredClone(stats),
-    resetStats: () => {
-      stats = emptyStats();
-    },
+    stats: () => stats.snapshot(),
+    resetStats: () => stats.reset(),
     setStatus: (userTaskID: string, status: number) => {
       const task = tasks.get(userTaskID);
       if (!task) throw new Error(`setStatus: task not found: ${userTaskID}`);
       if (!isValidStatus(status)) throw new Error(`setStatus: taskStatus must be an integer 1..5 (got ${String(status)})`);
       task.taskStatus = status;
     },
-    setFaults: (f: SimFaultSettings) => applyFaultSettings(f),
-    close: () => {
-      if (!closing) {
-        closing = new Promise<void>((resolve) => {
-          for (const t of timers) clearTimeout(t);
-          timers.clear();
-          server.close(() => resolve());
-          server.closeAllConnections();
-          for (const s of sockets) s.destroy();
-          sockets.clear();
-        });
-      }
-      return closing;
-    },
+    setFaults: (f: SimFaultSettings) => settings.apply(f),
+    close: () => lifecycle.close(),
   };
-  return api;
 }
 
-export interface SimCliArgs {
-  port?: number;
-  host?: string;
-  uuid?: string;
-  secret?: string;
-  seed?: string;
-  latencyMs?: number;
-  faultRate?: number;
-  /** Comma-separated fault kinds. */
-  faultKinds?: string;
-  faultSeed?: number;
-  timeoutFaultMs?: number;
-}
-
-/** Starts the simulator and prints one line: `callform sim listening on http://HOST:PORT uuid=... secret=...`. */
-export async function runSimCli(argv: SimCliArgs): Promise<Simulator> {
-  const opts: SimulatorOptions = {};
-  if (argv.port !== undefined) opts.port = Number(argv.port);
-  if (argv.host !== undefined) opts.host = argv.host;
-  if (argv.uuid !== undefined) opts.uuid = argv.uuid;
-  if (argv.secret !== undefined) opts.secret = argv.secret;
-  if (argv.seed !== undefined) opts.seed = argv.seed;
-  if (argv.latencyMs !== undefined) opts.latencyMs = Number(argv.latencyMs);
-  if (argv.faultRate !== undefined) opts.faultRate = Number(argv.faultRate);
-  if (argv.faultKinds !== undefined) opts.faultKinds = parseFaultKinds(argv.faultKinds);
-  if (argv.faultSeed !== undefined) opts.faultSeed = Number(argv.faultSeed);
-  if (argv.timeoutFaultMs !== undefined) opts.timeoutFaultMs = Number(argv.timeoutFaultMs);
-  if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
-    throw new Error(`port must be an integer 0..65535 (got ${String(argv.port)})`);
-  }
-  const sim = await startSimulator(opts);
-  process.stdout.write(`callform sim listening on ${sim.url} uuid=${sim.uuid} secret=${sim.secret}\n`);
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  const config = resolveConfig(opts);
+  const settings = new RuntimeSettings();
+  settings.apply(initialRuntimeSettings(opts));
+  const seed = await resolveSeed(opts.seed);
+  const parts: Parts = {
+    config,
+    settings,
+    tasks: buildStore(seed, Math.floor(config.now() / 1000)),
+    stats: new StatsKeeper(),
+    lifecycle: new ServerLifecycle(),
+  };
+  let sim: Simulator | undefined;
+  const self = (): Simulator => sim!; // requests arrive only after listen(), when `sim` is set
+  const router = createRouter(createApiPipeline(pipelineDeps(parts, self)), controlDeps(parts, self));
+  const url = await parts.lifecycle.listen(router, config.host, config.port);
+  sim = simulatorApi(parts, url);
   return sim;
 }
