@@ -8,6 +8,15 @@ import type { Socket } from 'node:net';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
+/**
+ * Idle keep-alive sockets are kept this long (node's default is 5 s). Clients close idle
+ * sockets after their own, shorter timeout (undici: a few seconds), so with a long server
+ * timeout the client always closes first; with 5 s on both sides a busy machine races
+ * them and a request sent on a closing socket fails with ECONNRESET. close() still ends
+ * every socket at once.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export class ServerLifecycle {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
@@ -42,6 +51,7 @@ export class ServerLifecycle {
   /** Starts listening; resolves with the base URL (`http://host:port`). */
   async listen(listener: RequestListener, host: string, port: number): Promise<string> {
     const server = createServer({ keepAlive: true }, listener);
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
