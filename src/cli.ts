@@ -109,6 +109,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--fault-rate <p>', 'probability (0..1) of an injected fault per API request', Number)
     .option('--fault-kinds <list>', 'comma list of http500,http503,reset,timeout,retcode,badsign')
     .option('--fault-seed <n>', 'seed of the fault RNG', positiveInt('--fault-seed'))
+    .option('--pause-delay-ms <ms>', 'a pause (mgrTaskStatus taskOperate 2) lands this much later; the task stays running meanwhile', positiveInt('--pause-delay-ms'))
     .action((opts) =>
       run(async () => {
         const { runSimCli } = await import('./sim/index.js');

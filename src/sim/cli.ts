@@ -15,6 +15,7 @@ export interface SimCliArgs {
   faultKinds?: string;
   faultSeed?: number;
   timeoutFaultMs?: number;
+  pauseDelayMs?: number;
 }
 
 /** Options as startSimulator takes them; the values are checked there (bad ones throw). */
@@ -30,6 +31,7 @@ export function simOptionsFromCli(argv: SimCliArgs): SimulatorOptions {
   if (argv.faultKinds !== undefined) opts.faultKinds = parseFaultKinds(argv.faultKinds);
   if (argv.faultSeed !== undefined) opts.faultSeed = Number(argv.faultSeed);
   if (argv.timeoutFaultMs !== undefined) opts.timeoutFaultMs = Number(argv.timeoutFaultMs);
+  if (argv.pauseDelayMs !== undefined) opts.pauseDelayMs = Number(argv.pauseDelayMs);
   return opts;
 }
 

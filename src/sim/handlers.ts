@@ -16,11 +16,14 @@ import type { ListTaskRequest, UpdateTaskRequest, MgrTaskStatusRequest, PingRequ
 import { RetCodeError, checkSchema } from './validate.js';
 import type { SimTask } from './seed.js';
 import type { SimEndpoint } from './types.js';
+import type { TaskTransitions } from './transitions.js';
 import { newId } from './http.js';
 
 export interface HandlerContext {
   /** Live store, keyed by userTaskID; updateTask and mgrTaskStatus mutate it in place. */
   tasks: Map<string, SimTask>;
+  /** Every status change goes through here (history, pending pauses). */
+  transitions: TaskTransitions;
   maxPageSize: number;
   nowSec: () => number;
 }
@@ -103,9 +106,10 @@ export function handleUpdateTask(ctx: HandlerContext, body: Record<string, unkno
     throw new RetCodeError(RetCode.ParameterValue, `sceneID does not match task: task "${userTaskID}" has sceneID "${task.sceneID}", request says "${sceneID}"`);
   }
   if (!isUpdatableStatus(task.taskStatus)) {
+    const pausing = ctx.transitions.pendingPause(userTaskID) ? '; a pause is pending, retry once it has landed' : '';
     throw new RetCodeError(
       RetCode.GenericError,
-      `task status ${describeStatus(task.taskStatus)} cannot be modified; only not started (1) or paused (5)`,
+      `task status ${describeStatus(task.taskStatus)} cannot be modified; only not started (1) or paused (5)${pausing}`,
     );
   }
   // Everything is validated above, so the merge below never leaves a half-applied update.
@@ -127,9 +131,18 @@ export function handleUpdateTask(ctx: HandlerContext, body: Record<string, unkno
   return { retCode: RetCode.Success, retMsg: 'success', responseID: newId(), taskID: task.taskID };
 }
 
-export function handleMgrTaskStatus(ctx: HandlerContext, body: Record<string, unknown>): Payload {
-  const { userTaskID, taskOperate } = checkSchema<MgrTaskStatusRequest>(validateMgrTaskStatusRequest, body);
-  const task = findTask(ctx.tasks, userTaskID);
+/**
+ * Applies taskOperate to the task and returns the status to answer. While a pause is
+ * pending (see transitions.ts) the task is running: start cancels the pause, a second
+ * pause is accepted without moving its due time.
+ */
+function operate(transitions: TaskTransitions, task: SimTask, taskOperate: number): number {
+  const pausing = transitions.pendingPause(task.userTaskID) !== null;
+  if (pausing && taskOperate === 1) {
+    transitions.cancelPause(task.userTaskID);
+    return task.taskStatus;
+  }
+  if (pausing && taskOperate === 2) return task.taskStatus;
   const op = OPERATIONS[taskOperate]!;
   if (!op.from.includes(task.taskStatus)) {
     throw new RetCodeError(
@@ -137,8 +150,16 @@ export function handleMgrTaskStatus(ctx: HandlerContext, body: Record<string, un
       `cannot ${op.name} a task in status ${describeStatus(task.taskStatus)}; allowed from ${op.from.map(describeStatus).join(', ')}`,
     );
   }
-  task.taskStatus = op.to;
-  return { retCode: RetCode.Success, retMsg: 'success', responseID: newId(), taskID: task.taskID, taskStatus: task.taskStatus };
+  if (taskOperate === 2) return transitions.pause(task);
+  transitions.set(task, op.to, 'mgrTaskStatus');
+  return task.taskStatus;
+}
+
+export function handleMgrTaskStatus(ctx: HandlerContext, body: Record<string, unknown>): Payload {
+  const { userTaskID, taskOperate } = checkSchema<MgrTaskStatusRequest>(validateMgrTaskStatusRequest, body);
+  const task = findTask(ctx.tasks, userTaskID);
+  const taskStatus = operate(ctx.transitions, task, taskOperate);
+  return { retCode: RetCode.Success, retMsg: 'success', responseID: newId(), taskID: task.taskID, taskStatus };
 }
 
 export function handlePing(ctx: HandlerContext, body: Record<string, unknown>): Payload {

@@ -8,6 +8,8 @@
  *   observe    -> `sim.onRequest` sees every authenticated request, before any fault;
  *   fault      -> injected faults; all but badsign answer here, without handling;
  *   dispatch   -> the endpoint handler; its payload (or RetCodeError) is the signed answer.
+ * Calls to updateTask / mgrTaskStatus naming an existing task are journaled where they
+ * end (fault or dispatch), with applied = whether the request took effect.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseAlgorithm } from '../api/sign.js';
@@ -21,6 +23,9 @@ import { newId, readBody, sendJson, sendSigned, errorPayload, type ReplyCtx, typ
 import type { RuntimeSettings } from './settings.js';
 import type { StatsKeeper } from './stats.js';
 import type { ServerLifecycle } from './lifecycle.js';
+import type { Journal } from './journal.js';
+import type { TaskTransitions } from './transitions.js';
+import type { FaultKind } from './faults.js';
 
 export interface PipelineDeps {
   settings: RuntimeSettings;
@@ -29,6 +34,10 @@ export interface PipelineDeps {
   checkAuth: AuthChecker;
   signer: Signer;
   handlerCtx: HandlerContext;
+  journal: Journal;
+  transitions: TaskTransitions;
+  /** Clock in ms. */
+  now: () => number;
   timeoutFaultMs: number;
   /** The current `sim.onRequest` observer (it may be set or cleared at any time). */
   observer: () => ((endpoint: string, body: unknown) => void) | undefined;
@@ -45,6 +54,16 @@ interface ApiCall {
   reply: ReplyCtx;
   body?: unknown;
   parseError?: string;
+  /** Set by parse when the call is journaled: an updateTask/mgrTaskStatus body naming an existing task. */
+  userTaskID?: string;
+}
+
+/** How a journaled call ended. */
+interface CallOutcome {
+  retCode: number | null;
+  applied: boolean;
+  taskStatus?: number;
+  fault?: FaultKind;
 }
 
 /** A stage returns true once it has answered (or dropped) the request. */
@@ -69,13 +88,47 @@ function authenticate(deps: PipelineDeps, call: ApiCall): boolean {
   return true;
 }
 
-function parse(_deps: PipelineDeps, call: ApiCall): boolean {
+function parse(deps: PipelineDeps, call: ApiCall): boolean {
   try {
     call.body = JSON.parse(call.text);
   } catch (err) {
     call.parseError = (err as Error).message;
   }
+  const id = isPlainObject(call.body) ? call.body.userTaskID : undefined;
+  const touchesTask = call.endpoint === 'updateTask' || call.endpoint === 'mgrTaskStatus';
+  if (touchesTask && typeof id === 'string' && deps.handlerCtx.tasks.has(id)) call.userTaskID = id;
   return false;
+}
+
+/**
+ * Opens a journal entry for the call (undefined when it is not journaled): due pauses land
+ * first, then the call takes its seq, so whatever the call changes comes after it.
+ */
+function beginJournal(deps: PipelineDeps, call: ApiCall): { seq: number; at: number } | undefined {
+  deps.transitions.applyDue();
+  if (call.userTaskID === undefined) return undefined;
+  return { seq: deps.journal.nextSeq(), at: deps.now() };
+}
+
+function endJournal(deps: PipelineDeps, call: ApiCall, begun: { seq: number; at: number } | undefined, outcome: CallOutcome): void {
+  if (!begun || call.userTaskID === undefined) return;
+  const taskOperate = isPlainObject(call.body) && typeof call.body.taskOperate === 'number' ? call.body.taskOperate : undefined;
+  deps.journal.addCall({
+    ...begun,
+    userTaskID: call.userTaskID,
+    endpoint: call.endpoint as 'updateTask' | 'mgrTaskStatus',
+    requestID: call.reply.requestID,
+    ...(call.endpoint === 'mgrTaskStatus' && taskOperate !== undefined ? { taskOperate } : {}),
+    retCode: outcome.retCode,
+    applied: outcome.applied,
+    ...(outcome.taskStatus !== undefined ? { taskStatus: outcome.taskStatus } : {}),
+    ...(outcome.fault !== undefined ? { fault: outcome.fault } : {}),
+  });
+}
+
+/** Journals a call refused before handling (nothing applied). */
+function journalRefusal(deps: PipelineDeps, call: ApiCall, outcome: Omit<CallOutcome, 'applied'>): void {
+  endJournal(deps, call, beginJournal(deps, call), { ...outcome, applied: false });
 }
 
 function observe(deps: PipelineDeps, call: ApiCall): boolean {
@@ -95,6 +148,7 @@ async function injectFault(deps: PipelineDeps, call: ApiCall): Promise<boolean> 
   const fault = decideFault(settings.rand, settings.faultRate, settings.faultKinds);
   if (!fault) return false;
   deps.stats.fault(fault);
+  if (fault !== 'badsign') journalRefusal(deps, call, { retCode: fault === 'retcode' ? RetCode.SystemBusy : null, fault });
   switch (fault) {
     case 'http500':
     case 'http503': {
@@ -135,7 +189,16 @@ function handle(deps: PipelineDeps, call: ApiCall): Payload {
 }
 
 function dispatch(deps: PipelineDeps, call: ApiCall): boolean {
-  answer(deps, call, handle(deps, call));
+  const begun = beginJournal(deps, call);
+  const payload = handle(deps, call);
+  const retCode = typeof payload.retCode === 'number' ? payload.retCode : null;
+  endJournal(deps, call, begun, {
+    retCode,
+    applied: retCode === RetCode.Success,
+    taskStatus: typeof payload.taskStatus === 'number' ? payload.taskStatus : undefined,
+    fault: call.reply.badsign ? 'badsign' : undefined,
+  });
+  answer(deps, call, payload);
   return true;
 }
 

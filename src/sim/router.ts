@@ -14,7 +14,7 @@ function isSimEndpoint(name: string): name is SimEndpoint {
 
 async function route(api: ApiHandler, control: ControlDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
-  if (path === '/__sim' || path.startsWith('/__sim/')) return handleControl(control, req, res, path);
+  if (path === '/__sim' || path.startsWith('/__sim/')) return handleControl(control, req, res, req.url ?? path);
   const name = path.startsWith(API_PREFIX) ? path.slice(API_PREFIX.length) : undefined;
   if (name !== undefined && isSimEndpoint(name)) {
     if (req.method === 'POST') return api(req, res, name);

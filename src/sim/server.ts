@@ -31,6 +31,8 @@
 // lifecycle.ts (listen, sockets, timers, close), stats.ts, http.ts (body reading, JSON and
 // signed replies), types.ts (public types/constants). This file only wires them together.
 import { isValidStatus, type ControlDeps } from './control.js';
+import { Journal } from './journal.js';
+import { TaskTransitions } from './transitions.js';
 import { createAuthChecker } from './auth.js';
 import { type SeedFile, validateSeed, loadSeedFile, buildStore } from './seed.js';
 import { resolveConfig, RuntimeSettings, initialRuntimeSettings, type SimConfig } from './settings.js';
@@ -54,18 +56,31 @@ interface Parts {
   tasks: Map<string, SimTask>;
   stats: StatsKeeper;
   lifecycle: ServerLifecycle;
+  journal: Journal;
+  transitions: TaskTransitions;
+}
+
+function createParts(config: SimConfig, settings: RuntimeSettings, seed: SeedFile): Parts {
+  const tasks = buildStore(seed, Math.floor(config.now() / 1000));
+  const lifecycle = new ServerLifecycle();
+  const journal = new Journal();
+  const transitions = new TaskTransitions(tasks, journal, lifecycle, config.now, () => settings.pauseDelayMs);
+  return { config, settings, tasks, stats: new StatsKeeper(), lifecycle, journal, transitions };
 }
 
 function pipelineDeps(parts: Parts, sim: () => Simulator): PipelineDeps {
-  const { config, settings, tasks, stats, lifecycle } = parts;
+  const { config, settings, tasks, stats, lifecycle, journal, transitions } = parts;
   const nowSec = (): number => Math.floor(config.now() / 1000);
   return {
     settings,
     stats,
     lifecycle,
+    journal,
+    transitions,
+    now: config.now,
     checkAuth: createAuthChecker({ uuid: config.uuid, secret: config.secret, replayWindowSec: config.replayWindowSec, now: config.now }),
     signer: { uuid: config.uuid, secret: config.secret, nowSec },
-    handlerCtx: { tasks, maxPageSize: config.maxPageSize, nowSec },
+    handlerCtx: { tasks, transitions, maxPageSize: config.maxPageSize, nowSec },
     timeoutFaultMs: config.timeoutFaultMs,
     observer: () => sim().onRequest,
   };
@@ -77,13 +92,24 @@ function controlDeps(parts: Parts, sim: () => Simulator): ControlDeps {
     tasks: parts.tasks,
     stats: () => sim().stats(),
     resetStats: () => sim().resetStats(),
-    applyFaultSettings: (f) => sim().setFaults(f),
+    setStatus: (id, status) => sim().setStatus(id, status),
+    setFaults: (f) => sim().setFaults(f),
+    history: (id) => sim().history(id),
+    log: (since) => sim().log(since),
+    clearHistory: () => sim().clearHistory(),
+    applyDuePauses: () => sim().applyDuePauses(),
     faultSettings: () => parts.settings.view(),
+    lastSeq: () => parts.journal.lastSeq,
   };
 }
 
 function simulatorApi(parts: Parts, url: string): Simulator {
-  const { config, settings, tasks, stats, lifecycle } = parts;
+  const { config, settings, tasks, stats, lifecycle, journal, transitions } = parts;
+  const taskOrThrow = (what: string, userTaskID: string): SimTask => {
+    const task = tasks.get(userTaskID);
+    if (!task) throw new Error(`${what}: task not found: ${userTaskID}`);
+    return task;
+  };
   return {
     url,
     uuid: config.uuid,
@@ -92,12 +118,23 @@ function simulatorApi(parts: Parts, url: string): Simulator {
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),
     setStatus: (userTaskID: string, status: number) => {
-      const task = tasks.get(userTaskID);
-      if (!task) throw new Error(`setStatus: task not found: ${userTaskID}`);
+      const task = taskOrThrow('setStatus', userTaskID);
       if (!isValidStatus(status)) throw new Error(`setStatus: taskStatus must be an integer 1..5 (got ${String(status)})`);
-      task.taskStatus = status;
+      transitions.applyDue();
+      transitions.set(task, status, 'control');
     },
     setFaults: (f: SimFaultSettings) => settings.apply(f),
+    history: (userTaskID: string) => {
+      taskOrThrow('history', userTaskID);
+      transitions.applyDue();
+      return { userTaskID, ...journal.history(userTaskID), pendingPause: transitions.pendingPause(userTaskID) };
+    },
+    log: (sinceSeq = 0) => {
+      transitions.applyDue();
+      return journal.log(sinceSeq);
+    },
+    clearHistory: () => journal.clear(),
+    applyDuePauses: () => transitions.applyDue(),
     close: () => lifecycle.close(),
   };
 }
@@ -106,14 +143,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const config = resolveConfig(opts);
   const settings = new RuntimeSettings();
   settings.apply(initialRuntimeSettings(opts));
-  const seed = await resolveSeed(opts.seed);
-  const parts: Parts = {
-    config,
-    settings,
-    tasks: buildStore(seed, Math.floor(config.now() / 1000)),
-    stats: new StatsKeeper(),
-    lifecycle: new ServerLifecycle(),
-  };
+  const parts = createParts(config, settings, await resolveSeed(opts.seed));
   let sim: Simulator | undefined;
   const self = (): Simulator => sim!; // requests arrive only after listen(), when `sim` is set
   const router = createRouter(createApiPipeline(pipelineDeps(parts, self)), controlDeps(parts, self));

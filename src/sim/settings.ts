@@ -1,7 +1,8 @@
 /**
  * Simulator settings, in two parts:
  *  - the fixed configuration, resolved and checked once by {@link resolveConfig};
- *  - the run-time settings ({@link RuntimeSettings}): latency and fault injection, changed
+ *  - the run-time settings ({@link RuntimeSettings}): latency, fault injection and the
+ *    pause delay, changed
  *    by `setFaults()` / `POST /__sim/faults`. A change is validated in full before any
  *    of it is applied, so a bad request changes nothing.
  */
@@ -63,6 +64,7 @@ const PARSERS = {
     return v;
   },
   latencyMs: (v: unknown): number => nonNegativeNumber('latencyMs', v),
+  pauseDelayMs: (v: unknown): number => nonNegativeNumber('pauseDelayMs', v),
 } satisfies { [K in keyof SimFaultSettings]-?: (v: unknown) => unknown };
 
 type Parsed = { [K in keyof typeof PARSERS]?: ReturnType<(typeof PARSERS)[K]> };
@@ -83,6 +85,7 @@ function parseRuntimeSettings(patch: SimFaultSettings): Parsed {
 /** The settings that may change while the simulator runs. */
 export class RuntimeSettings {
   latencyMs = 0;
+  pauseDelayMs = 0;
   faultRate = 0;
   faultKinds: FaultKind[] = [...FAULT_KINDS];
   /** The fault PRNG; reseeded by `faultSeed`. */
@@ -94,16 +97,17 @@ export class RuntimeSettings {
     if (p.faultRate !== undefined) this.faultRate = p.faultRate;
     if (p.faultKinds !== undefined) this.faultKinds = p.faultKinds;
     if (p.latencyMs !== undefined) this.latencyMs = p.latencyMs;
+    if (p.pauseDelayMs !== undefined) this.pauseDelayMs = p.pauseDelayMs;
     if (p.faultSeed !== undefined) this.rand = mulberry32(p.faultSeed);
   }
 
   /** What `POST /__sim/faults` answers (the seed is not shown: the PRNG has moved on). */
   view(): Record<string, unknown> {
-    return { faultRate: this.faultRate, faultKinds: this.faultKinds, latencyMs: this.latencyMs };
+    return { faultRate: this.faultRate, faultKinds: this.faultKinds, latencyMs: this.latencyMs, pauseDelayMs: this.pauseDelayMs };
   }
 }
 
 /** The run-time part of the start options. */
 export function initialRuntimeSettings(opts: SimulatorOptions): SimFaultSettings {
-  return { faultRate: opts.faultRate, faultKinds: opts.faultKinds, faultSeed: opts.faultSeed, latencyMs: opts.latencyMs };
+  return { faultRate: opts.faultRate, faultKinds: opts.faultKinds, faultSeed: opts.faultSeed, latencyMs: opts.latencyMs, pauseDelayMs: opts.pauseDelayMs };
 }
