@@ -1,5 +1,6 @@
 /** `callform sim`: turns the command-line options into SimulatorOptions and starts the simulator. */
 import { parseFaultKinds } from './faults.js';
+import type { ThrottleStyle } from './throttle.js';
 import type { Simulator, SimulatorOptions } from './types.js';
 import { startSimulator } from './server.js';
 
@@ -16,6 +17,10 @@ export interface SimCliArgs {
   faultSeed?: number;
   timeoutFaultMs?: number;
   pauseDelayMs?: number;
+  rateLimit?: number;
+  burst?: number;
+  /** http429 | retcode7 | mixed (checked by startSimulator). */
+  throttleStyle?: string;
 }
 
 /** Options as startSimulator takes them; the values are checked there (bad ones throw). */
@@ -32,6 +37,9 @@ export function simOptionsFromCli(argv: SimCliArgs): SimulatorOptions {
   if (argv.faultSeed !== undefined) opts.faultSeed = Number(argv.faultSeed);
   if (argv.timeoutFaultMs !== undefined) opts.timeoutFaultMs = Number(argv.timeoutFaultMs);
   if (argv.pauseDelayMs !== undefined) opts.pauseDelayMs = Number(argv.pauseDelayMs);
+  if (argv.rateLimit !== undefined) opts.rateLimit = Number(argv.rateLimit);
+  if (argv.burst !== undefined) opts.burst = Number(argv.burst);
+  if (argv.throttleStyle !== undefined) opts.throttleStyle = argv.throttleStyle as ThrottleStyle;
   return opts;
 }
 

@@ -6,6 +6,9 @@
  *   auth       -> headers, signature, replay (each failure counts in stats.authFailures);
  *   parse      -> JSON parse (errors are answered later, by dispatch, as retCode 3);
  *   observe    -> `sim.onRequest` sees every authenticated request, before any fault;
+ *   throttle   -> the per-account token bucket (only authenticated requests of a known
+ *                 account spend tokens, so forged traffic cannot starve it); a throttled
+ *                 request is answered here and never handled;
  *   fault      -> injected faults; all but badsign answer here, without handling;
  *   dispatch   -> the endpoint handler; its payload (or RetCodeError) is the signed answer.
  * Calls to updateTask / mgrTaskStatus naming an existing task are journaled where they
@@ -26,6 +29,7 @@ import type { ServerLifecycle } from './lifecycle.js';
 import type { Journal } from './journal.js';
 import type { TaskTransitions } from './transitions.js';
 import type { FaultKind } from './faults.js';
+import { retryAfterSeconds, type ThrottleStyle } from './throttle.js';
 
 export interface PipelineDeps {
   settings: RuntimeSettings;
@@ -64,6 +68,7 @@ interface CallOutcome {
   applied: boolean;
   taskStatus?: number;
   fault?: FaultKind;
+  throttled?: true;
 }
 
 /** A stage returns true once it has answered (or dropped) the request. */
@@ -123,6 +128,7 @@ function endJournal(deps: PipelineDeps, call: ApiCall, begun: { seq: number; at:
     applied: outcome.applied,
     ...(outcome.taskStatus !== undefined ? { taskStatus: outcome.taskStatus } : {}),
     ...(outcome.fault !== undefined ? { fault: outcome.fault } : {}),
+    ...(outcome.throttled ? { throttled: true as const } : {}),
   });
 }
 
@@ -141,6 +147,36 @@ function observe(deps: PipelineDeps, call: ApiCall): boolean {
     }
   }
   return false;
+}
+
+/** 'mixed' picks per request, with the fault PRNG (so --fault-seed makes it reproducible). */
+function throttleReply(deps: PipelineDeps): Exclude<ThrottleStyle, 'mixed'> {
+  const style = deps.settings.throttleStyle;
+  if (style !== 'mixed') return style;
+  return deps.settings.rand() < 0.5 ? 'http429' : 'retcode7';
+}
+
+function throttle(deps: PipelineDeps, call: ApiCall): boolean {
+  const verdict = deps.settings.limiter.take(header(call.req, 'uuid') ?? '');
+  if (verdict.ok) return false;
+  const { retryAfterMs } = verdict;
+  const style = throttleReply(deps);
+  deps.stats.throttled(call.endpoint);
+  journalRefusal(deps, call, { retCode: style === 'retcode7' ? RetCode.SystemBusy : null, throttled: true });
+  const limit = `${deps.settings.rateLimit} requests/s per account, burst ${deps.settings.effectiveBurst}`;
+  if (style === 'retcode7') {
+    // Signed like every API answer, and shaped like the platform's own "system busy".
+    answer(deps, call, errorPayload(call.reply, RetCode.SystemBusy, `system busy: rate limit exceeded (${limit}); retry after ${retryAfterMs} ms`));
+  } else {
+    sendJson(
+      call.res,
+      429,
+      { error: `rate limit exceeded (${limit})`, retryAfterMs },
+      // Retry-After: whole seconds (HTTP allows nothing finer); Retry-After-Ms: the simulator's exact hint.
+      { requestID: call.reply.requestID, 'Retry-After': String(retryAfterSeconds(retryAfterMs)), 'Retry-After-Ms': String(retryAfterMs) },
+    );
+  }
+  return true;
 }
 
 async function injectFault(deps: PipelineDeps, call: ApiCall): Promise<boolean> {
@@ -206,7 +242,7 @@ function answer(deps: PipelineDeps, call: ApiCall, payload: Payload): void {
   sendSigned(call.res, deps.signer, call.reply, payload);
 }
 
-const STAGES: readonly Stage[] = [waitLatency, refuseOversize, authenticate, parse, observe, injectFault, dispatch];
+const STAGES: readonly Stage[] = [waitLatency, refuseOversize, authenticate, parse, observe, throttle, injectFault, dispatch];
 
 /** Reads the body and the reply parameters (from the raw headers, so even auth errors echo requestID/algorithm). */
 async function receive(req: IncomingMessage, res: ServerResponse, endpoint: SimEndpoint): Promise<ApiCall> {

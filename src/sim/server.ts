@@ -141,7 +141,7 @@ function simulatorApi(parts: Parts, url: string): Simulator {
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const config = resolveConfig(opts);
-  const settings = new RuntimeSettings();
+  const settings = new RuntimeSettings(config.now);
   settings.apply(initialRuntimeSettings(opts));
   const parts = createParts(config, settings, await resolveSeed(opts.seed));
   let sim: Simulator | undefined;

@@ -1,13 +1,14 @@
 /**
  * Simulator settings, in two parts:
  *  - the fixed configuration, resolved and checked once by {@link resolveConfig};
- *  - the run-time settings ({@link RuntimeSettings}): latency, fault injection and the
- *    pause delay, changed
+ *  - the run-time settings ({@link RuntimeSettings}): latency, fault injection, the
+ *    pause delay and the rate limit, changed
  *    by `setFaults()` / `POST /__sim/faults`. A change is validated in full before any
  *    of it is applied, so a bad request changes nothing.
  */
 import { DEFAULT_SIM_UUID, DEFAULT_SIM_SECRET, type SimulatorOptions, type SimFaultSettings } from './types.js';
 import { type FaultKind, FAULT_KINDS, DEFAULT_FAULT_SEED, mulberry32, parseFaultKinds, checkFaultRate } from './faults.js';
+import { TokenBuckets, THROTTLE_STYLES, MAX_RATE_LIMIT, defaultBurst, type ThrottleStyle } from './throttle.js';
 
 /** Everything fixed for the lifetime of one simulator. */
 export interface SimConfig {
@@ -21,6 +22,11 @@ export interface SimConfig {
   timeoutFaultMs: number;
   /** Clock in ms. */
   now: () => number;
+}
+
+/** A value for a message: numbers as JS prints them (NaN, Infinity), the rest as JSON. */
+function show(v: unknown): string {
+  return typeof v === 'number' || v === undefined ? String(v) : (JSON.stringify(v) ?? String(v));
 }
 
 function nonNegativeNumber(name: string, v: unknown): number {
@@ -65,6 +71,28 @@ const PARSERS = {
   },
   latencyMs: (v: unknown): number => nonNegativeNumber('latencyMs', v),
   pauseDelayMs: (v: unknown): number => nonNegativeNumber('pauseDelayMs', v),
+  /** null (and 0) = off. */
+  rateLimit: (v: unknown): number => {
+    if (v === null) return 0;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_RATE_LIMIT) {
+      throw new Error(`rateLimit must be a number of requests per second from 0 to ${MAX_RATE_LIMIT}, 0 or null = off (got ${show(v)})`);
+    }
+    return v;
+  },
+  /** null = the default, max(1, ceil(rateLimit / 10)). */
+  burst: (v: unknown): number | null => {
+    if (v === null) return null;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_RATE_LIMIT) {
+      throw new Error(`burst must be a whole number from 1 to ${MAX_RATE_LIMIT}, or null for the default (got ${show(v)})`);
+    }
+    return v;
+  },
+  throttleStyle: (v: unknown): ThrottleStyle => {
+    if (!(THROTTLE_STYLES as readonly unknown[]).includes(v)) {
+      throw new Error(`throttleStyle must be one of ${THROTTLE_STYLES.join(', ')} (got ${show(v)})`);
+    }
+    return v as ThrottleStyle;
+  },
 } satisfies { [K in keyof SimFaultSettings]-?: (v: unknown) => unknown };
 
 type Parsed = { [K in keyof typeof PARSERS]?: ReturnType<(typeof PARSERS)[K]> };
@@ -88,8 +116,24 @@ export class RuntimeSettings {
   pauseDelayMs = 0;
   faultRate = 0;
   faultKinds: FaultKind[] = [...FAULT_KINDS];
-  /** The fault PRNG; reseeded by `faultSeed`. */
+  /** The fault PRNG; reseeded by `faultSeed`. Also picks the reply of a 'mixed' throttle. */
   rand: () => number = mulberry32(DEFAULT_FAULT_SEED);
+  /** Requests per second per account; 0 = no limit. */
+  rateLimit = 0;
+  /** Bucket capacity as set; null = defaultBurst(rateLimit). */
+  burst: number | null = null;
+  throttleStyle: ThrottleStyle = 'http429';
+  readonly limiter: TokenBuckets;
+
+  /** `now`: the simulator clock (ms), for the token buckets. */
+  constructor(now: () => number) {
+    this.limiter = new TokenBuckets(now);
+  }
+
+  /** The bucket capacity in force. */
+  get effectiveBurst(): number {
+    return this.burst ?? defaultBurst(this.rateLimit);
+  }
 
   /** Validates the whole patch first, then applies it: a bad patch throws and changes nothing. */
   apply(patch: SimFaultSettings): void {
@@ -99,15 +143,30 @@ export class RuntimeSettings {
     if (p.latencyMs !== undefined) this.latencyMs = p.latencyMs;
     if (p.pauseDelayMs !== undefined) this.pauseDelayMs = p.pauseDelayMs;
     if (p.faultSeed !== undefined) this.rand = mulberry32(p.faultSeed);
+    if (p.throttleStyle !== undefined) this.throttleStyle = p.throttleStyle;
+    if (p.rateLimit !== undefined || p.burst !== undefined) {
+      if (p.rateLimit !== undefined) this.rateLimit = p.rateLimit;
+      if (p.burst !== undefined) this.burst = p.burst;
+      this.limiter.configure(this.rateLimit, this.effectiveBurst);
+    }
   }
 
-  /** What `POST /__sim/faults` answers (the seed is not shown: the PRNG has moved on). */
+  /** What `GET/POST /__sim/faults` answer (the seed is not shown: the PRNG has moved on). */
   view(): Record<string, unknown> {
-    return { faultRate: this.faultRate, faultKinds: this.faultKinds, latencyMs: this.latencyMs, pauseDelayMs: this.pauseDelayMs };
+    return {
+      faultRate: this.faultRate,
+      faultKinds: this.faultKinds,
+      latencyMs: this.latencyMs,
+      pauseDelayMs: this.pauseDelayMs,
+      rateLimit: this.rateLimit > 0 ? this.rateLimit : null,
+      burst: this.rateLimit > 0 ? this.effectiveBurst : this.burst,
+      throttleStyle: this.throttleStyle,
+    };
   }
 }
 
 /** The run-time part of the start options. */
 export function initialRuntimeSettings(opts: SimulatorOptions): SimFaultSettings {
-  return { faultRate: opts.faultRate, faultKinds: opts.faultKinds, faultSeed: opts.faultSeed, latencyMs: opts.latencyMs, pauseDelayMs: opts.pauseDelayMs };
+  const { faultRate, faultKinds, faultSeed, latencyMs, pauseDelayMs, rateLimit, burst, throttleStyle } = opts;
+  return { faultRate, faultKinds, faultSeed, latencyMs, pauseDelayMs, rateLimit, burst, throttleStyle };
 }

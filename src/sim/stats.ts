@@ -9,6 +9,8 @@ function emptyStats(): SimStats {
     authFailures: 0,
     faults: Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])),
     updates: 0,
+    throttled: 0,
+    throttledByEndpoint: Object.fromEntries(SIM_ENDPOINTS.map((e) => [e, 0])),
   };
 }
 
@@ -26,6 +28,11 @@ export class StatsKeeper {
 
   fault(kind: FaultKind): void {
     this.stats.faults[kind] = (this.stats.faults[kind] ?? 0) + 1;
+  }
+
+  throttled(endpoint: SimEndpoint): void {
+    this.stats.throttled++;
+    this.stats.throttledByEndpoint[endpoint] = (this.stats.throttledByEndpoint[endpoint] ?? 0) + 1;
   }
 
   /** A successful updateTask. */

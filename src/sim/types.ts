@@ -4,6 +4,7 @@
  */
 import type { SimTask, SeedFile } from './seed.js';
 import type { FaultKind } from './faults.js';
+import type { ThrottleStyle } from './throttle.js';
 
 export const DEFAULT_SIM_UUID = 'sim-uuid-0000000000000000000000';
 export const DEFAULT_SIM_SECRET = 'sim-secret-00000000000000000000';
@@ -34,6 +35,12 @@ export interface SimulatorOptions {
    * (default 0: at once). Meanwhile the task stays 2 (running) with a pending pause.
    */
   pauseDelayMs?: number;
+  /** Requests per second per account (token bucket); 0 / null / absent = no limit. */
+  rateLimit?: number | null;
+  /** Bucket capacity (default max(1, ceil(rateLimit / 10))). */
+  burst?: number | null;
+  /** How throttled requests are refused (default 'http429'). */
+  throttleStyle?: ThrottleStyle;
   /** How long a 'timeout' fault holds the response before destroying the socket (default 30000). */
   timeoutFaultMs?: number;
   /** createTs window in seconds (default 300). */
@@ -51,6 +58,10 @@ export interface SimStats {
   faults: Record<string, number>;
   /** Successful updateTask calls. */
   updates: number;
+  /** Requests refused by the rate limiter (they are counted in `requests` too). */
+  throttled: number;
+  /** Throttled requests per endpoint. */
+  throttledByEndpoint: Record<string, number>;
 }
 
 /** The run-time settings (`setFaults()`, `POST /__sim/faults`); an absent key is left unchanged. */
@@ -61,6 +72,11 @@ export interface SimFaultSettings {
   latencyMs?: number;
   /** Applies to pauses requested from now on; pending pauses keep their due time. */
   pauseDelayMs?: number;
+  /** Requests per second per account; 0 or null = off. Takes effect at once. */
+  rateLimit?: number | null;
+  /** Bucket capacity; null = the default, max(1, ceil(rateLimit / 10)). */
+  burst?: number | null;
+  throttleStyle?: ThrottleStyle;
 }
 
 /** Why a task's status changed. */
@@ -103,6 +119,8 @@ export interface SimCallRecord {
   taskStatus?: number;
   /** The injected fault, if any. */
   fault?: FaultKind;
+  /** Refused by the rate limiter (never applied). */
+  throttled?: true;
 }
 
 /** A pause accepted but not landed yet (pauseDelayMs > 0). */
