@@ -1,35 +1,49 @@
 /**
  * callform sim — a local NXCloud Callbot v3 simulator (node:http on loopback).
+ * Full reference: docs/simulator.md.
  *
  * API endpoints (POST only, signed like the real platform, see src/api/sign.ts):
  *   POST /callcentre/api/v3/listTask       {productID, page, size, queryConditions}
  *   POST /callcentre/api/v3/updateTask     {productID, userTaskID, sceneID, taskCreateSetting?, funcFlag?}
- *   POST /callcentre/api/v3/mgrTaskStatus  {productID, userTaskID, taskOperate, delCall?}
+ *   POST /callcentre/api/v3/mgrTaskStatus  {productID, userTaskID, taskOperate, delCall?} -> {..., taskStatus}
  *   POST /callcentre/api/v3/ping           {data}
- * Every API answer is HTTP 200 JSON with signed response headers (requestID, uuid,
- * createTs, algorithm, sign), except injected faults (http500/http503/reset/timeout).
+ * Bodies are validated against schemas/api.schema.json (retCode 2 missing, 3 type/format/
+ * unknown field, 4 value, 4001 more than 1000 elements). Every API answer is HTTP 200
+ * JSON with signed response headers (requestID, uuid, createTs, algorithm, sign), except
+ * injected faults (http500/http503/reset/timeout) and HTTP 429 throttling.
  * Any other path (or a non-POST method on an API path) -> HTTP 404 JSON.
  *
- * Control endpoints (no auth, no latency, no faults; for tests and demos):
- *   GET  /__sim/tasks              -> {tasks: SimTask[]} sorted by userTaskID
- *   GET  /__sim/tasks/:id          -> SimTask | 404
- *   POST /__sim/tasks/:id/status   body {taskStatus: 1..5} -> the updated SimTask (400/404 on error)
- *   GET  /__sim/stats              -> SimStats
- *   POST /__sim/stats/reset        -> SimStats (zeroed)
- *   POST /__sim/faults             body {faultRate?, faultKinds?, faultSeed?, latencyMs?} -> current fault settings
+ * Control endpoints (no auth, no latency, no faults, no rate limit; for tests and demos):
+ *   GET  /__sim/tasks                -> {tasks: SimTask[]} sorted by userTaskID
+ *   GET  /__sim/tasks/:id            -> SimTask | 404
+ *   POST /__sim/tasks/:id/status     body {taskStatus: 1..5} -> the updated SimTask (400/404 on error);
+ *                                       history cause 'control', drops a pending pause
+ *   GET  /__sim/tasks/:id/history    -> SimTaskHistory {statusChanges, calls, dropped, pendingPause} | 404
+ *   GET  /__sim/log?since=SEQ        -> {entries: SimLogEntry[], lastSeq} (all tasks, ordered by seq)
+ *   POST /__sim/log/reset            -> {entries: [], lastSeq}
+ *   GET  /__sim/stats                -> SimStats
+ *   POST /__sim/stats/reset          -> SimStats (zeroed)
+ *   GET  /__sim/faults               -> current run-time settings
+ *   POST /__sim/faults               body {faultRate?, faultKinds?, faultSeed?, latencyMs?, pauseDelayMs?,
+ *                                       rateLimit?, burst?, throttleStyle?} -> current run-time settings (400: nothing changed)
  *
  * Auth checks, in order (each failure counts in stats.authFailures):
  *   missing uuid/requestID/createTs/sign header -> 6001; unknown uuid -> 6002;
  *   bad algorithm header -> 3; createTs not integer seconds or outside ±replayWindowSec -> 6;
  *   sign mismatch (over the exact raw body) -> 6; requestID already seen -> 6.
- * A requestID is remembered once auth passes (even if a fault is then injected), so a
- * retry must use a fresh requestID, as the docs require ("unique per request").
+ * A requestID is remembered once auth passes (even if the request is then throttled or
+ * hit by a fault), so a retry must use a fresh requestID, as the docs require.
+ * Then: the per-account rate limit (throttled: 429 or retCode 7, never applied), fault
+ * injection, and the handler (see pipeline.ts for the order and why).
  */
 // Module layout: settings.ts (fixed config + run-time settings), pipeline.ts (the API
-// request stages), auth.ts (header/signature/replay checks), handlers.ts (the four API
-// endpoints on the task store), control.ts (/__sim), router.ts (path -> handler),
-// lifecycle.ts (listen, sockets, timers, close), stats.ts, http.ts (body reading, JSON and
-// signed replies), types.ts (public types/constants). This file only wires them together.
+// request stages), auth.ts (header/signature/replay checks), throttle.ts (token buckets),
+// faults.ts, validate.ts (schema errors -> retCodes), handlers.ts (the four API endpoints
+// on the task store), transitions.ts (status changes, pending pauses), journal.ts (history
+// and call log), control.ts (/__sim), router.ts (path -> handler), lifecycle.ts (listen,
+// sockets, timers, close), stats.ts, http.ts (body reading, JSON and signed replies),
+// seed.ts, cli.ts (runSimCli), types.ts (public types/constants). This file only wires
+// them together.
 import { isValidStatus, type ControlDeps } from './control.js';
 import { Journal } from './journal.js';
 import { TaskTransitions } from './transitions.js';
