@@ -15,6 +15,13 @@ function intInRange(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 const positiveInt = (name: string) => intInRange(name, 0);
+function numberInRange(name: string, min: number, max: number, unit: string) {
+  return (value: string) => {
+    const n = value.trim() === '' ? NaN : Number(value);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max} (${unit})`);
+    return n;
+  };
+}
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const formatOption = () => new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text');
 
@@ -109,6 +116,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--fault-rate <p>', 'probability (0..1) of an injected fault per API request', Number)
     .option('--fault-kinds <list>', 'comma list of http500,http503,reset,timeout,retcode,badsign')
     .option('--fault-seed <n>', 'seed of the fault RNG', positiveInt('--fault-seed'))
+    .option('--pause-delay-ms <ms>', 'a pause (mgrTaskStatus taskOperate 2) lands this much later; the task stays running meanwhile', positiveInt('--pause-delay-ms'))
+    .option('--rate-limit <req/s>', 'per-account token bucket: API requests per second (0 = off)', numberInRange('--rate-limit', 0, 1_000_000, 'requests per second; 0 = off'))
+    .option('--burst <n>', 'token bucket capacity (default: max(1, ceil(rate-limit / 10)))', intInRange('--burst', 1, 1_000_000))
+    .addOption(new Option('--throttle-style <style>', 'how throttled requests are refused (default: http429)').choices(['http429', 'retcode7', 'mixed']))
     .action((opts) =>
       run(async () => {
         const { runSimCli } = await import('./sim/index.js');

@@ -3,29 +3,27 @@
  * parsed JSON object body, and returns the response payload; validation failures throw
  * RetCodeError, which the server turns into a signed retCode reply.
  */
-import { PRODUCT_ID, byUserTaskID } from '../model/task.js';
+import { byUserTaskID } from '../model/task.js';
 import { RetCode } from '../model/retcode.js';
 import { describeStatus, isUpdatableStatus } from '../model/status.js';
 import {
-  RetCodeError,
-  isPlainObject,
-  requireField,
-  optionalField,
-  rejectUnknownKeys,
-  checkEnum,
-  checkStringArray,
-  checkIntegerArray,
-  validateTaskCreateSetting,
-  validateFuncFlag,
-  describeValue,
-} from './validate.js';
+  validateListTaskRequest,
+  validateUpdateTaskRequest,
+  validateMgrTaskStatusRequest,
+  validatePingRequest,
+} from '../generated/validators.js';
+import type { ListTaskRequest, UpdateTaskRequest, MgrTaskStatusRequest, PingRequest } from '../generated/api.js';
+import { RetCodeError, checkSchema } from './validate.js';
 import type { SimTask } from './seed.js';
 import type { SimEndpoint } from './types.js';
+import type { TaskTransitions } from './transitions.js';
 import { newId } from './http.js';
 
 export interface HandlerContext {
   /** Live store, keyed by userTaskID; updateTask and mgrTaskStatus mutate it in place. */
   tasks: Map<string, SimTask>;
+  /** Every status change goes through here (history, pending pauses). */
+  transitions: TaskTransitions;
   maxPageSize: number;
   nowSec: () => number;
 }
@@ -55,13 +53,6 @@ export function sortedTasks(store: Map<string, SimTask>): SimTask[] {
   return [...store.values()].sort(byUserTaskID);
 }
 
-function checkProduct(body: Record<string, unknown>): void {
-  const productID = requireField<string>(body, 'productID', 'string');
-  if (productID !== PRODUCT_ID) {
-    throw new RetCodeError(RetCode.ParameterValue, `productID must be "${PRODUCT_ID}" (got ${JSON.stringify(productID)})`);
-  }
-}
-
 function findTask(tasks: Map<string, SimTask>, userTaskID: string): SimTask {
   const task = tasks.get(userTaskID);
   if (!task) throw new RetCodeError(RetCode.ParameterValue, `task not found: userTaskID "${userTaskID}"`);
@@ -70,29 +61,16 @@ function findTask(tasks: Map<string, SimTask>, userTaskID: string): SimTask {
 
 export function handleListTask(ctx: HandlerContext, body: Record<string, unknown>): Payload {
   const { tasks, maxPageSize } = ctx;
-  rejectUnknownKeys(body, ['productID', 'page', 'size', 'queryConditions'], '');
-  checkProduct(body);
-  const page = requireField<number>(body, 'page', 'integer');
-  const size = requireField<number>(body, 'size', 'integer');
-  if (!Object.prototype.hasOwnProperty.call(body, 'queryConditions') || body.queryConditions === undefined) {
-    throw new RetCodeError(RetCode.ParameterMissing, 'queryConditions is required');
-  }
-  const qc = body.queryConditions;
-  if (!isPlainObject(qc)) {
-    throw new RetCodeError(RetCode.ParameterFormat, `queryConditions must be an object (got ${describeValue(qc)})`);
-  }
-  if (page < 1) throw new RetCodeError(RetCode.ParameterValue, `page must be >= 1 (got ${page})`);
-  if (size < 1 || size > maxPageSize) {
+  const { page, size, queryConditions: qc } = checkSchema<ListTaskRequest>(validateListTaskRequest, body);
+  if (size > maxPageSize) {
     throw new RetCodeError(RetCode.ParameterValue, `size must be between 1 and ${maxPageSize} (got ${size})`);
   }
-  rejectUnknownKeys(qc, ['taskStatus', 'taskName', 'sceneID', 'userTaskID', 'startTs', 'endTs'], 'queryConditions');
-  const present = (k: string): boolean => qc[k] !== undefined && qc[k] !== null;
-  const ids = present('userTaskID') ? new Set(checkStringArray(qc.userTaskID, 'queryConditions.userTaskID')) : undefined;
-  const statuses = present('taskStatus') ? new Set(checkIntegerArray(qc.taskStatus, 'queryConditions.taskStatus')) : undefined;
-  const names = present('taskName') ? new Set(checkStringArray(qc.taskName, 'queryConditions.taskName')) : undefined;
-  const sceneID = present('sceneID') ? optionalField<string>(qc, 'sceneID', 'string', 'queryConditions.sceneID') : undefined;
-  const startTs = present('startTs') ? optionalField<number>(qc, 'startTs', 'integer', 'queryConditions.startTs') : undefined;
-  const endTs = present('endTs') ? optionalField<number>(qc, 'endTs', 'integer', 'queryConditions.endTs') : undefined;
+  const ids = qc.userTaskID ? new Set(qc.userTaskID) : undefined;
+  const statuses = qc.taskStatus ? new Set(qc.taskStatus) : undefined;
+  const names = qc.taskName ? new Set(qc.taskName) : undefined;
+  const sceneID = qc.sceneID ?? undefined;
+  const startTs = qc.startTs ?? undefined;
+  const endTs = qc.endTs ?? undefined;
   // An empty filter list means "no filter on this field".
   const matching = sortedTasks(tasks).filter(
     (t) =>
@@ -122,20 +100,16 @@ export function handleListTask(ctx: HandlerContext, body: Record<string, unknown
 }
 
 export function handleUpdateTask(ctx: HandlerContext, body: Record<string, unknown>): Payload {
-  rejectUnknownKeys(body, ['productID', 'userTaskID', 'sceneID', 'taskCreateSetting', 'funcFlag'], '');
-  checkProduct(body);
-  const userTaskID = requireField<string>(body, 'userTaskID', 'string');
-  const sceneID = requireField<string>(body, 'sceneID', 'string');
-  const tcs = body.taskCreateSetting !== undefined ? validateTaskCreateSetting(body.taskCreateSetting) : undefined;
-  const ff = body.funcFlag !== undefined ? validateFuncFlag(body.funcFlag) : undefined;
+  const { userTaskID, sceneID, taskCreateSetting: tcs, funcFlag: ff } = checkSchema<UpdateTaskRequest>(validateUpdateTaskRequest, body);
   const task = findTask(ctx.tasks, userTaskID);
   if (task.sceneID !== sceneID) {
     throw new RetCodeError(RetCode.ParameterValue, `sceneID does not match task: task "${userTaskID}" has sceneID "${task.sceneID}", request says "${sceneID}"`);
   }
   if (!isUpdatableStatus(task.taskStatus)) {
+    const pausing = ctx.transitions.pendingPause(userTaskID) ? '; a pause is pending, retry once it has landed' : '';
     throw new RetCodeError(
       RetCode.GenericError,
-      `task status ${describeStatus(task.taskStatus)} cannot be modified; only not started (1) or paused (5)`,
+      `task status ${describeStatus(task.taskStatus)} cannot be modified; only not started (1) or paused (5)${pausing}`,
     );
   }
   // Everything is validated above, so the merge below never leaves a half-applied update.
@@ -143,29 +117,32 @@ export function handleUpdateTask(ctx: HandlerContext, body: Record<string, unkno
     const target = task.taskCreateSetting as Record<string, unknown>;
     for (const [k, v] of Object.entries(tcs)) {
       if (k === 'manualCallSetting') {
-        target.manualCallSetting = { ...(task.taskCreateSetting.manualCallSetting ?? {}), ...(v as object) };
+        target.manualCallSetting = { ...(task.taskCreateSetting.manualCallSetting ?? {}), ...structuredClone(v as object) };
       } else {
-        target[k] = v;
+        target[k] = structuredClone(v);
       }
     }
     if (tcs.taskName !== undefined) task.taskName = tcs.taskName;
   }
   if (ff) {
     const target = task.funcFlag as Record<string, unknown>;
-    for (const [k, v] of Object.entries(ff)) target[k] = v; // smsFuncFlag is replaced whole
+    for (const [k, v] of Object.entries(ff)) target[k] = structuredClone(v); // smsFuncFlag is replaced whole
   }
   return { retCode: RetCode.Success, retMsg: 'success', responseID: newId(), taskID: task.taskID };
 }
 
-export function handleMgrTaskStatus(ctx: HandlerContext, body: Record<string, unknown>): Payload {
-  rejectUnknownKeys(body, ['productID', 'userTaskID', 'taskOperate', 'delCall'], '');
-  checkProduct(body);
-  const userTaskID = requireField<string>(body, 'userTaskID', 'string');
-  const taskOperate = requireField<number>(body, 'taskOperate', 'integer');
-  checkEnum(taskOperate, [1, 2, 3], 'taskOperate');
-  const delCall = optionalField<number>(body, 'delCall', 'integer');
-  if (delCall !== undefined) checkEnum(delCall, [0, 1], 'delCall');
-  const task = findTask(ctx.tasks, userTaskID);
+/**
+ * Applies taskOperate to the task and returns the status to answer. While a pause is
+ * pending (see transitions.ts) the task is running: start cancels the pause, a second
+ * pause is accepted without moving its due time.
+ */
+function operate(transitions: TaskTransitions, task: SimTask, taskOperate: number): number {
+  const pausing = transitions.pendingPause(task.userTaskID) !== null;
+  if (pausing && taskOperate === 1) {
+    transitions.cancelPause(task.userTaskID);
+    return task.taskStatus;
+  }
+  if (pausing && taskOperate === 2) return task.taskStatus;
   const op = OPERATIONS[taskOperate]!;
   if (!op.from.includes(task.taskStatus)) {
     throw new RetCodeError(
@@ -173,12 +150,20 @@ export function handleMgrTaskStatus(ctx: HandlerContext, body: Record<string, un
       `cannot ${op.name} a task in status ${describeStatus(task.taskStatus)}; allowed from ${op.from.map(describeStatus).join(', ')}`,
     );
   }
-  task.taskStatus = op.to;
-  return { retCode: RetCode.Success, retMsg: 'success', responseID: newId(), taskID: task.taskID, taskStatus: task.taskStatus };
+  if (taskOperate === 2) return transitions.pause(task);
+  transitions.set(task, op.to, 'mgrTaskStatus');
+  return task.taskStatus;
+}
+
+export function handleMgrTaskStatus(ctx: HandlerContext, body: Record<string, unknown>): Payload {
+  const { userTaskID, taskOperate } = checkSchema<MgrTaskStatusRequest>(validateMgrTaskStatusRequest, body);
+  const task = findTask(ctx.tasks, userTaskID);
+  const taskStatus = operate(ctx.transitions, task, taskOperate);
+  return { retCode: RetCode.Success, retMsg: 'success', responseID: newId(), taskID: task.taskID, taskStatus };
 }
 
 export function handlePing(ctx: HandlerContext, body: Record<string, unknown>): Payload {
-  const data = requireField<string>(body, 'data', 'string');
+  const { data } = checkSchema<PingRequest>(validatePingRequest, body);
   return { data, timestamp: ctx.nowSec(), code: 0, msg: 'success', reqId: newId() };
 }
 

@@ -4,7 +4,8 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { TaskCreateSetting, FuncFlag } from '../generated/task.js';
 import { TASK_STATUS_LABEL } from '../model/status.js';
-import { RetCodeError, isPlainObject, describeValue, validateTaskCreateSetting, validateFuncFlag } from './validate.js';
+import { validateRequestTaskCreateSetting, validateRequestFuncFlag } from '../generated/validators.js';
+import { isPlainObject, describeValue, schemaError } from './validate.js';
 
 export interface SimTask {
   userTaskID: string;
@@ -75,16 +76,16 @@ export function validateSeed(input: unknown, label = 'seed'): SeedFile {
     if (taskStatus !== undefined) task.taskStatus = taskStatus as number;
     if (taskID !== undefined) task.taskID = taskID as string;
     if (taskName !== undefined) task.taskName = taskName as string;
-    try {
-      if (raw.taskCreateSetting !== undefined && raw.taskCreateSetting !== null) {
-        task.taskCreateSetting = validateTaskCreateSetting(raw.taskCreateSetting, `${at}.taskCreateSetting`);
-      }
-      if (raw.funcFlag !== undefined && raw.funcFlag !== null) {
-        task.funcFlag = validateFuncFlag(raw.funcFlag, `${at}.funcFlag`);
-      }
-    } catch (err) {
-      if (err instanceof RetCodeError) fail(err.message);
-      throw err;
+    // The same definitions as the updateTask body (schemas/api.schema.json); null = absent.
+    if (raw.taskCreateSetting !== undefined && raw.taskCreateSetting !== null) {
+      const err = schemaError(validateRequestTaskCreateSetting, raw.taskCreateSetting, `${at}.taskCreateSetting`);
+      if (err) fail(err.message);
+      task.taskCreateSetting = raw.taskCreateSetting as TaskCreateSetting;
+    }
+    if (raw.funcFlag !== undefined && raw.funcFlag !== null) {
+      const err = schemaError(validateRequestFuncFlag, raw.funcFlag, `${at}.funcFlag`);
+      if (err) fail(err.message);
+      task.funcFlag = raw.funcFlag as FuncFlag;
     }
     return task;
   });

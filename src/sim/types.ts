@@ -4,6 +4,7 @@
  */
 import type { SimTask, SeedFile } from './seed.js';
 import type { FaultKind } from './faults.js';
+import type { ThrottleStyle } from './throttle.js';
 
 export const DEFAULT_SIM_UUID = 'sim-uuid-0000000000000000000000';
 export const DEFAULT_SIM_SECRET = 'sim-secret-00000000000000000000';
@@ -29,6 +30,17 @@ export interface SimulatorOptions {
   faultKinds?: FaultKind[];
   /** Seed of the PRNG used for fault decisions. */
   faultSeed?: number;
+  /**
+   * How long a pause (mgrTaskStatus taskOperate 2 on a running task) takes to land, in ms
+   * (default 0: at once). Meanwhile the task stays 2 (running) with a pending pause.
+   */
+  pauseDelayMs?: number;
+  /** Requests per second per account (token bucket); 0 / null / absent = no limit. */
+  rateLimit?: number | null;
+  /** Bucket capacity (default max(1, ceil(rateLimit / 10))). */
+  burst?: number | null;
+  /** How throttled requests are refused (default 'http429'). */
+  throttleStyle?: ThrottleStyle;
   /** How long a 'timeout' fault holds the response before destroying the socket (default 30000). */
   timeoutFaultMs?: number;
   /** createTs window in seconds (default 300). */
@@ -46,14 +58,93 @@ export interface SimStats {
   faults: Record<string, number>;
   /** Successful updateTask calls. */
   updates: number;
+  /** Requests refused by the rate limiter (they are counted in `requests` too). */
+  throttled: number;
+  /** Throttled requests per endpoint. */
+  throttledByEndpoint: Record<string, number>;
 }
 
+/** The run-time settings (`setFaults()`, `POST /__sim/faults`); an absent key is left unchanged. */
 export interface SimFaultSettings {
   faultRate?: number;
   faultKinds?: FaultKind[];
   faultSeed?: number;
   latencyMs?: number;
+  /** Applies to pauses requested from now on; pending pauses keep their due time. */
+  pauseDelayMs?: number;
+  /** Requests per second per account; 0 or null = off. Takes effect at once. */
+  rateLimit?: number | null;
+  /** Bucket capacity; null = the default, max(1, ceil(rateLimit / 10)). */
+  burst?: number | null;
+  throttleStyle?: ThrottleStyle;
 }
+
+/** Why a task's status changed. */
+export type SimStatusCause = 'mgrTaskStatus' | 'control' | 'pause-delay';
+
+/**
+ * One status change. `seq` is shared by every history entry of every task (status
+ * changes and calls), so entries can be ordered across tasks.
+ */
+export interface SimStatusChange {
+  seq: number;
+  /** Simulator clock (ms). For cause 'pause-delay': the time the pause was due. */
+  at: number;
+  userTaskID: string;
+  from: number;
+  to: number;
+  /** mgrTaskStatus: an API call; control: setStatus() or POST /__sim/tasks/:id/status (a person); pause-delay: a delayed pause landing. */
+  cause: SimStatusCause;
+}
+
+/** One authenticated updateTask / mgrTaskStatus call naming an existing task. */
+export interface SimCallRecord {
+  seq: number;
+  /** Simulator clock (ms) when the call was decided. */
+  at: number;
+  userTaskID: string;
+  endpoint: 'updateTask' | 'mgrTaskStatus';
+  requestID: string;
+  /** mgrTaskStatus: the taskOperate sent (when it is a number). */
+  taskOperate?: number;
+  /** The retCode answered; null when the client got no retCode (HTTP 429/500/503, reset, timeout). */
+  retCode: number | null;
+  /**
+   * The request took effect (retCode 0): settings merged, status changed, or a pause
+   * accepted (also when it is still pending). True for a 'badsign' fault too: the request
+   * was applied, only the answer's signature is wrong.
+   */
+  applied: boolean;
+  /** mgrTaskStatus: the taskStatus the answer reported. */
+  taskStatus?: number;
+  /** The injected fault, if any. */
+  fault?: FaultKind;
+  /** Refused by the rate limiter (never applied). */
+  throttled?: true;
+}
+
+/** A pause accepted but not landed yet (pauseDelayMs > 0). */
+export interface SimPendingPause {
+  /** Simulator clock (ms). */
+  requestedAt: number;
+  dueAt: number;
+}
+
+export interface SimTaskHistory {
+  userTaskID: string;
+  /** Oldest first; at most HISTORY_LIMIT (older ones are dropped and counted in `dropped`). */
+  statusChanges: SimStatusChange[];
+  /** Oldest first; at most HISTORY_LIMIT. */
+  calls: SimCallRecord[];
+  dropped: { statusChanges: number; calls: number };
+  pendingPause: SimPendingPause | null;
+}
+
+/** An entry of the global log: every task's status changes and calls, ordered by seq. */
+export type SimLogEntry = ({ kind: 'status' } & SimStatusChange) | ({ kind: 'call' } & SimCallRecord);
+
+/** Per task, at most this many status changes and this many calls are kept (the oldest go first). */
+export const HISTORY_LIMIT = 1000;
 
 export interface Simulator {
   url: string;
@@ -63,9 +154,24 @@ export interface Simulator {
   tasks: Map<string, SimTask>;
   stats(): SimStats;
   resetStats(): void;
-  /** Flip a task's status (e.g. between plan and apply). Throws on unknown task / invalid status. */
+  /**
+   * Set a task's status as a person would (e.g. between plan and apply); recorded in the
+   * history with cause 'control' and cancels a pending pause. Throws on unknown task / invalid status.
+   */
   setStatus(userTaskID: string, status: number): void;
   setFaults(opts: SimFaultSettings): void;
+  /** The task's status changes and calls (copies). Throws on an unknown task. */
+  history(userTaskID: string): SimTaskHistory;
+  /** Every task's status changes and calls with seq > `sinceSeq` (default 0: all kept), ordered by seq. */
+  log(sinceSeq?: number): SimLogEntry[];
+  /** Forgets all history (seq keeps counting up). */
+  clearHistory(): void;
+  /**
+   * Lands every pending pause that is due by the simulator clock. Done automatically on
+   * every request, control call, history()/log() and when the pause timer fires; call it
+   * only to read `tasks` directly after moving an injected clock.
+   */
+  applyDuePauses(): void;
   /** Observer: called for every authenticated API request (body = parsed JSON, or the raw text if unparseable). */
   onRequest?: (endpoint: string, body: unknown) => void;
   /** Closes the server and destroys open sockets (keep-alive, held timeouts). */

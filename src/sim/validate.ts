@@ -1,9 +1,17 @@
 /**
- * Request-body validation for the simulator. Every failure is an {@link RetCodeError}
- * carrying the documented retCode: 2 missing, 3 wrong format/type, 4 wrong value,
- * 4001 too many elements.
+ * Request-body validation for the simulator, derived from the JSON Schemas: the
+ * validators are generated from schemas/api.schema.json (which $refs the task schema's
+ * taskCreateSetting and funcFlag), and this module maps their errors to the documented
+ * retCodes, reporting one problem with its field path:
+ *   2    a required field is missing;
+ *   3    wrong type, unknown field, wrong format (pattern, format);
+ *   4    wrong value (enum, const, minimum/maximum, multipleOf, length, minItems, uniqueItems);
+ *   4001 too many array elements (maxItems).
+ * When a body has several problems, the one reported is chosen in this order: unknown
+ * field (a misspelt key also explains a "missing" one), missing field, too many elements,
+ * wrong type/format, wrong value; ties go to the schema's own order.
  */
-import type { TaskCreateSetting, FuncFlag, ManualCallSetting, SmsRule } from '../generated/task.js';
+import type { AjvError, CompiledValidator } from '../generated/validators.js';
 import { RetCode } from '../model/retcode.js';
 
 export class RetCodeError extends Error {
@@ -14,8 +22,6 @@ export class RetCodeError extends Error {
     this.retCode = retCode;
   }
 }
-
-export type FieldKind = 'string' | 'integer' | 'number' | 'boolean';
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -29,175 +35,115 @@ export function describeValue(v: unknown): string {
   return typeof v;
 }
 
-function matchesKind(v: unknown, kind: FieldKind): boolean {
-  switch (kind) {
-    case 'string':
-      return typeof v === 'string';
-    case 'integer':
-      return typeof v === 'number' && Number.isInteger(v);
-    case 'number':
-      return typeof v === 'number' && Number.isFinite(v);
-    case 'boolean':
-      return typeof v === 'boolean';
-  }
+/** A value for a message: JSON, shortened. */
+function show(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? text.slice(0, 57) + '...' : text;
 }
 
-const ARTICLE: Record<FieldKind, string> = { string: 'a string', integer: 'an integer', number: 'a number', boolean: 'a boolean' };
-
-export function checkKind(v: unknown, kind: FieldKind, path: string): void {
-  if (!matchesKind(v, kind)) {
-    throw new RetCodeError(RetCode.ParameterFormat, `${path} must be ${ARTICLE[kind]} (got ${describeValue(v)})`);
-  }
+/**
+ * JSON pointer (/funcFlag/smsFuncFlag/0/smsID) -> field path (funcFlag.smsFuncFlag[0].smsID),
+ * below `base` (the validated value's own path; '' for a request body, shown as "body").
+ */
+export function fieldPath(base: string, pointer: string, extra?: string): string {
+  const segments = pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (extra !== undefined) segments.push(extra);
+  let out = base;
+  for (const seg of segments) out += /^\d+$/.test(seg) ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  return out || 'body';
 }
 
-/** Required field: absent/undefined -> 2; wrong type -> 3. */
-export function requireField<T>(obj: Record<string, unknown>, key: string, kind: FieldKind, path = key): T {
-  if (!Object.prototype.hasOwnProperty.call(obj, key) || obj[key] === undefined) {
-    throw new RetCodeError(RetCode.ParameterMissing, `${path} is required`);
-  }
-  checkKind(obj[key], kind, path);
-  return obj[key] as T;
-}
-
-/** Optional field: absent -> undefined; present with wrong type -> 3. */
-export function optionalField<T>(obj: Record<string, unknown>, key: string, kind: FieldKind, path = key): T | undefined {
-  if (!Object.prototype.hasOwnProperty.call(obj, key) || obj[key] === undefined) return undefined;
-  checkKind(obj[key], kind, path);
-  return obj[key] as T;
-}
-
-export function rejectUnknownKeys(obj: Record<string, unknown>, known: readonly string[], path: string): void {
-  for (const k of Object.keys(obj)) {
-    if (!known.includes(k)) {
-      throw new RetCodeError(RetCode.ParameterFormat, `${path ? path + '.' : ''}${k} is not a known field`);
-    }
-  }
-}
-
-export function checkEnum(v: number, allowed: readonly number[], path: string): void {
-  if (!allowed.includes(v)) {
-    throw new RetCodeError(RetCode.ParameterValue, `${path} must be one of ${allowed.join(', ')} (got ${v})`);
-  }
-}
-
-const TCS_FIELDS: Record<string, FieldKind | 'manualCallSetting'> = {
-  strategyName: 'string',
-  startupType: 'integer',
-  startupAt: 'integer',
-  zoneSecond: 'integer',
-  dialAtWeekDay: 'string',
-  dialAtUpHour: 'string',
-  dialAtDownHour: 'string',
-  maxCall: 'integer',
-  taskName: 'string',
-  taskCallbackUrl: 'string',
-  maxRingTime: 'integer',
-  routeID: 'string',
-  manualCallSetting: 'manualCallSetting',
+const ARTICLE: Record<string, string> = {
+  string: 'a string',
+  integer: 'an integer',
+  number: 'a number',
+  boolean: 'a boolean',
+  object: 'an object',
+  array: 'an array',
+  null: 'null',
 };
 
-const MCS_FIELDS: Record<string, FieldKind> = {
-  agentGroup: 'string',
-  dispatchType: 'integer',
-  ratioCallRate: 'number',
-  predictCallRate: 'number',
+/** retCode and rank (lower is reported first) of each keyword; anything else is a wrong value. */
+const KEYWORD_CLASS: Record<string, { retCode: number; rank: number }> = {
+  additionalProperties: { retCode: RetCode.ParameterFormat, rank: 0 },
+  required: { retCode: RetCode.ParameterMissing, rank: 1 },
+  maxItems: { retCode: RetCode.ContentTooLarge, rank: 2 },
+  type: { retCode: RetCode.ParameterFormat, rank: 3 },
+  pattern: { retCode: RetCode.ParameterFormat, rank: 3 },
+  format: { retCode: RetCode.ParameterFormat, rank: 3 },
 };
+const WRONG_VALUE = { retCode: RetCode.ParameterValue, rank: 4 };
 
-const FF_FIELDS: Record<string, FieldKind | 'smsFuncFlag'> = {
-  taskKeep: 'boolean',
-  roundRedial: 'boolean',
-  wholeTTS: 'boolean',
-  smsEnable: 'boolean',
-  smsFuncFlag: 'smsFuncFlag',
-  phoneEncrypt: 'boolean',
-};
-
-const SMS_RULE_FIELDS = ['smsID', 'intentID', 'intentName'] as const;
-/** Cap on array sizes in request bodies (retCode 4001 beyond it). */
-export const MAX_ARRAY_ITEMS = 1000;
-
-function checkObject(v: unknown, path: string): Record<string, unknown> {
-  if (!isPlainObject(v)) throw new RetCodeError(RetCode.ParameterFormat, `${path} must be an object (got ${describeValue(v)})`);
-  return v;
+function classOf(err: AjvError): { retCode: number; rank: number } {
+  return KEYWORD_CLASS[err.keyword] ?? WRONG_VALUE;
 }
 
-export function checkArray(v: unknown, path: string): unknown[] {
-  if (!Array.isArray(v)) throw new RetCodeError(RetCode.ParameterFormat, `${path} must be an array (got ${describeValue(v)})`);
-  if (v.length > MAX_ARRAY_ITEMS) {
-    throw new RetCodeError(RetCode.ContentTooLarge, `${path} has ${v.length} elements; at most ${MAX_ARRAY_ITEMS} allowed`);
-  }
-  return v;
-}
-
-export function checkStringArray(v: unknown, path: string): string[] {
-  const arr = checkArray(v, path);
-  arr.forEach((x, i) => checkKind(x, 'string', `${path}[${i}]`));
-  return arr as string[];
-}
-
-export function checkIntegerArray(v: unknown, path: string): number[] {
-  const arr = checkArray(v, path);
-  arr.forEach((x, i) => checkKind(x, 'integer', `${path}[${i}]`));
-  return arr as number[];
-}
-
-/** Validates a (partial) taskCreateSetting; returns a deep copy. */
-export function validateTaskCreateSetting(v: unknown, path = 'taskCreateSetting'): TaskCreateSetting {
-  const obj = checkObject(v, path);
-  rejectUnknownKeys(obj, Object.keys(TCS_FIELDS), path);
-  const out: Record<string, unknown> = {};
-  for (const [key, kind] of Object.entries(TCS_FIELDS)) {
-    if (!Object.prototype.hasOwnProperty.call(obj, key) || obj[key] === undefined) continue;
-    const value = obj[key];
-    const p = `${path}.${key}`;
-    if (kind === 'manualCallSetting') {
-      out[key] = validateManualCallSetting(value, p);
-      continue;
+/** "<path> <what is wrong> (got <value>)". */
+function describeError(err: AjvError, base: string): string {
+  const p = err.params;
+  const at = fieldPath(base, err.instancePath);
+  const got = `(got ${show(err.data)})`;
+  const description: string | undefined = err.parentSchema?.description;
+  switch (err.keyword) {
+    case 'required':
+      return `${fieldPath(base, err.instancePath, p.missingProperty)} is required`;
+    case 'additionalProperties':
+      return `${fieldPath(base, err.instancePath, p.additionalProperty)} is not a known field`;
+    case 'type': {
+      const types = String(p.type).split(',').map((t) => ARTICLE[t] ?? t);
+      return `${at} must be ${types.join(' or ')} (got ${describeValue(err.data)})`;
     }
-    checkKind(value, kind, p);
-    if (key === 'startupType') checkEnum(value as number, [1, 2, 3], p);
-    out[key] = value;
+    case 'enum':
+      return `${at} must be one of ${(p.allowedValues as unknown[]).map(show).join(', ')} ${got}`;
+    case 'const':
+      return `${at} must be ${show(p.allowedValue)} ${got}`;
+    case 'pattern':
+      return `${at} has the wrong format ${got}: ${description ?? `must match ${p.pattern}`}`;
+    case 'format':
+      return `${at} is not a valid ${p.format} ${got}`;
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return `${at} must be ${p.comparison} ${p.limit} ${got}`;
+    case 'multipleOf':
+      return `${at} must be a multiple of ${p.multipleOf} ${got}`;
+    case 'minLength':
+      return p.limit === 1 ? `${at} must not be empty` : `${at} must be at least ${p.limit} characters long ${got}`;
+    case 'maxLength':
+      return `${at} must be at most ${p.limit} characters long (got ${String(err.data).length})`;
+    case 'maxItems':
+      return `${at} has ${(err.data as unknown[]).length} elements; at most ${p.limit} allowed`;
+    case 'minItems':
+      return `${at} must have at least ${p.limit} element${p.limit === 1 ? '' : 's'}`;
+    case 'uniqueItems':
+      return `${at} has a repeated element (elements ${Math.min(p.i, p.j)} and ${Math.max(p.i, p.j)} are equal)`;
+    default:
+      return `${at} ${err.message ?? `fails ${err.keyword}`}`;
   }
-  return out as TaskCreateSetting;
 }
 
-function validateManualCallSetting(v: unknown, path: string): ManualCallSetting {
-  const obj = checkObject(v, path);
-  rejectUnknownKeys(obj, Object.keys(MCS_FIELDS), path);
-  const out: Record<string, unknown> = {};
-  for (const [key, kind] of Object.entries(MCS_FIELDS)) {
-    if (!Object.prototype.hasOwnProperty.call(obj, key) || obj[key] === undefined) continue;
-    const p = `${path}.${key}`;
-    checkKind(obj[key], kind, p);
-    if (key === 'dispatchType') checkEnum(obj[key] as number, [0, 1, 3], p);
-    out[key] = obj[key];
+/** The error to report among all of ajv's (see the module comment); `if`/`anyOf` wrappers are skipped. */
+export function pickError(errors: readonly AjvError[]): AjvError | undefined {
+  let best: AjvError | undefined;
+  for (const err of errors) {
+    if (err.keyword === 'if' || err.keyword === 'anyOf' || err.keyword === 'oneOf' || err.keyword === 'allOf') continue;
+    if (!best || classOf(err).rank < classOf(best).rank) best = err;
   }
-  return out as ManualCallSetting;
+  return best;
 }
 
-/** Validates a (partial) funcFlag; returns a deep copy. */
-export function validateFuncFlag(v: unknown, path = 'funcFlag'): FuncFlag {
-  const obj = checkObject(v, path);
-  rejectUnknownKeys(obj, Object.keys(FF_FIELDS), path);
-  const out: Record<string, unknown> = {};
-  for (const [key, kind] of Object.entries(FF_FIELDS)) {
-    if (!Object.prototype.hasOwnProperty.call(obj, key) || obj[key] === undefined) continue;
-    const p = `${path}.${key}`;
-    if (kind === 'smsFuncFlag') {
-      out[key] = checkArray(obj[key], p).map((rule, i) => validateSmsRule(rule, `${p}[${i}]`));
-      continue;
-    }
-    checkKind(obj[key], kind, p);
-    out[key] = obj[key];
-  }
-  return out as FuncFlag;
+/** The RetCodeError for a failed validation (undefined when `validate` passed); `base` is the value's path. */
+export function schemaError(validate: CompiledValidator, value: unknown, base = ''): RetCodeError | undefined {
+  if (validate(value)) return undefined;
+  const err = pickError(validate.errors ?? []);
+  if (!err) return new RetCodeError(RetCode.ParameterFormat, `${base || 'body'} is not valid`);
+  return new RetCodeError(classOf(err).retCode, describeError(err, base));
 }
 
-function validateSmsRule(v: unknown, path: string): SmsRule {
-  const obj = checkObject(v, path);
-  rejectUnknownKeys(obj, SMS_RULE_FIELDS, path);
-  const rule: SmsRule = { smsID: requireField<string>(obj, 'smsID', 'string', `${path}.smsID`) };
-  if (obj.intentID !== undefined) rule.intentID = [...checkStringArray(obj.intentID, `${path}.intentID`)];
-  if (obj.intentName !== undefined) rule.intentName = [...checkStringArray(obj.intentName, `${path}.intentName`)];
-  return rule;
+/** Validates `value` with a generated validator; throws the RetCodeError of its first problem. */
+export function checkSchema<T>(validate: CompiledValidator, value: unknown, base = ''): T {
+  const err = schemaError(validate, value, base);
+  if (err) throw err;
+  return value as T;
 }

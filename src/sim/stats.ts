@@ -1,0 +1,51 @@
+/** Request counters (`sim.stats()`, `GET /__sim/stats`). */
+import { FAULT_KINDS, type FaultKind } from './faults.js';
+import { SIM_ENDPOINTS, type SimEndpoint, type SimStats } from './types.js';
+
+function emptyStats(): SimStats {
+  return {
+    requests: 0,
+    byEndpoint: Object.fromEntries(SIM_ENDPOINTS.map((e) => [e, 0])),
+    authFailures: 0,
+    faults: Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])),
+    updates: 0,
+    throttled: 0,
+    throttledByEndpoint: Object.fromEntries(SIM_ENDPOINTS.map((e) => [e, 0])),
+  };
+}
+
+export class StatsKeeper {
+  private stats = emptyStats();
+
+  request(endpoint: SimEndpoint): void {
+    this.stats.requests++;
+    this.stats.byEndpoint[endpoint] = (this.stats.byEndpoint[endpoint] ?? 0) + 1;
+  }
+
+  authFailure(): void {
+    this.stats.authFailures++;
+  }
+
+  fault(kind: FaultKind): void {
+    this.stats.faults[kind] = (this.stats.faults[kind] ?? 0) + 1;
+  }
+
+  throttled(endpoint: SimEndpoint): void {
+    this.stats.throttled++;
+    this.stats.throttledByEndpoint[endpoint] = (this.stats.throttledByEndpoint[endpoint] ?? 0) + 1;
+  }
+
+  /** A successful updateTask. */
+  update(): void {
+    this.stats.updates++;
+  }
+
+  /** A copy: callers may keep or change it freely. */
+  snapshot(): SimStats {
+    return structuredClone(this.stats);
+  }
+
+  reset(): void {
+    this.stats = emptyStats();
+  }
+}
