@@ -70,6 +70,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--detailed-exitcode', 'exit 2 when there are changes (blocked and errors included), 0 when none')
     .option('--offline', 'do not read remote task statuses (no credentials needed; blocked tasks not detected)')
     .option('-o, --out <file>', 'save the plan for `callform apply FILE` (exact payloads, stale-checked)')
+    .option('--pause-running', 'running tasks with changes are paused, updated and resumed (as lifecycle.whenRunning: pause)')
+    .option('--resync', 'send every declared field of the targeted tasks, whatever the state says (repairs console edits)')
     .action((opts) => run(async () => (await commands()).planCommand(io, global(), opts))());
 
   program
@@ -79,6 +81,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('-t, --target <id>', 'only tasks whose userTaskID matches (repeatable; * and ? wildcards)', collect)
     .option('-p, --parallelism <n>', 'concurrent updateTask calls (default: settings, 8)', intInRange('--parallelism', 1, 256))
     .option('--lock-timeout <ms>', 'wait this long for the state lock (default: settings, 0)', positiveInt('--lock-timeout'))
+    .option('--pause-running', 'running tasks with changes are paused, updated and resumed (as lifecycle.whenRunning: pause)')
+    .option('--resync', 'send every declared field of the targeted tasks, whatever the state says (repairs console edits)')
+    .addOption(new Option('--format <format>', 'report format: text, or json on stdout (the human account goes to stderr)').choices(['text', 'json']).default('text'))
     .action((planfile, opts) => run(async () => (await commands()).applyCommand(io, global(), planfile, opts))());
 
   program

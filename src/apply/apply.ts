@@ -1,14 +1,15 @@
-import type { CallformPlan, TaskPlan, UpdateTaskPlan, UpdateTaskPayload } from '../model/plan.js';
+import { isChange, type CallformPlan, type TaskPlan, type ChangeTaskPlan, type PauseUpdateTaskPlan, type UpdateTaskPayload } from '../model/plan.js';
 import { byUserTaskID } from '../model/task.js';
-import type { TaskState } from '../generated/state.js';
+import type { TaskState, OwedResume } from '../generated/state.js';
 import type { UpdateTaskResponse } from '../api/wire.js';
 import { ApiError } from '../api/errors.js';
 import { runPool } from '../concurrency/pool.js';
 import type { StateWriter } from '../state/writer.js';
 import { appliedEntry, type SentSettings } from '../state/entry.js';
 import { errorMessage } from '../errors.js';
+import { pauseTask, resumeTask, settleOwedResume, type LifecycleClient, type LifecycleContext, type LifecycleStep, type ResumeOutcome } from './lifecycle.js';
 
-export type ApplyOutcome = 'applied' | 'blocked' | 'failed' | 'unchanged' | 'forgotten' | 'skipped';
+export type ApplyOutcome = 'applied' | 'blocked' | 'failed' | 'unchanged' | 'forgotten' | 'skipped' | 'resumed';
 
 export interface TaskResult {
   userTaskID: string;
@@ -18,6 +19,8 @@ export interface TaskResult {
   retCode?: number;
   calls: number;
   warnings: string[];
+  /** pause → update → resume: from sending the pause to the confirmed resume (ms). */
+  pausedMs?: number;
 }
 
 export interface ApplyResult {
@@ -32,23 +35,32 @@ export interface ApplyResult {
 export interface UpdateClient {
   updateTask(payload: UpdateTaskPayload): Promise<UpdateTaskResponse>;
 }
+export type ApplyClient = UpdateClient & LifecycleClient;
 
 export interface ApplyOptions {
-  client: UpdateClient;
+  client: ApplyClient;
   state: StateWriter;
   parallelism: number;
   now?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+  /** How long a pause may take to show (settings pauseTimeoutMs; default 30 s). */
+  pauseTimeoutMs?: number;
+  /** First wait between status reads while confirming a pause or a resume (default 250 ms). */
+  pollMs?: number;
+  /** Each step of a pause window (a stop signal says which windows it waits for). */
+  onStep?: (userTaskID: string, step: LifecycleStep) => void;
   /** Called as each task finishes (progress display, CI log lines). */
   onResult?: (result: TaskResult, done: number, total: number) => void;
   /** Checked before each new call: once true, no new call starts; calls in flight finish. */
   shouldStop?: () => boolean;
 }
 
-/** An update that calls the API. */
-type Call = UpdateTaskPlan & { deferred: null; payload: UpdateTaskPayload };
+/** A change that calls the API (a plain update, or one inside a pause window). */
+type Call = ChangeTaskPlan & { deferred: null; payload: UpdateTaskPayload };
+type WindowCall = Call & PauseUpdateTaskPlan;
 
 function isCall(t: TaskPlan): t is Call {
-  return t.action === 'update' && t.deferred === null && t.payload !== null;
+  return isChange(t) && t.deferred === null && t.payload !== null;
 }
 
 /** The settings part of an updateTask payload (what may land on the server). */
@@ -62,8 +74,10 @@ const timestamp = (options: ApplyOptions) => (options.now?.() ?? new Date()).toI
 /** Collects results in order of completion and counts them. */
 class Results {
   readonly list: TaskResult[] = [];
-  readonly counts: Record<ApplyOutcome, number> = { applied: 0, blocked: 0, failed: 0, unchanged: 0, forgotten: 0, skipped: 0 };
+  readonly counts: Record<ApplyOutcome, number> = { applied: 0, blocked: 0, failed: 0, unchanged: 0, forgotten: 0, skipped: 0, resumed: 0 };
   updateCalls = 0;
+  /** Tasks that got a result: the rest of the calls were never started. */
+  readonly done = new Set<string>();
 
   constructor(
     private readonly total: number,
@@ -72,6 +86,7 @@ class Results {
 
   record(userTaskID: string, outcome: ApplyOutcome, extra: Partial<Omit<TaskResult, 'userTaskID' | 'outcome'>> = {}): void {
     const r: TaskResult = { userTaskID, outcome, calls: 0, warnings: [], ...extra };
+    this.done.add(userTaskID);
     this.list.push(r);
     this.counts[outcome]++;
     this.onResult?.(r, this.list.length, this.total);
@@ -116,38 +131,134 @@ function refusedOutright(err: unknown): boolean {
   return err instanceof ApiError && err.kind === 'retcode' && err.details.attempts === 1;
 }
 
+type UpdateOutcome = { ok: true } | { ok: false; message: string; retCode?: number };
+
 /** One updateTask call; a confirmed answer replaces the state entry with exactly what was applied. */
-async function sendUpdate(t: Call, earlier: TaskState | undefined, options: ApplyOptions, results: Results): Promise<void> {
+async function sendUpdate(t: Call, earlier: TaskState | undefined, options: ApplyOptions, results: Results): Promise<UpdateOutcome> {
   results.updateCalls++;
   try {
     const res = await options.client.updateTask(t.payload);
     const taskID = res.taskID ?? t.remote?.taskID ?? options.state.current.tasks[t.userTaskID]?.taskID;
     options.state.recordApplied(t.userTaskID, appliedEntry(t.sceneID, t.after, taskID, timestamp(options)));
-    results.record(t.userTaskID, 'applied', { calls: 1, warnings: t.warnings });
+    return { ok: true };
   } catch (err) {
     if (earlier && refusedOutright(err)) options.state.restore(t.userTaskID, earlier);
-    const retCode = err instanceof ApiError ? err.details.retCode : undefined;
-    results.record(t.userTaskID, 'failed', { message: errorMessage(err), retCode, calls: 1 });
+    return { ok: false, message: errorMessage(err), retCode: err instanceof ApiError ? err.details.retCode : undefined };
+  }
+}
+
+function recordUpdate(t: Call, outcome: UpdateOutcome, results: Results, extra: Partial<TaskResult> = {}): void {
+  if (outcome.ok) results.record(t.userTaskID, 'applied', { calls: 1, warnings: t.warnings, ...extra });
+  else results.record(t.userTaskID, 'failed', { message: outcome.message, retCode: outcome.retCode, calls: 1, ...extra });
+}
+
+function lifecycle(options: ApplyOptions): LifecycleContext {
+  return {
+    client: options.client,
+    state: options.state,
+    pauseTimeoutMs: options.pauseTimeoutMs ?? 30_000,
+    pollMs: options.pollMs ?? 250,
+    now: () => (options.now?.() ?? new Date()).getTime(),
+    sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+    onStep: options.onStep,
+  };
+}
+
+/** After the resume attempt: the record is cleared unless the task may still be paused by callform. */
+function settleResume(ctx: LifecycleContext, userTaskID: string, resumed: ResumeOutcome): string | undefined {
+  if (resumed.kind === 'failed') {
+    ctx.onStep?.(userTaskID, 'left-paused');
+    return resumed.message;
+  }
+  ctx.state.clearResume(userTaskID);
+  ctx.onStep?.(userTaskID, 'resumed');
+  return undefined;
+}
+
+/**
+ * pause → confirm → update → resume → confirm, back to back. The owed resume is written
+ * (fsync) before the pause is sent; the resume is sent whatever the update's outcome.
+ */
+async function runWindow(t: WindowCall, earlier: TaskState | undefined, options: ApplyOptions, results: Results): Promise<void> {
+  const ctx = lifecycle(options);
+  const id = t.userTaskID;
+  ctx.state.oweResume(id, new Date(ctx.now()).toISOString());
+  await ctx.state.flush();
+  const start = ctx.now();
+  ctx.onStep?.(id, 'pausing');
+  const paused = await pauseTask(ctx, id);
+  if (paused.kind === 'paused') {
+    ctx.state.markPaused(id);
+    ctx.onStep?.(id, 'updating');
+    const update = await sendUpdate(t, earlier, options, results);
+    ctx.onStep?.(id, 'resuming');
+    const unresumed = settleResume(ctx, id, await resumeTask(ctx, id));
+    const pausedMs = ctx.now() - start;
+    if (unresumed) results.record(id, 'failed', { message: `${update.ok ? 'updated' : `not updated (${update.message})`}, but ${unresumed}`, calls: 1, pausedMs });
+    else recordUpdate(t, update, results, { pausedMs, ...(update.ok ? {} : { message: `${update.message}; the task was resumed` }) });
+    return;
+  }
+  if (paused.kind === 'timeout') {
+    // The start should cancel a pause still on its way, but the docs do not say so: the
+    // record stays ("pausing", from now), so a pause that lands later is undone next time.
+    const resumed = await resumeTask(ctx, id);
+    ctx.state.oweResume(id, new Date(ctx.now()).toISOString());
+    ctx.onStep?.(id, 'left-paused');
+    const after = resumed.kind === 'failed' ? resumed.message : 'a start was sent and the next apply checks that no late pause stuck';
+    results.record(id, 'failed', { message: `${paused.message}: not updated; ${after}`, pausedMs: ctx.now() - start });
+    return;
+  }
+  ctx.state.clearResume(id); // nothing of ours is paused
+  if (paused.kind === 'not-running') {
+    // A person paused it (or it never started): update it as it is and leave its status alone.
+    recordUpdate(t, await sendUpdate(t, earlier, options, results), results, { warnings: [...t.warnings, `the task was ${paused.status === 5 ? 'already paused' : 'not started'}: updated without pausing, and not resumed`] });
+  } else if (paused.kind === 'finished') {
+    results.record(id, 'blocked', { message: `the task finished meanwhile (status ${paused.status}): not updated` });
+  } else {
+    results.record(id, 'failed', { message: paused.kind === 'missing' ? 'the task no longer exists on NXCloud' : paused.message });
   }
 }
 
 /**
- * Executes a plan: one updateTask per changed task that goes ahead (bounded parallelism);
- * each success is recorded in state as soon as it is confirmed, so a failure or a kill
- * halfway leaves the state true for what landed. Non-zero retCodes fail that task only.
+ * A resume an earlier apply owes. A plain update planned for the same task (it was seen
+ * paused, by callform) completes the interrupted window first: update, then resume.
+ */
+async function runOwed(userTaskID: string, owed: OwedResume, call: Call | undefined, earlier: TaskState | undefined, options: ApplyOptions, results: Results): Promise<void> {
+  const ctx = lifecycle(options);
+  const update = call ? await sendUpdate(call, earlier, options, results) : undefined;
+  ctx.onStep?.(userTaskID, 'resuming');
+  const settled = await settleOwedResume(ctx, userTaskID, owed);
+  if (settled.kind !== 'failed') {
+    ctx.state.clearResume(userTaskID);
+    ctx.onStep?.(userTaskID, 'resumed');
+  }
+  const note = settled.kind === 'resumed' ? 'resumed (an earlier apply paused it and did not resume it)' : settled.kind === 'cleared' ? `no resume needed: ${settled.why}` : settled.message;
+  if (call && update) {
+    recordUpdate(call, update, results, settled.kind === 'failed' ? { outcome: 'failed', message: `${update.ok ? 'updated' : update.message}; ${note}` } : { warnings: [...call.warnings, note] });
+  } else {
+    results.record(userTaskID, settled.kind === 'failed' ? 'failed' : 'resumed', { message: note });
+  }
+}
+
+/**
+ * Executes a plan. First the resumes an earlier apply owes, then one updateTask per
+ * changed task that goes ahead (running tasks opted in are paused around it), with
+ * bounded parallelism. Each success is recorded in state as soon as it is confirmed, so a
+ * failure or a kill halfway leaves the state true for what landed. Non-zero retCodes fail
+ * that task only.
  */
 export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Promise<ApplyResult> {
-  const results = new Results(plan.tasks.length, options.onResult);
+  const owed = Object.entries(options.state.current.owedResumes ?? {});
+  const results = new Results(plan.tasks.length + owed.filter(([id]) => !plan.tasks.some((t) => t.userTaskID === id)).length, options.onResult);
   const calls = plan.tasks.filter(isCall);
   settleWithoutCalls(plan.tasks.filter((t) => !isCall(t)), options, results);
   const earlier = await markUnconfirmed(calls, options);
-  const started = new Set<string>();
-  const send = (t: Call) => {
-    started.add(t.userTaskID);
-    return sendUpdate(t, earlier.get(t.userTaskID), options, results);
-  };
-  await runPool(calls, options.parallelism, send, options.shouldStop);
-  const unstarted = calls.filter((t) => !started.has(t.userTaskID));
+  const callOf = new Map(calls.map((t) => [t.userTaskID, t]));
+  await runPool(owed, options.parallelism, ([id, o]) => runOwed(id, o, callOf.get(id), earlier.get(id), options, results), options.shouldStop);
+  const rest = calls.filter((t) => !options.state.current.owedResumes?.[t.userTaskID] && !results.done.has(t.userTaskID));
+  const run = (t: Call) => (t.action === 'pause-update-resume' ? runWindow(t, earlier.get(t.userTaskID), options, results) : sendUpdate(t, earlier.get(t.userTaskID), options, results).then((o) => recordUpdate(t, o, results)));
+  await runPool(rest, options.parallelism, run, options.shouldStop);
+  const unstarted = calls.filter((t) => !results.done.has(t.userTaskID));
   for (const t of unstarted) results.record(t.userTaskID, 'skipped', { message: 'not attempted: apply was interrupted' });
   await options.state.flush();
   return { results: results.list.sort(byUserTaskID), counts: results.counts, interrupted: unstarted.length > 0, updateCalls: results.updateCalls };

@@ -1,14 +1,15 @@
 import { planHasChanges, type CallformPlan } from '../model/plan.js';
 import { CallformError, ExitCode } from '../errors.js';
-import { colorsFor } from '../render/colors.js';
+import { colorsFor, noColors } from '../render/colors.js';
 import { renderPlanText, renderApplySummary, renderApplyLine } from '../render/text.js';
 import { renderPlanMarkdown } from '../render/markdown.js';
-import { renderPlanJson } from '../render/json.js';
+import { renderPlanJson, renderApplyJson } from '../render/json.js';
 import { readSavedPlan, writeSavedPlan } from '../plan/saved-plan.js';
 import { forceUnlock } from '../state/lock.js';
 import { openProject, loadProjectTasks, computePlan, createClient, runApply, applyExitCode, type Project } from '../workflow/index.js';
 import { confirm, type Io } from './io.js';
 import type { ApplyResult } from '../apply/apply.js';
+import type { LifecycleStep } from '../apply/lifecycle.js';
 
 export type Format = 'text' | 'markdown' | 'json';
 
@@ -55,12 +56,14 @@ export interface PlanOptions {
   detailedExitcode?: boolean;
   offline?: boolean;
   out?: string;
+  pauseRunning?: boolean;
+  resync?: boolean;
 }
 
 export async function planCommand(io: Io, global: GlobalOptions, opts: PlanOptions): Promise<number> {
   const p = await project(io, global);
   const client = opts.offline ? undefined : await createClient(p, { debug: debugSink(io, global) });
-  const { plan } = await computePlan(p, { offline: Boolean(opts.offline), targets: opts.target?.length ? opts.target : null, client });
+  const { plan } = await computePlan(p, { offline: Boolean(opts.offline), targets: opts.target?.length ? opts.target : null, pauseRunning: opts.pauseRunning, resync: opts.resync, client });
   if (opts.out) await writeSavedPlan(opts.out, plan);
   io.stdout.write(render(plan, opts.format, io, global));
   if (opts.out && opts.format === 'text') io.stdout.write(`\nSaved the plan to ${opts.out}. Apply exactly this plan with: callform apply ${opts.out}\n`);
@@ -78,29 +81,65 @@ export interface ApplyCommandOptions {
   target?: string[];
   parallelism?: number;
   lockTimeout?: number;
+  pauseRunning?: boolean;
+  resync?: boolean;
+  format?: 'text' | 'json';
 }
 
-/** Stop handling: the first SIGINT/SIGTERM stops new calls; a second one exits at once. */
-function trapSignals(io: Io) {
+/**
+ * Stop handling. The first SIGINT/SIGTERM stops new calls; calls in flight finish. Tasks
+ * inside a pause window are updated and resumed before exiting, for at most `graceMs`;
+ * then (or on a third signal) the run exits and the next apply resumes them from the
+ * state's owed-resume record. Without open windows a second signal exits at once.
+ */
+function trapSignals(io: Io, graceMs: number) {
   let signal: NodeJS.Signals | null = null;
+  let count = 0;
+  const windows = new Set<string>();
+  const code = () => (signal === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated);
+  const list = () => [...windows].sort().join(', ');
+  let timer: NodeJS.Timeout | undefined;
+  const giveUp = () => {
+    io.stderr.write(`\nstopped waiting; the next apply resumes: ${list()}\n`);
+    process.exit(code());
+  };
   const handler = (s: NodeJS.Signals) => {
-    if (signal) process.exit(s === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated);
-    signal = s;
-    io.stderr.write(`\n${s}: finishing the calls in flight and saving state; no new calls will start (repeat to exit now).\n`);
+    count++;
+    signal ??= s;
+    if (count === 1) {
+      io.stderr.write(`\n${s}: finishing the calls in flight and saving state; no new calls will start (repeat to exit now).\n`);
+      if (windows.size > 0) {
+        io.stderr.write(`waiting (at most ${Math.ceil(graceMs / 1000)} s) for ${windows.size} task(s) in a pause window to be updated and resumed: ${list()}\n`);
+        timer = setTimeout(giveUp, graceMs);
+        timer.unref();
+      }
+      return;
+    }
+    if (windows.size > 0 && count === 2) {
+      io.stderr.write(`still waiting for the resume of: ${list()} (repeat once more to exit now; the next apply resumes them)\n`);
+      return;
+    }
+    if (windows.size > 0) giveUp();
+    process.exit(code());
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
   return {
     stopped: () => signal !== null,
-    exitCode: () => (signal === 'SIGINT' ? ExitCode.Interrupted : signal === 'SIGTERM' ? ExitCode.Terminated : null),
+    exitCode: () => (signal ? code() : null),
+    onStep: (userTaskID: string, step: LifecycleStep) => {
+      if (step === 'pausing') windows.add(userTaskID);
+      else if (step === 'resumed' || step === 'left-paused') windows.delete(userTaskID);
+    },
     dispose: () => {
+      clearTimeout(timer);
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
     },
   };
 }
 
-function progressReporter(io: Io) {
+function progressReporter(io: Io, out: Io['stdout']) {
   const tty = Boolean(io.stderr.isTTY) && !io.env.CI;
   let failures = 0;
   return {
@@ -110,7 +149,7 @@ function progressReporter(io: Io) {
         io.stderr.write(`\r\x1b[2K[${done}/${total}] ${failures} failed so far`);
         if (done === total) io.stderr.write('\r\x1b[2K');
       } else if (r.outcome !== 'unchanged') {
-        io.stdout.write(renderApplyLine(r, done, total) + '\n');
+        out.write(renderApplyLine(r, done, total) + '\n');
       }
     },
     end() {
@@ -119,32 +158,48 @@ function progressReporter(io: Io) {
   };
 }
 
+/** Flags that shape a plan: with a saved plan, they were chosen when it was made. */
+function planShapingFlags(opts: ApplyCommandOptions): string[] {
+  return [opts.target?.length && '--target', opts.pauseRunning && '--pause-running', opts.resync && '--resync'].filter((f): f is string => Boolean(f));
+}
+
 export async function applyCommand(io: Io, global: GlobalOptions, planFile: string | undefined, opts: ApplyCommandOptions): Promise<number> {
-  if (planFile && opts.target?.length) throw new CallformError('--target cannot be combined with a saved plan', 'targets are chosen when the plan is made: `callform plan --target ID --out FILE`');
+  const shaping = planShapingFlags(opts);
+  if (planFile && shaping.length > 0) {
+    throw new CallformError(`${shaping.join(', ')} cannot be combined with a saved plan`, 'these are chosen when the plan is made, e.g. `callform plan --target ID --pause-running --out FILE`; apply FILE does exactly what was planned');
+  }
   if (!planFile && !opts.autoApprove && !io.stdin.isTTY) {
     throw new CallformError('apply needs confirmation but standard input is not a terminal', 'pass --auto-approve, or apply a reviewed saved plan: `callform apply FILE`');
   }
   const p = await project(io, global, { parallelism: opts.parallelism, lockTimeoutMs: opts.lockTimeout });
   const client = await createClient(p, { debug: debugSink(io, global) });
-  const c = colors(io, global);
-  const signals = trapSignals(io);
-  const progress = progressReporter(io);
+  const json = opts.format === 'json';
+  // With --format json, stdout carries only the JSON report; the human account goes to stderr.
+  const human = json ? io.stderr : io.stdout;
+  const c = json ? noColors : colors(io, global);
+  const s = p.settings;
+  const signals = trapSignals(io, s.pauseTimeoutMs * 2 + 2 * s.timeoutMs * (s.retries + 1));
+  const progress = progressReporter(io, human);
   try {
-    const run = await runApply(p, planFile ? { planFile } : { targets: opts.target?.length ? opts.target : null }, {
+    const request = planFile ? { planFile } : { targets: opts.target?.length ? opts.target : null, pauseRunning: opts.pauseRunning, resync: opts.resync };
+    const run = await runApply(p, request, {
       client,
-      onPlan: (plan) => io.stdout.write(renderPlanText(plan, c)),
+      onPlan: (plan) => human.write(renderPlanText(plan, c)),
       onSavedPlan: (plan, file) =>
-        io.stdout.write(`Applying saved plan ${file} (made ${plan.created_at}): ${plan.summary.update} to update, ${plan.summary.forget} to forget.\n`),
+        human.write(`Applying saved plan ${file} (made ${plan.created_at}): ${plan.summary.update} to update, ${plan.summary.forget} to forget, ${plan.summary.resume} to resume.\n`),
       confirm: opts.autoApprove ? undefined : () => confirm(io, '\nDo you want to apply these changes? Only "yes" is accepted: '),
       warn: (message) => io.stderr.write(`warning: ${message}\n`),
       onResult: progress.onResult,
       shouldStop: signals.stopped,
+      onStep: signals.onStep,
     });
     progress.end();
-    if (run.status === 'nothing-applicable') io.stdout.write('\nNothing can be applied now.\n');
+    if (run.status === 'nothing-applicable') human.write('\nNothing can be applied now.\n');
     if (run.status === 'cancelled') io.stderr.write('Apply cancelled; nothing was changed.\n');
-    if (run.status === 'applied') io.stdout.write('\n' + renderApplySummary(run.result, c));
-    return signals.exitCode() ?? applyExitCode(run);
+    if (run.status === 'applied') human.write('\n' + renderApplySummary(run.result, c));
+    const exit = signals.exitCode() ?? applyExitCode(run);
+    if (json) io.stdout.write(renderApplyJson(run, exit));
+    return exit;
   } finally {
     signals.dispose();
   }

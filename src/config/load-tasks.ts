@@ -103,8 +103,8 @@ export function tasksOfDocument(
 }
 
 function toDesired(d: Declared): DesiredTask {
-  const { userTaskID, sceneID, taskCreateSetting = {}, funcFlag = {} } = d.task;
-  return { userTaskID, sceneID, taskCreateSetting, funcFlag, source: where(d) };
+  const { userTaskID, sceneID, taskCreateSetting = {}, funcFlag = {}, lifecycle = {} } = d.task;
+  return { userTaskID, sceneID, taskCreateSetting, funcFlag, lifecycle, source: where(d) };
 }
 
 /** What one task file yields. */

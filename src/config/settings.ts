@@ -9,6 +9,8 @@ import { parseSource, type SourceDocument } from '../diagnostics/source.js';
 
 /** The signature algorithm the settings choose (the API client implements both). */
 export type SignAlgorithm = NonNullable<CallformSettings['algorithm']>;
+import type { SendMode } from '../model/task.js';
+export type { SendMode };
 
 export const MODULE_NAME = 'callform';
 export const DEFAULT_ENDPOINT = 'https://nxbot.nxcloud.com';
@@ -58,6 +60,10 @@ export interface ResolvedSettings {
   timeoutMs: number;
   retries: number;
   lockTimeoutMs: number;
+  /** How long a pause may take to show as status 5 (live-task lifecycle). */
+  pauseTimeoutMs: number;
+  /** Which fields an update carries, unless a task's lifecycle.sendMode says otherwise. */
+  sendMode: SendMode;
 }
 
 export interface LoadSettingsOptions {
@@ -146,6 +152,8 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<Resolv
     timeoutMs: s.timeoutMs ?? 15000,
     retries: s.retries ?? 3,
     lockTimeoutMs: s.lockTimeoutMs ?? 0,
+    pauseTimeoutMs: s.pauseTimeoutMs ?? 30_000,
+    sendMode: s.sendMode ?? 'changed',
   };
 }
 

@@ -38,4 +38,12 @@ export interface CallformSettings {
    * How long to wait for the state lock. Default 0 (fail at once).
    */
   lockTimeoutMs?: number;
+  /**
+   * How long a pause (mgrTaskStatus taskOperate 2) may take to show as status 5 before callform resumes the task and fails it. Default 30000.
+   */
+  pauseTimeoutMs?: number;
+  /**
+   * Which fields an update carries: changed (default) only the changed ones; declared every declared field. A task's lifecycle.sendMode overrides it.
+   */
+  sendMode?: 'changed' | 'declared';
 }

@@ -7,9 +7,9 @@ import type { TaskCreateSetting, FuncFlag } from './task.js';
  */
 export interface CallformState {
   /**
-   * State format version.
+   * State format version: 2 adds owedResumes; version 1 files are read as they are and written as 2.
    */
-  version: 1;
+  version: 1 | 2;
   /**
    * UUID fixed when the state was created.
    */
@@ -23,11 +23,27 @@ export interface CallformState {
    */
   toolVersion?: string;
   /**
+   * Tasks callform paused (or is about to pause) to update them and still has to resume, keyed by userTaskID. Written durably before the pause is sent; cleared once the resume is confirmed, or once the task is seen running or finished.
+   */
+  owedResumes?: {
+    [k: string]: OwedResume;
+  };
+  /**
    * Keyed by userTaskID.
    */
   tasks: {
     [k: string]: TaskState;
   };
+}
+export interface OwedResume {
+  /**
+   * When the pause was about to be sent.
+   */
+  since: string;
+  /**
+   * pausing: the pause was (maybe) sent and not yet seen to take effect; paused: the task was seen paused.
+   */
+  phase: 'pausing' | 'paused';
 }
 export interface TaskState {
   sceneID: string;

@@ -19,6 +19,7 @@ export type CallformTask = {
   sceneID: string;
   taskCreateSetting?: TaskCreateSetting;
   funcFlag?: FuncFlag;
+  lifecycle?: Lifecycle;
 };
 
 /**
@@ -141,4 +142,17 @@ export interface SmsRule {
    * Intent names that trigger this SMS (works like intentID).
    */
   intentName?: string[];
+}
+/**
+ * callform-only settings (never sent to the API): what to do with a running task that has changes, and which fields an update carries.
+ */
+export interface Lifecycle {
+  /**
+   * A running task (status 2) with changes: block (default) reports it as blocked; pause pauses it, updates it and resumes it. Completed (3) and failed (4) tasks are always blocked.
+   */
+  whenRunning?: 'block' | 'pause';
+  /**
+   * changed (default): an update carries only the fields that changed; declared: it carries every declared field of taskCreateSetting and funcFlag (for teams that would rather not rely on updateTask keeping omitted fields). Overrides the settings file's sendMode.
+   */
+  sendMode?: 'changed' | 'declared';
 }

@@ -8,14 +8,19 @@ import type {
   TaskPlan,
   NoopTaskPlan,
   UpdateTaskPlan,
+  PauseUpdateTaskPlan,
   ForgetTaskPlan,
+  OwedResumePlan,
   Deferral,
   SettingChange,
   UpdateTaskPayload,
   RemoteView,
 } from '../generated/plan.js';
 
-export type { CallformPlan, TaskPlan, NoopTaskPlan, UpdateTaskPlan, ForgetTaskPlan, Deferral, SettingChange, UpdateTaskPayload, RemoteView };
+export type { CallformPlan, TaskPlan, NoopTaskPlan, UpdateTaskPlan, PauseUpdateTaskPlan, ForgetTaskPlan, OwedResumePlan, Deferral, SettingChange, UpdateTaskPayload, RemoteView };
+
+/** The tasks whose settings change: a plain update, or one wrapped in pause → update → resume. */
+export type ChangeTaskPlan = UpdateTaskPlan | PauseUpdateTaskPlan;
 
 export type PlanAction = TaskPlan['action'];
 export type DeferReason = Deferral['reason'];
@@ -30,29 +35,29 @@ export function deferralOf(t: TaskPlan): Deferral | null {
   return t.action === 'forget' ? null : t.deferred;
 }
 
-/** An update that goes ahead now. */
-export function isRunnableUpdate(t: TaskPlan): t is UpdateTaskPlan & { deferred: null } {
-  return t.action === 'update' && t.deferred === null;
+export function isChange(t: TaskPlan): t is ChangeTaskPlan {
+  return t.action === 'update' || t.action === 'pause-update-resume';
 }
 
 /** Which summary bucket a task counts in: its deferral reason when held back, else its action. */
-export function summaryKey(t: TaskPlan): keyof PlanSummary {
-  return deferralOf(t)?.reason ?? t.action;
+export function summaryKey(t: TaskPlan): Exclude<keyof PlanSummary, 'resume'> {
+  return deferralOf(t)?.reason ?? (t.action === 'pause-update-resume' ? 'update' : t.action);
 }
 
-export function summarize(tasks: readonly TaskPlan[]): PlanSummary {
-  const summary: PlanSummary = { update: 0, noop: 0, blocked: 0, forget: 0, error: 0 };
+export function summarize(tasks: readonly TaskPlan[], resumes: readonly OwedResumePlan[]): PlanSummary {
+  const summary: PlanSummary = { update: 0, noop: 0, blocked: 0, forget: 0, error: 0, resume: resumes.length };
   for (const t of tasks) summary[summaryKey(t)]++;
   return summary;
 }
 
-/** True when applying the plan would change something, or something needs attention (blocked, errors). */
+/** True when applying the plan would change something, or something needs attention (blocked, errors, owed resumes). */
 export function planHasChanges(plan: CallformPlan): boolean {
   const s = plan.summary;
-  return s.update + s.blocked + s.forget + s.error > 0;
+  return s.update + s.blocked + s.forget + s.error + s.resume > 0;
 }
 
-/** Fields an update sends (unmanaged fields are never sent). */
-export function sentFieldCount(t: UpdateTaskPlan): number {
-  return t.payload ? t.changes.filter((c) => c.kind !== 'unmanage').length : 0;
+/** True when apply has something to do: an update, a forget or an owed resume. */
+export function planHasWork(plan: CallformPlan): boolean {
+  const s = plan.summary;
+  return s.update + s.forget + s.resume > 0;
 }

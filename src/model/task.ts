@@ -1,7 +1,8 @@
-import type { TaskCreateSetting, FuncFlag } from '../generated/task.js';
+import type { TaskCreateSetting, FuncFlag, Lifecycle } from '../generated/task.js';
 import type { ManagedSettings } from '../generated/plan.js';
 
-export type { TaskCreateSetting, FuncFlag, ManagedSettings };
+export type { TaskCreateSetting, FuncFlag, ManagedSettings, Lifecycle };
+export type SendMode = NonNullable<Lifecycle['sendMode']>;
 
 /** The constant `productID` every Callbot body carries. */
 export const PRODUCT_ID = 'callbot' as const;
@@ -12,6 +13,8 @@ export interface DesiredTask {
   sceneID: string;
   taskCreateSetting: TaskCreateSetting;
   funcFlag: FuncFlag;
+  /** callform-only settings (never sent): what to do when the task is running, which fields to send. */
+  lifecycle: Lifecycle;
   /** "file:line" of the task's declaration. */
   source: string;
 }

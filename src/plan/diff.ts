@@ -45,11 +45,14 @@ export function diffSettings(before: ManagedSettings | null, after: ManagedSetti
   return [...changes.values()].sort(byPath);
 }
 
+/** The partial settings holding the values of `after` at `paths` (arrays whole), or null when none. */
+export function pickSettings(after: ManagedSettings, paths: readonly string[]): PayloadSettings | null {
+  const out: Plain = {};
+  for (const path of paths) setPath(out, path, getPath(after, path));
+  return Object.keys(out).length > 0 ? (out as PayloadSettings) : null;
+}
+
 /** The partial settings to send: only added or changed values (arrays whole). */
 export function payloadSettings(changes: SettingChange[], after: ManagedSettings): PayloadSettings | null {
-  const out: Plain = {};
-  for (const c of changes) {
-    if (c.kind !== 'unmanage') setPath(out, c.path, getPath(after, c.path));
-  }
-  return Object.keys(out).length > 0 ? (out as PayloadSettings) : null;
+  return pickSettings(after, changes.filter((c) => c.kind !== 'unmanage').map((c) => c.path));
 }

@@ -1,9 +1,9 @@
 import type { CallformState, TaskState } from '../generated/state.js';
-import { PLAN_FORMAT_VERSION, summarize, type CallformPlan, type TaskPlan, type Deferral, type RemoteView, type UpdateTaskPayload } from '../model/plan.js';
-import { PRODUCT_ID, byUserTaskID, type DesiredTask, type RemoteTask } from '../model/task.js';
-import { describeStatus, isUpdatableStatus } from '../model/status.js';
+import { PLAN_FORMAT_VERSION, summarize, type CallformPlan, type TaskPlan, type Deferral, type RemoteView, type UpdateTaskPayload, type OwedResumePlan, type SettingChange } from '../model/plan.js';
+import { PRODUCT_ID, byUserTaskID, type DesiredTask, type RemoteTask, type SendMode } from '../model/task.js';
+import { TaskStatus, describeStatus, isUpdatableStatus } from '../model/status.js';
 import { leaves, withoutLeaves, type ManagedSettings } from '../model/settings.js';
-import { diffSettings, payloadSettings } from './diff.js';
+import { diffSettings, pickSettings } from './diff.js';
 import { targetFilter } from './targets.js';
 
 export interface PlanInput {
@@ -16,6 +16,12 @@ export interface PlanInput {
   filesDigest: string;
   toolVersion: string;
   now: Date;
+  /** --pause-running: every targeted running task with changes is paused, updated and resumed. */
+  pauseRunning?: boolean;
+  /** --resync: every declared field of the targeted tasks is sent, whatever the state says. */
+  resync?: boolean;
+  /** The settings file's sendMode; a task's lifecycle.sendMode wins. Default changed. */
+  sendMode?: SendMode;
 }
 
 export const DELAYED_EFFECT_WARNING =
@@ -49,8 +55,10 @@ function remoteView(task: RemoteTask | undefined): RemoteView {
   return task ? { taskID: task.taskID, taskStatus: task.taskStatus, sceneID: task.sceneID } : null;
 }
 
-/** Why the task cannot go ahead as planned, or null. */
-function deferral(task: DesiredTask, recorded: TaskState | undefined, input: PlanInput, sends: boolean): Deferral | null {
+const BLOCKED_HINT = 'pause it (mgrTaskStatus taskOperate 2) and re-run, or let callform do it: lifecycle.whenRunning: pause in the task file, or --pause-running';
+
+/** Why the task cannot go ahead as planned, or null. `pauses`: a running task will be paused around its update. */
+function deferral(task: DesiredTask, recorded: TaskState | undefined, input: PlanInput, sends: boolean, pauses: boolean): Deferral | null {
   const error = (code: Deferral['code'], message: string): Deferral => ({ reason: 'error', code, message });
   if (recorded && recorded.sceneID !== task.sceneID) {
     return error('scene-changed', `sceneID changed from "${recorded.sceneID}" to "${task.sceneID}": updateTask cannot change a task's dialogue template; give the new template a new task (new userTaskID)`);
@@ -61,38 +69,50 @@ function deferral(task: DesiredTask, recorded: TaskState | undefined, input: Pla
   if (remote.sceneID !== task.sceneID) {
     return error('scene-mismatch', `remote task has sceneID "${remote.sceneID}" but the file says "${task.sceneID}"; fix the file (updateTask cannot change it)`);
   }
-  if (sends && !isUpdatableStatus(remote.taskStatus)) {
-    return {
-      reason: 'blocked',
-      code: 'task-status',
-      message: `task is ${describeStatus(remote.taskStatus)}: only not started (1) or paused (5) tasks can be updated; pause it (mgrTaskStatus taskOperate 2) and re-run`,
-    };
+  if (sends && !pauses && !isUpdatableStatus(remote.taskStatus)) {
+    const hint = remote.taskStatus === TaskStatus.Running ? `; ${BLOCKED_HINT}` : '; a finished task cannot be changed';
+    return { reason: 'blocked', code: 'task-status', message: `task is ${describeStatus(remote.taskStatus)}: only not started (1) or paused (5) tasks can be updated${hint}` };
   }
   return null;
+}
+
+/** Paths the payload carries: the changed fields, or every declared one (declared mode, resync). */
+function sentPaths(changes: SettingChange[], after: ManagedSettings, everyDeclared: boolean): string[] {
+  const changed = changes.filter((c) => c.kind !== 'unmanage').map((c) => c.path);
+  if (!everyDeclared) return changed;
+  return leaves(after, '').map(([path]) => path);
 }
 
 function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
   const recorded = input.state.tasks[task.userTaskID];
   const before = knownSettings(recorded);
   const after: ManagedSettings = { taskCreateSetting: task.taskCreateSetting, funcFlag: task.funcFlag };
-  const base = { userTaskID: task.userTaskID, sceneID: task.sceneID, source: task.source, remote: remoteView(input.remote?.get(task.userTaskID)) };
+  const remote = input.remote?.get(task.userTaskID);
+  const base = { userTaskID: task.userTaskID, sceneID: task.sceneID, source: task.source, remote: remoteView(remote) };
   const changes = diffSettings(before, after);
   const since = recorded?.pending?.since;
+  const resync = input.resync ?? false;
+  const sendMode = task.lifecycle.sendMode ?? input.sendMode ?? 'changed';
+  const changedCount = changes.filter((c) => c.kind !== 'unmanage').length;
+  // declared mode widens a call that happens anyway; resync makes the call.
+  const sentFields = sentPaths(changes, after, resync || (sendMode === 'declared' && changedCount > 0));
   // Unconfirmed fields no longer declared: nothing to send, but the state must drop the mark.
-  if (changes.length === 0 && !since) return { ...base, action: 'noop', before, after, deferred: deferral(task, recorded, input, false), warnings: [] };
-  const settings = payloadSettings(changes, after);
+  if (changes.length === 0 && !since && sentFields.length === 0) return { ...base, action: 'noop', before, after, deferred: deferral(task, recorded, input, false, false), warnings: [] };
+  const settings = pickSettings(after, sentFields);
   const payload: UpdateTaskPayload | null = settings ? { productID: PRODUCT_ID, userTaskID: task.userTaskID, sceneID: task.sceneID, ...settings } : null;
   const pendingWarning = since ? [`an earlier apply (${since}) sent some of these settings without getting a confirmation; they are sent again so the server surely matches the files`] : [];
-  return {
-    ...base,
-    action: 'update',
-    before,
-    after,
-    changes,
-    payload,
-    deferred: deferral(task, recorded, input, payload !== null),
-    warnings: [...pendingWarning, ...delayedEffect(payload)],
-  };
+  const update = { ...base, before, after, changes, resync, sendMode, sentFields, warnings: [...pendingWarning, ...delayedEffect(payload)] };
+  const pauses = payload !== null && remote?.taskStatus === TaskStatus.Running && (task.lifecycle.whenRunning === 'pause' || input.pauseRunning === true);
+  const deferred = deferral(task, recorded, input, payload !== null, pauses);
+  if (pauses && payload) return { ...update, action: 'pause-update-resume', pauseResume: true, payload, deferred };
+  return { ...update, action: 'update', payload, deferred };
+}
+
+/** Every resume the state says callform owes, with what listTask says of the task now. */
+function owedResumes(input: PlanInput): OwedResumePlan[] {
+  return Object.entries(input.state.owedResumes ?? {})
+    .map(([userTaskID, owed]) => ({ userTaskID, since: owed.since, phase: owed.phase, remote: remoteView(input.remote?.get(userTaskID)) }))
+    .sort(byUserTaskID);
 }
 
 /** Pure: desired tasks + state + remote statuses → a plan. */
@@ -109,6 +129,7 @@ export function buildPlan(input: PlanInput): CallformPlan {
     tasks.push({ userTaskID: id, sceneID: recorded.sceneID, action: 'forget', remote: null, before: recordedSettings(recorded), after: null, warnings: [] });
   }
   tasks.sort(byUserTaskID);
+  const resumes = owedResumes(input);
   return {
     format_version: PLAN_FORMAT_VERSION,
     kind: 'callform-plan',
@@ -118,7 +139,8 @@ export function buildPlan(input: PlanInput): CallformPlan {
     state: { lineage: input.stateExists ? input.state.lineage : null, serial: input.state.serial },
     files_digest: input.filesDigest,
     targets: input.targets,
-    summary: summarize(tasks),
+    summary: summarize(tasks, resumes),
+    resumes,
     tasks,
   };
 }

@@ -1,15 +1,15 @@
 import { maskValue } from '../model/redact.js';
 import { TASK_STATUS_LABEL } from '../model/status.js';
-import { summaryKey, deferralOf, type CallformPlan, type TaskPlan, type SettingChange, type PlanSummary } from '../model/plan.js';
+import { deferralOf, isChange, type CallformPlan, type TaskPlan, type SettingChange, type OwedResumePlan } from '../model/plan.js';
 
 /** How a task shows in a plan: its action, or the reason it is held back. */
-export type TaskLabel = keyof PlanSummary;
-export const taskLabel = (t: TaskPlan): TaskLabel => summaryKey(t);
+export type TaskLabel = TaskPlan['action'] | 'blocked' | 'error';
+export const taskLabel = (t: TaskPlan): TaskLabel => deferralOf(t)?.reason ?? t.action;
 
 export const FORGET_NOTE = 'no longer declared in any task file: removed from state only; the remote task keeps its settings';
 
 /** The field changes a task shows (none for unchanged and forgotten tasks). */
-export const changesOf = (t: TaskPlan): SettingChange[] => (t.action === 'update' ? t.changes : []);
+export const changesOf = (t: TaskPlan): SettingChange[] => (isChange(t) ? t.changes : []);
 
 /** The one-line explanation of a task: why it is held back, or what forgetting means. */
 export function noteOf(t: TaskPlan): string | undefined {
@@ -26,6 +26,7 @@ export function summaryLine(plan: CallformPlan): string {
   if (s.blocked) parts.push(`${s.blocked} blocked`);
   if (s.forget) parts.push(`${s.forget} to forget`);
   if (s.error) parts.push(`${s.error} error${s.error === 1 ? '' : 's'}`);
+  if (s.resume) parts.push(`${s.resume} to resume`);
   parts.push(`${s.noop} unchanged`);
   return parts.join(', ');
 }
@@ -34,4 +35,20 @@ export function remoteText(t: TaskPlan): string | undefined {
   if (!t.remote) return undefined;
   const status = t.remote.taskStatus;
   return `${t.remote.taskID} ${TASK_STATUS_LABEL[status] ?? `status ${status}`}`.trim();
+}
+
+/** What an update sends, when that is not simply "the changed fields". */
+export function sendNote(t: TaskPlan): string | undefined {
+  if (!isChange(t) || !t.payload) return undefined;
+  const n = t.sentFields.length;
+  const fields = `${n} field${n === 1 ? '' : 's'}`;
+  if (t.resync) return `resync: sends every declared field (${fields}), whatever the state says`;
+  if (t.sendMode === 'declared') return `sendMode declared: sends every declared field (${fields})`;
+  return undefined;
+}
+
+/** "since 2026-…" and what the task's status is now, for an owed resume. */
+export function resumeText(r: OwedResumePlan): string {
+  const status = r.remote ? `, now ${TASK_STATUS_LABEL[r.remote.taskStatus] ?? `status ${r.remote.taskStatus}`}` : '';
+  return `${r.userTaskID} was paused by callform and not resumed (since ${r.since}${status})`;
 }

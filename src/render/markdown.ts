@@ -1,5 +1,5 @@
-import { sentFieldCount, type CallformPlan, type TaskPlan, type SettingChange } from '../model/plan.js';
-import { changesOf, noteOf, remoteText, showValue, summaryLine, taskLabel, type TaskLabel } from './common.js';
+import { isChange, type CallformPlan, type TaskPlan, type SettingChange } from '../model/plan.js';
+import { changesOf, noteOf, remoteText, resumeText, sendNote, showValue, summaryLine, taskLabel, type TaskLabel } from './common.js';
 
 /** A bot finds its previous comment by this marker and edits it instead of posting anew. */
 export const MARKDOWN_MARKER = '<!-- callform-plan -->';
@@ -9,6 +9,7 @@ const BUDGET = MARKDOWN_LIMIT - 1_500;
 
 const LABEL: Record<TaskLabel, string> = {
   update: '🟡 update',
+  'pause-update-resume': '⏯️ pause → update → resume',
   blocked: '⛔ blocked',
   forget: '🗑️ forget',
   error: '❌ error',
@@ -32,6 +33,8 @@ function details(t: TaskPlan): string {
   }
   const note = noteOf(t);
   if (note) lines.push(`> ${cell(note)}`, '');
+  const send = sendNote(t);
+  if (send) lines.push(`> ${cell(send)}`, '');
   for (const w of t.warnings) lines.push(`> ⚠️ ${cell(w)}`, '');
   lines.push('</details>', '');
   return lines.join('\n');
@@ -50,13 +53,14 @@ export function renderPlanMarkdown(plan: CallformPlan, options: { title?: string
     `**${summaryLine(plan)}**${plan.offline ? ' (offline: task statuses not read, blocked tasks not detected)' : ''}`,
     '',
   ];
+  for (const r of plan.resumes) head.push(`> ⏯️ **${cell(resumeText(r))}**: apply resumes it first.`, '');
   const changed = plan.tasks.filter((t) => taskLabel(t) !== 'noop');
-  if (changed.length === 0) return [...head, 'No changes: every task matches the state.', ''].join('\n');
+  if (changed.length === 0) return [...head, plan.resumes.length ? 'No settings change.' : 'No changes: every task matches the state.', ''].join('\n');
   let text = head.join('\n') + '\n| Task | Action | Fields sent | Remote | Note |\n|---|---|---:|---|---|\n';
   let rows = 0;
   for (const t of changed) {
     const note = noteOf(t) ?? (t.warnings[0] ? `⚠️ ${t.warnings[0]}` : '');
-    const row = `| \`${cell(t.userTaskID)}\` | ${LABEL[taskLabel(t)]} | ${t.action === 'update' ? sentFieldCount(t) : 0} | ${cell(remoteText(t) ?? '')} | ${cell(note)} |\n`;
+    const row = `| \`${cell(t.userTaskID)}\` | ${LABEL[taskLabel(t)]} | ${isChange(t) && t.payload ? t.sentFields.length : 0} | ${cell(remoteText(t) ?? '')} | ${cell(note)} |\n`;
     if (text.length + row.length > BUDGET / 2) break;
     text += row;
     rows++;

@@ -1,10 +1,13 @@
 import type { CallformPlan, SettingChange, TaskPlan } from '../model/plan.js';
 import type { ApplyResult } from '../apply/apply.js';
+import { pausedTimes } from '../apply/report.js';
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 import { noColors, type Colors } from './colors.js';
-import { changesOf, noteOf, remoteText, showValue, summaryLine, taskLabel, type TaskLabel } from './common.js';
+import { changesOf, noteOf, remoteText, resumeText, sendNote, showValue, summaryLine, taskLabel, type TaskLabel } from './common.js';
 
 const CHANGE_SYMBOL: Record<SettingChange['kind'], string> = { add: '+', change: '~', unmanage: '-' };
-const LABEL_SYMBOL: Record<TaskLabel, string> = { update: '~', blocked: '!', forget: '-', error: 'x', noop: ' ' };
+const LABEL_SYMBOL: Record<TaskLabel, string> = { update: '~', 'pause-update-resume': '~', blocked: '!', forget: '-', error: 'x', noop: ' ' };
 
 function describeChange(c: SettingChange): string {
   switch (c.kind) {
@@ -19,6 +22,7 @@ function describeChange(c: SettingChange): string {
 
 const LABEL_WORD: Record<TaskLabel, string> = {
   update: 'will be updated',
+  'pause-update-resume': 'will be updated (pause → update → resume)',
   blocked: 'is BLOCKED',
   forget: 'will be forgotten (state only, no API call)',
   error: 'has an ERROR',
@@ -27,7 +31,7 @@ const LABEL_WORD: Record<TaskLabel, string> = {
 
 function taskBlock(t: TaskPlan, c: Colors): string {
   const label = taskLabel(t);
-  const tint = { update: c.yellow, blocked: c.magenta, forget: c.red, error: c.red, noop: c.dim }[label];
+  const tint = { update: c.yellow, 'pause-update-resume': c.yellow, blocked: c.magenta, forget: c.red, error: c.red, noop: c.dim }[label];
   const remote = remoteText(t);
   const meta = [t.source, remote && `remote ${remote}`].filter(Boolean).join(', ');
   const lines = [tint(`${LABEL_SYMBOL[label]} ${c.bold(t.userTaskID)} ${LABEL_WORD[label]}`) + (meta ? c.dim(`  (${meta})`) : '')];
@@ -36,6 +40,8 @@ function taskBlock(t: TaskPlan, c: Colors): string {
     lines.push(`    ${color(CHANGE_SYMBOL[ch.kind])} ${describeChange(ch)}`);
   }
   if (t.action === 'update' && !t.payload) lines.push(c.dim('    (nothing to send: only the state is updated)'));
+  const send = sendNote(t);
+  if (send) lines.push(c.dim(`    (${send})`));
   const note = noteOf(t);
   if (note) lines.push(t.action === 'forget' ? c.dim(`    ${note}`) : `    ${c.magenta('reason:')} ${note}`);
   for (const w of t.warnings) lines.push(`    ${c.yellow('warning:')} ${w}`);
@@ -46,8 +52,10 @@ function taskBlock(t: TaskPlan, c: Colors): string {
 export function renderPlanText(plan: CallformPlan, c: Colors = noColors): string {
   const out: string[] = [];
   if (plan.offline) out.push(c.yellow('Offline plan: remote task statuses were not read; blocked tasks cannot be detected.'), '');
+  for (const r of plan.resumes) out.push(c.magenta(`! ${resumeText(r)}: apply resumes it first`));
+  if (plan.resumes.length > 0) out.push('');
   const shown = plan.tasks.filter((t) => taskLabel(t) !== 'noop');
-  if (shown.length === 0) {
+  if (shown.length === 0 && plan.resumes.length === 0) {
     out.push(c.green(`No changes. ${plan.summary.noop === 1 ? '1 task matches' : `${plan.summary.noop} tasks match`} the state.`));
     return out.join('\n') + '\n';
   }
@@ -69,12 +77,20 @@ export function renderApplySummary(result: ApplyResult, c: Colors = noColors): s
     if (r.outcome === 'failed') lines.push(c.red(`x ${r.userTaskID} failed: ${r.message}`));
     else if (r.outcome === 'blocked') lines.push(c.magenta(`! ${r.userTaskID} blocked: ${r.message}`));
     else if (r.outcome === 'skipped') lines.push(c.yellow(`- ${r.userTaskID} skipped: ${r.message}`));
+    else if (r.outcome === 'resumed') lines.push(`> ${r.userTaskID}: ${r.message}`);
+  }
+  const paused = pausedTimes(result.results);
+  if (paused.tasks > 0) {
+    const each = result.results.filter((r) => r.pausedMs !== undefined).map((r) => `${r.userTaskID} ${seconds(r.pausedMs!)}`);
+    lines.push(`paused (pause → update → resume): ${paused.tasks} task${paused.tasks === 1 ? '' : 's'}, ${seconds(paused.totalMs)} in total, median ${seconds(paused.medianMs!)}, longest ${seconds(paused.maxMs!)}`);
+    lines.push(c.dim(`  ${each.join(', ')}`));
   }
   const warnings = new Set(result.results.filter((r) => r.outcome === 'applied').flatMap((r) => r.warnings));
   for (const w of warnings) lines.push(c.yellow(`warning: ${w}`));
   const parts = [`${k.applied} applied`, `${k.blocked} blocked`, `${k.failed} failed`, `${k.unchanged} unchanged`];
   if (k.forgotten) parts.push(`${k.forgotten} forgotten`);
   if (k.skipped) parts.push(`${k.skipped} skipped`);
+  if (k.resumed) parts.push(`${k.resumed} resumed`);
   const ok = k.failed === 0 && k.skipped === 0;
   lines.push((ok ? c.green : c.red)(c.bold(`Apply complete: ${parts.join(', ')} (${result.updateCalls} updateTask call${result.updateCalls === 1 ? '' : 's'}).`)));
   return lines.join('\n') + '\n';

@@ -8,7 +8,8 @@ import { parseSource } from '../diagnostics/source.js';
 import { formatIssue } from '../diagnostics/issue.js';
 
 export type { CallformState, TaskState };
-export const STATE_VERSION = 1;
+/** The version this callform writes; it reads this and every earlier one (1: no owedResumes). */
+export const STATE_VERSION = 2;
 
 export function emptyState(): CallformState {
   return { version: STATE_VERSION, lineage: randomUUID(), serial: 0, tasks: {} };

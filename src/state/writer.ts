@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { CallformState, TaskState } from '../generated/state.js';
 import { CallformError } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
-import { writeStateFile } from './state.js';
+import { writeStateFile, STATE_VERSION } from './state.js';
 import { withUnconfirmed, type SentSettings } from './entry.js';
 
 /**
@@ -69,6 +69,29 @@ export class StateWriter {
     this.schedule();
   }
 
+  /** Records that callform is about to pause the task and owes it a resume (flush() before the pause call). */
+  oweResume(userTaskID: string, since: string): void {
+    this.state.owedResumes = { ...this.state.owedResumes, [userTaskID]: { since, phase: 'pausing' } };
+    this.schedule();
+  }
+
+  /** The pause was seen to take effect. */
+  markPaused(userTaskID: string): void {
+    const owed = this.state.owedResumes?.[userTaskID];
+    if (!owed) return;
+    this.state.owedResumes = { ...this.state.owedResumes, [userTaskID]: { ...owed, phase: 'paused' } };
+    this.schedule();
+  }
+
+  /** The resume is confirmed (or no longer due: the task runs or finished). */
+  clearResume(userTaskID: string): void {
+    if (!this.state.owedResumes?.[userTaskID]) return;
+    const { [userTaskID]: _done, ...rest } = this.state.owedResumes;
+    this.state.owedResumes = rest;
+    if (Object.keys(rest).length === 0) delete this.state.owedResumes;
+    this.schedule();
+  }
+
   private schedule(): void {
     this.dirty = true;
     if (!this.writing) this.writing = this.drain();
@@ -86,6 +109,7 @@ export class StateWriter {
         this.dirty = false;
         this.state.serial += 1;
         this.state.toolVersion = TOOL_VERSION;
+        this.state.version = STATE_VERSION;
         const started = performance.now();
         // Serialised synchronously inside write(): later mutations cannot tear this snapshot.
         await this.write(this.statePath, this.state);

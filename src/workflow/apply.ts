@@ -1,5 +1,5 @@
 import type { CallformPlan } from '../model/plan.js';
-import { planHasChanges } from '../model/plan.js';
+import { planHasChanges, planHasWork } from '../model/plan.js';
 import { readSavedPlan } from '../plan/saved-plan.js';
 import { acquireStateLock, type StateLock } from '../state/lock.js';
 import { StateWriter } from '../state/writer.js';
@@ -20,10 +20,10 @@ export async function executePlan(project: Project, plan: CallformPlan, state: L
 }
 
 /** What `apply` is asked to do: exactly a saved plan, or a fresh plan of (some) tasks. */
-export type ApplyRequest = { planFile: string } | { planFile?: undefined; targets: string[] | null };
+export type ApplyRequest = { planFile: string } | { planFile?: undefined; targets: string[] | null; pauseRunning?: boolean; resync?: boolean };
 
 /** How the caller (the CLI) shows progress and takes decisions. */
-export interface ApplyHooks extends Pick<ApplyOptions, 'onResult' | 'shouldStop'> {
+export interface ApplyHooks extends Pick<ApplyOptions, 'onResult' | 'shouldStop' | 'onStep'> {
   client?: NxCloudClient;
   /** A fresh plan, once computed (shown before asking). */
   onPlan?(plan: CallformPlan): void;
@@ -55,10 +55,10 @@ async function planToApply(project: Project, request: ApplyRequest, client: NxCl
     if (plan.offline) hooks.warn?.(OFFLINE_SAVED_PLAN);
     return { plan, state };
   }
-  const { plan, state } = await computePlan(project, { offline: false, targets: request.targets, client });
+  const { plan, state } = await computePlan(project, { offline: false, targets: request.targets, pauseRunning: request.pauseRunning, resync: request.resync, client });
   hooks.onPlan?.(plan);
   if (!planHasChanges(plan)) return { status: 'no-changes', plan };
-  if (plan.summary.update + plan.summary.forget === 0) return { status: 'nothing-applicable', plan };
+  if (!planHasWork(plan)) return { status: 'nothing-applicable', plan };
   if (hooks.confirm && !(await hooks.confirm(plan))) return { status: 'cancelled', plan };
   return { plan, state };
 }
@@ -73,8 +73,10 @@ export async function runApply(project: Project, request: ApplyRequest, hooks: A
     const result = await executePlan(project, chosen.plan, chosen.state, {
       client,
       parallelism: project.settings.parallelism,
+      pauseTimeoutMs: project.settings.pauseTimeoutMs,
       onResult: hooks.onResult,
       shouldStop: hooks.shouldStop,
+      onStep: hooks.onStep,
     });
     return { status: 'applied', plan: chosen.plan, result };
   } finally {

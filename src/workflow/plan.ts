@@ -32,6 +32,10 @@ export interface PlanRun {
 export interface PlanOptions {
   offline: boolean;
   targets: string[] | null;
+  /** --pause-running: targeted running tasks with changes are paused, updated and resumed. */
+  pauseRunning?: boolean;
+  /** --resync: every declared field of the targeted tasks is sent. */
+  resync?: boolean;
   client?: NxCloudClient;
   now?: Date;
 }
@@ -44,8 +48,10 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
   if (!options.offline) {
     const client = options.client ?? (await createClient(project));
     const selected = targetFilter(options.targets);
-    const ids = tasks.tasks.filter((t) => selected(t.userTaskID)).map((t) => t.userTaskID);
-    remote = await readRemoteTasks(client, ids, project.settings.parallelism);
+    const ids = new Set(tasks.tasks.filter((t) => selected(t.userTaskID)).map((t) => t.userTaskID));
+    // Owed resumes are settled whatever the targets: their statuses are read too.
+    for (const id of Object.keys(state.state.owedResumes ?? {})) ids.add(id);
+    remote = await readRemoteTasks(client, [...ids], project.settings.parallelism);
   }
   const plan = buildPlan({
     desired: tasks.tasks,
@@ -56,6 +62,9 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
     filesDigest: tasks.filesDigest,
     toolVersion: TOOL_VERSION,
     now: options.now ?? new Date(),
+    pauseRunning: options.pauseRunning,
+    resync: options.resync,
+    sendMode: project.settings.sendMode,
   });
   return { plan, tasks, state };
 }

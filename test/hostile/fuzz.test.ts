@@ -260,7 +260,7 @@ describe('(a) hostile input never crashes the loaders', () => {
 
 /** The settings loadTasks hands on, for comparison with the generated task. */
 function desiredOf(task: CallformTask) {
-  return { userTaskID: task.userTaskID, sceneID: task.sceneID, taskCreateSetting: task.taskCreateSetting ?? {}, funcFlag: task.funcFlag ?? {} };
+  return { userTaskID: task.userTaskID, sceneID: task.sceneID, taskCreateSetting: task.taskCreateSetting ?? {}, funcFlag: task.funcFlag ?? {}, lifecycle: task.lifecycle ?? {} };
 }
 
 describe('(b) valid tasks validate and round-trip', () => {

@@ -16,7 +16,7 @@ function setup(pending?: TaskState['pending']) {
     tasks: { a: { sceneID: 's', taskID: 'T-a', ...OLD, appliedAt: '2026-01-01T00:00:00.000Z', ...(pending ? { pending } : {}) } },
   };
   const plan = buildPlan({
-    desired: [{ userTaskID: 'a', sceneID: 's', ...NEW, source: 'tasks/a.yaml:1' }],
+    desired: [{ userTaskID: 'a', sceneID: 's', ...NEW, lifecycle: {}, source: 'tasks/a.yaml:1' }],
     state,
     stateExists: true,
     remote: new Map([['a', { userTaskID: 'a', taskID: 'T-a', sceneID: 's', taskStatus: 1, createTs: 0 }]]),
@@ -91,7 +91,7 @@ describe('uncertain fields stay uncertain until a confirmed send covers them (is
 
   function planFor(state: CallformState, taskCreateSetting: object, funcFlag: object) {
     return buildPlan({
-      desired: [{ userTaskID: 'a', sceneID: 's', taskCreateSetting, funcFlag, source: 'tasks/a.yaml:1' }],
+      desired: [{ userTaskID: 'a', sceneID: 's', taskCreateSetting, funcFlag, lifecycle: {}, source: 'tasks/a.yaml:1' }],
       state,
       stateExists: true,
       remote: new Map([['a', { userTaskID: 'a', taskID: 'T-a', sceneID: 's', taskStatus: 1 }]]),

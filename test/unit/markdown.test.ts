@@ -14,6 +14,7 @@ function task(id: string, over: Partial<DesiredTask> = {}): DesiredTask {
     sceneID: 'scene-renewal-v3',
     taskCreateSetting: { taskName: `Renewals ${id}`, maxCall: 10, dialAtWeekDay: '1,2,3,4,5', taskCallbackUrl: 'https://ops:s3cret@hooks.example.com/cb' },
     funcFlag: { taskKeep: true, wholeTTS: true },
+    lifecycle: {},
     source: `tasks/${id}.yaml:3`,
     ...over,
   };

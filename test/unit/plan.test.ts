@@ -9,6 +9,7 @@ const task = (id: string, over: Partial<DesiredTask> = {}): DesiredTask => ({
   sceneID: 'scene-1',
   taskCreateSetting: { maxCall: 5, taskName: id },
   funcFlag: { taskKeep: true },
+  lifecycle: {},
   source: 'tasks/a.yaml:1',
   ...over,
 });
@@ -40,7 +41,7 @@ describe('buildPlan', () => {
     const plan = buildPlan(input({ desired: [t], remote: new Map([['a', remote('a', 1)]]) }));
     expect(plan.tasks[0]).toMatchObject({ action: 'update', payload: { productID: 'callbot', userTaskID: 'a', sceneID: 'scene-1', taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag } });
     expect(validatePlan(plan), JSON.stringify(validatePlan.errors)).toBe(true);
-    expect(plan.summary).toEqual({ update: 1, noop: 0, blocked: 0, forget: 0, error: 0 });
+    expect(plan.summary).toEqual({ update: 1, noop: 0, blocked: 0, forget: 0, error: 0, resume: 0 });
   });
 
   it('unchanged tasks are noop with no payload, whatever their status', () => {
@@ -126,3 +127,75 @@ describe('buildPlan', () => {
     expect(cleared.tasks[0]).toMatchObject({ action: 'update', payload: null, changes: [] });
   });
 });
+
+describe('buildPlan: live tasks, send modes, resync, owed resumes', () => {
+  const withState = (tasks: Record<string, ReturnType<typeof applied>>, extra: object = {}) => ({ ...input({}).state, tasks, ...extra });
+
+  it('a running task opted in (lifecycle or --pause-running) is paused, updated and resumed; others stay blocked', () => {
+    const opted = task('a', { lifecycle: { whenRunning: 'pause' } });
+    const plain = task('b');
+    const remote = new Map([['a', remote2('a')], ['b', remote2('b')]]);
+    const plan = buildPlan(input({ desired: [opted, plain], remote }));
+    expect(plan.tasks[0]).toMatchObject({ action: 'pause-update-resume', pauseResume: true, deferred: null });
+    expect(plan.tasks[1]).toMatchObject({ action: 'update', deferred: { reason: 'blocked', code: 'task-status' } });
+    expect(plan.summary).toMatchObject({ update: 1, blocked: 1 });
+    expect(validatePlan(plan), JSON.stringify(validatePlan.errors)).toBe(true);
+    const flag = buildPlan(input({ desired: [plain], remote, pauseRunning: true }));
+    expect(flag.tasks[0]!.action).toBe('pause-update-resume');
+  });
+
+  it.each([3, 4])('a finished task (status %i) stays blocked even when opted in', (status) => {
+    const plan = buildPlan(input({ desired: [task('a', { lifecycle: { whenRunning: 'pause' } })], remote: new Map([['a', remote('a', status)]]), pauseRunning: true }));
+    expect(plan.tasks[0]).toMatchObject({ action: 'update', deferred: { reason: 'blocked' } });
+    expect(asUpdate(plan.tasks[0]).deferred?.message).toMatch(/finished task cannot be changed/);
+  });
+
+  it('an unchanged running task is not paused', () => {
+    const t = task('a', { lifecycle: { whenRunning: 'pause' } });
+    const plan = buildPlan(input({ desired: [t], state: withState({ a: applied(t) }), remote: new Map([['a', remote2('a')]]) }));
+    expect(plan.tasks[0]).toMatchObject({ action: 'noop', deferred: null });
+  });
+
+  it('sendMode declared sends every declared field, but only when something changed', () => {
+    const t = task('a', { lifecycle: { sendMode: 'declared' } });
+    const changed = { ...t, taskCreateSetting: { ...t.taskCreateSetting, maxCall: 6 } };
+    const state = withState({ a: applied(t) });
+    const plan = buildPlan(input({ desired: [changed], state, remote: new Map([['a', remote('a', 1)]]) }));
+    const u = asUpdate(plan.tasks[0]);
+    expect(u.changes.map((c) => c.path)).toEqual(['taskCreateSetting.maxCall']);
+    expect(u.sentFields).toEqual(['taskCreateSetting.maxCall', 'taskCreateSetting.taskName', 'funcFlag.taskKeep']);
+    expect(u.payload).toMatchObject({ taskCreateSetting: { maxCall: 6, taskName: 'a' }, funcFlag: { taskKeep: true } });
+    expect(u.sendMode).toBe('declared');
+    expect(buildPlan(input({ desired: [t], state, remote: new Map([['a', remote('a', 1)]]) })).tasks[0]!.action).toBe('noop');
+    // the settings' sendMode applies when the task does not say
+    const viaSettings = buildPlan(input({ desired: [{ ...changed, lifecycle: {} }], state, remote: new Map([['a', remote('a', 1)]]), sendMode: 'declared' }));
+    expect(asUpdate(viaSettings.tasks[0]).sentFields).toHaveLength(3);
+  });
+
+  it('--resync sends every declared field of an unchanged task, still behind the status gate and lifecycle', () => {
+    const t = task('a');
+    const state = withState({ a: applied(t) });
+    const plan = buildPlan(input({ desired: [t], state, remote: new Map([['a', remote('a', 5)]]), resync: true }));
+    const u = asUpdate(plan.tasks[0]);
+    expect(u).toMatchObject({ resync: true, changes: [], deferred: null });
+    expect(u.payload).toMatchObject({ taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag });
+    const running = buildPlan(input({ desired: [t], state, remote: new Map([['a', remote2('a')]]), resync: true }));
+    expect(running.tasks[0]).toMatchObject({ action: 'update', resync: true, deferred: { reason: 'blocked' } });
+    const opted = buildPlan(input({ desired: [{ ...t, lifecycle: { whenRunning: 'pause' } }], state, remote: new Map([['a', remote2('a')]]), resync: true }));
+    expect(opted.tasks[0]).toMatchObject({ action: 'pause-update-resume', resync: true });
+  });
+
+  it('lists the resumes the state owes, whatever the targets, and counts them as changes', () => {
+    const t = task('a');
+    const state = withState({ a: applied(t) }, { owedResumes: { z: { since: '2026-11-25T00:00:00.000Z', phase: 'paused' } } });
+    const plan = buildPlan(input({ desired: [t], state, remote: new Map([['a', remote('a', 1)], ['z', remote('z', 5)]]), targets: ['a'] }));
+    expect(plan.resumes).toEqual([{ userTaskID: 'z', since: '2026-11-25T00:00:00.000Z', phase: 'paused', remote: { taskID: 'T-z', taskStatus: 5, sceneID: 'scene-1' } }]);
+    expect(plan.summary.resume).toBe(1);
+    expect(planHasChanges(plan)).toBe(true);
+    expect(validatePlan(plan), JSON.stringify(validatePlan.errors)).toBe(true);
+  });
+});
+
+function remote2(id: string): RemoteTask {
+  return remote(id, 2);
+}

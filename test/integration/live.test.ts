@@ -1,0 +1,127 @@
+/**
+ * Live tasks through the real CLI: lifecycle.whenRunning: pause and --pause-running, a
+ * delayed pause, a task a person paused, apply --format json, and a run killed or
+ * interrupted inside a pause window (the next plan shows the owed resume; the next apply
+ * settles it first).
+ */
+import { describe, it, expect, afterEach } from 'vitest';
+import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import { validatePlan } from '../../src/generated/validators.js';
+import { runCli, tempProject, type TempProject } from '../support/cli-harness.js';
+import { describeResult, spawnCli, waitFor } from '../support/project.js';
+
+let sim: Simulator;
+let project: TempProject;
+let env: Record<string, string>;
+
+async function setup(options: { pauseDelayMs?: number; config?: object } = {}) {
+  sim = await startSimulator({
+    pauseDelayMs: options.pauseDelayMs ?? 0,
+    seed: {
+      tasks: [
+        { userTaskID: 'live-opted', sceneID: 's', taskStatus: 2 },
+        { userTaskID: 'live-plain', sceneID: 's', taskStatus: 2 },
+        { userTaskID: 'live-person', sceneID: 's', taskStatus: 2 },
+        { userTaskID: 'live-done', sceneID: 's', taskStatus: 3 },
+      ],
+    },
+  });
+  project = await tempProject({ pauseTimeoutMs: 10_000, ...options.config });
+  await writeTasks(10);
+  env = { NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret };
+}
+
+async function writeTasks(maxCall: number) {
+  await project.write('tasks/live.yaml', {
+    tasks: [
+      { userTaskID: 'live-opted', sceneID: 's', lifecycle: { whenRunning: 'pause' }, taskCreateSetting: { maxCall } },
+      { userTaskID: 'live-plain', sceneID: 's', taskCreateSetting: { maxCall } },
+      { userTaskID: 'live-person', sceneID: 's', lifecycle: { whenRunning: 'pause' }, taskCreateSetting: { maxCall } },
+      { userTaskID: 'live-done', sceneID: 's', lifecycle: { whenRunning: 'pause' }, taskCreateSetting: { maxCall } },
+    ],
+  });
+}
+
+/** The order of calls and status changes of one task, e.g. ['pause', 'status 2→5', 'update', 'start', 'status 5→2']. */
+function story(id: string): string[] {
+  return sim
+    .log()
+    .filter((e) => e.userTaskID === id)
+    .map((e) => (e.kind === 'status' ? `status ${e.from}→${e.to}` : e.endpoint === 'updateTask' ? 'update' : e.taskOperate === 2 ? 'pause' : e.taskOperate === 1 ? 'start' : 'finish'));
+}
+
+afterEach(async () => {
+  await sim?.close();
+});
+
+describe('live tasks: pause → update → resume', () => {
+  it('plans the opted-in running task as pause → update → resume, keeps the others blocked, and applies in that order', async () => {
+    await setup();
+    const plan = await runCli(['plan', '--detailed-exitcode'], { cwd: project.dir, env });
+    expect(plan.code, describeResult(['plan'], plan)).toBe(2);
+    expect(plan.stdout).toContain('~ live-opted will be updated (pause → update → resume)');
+    expect(plan.stdout).toMatch(/! live-plain is BLOCKED[\s\S]*lifecycle.whenRunning: pause/);
+    expect(plan.stdout).toMatch(/! live-done is BLOCKED[\s\S]*finished task cannot be changed/);
+    const json = await runCli(['plan', '--format', 'json'], { cwd: project.dir, env });
+    const parsed = JSON.parse(json.stdout);
+    expect(validatePlan(parsed), JSON.stringify(validatePlan.errors)).toBe(true);
+    expect(parsed.tasks.find((t: any) => t.userTaskID === 'live-opted')).toMatchObject({ action: 'pause-update-resume', pauseResume: true });
+
+    sim.setStatus('live-person', 5); // a person pauses it before the apply
+    const apply = await runCli(['apply', '--auto-approve', '--format', 'json'], { cwd: project.dir, env });
+    expect(apply.code, describeResult(['apply'], apply)).toBe(3); // live-plain and live-done stay blocked
+    expect(story('live-opted')).toEqual(['pause', 'status 2→5', 'update', 'start', 'status 5→2']);
+    expect(sim.tasks.get('live-opted')).toMatchObject({ taskStatus: 2, taskCreateSetting: { maxCall: 10 } });
+    // never resumed: a person paused it; it was updated as it is
+    expect(story('live-person')).toEqual(['status 2→5', 'update']);
+    expect(sim.tasks.get('live-person')).toMatchObject({ taskStatus: 5, taskCreateSetting: { maxCall: 10 } });
+    expect(story('live-plain')).toEqual([]);
+    const report = JSON.parse(apply.stdout);
+    expect(report).toMatchObject({ kind: 'callform-apply', status: 'applied', exit_code: 3, paused: { tasks: 1 } });
+    expect(report.results.find((r: any) => r.userTaskID === 'live-opted')).toMatchObject({ outcome: 'applied', pausedMs: expect.any(Number) });
+    expect(apply.stderr).toMatch(/paused \(pause → update → resume\): 1 task/);
+    expect((await project.state()).owedResumes).toBeUndefined();
+  });
+
+  it('--pause-running opts in every targeted running task; a delayed pause is confirmed by polling', async () => {
+    await setup({ pauseDelayMs: 400 });
+    const apply = await runCli(['apply', '--auto-approve', '--pause-running', '--target', 'live-plain'], { cwd: project.dir, env });
+    expect(apply.code, describeResult(['apply'], apply)).toBe(0);
+    expect(story('live-plain')).toEqual(['pause', 'status 2→5', 'update', 'start', 'status 5→2']);
+    expect(sim.tasks.get('live-plain')).toMatchObject({ taskStatus: 2, taskCreateSetting: { maxCall: 10 } });
+    const saved = await runCli(['apply', 'plan.cfplan', '--pause-running'], { cwd: project.dir, env });
+    expect(saved.code).toBe(1);
+    expect(saved.stderr).toContain('--pause-running cannot be combined with a saved plan');
+  });
+
+  it('a run killed inside a pause window: the next plan shows the owed resume, the next apply settles it first', async () => {
+    await setup({ pauseDelayMs: 1_500 });
+    const child = spawnCli(['apply', '--auto-approve', '--target', 'live-opted'], { cwd: project.dir, env });
+    await waitFor(() => sim.history('live-opted').pendingPause !== null, { timeoutMs: 20_000, what: 'the pause to be sent' });
+    child.child.kill('SIGKILL');
+    await child.done;
+    expect((await project.state()).owedResumes?.['live-opted']).toMatchObject({ phase: 'pausing' });
+    const plan = await runCli(['plan', '--detailed-exitcode', '--target', 'live-opted'], { cwd: project.dir, env });
+    expect(plan.code, describeResult(['plan'], plan)).toBe(2);
+    expect(plan.stdout).toContain('! live-opted was paused by callform and not resumed');
+    await writeTasks(10);
+    const apply = await runCli(['apply', '--auto-approve', '--target', 'live-opted'], { cwd: project.dir, env });
+    expect(apply.code, describeResult(['apply'], apply)).toBe(0);
+    expect(sim.tasks.get('live-opted')).toMatchObject({ taskStatus: 2, taskCreateSetting: { maxCall: 10 } });
+    expect((await project.state()).owedResumes).toBeUndefined();
+    const again = await runCli(['plan', '--detailed-exitcode', '--target', 'live-opted'], { cwd: project.dir, env });
+    expect(again.code, describeResult(['plan'], again)).toBe(0);
+  });
+
+  it('SIGINT inside a pause window finishes the update and the resume before exiting, and says what it waits for', async () => {
+    await setup({ pauseDelayMs: 1_000 });
+    const child = spawnCli(['apply', '--auto-approve', '--target', 'live-opted'], { cwd: project.dir, env });
+    await waitFor(() => sim.history('live-opted').pendingPause !== null, { timeoutMs: 20_000, what: 'the pause to be sent' });
+    child.child.kill('SIGINT');
+    const r = await child.done;
+    expect(r.code, describeResult(['apply'], r)).toBe(130);
+    expect(r.stderr).toMatch(/waiting \(at most \d+ s\) for 1 task\(s\) in a pause window to be updated and resumed: live-opted/);
+    expect(story('live-opted')).toEqual(['pause', 'status 2→5', 'update', 'start', 'status 5→2']);
+    expect(sim.tasks.get('live-opted')).toMatchObject({ taskStatus: 2, taskCreateSetting: { maxCall: 10 } });
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * pause → update → resume and owed resumes, step by step, against a scripted in-memory
+ * platform with an injected clock (nothing here waits on real time).
+ */
+import { describe, it, expect } from 'vitest';
+import { applyPlan, type ApplyClient } from '../../src/apply/apply.js';
+import { buildPlan } from '../../src/plan/plan.js';
+import { StateWriter } from '../../src/state/writer.js';
+import { ApiError } from '../../src/api/errors.js';
+import type { CallformState } from '../../src/generated/state.js';
+import type { DesiredTask } from '../../src/model/task.js';
+
+const LINEAGE = '00000000-0000-4000-8000-000000000000';
+
+/** A scripted platform: statuses per task, a pause that lands after `pauseAfterPolls` status reads, call log. */
+function platform(statuses: Record<string, number>, opts: { pauseAfterPolls?: number; refuseStart?: number; failUpdate?: boolean; finishOnPause?: boolean } = {}) {
+  const log: string[] = [];
+  const pendingPause = new Map<string, number>();
+  let clock = 1_000_000;
+  const client: ApplyClient = {
+    async updateTask(p) {
+      log.push(`update ${p.userTaskID} (status ${statuses[p.userTaskID]})`);
+      if (opts.failUpdate) throw new ApiError('updateTask', 'retcode', 'retCode 4: bad value', { retCode: 4, attempts: 1 });
+      if (statuses[p.userTaskID] !== 1 && statuses[p.userTaskID] !== 5) throw new ApiError('updateTask', 'retcode', 'retCode 1: running', { retCode: 1, attempts: 1 });
+      return { retCode: 0, retMsg: 'ok', taskID: `T-${p.userTaskID}` };
+    },
+    async mgrTaskStatus({ userTaskID, taskOperate }) {
+      log.push(`${taskOperate === 2 ? 'pause' : taskOperate === 1 ? 'start' : 'finish'} ${userTaskID}`);
+      const s = statuses[userTaskID]!;
+      if (taskOperate === 2) {
+        if (s !== 2) throw new ApiError('mgrTaskStatus', 'retcode', `retCode 1: cannot pause status ${s}`, { retCode: 1, attempts: 1 });
+        if (opts.finishOnPause) {
+          statuses[userTaskID] = 3;
+          return { retCode: 0, retMsg: 'ok', taskStatus: 3 };
+        }
+        if (opts.pauseAfterPolls) {
+          pendingPause.set(userTaskID, opts.pauseAfterPolls);
+          return { retCode: 0, retMsg: 'ok', taskStatus: 2 };
+        }
+        statuses[userTaskID] = 5;
+        return { retCode: 0, retMsg: 'ok', taskStatus: 5 };
+      }
+      if (opts.refuseStart && opts.refuseStart-- > 0) throw new ApiError('mgrTaskStatus', 'network', 'socket hang up', { attempts: 2 });
+      if (s === 2 && pendingPause.delete(userTaskID)) return { retCode: 0, retMsg: 'ok', taskStatus: 2 }; // cancels a pause on its way
+      if (s !== 5 && s !== 1) throw new ApiError('mgrTaskStatus', 'retcode', `retCode 1: cannot start status ${s}`, { retCode: 1, attempts: 1 });
+      pendingPause.delete(userTaskID);
+      statuses[userTaskID] = 2;
+      return { retCode: 0, retMsg: 'ok', taskStatus: 2 };
+    },
+    async listTaskPages({ userTaskID }) {
+      return userTaskID.flatMap((id) => {
+        const left = pendingPause.get(id);
+        if (left !== undefined) {
+          if (left <= 1) {
+            pendingPause.delete(id);
+            statuses[id] = 5;
+          } else pendingPause.set(id, left - 1);
+        }
+        return statuses[id] === undefined ? [] : [{ userTaskID: id, taskID: `T-${id}`, sceneID: 's', taskStatus: statuses[id]! }];
+      });
+    },
+  };
+  return { client, log, statuses, now: () => new Date(clock), sleep: async (ms: number) => void (clock += ms) };
+}
+
+const desired = (id: string, maxCall: number): DesiredTask => ({ userTaskID: id, sceneID: 's', taskCreateSetting: { maxCall }, funcFlag: {}, lifecycle: { whenRunning: 'pause' }, source: `tasks/${id}.yaml:1` });
+
+async function run(p: ReturnType<typeof platform>, tasks: DesiredTask[], state?: Partial<CallformState>, pauseTimeoutMs = 5_000) {
+  const initial: CallformState = { version: 2, lineage: LINEAGE, serial: 1, tasks: {}, ...state };
+  const remote = new Map(Object.entries(p.statuses).map(([id, s]) => [id, { userTaskID: id, taskID: `T-${id}`, sceneID: 's', taskStatus: s }]));
+  const plan = buildPlan({ desired: tasks, state: initial, stateExists: true, remote, targets: null, filesDigest: 'f'.repeat(64), toolVersion: 't', now: p.now() });
+  const writes: CallformState[] = [];
+  const writer = new StateWriter('/unused', initial, async (_p, s) => void writes.push(structuredClone(s)));
+  const steps: string[] = [];
+  const result = await applyPlan(plan, { client: p.client, state: writer, parallelism: 4, now: p.now, sleep: p.sleep, pauseTimeoutMs, pollMs: 100, onStep: (id, step) => steps.push(`${id}:${step}`) });
+  return { plan, result, writer, writes, steps };
+}
+
+describe('pause → update → resume', () => {
+  it('records the owed resume durably before the pause, pauses, updates, resumes, then clears it', async () => {
+    const p = platform({ a: 2 });
+    const { plan, result, writer, writes, steps } = await run(p, [desired('a', 7)]);
+    expect(plan.tasks[0]!.action).toBe('pause-update-resume');
+    expect(p.log).toEqual(['pause a', 'update a (status 5)', 'start a']);
+    expect(writes.some((w) => w.owedResumes?.a?.phase === 'pausing')).toBe(true);
+    expect(writer.current.owedResumes).toBeUndefined();
+    expect(writer.current.tasks.a).toMatchObject({ taskCreateSetting: { maxCall: 7 } });
+    expect(p.statuses.a).toBe(2);
+    expect(result.results[0]).toMatchObject({ outcome: 'applied', pausedMs: expect.any(Number) });
+    expect(steps).toEqual(['a:pausing', 'a:updating', 'a:resuming', 'a:resumed']);
+  });
+
+  it('confirms a delayed pause by polling listTask', async () => {
+    const p = platform({ a: 2 }, { pauseAfterPolls: 3 });
+    const { result } = await run(p, [desired('a', 7)]);
+    expect(p.log).toEqual(['pause a', 'update a (status 5)', 'start a']);
+    expect(result.counts.applied).toBe(1);
+    expect(result.results[0]!.pausedMs).toBeGreaterThanOrEqual(100 + 200); // two waits before the third read
+  });
+
+  it('a pause that does not take effect in time: a start cancels it, nothing is updated, the task fails clearly, the record stays', async () => {
+    const p = platform({ a: 2 }, { pauseAfterPolls: 1_000 });
+    const { result, writer } = await run(p, [desired('a', 7)], {}, 1_000);
+    expect(p.log).toEqual(['pause a', 'start a']);
+    expect(result.results[0]).toMatchObject({ outcome: 'failed', message: expect.stringMatching(/pause did not take effect within 1000 ms.*not updated/) });
+    // a pause landing later (if a start does not cancel it) is undone by the next apply
+    expect(writer.current.owedResumes?.a).toMatchObject({ phase: 'pausing' });
+    expect(p.statuses.a).toBe(2);
+  });
+
+  it('always resumes, even when the update is refused', async () => {
+    const p = platform({ a: 2 }, { failUpdate: true });
+    const { result } = await run(p, [desired('a', 7)]);
+    expect(p.log).toEqual(['pause a', 'update a (status 5)', 'start a']);
+    expect(result.results[0]).toMatchObject({ outcome: 'failed', message: expect.stringMatching(/retCode 4.*the task was resumed/) });
+    expect(p.statuses.a).toBe(2);
+  });
+
+  it('a resume that keeps failing leaves the owed resume in the state for the next apply', async () => {
+    const p = platform({ a: 2 }, { refuseStart: 1_000 });
+    const { result, writer } = await run(p, [desired('a', 7)], {}, 1_000);
+    expect(result.results[0]).toMatchObject({ outcome: 'failed', message: expect.stringMatching(/updated, but could not resume it.*next apply resumes it/) });
+    expect(writer.current.owedResumes?.a).toMatchObject({ phase: 'paused' });
+  });
+
+  it('never resumes a task a person paused first: updated as it is, left paused', async () => {
+    const p = platform({ a: 2 });
+    const tasks = [desired('a', 7)];
+    const remote = new Map([['a', { userTaskID: 'a', taskID: 'T-a', sceneID: 's', taskStatus: 2 }]]);
+    const initial: CallformState = { version: 2, lineage: LINEAGE, serial: 1, tasks: {} };
+    const plan = buildPlan({ desired: tasks, state: initial, stateExists: true, remote, targets: null, filesDigest: 'f'.repeat(64), toolVersion: 't', now: p.now() });
+    p.statuses.a = 5; // a person pauses it between plan and apply
+    const writer = new StateWriter('/unused', initial, async () => undefined);
+    const result = await applyPlan(plan, { client: p.client, state: writer, parallelism: 1, now: p.now, sleep: p.sleep, pollMs: 100 });
+    expect(p.log).toEqual(['pause a', 'update a (status 5)']);
+    expect(p.statuses.a).toBe(5);
+    expect(result.results[0]).toMatchObject({ outcome: 'applied', warnings: [expect.stringMatching(/already paused: updated without pausing, and not resumed/)] });
+    expect(writer.current.owedResumes).toBeUndefined();
+  });
+
+  it('a task that finishes when paused is not updated nor resumed', async () => {
+    const p = platform({ a: 2 }, { finishOnPause: true });
+    const { result, writer } = await run(p, [desired('a', 7)]);
+    expect(p.log).toEqual(['pause a']);
+    expect(result.results[0]).toMatchObject({ outcome: 'blocked', message: expect.stringMatching(/finished meanwhile/) });
+    expect(writer.current.owedResumes).toBeUndefined();
+  });
+});
+
+describe('owed resumes', () => {
+  const owed = (phase: 'pausing' | 'paused', since = '1970-01-01T00:00:00.000Z') => ({ owedResumes: { a: { since, phase } } });
+
+  it('resumes a task an earlier apply left paused, even with nothing else to do', async () => {
+    const p = platform({ a: 5 });
+    const { result, writer, plan } = await run(p, [], owed('paused'));
+    expect(plan.summary.resume).toBe(1);
+    expect(p.log).toEqual(['start a']);
+    expect(result.results[0]).toMatchObject({ userTaskID: 'a', outcome: 'resumed' });
+    expect(writer.current.owedResumes).toBeUndefined();
+  });
+
+  it('completes an interrupted window: the planned update first, then the resume', async () => {
+    const p = platform({ a: 5 });
+    const { result } = await run(p, [desired('a', 9)], owed('paused'));
+    expect(p.log).toEqual(['update a (status 5)', 'start a']);
+    expect(result.results[0]).toMatchObject({ outcome: 'applied', warnings: [expect.stringMatching(/^resumed/)] });
+  });
+
+  it.each([
+    [2, /running again/],
+    [3, /3 \(completed\)/],
+    [4, /4 \(completed \(failed\)\)/],
+  ])('clears without a call when the task is %i', async (status, why) => {
+    const p = platform({ a: status });
+    const { result, writer } = await run(p, [], owed('paused'));
+    expect(p.log).toEqual([]);
+    expect(result.results[0]).toMatchObject({ outcome: 'resumed', message: expect.stringMatching(why) });
+    expect(writer.current.owedResumes).toBeUndefined();
+  });
+
+  it('a pause that may still be on its way (killed right after sending it) is waited for, then resumed', async () => {
+    const p = platform({ a: 2 }, { pauseAfterPolls: 2 });
+    await p.client.mgrTaskStatus({ userTaskID: 'a', taskOperate: 2 }); // the killed run's pause, still pending
+    p.log.length = 0;
+    const { writer } = await run(p, [], owed('pausing', p.now().toISOString()));
+    expect(p.log).toEqual(['start a']);
+    expect(p.statuses.a).toBe(2);
+    expect(writer.current.owedResumes).toBeUndefined();
+  });
+});
