@@ -45,7 +45,7 @@ export interface ApplyOptions {
   sleep?: (ms: number) => Promise<void>;
   /** How long a pause may take to show (settings pauseTimeoutMs; default 30 s). */
   pauseTimeoutMs?: number;
-  /** First wait between status reads while confirming a pause or a resume (default 250 ms). */
+  /** First wait between status reads while confirming a pause or a resume (default 100 ms). */
   pollMs?: number;
   /** Each step of a pause window (a stop signal says which windows it waits for). */
   onStep?: (userTaskID: string, step: LifecycleStep) => void;
@@ -157,7 +157,7 @@ function lifecycle(options: ApplyOptions): LifecycleContext {
     client: options.client,
     state: options.state,
     pauseTimeoutMs: options.pauseTimeoutMs ?? 30_000,
-    pollMs: options.pollMs ?? 250,
+    pollMs: options.pollMs ?? 100,
     now: () => (options.now?.() ?? new Date()).getTime(),
     sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
     onStep: options.onStep,
@@ -221,11 +221,13 @@ async function runWindow(t: WindowCall, earlier: TaskState | undefined, options:
 
 /**
  * A resume an earlier apply owes. A plain update planned for the same task (it was seen
- * paused, by callform) completes the interrupted window first: update, then resume.
+ * paused, by callform) completes the interrupted window first: update, then resume. A
+ * pause → update → resume planned for it (it was seen running) runs once the owed resume
+ * is settled.
  */
 async function runOwed(userTaskID: string, owed: OwedResume, call: Call | undefined, earlier: TaskState | undefined, options: ApplyOptions, results: Results): Promise<void> {
   const ctx = lifecycle(options);
-  const update = call ? await sendUpdate(call, earlier, options, results) : undefined;
+  const update = call?.action === 'update' ? await sendUpdate(call, earlier, options, results) : undefined;
   ctx.onStep?.(userTaskID, 'resuming');
   const settled = await settleOwedResume(ctx, userTaskID, owed);
   if (settled.kind !== 'failed') {
@@ -233,7 +235,10 @@ async function runOwed(userTaskID: string, owed: OwedResume, call: Call | undefi
     ctx.onStep?.(userTaskID, 'resumed');
   }
   const note = settled.kind === 'resumed' ? 'resumed (an earlier apply paused it and did not resume it)' : settled.kind === 'cleared' ? `no resume needed: ${settled.why}` : settled.message;
-  if (call && update) {
+  if (call?.action === 'pause-update-resume') {
+    if (settled.kind === 'failed') results.record(userTaskID, 'failed', { message: `${note}; not updated` });
+    else await runWindow(call, earlier, options, results);
+  } else if (call && update) {
     recordUpdate(call, update, results, settled.kind === 'failed' ? { outcome: 'failed', message: `${update.ok ? 'updated' : update.message}; ${note}` } : { warnings: [...call.warnings, note] });
   } else {
     results.record(userTaskID, settled.kind === 'failed' ? 'failed' : 'resumed', { message: note });

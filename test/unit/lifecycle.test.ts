@@ -187,4 +187,16 @@ describe('owed resumes', () => {
     expect(p.statuses.a).toBe(2);
     expect(writer.current.owedResumes).toBeUndefined();
   });
+
+  it('a window planned for a task that still owes a resume runs once the owed resume is settled (not before)', async () => {
+    const p = platform({ a: 2 }, { pauseAfterPolls: 2 });
+    await p.client.mgrTaskStatus({ userTaskID: 'a', taskOperate: 2 }); // a killed run's pause, still pending
+    p.log.length = 0;
+    const { plan, result, writer } = await run(p, [desired('a', 9)], owed('pausing', p.now().toISOString()));
+    expect(plan.tasks[0]!.action).toBe('pause-update-resume');
+    expect(p.log).toEqual(['start a', 'pause a', 'update a (status 5)', 'start a']);
+    expect(result.results[0]).toMatchObject({ outcome: 'applied' });
+    expect(p.statuses.a).toBe(2);
+    expect(writer.current.owedResumes).toBeUndefined();
+  });
 });
