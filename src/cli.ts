@@ -15,6 +15,12 @@ function intInRange(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 const positiveInt = (name: string) => intInRange(name, 0);
+/** --status 1,2,5: task statuses (1 not started … 5 paused). */
+function statusList(value: string): number[] {
+  const items = value.split(',').map((s) => s.trim());
+  if (items.some((s) => !/^[1-5]$/.test(s))) throw new InvalidArgumentError('--status takes task statuses 1..5, comma-separated (1 not started, 2 running, 3 completed, 4 failed, 5 paused)');
+  return [...new Set(items.map(Number))];
+}
 function numberInRange(name: string, min: number, max: number, unit: string) {
   return (value: string) => {
     const n = value.trim() === '' ? NaN : Number(value);
@@ -91,6 +97,22 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('render a saved plan')
     .addOption(formatOption())
     .action((planfile, opts) => run(async () => (await commands()).showCommand(io, global(), planfile, opts))());
+
+  program
+    .command('doctor')
+    .description('check the setup: settings, task files, state and lock, owed resumes, credentials, endpoint, a signed ping, clock, Node.js')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((opts) => run(async () => (await commands()).doctorCommand(io, global(), opts))());
+
+  program
+    .command('import')
+    .description('write a task file for the account\'s tasks that no task file declares yet (identity only: listTask returns no settings)')
+    .requiredOption('-o, --out <file>', 'task file to write (never overwritten)')
+    .option('--status <list>', 'only tasks in these statuses, e.g. 1,2,5', statusList)
+    .option('--scene <id>', 'only tasks of this script template (sceneID)')
+    .option('--name-contains <text>', 'only tasks whose name contains this text (case-insensitive)')
+    .option('--dry-run', 'list what would be imported; write nothing')
+    .action((opts) => run(async () => (await commands()).importCommand(io, global(), opts))());
 
   program
     .command('force-unlock <id>')

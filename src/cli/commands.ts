@@ -6,7 +6,9 @@ import { renderPlanMarkdown } from '../render/markdown.js';
 import { renderPlanJson, renderApplyJson } from '../render/json.js';
 import { readSavedPlan, writeSavedPlan } from '../plan/saved-plan.js';
 import { forceUnlock } from '../state/lock.js';
-import { openProject, loadProjectTasks, computePlan, createClient, runApply, applyExitCode, type Project } from '../workflow/index.js';
+import { openProject, loadProjectTasks, computePlan, createClient, runApply, runDoctor, runImport, applyExitCode, type Project } from '../workflow/index.js';
+import { describeStatus } from '../model/status.js';
+import { renderDoctorText, renderDoctorJson } from '../render/doctor.js';
 import { confirm, type Io } from './io.js';
 import type { ApplyResult } from '../apply/apply.js';
 import type { LifecycleStep } from '../apply/lifecycle.js';
@@ -209,5 +211,29 @@ export async function forceUnlockCommand(io: Io, global: GlobalOptions, id: stri
   const p = await project(io, global);
   const holder = await forceUnlock(p.settings.statePath, id);
   io.stdout.write(`Removed lock ${holder.id} (held by pid ${holder.pid} on ${holder.host} since ${holder.since}).\n`);
+  return ExitCode.Ok;
+}
+
+export async function doctorCommand(io: Io, global: GlobalOptions, opts: { format: 'text' | 'json' }): Promise<number> {
+  const report = await runDoctor({ cwd: io.cwd, configFile: global.config, env: io.env });
+  io.stdout.write(opts.format === 'json' ? renderDoctorJson(report) : renderDoctorText(report, colors(io, global)));
+  return report.ok ? ExitCode.Ok : ExitCode.Error;
+}
+
+export interface ImportCommandOptions {
+  out: string;
+  status?: number[];
+  scene?: string;
+  nameContains?: string;
+  dryRun?: boolean;
+}
+
+export async function importCommand(io: Io, global: GlobalOptions, opts: ImportCommandOptions): Promise<number> {
+  const p = await project(io, global);
+  const r = await runImport(p, { out: opts.out, statuses: opts.status, sceneID: opts.scene, nameContains: opts.nameContains, dryRun: Boolean(opts.dryRun) });
+  for (const t of r.imported) io.stdout.write(`${opts.dryRun ? 'would import' : 'imported'} ${t.userTaskID} (sceneID ${t.sceneID}, taskID ${t.taskID}, status ${describeStatus(t.taskStatus)})\n`);
+  const wrote = r.written ? `wrote ${r.imported.length} to ${r.written}` : opts.dryRun ? `would write ${r.imported.length} (dry run: nothing written)` : 'wrote nothing (nothing to import)';
+  io.stdout.write(`Found ${r.found} task${r.found === 1 ? '' : 's'}, skipped ${r.skipped} already declared, ${wrote}; ${r.listTaskCalls} listTask call${r.listTaskCalls === 1 ? '' : 's'}.\n`);
+  if (r.imported.length > 0 && r.outsideTaskGlobs) io.stderr.write(`warning: ${opts.out} is not matched by the settings' "tasks" patterns (${p.settings.taskPatterns.join(', ')}): plan will not read it until it is moved or the patterns include it\n`);
   return ExitCode.Ok;
 }

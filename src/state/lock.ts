@@ -221,6 +221,15 @@ const NO_HOLDER_HINT = (statePath: string, seen: Seen | null) =>
     ? `the lock file has no valid holder record (callform did not write it, or a system crash cut it short); it counts as stale 10 s after its last change: retry with --lock-timeout 15000, or if no callform run is active, remove ${lockPath(statePath)}`
     : `the lock has no holder record (an older callform was probably killed while taking or releasing it); it expires 10 s after its last refresh: retry with --lock-timeout 15000, or if no callform run is active, remove ${lockPath(statePath)}`;
 
+/** What `doctor` reports about the lock: free, or held (by whom), and whether the next run would break it. */
+export type LockStatus = { locked: false } | { locked: true; holder: LockInfo | null; breakable: string | null };
+
+/** Reads the lock without taking or changing it. */
+export async function lockStatus(statePath: string, now = Date.now()): Promise<LockStatus> {
+  const seen = await inspect(statePath);
+  return seen ? { locked: true, holder: seen.holder, breakable: breakReason(seen, now) } : { locked: false };
+}
+
 export function describeHolder(info: LockInfo | null): string {
   if (!info) return 'an unknown process';
   return `${info.operation} (lock ID ${info.id}) by pid ${info.pid} on ${info.host} since ${info.since}`;

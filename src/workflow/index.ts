@@ -2,3 +2,5 @@
 export * from './project.js';
 export * from './plan.js';
 export * from './apply.js';
+export * from './doctor.js';
+export * from './import.js';
