@@ -27,16 +27,19 @@ async function demo(): Promise<number> {
     if ((await main(['plan'], io)) !== 0) return 1;
     step('callform apply --auto-approve');
     const applied = await main(['apply', '--auto-approve'], io);
-    step('what the simulator now holds (first applied task)');
-    const first = [...sim.tasks.values()].find((t) => t.taskStatus !== 2);
-    if (first) process.stdout.write(JSON.stringify({ userTaskID: first.userTaskID, taskStatus: first.taskStatus, taskCreateSetting: first.taskCreateSetting, funcFlag: first.funcFlag }, null, 2) + '\n');
-    step('callform plan --detailed-exitcode (again: only the blocked task remains)');
+    step('the running task: paused, updated and resumed (the simulator\'s log)');
+    const running = 'renewals-2026-q4-south';
+    for (const e of sim.log().filter((x) => x.userTaskID === running)) {
+      const what = e.kind === 'status' ? `status ${e.from} → ${e.to}` : e.endpoint === 'updateTask' ? 'updateTask' : `mgrTaskStatus taskOperate ${e.taskOperate} (${e.taskOperate === 2 ? 'pause' : 'start'})`;
+      process.stdout.write(`  #${e.seq} ${what}\n`);
+    }
+    const task = sim.tasks.get(running);
+    if (task) process.stdout.write(JSON.stringify({ userTaskID: task.userTaskID, taskStatus: task.taskStatus, taskCreateSetting: task.taskCreateSetting }, null, 2) + '\n');
+    step('callform plan --detailed-exitcode (again: nothing left to do)');
     const again = await main(['plan', '--detailed-exitcode'], io);
-    const stats = sim.stats();
-    process.stdout.write(`\nsimulator traffic: ${JSON.stringify(stats.byEndpoint)}\n`);
-    process.stdout.write(`apply exit code ${applied} (3 = some tasks blocked by their status), second plan exit code ${again} (2 = changes remain)\n`);
-    // The demo's seed has one running task on purpose: blocked (3) is the expected outcome.
-    return applied === 0 || applied === 3 ? 0 : 1;
+    process.stdout.write(`\nsimulator traffic: ${JSON.stringify(sim.stats().byEndpoint)}\n`);
+    process.stdout.write(`apply exit code ${applied} (0 = every change landed), second plan exit code ${again} (0 = the account matches the files)\n`);
+    return applied === 0 && again === 0 ? 0 : 1;
   } finally {
     await sim.close();
     await rm(work, { recursive: true, force: true });
