@@ -6,6 +6,7 @@
 //   2. minimal API traffic against the simulator (exact listTask / updateTask counts)
 //   3. apply throughput at 50 ms simulated latency (executePlan vs ideal; CLI wall; naive baseline)
 //   4. cold start: plan --offline on examples/ vs `node -e 0`
+//   5. live tasks: paused time of 200 pause → update → resume windows at 50 ms latency
 //
 // Peak RSS: measured with `/usr/bin/time -f %M` (GNU time, max resident set size of the child, KiB)
 // when available; otherwise by polling /proc/<pid>/status VmHWM every 5 ms (may slightly under-read
@@ -395,6 +396,39 @@ await section('4 cold start (examples/, plan --offline vs node -e 0)', async () 
   figure('4c', 'cold start ratio: plan --offline / node -e 0', round(mCf / mBare, 2), '×', '≤ 3×', mCf / mBare <= 3);
   if (cfCpu.every((x) => x !== undefined) && bareCpu.every((x) => x !== undefined)) {
     figure('4d', 'cold start CPU user+sys: plan --offline / node -e 0 (10 ms resolution)', round(median(cfCpu) / median(bareCpu), 2), '×', 'info', null, { planCpuMs: round(median(cfCpu)), nodeCpuMs: round(median(bareCpu)) });
+  }
+});
+
+// ------------------------------------------------------------------ 5. live tasks
+await section('5 live tasks (200 running, pause → update → resume, 50 ms latency, parallelism 16)', async () => {
+  const N = 200;
+  const P = 16;
+  const LAT = 50;
+  const POLL_MS = 100; // the first status poll while confirming a pause (apply's default)
+  const dir = path.join(tmp, 'live-200');
+  const gen = await generateProject(dir, N, { isChanged: () => true });
+  const seed = { tasks: seedFor(gen.tasks).tasks.map((t) => ({ ...t, taskStatus: 2 })) };
+  const sim = await startSimProcess(seed, LAT);
+  try {
+    const env = cliEnv({ NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret });
+    const project = await openProject({ cwd: dir, env, overrides: { parallelism: P } });
+    const client = await createClient(project);
+    const run = await computePlan(project, { offline: false, targets: null, client, pauseRunning: true });
+    const windows = run.plan.tasks.filter((t) => t.action === 'pause-update-resume').length;
+    if (windows !== N) throw new Error(`plan has ${windows} pause-update-resume tasks, expected ${N}`);
+    const t0 = performance.now();
+    const result = await executePlan(project, run.plan, run.state, { client, parallelism: P, pollMs: POLL_MS });
+    const wallMs = performance.now() - t0;
+    const paused = result.results.map((r) => r.pausedMs).filter((x) => x !== undefined).sort((a, b) => a - b);
+    const running = (await (await fetch(`${sim.url}/__sim/tasks`)).json()).tasks.filter((t) => t.taskStatus === 2).length;
+    if (result.counts.applied !== N || paused.length !== N || running !== N) throw new Error(`applied ${result.counts.applied}, paused windows ${paused.length}, running again ${running} (expected ${N} each)`);
+    const med = median(paused);
+    const target = 4 * LAT + POLL_MS;
+    figure('5a', `paused time per task, median (${N} running tasks, ${LAT} ms latency, parallelism ${P})`, round(med), 'ms', `≤ ${target} ms (4 × latency + poll)`, med <= target, { maxMs: round(paused[paused.length - 1]), wallMs: round(wallMs) });
+    figure('5b', 'paused time per task, max', round(paused[paused.length - 1]), 'ms', 'info', null);
+    figure('5c', `apply wall time for ${N} pause → update → resume windows (3 calls each: pause, update, start; ideal ${Math.ceil(N / P) * 3 * LAT} ms)`, round(wallMs), 'ms', 'info', null);
+  } finally {
+    await sim.close();
   }
 });
 
