@@ -80,9 +80,9 @@ export function renderApplySummary(result: ApplyResult, c: Colors = noColors): s
     else if (r.outcome === 'resumed') lines.push(`> ${r.userTaskID}: ${r.message}`);
   }
   const paused = pausedTimes(result.results);
-  if (paused.tasks > 0) {
-    const each = result.results.filter((r) => r.pausedMs !== undefined).map((r) => `${r.userTaskID} ${seconds(r.pausedMs!)}`);
-    lines.push(`paused (pause → update → resume): ${paused.tasks} task${paused.tasks === 1 ? '' : 's'}, ${seconds(paused.totalMs)} in total, median ${seconds(paused.medianMs!)}, longest ${seconds(paused.maxMs!)}`);
+  if (paused.medianMs !== null) {
+    const each = result.results.flatMap((r) => (r.pausedMs === undefined ? [] : [`${r.userTaskID} ${seconds(r.pausedMs)}`]));
+    lines.push(`paused (pause → update → resume): ${paused.tasks} task${paused.tasks === 1 ? '' : 's'}, ${seconds(paused.totalMs)} in total, median ${seconds(paused.medianMs)}, longest ${seconds(paused.maxMs)}`);
     lines.push(c.dim(`  ${each.join(', ')}`));
   }
   const warnings = new Set(result.results.filter((r) => r.outcome === 'applied').flatMap((r) => r.warnings));
