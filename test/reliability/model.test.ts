@@ -6,6 +6,8 @@
  * from that instant nothing more reaches the disk or the server, while a request already
  * sent may still land. Each sequence ends with one clean apply; then every declared field
  * on the server must equal the files and a new plan must have nothing to do.
+ * The running task is opted in to pause → update → resume, the person-paused one must
+ * never be resumed: nothing callform paused may stay paused (unrecorded), ever.
  * This is the test that would have caught the v1 lost update (issue 9).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
@@ -25,7 +27,7 @@ import { planHasChanges, type CallformPlan } from '../../src/model/plan.js';
 import { validateState } from '../../src/generated/validators.js';
 import type { CallformState } from '../../src/generated/state.js';
 import { leaves } from '../../src/model/settings.js';
-import { SEED_TASKS, TASK_IDS, applyEdit, resolveEdit, declared, describeEdit, editArb, initialFiles, filesYaml, serverMismatches, type Edit, type Files, type Scope } from '../support/reconcile-model.js';
+import { PERSON_PAUSED_TASK, RUNNING_TASK, SEED_TASKS, TASK_IDS, applyEdit, resolveEdit, declared, describeEdit, editArb, initialFiles, filesYaml, serverMismatches, type Edit, type Files, type Scope } from '../support/reconcile-model.js';
 
 const RUNS = Number(process.env.CALLFORM_MODEL_RUNS ?? 200);
 
@@ -106,7 +108,8 @@ async function applyOnce(real: Real, mode: Mode, retries: number): Promise<Callf
     tick();
     if (!killed) real.disk = text;
   });
-  await applyPlan(plan, { client: api, state: writer, parallelism: 1 });
+  // Short pause windows: the simulator pauses at once, so a confirmation never needs long.
+  await applyPlan(plan, { client: api, state: writer, parallelism: 1, pauseTimeoutMs: 150, pollMs: 5, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))) });
   if (real.disk) expect(validateState(JSON.parse(real.disk)), JSON.stringify(validateState.errors)).toBe(true);
   return plan;
 }
@@ -127,8 +130,12 @@ function uncertainPaths(real: Real): Array<[Scope, string]> {
  * the server holds. A field the server may hold differently must be marked or absent.
  */
 function expectStateSound(real: Real): void {
+  const starts = real.sim.history(PERSON_PAUSED_TASK).calls.filter((c) => c.endpoint === 'mgrTaskStatus' && c.taskOperate === 1);
+  expect(starts, `callform resumed a task a person paused, after: ${real.log.join(' → ')}`).toEqual([]);
   if (!real.disk) return;
   const state = JSON.parse(real.disk) as CallformState;
+  const running = real.sim.tasks.get(RUNNING_TASK)!.taskStatus === 2 && real.sim.history(RUNNING_TASK).pendingPause === null;
+  expect(running || state.owedResumes?.[RUNNING_TASK] !== undefined, `${RUNNING_TASK} is paused (or about to be) and no resume is owed, after: ${real.log.join(' → ')}`).toBe(true);
   for (const [id, entry] of Object.entries(state.tasks)) {
     const t = real.sim.tasks.get(id)!;
     const wrong = serverMismatches({ taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag }, knownSettings(entry));
@@ -201,6 +208,9 @@ describe('model-based: edits × faults × kills, then one clean apply', () => {
         const wrong = serverMismatches({ taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag }, declared(real.files, id));
         expect(wrong, `${id} after: ${real.log.join(' → ')}`).toEqual([]);
       }
+      expect(sim.tasks.get(RUNNING_TASK)!.taskStatus, 'nothing callform paused is left paused').toBe(2);
+      expect(sim.tasks.get(PERSON_PAUSED_TASK)!.taskStatus, 'a task a person paused stays paused').toBe(5);
+      expect(real.disk && JSON.parse(real.disk).owedResumes, 'no resume is owed').toBeUndefined();
       const again = await applyOnce(real, { kind: 'clean' }, 0);
       expect(again && planHasChanges(again), `plan after the clean apply: ${JSON.stringify(again?.tasks.filter((t) => t.action !== 'noop'))}`).toBe(false);
     } finally {

@@ -11,6 +11,12 @@ import { mergeDefaults } from '../../src/config/load-tasks.js';
 
 export const SCENE = 'scene-model-v1';
 export const TASK_IDS = ['model-a', 'model-b', 'model-c'] as const;
+/** Not started: updated directly. */
+export const IDLE_TASK = 'model-a';
+/** Paused by a person: updated as it is, never resumed by callform. */
+export const PERSON_PAUSED_TASK = 'model-b';
+/** Running and opted in to pause → update → resume: every change pauses and resumes it. */
+export const RUNNING_TASK = 'model-c';
 
 /** Every field the commands touch, with a few values each (few, so reverts and repeats are common). */
 export const FIELD_VALUES: Record<string, readonly unknown[]> = {
@@ -171,7 +177,8 @@ export function declared(files: Files, id: string): { taskCreateSetting: Plain; 
 
 /** The task file's YAML text. */
 export function filesYaml(files: Files): string {
-  const tasks = TASK_IDS.map((id) => ({ userTaskID: id, sceneID: SCENE, ...files.tasks[id] }));
+  const lifecycle = (id: string) => (id === RUNNING_TASK ? { lifecycle: { whenRunning: 'pause' } } : {});
+  const tasks = TASK_IDS.map((id) => ({ userTaskID: id, sceneID: SCENE, ...lifecycle(id), ...files.tasks[id] }));
   return stringify(Object.keys(files.defaults).length > 0 ? { defaults: files.defaults, tasks } : { tasks });
 }
 
@@ -188,7 +195,7 @@ export function serverMismatches(server: unknown, want: unknown, at = ''): strin
 export const SEED_TASKS = TASK_IDS.map((id, i) => ({
   userTaskID: id,
   sceneID: SCENE,
-  taskStatus: i === 1 ? 5 : 1,
+  taskStatus: id === RUNNING_TASK ? 2 : id === PERSON_PAUSED_TASK ? 5 : 1,
   taskCreateSetting: { maxCall: 9, manualCallSetting: { agentGroup: 'group-0' } },
   funcFlag: { phoneEncrypt: i % 2 === 0, smsFuncFlag: [{ smsID: 'sms-0' }] },
 }));
