@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { dataEqual, isPlain, type Plain } from '../../src/model/settings.js';
+import { dataEqual, getPath, isPlain, setPath, type Plain } from '../../src/model/settings.js';
 import { mergeDefaults } from '../../src/config/load-tasks.js';
 
 export const SCENE = 'scene-model-v1';
@@ -45,10 +45,10 @@ export interface Files {
 /** The files a sequence starts from: every field declared (in the tasks, some through the defaults). */
 export function initialFiles(): Files {
   const own: Plain = {};
-  for (const field of FIELDS) setIn(own, field, FIELD_VALUES[field]![0]);
+  for (const field of FIELDS) setPath(own, field, FIELD_VALUES[field]![0]);
   const defaults: Plain = {};
-  setIn(defaults, 'funcFlag.taskKeep', true);
-  setIn(defaults, 'taskCreateSetting.manualCallSetting.dispatchType', 0);
+  setPath(defaults, 'funcFlag.taskKeep', true);
+  setPath(defaults, 'taskCreateSetting.manualCallSetting.dispatchType', 0);
   return { defaults, tasks: Object.fromEntries(TASK_IDS.map((id) => [id, structuredClone(own)])) };
 }
 
@@ -57,22 +57,6 @@ export type Scope = 'defaults' | (typeof TASK_IDS)[number];
 
 function scopeOf(files: Files, scope: Scope): Plain {
   return scope === 'defaults' ? files.defaults : files.tasks[scope]!;
-}
-
-export function setIn(root: Plain, path: string, value: unknown): void {
-  const keys = path.split('.');
-  let node = root;
-  for (const k of keys.slice(0, -1)) {
-    if (!isPlain(node[k])) node[k] = {};
-    node = node[k] as Plain;
-  }
-  node[keys[keys.length - 1]!] = structuredClone(value);
-}
-
-export function getIn(root: unknown, path: string): unknown {
-  let node = root;
-  for (const k of path.split('.')) node = isPlain(node) ? node[k] : undefined;
-  return node;
 }
 
 export function removeIn(root: Plain, path: string): void {
@@ -116,14 +100,14 @@ export function presentPaths(files: Files): Array<[Scope, string]> {
 /** The edit made concrete against the current files (remove-existing resolved to a path). */
 export function resolveEdit(files: Files, edit: Edit, uncertain: ReadonlyArray<[Scope, string]> = []): Edit {
   if (edit.kind === 'drop-uncertain') {
-    const present = uncertain.filter(([scope, path]) => getIn(scopeOf(files, scope), path) !== undefined);
+    const present = uncertain.filter(([scope, path]) => getPath(scopeOf(files, scope), path) !== undefined);
     if (present.length === 0) return resolveEdit(files, { kind: 'remove-existing', pick: edit.pick });
     const [scope, path] = present[edit.pick % present.length]!;
     return { kind: 'remove', scope, path };
   }
   if (edit.kind === 'toggle') {
     const values = FIELD_VALUES[edit.path]!;
-    const current = values.findIndex((v) => dataEqual(v, getIn(scopeOf(files, edit.scope), edit.path)));
+    const current = values.findIndex((v) => dataEqual(v, getPath(scopeOf(files, edit.scope), edit.path)));
     return { kind: 'set', scope: edit.scope, path: edit.path, value: values[(current + 1) % values.length] };
   }
   if (edit.kind !== 'remove-existing') return edit;
@@ -137,7 +121,7 @@ export function applyEdit(files: Files, history: Files[], edit: Edit): Files {
   if (edit.kind === 'revert') return history.length === 0 ? files : structuredClone(history[Math.max(0, history.length - 1 - (edit.back % history.length))]!);
   if (edit.kind === 'remove-existing' || edit.kind === 'toggle' || edit.kind === 'drop-uncertain') throw new Error(`resolve ${edit.kind} first`);
   const next = structuredClone(files);
-  if (edit.kind === 'set') setIn(scopeOf(next, edit.scope), edit.path, edit.value);
+  if (edit.kind === 'set') setPath(scopeOf(next, edit.scope), edit.path, edit.value);
   else removeIn(scopeOf(next, edit.scope), edit.path);
   return next;
 }
