@@ -29,6 +29,12 @@ function numberInRange(name: string, min: number, max: number, unit: string) {
   };
 }
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** Options that shape a plan: plan takes them, and apply without a saved plan (which recorded them). */
+const planShaping = (command: Command) =>
+  command
+    .option('-t, --target <id>', 'only tasks whose userTaskID matches (repeatable; * and ? wildcards)', collect)
+    .option('--pause-running', 'running tasks with changes are paused, updated and resumed (as lifecycle.whenRunning: pause)')
+    .option('--resync', 'send every declared field of the targeted tasks, whatever the state says (repairs console edits)');
 const formatOption = () => new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text');
 
 function reportError(io: Io, err: unknown, debug: boolean): number {
@@ -68,29 +74,23 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('check that the settings and task files are well-formed and sane (no network)')
     .action((_o, _c) => run(async () => (await commands()).validateCommand(io, global()))());
 
-  program
+  const plan = program
     .command('plan')
     .description('show what apply would change, task by task, field by field')
     .addOption(formatOption())
-    .option('-t, --target <id>', 'only tasks whose userTaskID matches (repeatable; * and ? wildcards)', collect)
     .option('--detailed-exitcode', 'exit 2 when there are changes (blocked and errors included), 0 when none')
     .option('--offline', 'do not read remote task statuses (no credentials needed; blocked tasks not detected)')
-    .option('-o, --out <file>', 'save the plan for `callform apply FILE` (exact payloads, stale-checked)')
-    .option('--pause-running', 'running tasks with changes are paused, updated and resumed (as lifecycle.whenRunning: pause)')
-    .option('--resync', 'send every declared field of the targeted tasks, whatever the state says (repairs console edits)')
-    .action((opts) => run(async () => (await commands()).planCommand(io, global(), opts))());
+    .option('-o, --out <file>', 'save the plan for `callform apply FILE` (exact payloads, stale-checked)');
+  planShaping(plan).action((opts) => run(async () => (await commands()).planCommand(io, global(), opts))());
 
-  program
+  const apply = program
     .command('apply [planfile]')
     .description('apply the changes (or exactly the saved plan FILE) through signed updateTask calls')
     .option('--auto-approve', 'do not ask for confirmation')
-    .option('-t, --target <id>', 'only tasks whose userTaskID matches (repeatable; * and ? wildcards)', collect)
     .option('-p, --parallelism <n>', 'concurrent updateTask calls (default: settings, 8)', intInRange('--parallelism', 1, 256))
     .option('--lock-timeout <ms>', 'wait this long for the state lock (default: settings, 0)', positiveInt('--lock-timeout'))
-    .option('--pause-running', 'running tasks with changes are paused, updated and resumed (as lifecycle.whenRunning: pause)')
-    .option('--resync', 'send every declared field of the targeted tasks, whatever the state says (repairs console edits)')
-    .addOption(new Option('--format <format>', 'report format: text, or json on stdout (the human account goes to stderr)').choices(['text', 'json']).default('text'))
-    .action((planfile, opts) => run(async () => (await commands()).applyCommand(io, global(), planfile, opts))());
+    .addOption(new Option('--format <format>', 'report format: text, or json on stdout (the human account goes to stderr)').choices(['text', 'json']).default('text'));
+  planShaping(apply).action((planfile, opts) => run(async () => (await commands()).applyCommand(io, global(), planfile, opts))());
 
   program
     .command('show <planfile>')

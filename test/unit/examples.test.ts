@@ -7,8 +7,8 @@ import { loadSeedFile } from '../../src/sim/index.js';
 import { REPO } from '../support/cli-harness.js';
 
 const EXAMPLES = path.join(REPO, 'examples');
-const COMMANDS = ['validate', 'plan', 'apply', 'show', 'init', 'sim', 'force-unlock'];
-const FLAGS = ['--config', '--format', '--target', '--detailed-exitcode', '--offline', '--out', '--auto-approve', '--parallelism', '--lock-timeout', '--debug', '--no-color'];
+const COMMANDS = ['validate', 'plan', 'apply', 'show', 'init', 'sim', 'force-unlock', 'doctor', 'import'];
+const FLAGS = ['--config', '--format', '--target', '--detailed-exitcode', '--offline', '--out', '--auto-approve', '--parallelism', '--lock-timeout', '--debug', '--no-color', '--pause-running', '--resync'];
 
 describe('examples/', () => {
   it('task files validate and the simulator seed covers every task', async () => {
