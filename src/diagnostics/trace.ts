@@ -67,19 +67,20 @@ export class ParseTrace {
 
   /** For js-yaml's `listener` option. */
   readonly listener = (event: 'open' | 'close', state: { position: number; result: unknown }): void => {
+    const { start, end, after, result, open } = this;
     if (event === 'open') {
-      const node = this.start.length;
-      this.start.push(state.position);
-      this.end.push(-1);
-      this.after.push(-1);
-      this.result.push(undefined);
-      if (this.open.length === 0) this.roots.push(node);
-      this.open.push(node);
+      const node = start.length;
+      start.push(state.position);
+      end.push(-1);
+      after.push(-1);
+      result.push(undefined);
+      if (open.length === 0) this.roots.push(node);
+      open.push(node);
     } else {
-      const node = this.open.pop()!;
-      this.end[node] = state.position;
-      this.after[node] = this.start.length;
-      this.result[node] = state.result;
+      const node = open.pop()!;
+      end[node] = state.position;
+      after[node] = start.length;
+      result[node] = state.result;
     }
   };
 
@@ -123,12 +124,14 @@ export class ParseTrace {
     if (cached !== undefined) return cached;
     const value = this.result[node];
     const kids = this.children(node);
-    let ok: boolean;
+    let ok = false;
     if (Array.isArray(value)) {
-      ok = kids.length === value.length && kids.every((k, i) => Object.is(this.result[k], value[i]));
+      ok = kids.length === value.length;
+      for (let i = 0; ok && i < kids.length; i++) ok = Object.is(this.result[kids[i]!], value[i]);
     } else if (isObject(value)) {
       const own = value as Record<string, unknown>;
-      const size = Object.keys(own).length;
+      let size = 0;
+      for (const k in own) if (Object.hasOwn(own, k)) size++;
       // A block mapping ends with js-yaml trying one more key where the next line (a `---`, say)
       // holds none: a node that read nothing.
       const last = kids[kids.length - 1]!;
@@ -136,10 +139,9 @@ export class ParseTrace {
       ok = kids.length === 2 * size;
       for (let i = 0; ok && i < kids.length; i += 2) {
         const key = this.result[kids[i]!];
-        ok = !isObject(key) && Object.hasOwn(own, String(key)) && Object.is(own[String(key)], this.result[kids[i + 1]!]);
+        const name = String(key);
+        ok = !isObject(key) && Object.hasOwn(own, name) && Object.is(own[name], this.result[kids[i + 1]!]);
       }
-    } else {
-      ok = false;
     }
     const out = ok ? kids : null;
     this.matched.set(node, out);
@@ -179,17 +181,16 @@ export class ParseTrace {
   find(doc: number, path: PathSegment[], atKey: boolean): TraceAnswer {
     let node = this.roots[doc];
     if (node === undefined) return 'unsure';
-    let pos = this.startOf(node);
-    if (pos === null) return 'unsure';
+    let keyNode: number | undefined;
     let found = 0;
     for (const segment of path) {
-      node = this.holder(node);
-      const value = this.result[node];
+      const holder = this.holder(node);
+      const value = this.result[holder];
       if (!isObject(value)) break;
-      const entries = this.entries(node);
+      const entries = this.entries(holder);
       if (!entries) return 'unsure';
       let next: number | undefined;
-      let keyNode: number | undefined;
+      keyNode = undefined;
       if (Array.isArray(value)) {
         if (typeof segment !== 'number') break;
         next = entries[segment];
@@ -205,12 +206,11 @@ export class ParseTrace {
       }
       if (next === undefined) break;
       found++;
-      const at = atKey && found === path.length && keyNode !== undefined ? this.startOf(keyNode) : this.startOf(next);
-      if (at === null) return 'unsure';
-      pos = at;
       node = next;
     }
-    return { pos, found };
+    // Only the deepest node found is placed: the node itself, or its key.
+    const pos = this.startOf(atKey && found === path.length && keyNode !== undefined ? keyNode : node);
+    return pos === null ? 'unsure' : { pos, found };
   }
 
   /** 1-based line and column of an offset, counting lines the way `yaml`'s LineCounter does (at "\n"). */

@@ -75,11 +75,16 @@ function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
   const recorded = input.state.tasks[task.userTaskID];
   const before = knownSettings(recorded);
   const after: ManagedSettings = { taskCreateSetting: task.taskCreateSetting, funcFlag: task.funcFlag };
-  const base = { userTaskID: task.userTaskID, sceneID: task.sceneID, source: task.source, remote: remoteView(input.remote?.get(task.userTaskID)) };
+  const remote = remoteView(input.remote?.get(task.userTaskID));
   const changes = diffSettings(before, after);
   const since = recorded?.pending?.since;
   // Unconfirmed fields no longer declared: nothing to send, but the state must drop the mark.
-  if (changes.length === 0 && !since) return { ...base, action: 'noop', before, after, deferred: deferral(task, recorded, input, false), warnings: [] };
+  if (changes.length === 0 && !since) {
+    // Written out rather than spread from a common base: one allocation per unchanged task.
+    const deferred = deferral(task, recorded, input, false);
+    return { userTaskID: task.userTaskID, sceneID: task.sceneID, source: task.source, remote, action: 'noop', before, after, deferred, warnings: [] };
+  }
+  const base = { userTaskID: task.userTaskID, sceneID: task.sceneID, source: task.source, remote };
   const settings = payloadSettings(changes, after);
   const payload: UpdateTaskPayload | null = settings ? { productID: PRODUCT_ID, userTaskID: task.userTaskID, sceneID: task.sceneID, ...settings } : null;
   const pendingWarning = since ? [`an earlier apply (${since}) sent some of these settings without getting a confirmation; they are sent again so the server surely matches the files`] : [];
@@ -104,8 +109,9 @@ export function buildPlan(input: PlanInput): CallformPlan {
     declared.add(task.userTaskID);
     if (selected(task.userTaskID)) tasks.push(planTask(task, input));
   }
-  for (const [id, recorded] of Object.entries(input.state.tasks)) {
-    if (declared.has(id) || !selected(id)) continue;
+  for (const id in input.state.tasks) {
+    if (!Object.hasOwn(input.state.tasks, id) || declared.has(id) || !selected(id)) continue;
+    const recorded = input.state.tasks[id]!;
     tasks.push({ userTaskID: id, sceneID: recorded.sceneID, action: 'forget', remote: null, before: recordedSettings(recorded), after: null, warnings: [] });
   }
   tasks.sort(byUserTaskID);

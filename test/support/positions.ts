@@ -18,8 +18,10 @@ export class Reference {
     const docs = YAML.parseAllDocuments(text, { lineCounter: this.lc, uniqueKeys: true });
     this.docs = Array.isArray(docs) ? docs : [];
   }
+  errors(): string[] {
+    return this.docs.flatMap((d) => d.errors.map((e) => e.message));
+  }
   values(): unknown[] {
-    for (const d of this.docs) expect(d.errors.map((e) => e.message)).toEqual([]);
     return this.docs.map((d) => d.toJS());
   }
   position(doc: number, path: PathSegment[], atKey = false): SourcePosition | undefined {
@@ -54,30 +56,35 @@ export function paths(value: unknown, prefix: PathSegment[] = [], out: PathSegme
 
 /** Checks (a) for one text: the loader's locator and the trace against `yaml`'s ranges for every path. */
 export function checkAllPositions(file: string, text: string, expected: unknown[]): void {
+  // Every message carries the text, so a failure shows the document it is about.
+  const about = (what: string) => `${what}\n--- ${file} ---\n${text}\n---`;
   const ref = new Reference(text);
-  expect(ref.values()).toEqual(expected);
+  expect(ref.errors(), about('yaml reads the layout')).toEqual([]);
+  expect(ref.values(), about('the layout writes the intended values (yaml)')).toEqual(expected);
   const parsed = parseSource(file, text);
-  expect(parsed.issues).toEqual([]);
-  expect(parsed.documents.map((d) => d.value)).toEqual(expected);
+  expect(parsed.issues, about('no issues')).toEqual([]);
+  expect(
+    parsed.documents.map((d) => d.value),
+    about('callform reads the intended values'),
+  ).toEqual(expected);
   // Where js-yaml parses (no tags, anchors, aliases, lone CRs, mis-nested empty items), its trace
   // must fit the documents and answer for every path: `yaml` is only the fallback.
   const traced = traceSource(file, text);
-  if (traced) expect(traced.trace, 'the trace fits the documents').toBeDefined();
+  if (traced) expect(traced.trace, about('the trace fits the documents')).toBeDefined();
   parsed.documents.forEach((doc, i) => {
     for (const path of [[], ...paths(expected[i])]) {
       const want = ref.position(i, path);
       const wantKey = ref.position(i, path, true);
-      expect(doc.locate(path, true), `value at ${formatPath(path)}`).toEqual(want);
-      expect(doc.locate(path, true, true), `key at ${formatPath(path)}`).toEqual(wantKey);
+      expect(doc.locate(path, true), about(`value at ${formatPath(path)}`)).toEqual(want);
+      expect(doc.locate(path, true, true), about(`key at ${formatPath(path)}`)).toEqual(wantKey);
       const trace = traced?.trace;
       if (trace) {
         for (const [atKey, w] of [[false, want], [true, wantKey]] as const) {
           const answer = trace.find(i, path, atKey);
-          expect(answer, `trace answers for ${formatPath(path)}`).not.toBe('unsure');
-          if (answer !== 'unsure') expect(trace.position(answer.pos), `trace at ${formatPath(path)}${atKey ? ' (key)' : ''}`).toEqual(w);
+          expect(answer, about(`trace answers for ${formatPath(path)}`)).not.toBe('unsure');
+          if (answer !== 'unsure') expect(trace.position(answer.pos), about(`trace at ${formatPath(path)}${atKey ? ' (key)' : ''}`)).toEqual(w);
         }
       }
     }
   });
 }
-

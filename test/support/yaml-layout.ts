@@ -108,16 +108,20 @@ class YamlWriter {
 
   /** A flow-style value; continuation lines (when it breaks lines) are indented to `indent`. */
   flow(v: unknown, indent: number): string {
-    const br = () => (this.rng.chance(0.15) ? '\n' + ' '.repeat(indent) : this.rng.pick(['', ' ']));
+    // Line breaks inside the collection, with a comment after an opening bracket or a comma
+    // (not before a closing one: `{ a: # c\n }` is a documented case the trace leaves to `yaml`).
+    const br = (comment: boolean) =>
+      this.rng.chance(0.15) ? (comment && this.rng.chance(0.3) ? ' # in flow, a: b' : '') + '\n' + ' '.repeat(indent) : this.rng.pick(['', ' ']);
+    const comma = () => ',' + this.rng.pick([' ', '', '  ']) + br(true);
     if (Array.isArray(v)) {
       if (v.length === 0) return this.rng.pick(['[]', '[ ]']);
-      return '[' + br() + v.map((x) => this.flow(x, indent)).join(',' + this.rng.pick([' ', '', '  ']) + br()) + br() + ']';
+      return '[' + br(true) + v.map((x) => this.flow(x, indent)).join(comma()) + br(false) + ']';
     }
     if (isPlain(v)) {
       const entries = Object.entries(v);
       if (entries.length === 0) return this.rng.pick(['{}', '{ }']);
       const pair = ([k, x]: [string, unknown]) => (x === null && this.rng.chance(0.2) ? `${this.key(k, true)}:` : `${this.key(k, true)}:${this.sep()}${this.flow(x, indent)}`);
-      return '{' + br() + entries.map(pair).join(',' + this.rng.pick([' ', '', '  ']) + br()) + br() + '}';
+      return '{' + br(true) + entries.map(pair).join(comma()) + br(false) + '}';
     }
     return this.scalar(v, true);
   }
