@@ -17,7 +17,7 @@
  * - Before a container is used, its children are matched against the value js-yaml built: a
  *   mapping must have exactly one key node and one value node per own key, in pairs, each value
  *   node holding (===) the mapping's value for that key; a sequence one node per item, holding
- *   that item. Layouts where that does not hold (explicit `? key` entries, `[a: b]` pairs inside
+ *   that item. Layouts where that does not hold (an explicit `? key` with no value, `[a: b]` pairs inside
  *   flow sequences, `{a, b}` keys without values, empty block sequence items) are *not* guessed
  *   at: the caller is told and asks the `yaml` package instead. So is it for an empty node in a
  *   flow collection with a comment between it and its `:` (`{ a: # c\n }`): the trace cannot see

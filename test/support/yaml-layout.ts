@@ -1,7 +1,7 @@
 /**
  * Writes a plain value as YAML in a random, hand-written-looking layout: block and flow
- * collections, plain / single- / double-quoted scalars, keys quoted or not, values on the next
- * line, empty values, zero-indented sequences, comments (some that look like `userTaskID: x`),
+ * collections, plain / single- / double-quoted scalars, keys quoted or not (or explicit: `? key`),
+ * values on the next line, empty values, zero-indented sequences, comments (some that look like `userTaskID: x`),
  * blank lines, tabs after separators, CRLF line ends, several documents per file. Or as JSON
  * with random indentation. The layout is drawn from a seed, so a failing case replays.
  */
@@ -140,9 +140,14 @@ class YamlWriter {
         this.seq(v, indent + (this.rng.chance(0.3) ? 0 : this.step));
       } else if (v === null && this.rng.chance(0.5)) {
         this.lines.push(`${prefix}${key}:${this.rng.pick(['', ' ', '   '])}${this.comment()}`);
+      } else if (!isPlain(v) && !Array.isArray(v) && this.rng.chance(0.04)) {
+        // explicit key: `? key` then `: value`
+        this.lines.push(`${prefix}? ${key}${this.comment()}`);
+        this.lines.push(`${' '.repeat(indent)}:${this.sep()}${this.scalar(v, false)}${this.comment()}`);
       } else if (!isPlain(v) && !Array.isArray(v) && this.rng.chance(0.12)) {
         this.lines.push(`${prefix}${key}:${this.comment()}`);
-        this.filler(indent + this.step);
+        // (a comment line in between sits at the value's indentation: `yaml` refuses a shallower one)
+        if (this.rng.chance(0.1)) this.lines.push(' '.repeat(indent + this.step) + '# before the value');
         this.lines.push(' '.repeat(indent + this.step) + this.scalar(v, false) + this.comment());
       } else {
         const value = isPlain(v) || Array.isArray(v) ? this.flow(v, indent + this.step) : this.scalar(v, false);

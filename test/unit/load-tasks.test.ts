@@ -143,6 +143,23 @@ tasks:
     });
   });
 
+  it('keeps positions exact in layouts left to the yaml parser (anchors, tags, empty items, {a, b})', async () => {
+    const found = await issues({
+      // anchors/aliases and tags: parsed by `yaml` from the start
+      'tasks/a.yaml': 'defaults: &d\n  taskCreateSetting: { maxCall: 0 }\ntasks:\n  - userTaskID: !!str a1\n    sceneID: s\n',
+      // an empty block sequence item (js-yaml can mis-nest those)
+      'tasks/b.yaml': 'tasks:\n  -\n  - userTaskID: b1\n    sceneID: s\n',
+      // a flow mapping key without a value: the trace defers to `yaml` for that mapping only
+      'tasks/c.yaml': 'tasks:\n  - { userTaskID: c1, sceneID: s, taskCreateSetting: { maxCall: 0, routeID } }\n',
+    });
+    expect(found).toEqual([
+      expect.stringMatching(/^tasks\/a\.yaml:2:33: defaults\.taskCreateSetting\.maxCall: must be >= 1; got 0/),
+      expect.stringMatching(/^tasks\/b\.yaml:2:4: tasks\[0\]: must be object/),
+      expect.stringMatching(/^tasks\/c\.yaml:2:65: tasks\[0\]\.taskCreateSetting\.maxCall: must be >= 1; got 0/),
+      expect.stringMatching(/^tasks\/c\.yaml:2:68: tasks\[0\]\.taskCreateSetting\.routeID: must be string, got null/),
+    ]);
+  });
+
   it('refuses YAML alias bombs without expanding them', async () => {
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
     for (let i = 1; i < 10; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill('*' + String.fromCharCode(96 + i)).join(',')}]`);
