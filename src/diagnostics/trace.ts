@@ -5,9 +5,9 @@
  * order, so a node's children are the nodes opened before it closes.
  *
  * Why this and not the `yaml` package's node ranges (the reference for positions): on the
- * benchmark's 10,000 tasks (2 MB of YAML) js-yaml + this trace costs ~0.13 s, while
- * `yaml.parseAllDocuments` costs ~0.9 s (its CST parser alone ~0.7 s), over the whole 1 s plan
- * budget. The trace is exact by construction where it answers, and
+ * benchmark's 10,000 tasks (200 files, 2 MB of YAML) js-yaml alone takes ~0.12 s and js-yaml +
+ * this trace ~0.14 s, while `yaml.parseAllDocuments` takes ~0.95 s (its CST parser alone
+ * ~0.7 s): most of the whole 1 s plan budget. The trace is exact by construction where it answers, and
  * test/hostile/positions.fuzz.test.ts checks it against `yaml`'s ranges on random documents:
  *
  * - A node's start is js-yaml's open position advanced over separation space (blanks, comments,

@@ -20,12 +20,10 @@ import type { CallformTask } from '../../src/generated/task.js';
 import { taskArb, managedArb, overlappingArb, leafPaths, getIn, isPlain, type Managed } from '../support/task-arbitraries.js';
 
 /**
- * Fixed run counts (no wall-clock budget that would quietly pass after a few runs on a slow box),
- * sized so the whole file takes a few seconds: fewer runs for the properties that go through
- * loadTasks (a glob and two files per run) than for the in-memory ones.
+ * A fixed number of runs per property (no wall-clock budget that quietly passes after a few
+ * runs on a slow box); the whole file takes about 3-4 s on the 2-core dev machine.
  */
 const RUNS = 250;
-const LOAD_RUNS = 100;
 const TEST_TIMEOUT = 30_000;
 
 const VALID_YAML = `# a task
@@ -226,7 +224,7 @@ describe('(a) hostile input never crashes the loaders', () => {
           const json = JSON.stringify(doc) ?? 'null';
           await loadNeverCrashes({ yaml: YAML.stringify(doc) ?? '', json });
         }),
-        { numRuns: LOAD_RUNS, timeout: 2_000 },
+        { numRuns: RUNS, timeout: 2_000 },
       );
     },
     TEST_TIMEOUT,
@@ -239,7 +237,7 @@ describe('(a) hostile input never crashes the loaders', () => {
         fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), fc.array(mutationArb, { minLength: 1, maxLength: 4 }), async (bytes, ms) => {
           await loadNeverCrashes({ yaml: mutate(VALID_YAML, ms), json: bytes });
         }),
-        { numRuns: LOAD_RUNS, timeout: 2_000 },
+        { numRuns: RUNS, timeout: 2_000 },
       );
     },
     TEST_TIMEOUT,
@@ -294,7 +292,7 @@ describe('(b) valid tasks validate and round-trip', () => {
           expect(got[task.userTaskID]).toEqual(desiredOf(task));
           expect(got[json.userTaskID]).toEqual(desiredOf(json));
         }),
-        { numRuns: LOAD_RUNS, timeout: 2_000 },
+        { numRuns: RUNS, timeout: 2_000 },
       );
     },
     TEST_TIMEOUT,
@@ -325,7 +323,7 @@ describe('(b) valid tasks validate and round-trip', () => {
           const got = loaded.tasks.find((t) => t.userTaskID === task.userTaskID);
           expect(got && { ...got, source: undefined }).toEqual({ ...desiredOf(task), source: undefined });
         }),
-        { numRuns: LOAD_RUNS, timeout: 2_000 },
+        { numRuns: RUNS, timeout: 2_000 },
       );
     },
     TEST_TIMEOUT,
