@@ -6,7 +6,7 @@ import type { CallformTask } from '../generated/task.js';
 import { validateTask, validateTaskFile } from '../generated/validators.js';
 import { ValidationError, fileLine, type Issue, type SourcePosition } from '../diagnostics/issue.js';
 import { byUserTaskID, type DesiredTask } from '../model/task.js';
-import { parseSource, decodeUtf8, tooLarge, userTaskIdLines, MAX_FILE_BYTES, type PathSegment, type SourceDocument } from '../diagnostics/source.js';
+import { parseSource, decodeUtf8, tooLarge, MAX_FILE_BYTES, type PathSegment, type SourceDocument } from '../diagnostics/source.js';
 import { ajvIssues, formatPath } from '../diagnostics/ajv.js';
 import { checkTaskRules } from './rules.js';
 
@@ -54,7 +54,6 @@ export function tasksOfDocument(
   doc: SourceDocument,
   docIndex: number,
   docCount: number,
-  taskLines?: Map<string, SourcePosition[]>,
 ): { tasks: Declared[]; issues: Issue[] } {
   const prefix: PathSegment[] = docCount > 1 ? [`document ${docIndex + 1}`] : [];
   const label = (p: PathSegment[]) => formatPath([...prefix, ...p]) || undefined;
@@ -76,8 +75,6 @@ export function tasksOfDocument(
   const tasks: Declared[] = [];
   const issues: Issue[] = [];
   for (const item of items) {
-    // Declarations are matched to scanned lines in order, so a repeated ID gets its own line.
-    const declaredAt = typeof item.raw.userTaskID === 'string' ? taskLines?.get(item.raw.userTaskID)?.shift() : undefined;
     const merged = defaults ? (mergeDefaults(defaults, item.raw) as Plain) : item.raw;
     const sources = [{ doc, basePath: item.path }, ...(defaults ? [{ doc, basePath: ['defaults'] as PathSegment[] }] : [])];
     if (!validateTask(merged)) {
@@ -95,9 +92,8 @@ export function tasksOfDocument(
         hint: v.hint,
       });
     }
-    // The text scan gives declaration lines without a positional parse of every file.
-    const position = taskLines ? declaredAt : doc.locate([...item.path, 'userTaskID']);
-    if (violations.length === 0) tasks.push({ task, file, position });
+    // Declared where its userTaskID key is (the plan's `source`, duplicate-ID messages).
+    if (violations.length === 0) tasks.push({ task, file, position: doc.locate([...item.path, 'userTaskID'], true, true) });
   }
   return { tasks, issues };
 }
@@ -129,9 +125,8 @@ export function loadTaskFile(file: string, bytes: Uint8Array): FileResult {
   const parsed = parseSource(file, text);
   const issues = [...parsed.issues];
   const tasks: Declared[] = [];
-  const taskLines = userTaskIdLines(text);
   parsed.documents.forEach((doc, docIndex) => {
-    const result = tasksOfDocument(file, doc, docIndex, parsed.documents.length, taskLines);
+    const result = tasksOfDocument(file, doc, docIndex, parsed.documents.length);
     issues.push(...result.issues);
     tasks.push(...result.tasks);
   });

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { LineCounter as LineCounterType, Document, Node } from 'yaml';
 import type { Issue, SourcePosition } from './issue.js';
+import { ParseTrace, type PathSegment } from './trace.js';
 
 /** The `yaml` package (positions, precise errors) is loaded only when needed: on errors or to locate. */
 let yamlModule: typeof import('yaml') | undefined;
@@ -13,7 +14,7 @@ export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 /** YAML alias expansion limit: guards against "billion laughs" documents. */
 export const MAX_ALIAS_COUNT = 100;
 
-export type PathSegment = string | number;
+export type { PathSegment };
 
 /** A parsed document with a way back from field paths to line/column. */
 export interface SourceDocument {
@@ -156,69 +157,108 @@ function toJs(file: string, doc: Document, lineCounter: LineCounterType): { valu
   }
 }
 
-/** Text that may hold YAML anchors or aliases goes the exact way, which bounds alias expansion. */
-const MAYBE_ANCHOR_OR_ALIAS = /(?:^|[\s[{,:-])[&*][^\s,\]}]/m;
+/**
+ * Text that goes the exact way: anchors and aliases (alias expansion is bounded there) and tags
+ * (a node's properties would blur where the trace says it starts).
+ */
+const MAYBE_PROPERTIES = /(?:^|[\s[{,:-])[&*!]/m;
+/**
+ * A BOM js-yaml would strip (shifting its offsets), or a lone CR (a line break to js-yaml, not to
+ * `yaml`): rare enough to leave to the exact way.
+ */
+const SHIFTS_POSITIONS = /^\uFEFF|\r(?!\n)/;
+/** A line ending in `-` (maybe an empty block sequence item, which js-yaml can mis-nest: see trace.ts). */
+const MAYBE_EMPTY_ITEM = /(?:^|[ \t])-[ \t]*(?:#.*)?\r?$/m;
 
 /**
- * The fast path: js-yaml (YAML 1.2 core schema) or JSON.parse for the values, with no
- * positions. Returns null whenever the exact path must decide (any parse error, duplicate
- * keys, anchors/aliases), so errors are always reported by one parser, with positions.
+ * The fast path's parse: js-yaml (YAML 1.2 core schema) or JSON.parse for the values, and the
+ * trace of the same js-yaml parse for positions (`trace` is absent when it does not fit the
+ * documents). Null whenever the exact path must decide: any parse error, duplicate keys,
+ * anchors/aliases/tags, so errors are always reported by one parser, `yaml`, with positions.
  */
-function fastValues(file: string, text: string): unknown[] | null {
+export function traceSource(file: string, text: string): { values: unknown[]; trace?: ParseTrace } | null {
+  const json = file.toLowerCase().endsWith('.json');
+  if ((!json && MAYBE_PROPERTIES.test(text)) || SHIFTS_POSITIONS.test(text)) return null;
+  const trace = new ParseTrace(text);
   try {
-    if (file.toLowerCase().endsWith('.json')) {
-      const value = JSON.parse(text);
-      jsYaml.load(text, { schema: jsYaml.JSON_SCHEMA }); // throws on duplicate keys
-      return [value];
+    if (json) {
+      // JSON.parse decides the values; js-yaml refuses duplicate keys and gives positions.
+      const traced = jsYaml.load(text, { schema: jsYaml.JSON_SCHEMA, listener: trace.listener });
+      const values = [JSON.parse(text)];
+      return trace.fits([traced]) ? { values, trace } : { values };
     }
-    if (MAYBE_ANCHOR_OR_ALIAS.test(text)) return null;
-    return jsYaml.loadAll(text, undefined, { schema: jsYaml.CORE_SCHEMA });
+    const values = jsYaml.loadAll(text, undefined, { schema: jsYaml.CORE_SCHEMA, listener: trace.listener });
+    if (MAYBE_EMPTY_ITEM.test(text) && !trace.sequencesComplete()) return null;
+    return trace.fits(values) ? { values, trace } : { values };
   } catch {
     return null;
   }
 }
 
-/** Parses YAML (several documents allowed) or JSON text, collecting every syntax problem. */
-export function parseSource(file: string, text: string): ParsedSource {
-  const values = fastValues(file, text);
-  if (!values) return parseSourceExact(file, text);
-  let exact: ParsedSource | undefined;
+/**
+ * The fast path: values and positions from one js-yaml parse. Where the trace cannot answer
+ * for a path (see trace.ts), `yaml` is asked, once per file.
+ */
+function parseTraced(file: string, text: string): ParsedSource | null {
+  const parsed = traceSource(file, text);
+  if (!parsed) return null;
+  const { values, trace } = parsed;
+  let exact: ExactDocument[] | undefined;
   return {
     issues: [],
     documents: values.map((value, index) => ({
       value,
-      // Positions are needed only to report a problem: parse exactly then, once per file.
-      locate: (path, exactPath, atKey) => (exact ??= parseSourceExact(file, text)).documents[index]?.locate(path, exactPath, atKey),
+      locate: (path, exactPath = false, atKey = false) => {
+        const answer = trace ? trace.find(index, path, atKey) : 'unsure';
+        if (answer !== 'unsure') return exactPath && answer.found < path.length ? undefined : trace!.position(answer.pos);
+        // Same documents for `yaml`, or no answer rather than a wrong one.
+        exact ??= exactDocuments(file, text);
+        return exact.length === values.length ? exact[index]!.locate(path, exactPath, atKey) : undefined;
+      },
     })),
   };
 }
 
+/** Parses YAML (several documents allowed) or JSON text, collecting every syntax problem. */
+export function parseSource(file: string, text: string): ParsedSource {
+  return parseTraced(file, text) ?? parseSourceExact(file, text);
+}
+
+/** One document as `yaml` reads it: its problems, or its value; a locator either way. */
+interface ExactDocument {
+  value?: unknown;
+  issues: Issue[];
+  locate: SourceDocument['locate'];
+}
+
 /** The exact path (`yaml` package): every syntax problem with its position, bounded aliases. */
 export function parseSourceExact(file: string, text: string): ParsedSource {
-  if (file.toLowerCase().endsWith('.json')) return parseJson(file, text);
-  const lineCounter = new (yaml().LineCounter)();
-  const docs = yaml().parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter });
   const issues: Issue[] = [];
   const documents: SourceDocument[] = [];
-  // Not an array: an EmptyStream, a file with only comments or nothing.
-  if (!Array.isArray(docs)) return { documents, issues };
-  for (const doc of docs) {
-    const syntax = yamlIssues(file, doc, lineCounter);
-    if (syntax.length > 0) {
-      issues.push(...syntax);
-      continue;
-    }
-    const { value, issue } = toJs(file, doc, lineCounter);
-    if (issue) {
-      issues.push(issue);
-      continue;
-    }
-    documents.push({ value, locate: locator(doc, lineCounter) });
+  for (const doc of exactDocuments(file, text)) {
+    if (doc.issues.length > 0) issues.push(...doc.issues);
+    else documents.push({ value: doc.value, locate: doc.locate });
   }
   return { documents, issues };
 }
 
-function parseJson(file: string, text: string): ParsedSource {
+/** Every document of the text as `yaml` reads it, in order. */
+function exactDocuments(file: string, text: string): ExactDocument[] {
+  if (file.toLowerCase().endsWith('.json')) return [exactJson(file, text)];
+  const lineCounter = new (yaml().LineCounter)();
+  const docs = yaml().parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter });
+  // Not an array: an EmptyStream, a file with only comments or nothing.
+  if (!Array.isArray(docs)) return [];
+  return docs.map((doc) => {
+    const locate = locator(doc, lineCounter);
+    const syntax = yamlIssues(file, doc, lineCounter);
+    if (syntax.length > 0) return { issues: syntax, locate };
+    const { value, issue } = toJs(file, doc, lineCounter);
+    return issue ? { issues: [issue], locate } : { value, issues: [], locate };
+  });
+}
+
+function exactJson(file: string, text: string): ExactDocument {
   let value: unknown;
   let parseError: Error | undefined;
   try {
@@ -226,16 +266,16 @@ function parseJson(file: string, text: string): ParsedSource {
   } catch (err) {
     parseError = err as Error;
   }
-  // The yaml parser reads JSON too and gives positions, duplicate keys and a lazy locator.
+  // The yaml parser reads JSON too and gives positions, duplicate keys and a locator.
   const lineCounter = new (yaml().LineCounter)();
   const doc = yaml().parseDocument(text, { ...YAML_OPTIONS, lineCounter });
+  const locate = locator(doc, lineCounter);
   const syntax = yamlIssues(file, doc, lineCounter);
   if (parseError) {
-    if (syntax.length > 0) return { documents: [], issues: syntax };
+    if (syntax.length > 0) return { issues: syntax, locate };
     const match = /position (\d+)/.exec(parseError.message);
     const pos = match ? lineCounter.linePos(Number(match[1])) : undefined;
     return {
-      documents: [],
       issues: [
         {
           file,
@@ -244,30 +284,10 @@ function parseJson(file: string, text: string): ParsedSource {
           hint: 'fix the syntax (JSON allows no comments or trailing commas)',
         },
       ],
+      locate,
     };
   }
   const duplicates = syntax.filter((i) => i.hint?.startsWith('remove or rename'));
-  if (duplicates.length > 0) return { documents: [], issues: duplicates };
-  return { documents: [{ value, locate: locator(doc, lineCounter) }], issues: [] };
-}
-
-const USER_TASK_ID_LINE = /^([ \t]*(?:-[ \t]+)?)["']?userTaskID["']?[ \t]*:[ \t]*["']?([^"'#\n]*?)["']?[ \t]*,?[ \t]*(?:#.*)?$/gm;
-
-/**
- * Lines of each `userTaskID: X` in a file (in order), found by scanning the text: cheap enough to run
- * for every file, where a full positional parse is not. IDs in other layouts get no line.
- */
-export function userTaskIdLines(text: string): Map<string, SourcePosition[]> {
-  const lines = new Map<string, SourcePosition[]>();
-  let line = 1;
-  let scanned = 0;
-  for (const m of text.matchAll(USER_TASK_ID_LINE)) {
-    for (let i = text.indexOf('\n', scanned); i !== -1 && i < m.index; i = text.indexOf('\n', i + 1)) line++;
-    scanned = m.index;
-    const at = { line, column: m[1]!.length + 1 };
-    const seen = lines.get(m[2]!);
-    if (seen) seen.push(at);
-    else lines.set(m[2]!, [at]);
-  }
-  return lines;
+  if (duplicates.length > 0) return { issues: duplicates, locate };
+  return { value, issues: [], locate };
 }

@@ -87,8 +87,8 @@ function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
   const recorded = input.state.tasks[task.userTaskID];
   const before = knownSettings(recorded);
   const after: ManagedSettings = { taskCreateSetting: task.taskCreateSetting, funcFlag: task.funcFlag };
-  const remote = input.remote?.get(task.userTaskID);
-  const base = { userTaskID: task.userTaskID, sceneID: task.sceneID, source: task.source, remote: remoteView(remote) };
+  const remoteTask = input.remote?.get(task.userTaskID);
+  const remote = remoteView(remoteTask);
   const changes = diffSettings(before, after);
   const since = recorded?.pending?.since;
   const resync = input.resync ?? false;
@@ -97,12 +97,17 @@ function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
   // declared mode widens a call that happens anyway; resync makes the call.
   const sentFields = sentPaths(changes, after, resync || (sendMode === 'declared' && changedCount > 0));
   // Unconfirmed fields no longer declared: nothing to send, but the state must drop the mark.
-  if (changes.length === 0 && !since && sentFields.length === 0) return { ...base, action: 'noop', before, after, deferred: deferral(task, recorded, input, false, false), warnings: [] };
+  if (changes.length === 0 && !since && sentFields.length === 0) {
+    // Written out rather than spread from a common base: one allocation per unchanged task.
+    const deferred = deferral(task, recorded, input, false, false);
+    return { userTaskID: task.userTaskID, sceneID: task.sceneID, source: task.source, remote, action: 'noop', before, after, deferred, warnings: [] };
+  }
+  const base = { userTaskID: task.userTaskID, sceneID: task.sceneID, source: task.source, remote };
   const settings = pickSettings(after, sentFields);
   const payload: UpdateTaskPayload | null = settings ? { productID: PRODUCT_ID, userTaskID: task.userTaskID, sceneID: task.sceneID, ...settings } : null;
   const pendingWarning = since ? [`an earlier apply (${since}) sent some of these settings without getting a confirmation; they are sent again so the server surely matches the files`] : [];
   const update = { ...base, before, after, changes, resync, sendMode, sentFields, warnings: [...pendingWarning, ...delayedEffect(payload)] };
-  const pauses = payload !== null && remote?.taskStatus === TaskStatus.Running && (task.lifecycle.whenRunning === 'pause' || input.pauseRunning === true);
+  const pauses = payload !== null && remoteTask?.taskStatus === TaskStatus.Running && (task.lifecycle.whenRunning === 'pause' || input.pauseRunning === true);
   const deferred = deferral(task, recorded, input, payload !== null, pauses);
   if (pauses && payload) return { ...update, action: 'pause-update-resume', pauseResume: true, payload, deferred };
   return { ...update, action: 'update', payload, deferred };
@@ -124,8 +129,9 @@ export function buildPlan(input: PlanInput): CallformPlan {
     declared.add(task.userTaskID);
     if (selected(task.userTaskID)) tasks.push(planTask(task, input));
   }
-  for (const [id, recorded] of Object.entries(input.state.tasks)) {
-    if (declared.has(id) || !selected(id)) continue;
+  for (const id in input.state.tasks) {
+    if (!Object.hasOwn(input.state.tasks, id) || declared.has(id) || !selected(id)) continue;
+    const recorded = input.state.tasks[id]!;
     tasks.push({ userTaskID: id, sceneID: recorded.sceneID, action: 'forget', remote: null, before: recordedSettings(recorded), after: null, warnings: [] });
   }
   tasks.sort(byUserTaskID);

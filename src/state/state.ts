@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import type { CallformState, TaskState } from '../generated/state.js';
 import { validateState } from '../generated/validators.js';
@@ -23,11 +23,33 @@ export interface LoadedState {
 
 const KEEP = 'it was left untouched; restore it from a backup or version control, or move it aside to start over';
 
+/**
+ * The whole file as UTF-8 text, in one read and one decode: fs.promises.readFile(…, 'utf8')
+ * reads a large file in 512 KiB chunks through a StringDecoder, measurably slower on a
+ * 10,000-task (8 MB) state.
+ */
+async function readText(file: string): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const bytes = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(bytes, filled, size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return bytes.toString('utf8', 0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Reads the state file; a corrupt or unknown-version file is refused, never overwritten. */
 export async function readState(statePath: string, displayPath = statePath): Promise<LoadedState> {
   let text: string;
   try {
-    text = await readFile(statePath, 'utf8');
+    text = await readText(statePath);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState(), exists: false };
     throw new CallformError(`cannot read state file ${displayPath}: ${(err as Error).message}`);

@@ -43,7 +43,7 @@ export interface PlanOptions {
 /** config → state → remote statuses (unless offline) → plan. No writes. */
 export async function computePlan(project: Project, options: PlanOptions): Promise<PlanRun> {
   const [tasks, state] = await Promise.all([loadProjectTasks(project), loadProjectState(project)]);
-  checkTargets(options.targets, [...tasks.tasks.map((t) => t.userTaskID), ...Object.keys(state.state.tasks)]);
+  if (options.targets) checkTargets(options.targets, [...tasks.tasks.map((t) => t.userTaskID), ...Object.keys(state.state.tasks)]);
   let remote = null;
   if (!options.offline) {
     const client = options.client ?? (await createClient(project));

@@ -111,6 +111,55 @@ tasks:
     expect(found[0]).toMatch(/tasks\/b\.yaml:1:\d+: userTaskID: duplicate userTaskID "x", already declared at tasks\/a\.yaml:1/);
   });
 
+  // Regression: the line scanner read `userTaskID: "a#1"` as `a` (its `#` started a comment), so
+  // the duplicate `a` on line 6 was reported as "already declared at tasks/t.yaml:2".
+  it('names the exact declaration line of a duplicate userTaskID (quoted values with #)', async () => {
+    const found = await issues({
+      'tasks/t.yaml': 'tasks:\n  - userTaskID: "a#1"\n    sceneID: s\n  - userTaskID: a\n    sceneID: s\n  - userTaskID: a\n    sceneID: s\n',
+    });
+    expect(found).toEqual([expect.stringMatching(/^tasks\/t\.yaml:6:\d+: userTaskID: duplicate userTaskID "a", already declared at tasks\/t\.yaml:4$/m)]);
+  });
+
+  it('gives every task its declaration line as source, whatever the layout', async () => {
+    const { tasks } = await load({
+      'tasks/a.yaml': [
+        '# comment: userTaskID: fake',
+        'tasks:',
+        '  - {sceneID: s, userTaskID: \'b#2\'}',
+        '  - sceneID: s',
+        '    "userTaskID":',
+        '      c',
+        '  - sceneID: "userTaskID: d"',
+        '    userTaskID: d # userTaskID: e',
+        '',
+      ].join('\n'),
+      'tasks/b.json': '{\n  "sceneID": "s",\n\n  "userTaskID": "f"\n}\n',
+    });
+    expect(Object.fromEntries(tasks.map((t) => [t.userTaskID, t.source]))).toEqual({
+      'b#2': 'tasks/a.yaml:3',
+      c: 'tasks/a.yaml:5',
+      d: 'tasks/a.yaml:8',
+      f: 'tasks/b.json:4',
+    });
+  });
+
+  it('keeps positions exact in layouts left to the yaml parser (anchors, tags, empty items, {a, b})', async () => {
+    const found = await issues({
+      // anchors/aliases and tags: parsed by `yaml` from the start
+      'tasks/a.yaml': 'defaults: &d\n  taskCreateSetting: { maxCall: 0 }\ntasks:\n  - userTaskID: !!str a1\n    sceneID: s\n',
+      // an empty block sequence item (js-yaml can mis-nest those)
+      'tasks/b.yaml': 'tasks:\n  -\n  - userTaskID: b1\n    sceneID: s\n',
+      // a flow mapping key without a value: the trace defers to `yaml` for that mapping only
+      'tasks/c.yaml': 'tasks:\n  - { userTaskID: c1, sceneID: s, taskCreateSetting: { maxCall: 0, routeID } }\n',
+    });
+    expect(found).toEqual([
+      expect.stringMatching(/^tasks\/a\.yaml:2:33: defaults\.taskCreateSetting\.maxCall: must be >= 1; got 0/),
+      expect.stringMatching(/^tasks\/b\.yaml:2:4: tasks\[0\]: must be object/),
+      expect.stringMatching(/^tasks\/c\.yaml:2:65: tasks\[0\]\.taskCreateSetting\.maxCall: must be >= 1; got 0/),
+      expect.stringMatching(/^tasks\/c\.yaml:2:68: tasks\[0\]\.taskCreateSetting\.routeID: must be string, got null/),
+    ]);
+  });
+
   it('refuses YAML alias bombs without expanding them', async () => {
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
     for (let i = 1; i < 10; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill('*' + String.fromCharCode(96 + i)).join(',')}]`);
