@@ -1,5 +1,6 @@
+import deepDiff from 'deep-diff';
 import type { SettingChange } from '../model/plan.js';
-import { dataEqual, getPath, isPlain, leaves, setPath, wholeValuePathOf, EMPTY_SETTINGS, type ManagedSettings, type Plain } from '../model/settings.js';
+import { dataEqual, getPath, leaves, setPath, wholeValuePathOf, EMPTY_SETTINGS, type ManagedSettings, type Plain } from '../model/settings.js';
 import type { TaskCreateSetting, FuncFlag } from '../model/task.js';
 
 export interface PayloadSettings {
@@ -10,45 +11,39 @@ export interface PayloadSettings {
 const byPath = (a: SettingChange, b: SettingChange) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
 /**
- * Field-level changes from the last-applied settings to the desired ones. `before`
- * null means never applied: everything declared is an addition. Keys removed from
- * the files become `unmanage` (not sent: the server keeps its value).
+ * Field-level changes from the last-applied settings to the desired ones, from deep-diff's
+ * edit list (the design card's diff library). `before` null means never applied:
+ * everything declared is an addition. Keys removed from the files become `unmanage` (not
+ * sent: the server keeps its value). Whole-value paths (smsFuncFlag) change as one value.
  */
 export function diffSettings(before: ManagedSettings | null, after: ManagedSettings): SettingChange[] {
   const lhs = before ?? EMPTY_SETTINGS;
   // Most tasks are unchanged on a typical run: a plain-data deep-equal answers that cheaply.
   if (dataEqual(lhs, after)) return [];
-  const changes: SettingChange[] = [];
-  diffInto(lhs, after, '', changes);
-  return changes.sort(byPath);
-}
-
-/**
- * The changes under `path` (both sides present there): plain objects are compared key by key;
- * a whole-value path (smsFuncFlag), an array or a change of type is one change of the whole
- * value; a key on one side only is added or unmanaged leaf by leaf.
- */
-function diffInto(lhs: unknown, rhs: unknown, path: string, out: SettingChange[]): void {
-  if (dataEqual(lhs, rhs)) return;
-  if (!isPlain(lhs) || !isPlain(rhs) || (path !== '' && wholeValuePathOf(path) === path)) {
-    out.push({ path, kind: 'change', before: lhs, after: rhs });
-    return;
-  }
-  for (const key of Object.keys(lhs)) {
-    const sub = path ? `${path}.${key}` : key;
-    if (!Object.hasOwn(rhs, key)) {
-      if (wholeValuePathOf(sub) === sub) out.push({ path: sub, kind: 'unmanage', before: lhs[key] });
-      else for (const [p, v] of leaves(lhs[key], sub)) out.push({ path: p, kind: 'unmanage', before: v });
+  const changes = new Map<string, SettingChange>();
+  const put = (c: SettingChange) => {
+    if (!changes.has(c.path)) changes.set(c.path, c);
+  };
+  for (const d of deepDiff.diff(lhs, after) ?? []) {
+    const path = (d.path ?? []).join('.');
+    const whole = wholeValuePathOf(path);
+    if (whole) {
+      const b = getPath(lhs, whole);
+      const a = getPath(after, whole);
+      put(a === undefined ? { path: whole, kind: 'unmanage', before: b } : { path: whole, kind: b === undefined ? 'add' : 'change', before: b, after: a });
+    } else if (d.kind === 'N') {
+      for (const [p, v] of leaves(d.rhs, path)) put({ path: p, kind: 'add', after: v });
+    } else if (d.kind === 'D') {
+      for (const [p, v] of leaves(d.lhs, path)) put({ path: p, kind: 'unmanage', before: v });
+    } else if (d.kind === 'E') {
+      put({ path, kind: 'change', before: d.lhs, after: d.rhs });
     } else {
-      diffInto(lhs[key], rhs[key], sub, out);
+      // 'A' (array element) outside a whole-value path: not produced by the task schema,
+      // but handled safely by replacing the containing array.
+      put({ path, kind: 'change', before: getPath(lhs, path), after: getPath(after, path) });
     }
   }
-  for (const key of Object.keys(rhs)) {
-    if (Object.hasOwn(lhs, key)) continue;
-    const sub = path ? `${path}.${key}` : key;
-    if (wholeValuePathOf(sub) === sub) out.push({ path: sub, kind: 'add', after: rhs[key] });
-    else for (const [p, v] of leaves(rhs[key], sub)) out.push({ path: p, kind: 'add', after: v });
-  }
+  return [...changes.values()].sort(byPath);
 }
 
 /** The partial settings holding the values of `after` at `paths` (arrays whole), or null when none. */
