@@ -23,7 +23,7 @@ for (const name of names) {
 
 // Types of task.schema.json that other schemas reference: declared once, in task.ts, and
 // imported elsewhere (json-schema-to-typescript would inline a copy into every file).
-const SHARED = ['TaskCreateSetting', 'ManualCallSetting', 'FuncFlag', 'SmsRule'];
+const SHARED = ['TaskCreateSetting', 'DeclaredTaskCreateSetting', 'DialWindow', 'ManualCallSetting', 'FuncFlag', 'SmsRule'];
 function importShared(ts) {
   const removed = [];
   for (const type of SHARED) {
@@ -45,7 +45,8 @@ for (const name of names) {
     cwd: schemaDir,
     bannerComment: banner.trim(),
     additionalProperties: false,
-    unreachableDefinitions: false,
+    // task.ts declares every shared definition (TaskCreateSetting is reached only through refs into it).
+    unreachableDefinitions: name === 'task',
     style: { singleQuote: true },
   });
   if (name !== 'task') ts = importShared(ts);
@@ -66,6 +67,7 @@ for (const name of names) ajv.addSchema(schemas[name]);
 const exportsMap = {
   validateTask: schemas.task.$id,
   validateTaskFile: schemas['task-file'].$id,
+  validateDialWindow: `${schemas.task.$id}#/definitions/dialWindow`,
   validateSettings: schemas.config.$id,
   validateState: schemas.state.$id,
   validatePlan: schemas.plan.$id,

@@ -17,12 +17,169 @@ export type CallformTask = {
    * Dialogue template (script) ID from Script Management.
    */
   sceneID: string;
-  taskCreateSetting?: TaskCreateSetting;
+  taskCreateSetting?: DeclaredTaskCreateSetting;
   funcFlag?: FuncFlag;
 };
 
 /**
+ * taskCreateSetting as task files and defaults declare it: the API's fields, or dialWindow instead of dialAtWeekDay / dialAtUpHour / dialAtDownHour. dialWindow is compiled to those fields when the file is loaded; plans, payloads and the state hold only the API's fields.
+ *
+ * This interface was referenced by `undefined`'s JSON-Schema
+ * via the `definition` "declaredTaskCreateSetting".
+ */
+export interface DeclaredTaskCreateSetting {
+  /**
+   * Dialing strategy name from the console; empty means the default strategy.
+   */
+  strategyName?: string;
+  /**
+   * 1 manual start, 2 scheduled start (needs startupAt), 3 immediate start.
+   */
+  startupType?: 1 | 2 | 3;
+  /**
+   * Scheduled start, Unix seconds; required when startupType is 2.
+   */
+  startupAt?: number;
+  /**
+   * Task time zone as a UTC offset in seconds: a whole quarter hour within +/-14 h (GMT+8 = 28800).
+   */
+  zoneSecond?: number;
+  /**
+   * Comma-separated days 1..7 (1 = Monday, 7 = Sunday), no spaces, no repeats, e.g. "1,2,3,4,5".
+   */
+  dialAtWeekDay?: string;
+  /**
+   * Comma-separated hours 0..23, no spaces, no repeats; hour h allows dialing in [h:00, h:30).
+   */
+  dialAtUpHour?: string;
+  /**
+   * Comma-separated hours 0..23, no spaces, no repeats; hour h allows dialing in [h:30, h+1:00).
+   */
+  dialAtDownHour?: string;
+  dialWindow?: DialWindow;
+  /**
+   * Robot quantity: maximum concurrent robot calls, at least 1.
+   */
+  maxCall?: number;
+  /**
+   * Task name.
+   */
+  taskName?: string;
+  /**
+   * http(s) URL called when the task status changes.
+   */
+  taskCallbackUrl?: string;
+  /**
+   * Maximum ringing duration (seconds, presumably), greater than 0.
+   */
+  maxRingTime?: number;
+  /**
+   * Route (line) ID.
+   */
+  routeID?: string;
+  manualCallSetting?: ManualCallSetting;
+}
+/**
+ * When the task may dial, readably: compiled exactly to dialAtWeekDay (days) and dialAtUpHour + dialAtDownHour (hours). Not together with those three fields in the same object.
+ *
+ * This interface was referenced by `undefined`'s JSON-Schema
+ * via the `definition` "dialWindow".
+ */
+export interface DialWindow {
+  /**
+   * Days the task may dial: "Mon-Fri", "Mon,Wed,Sat-Sun" (names or 1..7, ranges run forwards) or a list of day numbers [1, 2, 3] (1 = Monday).
+   *
+   * @minItems 1
+   */
+  days?: string | [number, ...number[]];
+  /**
+   * Half-hour-aligned ranges in the task's time zone, e.g. ["09:00-12:00", "14:00-17:30"]; not overlapping, not across midnight; "24:00" may end a range.
+   *
+   * @minItems 1
+   */
+  hours?: [string, ...string[]];
+}
+/**
+ * Transfer-to-human settings, only for AICC templates.
+ *
+ * This interface was referenced by `undefined`'s JSON-Schema
+ * via the `definition` "manualCallSetting".
+ */
+export interface ManualCallSetting {
+  /**
+   * Agent group ID.
+   */
+  agentGroup?: string;
+  /**
+   * 0 none, 1 ratio-based dialing (needs ratioCallRate), 3 predictive dialing 2.0 (needs predictCallRate).
+   */
+  dispatchType?: 0 | 1 | 3;
+  /**
+   * Agent call rate for ratio dialing (dispatchType 1), greater than 0.
+   */
+  ratioCallRate?: number;
+  /**
+   * Call rate for predictive dialing (dispatchType 3), greater than 0.
+   */
+  predictCallRate?: number;
+}
+/**
+ * Feature switches (updateTask funcFlag).
+ *
+ * This interface was referenced by `undefined`'s JSON-Schema
+ * via the `definition` "funcFlag".
+ */
+export interface FuncFlag {
+  /**
+   * Keep the task open even with no call orders left.
+   */
+  taskKeep?: boolean;
+  /**
+   * Redial unanswered calls once within a round.
+   */
+  roundRedial?: boolean;
+  /**
+   * Synthesise sentences containing variables as a whole.
+   */
+  wholeTTS?: boolean;
+  /**
+   * Send an SMS by intent after each order ends; needs a non-empty smsFuncFlag.
+   */
+  smsEnable?: boolean;
+  /**
+   * SMS template per intent set; an intentID may appear in one entry only.
+   */
+  smsFuncFlag?: SmsRule[];
+  /**
+   * Show numbers encrypted in the console.
+   */
+  phoneEncrypt?: boolean;
+}
+/**
+ * One SMS rule: the template smsID sent for the listed intents.
+ *
+ * This interface was referenced by `undefined`'s JSON-Schema
+ * via the `definition` "smsRule".
+ */
+export interface SmsRule {
+  /**
+   * SMS template ID.
+   */
+  smsID: string;
+  /**
+   * Intent IDs that trigger this SMS.
+   */
+  intentID?: string[];
+  /**
+   * Intent names that trigger this SMS (works like intentID).
+   */
+  intentName?: string[];
+}
+/**
  * Dialing settings (updateTask taskCreateSetting).
+ *
+ * This interface was referenced by `undefined`'s JSON-Schema
+ * via the `definition` "taskCreateSetting".
  */
 export interface TaskCreateSetting {
   /**
@@ -74,71 +231,4 @@ export interface TaskCreateSetting {
    */
   routeID?: string;
   manualCallSetting?: ManualCallSetting;
-}
-/**
- * Transfer-to-human settings, only for AICC templates.
- */
-export interface ManualCallSetting {
-  /**
-   * Agent group ID.
-   */
-  agentGroup?: string;
-  /**
-   * 0 none, 1 ratio-based dialing (needs ratioCallRate), 3 predictive dialing 2.0 (needs predictCallRate).
-   */
-  dispatchType?: 0 | 1 | 3;
-  /**
-   * Agent call rate for ratio dialing (dispatchType 1), greater than 0.
-   */
-  ratioCallRate?: number;
-  /**
-   * Call rate for predictive dialing (dispatchType 3), greater than 0.
-   */
-  predictCallRate?: number;
-}
-/**
- * Feature switches (updateTask funcFlag).
- */
-export interface FuncFlag {
-  /**
-   * Keep the task open even with no call orders left.
-   */
-  taskKeep?: boolean;
-  /**
-   * Redial unanswered calls once within a round.
-   */
-  roundRedial?: boolean;
-  /**
-   * Synthesise sentences containing variables as a whole.
-   */
-  wholeTTS?: boolean;
-  /**
-   * Send an SMS by intent after each order ends; needs a non-empty smsFuncFlag.
-   */
-  smsEnable?: boolean;
-  /**
-   * SMS template per intent set; an intentID may appear in one entry only.
-   */
-  smsFuncFlag?: SmsRule[];
-  /**
-   * Show numbers encrypted in the console.
-   */
-  phoneEncrypt?: boolean;
-}
-/**
- * One SMS rule: the template smsID sent for the listed intents.
- */
-export interface SmsRule {
-  /**
-   * SMS template ID.
-   */
-  smsID: string;
-  /**
-   * Intent IDs that trigger this SMS.
-   */
-  intentID?: string[];
-  /**
-   * Intent names that trigger this SMS (works like intentID).
-   */
-  intentName?: string[];
 }

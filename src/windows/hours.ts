@@ -50,11 +50,9 @@ function parseRange(text: string, index: number): Parsed<[number, number]> {
   if (problems.length > 0) return failed(problems);
   if ((start as number) >= (end as number)) {
     return failed([
-      {
-        at,
-        message: start === end ? `range "${text}" is empty` : `range "${text}" ends before it starts`,
-        hint: 'ranges cannot cross midnight: write "22:00-24:00" and "00:00-02:00" (both apply to the same days)',
-      },
+      start === end
+        ? { at, message: `range "${text}" is empty`, hint: 'a range ends after it starts, e.g. "10:00-10:30"' }
+        : { at, message: `range "${text}" ends before it starts`, hint: 'ranges cannot cross midnight: write "22:00-24:00" and "00:00-02:00" (both apply to the same days)' },
     ]);
   }
   return parsed([(start as number) / 30, (end as number) / 30]);

@@ -1,0 +1,154 @@
+/**
+ * dialWindow in task files: compiled to the API's three raw fields as each file is
+ * loaded, so plans, payloads and the state only ever see raw fields; plus the lint
+ * warnings about raw hour lists that leave lone half-hour slots.
+ *
+ * Defaults and tasks are compiled each on their own, then merged field by field as
+ * for every other setting: a task's own value of a field wins over the defaults',
+ * whichever form either declared it in. Both forms in one object are an error.
+ */
+import type { SourceDocument, PathSegment } from '../diagnostics/source.js';
+import type { Issue, SourcePosition } from '../diagnostics/issue.js';
+import { ajvIssues, formatPath } from '../diagnostics/ajv.js';
+import { validateDialWindow } from '../generated/validators.js';
+import {
+  RAW_DIAL_FIELDS,
+  compileDialWindow,
+  clock,
+  formatDays,
+  loneHalfHours,
+  maskOfList,
+  slotsOf,
+  type DialWindowForm,
+  type RawDialField,
+  type RawDialFields,
+} from '../windows/index.js';
+
+type Plain = Record<string, unknown>;
+const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Where a document's problems are reported: its file, positions and path labels. */
+export interface DocContext {
+  file: string;
+  doc: SourceDocument;
+  /** Label prefix of every path: ["document 2"] in multi-document files, else []. */
+  prefix: PathSegment[];
+}
+
+const label = (ctx: DocContext, path: PathSegment[]) => formatPath([...ctx.prefix, ...path]) || undefined;
+
+/** How one object declared each dial field it sets. */
+type Forms = Partial<Record<RawDialField, 'raw' | 'window'>>;
+
+/** An object (defaults or a task) with its dialWindow compiled to raw fields. */
+export interface CompiledDial<T> {
+  value: T;
+  forms: Forms;
+  issues: Issue[];
+}
+
+function problemIssue(ctx: DocContext, at: PathSegment[], message: string, hint?: string): Issue {
+  return { file: ctx.file, position: ctx.doc.locate(at), path: label(ctx, at), message, hint };
+}
+
+function formsOf(tcs: Plain, compiled?: RawDialFields): Forms {
+  const forms: Forms = {};
+  for (const field of RAW_DIAL_FIELDS) {
+    if (compiled && field in compiled) forms[field] = 'window';
+    else if (field in tcs) forms[field] = 'raw';
+  }
+  return forms;
+}
+
+/**
+ * `owner` (defaults or a task item, at `path` in the document) with its dialWindow
+ * replaced by the raw fields it stands for. Schema-valid input is assumed; the object
+ * is copied, never changed.
+ */
+export function compileDeclaredWindow<T>(owner: T, path: PathSegment[], ctx: DocContext): CompiledDial<T> {
+  const tcs = isPlain(owner) ? owner.taskCreateSetting : undefined;
+  if (!isPlain(tcs)) return { value: owner, forms: {}, issues: [] };
+  if (!('dialWindow' in tcs)) return { value: owner, forms: formsOf(tcs), issues: [] };
+  const at = [...path, 'taskCreateSetting', 'dialWindow'];
+  const { dialWindow, ...rest } = tcs;
+  // A collection item is schema-checked only after the merge: check the window's shape first.
+  if (!validateDialWindow(dialWindow)) {
+    const issues = ajvIssues(validateDialWindow.errors, { file: ctx.file, basePath: [...ctx.prefix, ...at], sources: [{ doc: ctx.doc, basePath: at }] });
+    return { value: { ...owner, taskCreateSetting: rest }, forms: formsOf(rest), issues };
+  }
+  const clash = RAW_DIAL_FIELDS.filter((f) => f in rest);
+  if (clash.length > 0) {
+    const issue = problemIssue(ctx, at, `dialWindow and ${clash.join(', ')} both set the dialing window`, 'use one form: either dialWindow or the raw fields dialAtWeekDay / dialAtUpHour / dialAtDownHour');
+    return { value: { ...owner, taskCreateSetting: rest }, forms: formsOf(rest), issues: [{ ...issue, position: ctx.doc.locate(at, false, true) ?? issue.position }] };
+  }
+  const compiled = compileDialWindow(dialWindow as DialWindowForm);
+  const issues = compiled.problems.map((p) => problemIssue(ctx, [...at, ...p.at], p.message, p.hint));
+  return { value: { ...owner, taskCreateSetting: { ...rest, ...compiled.fields } }, forms: formsOf(rest, compiled.fields), issues };
+}
+
+/** A warning, located only when shown: finding a line needs a positional parse of the file. */
+export interface LintWarning {
+  file: string;
+  path?: string;
+  message: string;
+  hint?: string;
+  locate(): SourcePosition | undefined;
+}
+
+export function warningIssue(w: LintWarning): Issue {
+  return { file: w.file, position: w.locate(), path: w.path, message: w.message, hint: w.hint };
+}
+
+interface DialOrigin {
+  /** Path of the object that set the field: a task item or ['defaults']. */
+  owner: PathSegment[];
+  byTask: boolean;
+  form: 'raw' | 'window';
+}
+
+/** Which object (the task or its defaults) set a field of the merged task, and how. */
+function originOf(field: RawDialField, own: Forms, defaults: Forms, itemPath: PathSegment[]): DialOrigin | undefined {
+  const form = own[field] ?? defaults[field];
+  if (!form) return undefined;
+  return own[field] ? { owner: itemPath, byTask: true, form } : { owner: ['defaults'], byTask: false, form };
+}
+
+const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
+
+/**
+ * Lone half-hour slots in a task's effective window, when raw hour lists made them (a
+ * dialWindow says what it means, so its half hours are taken as intended). One warning
+ * per list that holds the extra hours, located at that list's declaration.
+ */
+export function dialWindowWarnings(task: { taskCreateSetting?: RawDialFields }, own: Forms, defaults: Forms, itemPath: PathSegment[], ctx: DocContext): LintWarning[] {
+  const tcs = task.taskCreateSetting ?? {};
+  const slots = slotsOf(tcs);
+  if (!slots) return [];
+  const up = originOf('dialAtUpHour', own, defaults, itemPath)!;
+  const down = originOf('dialAtDownHour', own, defaults, itemPath)!;
+  if (up.form === 'window' && down.form === 'window') return [];
+  const days = tcs.dialAtWeekDay ? ` on ${formatDays(maskOfList(tcs.dialAtWeekDay) >>> 1)}` : '';
+  const lone = loneHalfHours(slots);
+  const warnings: LintWarning[] = [];
+  const declaredAt = (field: RawDialField, origin: DialOrigin) =>
+    origin.form === 'window' ? [...origin.owner, 'taskCreateSetting', 'dialWindow', 'hours'] : [...origin.owner, 'taskCreateSetting', field];
+  for (const [field, other, origin, otherOrigin, parity] of [
+    ['dialAtUpHour', 'dialAtDownHour', up, down, 0],
+    ['dialAtDownHour', 'dialAtUpHour', down, up, 1],
+  ] as const) {
+    const mine = lone.filter((s) => s % 2 === parity);
+    if (mine.length === 0) continue;
+    const hours = mine.map((s) => s >> 1);
+    // A task that sets one list over the defaults' other made the combination: warn at the task.
+    const byTask = otherOrigin.byTask && !origin.byTask;
+    const at = byTask ? declaredAt(other, otherOrigin) : declaredAt(field, origin);
+    warnings.push({
+      file: ctx.file,
+      path: label(ctx, at),
+      message: `${mine.map((s) => `${clock(s)}–${clock(s + 1)}`).join(', ')}${days}: ${plural(mine.length, 'a lone half-hour slot', 'lone half-hour slots')} (${plural(hours.length, 'hour', 'hours')} ${hours.join(', ')} in ${field} but not in ${other}, nothing dialable next to ${plural(mine.length, 'it', 'them')})`,
+      hint: `to dial whole hours, add ${hours.join(',')} to ${other}; or declare dialWindow with explicit ranges (e.g. hours: ["${clock(mine[0]! & ~1)}-${clock((mine[0]! & ~1) + 2)}"])`,
+      locate: () => ctx.doc.locate(at),
+    });
+  }
+  return warnings;
+}
