@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { CallformSettings } from '../generated/config.js';
+import type { CallformPolicy } from '../generated/policy.js';
 import { validateSettings } from '../generated/validators.js';
 import { CallformError } from '../errors.js';
 import { ValidationError, type Issue } from '../diagnostics/issue.js';
@@ -58,6 +59,10 @@ export interface ResolvedSettings {
   timeoutMs: number;
   retries: number;
   lockTimeoutMs: number;
+  /** The settings file's own policy section (schema-checked), if any. */
+  policy?: CallformPolicy;
+  /** Globs of policy files, relative to baseDir (none: no policy files). */
+  policyPatterns: string[];
 }
 
 export interface LoadSettingsOptions {
@@ -146,6 +151,8 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<Resolv
     timeoutMs: s.timeoutMs ?? 15000,
     retries: s.retries ?? 3,
     lockTimeoutMs: s.lockTimeoutMs ?? 0,
+    ...(s.policy ? { policy: s.policy } : {}),
+    policyPatterns: s.policyFiles === undefined ? [] : Array.isArray(s.policyFiles) ? s.policyFiles : [s.policyFiles],
   };
 }
 

@@ -23,9 +23,6 @@ export type CallformTask = {
 
 /**
  * taskCreateSetting as task files and defaults declare it: the API's fields, or dialWindow instead of dialAtWeekDay / dialAtUpHour / dialAtDownHour. dialWindow is compiled to those fields when the file is loaded; plans, payloads and the state hold only the API's fields.
- *
- * This interface was referenced by `undefined`'s JSON-Schema
- * via the `definition` "declaredTaskCreateSetting".
  */
 export interface DeclaredTaskCreateSetting {
   /**
@@ -81,9 +78,6 @@ export interface DeclaredTaskCreateSetting {
 }
 /**
  * When the task may dial, readably: compiled exactly to dialAtWeekDay (days) and dialAtUpHour + dialAtDownHour (hours). Not together with those three fields in the same object.
- *
- * This interface was referenced by `undefined`'s JSON-Schema
- * via the `definition` "dialWindow".
  */
 export interface DialWindow {
   /**
@@ -101,9 +95,6 @@ export interface DialWindow {
 }
 /**
  * Transfer-to-human settings, only for AICC templates.
- *
- * This interface was referenced by `undefined`'s JSON-Schema
- * via the `definition` "manualCallSetting".
  */
 export interface ManualCallSetting {
   /**
@@ -125,9 +116,6 @@ export interface ManualCallSetting {
 }
 /**
  * Feature switches (updateTask funcFlag).
- *
- * This interface was referenced by `undefined`'s JSON-Schema
- * via the `definition` "funcFlag".
  */
 export interface FuncFlag {
   /**
@@ -157,9 +145,6 @@ export interface FuncFlag {
 }
 /**
  * One SMS rule: the template smsID sent for the listed intents.
- *
- * This interface was referenced by `undefined`'s JSON-Schema
- * via the `definition` "smsRule".
  */
 export interface SmsRule {
   /**
@@ -177,9 +162,6 @@ export interface SmsRule {
 }
 /**
  * Dialing settings (updateTask taskCreateSetting).
- *
- * This interface was referenced by `undefined`'s JSON-Schema
- * via the `definition` "taskCreateSetting".
  */
 export interface TaskCreateSetting {
   /**

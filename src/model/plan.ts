@@ -13,9 +13,18 @@ import type {
   SettingChange,
   UpdateTaskPayload,
   RemoteView,
+  PlanRisk,
+  DialWindowChange,
+  DialWindowView,
+  DialCells,
+  PolicyReport,
+  PolicyViolation,
+  PolicyExemption,
 } from '../generated/plan.js';
 
 export type { CallformPlan, TaskPlan, NoopTaskPlan, UpdateTaskPlan, ForgetTaskPlan, Deferral, SettingChange, UpdateTaskPayload, RemoteView };
+export type { PlanRisk, DialWindowChange, DialWindowView, DialCells, PolicyReport, PolicyViolation, PolicyExemption };
+export type RiskKind = PlanRisk['kind'];
 
 export type PlanAction = TaskPlan['action'];
 export type DeferReason = Deferral['reason'];
@@ -23,7 +32,7 @@ export type DeferCode = Deferral['code'];
 export type PlanSummary = CallformPlan['summary'];
 
 /** Major.minor; see the schema's description of format_version. */
-export const PLAN_FORMAT_VERSION = '2.0' as const;
+export const PLAN_FORMAT_VERSION = '2.1' as const;
 
 /** The deferral of a task, or null when it goes ahead (forget is never held back). */
 export function deferralOf(t: TaskPlan): Deferral | null {

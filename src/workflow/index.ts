@@ -2,3 +2,4 @@
 export * from './project.js';
 export * from './plan.js';
 export * from './apply.js';
+export * from './policy-gate.js';

@@ -8,7 +8,9 @@ import { readRemoteTasks } from '../remote/statuses.js';
 import type { NxCloudClient } from '../api/client.js';
 import { CallformError } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
-import { createClient, loadProjectState, loadProjectTasks, type Project } from './project.js';
+import { createClient, loadProjectPolicy, loadProjectState, loadProjectTasks, type Project } from './project.js';
+import { reviewPlan } from '../review/index.js';
+import type { Policy } from '../policy/index.js';
 
 /** --target patterns that select nothing are a mistake worth stopping for. */
 export function checkTargets(targets: string[] | null, ids: Iterable<string>): void {
@@ -27,6 +29,8 @@ export interface PlanRun {
   plan: CallformPlan;
   tasks: LoadedTasks;
   state: LoadedState;
+  /** The policy the plan was checked against (null: none configured). */
+  policy: Policy | null;
 }
 
 export interface PlanOptions {
@@ -36,9 +40,9 @@ export interface PlanOptions {
   now?: Date;
 }
 
-/** config → state → remote statuses (unless offline) → plan. No writes. */
+/** config → state → remote statuses (unless offline) → plan, reviewed (risks, windows, policy). No writes. */
 export async function computePlan(project: Project, options: PlanOptions): Promise<PlanRun> {
-  const [tasks, state] = await Promise.all([loadProjectTasks(project), loadProjectState(project)]);
+  const [tasks, state, policy] = await Promise.all([loadProjectTasks(project), loadProjectState(project), loadProjectPolicy(project)]);
   checkTargets(options.targets, [...tasks.tasks.map((t) => t.userTaskID), ...Object.keys(state.state.tasks)]);
   let remote = null;
   if (!options.offline) {
@@ -47,7 +51,7 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
     const ids = tasks.tasks.filter((t) => selected(t.userTaskID)).map((t) => t.userTaskID);
     remote = await readRemoteTasks(client, ids, project.settings.parallelism);
   }
-  const plan = buildPlan({
+  const built = buildPlan({
     desired: tasks.tasks,
     state: state.state,
     stateExists: state.exists,
@@ -57,7 +61,7 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
     toolVersion: TOOL_VERSION,
     now: options.now ?? new Date(),
   });
-  return { plan, tasks, state };
+  return { plan: reviewPlan(built, policy), tasks, state, policy };
 }
 
 /** Refuses a saved plan whose state or task files moved since it was made. */

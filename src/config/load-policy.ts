@@ -1,0 +1,106 @@
+/**
+ * The policy in force: the settings file's policy section and the policy files its
+ * policyFiles globs match, validated (policy.schema.json, then each rule's own sense),
+ * compiled once, with a digest of the sources. Every problem is located file:line:col.
+ */
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { glob } from 'tinyglobby';
+import { validatePolicy } from '../generated/validators.js';
+import type { CallformPolicy } from '../generated/policy.js';
+import { ValidationError, fileLine, type Issue } from '../diagnostics/issue.js';
+import { ajvIssues } from '../diagnostics/ajv.js';
+import { decodeUtf8, parseSource, type PathSegment, type SourceDocument } from '../diagnostics/source.js';
+import { compileRules, type Policy, type PolicyRule } from '../policy/index.js';
+
+export interface LoadPolicyOptions {
+  /** Policy file globs and shown paths are relative to this directory (the settings file's). */
+  baseDir: string;
+  /** The settings file (absolute), when there is one: the policy section's home. */
+  settingsFile: string | null;
+  inline?: CallformPolicy;
+  patterns: string[];
+}
+
+/** Where a policy came from, and how to find a position in it. */
+interface PolicySource {
+  name: string;
+  /** The exact bytes (files) or JSON (the settings' section) the digest covers. */
+  content: Uint8Array | string;
+  policy: CallformPolicy;
+  doc: () => Promise<SourceDocument | undefined>;
+  /** Path of the policy inside its document: [] in a policy file, ['policy'] in settings. */
+  basePath: PathSegment[];
+}
+
+const NO_POSITIONS: SourceDocument = { value: undefined, locate: () => undefined };
+
+async function settingsSource(options: LoadPolicyOptions, inline: CallformPolicy): Promise<PolicySource> {
+  const file = options.settingsFile!;
+  const name = path.relative(options.baseDir, file) || path.basename(file);
+  const basePath: PathSegment[] = path.basename(file) === 'package.json' ? ['callform', 'policy'] : ['policy'];
+  const doc = async () => (/\.(m|c)?(j|t)s$/.test(file) ? NO_POSITIONS : parseSource(file, await readFile(file, 'utf8')).documents[0]);
+  return { name, content: JSON.stringify(inline), policy: inline, doc, basePath };
+}
+
+async function fileSources(options: LoadPolicyOptions, issues: Issue[]): Promise<PolicySource[]> {
+  if (options.patterns.length === 0) return [];
+  const files = (await glob(options.patterns, { cwd: options.baseDir, onlyFiles: true, dot: false, expandDirectories: false })).sort();
+  if (files.length === 0) {
+    issues.push({ file: options.settingsFile ? path.relative(options.baseDir, options.settingsFile) : options.baseDir, message: `policyFiles ${options.patterns.join(', ')} match no file`, hint: 'fix the glob or add the policy file: a policy that is not found would let every change through' });
+    return [];
+  }
+  const sources: PolicySource[] = [];
+  for (const file of files) {
+    const bytes = await readFile(path.resolve(options.baseDir, file));
+    const { text, issue } = decodeUtf8(file, bytes);
+    if (issue || text === undefined) {
+      if (issue) issues.push(issue);
+      continue;
+    }
+    const parsed = parseSource(file, text);
+    issues.push(...parsed.issues);
+    const doc = parsed.documents[0];
+    if (parsed.issues.length > 0 || !doc) continue;
+    if (parsed.documents.length > 1) issues.push({ file, position: parsed.documents[1]!.locate([]), message: 'a policy file holds one document', hint: 'put every rule in one rules list, or use several files' });
+    if (!validatePolicy(doc.value)) {
+      issues.push(...ajvIssues(validatePolicy.errors, { file, basePath: [], sources: [{ doc, basePath: [] }] }));
+      continue;
+    }
+    sources.push({ name: file, content: bytes, policy: doc.value as CallformPolicy, doc: async () => doc, basePath: [] });
+  }
+  return sources;
+}
+
+/** Loads and compiles the policy, or returns null when none is configured. */
+export async function loadPolicy(options: LoadPolicyOptions): Promise<Policy | null> {
+  if (!options.inline && options.patterns.length === 0) return null;
+  const issues: Issue[] = [];
+  const sources = [...(options.inline && options.settingsFile ? [await settingsSource(options, options.inline)] : []), ...(await fileSources(options, issues))];
+  const owned = sources.flatMap((source) => source.policy.rules.map((rule, index) => ({ rule, source, path: [...source.basePath, 'rules', index] as PathSegment[] })));
+  const locate = async (at: { source: PolicySource; path: PathSegment[] }, rest: PathSegment[] = [], atKey = false) => (await at.source.doc())?.locate([...at.path, ...rest], false, atKey);
+  const firstByName = new Map<string, (typeof owned)[number]>();
+  for (const entry of owned) {
+    const first = firstByName.get(entry.rule.name);
+    if (!first) {
+      firstByName.set(entry.rule.name, entry);
+      continue;
+    }
+    issues.push({
+      file: entry.source.name,
+      position: await locate(entry, ['name']),
+      message: `rule name "${entry.rule.name}" is already used at ${fileLine(first.source.name, await locate(first, ['name']))}`,
+      hint: 'give every rule its own name: violations, exemptions and plans refer to rules by name',
+    });
+  }
+  const compiled = compileRules(owned.map((o) => o.rule as PolicyRule));
+  for (const p of compiled.problems) {
+    const entry = owned[p.rule]!;
+    issues.push({ file: entry.source.name, position: await locate(entry, p.at), message: `rule "${entry.rule.name}": ${p.message}`, hint: p.hint });
+  }
+  if (issues.length > 0) throw new ValidationError(issues, 'the policy');
+  const digest = createHash('sha256');
+  for (const s of sources) digest.update(`${s.name}\0`).update(s.content).update('\0');
+  return { rules: compiled.rules, sources: sources.map((s) => s.name), digest: digest.digest('hex') };
+}
