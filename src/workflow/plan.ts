@@ -6,7 +6,9 @@ import { targetFilter, targetMatcher } from '../plan/targets.js';
 import { staleReason } from '../plan/saved-plan.js';
 import { readRemoteTasks } from '../remote/statuses.js';
 import type { NxCloudClient } from '../api/client.js';
-import { CallformError } from '../errors.js';
+import { CallformError, ExitCode } from '../errors.js';
+import { planHasChanges } from '../model/plan.js';
+import { blockingViolations } from '../policy/index.js';
 import { TOOL_VERSION } from '../version.js';
 import { createClient, loadProjectPolicy, loadProjectState, loadProjectTasks, type Project } from './project.js';
 import { reviewPlan } from '../review/index.js';
@@ -74,4 +76,23 @@ export async function assertPlanCurrent(project: Project, plan: CallformPlan, st
   }
   const reason = staleReason(plan, state.state, state.exists, digest);
   if (reason) throw new CallformError(`saved plan is stale: ${reason}`, 'run `callform plan --out FILE` again and apply the new plan');
+}
+
+export interface PlanGates {
+  /** --detailed-exitcode: 2 when the plan has anything to do. */
+  detailedExitcode?: boolean;
+  /** --fail-on-risk: 4 when the plan has risky changes. */
+  failOnRisk?: boolean;
+}
+
+/**
+ * plan's exit code, most serious first: 1 an error-level policy violation (apply would
+ * refuse the plan), 4 risky changes (--fail-on-risk), 2 anything to do
+ * (--detailed-exitcode), else 0.
+ */
+export function planExitCode(plan: CallformPlan, gates: PlanGates): number {
+  if (plan.policy && blockingViolations(plan.policy).length > 0) return ExitCode.Error;
+  if (gates.failOnRisk && (plan.risks ?? []).length > 0) return ExitCode.Risky;
+  if (gates.detailedExitcode && planHasChanges(plan)) return ExitCode.Changes;
+  return ExitCode.Ok;
 }

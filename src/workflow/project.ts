@@ -2,6 +2,7 @@ import path from 'node:path';
 import { loadSettings, credentialsFromEnv, type ResolvedSettings } from '../config/settings.js';
 import { loadTasks, type LoadedTasks } from '../config/load-tasks.js';
 import { loadPolicy } from '../config/load-policy.js';
+export { warningIssue, type LintWarning } from '../config/dial-window.js';
 import type { Policy } from '../policy/index.js';
 import { readState, type LoadedState } from '../state/state.js';
 import { NxCloudClient, gotTransport, type HttpPost } from '../api/client.js';
