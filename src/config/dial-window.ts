@@ -20,6 +20,7 @@ import {
   maskOfList,
   slotsOf,
   type DialWindowForm,
+  type HalfHours,
   type RawDialField,
   type RawDialFields,
 } from '../windows/index.js';
@@ -37,27 +38,18 @@ export interface DocContext {
 
 const label = (ctx: DocContext, path: PathSegment[]) => formatPath([...ctx.prefix, ...path]) || undefined;
 
-/** How one object declared each dial field it sets. */
-type Forms = Partial<Record<RawDialField, 'raw' | 'window'>>;
-
 /** An object (defaults or a task) with its dialWindow compiled to raw fields. */
 export interface CompiledDial<T> {
   value: T;
-  forms: Forms;
-  issues: Issue[];
+  /** The raw fields its dialWindow produced (none when it declared no dialWindow). */
+  windowFields: readonly RawDialField[];
+  issues: readonly Issue[];
 }
+
+const NONE: readonly never[] = Object.freeze([]);
 
 function problemIssue(ctx: DocContext, at: PathSegment[], message: string, hint?: string): Issue {
   return { file: ctx.file, position: ctx.doc.locate(at), path: label(ctx, at), message, hint };
-}
-
-function formsOf(tcs: Plain, compiled?: RawDialFields): Forms {
-  const forms: Forms = {};
-  for (const field of RAW_DIAL_FIELDS) {
-    if (compiled && field in compiled) forms[field] = 'window';
-    else if (field in tcs) forms[field] = 'raw';
-  }
-  return forms;
 }
 
 /**
@@ -67,23 +59,22 @@ function formsOf(tcs: Plain, compiled?: RawDialFields): Forms {
  */
 export function compileDeclaredWindow<T>(owner: T, path: PathSegment[], ctx: DocContext): CompiledDial<T> {
   const tcs = isPlain(owner) ? owner.taskCreateSetting : undefined;
-  if (!isPlain(tcs)) return { value: owner, forms: {}, issues: [] };
-  if (!('dialWindow' in tcs)) return { value: owner, forms: formsOf(tcs), issues: [] };
+  if (!isPlain(tcs) || !('dialWindow' in tcs)) return { value: owner, windowFields: NONE, issues: NONE };
   const at = [...path, 'taskCreateSetting', 'dialWindow'];
   const { dialWindow, ...rest } = tcs;
+  const without = { value: { ...owner, taskCreateSetting: rest }, windowFields: NONE };
   // A collection item is schema-checked only after the merge: check the window's shape first.
   if (!validateDialWindow(dialWindow)) {
-    const issues = ajvIssues(validateDialWindow.errors, { file: ctx.file, basePath: [...ctx.prefix, ...at], sources: [{ doc: ctx.doc, basePath: at }] });
-    return { value: { ...owner, taskCreateSetting: rest }, forms: formsOf(rest), issues };
+    return { ...without, issues: ajvIssues(validateDialWindow.errors, { file: ctx.file, basePath: [...ctx.prefix, ...at], sources: [{ doc: ctx.doc, basePath: at }] }) };
   }
   const clash = RAW_DIAL_FIELDS.filter((f) => f in rest);
   if (clash.length > 0) {
     const issue = problemIssue(ctx, at, `dialWindow and ${clash.join(', ')} both set the dialing window`, 'use one form: either dialWindow or the raw fields dialAtWeekDay / dialAtUpHour / dialAtDownHour');
-    return { value: { ...owner, taskCreateSetting: rest }, forms: formsOf(rest), issues: [{ ...issue, position: ctx.doc.locate(at, false, true) ?? issue.position }] };
+    return { ...without, issues: [{ ...issue, position: ctx.doc.locate(at, false, true) ?? issue.position }] };
   }
   const compiled = compileDialWindow(dialWindow as DialWindowForm);
   const issues = compiled.problems.map((p) => problemIssue(ctx, [...at, ...p.at], p.message, p.hint));
-  return { value: { ...owner, taskCreateSetting: { ...rest, ...compiled.fields } }, forms: formsOf(rest, compiled.fields), issues };
+  return { value: { ...owner, taskCreateSetting: { ...rest, ...compiled.fields } }, windowFields: RAW_DIAL_FIELDS.filter((f) => f in compiled.fields), issues };
 }
 
 /** A warning, located only when shown: finding a line needs a positional parse of the file. */
@@ -106,11 +97,25 @@ interface DialOrigin {
   form: 'raw' | 'window';
 }
 
+const declares = (dial: CompiledDial<unknown> | undefined, field: RawDialField) => {
+  const tcs = isPlain(dial?.value) ? dial.value.taskCreateSetting : undefined;
+  return isPlain(tcs) && field in tcs;
+};
+
 /** Which object (the task or its defaults) set a field of the merged task, and how. */
-function originOf(field: RawDialField, own: Forms, defaults: Forms, itemPath: PathSegment[]): DialOrigin | undefined {
-  const form = own[field] ?? defaults[field];
-  if (!form) return undefined;
-  return own[field] ? { owner: itemPath, byTask: true, form } : { owner: ['defaults'], byTask: false, form };
+function originOf(field: RawDialField, own: CompiledDial<unknown>, defaults: CompiledDial<unknown> | undefined, itemPath: PathSegment[]): DialOrigin {
+  const byTask = declares(own, field);
+  const from = byTask ? own : defaults;
+  return { owner: byTask ? itemPath : ['defaults'], byTask, form: from?.windowFields.includes(field) ? 'window' : 'raw' };
+}
+
+const loneMemo = new Map<number, number[]>();
+/** loneHalfHours, remembered per (up, down) pair: tasks share a few windows. */
+function loneSlots(slots: HalfHours): number[] {
+  const key = slots.up * 0x1000000 + slots.down;
+  let lone = loneMemo.get(key);
+  if (!lone) loneMemo.set(key, (lone = loneHalfHours(slots)));
+  return lone;
 }
 
 const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
@@ -120,15 +125,21 @@ const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
  * dialWindow says what it means, so its half hours are taken as intended). One warning
  * per list that holds the extra hours, located at that list's declaration.
  */
-export function dialWindowWarnings(task: { taskCreateSetting?: RawDialFields }, own: Forms, defaults: Forms, itemPath: PathSegment[], ctx: DocContext): LintWarning[] {
+export function dialWindowWarnings(
+  task: { taskCreateSetting?: RawDialFields },
+  own: CompiledDial<unknown>,
+  defaults: CompiledDial<unknown> | undefined,
+  itemPath: PathSegment[],
+  ctx: DocContext,
+): LintWarning[] {
   const tcs = task.taskCreateSetting ?? {};
   const slots = slotsOf(tcs);
-  if (!slots) return [];
-  const up = originOf('dialAtUpHour', own, defaults, itemPath)!;
-  const down = originOf('dialAtDownHour', own, defaults, itemPath)!;
+  const lone = slots ? loneSlots(slots) : NONE;
+  if (lone.length === 0) return [];
+  const up = originOf('dialAtUpHour', own, defaults, itemPath);
+  const down = originOf('dialAtDownHour', own, defaults, itemPath);
   if (up.form === 'window' && down.form === 'window') return [];
   const days = tcs.dialAtWeekDay ? ` on ${formatDays(maskOfList(tcs.dialAtWeekDay) >>> 1)}` : '';
-  const lone = loneHalfHours(slots);
   const warnings: LintWarning[] = [];
   const declaredAt = (field: RawDialField, origin: DialOrigin) =>
     origin.form === 'window' ? [...origin.owner, 'taskCreateSetting', 'dialWindow', 'hours'] : [...origin.owner, 'taskCreateSetting', field];

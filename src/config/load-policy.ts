@@ -11,8 +11,10 @@ import { validatePolicy } from '../generated/validators.js';
 import type { CallformPolicy } from '../generated/policy.js';
 import { ValidationError, fileLine, type Issue } from '../diagnostics/issue.js';
 import { ajvIssues } from '../diagnostics/ajv.js';
-import { decodeUtf8, parseSource, type PathSegment, type SourceDocument } from '../diagnostics/source.js';
-import { compileRules, type Policy, type PolicyRule } from '../policy/index.js';
+import { createRequire } from 'node:module';
+import { decodeUtf8, parseSource, parseSourceExact, type ParsedSource, type PathSegment, type SourceDocument } from '../diagnostics/source.js';
+import { compileRules } from '../policy/compile.js';
+import type { Policy, PolicyRule } from '../policy/types.js';
 
 export interface LoadPolicyOptions {
   /** Policy file globs and shown paths are relative to this directory (the settings file's). */
@@ -35,6 +37,29 @@ interface PolicySource {
 }
 
 const NO_POSITIONS: SourceDocument = { value: undefined, locate: () => undefined };
+
+/** js-yaml through require: the instance the task loader and cosmiconfig already use. */
+const jsYaml = createRequire(import.meta.url)('js-yaml') as typeof import('js-yaml');
+
+/**
+ * Policy text → one document. Globs such as "route-*" look like YAML aliases to the task
+ * loader's quick test and would take its exact (slower to load) path; without any anchor
+ * ("&") there can be no alias, so js-yaml reads the values, and the exact parser runs only
+ * to locate a problem or report a syntax error.
+ */
+function parsePolicyText(file: string, text: string): ParsedSource {
+  if (!text.includes('&')) {
+    try {
+      const value = file.toLowerCase().endsWith('.json') ? JSON.parse(text) : jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA });
+      let exact: ParsedSource | undefined;
+      if (file.toLowerCase().endsWith('.json')) jsYaml.load(text, { schema: jsYaml.JSON_SCHEMA }); // throws on duplicate keys
+      return { issues: [], documents: [{ value, locate: (path, exactPath, atKey) => (exact ??= parseSourceExact(file, text)).documents[0]?.locate(path, exactPath, atKey) }] };
+    } catch {
+      // Syntax errors, duplicate keys, several documents: the exact parser reports them.
+    }
+  }
+  return parseSource(file, text);
+}
 
 async function settingsSource(options: LoadPolicyOptions, inline: CallformPolicy): Promise<PolicySource> {
   const file = options.settingsFile!;
@@ -59,7 +84,7 @@ async function fileSources(options: LoadPolicyOptions, issues: Issue[]): Promise
       if (issue) issues.push(issue);
       continue;
     }
-    const parsed = parseSource(file, text);
+    const parsed = parsePolicyText(file, text);
     issues.push(...parsed.issues);
     const doc = parsed.documents[0];
     if (parsed.issues.length > 0 || !doc) continue;

@@ -109,7 +109,7 @@ export function tasksOfDocument(
     const position = taskLines ? declaredAt : doc.locate([...item.path, 'userTaskID']);
     if (violations.length === 0 && dial.issues.length === 0) {
       tasks.push({ task, file, position });
-      warnings.push(...dialWindowWarnings(task as { taskCreateSetting?: Record<string, string> }, dial.forms, defaultsDial?.forms ?? {}, item.path, ctx));
+      warnings.push(...dialWindowWarnings(task as { taskCreateSetting?: Record<string, string> }, dial, defaultsDial, item.path, ctx));
     }
   }
   return { tasks, issues, warnings };

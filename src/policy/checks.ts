@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import { targetMatcher } from '../plan/targets.js';
 import { dialingHoursCheck } from './dialing-hours.js';
-import type { Check, Finding, RuleKind, RuleOf, RuleProblem } from './types.js';
+import type { Check, Finding, PolicySubject, RuleKind, RuleOf, RuleProblem } from './types.js';
 
 type Problem = Omit<RuleProblem, 'rule'>;
 export type CompiledCheck = { check: Check; problems: Problem[] };
@@ -18,6 +18,26 @@ export interface JsonSchemaCompiler {
 }
 
 const ok = (check: Check): CompiledCheck => ({ check, problems: [] });
+
+const MEMO_LIMIT = 10_000;
+
+/**
+ * A check whose answer depends only on `key` of the task, remembered per key: the same
+ * few routes, URLs and windows repeat across thousands of tasks, so each is judged once.
+ */
+export function memoized(key: (task: PolicySubject) => string, check: Check): Check {
+  const memo = new Map<string, Finding | null>();
+  return (task) => {
+    const k = key(task);
+    let found = memo.get(k);
+    if (found === undefined) {
+      found = check(task);
+      if (memo.size < MEMO_LIMIT) memo.set(k, found);
+    }
+    return found;
+  };
+}
+
 const show = (v: unknown) => JSON.stringify(v);
 
 const maxCall: Compiler<'maxCall'> = (rule) => {
@@ -48,12 +68,13 @@ const requiredFuncFlags: Compiler<'requiredFuncFlags'> = (rule) => {
 const allowedValues: Compiler<'allowedValues'> = (rule) => {
   const matchers = rule.values.map(targetMatcher);
   const path = rule.field === 'sceneID' ? 'sceneID' : `taskCreateSetting.${rule.field}`;
-  return ok((task) => {
-    const value = rule.field === 'sceneID' ? task.sceneID : task.taskCreateSetting[rule.field];
+  const valueOf = (task: PolicySubject) => (rule.field === 'sceneID' ? task.sceneID : task.taskCreateSetting[rule.field]);
+  return ok(memoized((task) => valueOf(task) ?? '\0unset', (task) => {
+    const value = valueOf(task);
     if (value === undefined) return rule.required ? { path, finding: `${rule.field} is not declared` } : null;
     if (matchers.some((m) => m.test(value))) return null;
     return { path, finding: `${rule.field} ${show(value)} is not one of ${rule.values.join(', ')}` };
-  });
+  }));
 };
 
 /** The URL's scheme and host, never its credentials (they must not reach any output). */
@@ -69,7 +90,7 @@ function urlParts(url: string): { protocol: string; host: string } | null {
 const callbackUrl: Compiler<'callbackUrl'> = (rule) => {
   const hosts = rule.hosts.map((h) => targetMatcher(h.toLowerCase()));
   const path = 'taskCreateSetting.taskCallbackUrl';
-  return ok(({ taskCreateSetting: { taskCallbackUrl } }) => {
+  return ok(memoized((task) => task.taskCreateSetting.taskCallbackUrl ?? '\0unset', ({ taskCreateSetting: { taskCallbackUrl } }) => {
     if (taskCallbackUrl === undefined) return rule.required ? { path, finding: 'taskCallbackUrl is not declared' } : null;
     const parts = urlParts(taskCallbackUrl);
     if (!parts) return { path, finding: 'taskCallbackUrl is not a URL' };
@@ -77,7 +98,7 @@ const callbackUrl: Compiler<'callbackUrl'> = (rule) => {
     if (parts.protocol !== 'https') wrong.push(`uses ${parts.protocol}, not https`);
     if (!hosts.some((m) => m.test(parts.host))) wrong.push(`host ${parts.host} is not one of ${rule.hosts.join(', ')}`);
     return wrong.length > 0 ? { path, finding: `taskCallbackUrl ${wrong.join(', and its ')}` } : null;
-  });
+  }));
 };
 
 const STARTUP_TYPE = { 1: 'manual start', 2: 'scheduled start', 3: 'immediate start' } as const;

@@ -22,7 +22,7 @@ export function compileRules(rules: readonly PolicyRule[]): { rules: CompiledRul
       kind: rule.kind,
       severity: rule.severity,
       message: rule.message,
-      appliesTo: scope ?? (() => true),
+      appliesTo: scope,
       exemptionOf: (id) => {
         const e = exemptions.find((x) => x.matches(id));
         return e && { patterns: e.patterns, reason: e.reason };

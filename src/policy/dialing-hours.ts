@@ -21,7 +21,7 @@ import {
   type WeekCells,
 } from '../windows/index.js';
 import { formatZone } from '../windows/zone.js';
-import type { Check, RuleOf, RuleProblem } from './types.js';
+import type { Check, Finding, RuleOf, RuleProblem } from './types.js';
 
 const QUARTERS_PER_DAY = 96;
 const QUARTERS_PER_WEEK = 7 * QUARTERS_PER_DAY;
@@ -69,5 +69,27 @@ export function dialingHoursCheck(rule: RuleOf<'dialingHours'>): Compiled {
     if (bad.every((d) => d.up === 0 && d.down === 0)) return null;
     return { path: 'taskCreateSetting.dialAtUpHour', finding: `dials outside ${where}: ${describeCells(bad)} (${formatZone(tcs.zoneSecond)})` };
   };
-  return { check, problems };
+  return { check: memoizedByWindow(check), problems };
+}
+
+type Memo = Map<unknown, Memo | Finding | null>;
+
+/**
+ * Tasks share a few windows: each (days, up hours, down hours, zone) is judged once.
+ * Nested maps keyed by the values themselves (no key string built per task).
+ */
+function memoizedByWindow(check: Check): Check {
+  const memo: Memo = new Map();
+  const within = (level: Memo, key: unknown): Memo => {
+    let next = level.get(key) as Memo | undefined;
+    if (!next) level.set(key, (next = new Map()));
+    return next;
+  };
+  return (task) => {
+    const t = task.taskCreateSetting;
+    const level = within(within(within(memo, t.dialAtWeekDay), t.dialAtUpHour), t.dialAtDownHour);
+    let found = level.get(t.zoneSecond) as Finding | null | undefined;
+    if (found === undefined) level.set(t.zoneSecond, (found = check(task)));
+    return found;
+  };
 }

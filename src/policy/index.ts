@@ -3,7 +3,7 @@
  * (compile.ts), evaluated purely against tasks' merged settings (evaluate.ts). Loading
  * the rules from files is config's job (config/load-policy.ts).
  */
-export * from './types.js';
+export type * from './types.js';
 export { compileRules } from './compile.js';
-export { evaluatePolicy, blockingViolations } from './evaluate.js';
-export { formatViolation, formatExemption, shortDigest } from './format.js';
+export { evaluatePolicy, policyReport } from './evaluate.js';
+export { blockingViolations, formatViolation, formatExemption, shortDigest } from './report.js';

@@ -39,8 +39,8 @@ export interface CompiledRule {
   kind: RuleKind;
   severity: 'error' | 'warn';
   message: string;
-  /** False for tasks outside the rule's `tasks` scope. */
-  appliesTo(userTaskID: string): boolean;
+  /** False for tasks outside the rule's `tasks` scope; null when the rule applies to every task. */
+  appliesTo: ((userTaskID: string) => boolean) | null;
   /** The exemption that covers the task, if any. */
   exemptionOf(userTaskID: string): { patterns: string[]; reason: string } | undefined;
   check: Check;

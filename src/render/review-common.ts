@@ -1,8 +1,8 @@
 /** What the text and Markdown renderings of risks, windows and the policy share. */
-import type { CallformPlan, DialWindowChange, PlanRisk, PolicyReport, TaskPlan } from '../model/plan.js';
+import type { CallformPlan, PlanRisk, PolicyReport, TaskPlan } from '../model/plan.js';
 import { describeSchedule, formatZone } from '../windows/index.js';
-import { dialWindowChange, readableWindow, type ReadableWindow } from '../review/index.js';
-import { shortDigest } from '../policy/format.js';
+import { changesDialWindow, readableWindow, type ReadableWindow } from '../review/index.js';
+import { shortDigest } from '../policy/report.js';
 
 export const RISK_TITLE: Record<PlanRisk['kind'], string> = {
   'phone-encrypt-off': 'number encryption turned off',
@@ -31,7 +31,6 @@ function zoneText(before: ReadableWindow | null, after: ReadableWindow | null): 
 }
 
 export interface WindowSummary {
-  change: DialWindowChange;
   before: ReadableWindow | null;
   after: ReadableWindow | null;
   /** "dialing window (GMT+8): Mon–Fri 09:00–12:00 → Mon–Fri 08:00–12:00". */
@@ -40,14 +39,13 @@ export interface WindowSummary {
 
 /** The task's dialing window before → after, when a window field changes and either window is known. */
 export function windowSummary(task: TaskPlan): WindowSummary | null {
-  const change = dialWindowChange(task);
-  if (!change) return null;
+  if (!changesDialWindow(task)) return null;
   const before = readableWindow(task.before);
   const after = readableWindow(task.after);
   // Neither window fully known (only some of the three fields declared): the field changes say it all.
   if (!before && !after) return null;
   const line = `dialing window (${zoneText(before, after)}): ${windowText(before, '(not known to callform)')} → ${windowText(after, '(not fully managed: the server keeps its own values)')}`;
-  return { change, before, after, line };
+  return { before, after, line };
 }
 
 export function policyHeadline(policy: PolicyReport): string {

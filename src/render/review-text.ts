@@ -1,8 +1,7 @@
 /** The terminal rendering of a plan's review: policy results and risk callouts, above the summary. */
 import type { CallformPlan } from '../model/plan.js';
 import { formatIssue, type Issue } from '../diagnostics/issue.js';
-import { formatExemption, formatViolation, shortDigest } from '../policy/format.js';
-import { blockingViolations } from '../policy/evaluate.js';
+import { blockingViolations, formatExemption, formatViolation, shortDigest } from '../policy/report.js';
 import type { Policy, PolicyResult } from '../policy/types.js';
 import type { Colors } from './colors.js';
 import { policyHeadline, risksOf } from './review-common.js';

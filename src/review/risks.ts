@@ -9,25 +9,26 @@ import { RAW_DIAL_FIELDS, cellsMinus, cellsOf, describeCells, scheduleOf, widens
 
 export interface RiskDetector {
   kind: RiskKind;
-  /** Why the task's change is this kind of risk, or null. */
-  detect(task: TaskPlan): string | null;
+  /** Why the task's change is this kind of risk, or null. `sent` holds the changes it sends, by path. */
+  detect(task: TaskPlan, sent: SentChanges): string | null;
 }
 
-/** Changes that will be sent (an unmanaged field is not sent, so it risks nothing). */
-function sentChanges(task: TaskPlan): SettingChange[] {
-  return 'changes' in task ? task.changes.filter((c) => c.kind !== 'unmanage') : [];
-}
+/** A task's changes that will be sent, by path (an unmanaged field is not sent, so it risks nothing). */
+export type SentChanges = ReadonlyMap<string, SettingChange>;
 
-function sent(task: TaskPlan, path: string): SettingChange | undefined {
-  return sentChanges(task).find((c) => c.path === path);
+function sentChanges(task: TaskPlan): SentChanges {
+  const sent = new Map<string, SettingChange>();
+  if ('changes' in task) for (const c of task.changes) if (c.kind !== 'unmanage') sent.set(c.path, c);
+  return sent;
 }
 
 const UNKNOWN = 'callform does not know the previous value';
+const DIAL_PATHS = RAW_DIAL_FIELDS.map((f) => `taskCreateSetting.${f}`);
 const DELAYED = 'takes effect after about 5 minutes, not for numbers already imported or completed';
 
 /** A boolean switched to `value`, from the opposite or from an unknown value. */
-function switchedTo(task: TaskPlan, path: string, value: boolean, what: string): string | null {
-  const c = sent(task, path);
+function switchedTo(sent: SentChanges, path: string, value: boolean, what: string): string | null {
+  const c = sent.get(path);
   if (!c || c.after !== value || c.before === value) return null;
   return c.before === undefined ? `${what} (${path.split('.')[1]} ${value}; ${UNKNOWN})` : `${what} (${path.split('.')[1]} ${c.before} → ${value})`;
 }
@@ -48,30 +49,30 @@ const ruleCount = (rules: unknown) => (Array.isArray(rules) ? `${rules.length} r
 export const RISK_DETECTORS: readonly RiskDetector[] = [
   {
     kind: 'phone-encrypt-off',
-    detect: (t) => {
-      const what = switchedTo(t, 'funcFlag.phoneEncrypt', false, 'number encryption turned off');
+    detect: (_t, sent) => {
+      const what = switchedTo(sent, 'funcFlag.phoneEncrypt', false, 'number encryption turned off');
       return what && `${what}; ${DELAYED}`;
     },
   },
   {
     kind: 'sms-enabled',
-    detect: (t) => {
-      const what = switchedTo(t, 'funcFlag.smsEnable', true, 'SMS turned on');
+    detect: (_t, sent) => {
+      const what = switchedTo(sent, 'funcFlag.smsEnable', true, 'SMS turned on');
       return what && `${what}; ${DELAYED}`;
     },
   },
   {
     kind: 'sms-rules-changed',
-    detect: (t) => {
-      const c = sent(t, 'funcFlag.smsFuncFlag');
+    detect: (_t, sent) => {
+      const c = sent.get('funcFlag.smsFuncFlag');
       if (!c) return null;
       return `SMS rules ${c.before === undefined ? `set (${ruleCount(c.after)}; ${UNKNOWN})` : `changed (${ruleCount(c.before)} → ${ruleCount(c.after)})`}; ${DELAYED}`;
     },
   },
   {
     kind: 'dial-window-widened',
-    detect: (t) => {
-      if (!RAW_DIAL_FIELDS.some((f) => sent(t, `taskCreateSetting.${f}`))) return null;
+    detect: (t, sent) => {
+      if (!DIAL_PATHS.some((path) => sent.has(path))) return null;
       const before = settingsOf(t, 'before') && scheduleOf(settingsOf(t, 'before')!.taskCreateSetting);
       const after = settingsOf(t, 'after') && scheduleOf(settingsOf(t, 'after')!.taskCreateSetting);
       // Widening is relative: with the previous window unknown there is nothing to compare
@@ -82,8 +83,8 @@ export const RISK_DETECTORS: readonly RiskDetector[] = [
   },
   {
     kind: 'max-call-raised',
-    detect: (t) => {
-      const c = sent(t, 'taskCreateSetting.maxCall');
+    detect: (_t, sent) => {
+      const c = sent.get('taskCreateSetting.maxCall');
       if (!c || typeof c.before !== 'number' || typeof c.after !== 'number') return null;
       if (c.after <= 2 * c.before && c.after - c.before <= 50) return null;
       return `maxCall raised ${c.before} → ${c.after} (${Math.round((c.after / c.before) * 10) / 10}×, +${c.after - c.before} concurrent calls)`;
@@ -91,28 +92,30 @@ export const RISK_DETECTORS: readonly RiskDetector[] = [
   },
   {
     kind: 'callback-host-changed',
-    detect: (t) => {
-      const c = sent(t, 'taskCreateSetting.taskCallbackUrl');
+    detect: (_t, sent) => {
+      const c = sent.get('taskCreateSetting.taskCallbackUrl');
       const [before, after] = [hostOf(c?.before), hostOf(c?.after)];
       return before && after && before !== after ? `callback host changed: ${before} → ${after} (task status callbacks go to the new host)` : null;
     },
   },
   {
     kind: 'startup-immediate',
-    detect: (t) => {
-      const c = sent(t, 'taskCreateSetting.startupType');
+    detect: (_t, sent) => {
+      const c = sent.get('taskCreateSetting.startupType');
       if (!c || c.after !== 3 || c.before === 3) return null;
       return `startupType set to 3: the task starts dialing as soon as it has orders (${c.before === undefined ? UNKNOWN : `was ${c.before}`})`;
     },
   },
 ];
 
-/** Every risk of every task, in task order, then detector order. */
+/** Every risk of every task that sends something, in task order, then detector order. */
 export function classifyRisks(plan: Pick<CallformPlan, 'tasks'>, detectors: readonly RiskDetector[] = RISK_DETECTORS): PlanRisk[] {
   const risks: PlanRisk[] = [];
   for (const task of plan.tasks) {
+    if (!('changes' in task) || task.changes.length === 0) continue;
+    const sent = sentChanges(task);
     for (const d of detectors) {
-      const message = d.detect(task);
+      const message = d.detect(task, sent);
       if (message === null) continue;
       const risk: PlanRisk = { userTaskID: task.userTaskID, kind: d.kind, message };
       if (task.source) risk.source = task.source;

@@ -8,11 +8,11 @@ import { readRemoteTasks } from '../remote/statuses.js';
 import type { NxCloudClient } from '../api/client.js';
 import { CallformError, ExitCode } from '../errors.js';
 import { planHasChanges } from '../model/plan.js';
-import { blockingViolations } from '../policy/index.js';
+import { blockingViolations } from '../policy/report.js';
 import { TOOL_VERSION } from '../version.js';
 import { createClient, loadProjectPolicy, loadProjectState, loadProjectTasks, type Project } from './project.js';
 import { reviewPlan } from '../review/index.js';
-import type { Policy } from '../policy/index.js';
+import type { Policy } from '../policy/types.js';
 
 /** --target patterns that select nothing are a mistake worth stopping for. */
 export function checkTargets(targets: string[] | null, ids: Iterable<string>): void {
@@ -63,7 +63,10 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
     toolVersion: TOOL_VERSION,
     now: options.now ?? new Date(),
   });
-  return { plan: reviewPlan(built, policy), tasks, state, policy };
+  // The declared tasks are the policy's subjects: the plan's payloads are parts of them.
+  const selected = targetFilter(options.targets);
+  const report = policy && (await import('../policy/evaluate.js')).policyReport(policy, tasks.tasks.filter((t) => selected(t.userTaskID)));
+  return { plan: reviewPlan(built, report), tasks, state, policy };
 }
 
 /** Refuses a saved plan whose state or task files moved since it was made. */

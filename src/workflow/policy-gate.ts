@@ -7,8 +7,9 @@
 import type { CallformPlan, PolicyReport } from '../model/plan.js';
 import { CallformError } from '../errors.js';
 import type { LoadedTasks } from '../config/load-tasks.js';
-import { blockingViolations, evaluatePolicy, formatViolation, shortDigest, type Policy, type PolicyResult, type PolicyViolation } from '../policy/index.js';
-import { policyReport } from '../review/index.js';
+import { blockingViolations, formatViolation, shortDigest } from '../policy/report.js';
+import type { Policy, PolicyResult, PolicyViolation } from '../policy/types.js';
+import { policySubjects } from '../review/index.js';
 import { loadProjectPolicy, loadProjectTasks, type Project } from './project.js';
 
 export interface ValidateRun {
@@ -21,7 +22,7 @@ export interface ValidateRun {
 /** `validate`: the task files and the policy, checked together (no state, no network). */
 export async function validateProject(project: Project): Promise<ValidateRun> {
   const [tasks, policy] = await Promise.all([loadProjectTasks(project), loadProjectPolicy(project)]);
-  return { tasks, policy, result: policy && evaluatePolicy(policy, tasks.tasks) };
+  return { tasks, policy, result: policy && (await import('../policy/evaluate.js')).evaluatePolicy(policy, tasks.tasks) };
 }
 
 const NO_BYPASS = 'fix the task files, or change the policy in a reviewed pull request; no option overrides a policy';
@@ -55,6 +56,7 @@ export async function assertSavedPlanAllowed(project: Project, plan: CallformPla
   const changed = policyChange(plan.policy, policy);
   if (changed) warn?.(changed);
   if (!policy) return;
-  const blocking = blockingViolations(policyReport(policy, plan));
+  const { evaluatePolicy } = await import('../policy/evaluate.js');
+  const blocking = blockingViolations(evaluatePolicy(policy, policySubjects(plan)));
   if (blocking.length > 0) throw policyRefusal(blocking, `apply refused${changed ? ` (${changed.split(';')[0]})` : ''}`);
 }

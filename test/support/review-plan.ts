@@ -3,8 +3,8 @@
  * golden files and risk tests: pure data, no files, no server.
  */
 import { buildPlan } from '../../src/plan/plan.js';
-import { reviewPlan } from '../../src/review/index.js';
-import { compileRules, type Policy, type PolicyRule } from '../../src/policy/index.js';
+import { reviewPlan, policySubjects } from '../../src/review/index.js';
+import { compileRules, policyReport, type Policy, type PolicyRule } from '../../src/policy/index.js';
 import type { DesiredTask, RemoteTask } from '../../src/model/task.js';
 import type { CallformState } from '../../src/generated/state.js';
 
@@ -81,5 +81,5 @@ export function reviewInput() {
 export function reviewedPlan(policy: Policy | null = reviewPolicy()) {
   const { desired: tasks, state, remote } = reviewInput();
   const plan = buildPlan({ desired: tasks, state, stateExists: true, remote, targets: null, filesDigest: 'f'.repeat(64), toolVersion: '0.1.0', now: NOW });
-  return reviewPlan(plan, policy);
+  return reviewPlan(plan, policy && policyReport(policy, policySubjects(plan)));
 }

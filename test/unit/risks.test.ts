@@ -66,7 +66,7 @@ describe('risk classifier', () => {
 
   it('is a table: one more detector is one more kind of callout', () => {
     const live: RiskDetector = { kind: 'startup-immediate', detect: (t) => (t.remote?.taskStatus === 2 ? 'stand-in for a new kind' : null) };
-    const running = { ...update([]), remote: { taskID: 'T', taskStatus: 2, sceneID: 's' } };
+    const running = { ...update([change('taskCreateSetting.taskName', 'a', 'b')]), remote: { taskID: 'T', taskStatus: 2, sceneID: 's' } };
     expect(classifyRisks({ tasks: [running] }, [...RISK_DETECTORS, live]).map((r) => r.message)).toEqual(['stand-in for a new kind']);
     expect(classifyRisks({ tasks: [running] })).toEqual([]);
   });
