@@ -9,7 +9,7 @@ import type { PolicySubject } from '../policy/types.js';
 import { classifyRisks } from './risks.js';
 import { dialWindowChange } from './dial-windows.js';
 
-export { classifyRisks, RISK_DETECTORS, type RiskDetector } from './risks.js';
+export { classifyRisks, RISK_DETECTORS, type RiskDetector, type SentChanges } from './risks.js';
 export { dialWindowChange, readableWindow, changesDialWindow, type ReadableWindow } from './dial-windows.js';
 
 /** True when every value in `sent` is the same in `declared` (objects compared key by key). */
