@@ -88,7 +88,7 @@ for (const name of names) {
   await writeFile(path.join(outDir, `${name}.ts`), ts);
 }
 
-const ajv = new Ajv.default({
+const ajvOptions = {
   allErrors: true,
   strict: true,
   strictRequired: false,
@@ -96,25 +96,44 @@ const ajv = new Ajv.default({
   discriminator: true,
   verbose: true,
   code: { source: true, esm: true, lines: false, formats: _`require("ajv-formats/dist/formats").fastFormats` },
-});
+};
+const ajv = new Ajv.default(ajvOptions);
 // "fast" formats: simpler regexes (uri, date-time), validated thousands of times per run.
 addFormats.default(ajv, { mode: "fast" });
-for (const name of names) ajv.addSchema(schemas[name]);
+// Validators needed only sometimes get modules of their own, loaded lazily: the policy's
+// (when a policy is configured) and the plan's (reading a saved plan). Every command
+// loads validators.js, so it holds only what every run needs.
+const LAZY = ['policy', 'plan'];
+for (const name of names) if (!LAZY.includes(name)) ajv.addSchema(schemas[name]);
 const exportsMap = {
   validateTask: schemas.task.$id,
   validateTaskFile: schemas['task-file'].$id,
   validateDialWindow: `${schemas.task.$id}#/definitions/dialWindow`,
   validateSettings: schemas.config.$id,
-  validatePolicy: schemas.policy.$id,
   validateState: schemas.state.$id,
-  validatePlan: schemas.plan.$id,
 };
-let code = standaloneCode.default(ajv, exportsMap);
-code = `${banner}import { createRequire } from "node:module";\nconst require = createRequire(import.meta.url);\n${code}`;
-await writeFile(path.join(outDir, 'validators.js'), code);
+/** Standalone validator code for `exports` (name → schema $id) of the schemas in `ajvInstance`. */
+function standalone(ajvInstance, exports) {
+  const code = standaloneCode.default(ajvInstance, exports);
+  return `${banner}import { createRequire } from "node:module";\nconst require = createRequire(import.meta.url);\n${code}`;
+}
+await writeFile(path.join(outDir, 'validators.js'), standalone(ajv, exportsMap));
 const dts = `${banner}export interface AjvError { instancePath: string; schemaPath: string; keyword: string; params: Record<string, any>; message?: string; parentSchema?: any; data?: unknown }
 export interface CompiledValidator { (data: unknown): boolean; errors?: AjvError[] | null }
 ${Object.keys(exportsMap).map((k) => `export declare const ${k}: CompiledValidator;`).join('\n')}
 `;
 await writeFile(path.join(outDir, 'validators.d.ts'), dts);
-console.log(`generated ${names.length} type modules and ${Object.keys(exportsMap).length} validators in src/generated/`);
+
+// inlineRefs: false: the rule kinds share their common fields' definitions instead of each inlining a copy.
+/** A lazily loaded validator module: `exportName` for schema `name` (plus the schemas it references). */
+async function writeLazyValidator(file, exportName, name, refs, options = {}) {
+  const lazyAjv = new Ajv.default({ ...ajvOptions, ...options });
+  addFormats.default(lazyAjv, { mode: 'fast' });
+  for (const ref of [...refs, name]) lazyAjv.addSchema(schemas[ref]);
+  await writeFile(path.join(outDir, `${file}.js`), standalone(lazyAjv, { [exportName]: schemas[name].$id }));
+  await writeFile(path.join(outDir, `${file}.d.ts`), `${banner}import type { CompiledValidator } from './validators.js';\nexport declare const ${exportName}: CompiledValidator;\n`);
+}
+// inlineRefs: false: the rule kinds share their common fields' definitions instead of each inlining a copy.
+await writeLazyValidator('policy-validator', 'validatePolicy', 'policy', [], { inlineRefs: false });
+await writeLazyValidator('plan-validator', 'validatePlan', 'plan', ['task']);
+console.log(`generated ${names.length} type modules and ${Object.keys(exportsMap).length + LAZY.length} validators in src/generated/`);

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { glob } from 'tinyglobby';
-import { validatePolicy } from '../generated/validators.js';
+import { validatePolicy } from '../generated/policy-validator.js';
 import type { CallformPolicy } from '../generated/policy.js';
 import { ValidationError, fileLine, type Issue } from '../diagnostics/issue.js';
 import { ajvIssues } from '../diagnostics/ajv.js';
@@ -21,7 +21,8 @@ export interface LoadPolicyOptions {
   baseDir: string;
   /** The settings file (absolute), when there is one: the policy section's home. */
   settingsFile: string | null;
-  inline?: CallformPolicy;
+  /** The settings' policy section, not yet checked. */
+  inline?: object;
   patterns: string[];
 }
 
@@ -61,12 +62,18 @@ function parsePolicyText(file: string, text: string): ParsedSource {
   return parseSource(file, text);
 }
 
-async function settingsSource(options: LoadPolicyOptions, inline: CallformPolicy): Promise<PolicySource> {
+/** The settings' policy section, checked against policy.schema.json (positions from the settings file). */
+async function settingsSource(options: LoadPolicyOptions, inline: object, issues: Issue[]): Promise<PolicySource[]> {
   const file = options.settingsFile!;
   const name = path.relative(options.baseDir, file) || path.basename(file);
   const basePath: PathSegment[] = path.basename(file) === 'package.json' ? ['callform', 'policy'] : ['policy'];
-  const doc = async () => (/\.(m|c)?(j|t)s$/.test(file) ? NO_POSITIONS : parseSource(file, await readFile(file, 'utf8')).documents[0]);
-  return { name, content: JSON.stringify(inline), policy: inline, doc, basePath };
+  let parsed: SourceDocument | undefined;
+  const doc = async () => (parsed ??= /\.(m|c)?(j|t)s$/.test(file) ? NO_POSITIONS : (parseSource(file, await readFile(file, 'utf8')).documents[0] ?? NO_POSITIONS));
+  if (!validatePolicy(inline)) {
+    issues.push(...ajvIssues(validatePolicy.errors, { file: name, basePath: ['policy'], sources: [{ doc: await doc(), basePath }] }));
+    return [];
+  }
+  return [{ name, content: JSON.stringify(inline), policy: inline as CallformPolicy, doc, basePath }];
 }
 
 async function fileSources(options: LoadPolicyOptions, issues: Issue[]): Promise<PolicySource[]> {
@@ -102,7 +109,7 @@ async function fileSources(options: LoadPolicyOptions, issues: Issue[]): Promise
 export async function loadPolicy(options: LoadPolicyOptions): Promise<Policy | null> {
   if (!options.inline && options.patterns.length === 0) return null;
   const issues: Issue[] = [];
-  const sources = [...(options.inline && options.settingsFile ? [await settingsSource(options, options.inline)] : []), ...(await fileSources(options, issues))];
+  const sources = [...(options.inline && options.settingsFile ? await settingsSource(options, options.inline, issues) : []), ...(await fileSources(options, issues))];
   const owned = sources.flatMap((source) => source.policy.rules.map((rule, index) => ({ rule, source, path: [...source.basePath, 'rules', index] as PathSegment[] })));
   const locate = async (at: { source: PolicySource; path: PathSegment[] }, rest: PathSegment[] = [], atKey = false) => (await at.source.doc())?.locate([...at.path, ...rest], false, atKey);
   const firstByName = new Map<string, (typeof owned)[number]>();

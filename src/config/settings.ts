@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { CallformSettings } from '../generated/config.js';
-import type { CallformPolicy } from '../generated/policy.js';
 import { validateSettings } from '../generated/validators.js';
 import { CallformError } from '../errors.js';
 import { ValidationError, type Issue } from '../diagnostics/issue.js';
@@ -59,8 +58,8 @@ export interface ResolvedSettings {
   timeoutMs: number;
   retries: number;
   lockTimeoutMs: number;
-  /** The settings file's own policy section (schema-checked), if any. */
-  policy?: CallformPolicy;
+  /** The settings file's own policy section, if any (checked against policy.schema.json when loaded). */
+  policy?: object;
   /** Globs of policy files, relative to baseDir (none: no policy files). */
   policyPatterns: string[];
 }

@@ -11,6 +11,42 @@ export type RemoteView = null | {
   taskStatus: number;
   sceneID: string;
 };
+/**
+ * A whole dialing window: the raw fields read as days and half-hour ranges; null when not known.
+ */
+export type DialWindowView = {
+  /**
+   * The task's zone (UTC offset, seconds); null when not declared.
+   */
+  zoneSecond: number | null;
+  /**
+   * 1 = Monday … 7 = Sunday.
+   */
+  days: number[];
+  /**
+   * Ranges "HH:MM-HH:MM" in the task's zone.
+   */
+  hours: string[];
+} | null;
+/**
+ * The policy the plan was checked against, with its violations and the exemptions used; null when no policy is configured (format 2.1).
+ */
+export type PolicyReport = {
+  /**
+   * SHA-256 over the policy sources: apply re-checks a saved plan when it differs.
+   */
+  digest: string;
+  /**
+   * Where the rules come from: policy files, and the settings file for its policy section.
+   */
+  sources: string[];
+  rules: number;
+  violations: PolicyViolation[];
+  /**
+   * Exemptions that kept a task from violating a rule, with their reasons.
+   */
+  exemptions: PolicyExemption[];
+} | null;
 
 /**
  * A callform plan: the JSON output of `plan --format json` / `show --format json`, and the body of a saved plan file (kind callform-saved-plan).
@@ -61,10 +97,7 @@ export interface CallformPlan {
    * Tasks whose dialAtWeekDay, dialAtUpHour or dialAtDownHour change, with the dialing window before and after in readable form (format 2.1).
    */
   dial_windows?: DialWindowChange[];
-  /**
-   * The policy the plan was checked against, with its violations and the exemptions used; null when no policy is configured (format 2.1).
-   */
-  policy?: null | PolicyReport;
+  policy?: PolicyReport;
 }
 /**
  * The files match the state: nothing to send.
@@ -182,39 +215,16 @@ export interface PlanRisk {
 }
 export interface DialWindowChange {
   userTaskID: string;
-  /**
-   * The window callform last applied; null when any of the three fields is not known (first apply, unconfirmed send, not managed).
-   */
-  before: null | DialWindowView;
-  /**
-   * The window after apply; null when any of the three fields is not declared.
-   */
-  after: null | DialWindowView;
+  before: DialWindowView;
+  after: DialWindowView;
   /**
    * Half hours after allows and before did not; null when either window is unknown.
    */
-  added: null | DialCells[];
+  added: DialCells[] | null;
   /**
    * Half hours before allowed and after does not; null when either window is unknown.
    */
-  removed: null | DialCells[];
-}
-/**
- * A whole dialing window: the raw fields read as days and half-hour ranges.
- */
-export interface DialWindowView {
-  /**
-   * The task's zone (UTC offset, seconds); null when not declared.
-   */
-  zoneSecond: number | null;
-  /**
-   * 1 = Monday … 7 = Sunday.
-   */
-  days: number[];
-  /**
-   * Ranges "HH:MM-HH:MM" in the task's zone.
-   */
-  hours: string[];
+  removed: DialCells[] | null;
 }
 /**
  * Half hours on some days: the same hours on each of the days (a dialWindow form).
@@ -228,22 +238,6 @@ export interface DialCells {
    * Ranges "HH:MM-HH:MM" in the task's zone.
    */
   hours: string[];
-}
-export interface PolicyReport {
-  /**
-   * SHA-256 over the policy sources: apply re-checks a saved plan when it differs.
-   */
-  digest: string;
-  /**
-   * Where the rules come from: policy files, and the settings file for its policy section.
-   */
-  sources: string[];
-  rules: number;
-  violations: PolicyViolation[];
-  /**
-   * Exemptions that kept a task from violating a rule, with their reasons.
-   */
-  exemptions: PolicyExemption[];
 }
 export interface PolicyViolation {
   /**

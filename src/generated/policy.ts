@@ -34,12 +34,6 @@ export type Exemptions = PolicyExemptionSpec[];
  * When true, a task that does not declare the field violates the rule; by default only declared values are checked.
  */
 export type Required = boolean;
-/**
- * Days the task may dial: "Mon-Fri", "Mon,Wed,Sat-Sun" (names or 1..7, ranges run forwards) or a list of day numbers [1, 2, 3] (1 = Monday).
- *
- * @minItems 1
- */
-export type Days = string | [number, ...number[]];
 
 /**
  * Rules every task must pass: a policy file (policyFiles in the settings) or the settings' policy section. An error-level violation fails plan and refuses apply; no flag overrides it.
@@ -96,7 +90,12 @@ export interface DialingHoursRule {
    * Allowed local times, half-hour aligned, e.g. "08:00-21:00".
    */
   between: string;
-  days?: Days;
+  /**
+   * Days the rule allows (default: every day): "Mon-Sat", "Mon,Wed,Sat-Sun" or [1, 2, 3] (1 = Monday).
+   *
+   * @minItems 1
+   */
+  days?: string | [number, ...number[]];
   /**
    * The time zone `between` is in, as a UTC offset in seconds; by default each task's own zone (its zoneSecond).
    */

@@ -6,6 +6,4 @@ export declare const validateTask: CompiledValidator;
 export declare const validateTaskFile: CompiledValidator;
 export declare const validateDialWindow: CompiledValidator;
 export declare const validateSettings: CompiledValidator;
-export declare const validatePolicy: CompiledValidator;
 export declare const validateState: CompiledValidator;
-export declare const validatePlan: CompiledValidator;

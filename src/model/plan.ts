@@ -15,15 +15,19 @@ import type {
   RemoteView,
   PlanRisk,
   DialWindowChange,
-  DialWindowView,
+  DialWindowView as NullableDialWindowView,
   DialCells,
-  PolicyReport,
+  PolicyReport as NullablePolicyReport,
   PolicyViolation,
   PolicyExemption,
 } from '../generated/plan.js';
 
 export type { CallformPlan, TaskPlan, NoopTaskPlan, UpdateTaskPlan, ForgetTaskPlan, Deferral, SettingChange, UpdateTaskPayload, RemoteView };
-export type { PlanRisk, DialWindowChange, DialWindowView, DialCells, PolicyReport, PolicyViolation, PolicyExemption };
+export type { PlanRisk, DialWindowChange, DialCells, PolicyViolation, PolicyExemption };
+/** A whole dialing window, readably (`dial_windows[].before/after` when known). */
+export type DialWindowView = NonNullable<NullableDialWindowView>;
+/** The policy check of a plan (`policy`, when a policy is configured). */
+export type PolicyReport = NonNullable<NullablePolicyReport>;
 export type RiskKind = PlanRisk['kind'];
 
 export type PlanAction = TaskPlan['action'];

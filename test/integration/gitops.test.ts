@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { validatePlan } from '../../src/generated/validators.js';
+import { validatePlan } from '../../src/generated/plan-validator.js';
 import { PLAN_FORMAT_VERSION } from '../../src/model/plan.js';
 import { runCli, tempProject, type TempProject } from '../support/cli-harness.js';
 

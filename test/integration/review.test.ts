@@ -5,7 +5,7 @@
  */
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { validatePlan } from '../../src/generated/validators.js';
+import { validatePlan } from '../../src/generated/plan-validator.js';
 import { runCli, tempProject, type TempProject } from '../support/cli-harness.js';
 
 const IDS = ['west', 'east'];

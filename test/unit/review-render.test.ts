@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { renderPlanMarkdown } from '../../src/render/markdown.js';
 import { renderPlanText } from '../../src/render/text.js';
 import { renderPlanJson } from '../../src/render/json.js';
-import { validatePlan } from '../../src/generated/validators.js';
+import { validatePlan } from '../../src/generated/plan-validator.js';
 import { reviewedPlan } from '../support/review-plan.js';
 
 describe('review renderings (risks, dialing windows, policy)', () => {
