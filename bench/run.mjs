@@ -275,6 +275,10 @@ await section('1 plan --offline at scale', async () => {
     cpuMsRuns: builtin.cpu,
   });
   figure('1f.cost', `  policy cost: median of paired differences (policy − none; without policy: median ${round(median(none.ms))} ms)`, round(paired(builtin)), 'ms', 'info', null);
+  if ([...none.cpu, ...builtin.cpu].every((x) => x !== null)) {
+    const pairedCpu = median(builtin.cpu.map((c, i) => c - none.cpu[i]));
+    figure('1f.cpu', `  policy cost by CPU user+sys: median of paired differences (without policy: median ${round(median(none.cpu))} ms)`, round(pairedCpu), 'ms', 'info', null);
+  }
   figure('1g', `plan --offline, 10k tasks, 10-rule policy with one jsonSchema rule (loads ajv): wall (median of ${ROUNDS})`, round(median(withSchema.ms)), 'ms', 'info', null, {
     runs: withSchema.ms.map((x) => round(x)),
     pairedCostMedian: round(paired(withSchema)),

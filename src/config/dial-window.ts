@@ -54,12 +54,12 @@ function problemIssue(ctx: DocContext, at: PathSegment[], message: string, hint?
 
 /**
  * `owner` (defaults or a task item, at `path` in the document) with its dialWindow
- * replaced by the raw fields it stands for. Schema-valid input is assumed; the object
- * is copied, never changed.
+ * replaced by the raw fields it stands for, or null when it has no dialWindow (the common
+ * case: nothing is allocated). The object is copied, never changed.
  */
-export function compileDeclaredWindow<T>(owner: T, path: PathSegment[], ctx: DocContext): CompiledDial<T> {
+export function compileDeclaredWindow<T>(owner: T, path: PathSegment[], ctx: DocContext): CompiledDial<T> | null {
   const tcs = isPlain(owner) ? owner.taskCreateSetting : undefined;
-  if (!isPlain(tcs) || !('dialWindow' in tcs)) return { value: owner, windowFields: NONE, issues: NONE };
+  if (!isPlain(tcs) || !('dialWindow' in tcs)) return null;
   const at = [...path, 'taskCreateSetting', 'dialWindow'];
   const { dialWindow, ...rest } = tcs;
   const without = { value: { ...owner, taskCreateSetting: rest }, windowFields: NONE };
@@ -97,16 +97,23 @@ interface DialOrigin {
   form: 'raw' | 'window';
 }
 
-const declares = (dial: CompiledDial<unknown> | undefined, field: RawDialField) => {
-  const tcs = isPlain(dial?.value) ? dial.value.taskCreateSetting : undefined;
+/** An object as declared (raw) and its compiled dialWindow, if it had one. */
+export interface DialDeclaration {
+  raw: unknown;
+  compiled: CompiledDial<unknown> | null;
+}
+
+const declares = (d: DialDeclaration | undefined, field: RawDialField) => {
+  const value = d?.compiled ? d.compiled.value : d?.raw;
+  const tcs = isPlain(value) ? value.taskCreateSetting : undefined;
   return isPlain(tcs) && field in tcs;
 };
 
 /** Which object (the task or its defaults) set a field of the merged task, and how. */
-function originOf(field: RawDialField, own: CompiledDial<unknown>, defaults: CompiledDial<unknown> | undefined, itemPath: PathSegment[]): DialOrigin {
+function originOf(field: RawDialField, own: DialDeclaration, defaults: DialDeclaration | undefined, itemPath: PathSegment[]): DialOrigin {
   const byTask = declares(own, field);
   const from = byTask ? own : defaults;
-  return { owner: byTask ? itemPath : ['defaults'], byTask, form: from?.windowFields.includes(field) ? 'window' : 'raw' };
+  return { owner: byTask ? itemPath : ['defaults'], byTask, form: from?.compiled?.windowFields.includes(field) ? 'window' : 'raw' };
 }
 
 const loneMemo = new Map<number, number[]>();
@@ -127,15 +134,17 @@ const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
  */
 export function dialWindowWarnings(
   task: { taskCreateSetting?: RawDialFields },
-  own: CompiledDial<unknown>,
-  defaults: CompiledDial<unknown> | undefined,
+  ownRaw: unknown,
+  ownCompiled: CompiledDial<unknown> | null,
+  defaults: DialDeclaration | undefined,
   itemPath: PathSegment[],
   ctx: DocContext,
 ): LintWarning[] {
   const tcs = task.taskCreateSetting ?? {};
   const slots = slotsOf(tcs);
   const lone = slots ? loneSlots(slots) : NONE;
-  if (lone.length === 0) return [];
+  if (lone.length === 0) return NONE as never[];
+  const own: DialDeclaration = { raw: ownRaw, compiled: ownCompiled };
   const up = originOf('dialAtUpHour', own, defaults, itemPath);
   const down = originOf('dialAtDownHour', own, defaults, itemPath);
   if (up.form === 'window' && down.form === 'window') return [];

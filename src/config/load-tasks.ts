@@ -78,17 +78,19 @@ export function tasksOfDocument(
     'tasks' in value ? (value.tasks as Plain[]).map((raw, i) => ({ raw, path: ['tasks', i] })) : [{ raw: value, path: [] }];
   const ctx: DocContext = { file, doc, prefix };
   // dialWindow is compiled per object (defaults once, then each task): see dial-window.ts.
-  const defaultsDial = 'tasks' in value && isPlain(value.defaults) ? compileDeclaredWindow(value.defaults, ['defaults'], ctx) : undefined;
-  const defaults = defaultsDial?.value;
+  const rawDefaults = 'tasks' in value && isPlain(value.defaults) ? value.defaults : undefined;
+  const defaultsDial = rawDefaults && { raw: rawDefaults, compiled: compileDeclaredWindow(rawDefaults, ['defaults'], ctx) };
+  const defaults = defaultsDial ? (defaultsDial.compiled?.value ?? rawDefaults) : undefined;
   const tasks: Declared[] = [];
-  const issues: Issue[] = [...(defaultsDial?.issues ?? [])];
+  const issues: Issue[] = [...(defaultsDial?.compiled?.issues ?? [])];
   const warnings: LintWarning[] = [];
   for (const item of items) {
     // Declarations are matched to scanned lines in order, so a repeated ID gets its own line.
     const declaredAt = typeof item.raw.userTaskID === 'string' ? taskLines?.get(item.raw.userTaskID)?.shift() : undefined;
-    const dial = compileDeclaredWindow(item.raw, item.path, ctx);
-    issues.push(...dial.issues);
-    const merged = defaults ? (mergeDefaults(defaults, dial.value) as Plain) : dial.value;
+    const compiled = compileDeclaredWindow(item.raw, item.path, ctx);
+    if (compiled) issues.push(...compiled.issues);
+    const own = compiled?.value ?? item.raw;
+    const merged = defaults ? (mergeDefaults(defaults, own) as Plain) : own;
     const sources = [{ doc, basePath: item.path }, ...(defaults ? [{ doc, basePath: ['defaults'] as PathSegment[] }] : [])];
     if (!validateTask(merged)) {
       issues.push(...ajvIssues(validateTask.errors, { file, basePath: [...prefix, ...item.path], sources }));
@@ -107,9 +109,9 @@ export function tasksOfDocument(
     }
     // The text scan gives declaration lines without a positional parse of every file.
     const position = taskLines ? declaredAt : doc.locate([...item.path, 'userTaskID']);
-    if (violations.length === 0 && dial.issues.length === 0) {
+    if (violations.length === 0 && !compiled?.issues.length) {
       tasks.push({ task, file, position });
-      warnings.push(...dialWindowWarnings(task as { taskCreateSetting?: Record<string, string> }, dial, defaultsDial, item.path, ctx));
+      warnings.push(...dialWindowWarnings(task as { taskCreateSetting?: Record<string, string> }, item.raw, compiled, defaultsDial, item.path, ctx));
     }
   }
   return { tasks, issues, warnings };

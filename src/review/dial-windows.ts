@@ -1,7 +1,7 @@
 /** The dialing window before and after, for each task whose window fields change. */
 import type { DialWindowChange, DialWindowView, TaskPlan } from '../model/plan.js';
 import type { ManagedSettings } from '../model/settings.js';
-import { RAW_DIAL_FIELDS, cellForms, cellsMinus, cellsOf, scheduleOf, windowFormOf, type DialSchedule } from '../windows/index.js';
+import { RAW_DIAL_FIELDS, groupForms, scheduleKey, scheduleMinus, scheduleOf, windowFormOf, type DialSchedule } from '../windows/index.js';
 
 const DIAL_PATHS = new Set(RAW_DIAL_FIELDS.map((f) => `taskCreateSetting.${f}`));
 
@@ -25,6 +25,18 @@ export function changesDialWindow(task: TaskPlan): boolean {
   return 'changes' in task && task.changes.some((c) => DIAL_PATHS.has(c.path));
 }
 
+const diffMemo = new Map<string, DialWindowChange['added']>();
+/** The half hours `a` allows and `b` does not, as dialWindow forms, remembered per pair. */
+function cellsGained(a: DialSchedule, b: DialSchedule): NonNullable<DialWindowChange['added']> {
+  const key = `${scheduleKey(a)}-${scheduleKey(b)}`;
+  let forms = diffMemo.get(key);
+  if (!forms) {
+    forms = groupForms(scheduleMinus(a, b));
+    if (diffMemo.size < 4096) diffMemo.set(key, forms);
+  }
+  return forms;
+}
+
 export function dialWindowChange(task: TaskPlan): DialWindowChange | null {
   if (!changesDialWindow(task)) return null;
   const before = readableWindow(task.before);
@@ -34,7 +46,7 @@ export function dialWindowChange(task: TaskPlan): DialWindowChange | null {
     userTaskID: task.userTaskID,
     before: view(before),
     after: view(after),
-    added: both ? cellForms(cellsMinus(cellsOf(after.schedule), cellsOf(before.schedule))) : null,
-    removed: both ? cellForms(cellsMinus(cellsOf(before.schedule), cellsOf(after.schedule))) : null,
+    added: both ? cellsGained(after.schedule, before.schedule) : null,
+    removed: both ? cellsGained(before.schedule, after.schedule) : null,
   };
 }

@@ -25,7 +25,8 @@ function sendsDeclared(sent: object | undefined, declared: object): boolean {
 /** What the server will hold for a task after apply: its declared settings, plus whatever the payload sends. */
 function settingsToCheck(task: TaskPlan): ManagedSettings | null {
   if (task.action === 'forget' || !task.after) return null;
-  const payload = task.action === 'update' ? task.payload : null;
+  // Structural: any action that carries a payload (update, and actions added later) is checked on it.
+  const payload = 'payload' in task ? task.payload : null;
   const after = task.after;
   if (!payload || (sendsDeclared(payload.taskCreateSetting, after.taskCreateSetting) && sendsDeclared(payload.funcFlag, after.funcFlag))) return after;
   // A saved plan whose payload was edited by hand is checked on what it would really send.

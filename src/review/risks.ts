@@ -1,11 +1,14 @@
 /**
  * Risk callouts: changes a reviewer should look at twice. Table-driven: each detector
  * names one kind of risk and says, for one task of the plan, whether its change is of
- * that kind. A new kind of risk (for a new plan action, say) is one more entry.
+ * that kind. A new kind of risk is one more entry in RISK_DETECTORS (and its kind in
+ * plan.schema.json's risk enum and RISK_TITLE): e.g. for live tasks that a plan pauses,
+ * updates and resumes, an entry keyed on that action. Detectors see every task that has
+ * field changes, whatever its action.
  */
 import type { CallformPlan, PlanRisk, RiskKind, SettingChange, TaskPlan } from '../model/plan.js';
 import type { ManagedSettings } from '../model/settings.js';
-import { RAW_DIAL_FIELDS, cellsMinus, cellsOf, describeCells, scheduleOf, widens } from '../windows/index.js';
+import { RAW_DIAL_FIELDS, describeGroups, scheduleKey, scheduleMinus, scheduleOf, type DialSchedule } from '../windows/index.js';
 
 export interface RiskDetector {
   kind: RiskKind;
@@ -44,6 +47,19 @@ function hostOf(url: unknown): string | null {
   }
 }
 
+const wideningMemo = new Map<string, string | null>();
+/** "dialing window widened: adds …", or null when `after` adds no half hour; remembered per pair. */
+function widening(before: DialSchedule, after: DialSchedule): string | null {
+  const key = `${scheduleKey(before)}-${scheduleKey(after)}`;
+  let message = wideningMemo.get(key);
+  if (message === undefined) {
+    const added = scheduleMinus(after, before);
+    message = added.length > 0 ? `dialing window widened: adds ${describeGroups(added)}` : null;
+    if (wideningMemo.size < 4096) wideningMemo.set(key, message);
+  }
+  return message;
+}
+
 const ruleCount = (rules: unknown) => (Array.isArray(rules) ? `${rules.length} rule${rules.length === 1 ? '' : 's'}` : 'none');
 
 export const RISK_DETECTORS: readonly RiskDetector[] = [
@@ -77,8 +93,7 @@ export const RISK_DETECTORS: readonly RiskDetector[] = [
       const after = settingsOf(t, 'after') && scheduleOf(settingsOf(t, 'after')!.taskCreateSetting);
       // Widening is relative: with the previous window unknown there is nothing to compare
       // (absolute limits are what policy dialingHours rules are for).
-      if (!before || !after || !widens(before, after)) return null;
-      return `dialing window widened: adds ${describeCells(cellsMinus(cellsOf(after), cellsOf(before)))}`;
+      return before && after ? widening(before, after) : null;
     },
   },
   {

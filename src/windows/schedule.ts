@@ -114,10 +114,26 @@ function unsendable(h: HalfHours): WindowProblem {
   };
 }
 
-/** Raw → readable: the dialWindow form of a schedule (ASCII dashes, like the input syntax). */
-export function windowFormOf(s: DialSchedule): Required<DialWindowForm> & { days: number[] } {
-  return { days: daysOf(s.days), hours: formatHours(s, '-') };
+/** A schedule's identity, for remembering what was computed from it. */
+export const scheduleKey = (s: DialSchedule): string => `${s.days}/${s.up}/${s.down}`;
+
+const MEMO_LIMIT = 4096;
+/** `compute(s)` remembered per schedule: plans repeat the same few windows across many tasks. */
+function perSchedule<T>(compute: (s: DialSchedule) => T): (s: DialSchedule) => T {
+  const memo = new Map<string, T>();
+  return (s) => {
+    const key = scheduleKey(s);
+    let value = memo.get(key);
+    if (value === undefined) {
+      value = compute(s);
+      if (memo.size < MEMO_LIMIT) memo.set(key, value);
+    }
+    return value;
+  };
 }
+
+/** Raw → readable: the dialWindow form of a schedule (ASCII dashes, like the input syntax). Treat as read-only. */
+export const windowFormOf: (s: DialSchedule) => Required<DialWindowForm> & { days: number[] } = perSchedule((s) => ({ days: daysOf(s.days), hours: formatHours(s, '-') }));
 
 /** Readable → schedule: compiles a dialWindow form that has both days and hours. */
 export function scheduleOfForm(form: DialWindowForm): DialSchedule | null {
@@ -126,10 +142,7 @@ export function scheduleOfForm(form: DialWindowForm): DialSchedule | null {
 }
 
 /** "Mon–Fri 09:00–12:00, 14:00–17:30". */
-export function describeSchedule(s: DialSchedule): string {
-  if (s.days === 0 || isEmpty(s)) return 'never';
-  return `${formatDays(s.days)} ${formatHours(s).join(', ')}`;
-}
+export const describeSchedule: (s: DialSchedule) => string = perSchedule((s) => (s.days === 0 || isEmpty(s) ? 'never' : `${formatDays(s.days)} ${formatHours(s).join(', ')}`));
 
 /** The slots of each day, Monday first: any set of cells, not only a schedule. */
 export type WeekCells = readonly HalfHours[];
@@ -145,9 +158,40 @@ export function cellsMinus(a: WeekCells, b: WeekCells): WeekCells {
 
 export const noCells = (cells: WeekCells): boolean => cells.every(isEmpty);
 
+/**
+ * The cells of `a` that are not in `b`, grouped by days with the same hours: at most two
+ * groups, since both are schedules (the same hours on each of their days). Bit arithmetic,
+ * no per-day cells: it runs for every task whose window changes.
+ */
+export function scheduleMinus(a: DialSchedule, b: DialSchedule): Array<{ days: DayMask; slots: HalfHours }> {
+  const groups: Array<{ days: DayMask; slots: HalfHours }> = [];
+  const shared = { days: a.days & b.days, slots: minus(a, b) };
+  const only = { days: a.days & ~b.days, slots: { up: a.up, down: a.down } };
+  for (const g of [shared, only]) {
+    if (g.days === 0 || isEmpty(g.slots)) continue;
+    const same = groups.find((x) => sameSlots(x.slots, g.slots));
+    if (same) same.days |= g.days;
+    else groups.push(g);
+  }
+  // Weekday order of first appearance, as groupCells gives.
+  return groups.sort((x, y) => lowestBit(x.days) - lowestBit(y.days));
+}
+
+const lowestBit = (mask: number) => mask & -mask;
+
 /** True when `after` allows a cell `before` did not: the dialing window widened. */
 export function widens(before: DialSchedule, after: DialSchedule): boolean {
-  return !noCells(cellsMinus(cellsOf(after), cellsOf(before)));
+  return scheduleMinus(after, before).length > 0;
+}
+
+/** "Mon–Fri 08:00–09:00; Sat 09:00–12:00" for the groups of scheduleMinus. */
+export function describeGroups(groups: Array<{ days: DayMask; slots: HalfHours }>): string {
+  return groups.length === 0 ? 'nothing' : groups.map((g) => `${formatDays(g.days)} ${formatHours(g.slots).join(', ')}`).join('; ');
+}
+
+/** The groups as dialWindow forms. */
+export function groupForms(groups: Array<{ days: DayMask; slots: HalfHours }>): Array<{ days: number[]; hours: string[] }> {
+  return groups.map((g) => ({ days: daysOf(g.days), hours: formatHours(g.slots, '-') }));
 }
 
 /** Cells grouped by identical days: [{ days, slots }], in weekday order of first appearance. */
@@ -164,13 +208,11 @@ export function groupCells(cells: WeekCells): Array<{ days: DayMask; slots: Half
 
 /** "Mon–Fri 08:00–09:00; Sat 09:00–12:00", or "nothing". */
 export function describeCells(cells: WeekCells): string {
-  const groups = groupCells(cells);
-  if (groups.length === 0) return 'nothing';
-  return groups.map((g) => `${formatDays(g.days)} ${formatHours(g.slots).join(', ')}`).join('; ');
+  return describeGroups(groupCells(cells));
 }
 
 /** The cells as dialWindow forms (one per group of days with the same hours). */
 export function cellForms(cells: WeekCells): Array<{ days: number[]; hours: string[] }> {
-  return groupCells(cells).map((g) => ({ days: daysOf(g.days), hours: formatHours(g.slots, '-') }));
+  return groupForms(groupCells(cells));
 }
 

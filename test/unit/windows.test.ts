@@ -15,6 +15,8 @@ import {
   parseDays,
   formatDays,
   formatZone,
+  scheduleMinus,
+  groupCells,
   type DialSchedule,
 } from '../../src/windows/index.js';
 
@@ -104,6 +106,15 @@ describe('windows: raw ↔ readable', () => {
         for (let d = 1; d <= 7; d++) for (let s = 0; s < 48; s++) if (cellOn(b, d, s) && !cellOn(a, d, s)) added = true;
         expect(widens(a, b)).toBe(added);
         expect(widens(a, a)).toBe(false);
+      }),
+      RUNS,
+    );
+  });
+
+  it('scheduleMinus groups the same cells as the cell-by-cell difference', () => {
+    fc.assert(
+      fc.property(scheduleArb, scheduleArb, (a, b) => {
+        expect(scheduleMinus(a, b)).toEqual(groupCells(cellsMinus(cellsOf(a), cellsOf(b))));
       }),
       RUNS,
     );
