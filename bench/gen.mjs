@@ -104,12 +104,43 @@ function perturb(desired, i) {
 }
 
 /**
+ * A 10-rule policy of built-in kinds that the generated tasks pass, apart from a few
+ * dozen warn-level findings and exemptions (as a real project's policy would): every task
+ * is checked against every rule. With `jsonSchema`, one rule is a custom JSON Schema
+ * (which loads ajv).
+ */
+export function benchPolicy({ jsonSchema = false } = {}) {
+  const rule = (name, kind, severity, body) => [`  - name: ${name}`, `    kind: ${kind}`, `    severity: ${severity}`, `    message: ${q(`bench rule ${name}`)}`, ...body.map((l) => `    ${l}`)].join('\n');
+  const rules = [
+    rule('robot-cap', 'maxCall', 'error', ['min: 1', 'max: 200']),
+    rule('calling-hours', 'dialingHours', 'error', ['between: "08:00-21:00"']),
+    rule('head-office-zone', 'dialingHours', 'warn', ['between: "00:00-24:00"', 'days: Mon-Sun', 'zoneSecond: 28800']),
+    rule('approved-routes', 'allowedValues', 'error', ['field: routeID', 'values: ["route-*"]']),
+    rule('approved-scenes', 'allowedValues', 'error', ['field: sceneID', 'values: ["scene-plain-*", "scene-sms-*", "scene-aicc-*"]']),
+    rule('approved-strategies', 'allowedValues', 'warn', ['field: strategyName', 'values: ["strategy-*"]']),
+    rule('callback-hosts', 'callbackUrl', 'error', ['hosts: [hooks.example.com]']),
+    rule('no-immediate-start', 'forbiddenStartupTypes', 'error', ['values: [3]']),
+    rule('whole-tts', 'requiredFuncFlags', 'error', ['funcFlag: { wholeTTS: true }']),
+    jsonSchema
+      ? rule('ring-time', 'jsonSchema', 'warn', ['schema:', '  properties:', '    taskCreateSetting:', '      properties:', '        maxRingTime: { maximum: 40 }'])
+      : rule('soft-cap', 'maxCall', 'warn', ['max: 43', 'exempt:', '  - tasks: "bench-task-000*"', '    reason: "pilot campaign, approved until 2027"']),
+  ];
+  return `# callform benchmark policy (generated): 10 rules\nrules:\n${rules.join('\n')}\n`;
+}
+
+/**
  * Writes a project into `dir`.
  * n tasks, 50 per file; a task differs from state when isChanged(i).
+ * With `policy` ('builtin' or 'jsonSchema'), also policies/bench.yaml and policyFiles in the settings.
  * Returns { tasks: [{ userTaskID, sceneID, taskID, desired, recorded, changed }], files, changed }.
  */
-export async function generateProject(dir, n, { perFile = 50, isChanged = (i) => i % 10 === 3, config = {} } = {}) {
+export async function generateProject(dir, n, { perFile = 50, isChanged = (i) => i % 10 === 3, config = {}, policy = null } = {}) {
   await mkdir(path.join(dir, 'tasks'), { recursive: true });
+  if (policy) {
+    await mkdir(path.join(dir, 'policies'), { recursive: true });
+    await writeFile(path.join(dir, 'policies', 'bench.yaml'), benchPolicy({ jsonSchema: policy === 'jsonSchema' }));
+    config = { policyFiles: 'policies/*.yaml', ...config };
+  }
   const settings = { tasks: 'tasks/**/*.{yaml,yml,json}', state: 'callform.state.json', algorithm: 'MD5', parallelism: 8, timeoutMs: 15000, retries: 3, ...config };
   await writeFile(
     path.join(dir, 'callform.config.yaml'),

@@ -2,7 +2,8 @@
 // callform benchmark: `npm run bench` (builds first). Plain Node ESM over ../dist/.
 //
 // Figures (see the printed table and bench/results.json):
-//   1. plan --offline at scale (10k tasks / 200 files): wall (median of 3) and peak RSS; linearity 1k..10k
+//   1. plan --offline at scale (10k tasks / 200 files): wall (median of 3) and peak RSS; linearity 1k..10k;
+//      the same with a 10-rule policy (median of BENCH_POLICY_ROUNDS=7, alternating with runs without)
 //   2. minimal API traffic against the simulator (exact listTask / updateTask counts)
 //   3. apply throughput at 50 ms simulated latency (executePlan vs ideal; CLI wall; naive baseline)
 //   4. cold start: plan --offline on examples/ vs `node -e 0`
@@ -234,6 +235,56 @@ await section('1 plan --offline at scale', async () => {
     figure('1d', 'plan --offline, 10k tasks: CPU user+sys (median of 3; less sensitive to machine load)', round(cpuMed(r10)), 'ms', 'info', null, { runs: r10.cpuMsRuns });
     figure('1e', 'linearity by CPU time: cpu(10k)/cpu(1k)/10', round(cpuMed(r10) / cpuMed(r1) / 10, 2), '', '≈1.0 (info)', null);
   }
+
+  // 1f/1g: the same 10k project with a 10-rule policy active (every task checked against
+  // every rule). Runs alternate with and without the policy, so both see the same machine
+  // load; the paired difference is the policy's own cost.
+  const ROUNDS = Number(process.env.BENCH_POLICY_ROUNDS ?? 7);
+  const variants = [
+    { key: 'none', dir: path.join(tmp, 'plan-10000') },
+    { key: 'builtin', dir: path.join(tmp, 'policy-10000') },
+    { key: 'jsonSchema', dir: path.join(tmp, 'policy-json-10000') },
+  ];
+  await generateProject(variants[1].dir, 10000, { policy: 'builtin' });
+  await generateProject(variants[2].dir, 10000, { policy: 'jsonSchema' });
+  const expectLine = `Plan: ${r10.changed} to update, ${10000 - r10.changed} unchanged.`;
+  for (const v of variants) {
+    const warm = await runChild(NODE, [CLI, 'plan', '--offline'], { cwd: v.dir });
+    expectOk(warm, `plan --offline (10k, policy ${v.key})`);
+    if (!warm.stdout.includes(expectLine) || (v.key !== 'none' && !/^Policy: 10 rules from policies\/bench\.yaml/m.test(warm.stdout))) {
+      throw new Error(`plan --offline (10k, policy ${v.key}) did not report "${expectLine}" and its policy; tail: ${warm.stdout.slice(-300)}`);
+    }
+    v.ms = [];
+    v.cpu = [];
+  }
+  for (let i = 0; i < ROUNDS; i++) {
+    // Forwards, then backwards: a slot in the round that runs slower (load drifts) favours no variant.
+    for (const v of i % 2 === 0 ? variants : [...variants].reverse()) {
+      const r = await runChild(NODE, [CLI, 'plan', '--offline'], { cwd: v.dir, rss: true });
+      expectOk(r, `plan --offline (10k, policy ${v.key})`);
+      v.ms.push(r.ms);
+      v.cpu.push(r.cpuMs ?? null);
+    }
+  }
+  const [none, builtin, withSchema] = variants;
+  const paired = (v) => median(v.ms.map((ms, i) => ms - none.ms[i]));
+  figure('1f', `plan --offline, 10k tasks, 10-rule policy (built-in kinds): wall (median of ${ROUNDS})`, round(median(builtin.ms)), 'ms', '≤ 1000 ms', median(builtin.ms) <= 1000, {
+    runs: builtin.ms.map((x) => round(x)),
+    withoutPolicyRuns: none.ms.map((x) => round(x)),
+    withoutPolicyMedian: round(median(none.ms)),
+    pairedCostMedian: round(paired(builtin)),
+    cpuMsRuns: builtin.cpu,
+  });
+  figure('1f.cost', `  policy cost: median of paired differences (policy − none; without policy: median ${round(median(none.ms))} ms)`, round(paired(builtin)), 'ms', 'info', null);
+  if ([...none.cpu, ...builtin.cpu].every((x) => x !== null)) {
+    const pairedCpu = median(builtin.cpu.map((c, i) => c - none.cpu[i]));
+    figure('1f.cpu', `  policy cost by CPU user+sys: median of paired differences (without policy: median ${round(median(none.cpu))} ms)`, round(pairedCpu), 'ms', 'info', null);
+  }
+  figure('1g', `plan --offline, 10k tasks, 10-rule policy with one jsonSchema rule (loads ajv): wall (median of ${ROUNDS})`, round(median(withSchema.ms)), 'ms', 'info', null, {
+    runs: withSchema.ms.map((x) => round(x)),
+    pairedCostMedian: round(paired(withSchema)),
+  });
+  figure('1g.cost', '  policy cost: median of paired differences (policy with jsonSchema − none)', round(paired(withSchema)), 'ms', 'info', null);
 });
 
 // ------------------------------------------------------------------ 2. minimal traffic
@@ -371,6 +422,7 @@ await section('4 cold start (examples/, plan --offline vs node -e 0)', async () 
   const dir = path.join(tmp, 'examples');
   await cp(path.join(ROOT, 'examples', 'callform.config.yaml'), path.join(dir, 'callform.config.yaml'));
   await cp(path.join(ROOT, 'examples', 'tasks'), path.join(dir, 'tasks'), { recursive: true });
+  await cp(path.join(ROOT, 'examples', 'policies'), path.join(dir, 'policies'), { recursive: true });
   await rm(path.join(dir, 'callform.state.json'), { force: true });
   // warm-up (file cache, compile cache)
   expectOk(await runChild(NODE, [CLI, 'plan', '--offline'], { cwd: dir }), 'plan --offline (examples)');

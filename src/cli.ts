@@ -79,6 +79,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('show what apply would change, task by task, field by field')
     .addOption(formatOption())
     .option('--detailed-exitcode', 'exit 2 when there are changes (blocked and errors included), 0 when none')
+    .option('--fail-on-risk', 'exit 4 when the plan has risky changes (see the callouts); an error still exits 1')
     .option('--offline', 'do not read remote task statuses (no credentials needed; blocked tasks not detected)')
     .option('-o, --out <file>', 'save the plan for `callform apply FILE` (exact payloads, stale-checked)');
   planShaping(plan).action((opts) => run(async () => (await commands()).planCommand(io, global(), opts))());

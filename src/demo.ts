@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run demo`: the simulator on a free port, seeded from examples/, then validate, plan and
-// apply the example task files against it, show what the server ended up with, and stop.
+// apply the example task files (under the example policy) against it, show what the server
+// ended up with, and stop.
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,7 @@ const examples = path.join(root, 'examples');
 async function demo(): Promise<number> {
   const work = await mkdtemp(path.join(tmpdir(), 'callform-demo-'));
   await cp(path.join(examples, 'tasks'), path.join(work, 'tasks'), { recursive: true });
+  await cp(path.join(examples, 'policies'), path.join(work, 'policies'), { recursive: true });
   await cp(path.join(examples, 'callform.config.yaml'), path.join(work, 'callform.config.yaml'));
   const sim = await startSimulator({ port: 0, seed: path.join(examples, 'sim-seed.yaml') });
   const io = { ...processIo(), cwd: work, env: { ...process.env, NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret } };

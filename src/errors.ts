@@ -4,6 +4,8 @@ export const ExitCode = {
   Error: 1,
   Changes: 2,
   Blocked: 3,
+  /** plan --fail-on-risk: the plan has risky changes (and no error). */
+  Risky: 4,
   Interrupted: 130,
   Terminated: 143,
 } as const;

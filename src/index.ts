@@ -9,6 +9,8 @@ export * from './model/index.js';
 export { TOOL_VERSION } from './version.js';
 export type { CallformTask, ManualCallSetting, SmsRule } from './generated/task.js';
 export type { CallformSettings } from './generated/config.js';
+export type { CallformPolicy } from './generated/policy.js';
+export type { DialWindow, DeclaredTaskCreateSetting } from './generated/task.js';
 export type { CallformState, TaskState } from './generated/state.js';
 export { ValidationError, formatIssue, type Issue, type SourcePosition } from './diagnostics/issue.js';
 export { loadSettings, credentialsFromEnv, type ResolvedSettings, type Credentials } from './config/settings.js';
@@ -19,6 +21,26 @@ export { acquireStateLock, forceUnlock, type StateLock, type LockInfo } from './
 export { diffSettings, payloadSettings } from './plan/diff.js';
 export { buildPlan, type PlanInput } from './plan/plan.js';
 export { readSavedPlan, writeSavedPlan, staleReason } from './plan/saved-plan.js';
+export {
+  compileDialWindow,
+  scheduleOf,
+  rawOf,
+  windowFormOf,
+  describeSchedule,
+  describeCells,
+  cellsOf,
+  cellsMinus,
+  widens,
+  loneHalfHours,
+  formatZone,
+  type DialSchedule,
+  type DialWindowForm,
+  type RawDialFields,
+  type WindowProblem,
+} from './windows/index.js';
+export { loadPolicy, type LoadPolicyOptions } from './config/load-policy.js';
+export { compileRules, evaluatePolicy, policyReport, blockingViolations, formatViolation, formatExemption, type Policy, type PolicyRule, type PolicySubject, type PolicyResult, type CompiledRule, type Finding } from './policy/index.js';
+export { reviewPlan, classifyRisks, RISK_DETECTORS, dialWindowChange, policySubjects, type RiskDetector, type SentChanges } from './review/index.js';
 export { applyPlan, type ApplyResult, type TaskResult, type ApplyOptions } from './apply/apply.js';
 export { runPool } from './concurrency/pool.js';
 export { readRemoteTasks } from './remote/statuses.js';

@@ -1,4 +1,4 @@
-import { planHasChanges, type CallformPlan } from '../model/plan.js';
+import type { CallformPlan } from '../model/plan.js';
 import { CallformError, ExitCode } from '../errors.js';
 import { colorsFor, noColors } from '../render/colors.js';
 import { renderPlanText, renderApplySummary, renderApplyLine } from '../render/text.js';
@@ -6,9 +6,11 @@ import { renderPlanMarkdown } from '../render/markdown.js';
 import { renderPlanJson, renderApplyJson } from '../render/json.js';
 import { readSavedPlan, writeSavedPlan } from '../plan/saved-plan.js';
 import { forceUnlock } from '../state/lock.js';
-import { openProject, loadProjectTasks, computePlan, createClient, runApply, runDoctor, runImport, applyExitCode, type Project } from '../workflow/index.js';
+import { openProject, computePlan, createClient, runApply, runDoctor, runImport, applyExitCode, planExitCode, validateProject, warningIssue, type LintWarning, type Project } from '../workflow/index.js';
 import { describeStatus } from '../model/status.js';
 import { renderDoctorText, renderDoctorJson } from '../render/doctor.js';
+import { policyVerdict, validatePolicyLines, warningLines } from '../render/review-text.js';
+import { sortIssues } from '../diagnostics/issue.js';
 import { confirm, type Io } from './io.js';
 import type { ApplyResult } from '../apply/apply.js';
 import type { LifecycleStep } from '../apply/lifecycle.js';
@@ -47,15 +49,28 @@ function render(plan: CallformPlan, format: Format, io: Io, global: GlobalOption
 
 export async function validateCommand(io: Io, global: GlobalOptions): Promise<number> {
   const p = await project(io, global);
-  const loaded = await loadProjectTasks(p);
+  const { tasks: loaded, policy, result } = await validateProject(p);
+  io.stderr.write(warningLines(sortIssues(loaded.warnings.map(warningIssue))));
+  const verdict = policy && result ? validatePolicyLines(policy, result) : null;
+  if (verdict?.stderr) io.stderr.write(verdict.stderr);
+  if (verdict?.failed) return ExitCode.Error;
   io.stdout.write(`Valid: ${loaded.tasks.length} task${loaded.tasks.length === 1 ? '' : 's'} in ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}.\n`);
+  if (verdict) io.stdout.write(verdict.stdout);
   return ExitCode.Ok;
+}
+
+/** plan shows this many lint warnings (validate shows them all): each is located by a positional parse of its file. */
+const PLAN_WARNINGS_SHOWN = 10;
+
+function firstWarnings(warnings: LintWarning[]): string {
+  return warningLines(warnings.slice(0, PLAN_WARNINGS_SHOWN).map(warningIssue), Math.max(0, warnings.length - PLAN_WARNINGS_SHOWN));
 }
 
 export interface PlanOptions {
   format: Format;
   target?: string[];
   detailedExitcode?: boolean;
+  failOnRisk?: boolean;
   offline?: boolean;
   out?: string;
   pauseRunning?: boolean;
@@ -65,11 +80,13 @@ export interface PlanOptions {
 export async function planCommand(io: Io, global: GlobalOptions, opts: PlanOptions): Promise<number> {
   const p = await project(io, global);
   const client = opts.offline ? undefined : await createClient(p, { debug: debugSink(io, global) });
-  const { plan } = await computePlan(p, { offline: Boolean(opts.offline), targets: opts.target?.length ? opts.target : null, pauseRunning: opts.pauseRunning, resync: opts.resync, client });
+  const { plan, tasks } = await computePlan(p, { offline: Boolean(opts.offline), targets: opts.target?.length ? opts.target : null, pauseRunning: opts.pauseRunning, resync: opts.resync, client });
+  io.stderr.write(firstWarnings(tasks.warnings));
   if (opts.out) await writeSavedPlan(opts.out, plan);
   io.stdout.write(render(plan, opts.format, io, global));
   if (opts.out && opts.format === 'text') io.stdout.write(`\nSaved the plan to ${opts.out}. Apply exactly this plan with: callform apply ${opts.out}\n`);
-  return opts.detailedExitcode && planHasChanges(plan) ? ExitCode.Changes : ExitCode.Ok;
+  io.stderr.write(policyVerdict(plan));
+  return planExitCode(plan, { detailedExitcode: opts.detailedExitcode, failOnRisk: opts.failOnRisk });
 }
 
 export async function showCommand(io: Io, global: GlobalOptions, file: string, opts: { format: Format }): Promise<number> {

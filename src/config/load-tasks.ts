@@ -9,12 +9,15 @@ import { byUserTaskID, type DesiredTask } from '../model/task.js';
 import { parseSource, decodeUtf8, tooLarge, MAX_FILE_BYTES, type PathSegment, type SourceDocument } from '../diagnostics/source.js';
 import { ajvIssues, formatPath } from '../diagnostics/ajv.js';
 import { checkTaskRules } from './rules.js';
+import { compileDeclaredWindow, dialWindowWarnings, type DocContext, type LintWarning } from './dial-window.js';
 
 export interface LoadedTasks {
   tasks: DesiredTask[];
   files: string[];
   /** SHA-256 over every file's relative path and bytes: a saved plan is stale when it moves. */
   filesDigest: string;
+  /** Lint warnings (the tasks are valid): printed by validate and plan. */
+  warnings: LintWarning[];
 }
 
 export interface LoadTasksOptions {
@@ -54,28 +57,37 @@ export function tasksOfDocument(
   doc: SourceDocument,
   docIndex: number,
   docCount: number,
-): { tasks: Declared[]; issues: Issue[] } {
+): { tasks: Declared[]; issues: Issue[]; warnings: LintWarning[] } {
   const prefix: PathSegment[] = docCount > 1 ? [`document ${docIndex + 1}`] : [];
   const label = (p: PathSegment[]) => formatPath([...prefix, ...p]) || undefined;
   const value = doc.value;
-  if (value === null || value === undefined) return { tasks: [], issues: [] };
+  if (value === null || value === undefined) return { tasks: [], issues: [], warnings: [] };
   if (!isPlain(value)) {
     return {
       tasks: [],
+      warnings: [],
       issues: [{ file, position: doc.locate([]), path: label([]), message: `must be a task object or { defaults, tasks }; got ${Array.isArray(value) ? 'an array' : typeof value}`, hint: 'see schemas/task-file.schema.json' }],
     };
   }
   if (!validateTaskFile(value)) {
     const issues = ajvIssues(validateTaskFile.errors, { file, basePath: prefix, sources: [{ doc, basePath: [] }] });
-    return { tasks: [], issues };
+    return { tasks: [], issues, warnings: [] };
   }
   const items: Array<{ raw: Plain; path: PathSegment[] }> =
     'tasks' in value ? (value.tasks as Plain[]).map((raw, i) => ({ raw, path: ['tasks', i] })) : [{ raw: value, path: [] }];
-  const defaults = 'tasks' in value && isPlain(value.defaults) ? value.defaults : undefined;
+  const ctx: DocContext = { file, doc, prefix };
+  // dialWindow is compiled per object (defaults once, then each task): see dial-window.ts.
+  const rawDefaults = 'tasks' in value && isPlain(value.defaults) ? value.defaults : undefined;
+  const defaultsDial = rawDefaults && { raw: rawDefaults, compiled: compileDeclaredWindow(rawDefaults, ['defaults'], ctx) };
+  const defaults = defaultsDial ? (defaultsDial.compiled?.value ?? rawDefaults) : undefined;
   const tasks: Declared[] = [];
-  const issues: Issue[] = [];
+  const issues: Issue[] = [...(defaultsDial?.compiled?.issues ?? [])];
+  const warnings: LintWarning[] = [];
   for (const item of items) {
-    const merged = defaults ? (mergeDefaults(defaults, item.raw) as Plain) : item.raw;
+    const compiled = compileDeclaredWindow(item.raw, item.path, ctx);
+    if (compiled) issues.push(...compiled.issues);
+    const own = compiled?.value ?? item.raw;
+    const merged = defaults ? (mergeDefaults(defaults, own) as Plain) : own;
     const sources = [{ doc, basePath: item.path }, ...(defaults ? [{ doc, basePath: ['defaults'] as PathSegment[] }] : [])];
     if (!validateTask(merged)) {
       issues.push(...ajvIssues(validateTask.errors, { file, basePath: [...prefix, ...item.path], sources }));
@@ -93,9 +105,12 @@ export function tasksOfDocument(
       });
     }
     // Declared where its userTaskID key is (the plan's `source`, duplicate-ID messages).
-    if (violations.length === 0) tasks.push({ task, file, position: doc.locate([...item.path, 'userTaskID'], true, true) });
+    if (violations.length === 0 && !compiled?.issues.length) {
+      tasks.push({ task, file, position: doc.locate([...item.path, 'userTaskID'], true, true) });
+      warnings.push(...dialWindowWarnings(task as { taskCreateSetting?: Record<string, string> }, item.raw, compiled, defaultsDial, item.path, ctx));
+    }
   }
-  return { tasks, issues };
+  return { tasks, issues, warnings };
 }
 
 function toDesired(d: Declared): DesiredTask {
@@ -110,27 +125,39 @@ export interface FileResult {
   digest: string;
   tasks: Declared[];
   issues: Issue[];
+  warnings: LintWarning[];
+}
+
+/** One warning per place and message: a defaults value shared by many tasks warns once. */
+function uniqueWarnings(warnings: LintWarning[]): LintWarning[] {
+  const seen = new Set<string>();
+  return warnings.filter((w) => {
+    const key = `${w.file}\0${w.path}\0${w.message}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
 }
 
 function oversized(file: string, size: number): FileResult {
   const digest = createHash('sha256').update(`${file}\0${size}\0`).digest('hex');
-  return { file, digest, tasks: [], issues: [tooLarge(file, size)] };
+  return { file, digest, tasks: [], issues: [tooLarge(file, size)], warnings: [] };
 }
 
 /** Parses and validates one file's bytes. Pure: no I/O, never throws for bad input. */
 export function loadTaskFile(file: string, bytes: Uint8Array): FileResult {
   const digest = createHash('sha256').update(`${file}\0${bytes.byteLength}\0`).update(bytes).digest('hex');
   const { text, issue } = decodeUtf8(file, bytes);
-  if (issue || text === undefined) return { file, digest, tasks: [], issues: issue ? [issue] : [] };
+  if (issue || text === undefined) return { file, digest, tasks: [], issues: issue ? [issue] : [], warnings: [] };
   const parsed = parseSource(file, text);
   const issues = [...parsed.issues];
   const tasks: Declared[] = [];
+  const warnings: LintWarning[] = [];
   parsed.documents.forEach((doc, docIndex) => {
     const result = tasksOfDocument(file, doc, docIndex, parsed.documents.length);
     issues.push(...result.issues);
     tasks.push(...result.tasks);
+    warnings.push(...result.warnings);
   });
-  return { file, digest, tasks, issues };
+  return { file, digest, tasks, issues, warnings };
 }
 
 /** Finds, parses and validates every task file; throws one ValidationError listing all problems. */
@@ -175,5 +202,5 @@ export async function loadTasks(options: LoadTasksOptions): Promise<LoadedTasks>
   }
   if (issues.length > 0) throw new ValidationError(issues, 'task files');
   const tasks = [...byId.values()].map(toDesired).sort(byUserTaskID);
-  return { tasks, files, filesDigest: digest.digest('hex') };
+  return { tasks, files, filesDigest: digest.digest('hex'), warnings: uniqueWarnings(results.flatMap((r) => r.warnings)) };
 }

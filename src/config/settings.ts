@@ -64,6 +64,10 @@ export interface ResolvedSettings {
   pauseTimeoutMs: number;
   /** Which fields an update carries, unless a task's lifecycle.sendMode says otherwise. */
   sendMode: SendMode;
+  /** The settings file's own policy section, if any (checked against policy.schema.json when loaded). */
+  policy?: object;
+  /** Globs of policy files, relative to baseDir (none: no policy files). */
+  policyPatterns: string[];
 }
 
 export interface LoadSettingsOptions {
@@ -154,6 +158,8 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<Resolv
     lockTimeoutMs: s.lockTimeoutMs ?? 0,
     pauseTimeoutMs: s.pauseTimeoutMs ?? 30_000,
     sendMode: s.sendMode ?? 'changed',
+    ...(s.policy ? { policy: s.policy } : {}),
+    policyPatterns: s.policyFiles === undefined ? [] : Array.isArray(s.policyFiles) ? s.policyFiles : [s.policyFiles],
   };
 }
 

@@ -109,6 +109,7 @@ function describe(err: AjvError): Described | undefined {
     case 'if':
     case 'oneOf':
     case 'anyOf':
+    case 'discriminator':
       // The branch errors that explain these are reported on their own.
       return undefined;
     default:

@@ -39,6 +39,14 @@ export interface CallformSettings {
    */
   lockTimeoutMs?: number;
   /**
+   * A policy written here: { rules: [...] }, as in a policy file (policy.schema.json; checked when the policy is loaded).
+   */
+  policy?: {};
+  /**
+   * Glob pattern(s) of policy files (policy.schema.json), relative to the settings file, e.g. policies/*.yaml. Matching no file is an error.
+   */
+  policyFiles?: string | [string, ...string[]];
+  /**
    * How long a pause (mgrTaskStatus taskOperate 2) may take to show as status 5 before callform resumes the task and fails it. Default 30000.
    */
   pauseTimeoutMs?: number;

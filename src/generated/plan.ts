@@ -11,15 +11,51 @@ export type RemoteView = null | {
   sceneID: string;
 };
 export type TaskPlan = NoopTaskPlan | UpdateTaskPlan | PauseUpdateTaskPlan | ForgetTaskPlan;
+/**
+ * A whole dialing window: the raw fields read as days and half-hour ranges; null when not known.
+ */
+export type DialWindowView = {
+  /**
+   * The task's zone (UTC offset, seconds); null when not declared.
+   */
+  zoneSecond: number | null;
+  /**
+   * 1 = Monday … 7 = Sunday.
+   */
+  days: number[];
+  /**
+   * Ranges "HH:MM-HH:MM" in the task's zone.
+   */
+  hours: string[];
+} | null;
+/**
+ * The policy the plan was checked against, with its violations and the exemptions used; null when no policy is configured (format 2.1).
+ */
+export type PolicyReport = {
+  /**
+   * SHA-256 over the policy sources: apply re-checks a saved plan when it differs.
+   */
+  digest: string;
+  /**
+   * Where the rules come from: policy files, and the settings file for its policy section.
+   */
+  sources: string[];
+  rules: number;
+  violations: PolicyViolation[];
+  /**
+   * Exemptions that kept a task from violating a rule, with their reasons.
+   */
+  exemptions: PolicyExemption[];
+} | null;
 
 /**
  * A callform plan: the JSON output of `plan --format json` / `show --format json`, and the body of a saved plan file (kind callform-saved-plan).
  */
 export interface CallformPlan {
   /**
-   * Major.minor: a minor bump only adds fields or values; a major bump changes or removes them.
+   * Major.minor: a minor bump only adds fields or values; a major bump changes or removes them. 2.1 adds risks, dial_windows and policy.
    */
-  format_version: '2.0';
+  format_version: '2.0' | '2.1';
   kind: 'callform-plan' | 'callform-saved-plan';
   tool_version: string;
   created_at: string;
@@ -58,6 +94,15 @@ export interface CallformPlan {
    */
   resumes: OwedResumePlan[];
   tasks: TaskPlan[];
+  /**
+   * Changes a reviewer should look at twice (format 2.1), in task order. A change is risky by its kind (see the risk definition), whether or not the task is held back now.
+   */
+  risks?: PlanRisk[];
+  /**
+   * Tasks whose dialAtWeekDay, dialAtUpHour or dialAtDownHour change, with the dialing window before and after in readable form (format 2.1).
+   */
+  dial_windows?: DialWindowChange[];
+  policy?: PolicyReport;
 }
 /**
  * A task an earlier apply paused and did not resume (it was killed or interrupted): the next apply resumes it first (or only clears the record when the task is running or finished by then).
@@ -206,4 +251,94 @@ export interface ForgetTaskPlan {
   action: 'forget';
   before: ManagedSettings;
   after: null;
+}
+export interface PlanRisk {
+  userTaskID: string;
+  /**
+   * phone-encrypt-off: phoneEncrypt set to false; sms-enabled: smsEnable set to true; sms-rules-changed: smsFuncFlag sent; dial-window-widened: the window allows a half hour it did not; max-call-raised: maxCall raised more than 2x or by more than 50; callback-host-changed: taskCallbackUrl points at another host; startup-immediate: startupType set to 3. live-task-paused: a running task will be paused, updated and resumed (pause-update-resume).
+   */
+  kind:
+    | 'phone-encrypt-off'
+    | 'sms-enabled'
+    | 'sms-rules-changed'
+    | 'dial-window-widened'
+    | 'max-call-raised'
+    | 'callback-host-changed'
+    | 'startup-immediate'
+    | 'live-task-paused';
+  /**
+   * What changes, e.g. "maxCall raised 20 → 80 (4×)".
+   */
+  message: string;
+  /**
+   * file:line where the task is declared.
+   */
+  source?: string;
+}
+export interface DialWindowChange {
+  userTaskID: string;
+  before: DialWindowView;
+  after: DialWindowView;
+  /**
+   * Half hours after allows and before did not; null when either window is unknown.
+   */
+  added: DialCells[] | null;
+  /**
+   * Half hours before allowed and after does not; null when either window is unknown.
+   */
+  removed: DialCells[] | null;
+}
+/**
+ * Half hours on some days: the same hours on each of the days (a dialWindow form).
+ */
+export interface DialCells {
+  /**
+   * 1 = Monday … 7 = Sunday.
+   */
+  days: number[];
+  /**
+   * Ranges "HH:MM-HH:MM" in the task's zone.
+   */
+  hours: string[];
+}
+export interface PolicyViolation {
+  /**
+   * The rule's name.
+   */
+  rule: string;
+  kind:
+    | 'maxCall'
+    | 'dialingHours'
+    | 'requiredFuncFlags'
+    | 'allowedValues'
+    | 'callbackUrl'
+    | 'forbiddenStartupTypes'
+    | 'jsonSchema';
+  severity: 'error' | 'warn';
+  userTaskID: string;
+  /**
+   * file:line where the task is declared.
+   */
+  source?: string;
+  /**
+   * The field concerned, e.g. taskCreateSetting.maxCall.
+   */
+  path?: string;
+  /**
+   * What is wrong, e.g. "maxCall is 80, above the maximum 50".
+   */
+  finding: string;
+  /**
+   * The rule's message.
+   */
+  message: string;
+}
+export interface PolicyExemption {
+  rule: string;
+  userTaskID: string;
+  /**
+   * The exemption's userTaskID globs.
+   */
+  patterns: string[];
+  reason: string;
 }

@@ -17,15 +17,15 @@ export type CallformTask = {
    * Dialogue template (script) ID from Script Management.
    */
   sceneID: string;
-  taskCreateSetting?: TaskCreateSetting;
+  taskCreateSetting?: DeclaredTaskCreateSetting;
   funcFlag?: FuncFlag;
   lifecycle?: Lifecycle;
 };
 
 /**
- * Dialing settings (updateTask taskCreateSetting).
+ * taskCreateSetting as task files and defaults declare it: the API's fields, or dialWindow instead of dialAtWeekDay / dialAtUpHour / dialAtDownHour. dialWindow is compiled to those fields when the file is loaded; plans, payloads and the state hold only the API's fields.
  */
-export interface TaskCreateSetting {
+export interface DeclaredTaskCreateSetting {
   /**
    * Dialing strategy name from the console; empty means the default strategy.
    */
@@ -54,6 +54,7 @@ export interface TaskCreateSetting {
    * Comma-separated hours 0..23, no spaces, no repeats; hour h allows dialing in [h:30, h+1:00).
    */
   dialAtDownHour?: string;
+  dialWindow?: DialWindow;
   /**
    * Robot quantity: maximum concurrent robot calls, at least 1.
    */
@@ -75,6 +76,23 @@ export interface TaskCreateSetting {
    */
   routeID?: string;
   manualCallSetting?: ManualCallSetting;
+}
+/**
+ * When the task may dial, readably: compiled exactly to dialAtWeekDay (days) and dialAtUpHour + dialAtDownHour (hours). Not together with those three fields in the same object.
+ */
+export interface DialWindow {
+  /**
+   * Days the task may dial: "Mon-Fri", "Mon,Wed,Sat-Sun" (names or 1..7, ranges run forwards) or a list of day numbers [1, 2, 3] (1 = Monday).
+   *
+   * @minItems 1
+   */
+  days?: string | [number, ...number[]];
+  /**
+   * Half-hour-aligned ranges in the task's time zone, e.g. ["09:00-12:00", "14:00-17:30"]; not overlapping, not across midnight; "24:00" may end a range.
+   *
+   * @minItems 1
+   */
+  hours?: [string, ...string[]];
 }
 /**
  * Transfer-to-human settings, only for AICC templates.
@@ -155,4 +173,58 @@ export interface Lifecycle {
    * changed (default): an update carries only the fields that changed; declared: it carries every declared field of taskCreateSetting and funcFlag (for teams that would rather not rely on updateTask keeping omitted fields). Overrides the settings file's sendMode.
    */
   sendMode?: 'changed' | 'declared';
+}
+/**
+ * Dialing settings (updateTask taskCreateSetting).
+ */
+export interface TaskCreateSetting {
+  /**
+   * Dialing strategy name from the console; empty means the default strategy.
+   */
+  strategyName?: string;
+  /**
+   * 1 manual start, 2 scheduled start (needs startupAt), 3 immediate start.
+   */
+  startupType?: 1 | 2 | 3;
+  /**
+   * Scheduled start, Unix seconds; required when startupType is 2.
+   */
+  startupAt?: number;
+  /**
+   * Task time zone as a UTC offset in seconds: a whole quarter hour within +/-14 h (GMT+8 = 28800).
+   */
+  zoneSecond?: number;
+  /**
+   * Comma-separated days 1..7 (1 = Monday, 7 = Sunday), no spaces, no repeats, e.g. "1,2,3,4,5".
+   */
+  dialAtWeekDay?: string;
+  /**
+   * Comma-separated hours 0..23, no spaces, no repeats; hour h allows dialing in [h:00, h:30).
+   */
+  dialAtUpHour?: string;
+  /**
+   * Comma-separated hours 0..23, no spaces, no repeats; hour h allows dialing in [h:30, h+1:00).
+   */
+  dialAtDownHour?: string;
+  /**
+   * Robot quantity: maximum concurrent robot calls, at least 1.
+   */
+  maxCall?: number;
+  /**
+   * Task name.
+   */
+  taskName?: string;
+  /**
+   * http(s) URL called when the task status changes.
+   */
+  taskCallbackUrl?: string;
+  /**
+   * Maximum ringing duration (seconds, presumably), greater than 0.
+   */
+  maxRingTime?: number;
+  /**
+   * Route (line) ID.
+   */
+  routeID?: string;
+  manualCallSetting?: ManualCallSetting;
 }

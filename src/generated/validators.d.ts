@@ -4,9 +4,9 @@ export interface AjvError { instancePath: string; schemaPath: string; keyword: s
 export interface CompiledValidator { (data: unknown): boolean; errors?: AjvError[] | null }
 export declare const validateTask: CompiledValidator;
 export declare const validateTaskFile: CompiledValidator;
+export declare const validateDialWindow: CompiledValidator;
 export declare const validateSettings: CompiledValidator;
 export declare const validateState: CompiledValidator;
-export declare const validatePlan: CompiledValidator;
 export declare const validateListTaskRequest: CompiledValidator;
 export declare const validateUpdateTaskRequest: CompiledValidator;
 export declare const validateMgrTaskStatusRequest: CompiledValidator;

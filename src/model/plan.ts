@@ -15,12 +15,25 @@ import type {
   SettingChange,
   UpdateTaskPayload,
   RemoteView,
+  PlanRisk,
+  DialWindowChange,
+  DialWindowView as NullableDialWindowView,
+  DialCells,
+  PolicyReport as NullablePolicyReport,
+  PolicyViolation,
+  PolicyExemption,
 } from '../generated/plan.js';
 
 export type { CallformPlan, TaskPlan, NoopTaskPlan, UpdateTaskPlan, PauseUpdateTaskPlan, ForgetTaskPlan, OwedResumePlan, Deferral, SettingChange, UpdateTaskPayload, RemoteView };
 
 /** The tasks whose settings change: a plain update, or one wrapped in pause → update → resume. */
 export type ChangeTaskPlan = UpdateTaskPlan | PauseUpdateTaskPlan;
+export type { PlanRisk, DialWindowChange, DialCells, PolicyViolation, PolicyExemption };
+/** A whole dialing window, readably (`dial_windows[].before/after` when known). */
+export type DialWindowView = NonNullable<NullableDialWindowView>;
+/** The policy check of a plan (`policy`, when a policy is configured). */
+export type PolicyReport = NonNullable<NullablePolicyReport>;
+export type RiskKind = PlanRisk['kind'];
 
 export type PlanAction = TaskPlan['action'];
 export type DeferReason = Deferral['reason'];
@@ -28,7 +41,7 @@ export type DeferCode = Deferral['code'];
 export type PlanSummary = CallformPlan['summary'];
 
 /** Major.minor; see the schema's description of format_version. */
-export const PLAN_FORMAT_VERSION = '2.0' as const;
+export const PLAN_FORMAT_VERSION = '2.1' as const;
 
 /** The deferral of a task, or null when it goes ahead (forget is never held back). */
 export function deferralOf(t: TaskPlan): Deferral | null {

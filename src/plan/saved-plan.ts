@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { PLAN_FORMAT_VERSION, type CallformPlan } from '../model/plan.js';
-import { validatePlan } from '../generated/validators.js';
 import type { CallformState } from '../generated/state.js';
 import { CallformError } from '../errors.js';
 import { formatIssue } from '../diagnostics/issue.js';
@@ -37,8 +36,11 @@ export async function readSavedPlan(file: string): Promise<CallformPlan> {
   }
   const version = (value as { format_version?: unknown } | null)?.format_version;
   if (typeof version === 'string' && version.split('.')[0] !== PLAN_FORMAT_VERSION.split('.')[0]) {
-    throw new CallformError(`${file} has plan format ${version}; this callform reads format ${PLAN_FORMAT_VERSION}`, 'make the plan again with this callform: `callform plan --out FILE`');
+    const major = PLAN_FORMAT_VERSION.split('.')[0];
+    throw new CallformError(`${file} has plan format ${version}; this callform reads format ${major}.x (it writes ${PLAN_FORMAT_VERSION})`, 'make the plan again with this callform: `callform plan --out FILE`');
   }
+  // Loaded here only: no other command validates plans.
+  const { validatePlan } = await import('../generated/plan-validator.js');
   if (!validatePlan(value) || (value as CallformPlan).kind !== 'callform-saved-plan') {
     const issues = ajvIssues(validatePlan.errors, { file, basePath: [], sources: [] });
     throw new CallformError(

@@ -1,5 +1,6 @@
 import { isChange, type CallformPlan, type TaskPlan, type SettingChange } from '../model/plan.js';
 import { changesOf, noteOf, remoteText, resumeText, sendNote, showValue, summaryLine, taskLabel, type TaskLabel } from './common.js';
+import { policyBlock, riskBlock, taskReview } from './review-markdown.js';
 
 /** A bot finds its previous comment by this marker and edits it instead of posting anew. */
 export const MARKDOWN_MARKER = '<!-- callform-plan -->';
@@ -23,7 +24,7 @@ const CHANGE_LABEL: Record<SettingChange['kind'], string> = { add: '+ add', chan
 const code = (v: unknown) => (v === undefined ? '' : `\`${cell(showValue(v)).replace(/`/g, "'")}\``);
 
 /** One collapsible section per task: a table of its field changes, then reason and warnings. */
-function details(t: TaskPlan): string {
+function details(plan: CallformPlan, t: TaskPlan): string {
   const changes = changesOf(t);
   const lines = [`<details><summary><code>${escapeHtml(t.userTaskID)}</code>: ${LABEL[taskLabel(t)]} (${changes.length} field${changes.length === 1 ? '' : 's'})</summary>`, ''];
   if (changes.length > 0) {
@@ -31,6 +32,7 @@ function details(t: TaskPlan): string {
     for (const c of changes) lines.push(`| \`${c.path}\` | ${CHANGE_LABEL[c.kind]} | ${code(c.before)} | ${c.kind === 'unmanage' ? '_not sent; server keeps its value_' : code(c.after)} |`);
     lines.push('');
   }
+  lines.push(...taskReview(plan, t));
   const note = noteOf(t);
   if (note) lines.push(`> ${cell(note)}`, '');
   const send = sendNote(t);
@@ -50,8 +52,10 @@ export function renderPlanMarkdown(plan: CallformPlan, options: { title?: string
     MARKDOWN_MARKER,
     `### ${options.title ?? 'callform plan'}`,
     '',
+    ...riskBlock(plan),
     `**${summaryLine(plan)}**${plan.offline ? ' (offline: task statuses not read, blocked tasks not detected)' : ''}`,
     '',
+    ...policyBlock(plan),
   ];
   for (const r of plan.resumes) head.push(`> ⏯️ **${cell(resumeText(r))}**: apply resumes it first.`, '');
   const changed = plan.tasks.filter((t) => taskLabel(t) !== 'noop');
@@ -69,7 +73,7 @@ export function renderPlanMarkdown(plan: CallformPlan, options: { title?: string
   text += '\n';
   let shown = 0;
   for (const t of changed) {
-    const section = details(t);
+    const section = details(plan, t);
     if (text.length + section.length > BUDGET) break;
     text += section;
     shown++;

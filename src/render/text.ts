@@ -5,6 +5,8 @@ import { pausedTimes } from '../apply/report.js';
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 import { noColors, type Colors } from './colors.js';
 import { changesOf, noteOf, remoteText, resumeText, sendNote, showValue, summaryLine, taskLabel, type TaskLabel } from './common.js';
+import { windowSummary } from './review-common.js';
+import { policyLines, riskLines } from './review-text.js';
 
 const CHANGE_SYMBOL: Record<SettingChange['kind'], string> = { add: '+', change: '~', unmanage: '-' };
 const LABEL_SYMBOL: Record<TaskLabel, string> = { update: '~', 'pause-update-resume': '~', blocked: '!', forget: '-', error: 'x', noop: ' ' };
@@ -39,6 +41,8 @@ function taskBlock(t: TaskPlan, c: Colors): string {
     const color = ch.kind === 'add' ? c.green : ch.kind === 'change' ? c.yellow : c.red;
     lines.push(`    ${color(CHANGE_SYMBOL[ch.kind])} ${describeChange(ch)}`);
   }
+  const window = windowSummary(t);
+  if (window) lines.push(c.cyan(`    ${window.line}`));
   if (t.action === 'update' && !t.payload) lines.push(c.dim('    (nothing to send: only the state is updated)'));
   const send = sendNote(t);
   if (send) lines.push(c.dim(`    (${send})`));
@@ -56,11 +60,13 @@ export function renderPlanText(plan: CallformPlan, c: Colors = noColors): string
   if (plan.resumes.length > 0) out.push('');
   const shown = plan.tasks.filter((t) => taskLabel(t) !== 'noop');
   if (shown.length === 0 && plan.resumes.length === 0) {
+    out.push(...policyLines(plan, c));
     out.push(c.green(`No changes. ${plan.summary.noop === 1 ? '1 task matches' : `${plan.summary.noop} tasks match`} the state.`));
     return out.join('\n') + '\n';
   }
   out.push('callform will perform these actions (+ add, ~ change, - stop managing):', '');
   for (const t of shown) out.push(taskBlock(t, c), '');
+  out.push(...policyLines(plan, c), ...riskLines(plan, c));
   out.push(c.bold(`Plan: ${summaryLine(plan)}.`));
   return out.join('\n') + '\n';
 }

@@ -9,6 +9,7 @@ import type { NxCloudClient } from '../api/client.js';
 import { ExitCode } from '../errors.js';
 import { computePlan, assertPlanCurrent } from './plan.js';
 import { createClient, loadProjectState, type Project } from './project.js';
+import { assertPolicyAllows, assertSavedPlanAllowed } from './policy-gate.js';
 
 export async function lockState(project: Project, operation: string, onCompromised?: (err: Error) => void): Promise<StateLock> {
   return acquireStateLock(project.settings.statePath, { operation, timeoutMs: project.settings.lockTimeoutMs, onCompromised });
@@ -51,12 +52,14 @@ async function planToApply(project: Project, request: ApplyRequest, client: NxCl
     const plan = await readSavedPlan(request.planFile);
     const state = await loadProjectState(project);
     await assertPlanCurrent(project, plan, state);
+    await assertSavedPlanAllowed(project, plan, hooks.warn);
     hooks.onSavedPlan?.(plan, request.planFile);
     if (plan.offline) hooks.warn?.(OFFLINE_SAVED_PLAN);
     return { plan, state };
   }
   const { plan, state } = await computePlan(project, { offline: false, targets: request.targets, pauseRunning: request.pauseRunning, resync: request.resync, client });
   hooks.onPlan?.(plan);
+  assertPolicyAllows(plan);
   if (!planHasChanges(plan)) return { status: 'no-changes', plan };
   if (!planHasWork(plan)) return { status: 'nothing-applicable', plan };
   if (hooks.confirm && !(await hooks.confirm(plan))) return { status: 'cancelled', plan };

@@ -4,3 +4,4 @@ export * from './plan.js';
 export * from './apply.js';
 export * from './doctor.js';
 export * from './import.js';
+export * from './policy-gate.js';

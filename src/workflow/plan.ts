@@ -6,9 +6,13 @@ import { targetFilter, targetMatcher } from '../plan/targets.js';
 import { staleReason } from '../plan/saved-plan.js';
 import { readRemoteTasks } from '../remote/statuses.js';
 import type { NxCloudClient } from '../api/client.js';
-import { CallformError } from '../errors.js';
+import { CallformError, ExitCode } from '../errors.js';
+import { planHasChanges } from '../model/plan.js';
+import { blockingViolations } from '../policy/report.js';
 import { TOOL_VERSION } from '../version.js';
-import { createClient, loadProjectState, loadProjectTasks, type Project } from './project.js';
+import { createClient, loadProjectPolicy, loadProjectState, loadProjectTasks, type Project } from './project.js';
+import { reviewPlan } from '../review/index.js';
+import type { Policy } from '../policy/types.js';
 
 /** --target patterns that select nothing are a mistake worth stopping for. */
 export function checkTargets(targets: string[] | null, ids: Iterable<string>): void {
@@ -27,6 +31,8 @@ export interface PlanRun {
   plan: CallformPlan;
   tasks: LoadedTasks;
   state: LoadedState;
+  /** The policy the plan was checked against (null: none configured). */
+  policy: Policy | null;
 }
 
 export interface PlanOptions {
@@ -40,9 +46,9 @@ export interface PlanOptions {
   now?: Date;
 }
 
-/** config → state → remote statuses (unless offline) → plan. No writes. */
+/** config → state → remote statuses (unless offline) → plan, reviewed (risks, windows, policy). No writes. */
 export async function computePlan(project: Project, options: PlanOptions): Promise<PlanRun> {
-  const [tasks, state] = await Promise.all([loadProjectTasks(project), loadProjectState(project)]);
+  const [tasks, state, policy] = await Promise.all([loadProjectTasks(project), loadProjectState(project), loadProjectPolicy(project)]);
   if (options.targets) checkTargets(options.targets, [...tasks.tasks.map((t) => t.userTaskID), ...Object.keys(state.state.tasks)]);
   let remote = null;
   if (!options.offline) {
@@ -53,7 +59,7 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
     for (const id of Object.keys(state.state.owedResumes ?? {})) ids.add(id);
     remote = await readRemoteTasks(client, [...ids], project.settings.parallelism);
   }
-  const plan = buildPlan({
+  const built = buildPlan({
     desired: tasks.tasks,
     state: state.state,
     stateExists: state.exists,
@@ -66,7 +72,10 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
     resync: options.resync,
     sendMode: project.settings.sendMode,
   });
-  return { plan, tasks, state };
+  // The declared tasks are the policy's subjects: the plan's payloads are parts of them.
+  const selected = targetFilter(options.targets);
+  const report = policy && (await import('../policy/evaluate.js')).policyReport(policy, tasks.tasks.filter((t) => selected(t.userTaskID)));
+  return { plan: reviewPlan(built, report), tasks, state, policy };
 }
 
 /** Refuses a saved plan whose state or task files moved since it was made. */
@@ -79,4 +88,23 @@ export async function assertPlanCurrent(project: Project, plan: CallformPlan, st
   }
   const reason = staleReason(plan, state.state, state.exists, digest);
   if (reason) throw new CallformError(`saved plan is stale: ${reason}`, 'run `callform plan --out FILE` again and apply the new plan');
+}
+
+export interface PlanGates {
+  /** --detailed-exitcode: 2 when the plan has anything to do. */
+  detailedExitcode?: boolean;
+  /** --fail-on-risk: 4 when the plan has risky changes. */
+  failOnRisk?: boolean;
+}
+
+/**
+ * plan's exit code, most serious first: 1 an error-level policy violation (apply would
+ * refuse the plan), 4 risky changes (--fail-on-risk), 2 anything to do
+ * (--detailed-exitcode), else 0.
+ */
+export function planExitCode(plan: CallformPlan, gates: PlanGates): number {
+  if (plan.policy && blockingViolations(plan.policy).length > 0) return ExitCode.Error;
+  if (gates.failOnRisk && (plan.risks ?? []).length > 0) return ExitCode.Risky;
+  if (gates.detailedExitcode && planHasChanges(plan)) return ExitCode.Changes;
+  return ExitCode.Ok;
 }

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { loadSettings, credentialsFromEnv, type ResolvedSettings } from '../config/settings.js';
 import { loadTasks, type LoadedTasks } from '../config/load-tasks.js';
+export { warningIssue, type LintWarning } from '../config/dial-window.js';
+import type { Policy } from '../policy/types.js';
 import { readState, type LoadedState } from '../state/state.js';
 import { NxCloudClient, gotTransport, type HttpPost } from '../api/client.js';
 
@@ -24,6 +26,15 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 
 export function loadProjectTasks(project: Project): Promise<LoadedTasks> {
   return loadTasks({ baseDir: project.settings.baseDir, patterns: project.settings.taskPatterns });
+}
+
+/** The policy in force (the settings' policy section and policyFiles), or null when none is configured. */
+export async function loadProjectPolicy(project: Project): Promise<Policy | null> {
+  const s = project.settings;
+  if (!s.policy && s.policyPatterns.length === 0) return null;
+  // Loaded only when a policy is configured: a project without one pays nothing for it.
+  const { loadPolicy } = await import('../config/load-policy.js');
+  return loadPolicy({ baseDir: s.baseDir, settingsFile: s.configFile, inline: s.policy, patterns: s.policyPatterns });
 }
 
 export function loadProjectState(project: Project): Promise<LoadedState> {

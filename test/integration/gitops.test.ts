@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { validatePlan } from '../../src/generated/validators.js';
+import { validatePlan } from '../../src/generated/plan-validator.js';
+import { PLAN_FORMAT_VERSION } from '../../src/model/plan.js';
 import { runCli, tempProject, type TempProject } from '../support/cli-harness.js';
 
 let sim: Simulator;
@@ -36,7 +37,7 @@ describe('saved plans', () => {
     expect(json.code).toBe(0);
     const shown = JSON.parse(json.stdout);
     expect(validatePlan(shown), JSON.stringify(validatePlan.errors)).toBe(true);
-    expect(shown.format_version).toBe('2.0');
+    expect(shown.format_version).toBe(PLAN_FORMAT_VERSION);
     expect(json.stdout).not.toContain('hunter2');
     const md = await runCli(['show', 'plan.cfplan', '--format', 'markdown'], { cwd: p.dir });
     expect(md.stdout).toMatch(/^<!-- callform-plan -->/);

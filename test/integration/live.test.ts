@@ -6,7 +6,7 @@
  */
 import { describe, it, expect, afterEach } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { validatePlan } from '../../src/generated/validators.js';
+import { validatePlan } from '../../src/generated/plan-validator.js';
 import { runCli, tempProject, type TempProject } from '../support/cli-harness.js';
 import { describeResult, spawnCli, waitFor } from '../support/project.js';
 

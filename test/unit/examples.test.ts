@@ -3,12 +3,15 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { loadTasks } from '../../src/config/load-tasks.js';
+import { loadPolicy } from '../../src/config/load-policy.js';
+import { loadSettings } from '../../src/config/settings.js';
+import { evaluatePolicy, blockingViolations } from '../../src/policy/index.js';
 import { loadSeedFile } from '../../src/sim/index.js';
 import { REPO } from '../support/cli-harness.js';
 
 const EXAMPLES = path.join(REPO, 'examples');
 const COMMANDS = ['validate', 'plan', 'apply', 'show', 'init', 'sim', 'force-unlock', 'doctor', 'import'];
-const FLAGS = ['--config', '--format', '--target', '--detailed-exitcode', '--offline', '--out', '--auto-approve', '--parallelism', '--lock-timeout', '--debug', '--no-color', '--pause-running', '--resync'];
+const FLAGS = ['--config', '--format', '--target', '--detailed-exitcode', '--fail-on-risk', '--offline', '--out', '--auto-approve', '--parallelism', '--lock-timeout', '--debug', '--no-color', '--pause-running', '--resync'];
 
 describe('examples/', () => {
   it('task files validate and the simulator seed covers every task', async () => {
@@ -17,6 +20,18 @@ describe('examples/', () => {
     const seed = await loadSeedFile(path.join(EXAMPLES, 'sim-seed.yaml'));
     const seeded = new Map(seed.tasks.map((t) => [t.userTaskID, t.sceneID]));
     for (const t of loaded.tasks) expect(seeded.get(t.userTaskID), t.userTaskID).toBe(t.sceneID);
+  });
+
+  it('pass the example policy (no error-level violation), and one task file uses dialWindow', async () => {
+    const settings = await loadSettings({ cwd: EXAMPLES, configFile: 'callform.config.yaml', env: {} });
+    const policy = await loadPolicy({ baseDir: settings.baseDir, settingsFile: settings.configFile, inline: settings.policy, patterns: settings.policyPatterns });
+    expect(policy?.sources).toEqual(['policies/base.yaml']);
+    const loaded = await loadTasks({ baseDir: EXAMPLES, patterns: settings.taskPatterns });
+    const result = evaluatePolicy(policy!, loaded.tasks);
+    expect(blockingViolations(result)).toEqual([]);
+    expect(result.exemptions.length).toBeGreaterThan(0);
+    expect(loaded.warnings).toEqual([]);
+    expect(readFileSync(path.join(EXAMPLES, 'tasks', 'collections', 'renewals.yaml'), 'utf8')).toMatch(/^\s+dialWindow:/m);
   });
 
   it.each(readdirSync(path.join(EXAMPLES, 'ci')).filter((f) => /\.ya?ml$/.test(f)))('CI example %s is valid YAML and uses only documented commands and flags', (file) => {

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { buildPlan, type PlanInput } from '../../src/plan/plan.js';
 import { planHasChanges, type TaskPlan } from '../../src/model/plan.js';
-import { validatePlan } from '../../src/generated/validators.js';
+import { validatePlan } from '../../src/generated/plan-validator.js';
 import type { DesiredTask, RemoteTask } from '../../src/model/task.js';
 
 const task = (id: string, over: Partial<DesiredTask> = {}): DesiredTask => ({

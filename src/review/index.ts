@@ -1,0 +1,59 @@
+/**
+ * The review layer of a plan: what a reviewer needs beyond the field changes. Risk
+ * callouts, readable dialing windows and the policy check, added to a plan as format 2.1
+ * fields. Pure: the plan and the compiled policy in, a plan out.
+ */
+import type { CallformPlan, PolicyReport, TaskPlan } from '../model/plan.js';
+import { dataEqual, isPlain, setPath, leaves, type ManagedSettings } from '../model/settings.js';
+import type { PolicySubject } from '../policy/types.js';
+import { classifyRisks } from './risks.js';
+import { dialWindowChange } from './dial-windows.js';
+
+export { classifyRisks, RISK_DETECTORS, type RiskDetector, type SentChanges } from './risks.js';
+export { dialWindowChange, readableWindow, changesDialWindow, type ReadableWindow } from './dial-windows.js';
+
+/** True when every value in `sent` is the same in `declared` (objects compared key by key). */
+function sendsDeclared(sent: object | undefined, declared: object): boolean {
+  for (const key in sent) {
+    const value = (sent as Record<string, unknown>)[key];
+    const own = (declared as Record<string, unknown>)[key];
+    if (isPlain(value) && isPlain(own) ? !sendsDeclared(value, own) : !dataEqual(value, own)) return false;
+  }
+  return true;
+}
+
+/** What the server will hold for a task after apply: its declared settings, plus whatever the payload sends. */
+function settingsToCheck(task: TaskPlan): ManagedSettings | null {
+  if (task.action === 'forget' || !task.after) return null;
+  // Structural: any action that carries a payload (update, and actions added later) is checked on it.
+  const payload = 'payload' in task ? task.payload : null;
+  const after = task.after;
+  if (!payload || (sendsDeclared(payload.taskCreateSetting, after.taskCreateSetting) && sendsDeclared(payload.funcFlag, after.funcFlag))) return after;
+  // A saved plan whose payload was edited by hand is checked on what it would really send.
+  const out = structuredClone(after) as unknown as Record<string, unknown>;
+  for (const [path, value] of leaves({ taskCreateSetting: payload.taskCreateSetting ?? {}, funcFlag: payload.funcFlag ?? {} }, '')) {
+    if (!isPlain(value) || Object.keys(value).length > 0) setPath(out, path, value);
+  }
+  return out as unknown as ManagedSettings;
+}
+
+/** The tasks of a plan as policy subjects (forgotten tasks declare nothing and are not checked). */
+export function policySubjects(plan: Pick<CallformPlan, 'tasks'>): PolicySubject[] {
+  const subjects: PolicySubject[] = [];
+  for (const task of plan.tasks) {
+    const settings = settingsToCheck(task);
+    if (settings) subjects.push({ userTaskID: task.userTaskID, sceneID: task.sceneID, taskCreateSetting: settings.taskCreateSetting, funcFlag: settings.funcFlag, source: task.source });
+  }
+  return subjects;
+}
+
+/**
+ * The plan with its risks, dialing windows and policy report (format 2.1); the report
+ * (null: no policy configured) comes from policy/evaluate.ts, run by the workflow.
+ */
+export function reviewPlan(plan: CallformPlan, policy: PolicyReport | null): CallformPlan {
+  // Only tasks with field changes can carry risks or window changes.
+  const changing = { tasks: plan.tasks.filter((t) => 'changes' in t && t.changes.length > 0) };
+  const dialWindows = changing.tasks.map(dialWindowChange).filter((w) => w !== null);
+  return { ...plan, risks: classifyRisks(changing), dial_windows: dialWindows, policy };
+}

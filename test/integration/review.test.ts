@@ -1,0 +1,225 @@
+/**
+ * Review features through the real CLI against the simulator: dialWindow end to end,
+ * risk gates (--fail-on-risk with and without --detailed-exitcode), policy checks in
+ * validate and plan, and the policy re-checked at apply time (fresh and saved plans).
+ */
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import { validatePlan } from '../../src/generated/plan-validator.js';
+import { runCli, tempProject, type TempProject } from '../support/cli-harness.js';
+
+const IDS = ['west', 'east'];
+let sim: Simulator;
+let project: TempProject;
+let env: Record<string, string>;
+let sent: Array<{ userTaskID: string; taskCreateSetting?: Record<string, unknown> }>;
+
+const POLICY_CAP = (max: number, severity = 'error') => `rules:
+  - name: robot-concurrency
+    kind: maxCall
+    max: ${max}
+    severity: ${severity}
+    message: the contract allows ${max} robots per task
+  - name: calling-hours
+    kind: dialingHours
+    between: "08:00-21:00"
+    severity: error
+    message: no calls outside 08:00-21:00 local time
+`;
+
+async function writeTasks(west: Record<string, unknown> = {}, east: Record<string, unknown> = {}) {
+  await project.write(
+    'tasks/campaign.yaml',
+    `defaults:
+  taskCreateSetting:
+    zoneSecond: 28800
+    maxCall: 10
+    dialWindow:
+      days: Mon-Fri
+      hours: ["10:00-12:00", "15:00-18:00"]
+tasks:
+  - userTaskID: west
+    sceneID: scene-1
+    taskCreateSetting: ${JSON.stringify({ taskName: 'West', ...west })}
+  - userTaskID: east
+    sceneID: scene-1
+    taskCreateSetting: ${JSON.stringify({ taskName: 'East', ...east })}
+`,
+  );
+}
+
+beforeEach(async () => {
+  sim = await startSimulator({ seed: { tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskStatus: 1 })) } });
+  sent = [];
+  sim.onRequest = (endpoint, body: any) => {
+    if (endpoint === 'updateTask') sent.push(body);
+  };
+  env = { NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret };
+  project = await tempProject({ policyFiles: 'policies/*.yaml' });
+  await project.write('policies/base.yaml', POLICY_CAP(50));
+  await writeTasks();
+});
+afterEach(() => sim.close());
+
+const cli = (...args: string[]) => runCli(args, { cwd: project.dir, env });
+
+describe('dialWindow end to end', () => {
+  it('sends and records the raw fields; the next plan is empty', async () => {
+    const applied = await cli('apply', '--auto-approve');
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(sent.find((b) => b.userTaskID === 'west')!.taskCreateSetting).toMatchObject({ dialAtWeekDay: '1,2,3,4,5', dialAtUpHour: '10,11,15,16,17', dialAtDownHour: '10,11,15,16,17' });
+    expect(JSON.stringify(sent)).not.toContain('dialWindow');
+    const state = await project.state();
+    expect(state.tasks.west.taskCreateSetting).toMatchObject({ dialAtWeekDay: '1,2,3,4,5', dialAtUpHour: '10,11,15,16,17', dialAtDownHour: '10,11,15,16,17' });
+    expect(JSON.stringify(state)).not.toContain('dialWindow');
+    expect((await cli('plan', '--detailed-exitcode')).code).toBe(0);
+  });
+});
+
+describe('risk gate: --fail-on-risk', () => {
+  beforeEach(async () => {
+    expect((await cli('apply', '--auto-approve')).code).toBe(0);
+  });
+
+  it('exits 4 on a risky change, in every format, and lists the callouts', async () => {
+    await writeTasks({ dialWindow: { hours: ['08:00-12:00', '15:00-18:00'] } });
+    const text = await cli('plan', '--fail-on-risk');
+    expect(text.code).toBe(4);
+    expect(text.stdout).toContain('dialing window (GMT+8): Mon–Fri 10:00–12:00, 15:00–18:00 → Mon–Fri 08:00–12:00, 15:00–18:00');
+    expect(text.stdout).toMatch(/Risky changes \(1\):\n {2}⚠ west: dialing window widened: adds Mon–Fri 08:00–10:00\n\nPlan: 1 to update/);
+    const md = await cli('plan', '--fail-on-risk', '--format', 'markdown');
+    expect(md.code).toBe(4);
+    expect(md.stdout).toMatch(/^<!-- callform-plan -->\n### callform plan\n\n> ⚠️ \*\*Risky changes in 1 task/);
+    expect(md.stdout).toContain('Mon ................++++####......######............');
+    const json = await cli('plan', '--fail-on-risk', '--format', 'json');
+    expect(json.code).toBe(4);
+    const plan = JSON.parse(json.stdout);
+    expect(validatePlan(plan), JSON.stringify(validatePlan.errors)).toBe(true);
+    expect(plan.risks).toEqual([{ userTaskID: 'west', kind: 'dial-window-widened', message: 'dialing window widened: adds Mon–Fri 08:00–10:00', source: 'tasks/campaign.yaml:9' }]);
+  });
+
+  it('combines with --detailed-exitcode: 4 risky, 2 changes without risk, 0 nothing; a policy error is 1 over both', async () => {
+    expect((await cli('plan', '--fail-on-risk', '--detailed-exitcode')).code).toBe(0);
+    await writeTasks({ maxCall: 12 });
+    expect((await cli('plan', '--fail-on-risk', '--detailed-exitcode')).code).toBe(2);
+    expect((await cli('plan', '--fail-on-risk')).code).toBe(0);
+    await writeTasks({ maxCall: 45 });
+    expect((await cli('plan', '--fail-on-risk', '--detailed-exitcode')).code).toBe(4);
+    expect((await cli('plan', '--detailed-exitcode')).code).toBe(2);
+    await writeTasks({ maxCall: 90 });
+    const blocked = await cli('plan', '--fail-on-risk', '--detailed-exitcode');
+    expect(blocked.code).toBe(1);
+  });
+});
+
+describe('policy in validate and plan', () => {
+  it('validate: warnings pass, errors fail with file:line and the rule name', async () => {
+    await project.write('policies/base.yaml', POLICY_CAP(5, 'warn'));
+    const warned = await cli('validate');
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toContain('policy warning: tasks/campaign.yaml:9: west [robot-concurrency] maxCall is 10, above the maximum 5 — the contract allows 5 robots per task');
+    expect(warned.stdout).toMatch(/Valid: 2 tasks in 1 file\.\nPolicy: 2 rules from policies\/base\.yaml \(sha256 [0-9a-f]{12}\): 0 errors, 2 warnings, 0 exemptions\.\n/);
+    await project.write('policies/base.yaml', POLICY_CAP(5, 'error'));
+    const failed = await cli('validate');
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('Error: 2 policy violations at error level:\n  tasks/campaign.yaml:12: east [robot-concurrency] maxCall is 10, above the maximum 5');
+    expect(failed.stderr).toContain('\n  tasks/campaign.yaml:9: west [robot-concurrency] maxCall is 10, above the maximum 5 — the contract allows 5 robots per task\n');
+    expect(failed.stdout).toBe('');
+  });
+
+  it('validate prints lint warnings for lone half-hour slots, located', async () => {
+    await writeTasks({ dialWindow: undefined, dialAtWeekDay: '1', dialAtUpHour: '10,19', dialAtDownHour: '10' });
+    // A raw field next to the defaults' dialWindow: the task's own values win, field by field.
+    const res = await cli('validate');
+    expect(res.code).toBe(0);
+    expect(res.stderr).toContain('warning: tasks/campaign.yaml:11:');
+    expect(res.stderr).toContain('19:00–19:30 on Mon: a lone half-hour slot');
+  });
+
+  it('plan: an error-level violation is shown in every format and exits 1, --out is still written', async () => {
+    await writeTasks({ maxCall: 80 });
+    const text = await cli('plan', '--out', 'plan.cfplan');
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain('x tasks/campaign.yaml:9: west [robot-concurrency] maxCall is 80, above the maximum 50');
+    expect(text.stderr).toContain('Error: the plan has 1 policy violation at error level; apply will refuse it');
+    expect(JSON.parse(await project.read('plan.cfplan')).policy.violations).toHaveLength(1);
+    const md = await cli('plan', '--format', 'markdown');
+    expect(md.code).toBe(1);
+    expect(md.stdout).toContain('> ❌ **Policy: 1 violation at error level: apply will refuse this plan.**');
+    const json = JSON.parse((await cli('plan', '--format', 'json')).stdout);
+    expect(json.policy.violations[0]).toMatchObject({ rule: 'robot-concurrency', severity: 'error', userTaskID: 'west', source: 'tasks/campaign.yaml:9', path: 'taskCreateSetting.maxCall' });
+  });
+});
+
+describe('policy at apply time', () => {
+  it('refuses a fresh apply with an error-level violation: nothing sent, no state', async () => {
+    await writeTasks({ maxCall: 80 });
+    const res = await cli('apply', '--auto-approve');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('apply refused: 1 policy violation at error level');
+    expect(res.stderr).toContain('no option overrides a policy');
+    expect(sent).toEqual([]);
+    await expect(project.read('callform.state.json')).rejects.toThrow();
+  });
+
+  it('refuses a saved plan when the policy files changed since the plan and now forbid it', async () => {
+    expect((await cli('apply', '--auto-approve')).code).toBe(0);
+    await writeTasks({ maxCall: 40 });
+    expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
+    const stateBefore = await project.read('callform.state.json');
+    await project.write('policies/base.yaml', POLICY_CAP(30));
+    sent = [];
+    const res = await cli('apply', 'plan.cfplan');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/warning: the policy files changed since the plan was made \(plan: sha256 [0-9a-f]{12}, now: sha256 [0-9a-f]{12}\); checking the plan against the current policy/);
+    expect(res.stderr).toContain('apply refused (the policy files changed since the plan was made');
+    expect(res.stderr).toContain('west [robot-concurrency] maxCall is 40, above the maximum 30');
+    expect(sent).toEqual([]);
+    expect(await project.read('callform.state.json')).toBe(stateBefore);
+  });
+
+  it('applies a saved plan whose policy changed but still passes, saying so', async () => {
+    await writeTasks({ maxCall: 40 });
+    expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
+    await project.write('policies/base.yaml', POLICY_CAP(45));
+    const res = await cli('apply', 'plan.cfplan');
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toContain('the policy files changed since the plan was made');
+    expect(sent.map((b) => b.userTaskID).sort()).toEqual(['east', 'west']);
+  });
+
+  it('checks a saved plan on what its payload would send (an edited plan cannot slip past)', async () => {
+    expect((await cli('apply', '--auto-approve')).code).toBe(0);
+    await writeTasks({ maxCall: 12 });
+    expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
+    const plan = JSON.parse(await project.read('plan.cfplan'));
+    plan.tasks.find((t: { userTaskID: string }) => t.userTaskID === 'west').payload.taskCreateSetting.maxCall = 500;
+    await project.write('plan.cfplan', JSON.stringify(plan));
+    sent = [];
+    const res = await cli('apply', 'plan.cfplan');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('west [robot-concurrency] maxCall is 500, above the maximum 50');
+    expect(sent).toEqual([]);
+  });
+
+  it('applies a saved plan of format 2.0 (no policy record) after checking it against the current policy', async () => {
+    await writeTasks({ maxCall: 40 });
+    expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
+    const { risks: _r, dial_windows: _w, policy: _p, ...older } = JSON.parse(await project.read('plan.cfplan'));
+    await project.write('plan.cfplan', JSON.stringify({ ...older, format_version: '2.0' }));
+    const res = await cli('apply', 'plan.cfplan');
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/warning: the plan \(format 2\.0\) records no policy check; checking it against the current policy \(sha256 [0-9a-f]{12}\)/);
+  });
+
+  it('refuses when the policy file is removed from disk but still configured (not found is not "no policy")', async () => {
+    await writeTasks({ maxCall: 40 });
+    expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
+    const { rm } = await import('node:fs/promises');
+    await rm(`${project.dir}/policies/base.yaml`);
+    const res = await cli('apply', 'plan.cfplan');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('policyFiles policies/*.yaml match no file');
+    expect(sent).toEqual([]);
+  });
+});
