@@ -46,6 +46,10 @@ export type PolicyReport = {
    * Exemptions that kept a task from violating a rule, with their reasons.
    */
   exemptions: PolicyExemption[];
+  /**
+   * The policy digest the last apply ran under (null: it ran without a policy); absent when the state records none. Differs from digest when the policy files changed since the last apply.
+   */
+  previous_digest?: string | null;
 } | null;
 
 /**

@@ -29,6 +29,10 @@ export interface CallformState {
     [k: string]: OwedResume;
   };
   /**
+   * SHA-256 of the policy the last apply ran under (null: no policy); plans say when the policy files changed since.
+   */
+  policyDigest?: string | null;
+  /**
    * Keyed by userTaskID.
    */
   tasks: {

@@ -69,6 +69,13 @@ export class StateWriter {
     this.schedule();
   }
 
+  /** The policy this apply runs under (null: none), so later plans can say when it changed. */
+  recordPolicy(digest: string | null): void {
+    if (this.state.policyDigest === digest) return;
+    this.state.policyDigest = digest;
+    this.schedule();
+  }
+
   /** Records that callform is about to pause the task and owes it a resume (flush() before the pause call). */
   oweResume(userTaskID: string, since: string): void {
     this.state.owedResumes = { ...this.state.owedResumes, [userTaskID]: { since, phase: 'pausing' } };

@@ -15,8 +15,10 @@ export async function lockState(project: Project, operation: string, onCompromis
   return acquireStateLock(project.settings.statePath, { operation, timeoutMs: project.settings.lockTimeoutMs, onCompromised });
 }
 
-export async function executePlan(project: Project, plan: CallformPlan, state: LoadedState, options: Omit<ApplyOptions, 'state'>): Promise<ApplyResult> {
+/** Executes a plan; the state records `policyDigest`, the policy the apply ran under, when given. */
+export async function executePlan(project: Project, plan: CallformPlan, state: LoadedState, options: Omit<ApplyOptions, 'state'> & { policyDigest?: string | null }): Promise<ApplyResult> {
   const writer = new StateWriter(project.settings.statePath, state.state);
+  if (options.policyDigest !== undefined) writer.recordPolicy(options.policyDigest);
   return applyPlan(plan, { ...options, state: writer });
 }
 
@@ -47,15 +49,15 @@ const COMPROMISED = (err: Error) =>
 const OFFLINE_SAVED_PLAN = 'this plan was made with --offline: task statuses were not checked, so running or finished tasks will fail instead of showing as blocked';
 
 /** The plan to apply (saved and current, or fresh and approved), or why there is none. */
-async function planToApply(project: Project, request: ApplyRequest, client: NxCloudClient, hooks: ApplyHooks): Promise<{ plan: CallformPlan; state: LoadedState } | Exclude<ApplyRun, { status: 'applied' }>> {
+async function planToApply(project: Project, request: ApplyRequest, client: NxCloudClient, hooks: ApplyHooks): Promise<{ plan: CallformPlan; state: LoadedState; policyDigest: string | null } | Exclude<ApplyRun, { status: 'applied' }>> {
   if (request.planFile !== undefined) {
     const plan = await readSavedPlan(request.planFile);
     const state = await loadProjectState(project);
     await assertPlanCurrent(project, plan, state);
-    await assertSavedPlanAllowed(project, plan, hooks.warn);
+    const { digest } = await assertSavedPlanAllowed(project, plan, hooks.warn);
     hooks.onSavedPlan?.(plan, request.planFile);
     if (plan.offline) hooks.warn?.(OFFLINE_SAVED_PLAN);
-    return { plan, state };
+    return { plan, state, policyDigest: digest };
   }
   const { plan, state } = await computePlan(project, { offline: false, targets: request.targets, pauseRunning: request.pauseRunning, resync: request.resync, client });
   hooks.onPlan?.(plan);
@@ -63,7 +65,7 @@ async function planToApply(project: Project, request: ApplyRequest, client: NxCl
   if (!planHasChanges(plan)) return { status: 'no-changes', plan };
   if (!planHasWork(plan)) return { status: 'nothing-applicable', plan };
   if (hooks.confirm && !(await hooks.confirm(plan))) return { status: 'cancelled', plan };
-  return { plan, state };
+  return { plan, state, policyDigest: plan.policy?.digest ?? null };
 }
 
 /** `apply`: lock the state, settle which plan to apply, execute it, release the lock. */
@@ -80,6 +82,7 @@ export async function runApply(project: Project, request: ApplyRequest, hooks: A
       onResult: hooks.onResult,
       shouldStop: hooks.shouldStop,
       onStep: hooks.onStep,
+      policyDigest: chosen.policyDigest,
     });
     return { status: 'applied', plan: chosen.plan, result };
   } finally {

@@ -74,7 +74,9 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
   });
   // The declared tasks are the policy's subjects: the plan's payloads are parts of them.
   const selected = targetFilter(options.targets);
-  const report = policy && (await import('../policy/evaluate.js')).policyReport(policy, tasks.tasks.filter((t) => selected(t.userTaskID)));
+  const evaluated = policy && (await import('../policy/evaluate.js')).policyReport(policy, tasks.tasks.filter((t) => selected(t.userTaskID)));
+  const previous = state.state.policyDigest;
+  const report = evaluated && (previous === undefined ? evaluated : { ...evaluated, previous_digest: previous });
   return { plan: reviewPlan(built, report), tasks, state, policy };
 }
 

@@ -49,14 +49,16 @@ export function policyChange(recorded: PolicyReport | null | undefined, current:
 
 /**
  * A saved plan is checked again against the policy files as they are now: when they
- * changed since the plan, says so; any error-level violation refuses the apply.
+ * changed since the plan, says so; any error-level violation refuses the apply. Returns
+ * the digest of the policy in force (recorded in the state by the apply).
  */
-export async function assertSavedPlanAllowed(project: Project, plan: CallformPlan, warn?: (message: string) => void): Promise<void> {
+export async function assertSavedPlanAllowed(project: Project, plan: CallformPlan, warn?: (message: string) => void): Promise<{ digest: string | null }> {
   const policy = await loadProjectPolicy(project);
   const changed = policyChange(plan.policy, policy);
   if (changed) warn?.(changed);
-  if (!policy) return;
+  if (!policy) return { digest: null };
   const { evaluatePolicy } = await import('../policy/evaluate.js');
   const blocking = blockingViolations(evaluatePolicy(policy, policySubjects(plan)));
   if (blocking.length > 0) throw policyRefusal(blocking, `apply refused${changed ? ` (${changed.split(';')[0]})` : ''}`);
+  return { digest: policy.digest };
 }

@@ -188,6 +188,20 @@ describe('policy at apply time', () => {
     expect(sent.map((b) => b.userTaskID).sort()).toEqual(['east', 'west']);
   });
 
+  it('the state records the policy an apply ran under; the next plan says when the policy files changed since', async () => {
+    expect((await cli('apply', '--auto-approve')).code).toBe(0);
+    const recorded = (await project.state()).policyDigest;
+    expect(recorded).toMatch(/^[0-9a-f]{64}$/);
+    expect((await cli('plan')).stdout).not.toContain('changed since the last apply');
+    await project.write('policies/base.yaml', POLICY_CAP(45));
+    const text = await cli('plan');
+    expect(text.stdout).toContain(`the policy files changed since the last apply (it ran under sha256 ${recorded.slice(0, 12)})`);
+    const json = JSON.parse((await cli('plan', '--format', 'json')).stdout);
+    expect(json.policy).toMatchObject({ previous_digest: recorded });
+    expect(json.policy.digest).not.toBe(recorded);
+    expect((await cli('plan', '--format', 'markdown')).stdout).toContain('changed since the last apply');
+  });
+
   it('checks a saved plan on what its payload would send (an edited plan cannot slip past)', async () => {
     expect((await cli('apply', '--auto-approve')).code).toBe(0);
     await writeTasks({ maxCall: 12 });
