@@ -79,7 +79,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('apply the changes (or exactly the saved plan FILE) through signed updateTask calls')
     .option('--auto-approve', 'do not ask for confirmation')
     .option('-t, --target <id>', 'only tasks whose userTaskID matches (repeatable; * and ? wildcards)', collect)
-    .option('-p, --parallelism <n>', 'concurrent updateTask calls (default: settings, 8)', intInRange('--parallelism', 1, 256))
+    .option('-p, --parallelism <n>', 'ceiling of concurrent API calls; adaptive below it (default: settings, 8)', intInRange('--parallelism', 1, 256))
     .option('--lock-timeout <ms>', 'wait this long for the state lock (default: settings, 0)', positiveInt('--lock-timeout'))
     .option('--pause-running', 'running tasks with changes are paused, updated and resumed (as lifecycle.whenRunning: pause)')
     .option('--resync', 'send every declared field of the targeted tasks, whatever the state says (repairs console edits)')

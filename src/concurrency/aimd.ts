@@ -16,11 +16,11 @@
  *    from one round trip cuts once. Measuring the accepted rate, rather than cutting blindly,
  *    brings a rate that overshoots 4× (a start, a limit that drops at run time) down in two
  *    or three round trips instead of a dozen.
- *  - additive increase, in two slopes (CUBIC's idea, in straight lines): each success of a
- *    send that waited for the pacer raises the rate, back up to the known rate within about
- *    `recoverS` seconds, then beyond it slowly, γ × the known rate per second, to find out
- *    whether the limit went up. Both slopes scale with the known rate, so a cycle lasts
- *    about as long at 5 as at 5,000 req/s.
+ *  - increase, in two slopes (CUBIC's shape, simplified): while requests wait, each success
+ *    raises the rate, linearly back up to the known rate within about `recoverS` seconds,
+ *    then beyond it slowly, γ × the rate per second (compounding, so a limit that went up
+ *    is found in tens of seconds, not minutes). Both slopes scale with the rate, so a
+ *    probing cycle lasts about as long at 5 as at 5,000 req/s.
  *  - concurrency (the in-flight limit) follows the rate: rate × smoothed RTT × headroom,
  *    within 1..ceiling. It grows while calls succeed and shrinks at once on a throttle.
  */
@@ -34,7 +34,7 @@ export interface AimdConfig {
   beta: number;
   /** Seconds to climb back to the known rate after a decrease. */
   recoverS: number;
-  /** γ: beyond the known rate, the rate climbs γ × the known rate per second of successes. */
+  /** γ: beyond the known rate, the rate climbs γ × itself per second of successes. */
   gamma: number;
   /** The rate never goes below this (req/s). */
   minRate: number;
@@ -99,9 +99,9 @@ export function onSuccess(config: AimdConfig, state: AimdState, s: Sample): Aimd
   return { ...next, phase: { ...p, rate: p.rate + slope(config, p) / p.rate } };
 }
 
-/** req/s per second of successes: fast back to the known rate, slowly beyond it. */
+/** req/s per second of successes: fast back to the known rate, slowly beyond it (γ of the rate, so it compounds). */
 export function slope(config: AimdConfig, p: Extract<AimdPhase, { kind: 'paced' }>): number {
-  return p.rate < p.known ? ((1 - config.beta) * p.known) / config.recoverS : config.gamma * p.known;
+  return p.rate < p.known ? ((1 - config.beta) * p.known) / config.recoverS : config.gamma * p.rate;
 }
 
 /** The rate the client is sending at, as far as the controller allows it (req/s). */

@@ -80,6 +80,7 @@ describe('AIMD arithmetic', () => {
     expect(slope(config, below.phase as never)).toBeCloseTo(10); // (1 - 0.9) × 100 per second: back in 1 s
     const above = paced(100, 100);
     expect(slope(config, above.phase as never)).toBeCloseTo(3); // γ × 100
+    expect(slope(config, paced(200, 100).phase as never)).toBeCloseTo(6); // γ × the rate: it compounds
     // 90 successes in a second of pacing at ~90 req/s add ~10 req/s.
     let s = below;
     for (let i = 0; i < 90; i++) s = ok(s, 1000 + i, 960 + i);
