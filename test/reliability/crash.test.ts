@@ -107,7 +107,7 @@ describe('SIGKILL during apply', () => {
       const assertConverged = async (label: string) => {
         const state = await p.readState();
         expect(state, `${label}: state file`).not.toBeNull();
-        expect(state.version).toBe(1);
+        expect(state.version).toBe(2);
         for (let i = 0; i < TASKS; i++) {
           const want = merged(desired, i);
           const t = sim.tasks.get(id(i))!;
@@ -126,7 +126,7 @@ describe('SIGKILL during apply', () => {
       const assertStateNotAhead = async (label: string) => {
         const state = await p.readState(); // throws (fails the test) on a torn / invalid JSON file
         if (state === null) return;
-        expect(state.version, `${label}: state version`).toBe(1);
+        expect(state.version, `${label}: state version`).toBe(2);
         expect(typeof state.serial).toBe('number');
         expect(typeof state.lineage).toBe('string');
         for (const [uid, entry] of Object.entries<any>(state.tasks)) {

@@ -111,7 +111,7 @@ describe('fault injection', () => {
       // The state file is always valid and never claims what the simulator does not hold.
       const state = await p.readState();
       if (state) {
-        expect(state.version).toBe(1);
+        expect(state.version).toBe(2);
         for (const [id, entry] of Object.entries<any>(state.tasks)) {
           expect(mismatches(simSettings(sim, id), { taskCreateSetting: entry.taskCreateSetting, funcFlag: entry.funcFlag }), `${where}\nstate vs simulator for ${id}`).toEqual([]);
         }

@@ -72,24 +72,36 @@ describe('guaranteed resume', () => {
       expect(r.code, `${label} (seed ${seedValue})\n${describeResult(args, r)}`).toBe(0);
     };
     const outcomes = { killedInWindow: 0, killedOutside: 0, finished: 0 };
+    const inWindow = () => RUNNING.some((id) => sim.tasks.get(id)!.taskStatus === 5 || sim.history(id).pendingPause !== null);
     try {
       await writeRound(p, 0);
+      const t0 = Date.now();
       await apply('first apply');
+      // Kill delays scale with this machine's speed: up to a little past a whole run.
+      const maxDelay = Math.max(900, Math.round((Date.now() - t0) * 1.2));
       await expectConverged(sim, p, 0, 'first apply');
       for (let round = 1; round <= KILLS; round++) {
         await writeRound(p, round);
         const child = spawnCli(['apply', '--auto-approve'], { cwd: p.dir, env, timeoutMs: 60_000 });
-        await sleep(Math.floor(rng() * 900));
-        const inWindow = RUNNING.some((id) => sim.tasks.get(id)!.taskStatus === 5 || sim.history(id).pendingPause !== null);
+        let exited = false;
+        void child.done.then(() => (exited = true));
+        // Half of the kills aim at a pause window (shortly after one opens), half land anywhere.
+        if (rng() < 0.5) {
+          while (!exited && !inWindow()) await sleep(2);
+          await sleep(Math.floor(rng() * 150));
+        } else {
+          await sleep(Math.floor(rng() * maxDelay));
+        }
+        const windowOpen = inWindow();
         child.child.kill('SIGKILL');
         const r = await child.done;
         if (r.signal !== 'SIGKILL') outcomes.finished++;
-        else if (inWindow) outcomes.killedInWindow++;
+        else if (windowOpen) outcomes.killedInWindow++;
         else outcomes.killedOutside++;
         const label = `round ${round} (seed ${seedValue})`;
         await expectPausedOnesOwed(sim, p, label);
         expectPersonTasksNeverResumed(sim, label);
-        if (round % 2 === 0 || round === KILLS) {
+        if (round % 3 === 0 || round === KILLS) {
           await apply(`${label}: the next apply`);
           await expectConverged(sim, p, round, `${label}: after the next apply`);
         }

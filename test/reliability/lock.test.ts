@@ -219,7 +219,7 @@ describe('state lock', () => {
 
         const state = await p.readState(); // valid JSON
         expect(state, where).not.toBeNull();
-        expect(state.version).toBe(1);
+        expect(state.version).toBe(2);
         const recorded = Object.keys(state.tasks);
         expect(recorded.length, where).toBeGreaterThan(0);
         expect(recorded.length, where).toBeLessThan(tasks.length);

@@ -42,6 +42,7 @@ describe('applyPlan and unconfirmed sends', () => {
       return { retCode: 0, taskID: 'T-a' };
     });
     expect(result.counts.applied).toBe(1);
+    expect(written.every((w) => w.version === 2), 'a version 1 state is written back as version 2').toBe(true);
     expect(seenBeforeCall!.tasks.a!.pending).toMatchObject({ taskCreateSetting: { maxCall: 2 } });
     expect(writer.current.tasks.a).toMatchObject({ ...NEW, taskID: 'T-a' });
     expect(writer.current.tasks.a!.pending).toBeUndefined();
