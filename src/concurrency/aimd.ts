@@ -6,21 +6,29 @@
  * but on the send *rate* rather than on a window, because the limit is a rate (a token
  * bucket), not a capacity:
  *
- *  - start: unpaced, at most `initialWindow` requests in flight; each success of a request
- *    that had to wait adds one (the window doubles per round trip) up to the ceiling
- *    (`parallelism`). Without a limit the run is at its ceiling within a few round trips.
- *  - multiplicative decrease: a throttle of a request sent after the last decrease sets the
- *    rate to β × the rate the API accepted since that decrease (the *known rate*; clamped
- *    between half the current rate and the current rate), and sends are paced from then on.
- *    Requests sent before the decrease were sent at the old rate, so a burst of throttles
- *    from one round trip cuts once. Measuring the accepted rate, rather than cutting blindly,
- *    brings a rate that overshoots 4× (a start, a limit that drops at run time) down in two
- *    or three round trips instead of a dozen.
+ *  - start: unpaced, at most `initialWindow` requests in flight; each success while others
+ *    wait adds one (the window doubles per round trip) up to the ceiling (`parallelism`).
+ *    Without a limit the run is at its ceiling within a few round trips.
+ *  - multiplicative decrease: a throttle cuts the rate to β × the *known rate*, and sends
+ *    are paced from then on. At most one cut per round trip: a throttle of a request sent
+ *    before the last cut was sent at the old rate and changes nothing.
+ *     - a *heavy* throttle (the first one, or a quarter or more of the last answers
+ *       throttled: a limit is biting) measures the known rate: the rate the API accepted
+ *       since the last cut, clamped between half the current rate and the current rate.
+ *       Measuring, rather than cutting blindly, brings a rate that overshoots 4× (a start,
+ *       a limit that drops at run time) down in two or three round trips.
+ *     - a *light* throttle (a few among many successes) keeps a *firm* known rate (one
+ *       measured over a second or more), or raises it to what was accepted; a known rate
+ *       measured over a shorter window (the burst allowance inflates it) is measured again.
+ *       While the rate is still climbing back to the known rate, a light throttle is
+ *       ignored. So scattered "system busy" answers that do not depend on the rate slow the
+ *       run by a tenth at most, instead of ratcheting it down to nothing.
  *  - increase, in two slopes (CUBIC's shape, simplified): while requests wait, each success
  *    raises the rate, linearly back up to the known rate within about `recoverS` seconds,
- *    then beyond it slowly, γ × the rate per second (compounding, so a limit that went up
- *    is found in tens of seconds, not minutes). Both slopes scale with the rate, so a
- *    probing cycle lasts about as long at 5 as at 5,000 req/s.
+ *    then beyond it, slowly at first (γ × the rate per second) and twice as fast every
+ *    further second (so a limit that went up, or a known rate measured too low, is found in
+ *    a few seconds). Both slopes scale with the rate, so a probing cycle lasts about as long
+ *    at 5 as at 5,000 req/s.
  *  - concurrency (the in-flight limit) follows the rate: rate × smoothed RTT × headroom,
  *    within 1..ceiling. It grows while calls succeed and shrinks at once on a throttle.
  */
@@ -30,7 +38,7 @@ export interface AimdConfig {
   ceiling: number;
   /** In flight before the first success (grows from there during the start). */
   initialWindow: number;
-  /** β: a decrease keeps this share of the accepted rate. */
+  /** β: a decrease keeps this share of the known rate. */
   beta: number;
   /** Seconds to climb back to the known rate after a decrease. */
   recoverS: number;
@@ -40,6 +48,8 @@ export interface AimdConfig {
   minRate: number;
   /** Concurrency = rate × smoothed RTT × headroom (room for RTT jitter, so the pacer binds, not the window). */
   headroom: number;
+  /** A throttle is heavy when at least this share of the last RECENT_ANSWERS answers was throttled. */
+  heavyShare: number;
 }
 
 export const DEFAULT_AIMD: Omit<AimdConfig, 'ceiling'> = {
@@ -49,13 +59,26 @@ export const DEFAULT_AIMD: Omit<AimdConfig, 'ceiling'> = {
   gamma: 0.03,
   minRate: 0.25,
   headroom: 2,
+  heavyShare: 0.25,
 };
+
+/** How many of the latest answers the throttled share is taken over. */
+export const RECENT_ANSWERS = 20;
+
+/** A known rate measured over at least this long is firm: a light throttle does not lower it. */
+export const FIRM_WINDOW_MS = 1000;
 
 export type AimdPhase =
   /** Before the first throttle: unpaced, `window` requests in flight. */
   | { kind: 'start'; window: number }
-  /** After it: paced at `rate` req/s; `known` is the rate the API accepted before the last decrease. */
-  | { kind: 'paced'; rate: number; known: number };
+  /**
+   * After it: paced at `rate` req/s; `known` is the highest rate the API is known to accept,
+   * `firm` when it was measured over at least FIRM_WINDOW_MS.
+   */
+  | { kind: 'paced'; rate: number; known: number; firm: boolean; probing: Probing };
+
+/** Beyond the known rate since when (ms), or not yet since the last decrease. */
+export type Probing = { since: number } | null;
 
 export interface AimdState {
   phase: AimdPhase;
@@ -65,6 +88,8 @@ export interface AimdState {
   decidedAt: number | null;
   /** Successes since `decidedAt` (the accepted rate's numerator). */
   accepted: number;
+  /** The latest answers, newest in bit 0 (1 = throttled), and how many there are (≤ RECENT_ANSWERS). */
+  recent: { bits: number; count: number };
   /** Decreases so far. */
   decreases: number;
 }
@@ -77,7 +102,14 @@ export interface Sample {
 }
 
 export function initialAimd(config: AimdConfig): AimdState {
-  return { phase: { kind: 'start', window: Math.max(1, Math.min(config.ceiling, config.initialWindow)) }, srttMs: null, decidedAt: null, accepted: 0, decreases: 0 };
+  return {
+    phase: { kind: 'start', window: Math.max(1, Math.min(config.ceiling, config.initialWindow)) },
+    srttMs: null,
+    decidedAt: null,
+    accepted: 0,
+    recent: { bits: 0, count: 0 },
+    decreases: 0,
+  };
 }
 
 /** A request leaves: the first one starts the measurement. */
@@ -89,19 +121,39 @@ function smooth(srttMs: number | null, rttMs: number): number {
   return srttMs === null ? rttMs : srttMs + (rttMs - srttMs) / 8;
 }
 
+function remember(recent: AimdState['recent'], throttled: boolean): AimdState['recent'] {
+  const mask = 2 ** RECENT_ANSWERS - 1;
+  return { bits: ((recent.bits << 1) | (throttled ? 1 : 0)) & mask, count: Math.min(RECENT_ANSWERS, recent.count + 1) };
+}
+
+/** The throttled share of the latest answers. */
+export function recentShare(state: AimdState): number {
+  const { bits, count } = state.recent;
+  if (count === 0) return 0;
+  let ones = 0;
+  for (let b = bits; b !== 0; b &= b - 1) ones++;
+  return ones / count;
+}
+
 /** A request the API accepted (answered without throttling). */
 export function onSuccess(config: AimdConfig, state: AimdState, s: Sample): AimdState {
-  const next = { ...state, srttMs: smooth(state.srttMs, s.now - s.sentAt), accepted: state.accepted + 1 };
-  // Grow only on evidence that more was wanted: a request that waited.
+  const next = { ...state, srttMs: smooth(state.srttMs, s.now - s.sentAt), accepted: state.accepted + 1, recent: remember(state.recent, false) };
+  // Grow only on evidence that more was wanted.
   if (!s.limited) return next;
   const p = state.phase;
   if (p.kind === 'start') return { ...next, phase: { kind: 'start', window: Math.min(config.ceiling, p.window + 1) } };
-  return { ...next, phase: { ...p, rate: p.rate + slope(config, p) / p.rate } };
+  const probing = p.probing ?? (p.rate >= p.known ? { since: s.now } : null);
+  return { ...next, phase: { ...p, probing, rate: p.rate + slope(config, { ...p, probing }, s.now) / p.rate } };
 }
 
-/** req/s per second of successes: fast back to the known rate, slowly beyond it (γ of the rate, so it compounds). */
-export function slope(config: AimdConfig, p: Extract<AimdPhase, { kind: 'paced' }>): number {
-  return p.rate < p.known ? ((1 - config.beta) * p.known) / config.recoverS : config.gamma * p.rate;
+/**
+ * req/s per second of successes: back to the known rate in `recoverS`; beyond it γ × the
+ * rate, doubling every second spent beyond it (compounding: CUBIC's convex probe).
+ */
+export function slope(config: AimdConfig, p: Extract<AimdPhase, { kind: 'paced' }>, now: number): number {
+  if (p.rate < p.known) return ((1 - config.beta) * p.known) / config.recoverS;
+  const beyondS = p.probing ? Math.max(0, now - p.probing.since) / 1000 : 0;
+  return config.gamma * p.rate * 2 ** Math.min(beyondS, 10);
 }
 
 /** The rate the client is sending at, as far as the controller allows it (req/s). */
@@ -111,16 +163,22 @@ export function currentRate(state: AimdState): number {
   return state.srttMs ? (p.window * 1000) / Math.max(1, state.srttMs) : Infinity;
 }
 
-/** A throttled request. Cuts the rate unless it was sent before the last cut. */
+/** A throttled request. Cuts the rate, unless it was sent before the last cut or is light while recovering. */
 export function onThrottle(config: AimdConfig, state: AimdState, s: Sample): AimdState {
-  const next = { ...state, srttMs: smooth(state.srttMs, s.now - s.sentAt) };
+  const next = { ...state, srttMs: smooth(state.srttMs, s.now - s.sentAt), recent: remember(state.recent, true) };
   if (state.decidedAt !== null && s.sentAt < state.decidedAt) return next;
+  const p = state.phase;
+  const light = p.kind === 'paced' && recentShare(next) < config.heavyShare ? p : null;
+  if (light && light.rate < light.known) return next;
   const current = currentRate(next);
-  const elapsedS = Math.max(0, s.now - (state.decidedAt ?? s.sentAt)) / 1000;
-  const acceptedRate = elapsedS > 0 ? state.accepted / elapsedS : current;
-  const known = Math.max(config.minRate, Math.min(current, Math.max(current / 2, acceptedRate)));
+  const elapsedMs = Math.max(0, s.now - (state.decidedAt ?? s.sentAt));
+  const acceptedRate = elapsedMs > 0 ? (state.accepted * 1000) / elapsedMs : current;
+  const measured = Math.min(current, Math.max(current / 2, acceptedRate));
+  const keep = light?.firm ? Math.max(light.known, Math.min(current, acceptedRate)) : null;
+  const known = Math.max(config.minRate, keep ?? measured);
+  const firm = keep !== null || elapsedMs >= FIRM_WINDOW_MS;
   const rate = Math.max(config.minRate, config.beta * known);
-  return { ...next, phase: { kind: 'paced', rate, known }, decidedAt: s.now, accepted: 0, decreases: state.decreases + 1 };
+  return { ...next, phase: { kind: 'paced', rate, known, firm, probing: null }, decidedAt: s.now, accepted: 0, decreases: state.decreases + 1 };
 }
 
 /** How many requests may be in flight. */

@@ -3,7 +3,7 @@
  * controller's admission, all on an injected clock: nothing here is timed.
  */
 import { describe, it, expect } from 'vitest';
-import { DEFAULT_AIMD, concurrencyLimit, currentRate, initialAimd, onSend, onSuccess, onThrottle, pacedRate, slope, type AimdConfig, type AimdState } from '../../src/concurrency/aimd.js';
+import { DEFAULT_AIMD, RECENT_ANSWERS, concurrencyLimit, currentRate, initialAimd, onSend, onSuccess, onThrottle, pacedRate, recentShare, slope, type AimdConfig, type AimdState } from '../../src/concurrency/aimd.js';
 import { newBucket, pacerBurst, take } from '../../src/concurrency/pacer.js';
 import { RateController, describeRate, type Permit } from '../../src/concurrency/controller.js';
 import { MAX_RETRY_AFTER_MS, parseRetryAfter, parseRetryAfterMs, retryAfterFromHeaders } from '../../src/api/retry-after.js';
@@ -12,10 +12,12 @@ const config: AimdConfig = { ...DEFAULT_AIMD, ceiling: 64 };
 const ok = (state: AimdState, now: number, sentAt: number, limited = true) => onSuccess(config, state, { now, sentAt, limited });
 const throttled = (state: AimdState, now: number, sentAt: number) => onThrottle(config, state, { now, sentAt, limited: true });
 
-/** A state in the paced phase: `rate` req/s, known rate `known`, srtt 40 ms, last decision at `at`. */
-function paced(rate: number, known: number, at = 0): AimdState {
-  return { phase: { kind: 'paced', rate, known }, srttMs: 40, decidedAt: at, accepted: 0, decreases: 1 };
+/** A state in the paced phase: `rate` req/s, known rate `known`, srtt 40 ms, last decision at `at`, the last 20 answers accepted. */
+function paced(rate: number, known: number, at = 0, firm = true): AimdState {
+  return { phase: { kind: 'paced', rate, known, firm, probing: null }, srttMs: 40, decidedAt: at, accepted: 0, recent: { bits: 0, count: RECENT_ANSWERS }, decreases: 1 };
 }
+/** The same with `throttled` of the last 20 answers throttled. */
+const withRecent = (s: AimdState, throttled: number): AimdState => ({ ...s, recent: { bits: 2 ** throttled - 1, count: RECENT_ANSWERS } });
 
 describe('AIMD arithmetic', () => {
   it('starts unpaced at min(initial window, ceiling) and grows one per success of a request that waited', () => {
@@ -51,23 +53,57 @@ describe('AIMD arithmetic', () => {
     s = { ...ok(s, 40, 0), accepted: 30 };
     const cut = throttled(s, 1000, 960);
     // 30 req/s is below half of 9/40 ms = 225 req/s, so the cut stops at half: 112.5 × 0.9.
-    expect(cut.phase).toEqual({ kind: 'paced', rate: 0.9 * 112.5, known: 112.5 });
+    expect(cut.phase).toEqual({ kind: 'paced', rate: 0.9 * 112.5, known: 112.5, firm: true, probing: null }); // measured over 1 s
     expect(cut.decidedAt).toBe(1000);
     expect(cut.accepted).toBe(0);
     expect(cut.decreases).toBe(1);
     // Accepted 150 req/s out of 225: known 150, paced at 135.
     const measured = throttled({ ...s, accepted: 150 }, 1000, 960);
-    expect(measured.phase).toEqual({ kind: 'paced', rate: 135, known: 150 });
+    expect(measured.phase).toEqual({ kind: 'paced', rate: 135, known: 150, firm: true, probing: null });
+    // Measured over 200 ms, the known rate is not firm (the burst allowance may inflate it).
+    expect(throttled({ ...s, accepted: 30 }, 200, 160).phase).toEqual({ kind: 'paced', rate: 135, known: 150, firm: false, probing: null });
   });
 
   it('cuts at most once per round trip: a throttle of a request sent before the last cut changes nothing but the RTT', () => {
-    const s = paced(90, 100, 5000);
+    const s = withRecent(paced(90, 100, 5000), 5);
     const again = throttled(s, 5030, 4990);
     expect(again.phase).toEqual(s.phase);
     expect(again.decreases).toBe(1);
+    expect(recentShare(again)).toBe(6 / 20);
     const later = throttled({ ...s, accepted: 50 }, 5500, 5010); // sent after the cut: 100 req/s accepted over 0.5 s
     expect(later.decreases).toBe(2);
-    expect(later.phase).toEqual({ kind: 'paced', rate: 81, known: 90 });
+    expect(later.phase).toEqual({ kind: 'paced', rate: 81, known: 90, firm: false, probing: null });
+  });
+
+  it('a heavy throttle (a quarter of the last answers) measures the known rate; a light one does not', () => {
+    // 30 req/s accepted over the last second while pacing at 100: the limit dropped.
+    const heavy = throttled(withRecent({ ...paced(100, 100), accepted: 30 }, 4), 1000, 960); // 5 of 20
+    expect(heavy.phase).toEqual({ kind: 'paced', rate: 45, known: 50, firm: true, probing: null }); // clamped at half the current rate
+    // One throttle among many successes, while probing above the known rate: the known rate stays.
+    const light = throttled({ ...paced(104, 100), accepted: 95 }, 1000, 960);
+    expect(light.phase).toEqual({ kind: 'paced', rate: 90, known: 100, firm: true, probing: null });
+    // ...or rises to what was accepted, if that was more.
+    const raised = throttled({ ...paced(130, 100), accepted: 125 }, 1000, 960);
+    expect(raised.phase).toEqual({ kind: 'paced', rate: 112.5, known: 125, firm: true, probing: null });
+    // A known rate that is not firm is measured again, even by a light throttle: 95 req/s accepted.
+    const tentative = throttled({ ...paced(106, 106, 0, false), accepted: 95 }, 1000, 960);
+    expect(tentative.phase).toEqual({ kind: 'paced', rate: 85.5, known: 95, firm: true, probing: null });
+  });
+
+  it('ignores a light throttle while climbing back to the known rate: scattered busy answers do not ratchet the rate down', () => {
+    const s = { ...paced(95, 100), accepted: 90 };
+    const noise = throttled(s, 1000, 960);
+    expect(noise.phase).toEqual(s.phase);
+    expect(noise.decreases).toBe(1);
+    // 5% of answers throttled at random, whatever the rate: the rate settles between 0.9 and ~1.0 × known.
+    let t: AimdState = paced(90, 100);
+    let now = 0;
+    for (let i = 0; i < 20_000; i++) {
+      now += 1000 / pacedRate(t)!;
+      t = i % 20 === 19 ? throttled(t, now, now - 40) : ok(t, now, now - 40);
+    }
+    expect(pacedRate(t)!).toBeGreaterThan(85);
+    expect((t.phase as { known: number }).known).toBeGreaterThanOrEqual(100);
   });
 
   it('never paces below minRate', () => {
@@ -75,12 +111,18 @@ describe('AIMD arithmetic', () => {
     expect(pacedRate(s)).toBe(config.minRate);
   });
 
-  it('climbs fast back to the known rate, then slowly beyond it (per second of successes)', () => {
+  it('climbs fast back to the known rate, then slowly beyond it, faster the longer it goes (per second of successes)', () => {
     const below = paced(90, 100);
-    expect(slope(config, below.phase as never)).toBeCloseTo(10); // (1 - 0.9) × 100 per second: back in 1 s
+    expect(slope(config, below.phase as never, 0)).toBeCloseTo(10); // (1 - 0.9) × 100 per second: back in 1 s
     const above = paced(100, 100);
-    expect(slope(config, above.phase as never)).toBeCloseTo(3); // γ × 100
-    expect(slope(config, paced(200, 100).phase as never)).toBeCloseTo(6); // γ × the rate: it compounds
+    expect(slope(config, above.phase as never, 0)).toBeCloseTo(3); // γ × 100
+    expect(slope(config, paced(200, 100).phase as never, 0)).toBeCloseTo(6); // γ × the rate: it compounds
+    const probing = { ...(paced(100, 100).phase as object), probing: { since: 1000 } };
+    expect(slope(config, probing as never, 3000)).toBeCloseTo(12); // two seconds beyond: × 4
+    // Reaching the known rate starts the probe clock; a cut stops it.
+    const reached = ok(paced(100, 100), 5000, 4960);
+    expect(reached.phase).toMatchObject({ probing: { since: 5000 } });
+    expect(throttled(withRecent(reached, 5), 5100, 5050).phase).toMatchObject({ probing: null });
     // 90 successes in a second of pacing at ~90 req/s add ~10 req/s.
     let s = below;
     for (let i = 0; i < 90; i++) s = ok(s, 1000 + i, 960 + i);
