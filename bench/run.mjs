@@ -56,7 +56,7 @@ if (!process.env.BENCH_NO_SNAPSHOT) {
 }
 const CLI = path.join(DIST, 'cli.js');
 const { startSimulator } = await import(pathToFileURL(path.join(DIST, 'sim', 'index.js')).href);
-const { openProject, computePlan, executePlan, createClient, createRateController } = await import(pathToFileURL(path.join(DIST, 'index.js')).href);
+const { openProject, computePlan, executePlan, createClient, createRateController, gotTransport } = await import(pathToFileURL(path.join(DIST, 'index.js')).href);
 
 // ------------------------------------------------------------------ helpers
 
@@ -407,13 +407,22 @@ await section('4 cold start (examples/, plan --offline vs node -e 0)', async () 
  * rate-limited simulator in its own process. `during(sim, ctx)` may steer the simulator
  * from onResult (the drop of figure 5g). Returns wall time, simulator and client counts.
  */
-async function rateLimitedApply({ dir, seed, parallelism, mode, rateLimit, latencyMs, onProgress }) {
+async function rateLimitedApply({ dir, seed, parallelism, mode, rateLimit, latencyMs, onProgress, wholeSeconds = false }) {
   const sim = await startSimProcess(seed, latencyMs, ['--rate-limit', String(rateLimit)]);
   try {
     const env = cliEnv({ NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret });
     const project = await openProject({ cwd: dir, env, overrides: { parallelism, concurrency: mode } });
     const gate = createRateController(project);
-    const client = await createClient(project, { gate });
+    // wholeSeconds: drop the simulator's Retry-After-Ms, as a real gateway sends only Retry-After (seconds).
+    const inner = await gotTransport(Math.max(parallelism, 8));
+    const transport = wholeSeconds
+      ? async (url, req) => {
+          const res = await inner(url, req);
+          delete res.headers['retry-after-ms'];
+          return res;
+        }
+      : inner;
+    const client = await createClient(project, { gate, transport });
     const run = await computePlan(project, { offline: false, targets: null, client });
     const N = run.plan.summary.update;
     await sim.resetStats();
@@ -459,6 +468,10 @@ await section('5 rate limits (1k changed, 30 ms latency, simulator limit 100 req
   figure('5a', `adaptive apply: executePlan wall / ideal (${N} / ${LIMIT} req/s = ${ideal / 1000} s)`, round(a.ms / ideal, 3), '×', '≤ 1.15', a.ms / ideal <= 1.15, detail(a));
   figure('5b', 'adaptive apply: throttled answers / API calls (simulator count)', pct(share(a)), '%', '≤ 5%', share(a) <= 0.05, { throttled: a.sim.throttled, requests: a.sim.requests });
   figure('5c', 'adaptive apply: failed tasks', a.result.counts.failed, 'tasks', '= 0', a.result.counts.failed === 0 && a.result.counts.applied === N);
+  // The same with only a whole-second Retry-After (what a real gateway sends): each rate cut pauses every send for 1 s.
+  await writeFile(statePath, pristineState);
+  const w = await rateLimitedApply({ dir, seed, parallelism: P, mode: 'adaptive', rateLimit: LIMIT, latencyMs: LAT, wholeSeconds: true });
+
   // The whole CLI (process start, settings and 1,000 task files, status read, apply, state writes), for reference.
   await writeFile(statePath, pristineState);
   {
@@ -474,6 +487,7 @@ await section('5 rate limits (1k changed, 30 ms latency, simulator limit 100 req
       await sim.close();
     }
   }
+  figure('5d2', 'same, Retry-After in whole seconds only (no Retry-After-Ms, as real gateways): wall / ideal', round(w.ms / ideal, 3), '×', 'info', null, { ...detail(w), throttledShare: pct(share(w)) });
   figure('5e', 'same, adaptive control off (concurrency: fixed, 64 in flight): wall / ideal', round(f.ms / ideal, 3), '×', 'info', null, detail(f));
   figure('5f', 'same, fixed: throttled answers / API calls', pct(share(f)), '%', 'info', null, { throttled: f.sim.throttled, requests: f.sim.requests });
   figure('5g', 'same, fixed: failed tasks (throttle budget spent)', f.result.counts.failed, 'tasks', 'info', null);

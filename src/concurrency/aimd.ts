@@ -7,14 +7,16 @@
  * bucket), not a capacity:
  *
  *  - start: unpaced, at most `initialWindow` requests in flight; each success while others
- *    wait adds one (the window doubles per round trip) up to the ceiling (`parallelism`).
- *    Without a limit the run is at its ceiling within a few round trips.
+ *    wait adds half a request (the window grows 1.5× per round trip: half the overshoot of
+ *    TCP's doubling when the limit is first hit) up to the ceiling (`parallelism`). Without
+ *    a limit the run is at its ceiling within a few round trips.
  *  - multiplicative decrease: a throttle cuts the rate to β × the *known rate*, and sends
  *    are paced from then on. At most one cut per round trip: a throttle of a request sent
  *    before the last cut was sent at the old rate and changes nothing.
  *     - a *heavy* throttle (the first one, or a quarter or more of the last answers
  *       throttled: a limit is biting) measures the known rate: the rate the API accepted
- *       since the last cut, clamped between half the current rate and the current rate.
+ *       since the last cut, clamped between a fraction of the current rate (the share of
+ *       recent answers accepted, from 1/8 to 1/2) and the current rate.
  *       Measuring, rather than cutting blindly, brings a rate that overshoots 4× (a start,
  *       a limit that drops at run time) down in two or three round trips.
  *     - a *light* throttle (a few among many successes) keeps a *firm* known rate (one
@@ -38,6 +40,8 @@ export interface AimdConfig {
   ceiling: number;
   /** In flight before the first success (grows from there during the start). */
   initialWindow: number;
+  /** During the start, each success while others wait adds this much to the window (1: doubling per round trip). */
+  startGrowth: number;
   /** β: a decrease keeps this share of the known rate. */
   beta: number;
   /** Seconds to climb back to the known rate after a decrease. */
@@ -53,7 +57,8 @@ export interface AimdConfig {
 }
 
 export const DEFAULT_AIMD: Omit<AimdConfig, 'ceiling'> = {
-  initialWindow: 8,
+  initialWindow: 16,
+  startGrowth: 0.5,
   beta: 0.9,
   recoverS: 1,
   gamma: 0.03,
@@ -64,6 +69,9 @@ export const DEFAULT_AIMD: Omit<AimdConfig, 'ceiling'> = {
 
 /** How many of the latest answers the throttled share is taken over. */
 export const RECENT_ANSWERS = 20;
+
+/** The deepest single cut of the known rate: to an eighth of the current rate. */
+export const MAX_CUT = 1 / 8;
 
 /** A known rate measured over at least this long is firm: a light throttle does not lower it. */
 export const FIRM_WINDOW_MS = 1000;
@@ -141,7 +149,7 @@ export function onSuccess(config: AimdConfig, state: AimdState, s: Sample): Aimd
   // Grow only on evidence that more was wanted.
   if (!s.limited) return next;
   const p = state.phase;
-  if (p.kind === 'start') return { ...next, phase: { kind: 'start', window: Math.min(config.ceiling, p.window + 1) } };
+  if (p.kind === 'start') return { ...next, phase: { kind: 'start', window: Math.min(config.ceiling, p.window + config.startGrowth) } };
   const probing = p.probing ?? (p.rate >= p.known ? { since: s.now } : null);
   return { ...next, phase: { ...p, probing, rate: p.rate + slope(config, { ...p, probing }, s.now) / p.rate } };
 }
@@ -173,7 +181,11 @@ export function onThrottle(config: AimdConfig, state: AimdState, s: Sample): Aim
   const current = currentRate(next);
   const elapsedMs = Math.max(0, s.now - (state.decidedAt ?? s.sentAt));
   const acceptedRate = elapsedMs > 0 ? (state.accepted * 1000) / elapsedMs : current;
-  const measured = Math.min(current, Math.max(current / 2, acceptedRate));
+  // The measurement may be diluted (idle time before the first send): trust it down to half
+  // the current rate, or lower when most of the last 10+ answers were throttled (a 4× overshoot).
+  const share = next.recent.count >= RECENT_ANSWERS / 2 ? recentShare(next) : 0;
+  const floor = current * Math.min(0.5, Math.max(MAX_CUT, 1 - share));
+  const measured = Math.min(current, Math.max(floor, acceptedRate));
   const keep = light?.firm ? Math.max(light.known, Math.min(current, acceptedRate)) : null;
   const known = Math.max(config.minRate, keep ?? measured);
   const firm = keep !== null || elapsedMs >= FIRM_WINDOW_MS;
@@ -184,7 +196,7 @@ export function onThrottle(config: AimdConfig, state: AimdState, s: Sample): Aim
 /** How many requests may be in flight. */
 export function concurrencyLimit(config: AimdConfig, state: AimdState): number {
   const p = state.phase;
-  if (p.kind === 'start') return p.window;
+  if (p.kind === 'start') return Math.floor(p.window);
   const perRoundTrip = (p.rate * (state.srttMs ?? 0)) / 1000;
   return Math.max(1, Math.min(config.ceiling, Math.ceil(perRoundTrip * config.headroom)));
 }

@@ -5,7 +5,7 @@
  * waiting requests, one timer, counters for display. Clock and timer are injected.
  *
  *  - adaptive (default): AIMD concurrency and rate (aimd.ts), `parallelism` the ceiling;
- *    a `Retry-After` pauses every new send until then.
+ *    the `Retry-After` of a throttle that cuts the rate pauses every new send until then.
  *  - fixed: always `parallelism` in flight, as before; a throttled call waits on its own.
  *  - in both, `rateLimit` (req/s) paces sends as a hard cap.
  */
@@ -180,13 +180,18 @@ export class RateController {
     this.pump();
   }
 
+  /**
+   * A throttle the arithmetic acts on (a cut) also pauses every new send for its
+   * Retry-After. One it ignores (sent before the last cut, or light while the rate climbs
+   * back) delays only its own retry: a whole-second Retry-After on each stray throttle
+   * would stall the run for nothing.
+   */
   private throttle(sample: { now: number; sentAt: number; limited: boolean }, retryAfterMs: number | null): void {
     const before = this.state;
     this.state = onThrottle(this.config, before, sample);
-    if (this.state.decreases > before.decreases) {
-      const was = currentRate(before);
-      this.options.debug?.(`rate control: throttled; rate ${Number.isFinite(was) ? was.toFixed(1) : 'unpaced'} → ${currentRate(this.state).toFixed(1)} req/s, concurrency ${concurrencyLimit(this.config, before)} → ${this.limit()}/${this.config.ceiling}`);
-    }
+    if (this.state.decreases === before.decreases) return;
+    const was = currentRate(before);
+    this.options.debug?.(`rate control: throttled; rate ${Number.isFinite(was) ? was.toFixed(1) : 'unpaced'} → ${currentRate(this.state).toFixed(1)} req/s, concurrency ${concurrencyLimit(this.config, before)} → ${this.limit()}/${this.config.ceiling}`);
     if (retryAfterMs !== null && retryAfterMs > 0 && sample.now + retryAfterMs > this.pausedUntil) {
       this.pausedUntil = sample.now + retryAfterMs;
       this.options.debug?.(`rate control: Retry-After ${Math.round(retryAfterMs)} ms: new sends wait`);

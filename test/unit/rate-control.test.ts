@@ -8,7 +8,8 @@ import { newBucket, pacerBurst, take } from '../../src/concurrency/pacer.js';
 import { RateController, describeRate, type Permit } from '../../src/concurrency/controller.js';
 import { MAX_RETRY_AFTER_MS, parseRetryAfter, parseRetryAfterMs, retryAfterFromHeaders } from '../../src/api/retry-after.js';
 
-const config: AimdConfig = { ...DEFAULT_AIMD, ceiling: 64 };
+// Round numbers for the arithmetic: a start window of 8 that doubles per round trip.
+const config: AimdConfig = { ...DEFAULT_AIMD, ceiling: 64, initialWindow: 8, startGrowth: 1 };
 const ok = (state: AimdState, now: number, sentAt: number, limited = true) => onSuccess(config, state, { now, sentAt, limited });
 const throttled = (state: AimdState, now: number, sentAt: number) => onThrottle(config, state, { now, sentAt, limited: true });
 
@@ -33,6 +34,17 @@ describe('AIMD arithmetic', () => {
     s = ok(s, 1050, 1010, false); // nobody waited: no evidence that more was wanted
     expect(s.phase).toEqual({ kind: 'start', window: 9 });
     expect(s.accepted).toBe(2);
+  });
+
+  it('by default starts at 16 in flight and grows half a request per success (1.5× per round trip)', () => {
+    const d: AimdConfig = { ...DEFAULT_AIMD, ceiling: 64 };
+    let s = onSend(initialAimd(d), 0);
+    expect(concurrencyLimit(d, s)).toBe(16);
+    s = onSuccess(d, s, { now: 40, sentAt: 0, limited: true });
+    expect(concurrencyLimit(d, s)).toBe(16); // 16.5
+    s = onSuccess(d, s, { now: 41, sentAt: 1, limited: true });
+    expect(concurrencyLimit(d, s)).toBe(17);
+    expect(concurrencyLimit({ ...d, ceiling: 8 }, initialAimd({ ...d, ceiling: 8 }))).toBe(8);
   });
 
   it('never grows the window beyond the ceiling', () => {
@@ -62,6 +74,16 @@ describe('AIMD arithmetic', () => {
     expect(measured.phase).toEqual({ kind: 'paced', rate: 135, known: 150, firm: true, probing: null });
     // Measured over 200 ms, the known rate is not firm (the burst allowance may inflate it).
     expect(throttled({ ...s, accepted: 30 }, 200, 160).phase).toEqual({ kind: 'paced', rate: 135, known: 150, firm: false, probing: null });
+  });
+
+  it('cuts deeper than half only when most of the last 10+ answers were throttled', () => {
+    // 16 in flight at 40 ms = 400 req/s; nothing accepted yet.
+    const s: AimdState = { ...onSend(initialAimd({ ...config, initialWindow: 16 }), 0), srttMs: 40 };
+    expect(pacedRate(throttled(s, 40, 0))).toBe(0.9 * 200); // one answer, a throttle: half
+    const most = { ...s, recent: { bits: 0b1111111111 << 2, count: 12 } }; // 10 of 12 throttled (11 of 13 with this one)
+    expect(pacedRate(throttled(most, 40, 0))).toBe(0.9 * 400 * (2 / 13)); // the accepted share of them
+    const all = { ...s, recent: { bits: 2 ** 20 - 1, count: 20 } };
+    expect(pacedRate(throttled(all, 40, 0))).toBe(0.9 * 400 / 8); // never below an eighth
   });
 
   it('cuts at most once per round trip: a throttle of a request sent before the last cut changes nothing but the RTT', () => {
@@ -223,16 +245,17 @@ function harness(options: Partial<ConstructorParameters<typeof RateController>[0
 }
 
 describe('RateController', () => {
-  it('admits up to the start window, then one more for each answer', async () => {
+  it('admits up to the start window, then more as answers come back while others wait', async () => {
     const h = harness();
-    for (let i = 0; i < 12; i++) h.request();
+    for (let i = 0; i < 20; i++) h.request();
     await h.flush();
-    expect(h.granted).toHaveLength(8);
+    expect(h.granted).toHaveLength(16);
     await h.advance(40);
-    h.granted[0]!.settle({ kind: 'accepted' }); // others are waiting: the window grows to 9
+    h.granted[0]!.settle({ kind: 'accepted' }); // others are waiting: the window grows to 16.5
+    h.granted[1]!.settle({ kind: 'accepted' }); // ...and to 17
     await h.flush();
-    expect(h.granted).toHaveLength(10);
-    expect(h.controller.snapshot()).toMatchObject({ concurrency: 9, inFlight: 9, sent: 10, throttled: 0, pacedAt: null });
+    expect(h.granted).toHaveLength(19);
+    expect(h.controller.snapshot()).toMatchObject({ concurrency: 17, inFlight: 17, sent: 19, throttled: 0, pacedAt: null });
   });
 
   it('fixed mode keeps parallelism in flight whatever the answers', async () => {
@@ -246,8 +269,8 @@ describe('RateController', () => {
     expect(h.controller.snapshot()).toMatchObject({ concurrency: 4, throttled: 1, decreases: 0 });
   });
 
-  it('a throttle paces the rest, and Retry-After holds every new send until then', async () => {
-    const h = harness();
+  it('a throttle that cuts the rate paces the rest, and its Retry-After holds every new send until then', async () => {
+    const h = harness({ tuning: { initialWindow: 8 } });
     for (let i = 0; i < 8; i++) h.request();
     await h.flush();
     await h.advance(50);
@@ -263,6 +286,20 @@ describe('RateController', () => {
     await h.advance(1);
     expect(h.granted.length).toBeGreaterThan(8); // the pause is over; the pacer spaces the rest
     expect(describeRate(h.controller.snapshot())).toMatch(/^\d+\.\d req\/s \(paced at \d+\.\d\), concurrency \d+\/64, 1 throttled$/);
+  });
+
+  it('a throttle that changes nothing (sent before the last cut) delays only its own retry', async () => {
+    const h = harness();
+    for (let i = 0; i < 8; i++) h.request();
+    await h.flush();
+    await h.advance(50);
+    h.granted[0]!.settle({ kind: 'throttled', retryAfterMs: 1000 }); // cuts, pauses 1 s
+    await h.advance(1000);
+    h.request();
+    h.granted[1]!.settle({ kind: 'throttled', retryAfterMs: 1000 }); // sent before the cut
+    await h.flush();
+    expect(h.controller.snapshot()).toMatchObject({ decreases: 1, throttled: 2 });
+    expect(h.granted).toHaveLength(9); // not paused again
   });
 
   it('rateLimit caps the rate in both modes', async () => {
