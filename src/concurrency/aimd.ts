@@ -70,6 +70,9 @@ export const DEFAULT_AIMD: Omit<AimdConfig, 'ceiling'> = {
 /** How many of the latest answers the throttled share is taken over. */
 export const RECENT_ANSWERS = 20;
 
+/** Accepted answers a measurement needs before it may cut below half the current rate. */
+export const MIN_SAMPLE = 5;
+
 /** The deepest single cut of the known rate: to an eighth of the current rate. */
 export const MAX_CUT = 1 / 8;
 
@@ -123,6 +126,11 @@ export function initialAimd(config: AimdConfig): AimdState {
 /** A request leaves: the first one starts the measurement. */
 export function onSend(state: AimdState, now: number): AimdState {
   return state.decidedAt === null ? { ...state, decidedAt: now } : state;
+}
+
+/** The client sent nothing for `idleMs` (nothing in flight, nobody waiting): that time does not count in the accepted rate. */
+export function onIdle(state: AimdState, idleMs: number): AimdState {
+  return state.decidedAt === null || idleMs <= 0 ? state : { ...state, decidedAt: state.decidedAt + idleMs };
 }
 
 function smooth(srttMs: number | null, rttMs: number): number {
@@ -181,9 +189,10 @@ export function onThrottle(config: AimdConfig, state: AimdState, s: Sample): Aim
   const current = currentRate(next);
   const elapsedMs = Math.max(0, s.now - (state.decidedAt ?? s.sentAt));
   const acceptedRate = elapsedMs > 0 ? (state.accepted * 1000) / elapsedMs : current;
-  // The measurement may be diluted (idle time before the first send): trust it down to half
-  // the current rate, or lower when most of the last 10+ answers were throttled (a 4× overshoot).
-  const share = next.recent.count >= RECENT_ANSWERS / 2 ? recentShare(next) : 0;
+  // The measurement may be diluted (idle time before the first send) or rest on a handful of
+  // answers: trust it down to half the current rate; lower only when most of the last 10+
+  // answers were throttled (a 4× overshoot) and at least MIN_SAMPLE were accepted since the last cut.
+  const share = next.recent.count >= RECENT_ANSWERS / 2 && state.accepted >= MIN_SAMPLE ? recentShare(next) : 0;
   const floor = current * Math.min(0.5, Math.max(MAX_CUT, 1 - share));
   const measured = Math.min(current, Math.max(floor, acceptedRate));
   const keep = light?.firm ? Math.max(light.known, Math.min(current, acceptedRate)) : null;

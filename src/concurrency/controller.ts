@@ -9,7 +9,7 @@
  *  - fixed: always `parallelism` in flight, as before; a throttled call waits on its own.
  *  - in both, `rateLimit` (req/s) paces sends as a hard cap.
  */
-import { concurrencyLimit, currentRate, DEFAULT_AIMD, initialAimd, onSend, onSuccess, onThrottle, pacedRate, type AimdConfig, type AimdState } from './aimd.js';
+import { concurrencyLimit, currentRate, DEFAULT_AIMD, initialAimd, onIdle, onSend, onSuccess, onThrottle, pacedRate, type AimdConfig, type AimdState } from './aimd.js';
 import { newBucket, take, type Bucket } from './pacer.js';
 
 export type ConcurrencyMode = 'adaptive' | 'fixed';
@@ -78,6 +78,8 @@ export class RateController {
   private timerAt = Infinity;
   private sent = 0;
   private throttled = 0;
+  /** Since when nothing is in flight and nobody waits (null: busy). */
+  private idleSince: number | null = null;
   /** Decaying count of sends (time constant RATE_TAU_MS), for the displayed rate. */
   private recent = { count: 0, at: 0, since: null as number | null };
 
@@ -154,6 +156,10 @@ export class RateController {
   }
 
   private admit(waiter: Waiter, sentAt: number): void {
+    if (this.idleSince !== null) {
+      this.state = onIdle(this.state, sentAt - this.idleSince);
+      this.idleSince = null;
+    }
     this.inFlight++;
     this.sent++;
     this.countSend(sentAt);
@@ -178,6 +184,7 @@ export class RateController {
       if (this.adaptive()) this.throttle(sample, outcome.retryAfterMs);
     }
     this.pump();
+    if (this.inFlight === 0 && this.queue.length === 0) this.idleSince = sample.now;
   }
 
   /**

@@ -3,7 +3,7 @@
  * controller's admission, all on an injected clock: nothing here is timed.
  */
 import { describe, it, expect } from 'vitest';
-import { DEFAULT_AIMD, RECENT_ANSWERS, concurrencyLimit, currentRate, initialAimd, onSend, onSuccess, onThrottle, pacedRate, recentShare, slope, type AimdConfig, type AimdState } from '../../src/concurrency/aimd.js';
+import { DEFAULT_AIMD, RECENT_ANSWERS, concurrencyLimit, currentRate, initialAimd, onIdle, onSend, onSuccess, onThrottle, pacedRate, recentShare, slope, type AimdConfig, type AimdState } from '../../src/concurrency/aimd.js';
 import { newBucket, pacerBurst, take } from '../../src/concurrency/pacer.js';
 import { RateController, describeRate, type Permit } from '../../src/concurrency/controller.js';
 import { MAX_RETRY_AFTER_MS, parseRetryAfter, parseRetryAfterMs, retryAfterFromHeaders } from '../../src/api/retry-after.js';
@@ -80,10 +80,19 @@ describe('AIMD arithmetic', () => {
     // 16 in flight at 40 ms = 400 req/s; nothing accepted yet.
     const s: AimdState = { ...onSend(initialAimd({ ...config, initialWindow: 16 }), 0), srttMs: 40 };
     expect(pacedRate(throttled(s, 40, 0))).toBe(0.9 * 200); // one answer, a throttle: half
-    const most = { ...s, recent: { bits: 0b1111111111 << 2, count: 12 } }; // 10 of 12 throttled (11 of 13 with this one)
-    expect(pacedRate(throttled(most, 40, 0))).toBe(0.9 * 400 * (2 / 13)); // the accepted share of them
-    const all = { ...s, recent: { bits: 2 ** 20 - 1, count: 20 } };
-    expect(pacedRate(throttled(all, 40, 0))).toBe(0.9 * 400 / 8); // never below an eighth
+    const most = { ...s, accepted: 5, recent: { bits: 0b1111111111 << 2, count: 12 } }; // 10 of 12 throttled (11 of 13 with this one)
+    expect(pacedRate(throttled(most, 1000, 960))).toBe(0.9 * 400 * (2 / 13)); // the accepted share of them (5 req/s accepted is lower)
+    expect(pacedRate(throttled({ ...most, accepted: 4 }, 1000, 960))).toBe(0.9 * 200); // too few accepted to trust: half
+    const all = { ...s, accepted: 5, recent: { bits: 2 ** 20 - 1, count: 20 } };
+    expect(pacedRate(throttled(all, 1000, 960))).toBe(0.9 * 400 / 8); // never below an eighth
+  });
+
+  it('idle time does not count in the accepted rate', () => {
+    // 150 accepted over 1 s of work, with 9 s of idle time (a confirmation prompt) in between.
+    const s = { ...onIdle(onSend(initialAimd(config), 0), 9000), srttMs: 40, accepted: 150 };
+    expect(s.decidedAt).toBe(9000);
+    expect(onIdle(initialAimd(config), 500).decidedAt).toBeNull();
+    expect(throttled(s, 10_000, 9960).phase).toMatchObject({ known: 150 });
   });
 
   it('cuts at most once per round trip: a throttle of a request sent before the last cut changes nothing but the RTT', () => {
