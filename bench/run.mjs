@@ -439,7 +439,9 @@ async function rateLimitedApply({ dir, seed, parallelism, mode, rateLimit, laten
     clearInterval(sampler);
     const s = await sim.stats();
     const after = client.traffic();
-    return { N, ms, result, sim: s, calls: after.calls - before.calls, throttled: after.throttled - before.throttled, samples };
+    // The controller's pacing rate once a second, and its cuts: what the wall time came from.
+    const pacedPerSecond = samples.filter((x, i) => i % 20 === 19).map((x) => (x.pacedAt === null ? null : round(x.pacedAt)));
+    return { N, ms, result, sim: s, calls: after.calls - before.calls, throttled: after.throttled - before.throttled, samples, pacedPerSecond, cuts: gate.snapshot().decreases };
   } finally {
     await sim.close();
   }
@@ -464,7 +466,7 @@ await section('5 rate limits (1k changed, 30 ms latency, simulator limit 100 req
   const a = await rateLimitedApply({ dir, seed, parallelism: P, mode: 'adaptive', rateLimit: LIMIT, latencyMs: LAT });
   await writeFile(statePath, pristineState);
   const f = await rateLimitedApply({ dir, seed, parallelism: P, mode: 'fixed', rateLimit: LIMIT, latencyMs: LAT });
-  const detail = (r) => ({ wallMs: round(r.ms), simRequests: r.sim.requests, simThrottled: r.sim.throttled, throttledByEndpoint: r.sim.throttledByEndpoint, applied: r.result.counts.applied, failed: r.result.counts.failed, clientCalls: r.calls, clientThrottled: r.throttled });
+  const detail = (r) => ({ wallMs: round(r.ms), simRequests: r.sim.requests, simThrottled: r.sim.throttled, throttledByEndpoint: r.sim.throttledByEndpoint, applied: r.result.counts.applied, failed: r.result.counts.failed, clientCalls: r.calls, clientThrottled: r.throttled, cuts: r.cuts, pacedPerSecond: r.pacedPerSecond });
   figure('5a', `adaptive apply: executePlan wall / ideal (${N} / ${LIMIT} req/s = ${ideal / 1000} s)`, round(a.ms / ideal, 3), '×', '≤ 1.15', a.ms / ideal <= 1.15, detail(a));
   figure('5b', 'adaptive apply: throttled answers / API calls (simulator count)', pct(share(a)), '%', '≤ 5%', share(a) <= 0.05, { throttled: a.sim.throttled, requests: a.sim.requests });
   figure('5c', 'adaptive apply: failed tasks', a.result.counts.failed, 'tasks', '= 0', a.result.counts.failed === 0 && a.result.counts.applied === N);
