@@ -61,6 +61,16 @@ describe('apply against a rate-limited API', () => {
     expect(sim.stats().byEndpoint.listTask - sim.stats().throttledByEndpoint.listTask).toBe(3);
   });
 
+  it('rateLimit in the settings paces every call, in --debug view', async () => {
+    const { project, env, sim } = await setup(12, { rateLimit: 1000, settings: { rateLimit: 20 } });
+    const r = await runCli(['--debug', 'apply', '--auto-approve'], { cwd: project.dir, env });
+    expect(r.code).toBe(0);
+    const requestLines = r.stderr.split('\n').filter((l) => l.startsWith('[debug] → POST'));
+    expect(requestLines).toHaveLength(13); // one status read, 12 updates
+    expect(requestLines.slice(1).every((l) => /\(paced at 20\.0\), concurrency \d+\/32, 0 throttled\]$/.test(l))).toBe(true);
+    expect(sim.stats().throttled).toBe(0);
+  });
+
   it('reports the traffic in apply --format json', async () => {
     const { project, env } = await setup(10, { rateLimit: 1000 });
     const r = await runCli(['apply', '--auto-approve', '--format', 'json'], { cwd: project.dir, env });
