@@ -7,7 +7,9 @@
 //   2. minimal API traffic against the simulator (exact listTask / updateTask counts)
 //   3. apply throughput at 50 ms simulated latency (executePlan vs ideal; CLI wall; naive baseline)
 //   4. cold start: plan --offline on examples/ vs `node -e 0`
-//   5. live tasks: paused time of 200 pause → update → resume windows at 50 ms latency
+//   5. apply at the API's limits: a rate-limited simulator (100 req/s), adaptive vs fixed
+//      concurrency, and a limit that drops from 100 to 30 req/s halfway through
+//   6. live tasks: paused time of 200 pause → update → resume windows at 50 ms latency
 //
 // Peak RSS: measured with `/usr/bin/time -f %M` (GNU time, max resident set size of the child, KiB)
 // when available; otherwise by polling /proc/<pid>/status VmHWM every 5 ms (may slightly under-read
@@ -56,7 +58,7 @@ if (!process.env.BENCH_NO_SNAPSHOT) {
 }
 const CLI = path.join(DIST, 'cli.js');
 const { startSimulator } = await import(pathToFileURL(path.join(DIST, 'sim', 'index.js')).href);
-const { openProject, computePlan, executePlan, createClient } = await import(pathToFileURL(path.join(DIST, 'index.js')).href);
+const { openProject, computePlan, executePlan, createClient, createRateController, gotTransport } = await import(pathToFileURL(path.join(DIST, 'index.js')).href);
 
 // ------------------------------------------------------------------ helpers
 
@@ -151,10 +153,10 @@ function figure(id, name, value, unit, target, pass, details = {}) {
  * The simulator in its own process (`callform sim`), as a real server would be: its CPU
  * does not compete with the client being measured on the event loop. Figure 3 uses it.
  */
-async function startSimProcess(seed, latencyMs) {
+async function startSimProcess(seed, latencyMs, extraArgs = []) {
   const seedFile = path.join(tmp, `sim-seed-${process.pid}-${Date.now()}.json`);
   await writeFile(seedFile, JSON.stringify(seed));
-  const child = spawn(NODE, [CLI, 'sim', '--port', '0', '--seed', seedFile, '--latency-ms', String(latencyMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE, [CLI, 'sim', '--port', '0', '--seed', seedFile, '--latency-ms', String(latencyMs), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   const line = await new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
@@ -165,13 +167,14 @@ async function startSimProcess(seed, latencyMs) {
     child.on('exit', (code) => reject(new Error(`callform sim exited ${code}`)));
   });
   const [, url, uuid, secret] = line;
-  const control = async (p, method = 'GET') => (await fetch(`${url}${p}`, { method })).json();
+  const control = async (p, method = 'GET', body) => (await fetch(`${url}${p}`, { method, body: body === undefined ? undefined : JSON.stringify(body) })).json();
   return {
     url,
     uuid,
     secret,
     stats: () => control('/__sim/stats'),
     resetStats: () => control('/__sim/stats/reset', 'POST'),
+    setFaults: (settings) => control('/__sim/faults', 'POST', settings),
     close: () => new Promise((resolve) => {
       child.once('exit', resolve);
       child.kill('SIGTERM');
@@ -451,8 +454,136 @@ await section('4 cold start (examples/, plan --offline vs node -e 0)', async () 
   }
 });
 
-// ------------------------------------------------------------------ 5. live tasks
-await section('5 live tasks (200 running, pause → update → resume, 50 ms latency, parallelism 16)', async () => {
+// ------------------------------------------------------------------ 5. rate limits
+/**
+ * One library apply (executePlan timed alone, as in 3a) of every changed task against a
+ * rate-limited simulator in its own process. `during(sim, ctx)` may steer the simulator
+ * from onResult (the drop of figure 5g). Returns wall time, simulator and client counts.
+ */
+async function rateLimitedApply({ dir, seed, parallelism, mode, rateLimit, latencyMs, onProgress, wholeSeconds = false }) {
+  const sim = await startSimProcess(seed, latencyMs, ['--rate-limit', String(rateLimit)]);
+  try {
+    const env = cliEnv({ NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret });
+    const project = await openProject({ cwd: dir, env, overrides: { parallelism, concurrency: mode } });
+    const gate = createRateController(project);
+    // wholeSeconds: drop the simulator's Retry-After-Ms, as a real gateway sends only Retry-After (seconds).
+    const inner = await gotTransport(Math.max(parallelism, 8));
+    const transport = wholeSeconds
+      ? async (url, req) => {
+          const res = await inner(url, req);
+          delete res.headers['retry-after-ms'];
+          return res;
+        }
+      : inner;
+    const client = await createClient(project, { gate, transport });
+    const run = await computePlan(project, { offline: false, targets: null, client });
+    const N = run.plan.summary.update;
+    await sim.resetStats();
+    const before = client.traffic();
+    const samples = [];
+    const t0 = performance.now();
+    const sampler = setInterval(() => samples.push({ t: performance.now() - t0, ...gate.snapshot() }), 50);
+    const result = await executePlan(project, run.plan, run.state, {
+      client,
+      parallelism,
+      onResult: (r, done) => onProgress?.({ sim, done, total: N, elapsed: () => performance.now() - t0, gate }),
+    });
+    const ms = performance.now() - t0;
+    clearInterval(sampler);
+    const s = await sim.stats();
+    const after = client.traffic();
+    // The controller's pacing rate once a second, and its cuts: what the wall time came from.
+    const pacedPerSecond = samples.filter((x, i) => i % 20 === 19).map((x) => (x.pacedAt === null ? null : round(x.pacedAt)));
+    return { N, ms, result, sim: s, calls: after.calls - before.calls, throttled: after.throttled - before.throttled, samples, pacedPerSecond, cuts: gate.snapshot().decreases };
+  } finally {
+    await sim.close();
+  }
+}
+
+await section('5 rate limits (1k changed, 30 ms latency, simulator limit 100 req/s, parallelism 64)', async () => {
+  const N = 1000;
+  const P = 64;
+  const LAT = 30;
+  const LIMIT = 100;
+  const dir = path.join(tmp, 'rate-1k');
+  const gen = await generateProject(dir, N, { isChanged: () => true });
+  const statePath = path.join(dir, 'callform.state.json');
+  const pristineState = await readFile(statePath);
+  const seed = seedFor(gen.tasks);
+  const ideal = (N / LIMIT) * 1000;
+  const share = (r) => r.sim.throttled / Math.max(1, r.sim.requests);
+  const pct = (x) => round(100 * x, 1);
+
+  // 5a–c: adaptive; 5d: the same through the CLI; 5e–g: adaptive control off (fixed parallelism 64).
+  await writeFile(statePath, pristineState);
+  const a = await rateLimitedApply({ dir, seed, parallelism: P, mode: 'adaptive', rateLimit: LIMIT, latencyMs: LAT });
+  await writeFile(statePath, pristineState);
+  const f = await rateLimitedApply({ dir, seed, parallelism: P, mode: 'fixed', rateLimit: LIMIT, latencyMs: LAT });
+  const detail = (r) => ({ wallMs: round(r.ms), simRequests: r.sim.requests, simThrottled: r.sim.throttled, throttledByEndpoint: r.sim.throttledByEndpoint, applied: r.result.counts.applied, failed: r.result.counts.failed, clientCalls: r.calls, clientThrottled: r.throttled, cuts: r.cuts, pacedPerSecond: r.pacedPerSecond });
+  figure('5a', `adaptive apply: executePlan wall / ideal (${N} / ${LIMIT} req/s = ${ideal / 1000} s)`, round(a.ms / ideal, 3), '×', '≤ 1.15', a.ms / ideal <= 1.15, detail(a));
+  figure('5b', 'adaptive apply: throttled answers / API calls (simulator count)', pct(share(a)), '%', '≤ 5%', share(a) <= 0.05, { throttled: a.sim.throttled, requests: a.sim.requests });
+  figure('5c', 'adaptive apply: failed tasks', a.result.counts.failed, 'tasks', '= 0', a.result.counts.failed === 0 && a.result.counts.applied === N);
+  // The same with only a whole-second Retry-After (what a real gateway sends): each rate cut pauses every send for 1 s.
+  await writeFile(statePath, pristineState);
+  const w = await rateLimitedApply({ dir, seed, parallelism: P, mode: 'adaptive', rateLimit: LIMIT, latencyMs: LAT, wholeSeconds: true });
+
+  // The whole CLI (process start, settings and 1,000 task files, status read, apply, state writes), for reference.
+  await writeFile(statePath, pristineState);
+  {
+    const sim = await startSimProcess(seed, LAT, ['--rate-limit', String(LIMIT)]);
+    try {
+      const env = cliEnv({ NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret });
+      const r = await runChild(NODE, [CLI, 'apply', '--auto-approve', '--parallelism', String(P)], { cwd: dir, env });
+      expectOk(r, `apply --auto-approve --parallelism ${P} (rate-limited)`);
+      const s = await sim.stats();
+      const summary = /Apply complete: .*/.exec(r.stdout)?.[0];
+      figure('5d', `same through the CLI: apply --auto-approve -p ${P} wall (start, status read, apply) / ideal`, round(r.ms / ideal, 3), '×', 'info', null, { wallMs: round(r.ms), simRequests: s.requests, simThrottled: s.throttled, summary });
+    } finally {
+      await sim.close();
+    }
+  }
+  figure('5d2', 'same, Retry-After in whole seconds only (no Retry-After-Ms, as real gateways): wall / ideal', round(w.ms / ideal, 3), '×', 'info', null, { ...detail(w), throttledShare: pct(share(w)) });
+  figure('5e', 'same, adaptive control off (concurrency: fixed, 64 in flight): wall / ideal', round(f.ms / ideal, 3), '×', 'info', null, detail(f));
+  figure('5f', 'same, fixed: throttled answers / API calls', pct(share(f)), '%', 'info', null, { throttled: f.sim.throttled, requests: f.sim.requests });
+  figure('5g', 'same, fixed: failed tasks (throttle budget spent)', f.result.counts.failed, 'tasks', 'info', null);
+
+  // 5h–j: the limit drops from 100 to 30 req/s through /__sim/faults once half the tasks are done.
+  const NEW = 30;
+  await writeFile(statePath, pristineState);
+  let drop = null;
+  const d = await rateLimitedApply({
+    dir,
+    seed,
+    parallelism: P,
+    mode: 'adaptive',
+    rateLimit: LIMIT,
+    latencyMs: LAT,
+    onProgress: ({ sim, done, total, elapsed }) => {
+      if (drop || done < total / 2) return;
+      drop = { t: null, statsBefore: null };
+      drop.ready = sim.stats().then(async (before) => {
+        drop.statsBefore = before;
+        await sim.setFaults({ rateLimit: NEW });
+        drop.t = elapsed(); // the new limit is in force from here
+      });
+    },
+  });
+  await drop.ready;
+  const after = { requests: d.sim.requests - drop.statsBefore.requests, throttled: d.sim.throttled - drop.statsBefore.throttled };
+  const afterShare = after.throttled / Math.max(1, after.requests);
+  // Settling: from the drop until the controller's pacing rate is at or below the new limit
+  // (sampled every 50 ms). After that it still probes slowly above it, as it would at any limit.
+  const post = d.samples.filter((x) => x.t >= drop.t);
+  const settled = post.find((x) => x.pacedAt !== null && x.pacedAt <= NEW) ?? null;
+  const throttledAtDrop = post[0]?.throttled ?? 0;
+  const whileSettling = settled ? settled.throttled - throttledAtDrop : null;
+  figure('5h', `limit ${LIMIT} → ${NEW} req/s halfway: throttled answers / API calls after the drop`, pct(afterShare), '%', '≤ 10%', afterShare <= 0.1, { ...after, failed: d.result.counts.failed, wallMs: round(d.ms), dropAtMs: round(drop.t) });
+  figure('5i', `same: settling time, from the drop until the pacing rate is ≤ the new limit (50 ms samples; ${whileSettling ?? '?'} throttled meanwhile)`, settled === null ? null : round(settled.t - drop.t), 'ms', 'report', null, { throttledWhileSettling: whileSettling, decreasesWhileSettling: settled ? settled.decreases - (post[0]?.decreases ?? 0) : null });
+  figure('5j', 'same: failed tasks', d.result.counts.failed, 'tasks', '= 0', d.result.counts.failed === 0);
+});
+
+// ------------------------------------------------------------------ 6. live tasks
+await section('6 live tasks (200 running, pause → update → resume, 50 ms latency, parallelism 16)', async () => {
   const N = 200;
   const P = 16;
   const LAT = 50;
@@ -476,9 +607,9 @@ await section('5 live tasks (200 running, pause → update → resume, 50 ms lat
     if (result.counts.applied !== N || paused.length !== N || running !== N) throw new Error(`applied ${result.counts.applied}, paused windows ${paused.length}, running again ${running} (expected ${N} each)`);
     const med = median(paused);
     const target = 4 * LAT + POLL_MS;
-    figure('5a', `paused time per task, median (${N} running tasks, ${LAT} ms latency, parallelism ${P})`, round(med), 'ms', `≤ ${target} ms (4 × latency + poll)`, med <= target, { maxMs: round(paused[paused.length - 1]), wallMs: round(wallMs) });
-    figure('5b', 'paused time per task, max', round(paused[paused.length - 1]), 'ms', 'info', null);
-    figure('5c', `apply wall time for ${N} pause → update → resume windows (3 calls each: pause, update, start; ideal ${Math.ceil(N / P) * 3 * LAT} ms)`, round(wallMs), 'ms', 'info', null);
+    figure('6a', `paused time per task, median (${N} running tasks, ${LAT} ms latency, parallelism ${P})`, round(med), 'ms', `≤ ${target} ms (4 × latency + poll)`, med <= target, { maxMs: round(paused[paused.length - 1]), wallMs: round(wallMs) });
+    figure('6b', 'paused time per task, max', round(paused[paused.length - 1]), 'ms', 'info', null);
+    figure('6c', `apply wall time for ${N} pause → update → resume windows (3 calls each: pause, update, start; ideal ${Math.ceil(N / P) * 3 * LAT} ms)`, round(wallMs), 'ms', 'info', null);
   } finally {
     await sim.close();
   }

@@ -88,7 +88,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .command('apply [planfile]')
     .description('apply the changes (or exactly the saved plan FILE) through signed updateTask calls')
     .option('--auto-approve', 'do not ask for confirmation')
-    .option('-p, --parallelism <n>', 'concurrent updateTask calls (default: settings, 8)', intInRange('--parallelism', 1, 256))
+    .option('-p, --parallelism <n>', 'ceiling of concurrent API calls; adaptive below it (default: settings, 8)', intInRange('--parallelism', 1, 256))
     .option('--lock-timeout <ms>', 'wait this long for the state lock (default: settings, 0)', positiveInt('--lock-timeout'))
     .addOption(new Option('--format <format>', 'report format: text, or json on stdout (the human account goes to stderr)').choices(['text', 'json']).default('text'));
   planShaping(apply).action((planfile, opts) => run(async () => (await commands()).applyCommand(io, global(), planfile, opts))());

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { sign, parseAlgorithm, signaturesEqual, type SignAlgorithm } from './sign.js';
 import { ApiError } from './errors.js';
+import { retryAfterFromHeaders } from './retry-after.js';
 import { maskPhones, maskUrlCredentials } from '../model/redact.js';
 import { PRODUCT_ID } from '../model/task.js';
-import { AUTH_RET_CODES, TRANSIENT_RET_CODES } from '../model/retcode.js';
+import { AUTH_RET_CODES, THROTTLE_RET_CODES, TRANSIENT_RET_CODES } from '../model/retcode.js';
 import {
   API_PREFIX,
   type BaseResponse,
@@ -71,14 +72,40 @@ function documentedCase(headers: import('node:http').OutgoingHttpHeaders | reado
   return out;
 }
 
+/**
+ * Admission of each HTTP attempt: the rate controller (src/concurrency/controller.ts) sits
+ * here, around the attempt, so the client stays the client. The attempt is sent once
+ * `acquire` resolves, and its permit is settled with how it ended.
+ */
+export interface CallGate {
+  acquire(): Promise<{ settle(outcome: GateOutcome): void }>;
+  /** For --debug: the current rate and concurrency. */
+  describe(): string;
+}
+export type GateOutcome = { kind: 'accepted' } | { kind: 'throttled'; retryAfterMs: number | null } | { kind: 'failed' };
+
+/** No admission control: every attempt goes at once. */
+const OPEN_GATE: CallGate = { acquire: async () => ({ settle: () => undefined }), describe: () => 'no rate control' };
+
+/** Calls and throttled answers so far (summaries and benchmarks). */
+export interface ClientTraffic {
+  calls: number;
+  throttled: number;
+}
+
 export interface ClientOptions {
   endpoint: string;
   uuid: string;
   secretKey: string;
   algorithm: SignAlgorithm;
   timeoutMs: number;
+  /** Retries after a failed attempt (network, timeout, HTTP 5xx, retCode 5). */
   retries: number;
+  /** Retries after throttled answers (HTTP 429, retCode 7), a budget of their own (default 20). */
+  throttleRetries?: number;
   transport: HttpPost;
+  /** Admission of each attempt (the rate controller); default: none. */
+  gate?: CallGate;
   /** Injected for tests: the clock (ms), the sleep between retries and the jitter source. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -96,20 +123,43 @@ const header = (h: HttpResponse['headers'], name: string): string | undefined =>
 
 export const RETRY_BASE_MS = 200;
 export const RETRY_CAP_MS = 5000;
+export const DEFAULT_THROTTLE_RETRIES = 20;
 const AUTH_HINT = 'check NXCLOUD_UUID, NXCLOUD_SECRET_KEY and the signature algorithm (NXCLOUD_ALGORITHM / "algorithm"), and that the machine clock is correct';
 
-type Outcome<T> = { ok: true; value: T } | { ok: false; retry: boolean; error: ApiError; retryAfterMs?: number };
+type Outcome<T> =
+  | { ok: true; value: T }
+  /** HTTP 429 or retCode 7: refused before it was handled (see docs/api-notes.md); retried on the throttle budget. */
+  | { ok: false; throttled: true; retryAfterMs: number | null; error: ApiError }
+  | { ok: false; throttled: false; retry: boolean; error: ApiError };
+
+/** Counts one call's attempts against its two budgets. */
+class CallBudget {
+  failures = 0;
+  throttles = 0;
+  readonly startedAt: number;
+
+  constructor(now: number) {
+    this.startedAt = now;
+  }
+
+  get attempts(): number {
+    return this.failures + this.throttles + 1;
+  }
+}
 
 /** The signed NXCloud Callbot v3 client: every request signed, every response verified. */
 export class NxCloudClient {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  private readonly gate: CallGate;
+  private readonly counts: ClientTraffic = { calls: 0, throttled: 0 };
 
   constructor(private readonly options: ClientOptions) {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.random = options.random ?? Math.random;
+    this.gate = options.gate ?? OPEN_GATE;
   }
 
   /** Exponential backoff with jitter: base·2^n capped, scaled by a random factor in [0.5, 1). */
@@ -117,21 +167,60 @@ export class NxCloudClient {
     return Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempt) * (0.5 + this.random() / 2);
   }
 
+  /**
+   * Sends one request until it is answered, retrying on two separate budgets: failures
+   * (network, timeout, HTTP 5xx, retCode 5) up to `retries`, throttled answers (HTTP 429,
+   * retCode 7) up to `throttleRetries`, each after the wait the API asked for.
+   */
   async call<T extends object>(endpoint: string, body: object, isSuccess: (r: T) => boolean = (r) => (r as BaseResponse).retCode === 0): Promise<T> {
     const text = JSON.stringify(body);
-    let last: ApiError | undefined;
-    for (let attempt = 0; attempt <= this.options.retries; attempt++) {
-      if (attempt > 0) {
-        const wait = this.backoffMs(attempt - 1);
-        this.options.debug?.(`retry ${endpoint} in ${Math.round(wait)} ms (attempt ${attempt + 1}/${this.options.retries + 1})`);
-        await this.sleep(wait);
-      }
-      const outcome = await this.attempt<T>(endpoint, text, attempt + 1, isSuccess);
+    const budget = new CallBudget(this.now());
+    for (;;) {
+      const permit = await this.gate.acquire();
+      const outcome = await this.attempt<T>(endpoint, text, budget.attempts, isSuccess).catch((err: unknown) => {
+        permit.settle({ kind: 'failed' });
+        throw err;
+      });
+      permit.settle(outcome.ok ? { kind: 'accepted' } : outcome.throttled ? { kind: 'throttled', retryAfterMs: outcome.retryAfterMs } : { kind: 'failed' });
       if (outcome.ok) return outcome.value;
-      last = outcome.error;
-      if (!outcome.retry) throw outcome.error;
+      const wait = outcome.throttled ? this.afterThrottle(endpoint, outcome, budget) : this.afterFailure(endpoint, outcome, budget);
+      await this.sleep(wait);
     }
-    throw last!;
+  }
+
+  /** Throws once the throttle budget is spent; otherwise the wait before the next attempt. */
+  private afterThrottle(endpoint: string, outcome: Extract<Outcome<object>, { throttled: true }>, budget: CallBudget): number {
+    this.counts.throttled++;
+    budget.throttles++;
+    const limit = this.options.throttleRetries ?? DEFAULT_THROTTLE_RETRIES;
+    if (budget.throttles > limit) {
+      const seconds = ((this.now() - budget.startedAt) / 1000).toFixed(1);
+      const { statusCode, retCode } = outcome.error.details;
+      throw new ApiError(
+        endpoint,
+        'throttled',
+        `the API kept throttling (${budget.throttles} throttled answer${budget.throttles === 1 ? '' : 's'} over ${seconds} s)`,
+        { statusCode, retCode, attempts: budget.attempts - 1 },
+        'the account is at its rate limit: lower parallelism, set rateLimit below the quota, or raise throttleRetries to wait longer',
+      );
+    }
+    const wait = outcome.retryAfterMs ?? this.backoffMs(budget.throttles - 1);
+    this.options.debug?.(`throttled: ${outcome.error.message}; retry in ${Math.round(wait)} ms${outcome.retryAfterMs === null ? '' : ' (Retry-After)'} (throttled ${budget.throttles}/${limit}; ${this.gate.describe()})`);
+    return wait;
+  }
+
+  /** Throws when the failure is final or the retries are spent; otherwise the backoff. */
+  private afterFailure(endpoint: string, outcome: Extract<Outcome<object>, { throttled: false }>, budget: CallBudget): number {
+    if (!outcome.retry || budget.failures >= this.options.retries) throw outcome.error;
+    budget.failures++;
+    const wait = this.backoffMs(budget.failures - 1);
+    this.options.debug?.(`retry ${endpoint} in ${Math.round(wait)} ms (attempt ${budget.failures + 1}/${this.options.retries + 1})`);
+    return wait;
+  }
+
+  /** Calls (HTTP attempts) and throttled answers so far. */
+  traffic(): ClientTraffic {
+    return { ...this.counts };
   }
 
   private async attempt<T extends object>(endpoint: string, text: string, attempts: number, isSuccess: (r: T) => boolean): Promise<Outcome<T>> {
@@ -148,22 +237,27 @@ export class NxCloudClient {
     };
     const url = `${this.options.endpoint}${API_PREFIX}${endpoint}`;
     const started = this.now();
+    this.counts.calls++;
     this.options.onAttempt?.(endpoint);
-    this.options.debug?.(`→ POST ${url} requestID=${requestID} createTs=${createTs} algorithm=${algorithm} sign=<redacted> body=${maskPhones(maskUrlCredentials(text))}`);
+    this.options.debug?.(`→ POST ${url} requestID=${requestID} createTs=${createTs} algorithm=${algorithm} sign=<redacted> body=${maskPhones(maskUrlCredentials(text))} [${this.gate.describe()}]`);
     let res: HttpResponse;
     try {
       res = await this.options.transport(url, { headers, body: text, timeoutMs: this.options.timeoutMs });
     } catch (err) {
       const code = (err as NetworkError).code;
       this.options.debug?.(`← ${endpoint} network error ${code ?? ''} after ${this.now() - started} ms`);
-      return { ok: false, retry: true, error: new ApiError(endpoint, 'network', `network error: ${(err as Error).message}`, { attempts }, `is ${this.options.endpoint} reachable?`) };
+      return { ok: false, throttled: false, retry: true, error: new ApiError(endpoint, 'network', `network error: ${(err as Error).message}`, { attempts }, `is ${this.options.endpoint} reachable?`) };
     }
     this.options.debug?.(`← ${endpoint} HTTP ${res.statusCode} in ${this.now() - started} ms body=${maskPhones(maskUrlCredentials(res.body.slice(0, 2000)))}`);
-    if (res.statusCode === 429 || res.statusCode >= 500) {
-      return { ok: false, retry: true, error: new ApiError(endpoint, 'http', `HTTP ${res.statusCode}`, { statusCode: res.statusCode, attempts }) };
+    if (res.statusCode === 429) {
+      const retryAfterMs = retryAfterFromHeaders({ retryAfter: header(res.headers, 'Retry-After'), retryAfterMs: header(res.headers, 'Retry-After-Ms') }, this.now());
+      return { ok: false, throttled: true, retryAfterMs, error: new ApiError(endpoint, 'http', 'HTTP 429', { statusCode: 429, attempts }) };
+    }
+    if (res.statusCode >= 500) {
+      return { ok: false, throttled: false, retry: true, error: new ApiError(endpoint, 'http', `HTTP ${res.statusCode}`, { statusCode: res.statusCode, attempts }) };
     }
     if (res.statusCode !== 200) {
-      return { ok: false, retry: false, error: new ApiError(endpoint, 'http', `unexpected HTTP ${res.statusCode}`, { statusCode: res.statusCode, attempts }, `is ${this.options.endpoint} the NXCloud API?`) };
+      return { ok: false, throttled: false, retry: false, error: new ApiError(endpoint, 'http', `unexpected HTTP ${res.statusCode}`, { statusCode: res.statusCode, attempts }, `is ${this.options.endpoint} the NXCloud API?`) };
     }
     let parsed: unknown;
     try {
@@ -176,24 +270,23 @@ export class NxCloudClient {
       // An unverified answer is never trusted; an auth refusal still explains itself.
       const ret = parsed as Partial<BaseResponse> | undefined;
       if (ret && typeof ret.retCode === 'number' && AUTH_RET_CODES.has(ret.retCode)) {
-        return { ok: false, retry: false, error: new ApiError(endpoint, 'auth', `request refused: retCode ${ret.retCode} ${ret.retMsg ?? ''}`.trim(), { retCode: ret.retCode, retMsg: ret.retMsg, attempts }, AUTH_HINT) };
+        return { ok: false, throttled: false, retry: false, error: new ApiError(endpoint, 'auth', `request refused: retCode ${ret.retCode} ${ret.retMsg ?? ''}`.trim(), { retCode: ret.retCode, retMsg: ret.retMsg, attempts }, AUTH_HINT) };
       }
-      return { ok: false, retry: false, error: new ApiError(endpoint, 'signature', `response ${verdict}; the response was not trusted`, { attempts }, 'the answer may have been altered in transit, or the secret key is wrong; check NXCLOUD_SECRET_KEY and retry') };
+      return { ok: false, throttled: false, retry: false, error: new ApiError(endpoint, 'signature', `response ${verdict}; the response was not trusted`, { attempts }, 'the answer may have been altered in transit, or the secret key is wrong; check NXCLOUD_SECRET_KEY and retry') };
     }
     if (!parsed || typeof parsed !== 'object') {
-      return { ok: false, retry: false, error: new ApiError(endpoint, 'protocol', 'response body is not a JSON object', { attempts }) };
+      return { ok: false, throttled: false, retry: false, error: new ApiError(endpoint, 'protocol', 'response body is not a JSON object', { attempts }) };
     }
     const value = parsed as T & Partial<BaseResponse>;
     if (isSuccess(value)) return { ok: true, value };
     const retCode = typeof value.retCode === 'number' ? value.retCode : (value as unknown as PingResponse).code;
     const retMsg = value.retMsg ?? (value as unknown as PingResponse).msg;
-    const transient = TRANSIENT_RET_CODES.has(retCode);
-    const kind = AUTH_RET_CODES.has(retCode) ? 'auth' : 'retcode';
-    return {
-      ok: false,
-      retry: transient,
-      error: new ApiError(endpoint, kind, `retCode ${retCode}: ${retMsg ?? ''}`.trim(), { retCode, retMsg, attempts, responseID: value.responseID }, kind === 'auth' ? AUTH_HINT : undefined),
-    };
+    const error = new ApiError(endpoint, AUTH_RET_CODES.has(retCode) ? 'auth' : 'retcode', `retCode ${retCode}: ${retMsg ?? ''}`.trim(), { retCode, retMsg, attempts, responseID: value.responseID }, AUTH_RET_CODES.has(retCode) ? AUTH_HINT : undefined);
+    if (THROTTLE_RET_CODES.has(retCode)) {
+      const retryAfterMs = retryAfterFromHeaders({ retryAfter: header(res.headers, 'Retry-After'), retryAfterMs: header(res.headers, 'Retry-After-Ms') }, this.now());
+      return { ok: false, throttled: true, retryAfterMs, error };
+    }
+    return { ok: false, throttled: false, retry: TRANSIENT_RET_CODES.has(retCode), error };
   }
 
   /** Returns why the response signature fails, or undefined when it verifies. */

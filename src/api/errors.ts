@@ -1,6 +1,7 @@
 import { CallformError } from '../errors.js';
 
-export type ApiErrorKind = 'network' | 'http' | 'retcode' | 'signature' | 'protocol' | 'auth';
+/** `throttled`: the throttle budget ran out (the API kept answering HTTP 429 / retCode 7). */
+export type ApiErrorKind = 'network' | 'http' | 'retcode' | 'signature' | 'protocol' | 'auth' | 'throttled';
 
 /** A failed API call, after retries. Never carries the secret or a signature. */
 export class ApiError extends CallformError {

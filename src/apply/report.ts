@@ -10,3 +10,15 @@ export function pausedTimes(results: readonly TaskResult[]): PausedTimes {
   const median = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
   return { tasks: times.length, totalMs: times.reduce((a, b) => a + b, 0), medianMs: median, maxMs: times[times.length - 1] };
 }
+
+/** The API traffic of a run: every HTTP attempt (retries and status reads included) and the throttled answers. */
+export interface ApiTraffic {
+  calls: number;
+  throttled: number;
+  seconds: number;
+}
+
+/** Average calls per second over the run (0 for an instant run). */
+export function callsPerSecond(t: ApiTraffic): number {
+  return t.seconds > 0 ? t.calls / t.seconds : 0;
+}

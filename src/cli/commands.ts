@@ -6,7 +6,7 @@ import { renderPlanMarkdown } from '../render/markdown.js';
 import { renderPlanJson, renderApplyJson } from '../render/json.js';
 import { readSavedPlan, writeSavedPlan } from '../plan/saved-plan.js';
 import { forceUnlock } from '../state/lock.js';
-import { openProject, computePlan, createClient, runApply, runDoctor, runImport, applyExitCode, planExitCode, validateProject, warningIssue, type LintWarning, type Project } from '../workflow/index.js';
+import { openProject, computePlan, createClient, createRateController, runApply, runDoctor, runImport, applyExitCode, planExitCode, validateProject, warningIssue, type LintWarning, type Project, type RateController } from '../workflow/index.js';
 import { describeStatus } from '../model/status.js';
 import { renderDoctorText, renderDoctorJson } from '../render/doctor.js';
 import { policyVerdict, validatePolicyLines, warningLines } from '../render/review-text.js';
@@ -158,17 +158,30 @@ function trapSignals(io: Io, graceMs: number) {
   };
 }
 
-function progressReporter(io: Io, out: Io['stdout']) {
+/** Without a TTY, the rate line repeats at most this often (long applies in CI logs). */
+const RATE_LINE_EVERY_MS = 10_000;
+
+/**
+ * TTY: one live line on stderr, `[done/total] N failed so far · 97.1 req/s (paced at 98.0),
+ * concurrency 5/64, 3 throttled`. Otherwise one line per task that was not unchanged, and
+ * the rate line every RATE_LINE_EVERY_MS.
+ */
+function progressReporter(io: Io, out: Io['stdout'], gate: RateController) {
   const tty = Boolean(io.stderr.isTTY) && !io.env.CI;
   let failures = 0;
+  let rateLineAt = performance.now();
   return {
     onResult(r: ApplyResult['results'][number], done: number, total: number) {
       if (r.outcome === 'failed') failures++;
       if (tty) {
-        io.stderr.write(`\r\x1b[2K[${done}/${total}] ${failures} failed so far`);
+        io.stderr.write(`\r\x1b[2K[${done}/${total}] ${failures} failed so far · ${gate.describe()}`);
         if (done === total) io.stderr.write('\r\x1b[2K');
-      } else if (r.outcome !== 'unchanged') {
-        out.write(renderApplyLine(r, done, total) + '\n');
+        return;
+      }
+      if (r.outcome !== 'unchanged') out.write(renderApplyLine(r, done, total) + '\n');
+      if (performance.now() - rateLineAt >= RATE_LINE_EVERY_MS) {
+        rateLineAt = performance.now();
+        out.write(`[${done}/${total}] rate: ${gate.describe()}\n`);
       }
     },
     end() {
@@ -191,14 +204,15 @@ export async function applyCommand(io: Io, global: GlobalOptions, planFile: stri
     throw new CallformError('apply needs confirmation but standard input is not a terminal', 'pass --auto-approve, or apply a reviewed saved plan: `callform apply FILE`');
   }
   const p = await project(io, global, { parallelism: opts.parallelism, lockTimeoutMs: opts.lockTimeout });
-  const client = await createClient(p, { debug: debugSink(io, global) });
+  const gate = createRateController(p, debugSink(io, global));
+  const client = await createClient(p, { debug: debugSink(io, global), gate });
   const json = opts.format === 'json';
   // With --format json, stdout carries only the JSON report; the human account goes to stderr.
   const human = json ? io.stderr : io.stdout;
   const c = json ? noColors : colors(io, global);
   const s = p.settings;
   const signals = trapSignals(io, s.pauseTimeoutMs * 2 + 2 * s.timeoutMs * (s.retries + 1));
-  const progress = progressReporter(io, human);
+  const progress = progressReporter(io, human, gate);
   try {
     const request = planFile ? { planFile } : { targets: opts.target?.length ? opts.target : null, pauseRunning: opts.pauseRunning, resync: opts.resync };
     const run = await runApply(p, request, {
@@ -215,7 +229,7 @@ export async function applyCommand(io: Io, global: GlobalOptions, planFile: stri
     progress.end();
     if (run.status === 'nothing-applicable') human.write('\nNothing can be applied now.\n');
     if (run.status === 'cancelled') io.stderr.write('Apply cancelled; nothing was changed.\n');
-    if (run.status === 'applied') human.write('\n' + renderApplySummary(run.result, c));
+    if (run.status === 'applied') human.write('\n' + renderApplySummary(run.result, c, run.result.traffic));
     const exit = signals.exitCode() ?? applyExitCode(run);
     if (json) io.stdout.write(renderApplyJson(run, exit));
     return exit;

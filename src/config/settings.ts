@@ -9,6 +9,8 @@ import { parseSource, type SourceDocument } from '../diagnostics/source.js';
 
 /** The signature algorithm the settings choose (the API client implements both). */
 export type SignAlgorithm = NonNullable<CallformSettings['algorithm']>;
+/** adaptive: AIMD concurrency and rate under the parallelism ceiling; fixed: always parallelism in flight. */
+export type ConcurrencyMode = NonNullable<CallformSettings['concurrency']>;
 import type { SendMode } from '../model/task.js';
 export type { SendMode };
 
@@ -59,6 +61,11 @@ export interface ResolvedSettings {
   parallelism: number;
   timeoutMs: number;
   retries: number;
+  /** Retries of throttled attempts (HTTP 429, retCode 7): a budget of their own. */
+  throttleRetries: number;
+  concurrency: ConcurrencyMode;
+  /** Hard cap on API requests per second, or null. */
+  rateLimit: number | null;
   lockTimeoutMs: number;
   /** How long a pause may take to show as status 5 (live-task lifecycle). */
   pauseTimeoutMs: number;
@@ -155,6 +162,9 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<Resolv
     parallelism: s.parallelism ?? 8,
     timeoutMs: s.timeoutMs ?? 15000,
     retries: s.retries ?? 3,
+    throttleRetries: s.throttleRetries ?? 20,
+    concurrency: s.concurrency ?? 'adaptive',
+    rateLimit: s.rateLimit ?? null,
     lockTimeoutMs: s.lockTimeoutMs ?? 0,
     pauseTimeoutMs: s.pauseTimeoutMs ?? 30_000,
     sendMode: s.sendMode ?? 'changed',

@@ -23,7 +23,7 @@ export interface CallformSettings {
    */
   algorithm?: 'MD5' | 'SHA256';
   /**
-   * Concurrent updateTask calls during apply. Default 8.
+   * Ceiling of concurrent API calls (updateTask during apply, listTask batches during plan). Default 8.
    */
   parallelism?: number;
   /**
@@ -31,9 +31,21 @@ export interface CallformSettings {
    */
   timeoutMs?: number;
   /**
-   * Retries for network errors, timeouts, HTTP 429/5xx and transient retCodes (5, 7). Default 3.
+   * Retries of a failed attempt: network errors, timeouts, HTTP 5xx, retCode 5. Default 3. Throttled answers (HTTP 429, retCode 7) have their own budget, throttleRetries.
    */
   retries?: number;
+  /**
+   * Retries of a throttled attempt (HTTP 429, retCode 7), each after the wait the API asks for (Retry-After) or a backoff; they never use the retries budget. Default 20.
+   */
+  throttleRetries?: number;
+  /**
+   * adaptive (default): concurrency and request rate adapt to throttling (AIMD), with parallelism as the ceiling, and a Retry-After pauses every new request. fixed: always parallelism requests in flight; a throttled request waits on its own.
+   */
+  concurrency?: 'adaptive' | 'fixed';
+  /**
+   * Hard cap on API requests per second (the account's known quota), fractions allowed. Adaptive control still works under it. Default: none.
+   */
+  rateLimit?: number;
   /**
    * How long to wait for the state lock. Default 0 (fail at once).
    */

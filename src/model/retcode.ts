@@ -34,5 +34,8 @@ export const RET_CODE_MEANING: Readonly<Record<number, string>> = {
 /** retCodes documented as transient conditions: retried like a 5xx. */
 export const TRANSIENT_RET_CODES: ReadonlySet<number> = new Set([RetCode.Maintenance, RetCode.SystemBusy]);
 
+/** "System busy": the platform's throttling answer, retried on the throttle budget like an HTTP 429 (not a failure). */
+export const THROTTLE_RET_CODES: ReadonlySet<number> = new Set([RetCode.SystemBusy]);
+
 /** retCodes that mean the credentials, signature or clock are wrong: never retried. */
 export const AUTH_RET_CODES: ReadonlySet<number> = new Set([RetCode.SignatureIncorrect, RetCode.SignatureMissing, RetCode.AccountNotFound, RetCode.NoPermission]);

@@ -1,6 +1,6 @@
 import type { CallformPlan } from '../model/plan.js';
 import type { ApplyRun } from '../workflow/apply.js';
-import { pausedTimes } from '../apply/report.js';
+import { callsPerSecond, pausedTimes } from '../apply/report.js';
 import { maskValue } from '../model/redact.js';
 
 /** `--format json`: the documented plan format (schemas/plan.schema.json), values masked. */
@@ -10,11 +10,14 @@ export function renderPlanJson(plan: CallformPlan): string {
 
 /**
  * `apply --format json`: how the run ended, its exit code, the plan summary and, when it
- * applied, every task's outcome with the paused time of pause → update → resume windows.
+ * applied, every task's outcome with the paused time of pause → update → resume windows,
+ * and the API traffic (calls, throttled answers, average calls per second; null when the
+ * client does not count them).
  */
 export function renderApplyJson(run: ApplyRun, exitCode: number): string {
   const base = { kind: 'callform-apply', status: run.status, exit_code: exitCode, summary: run.plan.summary };
   if (run.status !== 'applied') return JSON.stringify(base, null, 2) + '\n';
-  const { results, counts, interrupted, updateCalls } = run.result;
-  return JSON.stringify(maskValue({ ...base, counts, interrupted, update_calls: updateCalls, paused: pausedTimes(results), results }), null, 2) + '\n';
+  const { results, counts, interrupted, updateCalls, traffic: t } = run.result;
+  const traffic = t && { api_calls: t.calls, throttled: t.throttled, seconds: Math.round(t.seconds * 1000) / 1000, calls_per_second: Math.round(callsPerSecond(t) * 10) / 10 };
+  return JSON.stringify(maskValue({ ...base, counts, interrupted, update_calls: updateCalls, traffic, paused: pausedTimes(results), results }), null, 2) + '\n';
 }

@@ -1,6 +1,6 @@
 import type { CallformPlan, SettingChange, TaskPlan } from '../model/plan.js';
 import type { ApplyResult } from '../apply/apply.js';
-import { pausedTimes } from '../apply/report.js';
+import { callsPerSecond, pausedTimes, type ApiTraffic } from '../apply/report.js';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 import { noColors, type Colors } from './colors.js';
@@ -76,7 +76,13 @@ export function renderApplyLine(r: ApplyResult['results'][number], done: number,
   return `[${done}/${total}] ${r.userTaskID} ${r.outcome}${detail}`;
 }
 
-export function renderApplySummary(result: ApplyResult, c: Colors = noColors): string {
+/** "; 14 API calls at 42.1 calls/s, 0 throttled" (empty without traffic figures). */
+function trafficNote(t: ApiTraffic | null): string {
+  if (!t) return '';
+  return `; ${t.calls} API call${t.calls === 1 ? '' : 's'} at ${callsPerSecond(t).toFixed(1)} calls/s, ${t.throttled} throttled`;
+}
+
+export function renderApplySummary(result: ApplyResult, c: Colors = noColors, traffic: ApiTraffic | null = null): string {
   const k = result.counts;
   const lines: string[] = [];
   for (const r of result.results) {
@@ -98,6 +104,6 @@ export function renderApplySummary(result: ApplyResult, c: Colors = noColors): s
   if (k.skipped) parts.push(`${k.skipped} skipped`);
   if (k.resumed) parts.push(`${k.resumed} resumed`);
   const ok = k.failed === 0 && k.skipped === 0;
-  lines.push((ok ? c.green : c.red)(c.bold(`Apply complete: ${parts.join(', ')} (${result.updateCalls} updateTask call${result.updateCalls === 1 ? '' : 's'}).`)));
+  lines.push((ok ? c.green : c.red)(c.bold(`Apply complete: ${parts.join(', ')} (${result.updateCalls} updateTask call${result.updateCalls === 1 ? '' : 's'}${trafficNote(traffic)}).`)));
   return lines.join('\n') + '\n';
 }

@@ -5,7 +5,8 @@ import { acquireStateLock, type StateLock } from '../state/lock.js';
 import { StateWriter } from '../state/writer.js';
 import type { LoadedState } from '../state/state.js';
 import { applyPlan, type ApplyOptions, type ApplyResult } from '../apply/apply.js';
-import type { NxCloudClient } from '../api/client.js';
+import type { ApiTraffic } from '../apply/report.js';
+import type { ClientTraffic, NxCloudClient } from '../api/client.js';
 import { ExitCode } from '../errors.js';
 import { computePlan, assertPlanCurrent } from './plan.js';
 import { createClient, loadProjectState, type Project } from './project.js';
@@ -15,11 +16,22 @@ export async function lockState(project: Project, operation: string, onCompromis
   return acquireStateLock(project.settings.statePath, { operation, timeoutMs: project.settings.lockTimeoutMs, onCompromised });
 }
 
+/** An executed plan, with the API traffic of the execution when the client counts it. */
+export type ExecutedPlan = ApplyResult & { traffic: ApiTraffic | null };
+
+const countsTraffic = (client: object): client is { traffic(): ClientTraffic } => typeof (client as { traffic?: unknown }).traffic === 'function';
+
 /** Executes a plan; the state records `policyDigest`, the policy the apply ran under, when given. */
-export async function executePlan(project: Project, plan: CallformPlan, state: LoadedState, options: Omit<ApplyOptions, 'state'> & { policyDigest?: string | null }): Promise<ApplyResult> {
+export async function executePlan(project: Project, plan: CallformPlan, state: LoadedState, options: Omit<ApplyOptions, 'state'> & { policyDigest?: string | null }): Promise<ExecutedPlan> {
   const writer = new StateWriter(project.settings.statePath, state.state);
   if (options.policyDigest !== undefined) writer.recordPolicy(options.policyDigest);
-  return applyPlan(plan, { ...options, state: writer });
+  const client = options.client;
+  const before = countsTraffic(client) ? client.traffic() : null;
+  const started = performance.now();
+  const result = await applyPlan(plan, { ...options, state: writer });
+  if (!before || !countsTraffic(client)) return { ...result, traffic: null };
+  const after = client.traffic();
+  return { ...result, traffic: { calls: after.calls - before.calls, throttled: after.throttled - before.throttled, seconds: (performance.now() - started) / 1000 } };
 }
 
 /** What `apply` is asked to do: exactly a saved plan, or a fresh plan of (some) tasks. */
@@ -42,7 +54,7 @@ export type ApplyRun =
   /** Only held-back tasks: nothing can be applied now. */
   | { status: 'nothing-applicable'; plan: CallformPlan }
   | { status: 'cancelled'; plan: CallformPlan }
-  | { status: 'applied'; plan: CallformPlan; result: ApplyResult };
+  | { status: 'applied'; plan: CallformPlan; result: ExecutedPlan };
 
 const COMPROMISED = (err: Error) =>
   `the state lock was taken away while this apply holds it (${err.message}); was force-unlock used on a live run? continuing: state writes stay atomic`;

@@ -4,7 +4,10 @@ import { loadTasks, type LoadedTasks } from '../config/load-tasks.js';
 export { warningIssue, type LintWarning } from '../config/dial-window.js';
 import type { Policy } from '../policy/types.js';
 import { readState, type LoadedState } from '../state/state.js';
-import { NxCloudClient, gotTransport, type HttpPost } from '../api/client.js';
+import { NxCloudClient, gotTransport, type CallGate, type HttpPost } from '../api/client.js';
+import { RateController } from '../concurrency/controller.js';
+
+export type { RateController };
 
 /** A callform project: resolved settings plus where it runs. */
 export interface Project {
@@ -46,6 +49,14 @@ export interface ClientExtras {
   debug?: (line: string) => void;
   onAttempt?: (endpoint: string) => void;
   sleep?: (ms: number) => Promise<void>;
+  /** The run's rate controller (default: a new one from the settings). Pass one to show its rate. */
+  gate?: CallGate;
+}
+
+/** One per run: every API call of the run (status reads, updates, pauses) shares it. */
+export function createRateController(project: Project, debug?: (line: string) => void): RateController {
+  const s = project.settings;
+  return new RateController({ mode: s.concurrency, ceiling: s.parallelism, rateLimit: s.rateLimit, debug });
 }
 
 export async function createClient(project: Project, extras: ClientExtras = {}): Promise<NxCloudClient> {
@@ -58,6 +69,8 @@ export async function createClient(project: Project, extras: ClientExtras = {}):
     algorithm: s.algorithm,
     timeoutMs: s.timeoutMs,
     retries: s.retries,
+    throttleRetries: s.throttleRetries,
+    gate: extras.gate ?? createRateController(project, extras.debug),
     transport: extras.transport ?? (await gotTransport(Math.max(s.parallelism, 8))),
     debug: extras.debug,
     onAttempt: extras.onAttempt,

@@ -64,7 +64,7 @@ describe('plan and apply against the simulator', () => {
     const res = await runCli(['apply', '--auto-approve'], { cwd: project.dir, env });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(3);
-    expect(res.stdout).toMatch(/Apply complete: 2 applied, 1 blocked, 0 failed, 0 unchanged \(2 updateTask calls\)/);
+    expect(res.stdout).toMatch(/Apply complete: 2 applied, 1 blocked, 0 failed, 0 unchanged \(2 updateTask calls; 2 API calls at [\d.]+ calls\/s, 0 throttled\)/);
     expect(res.stdout).toMatch(/task-running blocked: task is 2 \(running\)/);
     expect(res.stdout).toMatch(/after about 5 minutes/);
     const a = updates.find((u) => u.userTaskID === 'task-a')!.body;

@@ -1,6 +1,6 @@
 import { readRemoteTasks } from '../../src/remote/statuses.js';
 import { describe, it, expect } from 'vitest';
-import { NxCloudClient, NetworkError, type HttpPost, type HttpResponse } from '../../src/api/client.js';
+import { NxCloudClient, NetworkError, type ClientOptions, type GateOutcome, type HttpPost, type HttpResponse } from '../../src/api/client.js';
 import { sign } from '../../src/api/sign.js';
 import { ApiError } from '../../src/api/errors.js';
 
@@ -8,7 +8,7 @@ const SECRET = 'test-secret';
 const UUID = 'test-uuid';
 
 /** A fake server: answers each attempt with the next scripted reply, signed unless told otherwise. */
-function scripted(replies: Array<{ status?: number; body?: object; network?: boolean; badSign?: boolean; unsigned?: boolean }>) {
+function scripted(replies: Array<{ status?: number; body?: object; network?: boolean; badSign?: boolean; unsigned?: boolean; headers?: Record<string, string> }>) {
   const requests: Array<{ url: string; headers: Record<string, string>; body: string }> = [];
   const transport: HttpPost = async (url, req) => {
     requests.push({ url, headers: req.headers, body: req.body });
@@ -16,7 +16,7 @@ function scripted(replies: Array<{ status?: number; body?: object; network?: boo
     if (reply.network) throw new NetworkError('socket hang up', 'ECONNRESET');
     const body = JSON.stringify(reply.body ?? { retCode: 0, retMsg: 'ok' });
     const createTs = '1700000000';
-    const headers: HttpResponse['headers'] = { requestid: req.headers.requestID, uuid: UUID, createts: createTs };
+    const headers: HttpResponse['headers'] = { requestid: req.headers.requestID, uuid: UUID, createts: createTs, ...reply.headers };
     if (!reply.unsigned) {
       const s = sign({ secretKey: SECRET, body, createTs, requestID: req.headers.requestID!, uuid: UUID }, 'MD5');
       headers.sign = reply.badSign ? s.replace(/^./, s[0] === 'A' ? 'B' : 'A') : s;
@@ -26,7 +26,8 @@ function scripted(replies: Array<{ status?: number; body?: object; network?: boo
   return { transport, requests };
 }
 
-function client(transport: HttpPost, sleeps: number[] = [], retries = 3) {
+function client(transport: HttpPost, sleeps: number[] = [], retries = 3, extra: Partial<ClientOptions> = {}) {
+  let clock = 1_700_000_000_000;
   return new NxCloudClient({
     endpoint: 'http://nx.test',
     uuid: UUID,
@@ -35,9 +36,14 @@ function client(transport: HttpPost, sleeps: number[] = [], retries = 3) {
     timeoutMs: 1000,
     retries,
     transport,
-    now: () => 1_700_000_000_000,
-    sleep: async (ms) => void sleeps.push(ms),
+    now: () => clock,
+    // The injected sleep moves the clock: "over X s" in messages is exact, and nothing waits.
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      clock += ms;
+    },
     random: () => 0.5,
+    ...extra,
   });
 }
 
@@ -55,9 +61,9 @@ describe('NxCloudClient', () => {
     expect(r.headers.sign).toBe(sign({ secretKey: SECRET, body: r.body, createTs: '1700000000', requestID: r.headers.requestID!, uuid: UUID }, 'MD5'));
   });
 
-  it('retries network errors, 5xx and 429 with backoff and a fresh requestID per attempt', async () => {
+  it('retries network errors and 5xx with backoff and a fresh requestID per attempt', async () => {
     const sleeps: number[] = [];
-    const { transport, requests } = scripted([{ network: true }, { status: 503 }, { status: 429 }, {}]);
+    const { transport, requests } = scripted([{ network: true }, { status: 503 }, { status: 500 }, {}]);
     await client(transport, sleeps).updateTask(payload);
     expect(requests).toHaveLength(4);
     expect(new Set(requests.map((r) => r.headers.requestID)).size).toBe(4);
@@ -81,6 +87,79 @@ describe('NxCloudClient', () => {
     const busy = scripted([{ body: { retCode: 7, retMsg: 'busy' } }, {}]);
     await client(busy.transport).updateTask(payload);
     expect(busy.requests).toHaveLength(2);
+  });
+
+  describe('throttling (HTTP 429, retCode 7)', () => {
+    const throttled429 = (headers: Record<string, string> = {}) => ({ status: 429, unsigned: true, body: { error: 'rate limit' }, headers });
+    const busy = { body: { retCode: 7, retMsg: 'system busy' } };
+
+    it('honours Retry-After-Ms, then Retry-After, else backs off; never uses the failure retries', async () => {
+      const sleeps: number[] = [];
+      const { transport, requests } = scripted([throttled429({ 'retry-after': '1', 'retry-after-ms': '12' }), throttled429({ 'retry-after': '2' }), busy, busy, {}]);
+      const c = client(transport, sleeps, 0); // retries: 0, yet four throttles are retried
+      await c.updateTask(payload);
+      expect(requests).toHaveLength(5);
+      expect(sleeps).toEqual([12, 2000, 600, 1200]); // without a hint: 200·2^n × 0.75, n = throttles so far
+      expect(c.traffic()).toEqual({ calls: 5, throttled: 4 });
+    });
+
+    it('keeps the two budgets apart: throttles do not count against retries, failures not against throttleRetries', async () => {
+      const { transport, requests } = scripted([busy, { status: 503 }, busy, { network: true }, busy, {}]);
+      await client(transport, [], 2, { throttleRetries: 3 }).updateTask(payload);
+      expect(requests).toHaveLength(6);
+    });
+
+    it('fails once the throttle budget is spent, saying the API kept throttling', async () => {
+      const sleeps: number[] = [];
+      const { transport, requests } = scripted([throttled429({ 'retry-after': '3' })]);
+      const err = await client(transport, sleeps, 3, { throttleRetries: 4 }).updateTask(payload).catch((e) => e);
+      expect(requests).toHaveLength(5);
+      expect(err).toBeInstanceOf(ApiError);
+      expect(err.kind).toBe('throttled');
+      expect(err.message).toBe('updateTask: the API kept throttling (5 throttled answers over 12.0 s)');
+      expect(err.details).toMatchObject({ statusCode: 429, attempts: 5 });
+      expect(err.hint).toMatch(/rateLimit/);
+    });
+
+    it('a retCode 7 that runs the budget out keeps its retCode; throttleRetries 0 fails at the first', async () => {
+      const { transport, requests } = scripted([busy]);
+      const err = await client(transport, [], 3, { throttleRetries: 0 }).updateTask(payload).catch((e) => e);
+      expect(requests).toHaveLength(1);
+      expect(err.message).toBe('updateTask: the API kept throttling (1 throttled answer over 0.0 s)');
+      expect(err.details).toMatchObject({ retCode: 7, attempts: 1 });
+    });
+
+    it('an unverified retCode 7 is not a throttle: the answer is not trusted', async () => {
+      const { transport, requests } = scripted([{ ...busy, badSign: true }]);
+      const err = await client(transport).updateTask(payload).catch((e) => e);
+      expect(err.kind).toBe('signature');
+      expect(requests).toHaveLength(1);
+    });
+
+    it('takes a permit from the gate before each attempt and settles it with how it ended', async () => {
+      const events: string[] = [];
+      const gate = {
+        acquire: async () => {
+          events.push('acquire');
+          return { settle: (o: GateOutcome) => void events.push(o.kind === 'throttled' ? `throttled ${o.retryAfterMs}` : o.kind) };
+        },
+        describe: () => 'test gate',
+      };
+      const { transport } = scripted([throttled429({ 'retry-after-ms': '7' }), busy, { status: 500 }, {}]);
+      const debug: string[] = [];
+      await client(transport, [], 3, { gate, debug: (l) => debug.push(l) }).updateTask(payload);
+      expect(events).toEqual(['acquire', 'throttled 7', 'acquire', 'throttled null', 'acquire', 'failed', 'acquire', 'accepted']);
+      expect(debug.filter((l) => l.startsWith('→ POST')).every((l) => l.endsWith('[test gate]'))).toBe(true);
+      expect(debug).toContain('throttled: updateTask: HTTP 429; retry in 7 ms (Retry-After) (throttled 1/20; test gate)');
+    });
+
+    it('settles a permit whose attempt got no answer as failed', async () => {
+      const settled: string[] = [];
+      const gate = { acquire: async () => ({ settle: (o: GateOutcome) => void settled.push(o.kind) }), describe: () => '' };
+      const { transport } = scripted([{ network: true }]);
+      await expect(client(transport, [], 1, { gate }).updateTask(payload)).rejects.toThrow(/network error/);
+      expect(settled).toEqual(['failed', 'failed']);
+    });
   });
 
   it('never trusts a response whose signature does not verify, and does not retry it', async () => {
