@@ -64,7 +64,7 @@ describe('guaranteed resume', () => {
     const seedValue = Number(process.env.CALLFORM_LIVE_SEED ?? 0x11fe);
     const rng = seededRandom(seedValue);
     const sim = await startSimulator({ seed: seed(), latencyMs: 8, pauseDelayMs: 30 });
-    const p = await createProject({ parallelism: 3, timeoutMs: 3000, retries: 1, pauseTimeoutMs: 1000 }, 'callform-live-kill-');
+    const p = await createProject({ parallelism: 3, timeoutMs: 3000, retries: 1, pauseTimeoutMs: 600 }, 'callform-live-kill-');
     const env = simEnv(sim);
     const apply = async (label: string) => {
       const args = ['apply', '--auto-approve'];
