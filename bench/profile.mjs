@@ -130,6 +130,7 @@ if (process.argv[2] === 'execute') {
     const ex = path.join(tmp, 'examples');
     await cp(path.join(ROOT, 'examples', 'callform.config.yaml'), path.join(ex, 'callform.config.yaml'));
     await cp(path.join(ROOT, 'examples', 'tasks'), path.join(ex, 'tasks'), { recursive: true });
+    await cp(path.join(ROOT, 'examples', 'policies'), path.join(ex, 'policies'), { recursive: true });
     await run([CLI, 'plan', '--offline'], ex);
     await profileCase('cold-start-examples', ex, 100);
     await profileExecutePlan(tmp);
