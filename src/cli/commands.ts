@@ -6,9 +6,12 @@ import { renderPlanMarkdown } from '../render/markdown.js';
 import { renderPlanJson, renderApplyJson } from '../render/json.js';
 import { readSavedPlan, writeSavedPlan } from '../plan/saved-plan.js';
 import { forceUnlock } from '../state/lock.js';
-import { openProject, computePlan, createClient, createRateController, runApply, runDoctor, runImport, applyExitCode, planExitCode, validateProject, warningIssue, type LintWarning, type Project, type RateController } from '../workflow/index.js';
+// Plan and validate load only what they use; apply, doctor and import load their own
+// workflows when run (cold start is a benchmark figure: every command pays for what it imports).
+import { openProject, createClient, createRateController, warningIssue, type LintWarning, type Project, type RateController } from '../workflow/project.js';
+import { computePlan, planExitCode } from '../workflow/plan.js';
+import { validateProject } from '../workflow/policy-gate.js';
 import { describeStatus } from '../model/status.js';
-import { renderDoctorText, renderDoctorJson } from '../render/doctor.js';
 import { policyVerdict, validatePolicyLines, warningLines } from '../render/review-text.js';
 import { sortIssues } from '../diagnostics/issue.js';
 import { confirm, type Io } from './io.js';
@@ -203,6 +206,7 @@ export async function applyCommand(io: Io, global: GlobalOptions, planFile: stri
   if (!planFile && !opts.autoApprove && !io.stdin.isTTY) {
     throw new CallformError('apply needs confirmation but standard input is not a terminal', 'pass --auto-approve, or apply a reviewed saved plan: `callform apply FILE`');
   }
+  const { runApply, applyExitCode } = await import('../workflow/apply.js');
   const p = await project(io, global, { parallelism: opts.parallelism, lockTimeoutMs: opts.lockTimeout });
   const gate = createRateController(p, debugSink(io, global));
   const client = await createClient(p, { debug: debugSink(io, global), gate });
@@ -246,6 +250,7 @@ export async function forceUnlockCommand(io: Io, global: GlobalOptions, id: stri
 }
 
 export async function doctorCommand(io: Io, global: GlobalOptions, opts: { format: 'text' | 'json' }): Promise<number> {
+  const [{ runDoctor }, { renderDoctorText, renderDoctorJson }] = await Promise.all([import('../workflow/doctor.js'), import('../render/doctor.js')]);
   const report = await runDoctor({ cwd: io.cwd, configFile: global.config, env: io.env });
   io.stdout.write(opts.format === 'json' ? renderDoctorJson(report) : renderDoctorText(report, colors(io, global)));
   return report.ok ? ExitCode.Ok : ExitCode.Error;
@@ -260,6 +265,7 @@ export interface ImportCommandOptions {
 }
 
 export async function importCommand(io: Io, global: GlobalOptions, opts: ImportCommandOptions): Promise<number> {
+  const { runImport } = await import('../workflow/import.js');
   const p = await project(io, global);
   const r = await runImport(p, { out: opts.out, statuses: opts.status, sceneID: opts.scene, nameContains: opts.nameContains, dryRun: Boolean(opts.dryRun) });
   for (const t of r.imported) io.stdout.write(`${opts.dryRun ? 'would import' : 'imported'} ${t.userTaskID} (sceneID ${t.sceneID}, taskID ${t.taskID}, status ${describeStatus(t.taskStatus)})\n`);
