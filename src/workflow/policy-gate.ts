@@ -55,6 +55,14 @@ export function policyChange(recorded: PolicyReport | null | undefined, current:
 export async function assertSavedPlanAllowed(project: Project, plan: CallformPlan, warn?: (message: string) => void): Promise<{ digest: string | null }> {
   const policy = await loadProjectPolicy(project);
   const changed = policyChange(plan.policy, policy);
+  if (!policy && plan.policy) {
+    // Settings without the policy the plan was checked against (another --config, or the
+    // policy removed since): removing a policy must not let plans made under it through.
+    throw new CallformError(
+      `apply refused: the plan was checked against a policy (sha256 ${shortDigest(plan.policy.digest)}), but the settings in use configure none`,
+      'apply it with the settings the plan was made with; if the policy was removed on purpose, make a new plan (`callform plan --out FILE`) and apply that',
+    );
+  }
   if (changed) warn?.(changed);
   if (!policy) return { digest: null };
   const { evaluatePolicy } = await import('../policy/evaluate.js');

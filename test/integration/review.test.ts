@@ -226,6 +226,19 @@ describe('policy at apply time', () => {
     expect(res.stderr).toMatch(/warning: the plan \(format 2\.0\) records no policy check; checking it against the current policy \(sha256 [0-9a-f]{12}\)/);
   });
 
+  it('refuses a saved plan made under a policy when the settings in use have none (no --config bypass)', async () => {
+    await writeTasks({ maxCall: 40 });
+    expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
+    await project.write('policies/base.yaml', POLICY_CAP(30));
+    const settings = await project.read('callform.config.yaml');
+    await project.write('nopolicy.yaml', settings.split('\n').filter((l) => !l.startsWith('policyFiles')).join('\n'));
+    const res = await cli('--config', 'nopolicy.yaml', 'apply', 'plan.cfplan');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/apply refused: the plan was checked against a policy \(sha256 [0-9a-f]{12}\), but the settings in use configure none/);
+    expect(sent).toEqual([]);
+    await expect(project.read('callform.state.json')).rejects.toThrow();
+  });
+
   it('refuses when the policy file is removed from disk but still configured (not found is not "no policy")', async () => {
     await writeTasks({ maxCall: 40 });
     expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
