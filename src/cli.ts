@@ -28,6 +28,13 @@ function numberInRange(name: string, min: number, max: number, unit: string) {
     return n;
   };
 }
+/** A filter value that must say something: an empty one would silently match every task. */
+function nonEmpty(name: string) {
+  return (value: string) => {
+    if (value === '') throw new InvalidArgumentError(`${name} must not be empty (leave the option out to match every task)`);
+    return value;
+  };
+}
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 /** Options that shape a plan: plan takes them, and apply without a saved plan (which recorded them). */
 const planShaping = (command: Command) =>
@@ -110,8 +117,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('write a task file for the account\'s tasks that no task file declares yet (identity only: listTask returns no settings)')
     .requiredOption('-o, --out <file>', 'task file to write (never overwritten)')
     .option('--status <list>', 'only tasks in these statuses, e.g. 1,2,5', statusList)
-    .option('--scene <id>', 'only tasks of this script template (sceneID)')
-    .option('--name-contains <text>', 'only tasks whose name contains this text (case-insensitive)')
+    .option('--scene <id>', 'only tasks of this script template (sceneID)', nonEmpty('--scene'))
+    .option('--name-contains <text>', 'only tasks whose name contains this text (case-insensitive)', nonEmpty('--name-contains'))
     .option('--dry-run', 'list what would be imported; write nothing')
     .action((opts) => run(async () => (await commands()).importCommand(io, global(), opts))());
 

@@ -130,7 +130,8 @@ export const RISK_DETECTORS: readonly RiskDetector[] = [
 export function classifyRisks(plan: Pick<CallformPlan, 'tasks'>, detectors: readonly RiskDetector[] = RISK_DETECTORS): PlanRisk[] {
   const risks: PlanRisk[] = [];
   for (const task of plan.tasks) {
-    if (!('changes' in task) || task.changes.length === 0) continue;
+    // A task sends something when it has changes, or a payload without any (a resync, sendMode declared).
+    if (!('changes' in task) || (task.changes.length === 0 && task.payload === null)) continue;
     const sent = sentChanges(task);
     for (const d of detectors) {
       const message = d.detect(task, sent);

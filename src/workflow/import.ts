@@ -89,6 +89,7 @@ export function importedYaml(tasks: readonly ListedTask[], now: Date): string {
 export async function runImport(project: Project, options: ImportOptions, now = new Date()): Promise<ImportResult> {
   const out = path.resolve(project.cwd, options.out);
   if (await exists(out)) throw new CallformError(`${options.out} already exists; import never overwrites a file`, 'choose a new --out path');
+  if (/\.json$/i.test(out)) throw new CallformError(`--out ${options.out}: import writes YAML (with comments), which a .json task file cannot hold`, 'choose a .yaml or .yml file name');
   const declared = await declaredIds(project);
   const client = await createClient(project);
   const conditions: ListTaskRequest['queryConditions'] = {};

@@ -98,6 +98,24 @@ describe('callform import', () => {
     expect(existsSync(path.join(project.dir, 'tasks/new.yaml'))).toBe(false);
   });
 
+  it('refuses a .json --out (it writes YAML with comments, which a .json task file cannot hold)', async () => {
+    await setup();
+    const r = await runCli(['import', '--out', 'tasks/imported.json'], { cwd: project.dir, env: env() });
+    expect(r.code, describeResult(['import'], r)).toBe(1);
+    expect(r.stderr).toMatch(/--out tasks\/imported\.json.*YAML/);
+    expect(existsSync(path.join(project.dir, 'tasks/imported.json'))).toBe(false);
+  });
+
+  it('refuses an empty --scene or --name-contains instead of matching every task', async () => {
+    await setup();
+    for (const args of [['--scene', ''], ['--name-contains', '']]) {
+      const r = await runCli(['import', '--out', 'tasks/new.yaml', ...args], { cwd: project.dir, env: env() });
+      expect(r.code, describeResult(['import', ...args], r)).toBe(1);
+      expect(r.stderr).toContain(`${args[0]} must not be empty`);
+      expect(existsSync(path.join(project.dir, 'tasks/new.yaml'))).toBe(false);
+    }
+  });
+
   it('counts its listTask calls: a full page asks for the next one', async () => {
     await setup({ maxPageSize: 100 });
     const tasks = Array.from({ length: 250 }, (_, i) => ({ userTaskID: `bulk-${String(i).padStart(3, '0')}`, sceneID: 's', taskStatus: 1 }));

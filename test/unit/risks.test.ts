@@ -72,6 +72,9 @@ describe('risk classifier', () => {
     expect(risks(windowed)).toEqual(['live-task-paused: running task will be paused, updated and resumed (it stops dialing for the length of the window)']);
     expect(risks({ ...windowed, deferred: { reason: 'error', code: 'scene-mismatch', message: 'x' } })).toEqual([]);
     expect(risks(u)).toEqual([]);
+    // A resync (or sendMode declared) of a running task sends fields without a diff: the task is still paused.
+    const resynced: TaskPlan = { ...windowed, changes: [], resync: true, sentFields: ['taskCreateSetting.maxCall'] };
+    expect(risks(resynced)).toEqual(['live-task-paused: running task will be paused, updated and resumed (it stops dialing for the length of the window)']);
   });
 
   it('is a table: one more detector is one more kind of callout', () => {
