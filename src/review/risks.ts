@@ -6,7 +6,7 @@
  * changes, whatever its action.
  */
 import type { CallformPlan, PlanRisk, RiskKind, SettingChange, TaskPlan } from '../model/plan.js';
-import type { ManagedSettings } from '../model/settings.js';
+import { getPath, type ManagedSettings } from '../model/settings.js';
 import { RAW_DIAL_FIELDS, describeGroups, scheduleKey, scheduleMinus, scheduleOf, type DialSchedule } from '../windows/index.js';
 
 export interface RiskDetector {
@@ -20,7 +20,15 @@ export type SentChanges = ReadonlyMap<string, SettingChange>;
 
 function sentChanges(task: TaskPlan): SentChanges {
   const sent = new Map<string, SettingChange>();
-  if ('changes' in task) for (const c of task.changes) if (c.kind !== 'unmanage') sent.set(c.path, c);
+  if (!('changes' in task)) return sent;
+  for (const c of task.changes) if (c.kind !== 'unmanage') sent.set(c.path, c);
+  // A resync pushes every declared field over values callform cannot see (console edits):
+  // a field it re-sends unchanged may still switch the server's value, so it counts as a
+  // change from an unknown value. (sendMode declared re-sends what callform last applied
+  // and is not a resync: its unchanged fields are not callouts.)
+  if (task.resync && task.payload) {
+    for (const path of task.sentFields) if (!sent.has(path)) sent.set(path, { path, kind: 'change', after: getPath(task.after, path) });
+  }
   return sent;
 }
 

@@ -77,6 +77,20 @@ describe('risk classifier', () => {
     expect(risks(resynced)).toEqual(['live-task-paused: running task will be paused, updated and resumed (it stops dialing for the length of the window)']);
   });
 
+  it('a resync re-sends declared values over unknown server values: absolute kinds are callouts; sendMode declared is not', () => {
+    const u = update([change('taskCreateSetting.taskName', 'a', 'b')], { maxCall: 5 });
+    if (u.action !== 'update') throw new Error('unreachable');
+    u.before!.funcFlag = { phoneEncrypt: false, smsEnable: true };
+    u.after.funcFlag = { phoneEncrypt: false, smsEnable: true };
+    const payload = { productID: 'callbot' as const, userTaskID: 't', sceneID: 's', taskCreateSetting: { taskName: 'b', maxCall: 5 }, funcFlag: { phoneEncrypt: false, smsEnable: true } };
+    const sentFields = ['taskCreateSetting.taskName', 'taskCreateSetting.maxCall', 'funcFlag.phoneEncrypt', 'funcFlag.smsEnable'];
+    expect(risks({ ...u, payload, sentFields, resync: true })).toEqual([
+      'phone-encrypt-off: number encryption turned off (phoneEncrypt false; callform does not know the previous value); takes effect after about 5 minutes, not for numbers already imported or completed',
+      'sms-enabled: SMS turned on (smsEnable true; callform does not know the previous value); takes effect after about 5 minutes, not for numbers already imported or completed',
+    ]);
+    expect(risks({ ...u, payload, sentFields, sendMode: 'declared' })).toEqual([]);
+  });
+
   it('is a table: one more detector is one more kind of callout', () => {
     const live: RiskDetector = { kind: 'startup-immediate', detect: (t) => (t.remote?.taskStatus === 2 ? 'stand-in for a new kind' : null) };
     const running = { ...update([change('taskCreateSetting.taskName', 'a', 'b')]), remote: { taskID: 'T', taskStatus: 2, sceneID: 's' } };
