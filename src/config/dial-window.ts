@@ -12,6 +12,7 @@ import type { Issue, SourcePosition } from '../diagnostics/issue.js';
 import { ajvIssues, formatPath } from '../diagnostics/ajv.js';
 import { validateDialWindow } from '../generated/validators.js';
 import {
+  ALL_DAYS,
   RAW_DIAL_FIELDS,
   compileDialWindow,
   clock,
@@ -116,12 +117,12 @@ function originOf(field: RawDialField, own: DialDeclaration, defaults: DialDecla
   return { owner: byTask ? itemPath : ['defaults'], byTask, form: from?.compiled?.windowFields.includes(field) ? 'window' : 'raw' };
 }
 
-const loneMemo = new Map<number, number[]>();
-/** loneHalfHours, remembered per (up, down) pair: tasks share a few windows. */
-function loneSlots(slots: HalfHours): number[] {
-  const key = slots.up * 0x1000000 + slots.down;
+const loneMemo = new Map<string, number[]>();
+/** loneHalfHours, remembered per (up, down, across midnight): tasks share a few windows. */
+function loneSlots(slots: HalfHours, acrossMidnight: boolean): number[] {
+  const key = `${slots.up}:${slots.down}:${acrossMidnight}`;
   let lone = loneMemo.get(key);
-  if (!lone) loneMemo.set(key, (lone = loneHalfHours(slots)));
+  if (!lone) loneMemo.set(key, (lone = loneHalfHours(slots, acrossMidnight)));
   return lone;
 }
 
@@ -142,7 +143,9 @@ export function dialWindowWarnings(
 ): LintWarning[] {
   const tcs = task.taskCreateSetting ?? {};
   const slots = slotsOf(tcs);
-  const lone = slots ? loneSlots(slots) : NONE;
+  // Midnight joins 23:30 to the next day's 00:00 only when every day dials (or no day list is declared).
+  const everyDay = !tcs.dialAtWeekDay || (maskOfList(tcs.dialAtWeekDay) >>> 1) === ALL_DAYS;
+  const lone = slots ? loneSlots(slots, everyDay) : NONE;
   if (lone.length === 0) return NONE as never[];
   const own: DialDeclaration = { raw: ownRaw, compiled: ownCompiled };
   const up = originOf('dialAtUpHour', own, defaults, itemPath);

@@ -106,15 +106,16 @@ export function formatHours(h: HalfHours, dash = '–'): string[] {
 }
 
 /**
- * Runs of exactly one half hour with nothing dialable on either side (the day taken as a
- * cycle, so a window across midnight does not count): what an hour listed in only one of
- * dialAtUpHour / dialAtDownHour produces when it was meant to be a whole hour.
+ * Runs of exactly one half hour with nothing dialable on either side: what an hour listed
+ * in only one of dialAtUpHour / dialAtDownHour produces when it was meant to be a whole
+ * hour. With `acrossMidnight` (every day dials) the day is a cycle, so a window across
+ * midnight does not count; otherwise some day's 23:30 is followed by a day that does not
+ * dial, and 00:00 / 23:30 border on nothing.
  */
-export function loneHalfHours(h: HalfHours): number[] {
+export function loneHalfHours(h: HalfHours, acrossMidnight = true): number[] {
+  const on = (s: number) => (acrossMidnight ? slotOn(h, (s + SLOTS_PER_DAY) % SLOTS_PER_DAY) : s >= 0 && s < SLOTS_PER_DAY && slotOn(h, s));
   const lone: number[] = [];
-  for (let s = 0; s < SLOTS_PER_DAY; s++) {
-    if (slotOn(h, s) && !slotOn(h, (s + SLOTS_PER_DAY - 1) % SLOTS_PER_DAY) && !slotOn(h, (s + 1) % SLOTS_PER_DAY)) lone.push(s);
-  }
+  for (let s = 0; s < SLOTS_PER_DAY; s++) if (on(s) && !on(s - 1) && !on(s + 1)) lone.push(s);
   return lone;
 }
 

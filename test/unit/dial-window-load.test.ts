@@ -147,6 +147,23 @@ tasks:
     expect(warnings[0]!.hint).toBe('to dial whole hours, add 19 to dialAtDownHour; or declare dialWindow with explicit ranges (e.g. hours: ["19:00-20:00"])');
   });
 
+  it('joins 23:30 to 00:00 across midnight only when every day dials', async () => {
+    const { warnings } = await load({
+      'tasks/m.yaml': `tasks:
+  - userTaskID: monday
+    sceneID: s
+    taskCreateSetting: { dialAtWeekDay: "1", dialAtUpHour: "0", dialAtDownHour: "23" }
+  - userTaskID: every-day
+    sceneID: s
+    taskCreateSetting: { dialAtWeekDay: "1,2,3,4,5,6,7", dialAtUpHour: "0", dialAtDownHour: "23" }
+`,
+    });
+    expect(warnings.map((w) => `${w.path}: ${w.message}`)).toEqual([
+      'tasks[0].taskCreateSetting.dialAtUpHour: 00:00–00:30 on Mon: a lone half-hour slot (hour 0 in dialAtUpHour but not in dialAtDownHour, nothing dialable next to it)',
+      'tasks[0].taskCreateSetting.dialAtDownHour: 23:30–24:00 on Mon: a lone half-hour slot (hour 23 in dialAtDownHour but not in dialAtUpHour, nothing dialable next to it)',
+    ]);
+  });
+
   it('takes half hours written in a dialWindow as intended, and windows ending at :30 as normal', async () => {
     const { warnings } = await load({
       'tasks/ok.yaml': `userTaskID: a
