@@ -32,6 +32,9 @@ function typeName(value: unknown): string {
   return typeof value;
 }
 
+/** "integer 42", "string \"x\"", but "null" and "nothing" (an empty value: `key:` or an empty document). */
+const got = (value: unknown): string => (value === null ? 'null' : value === undefined ? 'nothing' : `${typeName(value)} ${show(value)}`);
+
 function levenshtein(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
@@ -82,7 +85,7 @@ function describe(err: AjvError): Described | undefined {
       };
     }
     case 'type':
-      return { message: `must be ${String(p.type).replace(',', ' or ')}, got ${typeName(err.data)} ${show(err.data)}`, hint: description };
+      return { message: `must be ${String(p.type).replace(',', ' or ')}, got ${got(err.data)}`, hint: description };
     case 'enum':
       return { message: `must be one of ${(p.allowedValues as unknown[]).map(show).join(', ')}; got ${show(err.data)}`, hint: description };
     case 'const':

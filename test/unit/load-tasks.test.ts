@@ -154,9 +154,9 @@ tasks:
     });
     expect(found).toEqual([
       expect.stringMatching(/^tasks\/a\.yaml:2:33: defaults\.taskCreateSetting\.maxCall: must be >= 1; got 0/),
-      expect.stringMatching(/^tasks\/b\.yaml:2:4: tasks\[0\]: must be object/),
+      expect.stringMatching(/^tasks\/b\.yaml:2:4: tasks\[0\]: must be object, got null$/),
       expect.stringMatching(/^tasks\/c\.yaml:2:65: tasks\[0\]\.taskCreateSetting\.maxCall: must be >= 1; got 0/),
-      expect.stringMatching(/^tasks\/c\.yaml:2:68: tasks\[0\]\.taskCreateSetting\.routeID: must be string, got null/),
+      expect.stringMatching(/^tasks\/c\.yaml:2:68: tasks\[0\]\.taskCreateSetting\.routeID: must be string, got null\n/),
     ]);
   });
 
