@@ -17,6 +17,7 @@ export interface TaskResult {
   /** Why it failed or was held back; for an applied task, what was sent. */
   message?: string;
   retCode?: number;
+  /** updateTask calls for this task (0 or 1); pause and resume calls count in the run's traffic. */
   calls: number;
   warnings: string[];
   /** pause → update → resume: from sending the pause to the confirmed resume (ms). */
