@@ -26,7 +26,10 @@ const code = (v: unknown) => (v === undefined ? '' : `\`${cell(showValue(v)).rep
 /** One collapsible section per task: a table of its field changes, then reason and warnings. */
 function details(plan: CallformPlan, t: TaskPlan): string {
   const changes = changesOf(t);
-  const lines = [`<details><summary><code>${escapeHtml(t.userTaskID)}</code>: ${LABEL[taskLabel(t)]} (${changes.length} field${changes.length === 1 ? '' : 's'})</summary>`, ''];
+  const changed = `${changes.length} field${changes.length === 1 ? '' : 's'}`;
+  // A resync or sendMode declared sends more than it changes: say both.
+  const count = sendNote(t) && isChange(t) ? `${changed} changed, ${t.sentFields.length} sent` : changed;
+  const lines = [`<details><summary><code>${escapeHtml(t.userTaskID)}</code>: ${LABEL[taskLabel(t)]} (${count})</summary>`, ''];
   if (changes.length > 0) {
     lines.push('| Field | Change | Before | After |', '|---|---|---|---|');
     for (const c of changes) lines.push(`| \`${c.path}\` | ${CHANGE_LABEL[c.kind]} | ${code(c.before)} | ${c.kind === 'unmanage' ? '_not sent; server keeps its value_' : code(c.after)} |`);

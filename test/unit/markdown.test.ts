@@ -68,6 +68,25 @@ describe('markdown plan (PR comment)', () => {
     await expect(md).toMatchFileSnapshot('../golden/plan-realistic.md');
   });
 
+  it('a resync says how many fields change and how many are sent', () => {
+    const east = task('east');
+    const plan = buildPlan({
+      desired: [east],
+      state: { version: 1, lineage: LINEAGE, serial: 1, tasks: { east: { sceneID: east.sceneID, taskID: 'T-east', taskCreateSetting: east.taskCreateSetting, funcFlag: east.funcFlag, appliedAt: NOW.toISOString() } } },
+      stateExists: true,
+      remote: new Map([['east', listed('east', 1)]]),
+      targets: null,
+      filesDigest: 'f'.repeat(64),
+      toolVersion: '0.1.0',
+      now: NOW,
+      resync: true,
+    });
+    const md = renderPlanMarkdown(plan);
+    expect(md).toContain('<code>east</code>');
+    expect(md).toMatch(/<code>east<\/code>: [^(]*\(0 fields changed, 6 sent\)<\/summary>/);
+    expect(md).toContain('resync: sends every declared field (6 fields), whatever the state says');
+  });
+
   it('renders a no-change plan', async () => {
     const plan = buildPlan({
       desired: [],
