@@ -96,6 +96,13 @@ async function discover(options: LoadSettingsOptions): Promise<{ config: unknown
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new CallformError(`settings file ${options.configFile} not found`, 'check the --config path');
+    // js-yaml's error (cosmiconfig passes it on) knows where: file:line:column like every other error.
+    const yamlError = err as { reason?: unknown; mark?: { line: number; column: number } };
+    if (typeof yamlError.reason === 'string' && yamlError.mark) {
+      const file = /^YAML Error in (.+):$/m.exec((err as Error).message)?.[1];
+      const where = file ? path.relative(options.cwd, file) : 'settings file';
+      throw new CallformError(`cannot read settings file: ${where}:${yamlError.mark.line + 1}:${yamlError.mark.column + 1}: ${yamlError.reason}`, 'fix the syntax of the settings file');
+    }
     // cosmiconfig puts "YAML/JSON Error in FILE:" first and the reason on a later line, between code frames.
     const lines = e.message.split('\n');
     const reason = lines.slice(1).find((l) => l.trim() !== '' && !/^\s*(>?\s*\d*\s*\||-+\^)/.test(l));
