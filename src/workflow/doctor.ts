@@ -10,7 +10,7 @@ import type { HttpPost } from '../api/client.js';
 import { credentialsFromEnv } from '../config/settings.js';
 import { lockStatus, describeHolder } from '../state/lock.js';
 import type { LoadedState } from '../state/state.js';
-import { errorMessage } from '../errors.js';
+import { CallformError, errorMessage } from '../errors.js';
 import { createClient, loadProjectState, loadProjectTasks, openProject, type Project } from './project.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -69,7 +69,9 @@ async function settingsCheck(options: DoctorOptions): Promise<{ found: Found; pr
     const file = project.settings.configFile;
     return { project, found: ok(file ? `${path.relative(options.cwd, file) || file} (valid)` : 'no settings file found: every setting has its default') };
   } catch (err) {
-    return { found: fail(errorMessage(err), 'fix the settings file (see docs/configuration.md), or pass --config FILE') };
+    // The error's own hint names the real fix (an environment variable, a syntax error, …).
+    const hint = err instanceof CallformError && err.hint ? err.hint : 'fix the settings file (see docs/configuration.md), or pass --config FILE';
+    return { found: fail(errorMessage(err), hint) };
   }
 }
 

@@ -66,6 +66,13 @@ describe('callform doctor', () => {
     expect(r.stdout).toMatch(/✗ endpoint\s+cannot connect to 127.0.0.1:9/);
     expect(r.stdout).toMatch(/- request signature\s+needs credentials and a reachable endpoint/);
   });
+
+  it('a bad setting from the environment is shown with its own fix, not "fix the settings file"', async () => {
+    await setup();
+    const r = await runCli(['doctor'], { cwd: project.dir, env: env({ NXCLOUD_ALGORITHM: 'sha1' }) });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/✗ settings file\s+NXCLOUD_ALGORITHM "sha1" is not supported\n\s+fix: use MD5 or SHA256/);
+  });
 });
 
 describe('callform import', () => {
