@@ -111,6 +111,15 @@ tasks:
     expect(found[0]).toMatch(/tasks\/b\.yaml:1:\d+: userTaskID: duplicate userTaskID "x", already declared at tasks\/a\.yaml:1/);
   });
 
+  // Regression: a task copied with a YAML alias (*t1) was reported without a line: the
+  // locator stopped at the alias node.
+  it('places a duplicate made by a YAML alias at the alias', async () => {
+    const found = await issues({
+      'tasks/t.yaml': 'tasks:\n  - &t1 { userTaskID: a, sceneID: s }\n  - userTaskID: b\n    sceneID: s\n  - *t1\n',
+    });
+    expect(found).toEqual([expect.stringMatching(/^tasks\/t\.yaml:5:5: userTaskID: duplicate userTaskID "a", already declared at tasks\/t\.yaml:2$/m)]);
+  });
+
   // Regression: the line scanner read `userTaskID: "a#1"` as `a` (its `#` started a comment), so
   // the duplicate `a` on line 6 was reported as "already declared at tasks/t.yaml:2".
   it('names the exact declaration line of a duplicate userTaskID (quoted values with #)', async () => {
