@@ -32,6 +32,13 @@ function typeName(value: unknown): string {
   return typeof value;
 }
 
+/** "integer 5", "string \"x\"", "null" (not "null null"), "Infinity (not a finite number)". */
+function gotValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'number' && !Number.isFinite(value)) return `${String(value)} (not a finite number)`;
+  return `${typeName(value)} ${show(value)}`;
+}
+
 function levenshtein(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
@@ -82,7 +89,7 @@ function describe(err: AjvError): Described | undefined {
       };
     }
     case 'type':
-      return { message: `must be ${String(p.type).replace(',', ' or ')}, got ${typeName(err.data)} ${show(err.data)}`, hint: description };
+      return { message: `must be ${String(p.type).replace(',', ' or ')}, got ${gotValue(err.data)}`, hint: description };
     case 'enum':
       return { message: `must be one of ${(p.allowedValues as unknown[]).map(show).join(', ')}; got ${show(err.data)}`, hint: description };
     case 'const':

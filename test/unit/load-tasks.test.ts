@@ -111,6 +111,15 @@ tasks:
     expect(found[0]).toMatch(/tasks\/b\.yaml:1:\d+: userTaskID: duplicate userTaskID "x", already declared at tasks\/a\.yaml:1/);
   });
 
+  // Regression: a null read "must be string, got null null", and .inf "must be integer, got number Infinity".
+  it('names a null or non-finite value once, plainly', async () => {
+    const found = await issues({ 'tasks/a.yaml': 'userTaskID: a\nsceneID: null\ntaskCreateSetting:\n  maxCall: .inf\n' });
+    expect(found).toEqual([
+      expect.stringMatching(/^tasks\/a\.yaml:2:10: sceneID: must be string, got null$/m),
+      expect.stringMatching(/^tasks\/a\.yaml:4:12: taskCreateSetting\.maxCall: must be integer, got Infinity \(not a finite number\)$/m),
+    ]);
+  });
+
   // Regression: a task copied with a YAML alias (*t1) was reported without a line: the
   // locator stopped at the alias node.
   it('places a duplicate made by a YAML alias at the alias', async () => {
