@@ -78,7 +78,8 @@ function describe(err: AjvError): Described | undefined {
   const p = err.params;
   switch (err.keyword) {
     case 'required':
-      return { message: `missing required field "${p.missingProperty}"`, hint: fieldHint(err, p.missingProperty), extra: undefined };
+      // A field required by another's value (startupType 2 → startupAt) is explained by its rule.
+      return { message: `missing required field "${p.missingProperty}"`, hint: fieldHint(err, p.missingProperty) ?? description, extra: undefined };
     case 'additionalProperties': {
       const allowed = Object.keys(err.parentSchema?.properties ?? {}).filter((k) => k !== '$schema');
       const guess = closest(String(p.additionalProperty), allowed);

@@ -111,6 +111,14 @@ tasks:
     expect(found[0]).toMatch(/tasks\/b\.yaml:1:\d+: userTaskID: duplicate userTaskID "x", already declared at tasks\/a\.yaml:1/);
   });
 
+  // Regression: "missing required field startupAt" came without a hint, though startupAt is
+  // optional unless startupType is 2: the message did not say why it was required.
+  it('says why a conditionally required field is required', async () => {
+    const found = await issues({ 'tasks/a.yaml': 'userTaskID: a\nsceneID: s\ntaskCreateSetting: { startupType: 2 }\nfuncFlag: { smsEnable: true }\n' });
+    expect(found.join('\n')).toMatch(/missing required field "startupAt"\n\s+hint: startupType 2 \(scheduled start\) needs startupAt/);
+    expect(found.join('\n')).toMatch(/missing required field "smsFuncFlag"\n\s+hint: smsEnable true needs smsFuncFlag/);
+  });
+
   // Regression: a null read "must be string, got null null", and .inf "must be integer, got number Infinity".
   it('names a null or non-finite value once, plainly', async () => {
     const found = await issues({ 'tasks/a.yaml': 'userTaskID: a\nsceneID: null\ntaskCreateSetting:\n  maxCall: .inf\n' });
