@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { main } from './cli.js';
 import { startSimulator } from './sim/index.js';
 import { processIo } from './cli/io.js';
+import { colorsFor } from './render/colors.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const examples = path.join(root, 'examples');
@@ -20,7 +21,9 @@ async function demo(): Promise<number> {
   await cp(path.join(examples, 'callform.config.yaml'), path.join(work, 'callform.config.yaml'));
   const sim = await startSimulator({ port: 0, seed: path.join(examples, 'sim-seed.yaml') });
   const io = { ...processIo(), cwd: work, env: { ...process.env, NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret } };
-  const step = (title: string) => process.stdout.write(`\n\x1b[1m== ${title}\x1b[0m\n`);
+  // Bold only where callform itself would colour (a TTY, no NO_COLOR): `npm run demo > log` stays plain.
+  const bold = colorsFor(process.stdout).bold;
+  const step = (title: string) => process.stdout.write(`\n${bold(`== ${title}`)}\n`);
   try {
     process.stdout.write(`callform demo: simulator at ${sim.url} (seeded from examples/sim-seed.yaml), working copy of examples/ in ${work}\n`);
     step('callform validate');

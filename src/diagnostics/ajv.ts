@@ -32,8 +32,13 @@ function typeName(value: unknown): string {
   return typeof value;
 }
 
-/** "integer 42", "string \"x\"", but "null" and "nothing" (an empty value: `key:` or an empty document). */
-const got = (value: unknown): string => (value === null ? 'null' : value === undefined ? 'nothing' : `${typeName(value)} ${show(value)}`);
+/** "integer 5", "string \"x\"", "null" (not "null null"), "nothing" (an empty document), "Infinity (not a finite number)". */
+function gotValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number' && !Number.isFinite(value)) return `${String(value)} (not a finite number)`;
+  return `${typeName(value)} ${show(value)}`;
+}
 
 function levenshtein(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
@@ -74,7 +79,8 @@ function describe(err: AjvError): Described | undefined {
   const p = err.params;
   switch (err.keyword) {
     case 'required':
-      return { message: `missing required field "${p.missingProperty}"`, hint: fieldHint(err, p.missingProperty), extra: undefined };
+      // A field required by another's value (startupType 2 → startupAt) is explained by its rule.
+      return { message: `missing required field "${p.missingProperty}"`, hint: fieldHint(err, p.missingProperty) ?? description, extra: undefined };
     case 'additionalProperties': {
       const allowed = Object.keys(err.parentSchema?.properties ?? {}).filter((k) => k !== '$schema');
       const guess = closest(String(p.additionalProperty), allowed);
@@ -85,7 +91,7 @@ function describe(err: AjvError): Described | undefined {
       };
     }
     case 'type':
-      return { message: `must be ${String(p.type).replace(',', ' or ')}, got ${got(err.data)}`, hint: description };
+      return { message: `must be ${String(p.type).replace(',', ' or ')}, got ${gotValue(err.data)}`, hint: description };
     case 'enum':
       return { message: `must be one of ${(p.allowedValues as unknown[]).map(show).join(', ')}; got ${show(err.data)}`, hint: description };
     case 'const':

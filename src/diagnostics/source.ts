@@ -87,12 +87,19 @@ function positionOfByte(bytes: Uint8Array, offset: number): SourcePosition {
 }
 
 function locator(doc: Document, lineCounter: LineCounterType): SourceDocument['locate'] {
-  const { isMap, isSeq, isScalar, isPair } = yaml();
+  const { isMap, isSeq, isScalar, isPair, isAlias } = yaml();
   return (path, exact = false, atKey = false) => {
     let node: unknown = doc.contents;
     let best: number | undefined = (node as Node | null)?.range?.[0];
+    // Where an alias (*name) is used: what lies below it is reported there, the place this
+    // value is used, not where its anchor was written (a copied task is a duplicate at its alias).
+    let aliasAt: number | undefined;
     let found = 0;
     for (const segment of path) {
+      if (isAlias(node)) {
+        aliasAt ??= node.range?.[0];
+        node = node.resolve(doc);
+      }
       if (isMap(node)) {
         const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
         if (!pair) break;
@@ -100,13 +107,13 @@ function locator(doc: Document, lineCounter: LineCounterType): SourceDocument['l
         const keyStart = (pair.key as Node).range?.[0];
         const value = pair.value as Node | null;
         const last = found === path.length;
-        best = (atKey && last ? keyStart : value?.range?.[0]) ?? keyStart ?? best;
+        best = aliasAt ?? (atKey && last ? keyStart : value?.range?.[0]) ?? keyStart ?? best;
         node = value;
       } else if (isSeq(node) && typeof segment === 'number') {
         const item = node.items[segment] as Node | undefined;
         if (!item) break;
         found++;
-        best = item.range?.[0] ?? best;
+        best = aliasAt ?? item.range?.[0] ?? best;
         node = item;
       } else {
         break;

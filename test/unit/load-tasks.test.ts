@@ -111,6 +111,32 @@ tasks:
     expect(found[0]).toMatch(/tasks\/b\.yaml:1:\d+: userTaskID: duplicate userTaskID "x", already declared at tasks\/a\.yaml:1/);
   });
 
+  // Regression: "missing required field startupAt" came without a hint, though startupAt is
+  // optional unless startupType is 2: the message did not say why it was required.
+  it('says why a conditionally required field is required', async () => {
+    const found = await issues({ 'tasks/a.yaml': 'userTaskID: a\nsceneID: s\ntaskCreateSetting: { startupType: 2 }\nfuncFlag: { smsEnable: true }\n' });
+    expect(found.join('\n')).toMatch(/missing required field "startupAt"\n\s+hint: startupType 2 \(scheduled start\) needs startupAt/);
+    expect(found.join('\n')).toMatch(/missing required field "smsFuncFlag"\n\s+hint: smsEnable true needs smsFuncFlag/);
+  });
+
+  // Regression: a null read "must be string, got null null", and .inf "must be integer, got number Infinity".
+  it('names a null or non-finite value once, plainly', async () => {
+    const found = await issues({ 'tasks/a.yaml': 'userTaskID: a\nsceneID: null\ntaskCreateSetting:\n  maxCall: .inf\n' });
+    expect(found).toEqual([
+      expect.stringMatching(/^tasks\/a\.yaml:2:10: sceneID: must be string, got null$/m),
+      expect.stringMatching(/^tasks\/a\.yaml:4:12: taskCreateSetting\.maxCall: must be integer, got Infinity \(not a finite number\)$/m),
+    ]);
+  });
+
+  // Regression: a task copied with a YAML alias (*t1) was reported without a line: the
+  // locator stopped at the alias node.
+  it('places a duplicate made by a YAML alias at the alias', async () => {
+    const found = await issues({
+      'tasks/t.yaml': 'tasks:\n  - &t1 { userTaskID: a, sceneID: s }\n  - userTaskID: b\n    sceneID: s\n  - *t1\n',
+    });
+    expect(found).toEqual([expect.stringMatching(/^tasks\/t\.yaml:5:5: userTaskID: duplicate userTaskID "a", already declared at tasks\/t\.yaml:2$/m)]);
+  });
+
   // Regression: the line scanner read `userTaskID: "a#1"` as `a` (its `#` started a comment), so
   // the duplicate `a` on line 6 was reported as "already declared at tasks/t.yaml:2".
   it('names the exact declaration line of a duplicate userTaskID (quoted values with #)', async () => {
