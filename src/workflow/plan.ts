@@ -1,4 +1,5 @@
-import type { CallformPlan } from '../model/plan.js';
+import { isChange, planHasChanges, type CallformPlan, type TaskPlan } from '../model/plan.js';
+import { dataEqual } from '../model/settings.js';
 import type { LoadedTasks } from '../config/load-tasks.js';
 import type { LoadedState } from '../state/state.js';
 import { buildPlan } from '../plan/plan.js';
@@ -7,7 +8,6 @@ import { staleReason } from '../plan/saved-plan.js';
 import { readRemoteTasks } from '../remote/statuses.js';
 import type { NxCloudClient } from '../api/client.js';
 import { CallformError, ExitCode } from '../errors.js';
-import { planHasChanges } from '../model/plan.js';
 import { blockingViolations } from '../policy/report.js';
 import { TOOL_VERSION } from '../version.js';
 import { createClient, loadProjectPolicy, loadProjectState, loadProjectTasks, type Project } from './project.js';
@@ -80,16 +80,64 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
   return { plan: reviewPlan(built, report), tasks, state, policy };
 }
 
-/** Refuses a saved plan whose state or task files moved since it was made. */
+/**
+ * Refuses a saved plan whose state or task files moved since it was made, or whose tasks
+ * are not what those files and that state produce (a plan file edited by hand: `show`
+ * renders its changes, apply sends its payloads, and the two must be one plan).
+ */
 export async function assertPlanCurrent(project: Project, plan: CallformPlan, state: LoadedState): Promise<void> {
-  let digest: string;
+  let tasks: LoadedTasks;
   try {
-    digest = (await loadProjectTasks(project)).filesDigest;
+    tasks = await loadProjectTasks(project);
   } catch {
     throw new CallformError('saved plan is stale: the task files changed since the plan was made (and no longer validate)', 'run `callform plan --out FILE` again');
   }
-  const reason = staleReason(plan, state.state, state.exists, digest);
+  const reason = staleReason(plan, state.state, state.exists, tasks.filesDigest);
   if (reason) throw new CallformError(`saved plan is stale: ${reason}`, 'run `callform plan --out FILE` again and apply the new plan');
+  const differs = firstDifference(plan, replan(project, plan, tasks, state));
+  if (differs) {
+    throw new CallformError(
+      `saved plan does not match its task files and state: ${differs} (was the plan file edited?)`,
+      'apply only plans that callform wrote: run `callform plan --out FILE` again, review it, and apply that',
+    );
+  }
+}
+
+/** The plan the saved plan's inputs give now: the same files and state, its recorded statuses and flags. */
+function replan(project: Project, saved: CallformPlan, tasks: LoadedTasks, state: LoadedState): CallformPlan {
+  const views = [...saved.tasks, ...saved.resumes].flatMap((t) => (t.remote ? [[t.userTaskID, { userTaskID: t.userTaskID, ...t.remote }] as const] : []));
+  const optedIn = new Set(tasks.tasks.filter((t) => t.lifecycle.whenRunning === 'pause').map((t) => t.userTaskID));
+  return buildPlan({
+    desired: tasks.tasks,
+    state: state.state,
+    stateExists: state.exists,
+    remote: saved.offline ? null : new Map(views),
+    targets: saved.targets,
+    filesDigest: tasks.filesDigest,
+    toolVersion: TOOL_VERSION,
+    now: new Date(saved.created_at),
+    // The flags the plan was made with, as its tasks show them.
+    pauseRunning: saved.tasks.some((t) => t.action === 'pause-update-resume' && !optedIn.has(t.userTaskID)),
+    resync: saved.tasks.some((t) => 'resync' in t && t.resync),
+    sendMode: project.settings.sendMode,
+  });
+}
+
+/** What apply acts on, per task: the action, why it is held back, what is sent and what the state records. */
+function actionable(t: TaskPlan): unknown {
+  const change = isChange(t) ? { payload: t.payload, changes: t.changes, after: t.after } : {};
+  // As a saved plan holds it: through JSON (no undefined fields).
+  return JSON.parse(JSON.stringify({ userTaskID: t.userTaskID, action: t.action, deferred: 'deferred' in t ? t.deferred : null, ...change }));
+}
+
+/** "task X: …" for the first task where the saved plan and the replan differ, or null. */
+function firstDifference(saved: CallformPlan, fresh: CallformPlan): string | null {
+  const ids = (p: CallformPlan) => [...p.tasks.map((t) => t.userTaskID), '|', ...p.resumes.map((r) => r.userTaskID)].join(',');
+  if (ids(saved) !== ids(fresh)) return 'it lists other tasks or owed resumes';
+  for (let i = 0; i < saved.tasks.length; i++) {
+    if (!dataEqual(actionable(saved.tasks[i]!), actionable(fresh.tasks[i]!))) return `task ${saved.tasks[i]!.userTaskID} would do something else (its action, payload or changes differ)`;
+  }
+  return null;
 }
 
 export interface PlanGates {

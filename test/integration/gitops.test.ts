@@ -74,6 +74,31 @@ describe('saved plans', () => {
     expect(res.stderr).toMatch(/saved plan is stale: the task files changed/);
   });
 
+  it('refuses a plan file edited by hand: what show renders and what apply sends are one plan', async () => {
+    const p = await freshProject();
+    await runCli(['apply', '--auto-approve'], { cwd: p.dir, env });
+    await p.write('tasks/t.yaml', { tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: 9 } })) });
+    await runCli(['plan', '--out', 'p.cfplan', '--target', 'north-1'], { cwd: p.dir, env });
+    const original = JSON.parse(await p.read('p.cfplan'));
+    const edits: Array<[string, (plan: any) => void]> = [
+      ['payload', (plan) => (plan.tasks[0].payload.taskCreateSetting.maxCall = 99)],
+      ['changes', (plan) => (plan.tasks[0].changes[0].after = 1)],
+      ['tasks', (plan) => (plan.tasks = [])],
+    ];
+    for (const [what, edit] of edits) {
+      const plan = structuredClone(original);
+      edit(plan);
+      await p.write('edited.cfplan', JSON.stringify(plan));
+      const res = await runCli(['apply', 'edited.cfplan'], { cwd: p.dir, env });
+      expect(res.code, what).toBe(1);
+      expect(res.stderr, what).toContain('saved plan does not match its task files and state');
+    }
+    // The plan as written applies: a --target plan is rebuilt with its targets.
+    const res = await runCli(['apply', 'p.cfplan'], { cwd: p.dir, env });
+    expect(res.code, res.stderr).toBe(0);
+    expect((await p.state()).tasks['north-1'].taskCreateSetting.maxCall).toBe(9);
+  });
+
   it('refuses a plan when the state serial moved (same lineage, same files)', async () => {
     const p = await freshProject();
     await runCli(['apply', '--auto-approve'], { cwd: p.dir, env });

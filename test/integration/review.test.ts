@@ -202,7 +202,7 @@ describe('policy at apply time', () => {
     expect((await cli('plan', '--format', 'markdown')).stdout).toContain('changed since the last apply');
   });
 
-  it('checks a saved plan on what its payload would send (an edited plan cannot slip past)', async () => {
+  it('refuses a saved plan whose payload was edited (it would send what the review did not show)', async () => {
     expect((await cli('apply', '--auto-approve')).code).toBe(0);
     await writeTasks({ maxCall: 12 });
     expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
@@ -212,7 +212,7 @@ describe('policy at apply time', () => {
     sent = [];
     const res = await cli('apply', 'plan.cfplan');
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain('west [robot-concurrency] maxCall is 500, above the maximum 50');
+    expect(res.stderr).toContain('saved plan does not match its task files and state: task west would do something else (its action, payload or changes differ) (was the plan file edited?)');
     expect(sent).toEqual([]);
   });
 
