@@ -151,9 +151,12 @@ export function ajvIssues(errors: AjvError[] | null | undefined, ctx: IssueConte
     const key = `${path}|${described.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
+    // A missing field is placed at the key of the object that lacks it (`taskCreateSetting:`),
+    // not at that object's first entry.
+    const atKey = described.extra !== undefined || (err.keyword === 'required' && typeof rel[rel.length - 1] === 'string');
     let position;
     for (const src of ctx.sources) {
-      position = src.doc.locate([...src.basePath, ...located], true, described.extra !== undefined);
+      position = src.doc.locate([...src.basePath, ...located], true, atKey);
       if (position) break;
     }
     const first = ctx.sources[0];
