@@ -45,6 +45,16 @@ async function readText(file: string): Promise<string> {
   }
 }
 
+/** V8's "… at position N" as "… at line L, column C": a person opens the file in an editor. */
+function jsonErrorAt(text: string, message: string): string {
+  const m = / at position (\d+)/.exec(message);
+  if (!m) return message;
+  const before = text.slice(0, Number(m[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return message.replace(m[0], ` at line ${line}, column ${column}`);
+}
+
 /** Reads the state file; a corrupt or unknown-version file is refused, never overwritten. */
 export async function readState(statePath: string, displayPath = statePath): Promise<LoadedState> {
   let text: string;
@@ -54,11 +64,13 @@ export async function readState(statePath: string, displayPath = statePath): Pro
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState(), exists: false };
     throw new CallformError(`cannot read state file ${displayPath}: ${(err as Error).message}`);
   }
+  // A BOM (an editor's) is not part of the JSON: drop it, as task and settings files do.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new CallformError(`state file ${displayPath} is not valid JSON (${(err as Error).message})`, KEEP);
+    throw new CallformError(`state file ${displayPath} is not valid JSON (${jsonErrorAt(text, (err as Error).message)})`, KEEP);
   }
   const version = (value as { version?: unknown } | null)?.version;
   if (typeof version === 'number' && version > STATE_VERSION) {
