@@ -49,7 +49,22 @@ export interface Declared {
   position?: SourcePosition;
 }
 
-const where = (d: Declared) => fileLine(d.file, d.position);
+/** A userTaskID declared somewhere, valid task or not: duplicates are found over all of them. */
+export interface Claim {
+  userTaskID: string;
+  file: string;
+  position?: SourcePosition;
+}
+
+export interface DocumentTasks {
+  tasks: Declared[];
+  /** Every item's userTaskID, in order (the valid tasks' and the invalid ones'). */
+  claims: Claim[];
+  issues: Issue[];
+  warnings: LintWarning[];
+}
+
+const where = (d: { file: string; position?: SourcePosition }) => fileLine(d.file, d.position);
 
 /** Validates one parsed document and returns the tasks it declares, or issues. */
 export function tasksOfDocument(
@@ -57,21 +72,22 @@ export function tasksOfDocument(
   doc: SourceDocument,
   docIndex: number,
   docCount: number,
-): { tasks: Declared[]; issues: Issue[]; warnings: LintWarning[] } {
+): DocumentTasks {
   const prefix: PathSegment[] = docCount > 1 ? [`document ${docIndex + 1}`] : [];
   const label = (p: PathSegment[]) => formatPath([...prefix, ...p]) || undefined;
   const value = doc.value;
-  if (value === null || value === undefined) return { tasks: [], issues: [], warnings: [] };
+  if (value === null || value === undefined) return { tasks: [], claims: [], issues: [], warnings: [] };
   if (!isPlain(value)) {
     return {
       tasks: [],
+      claims: [],
       warnings: [],
       issues: [{ file, position: doc.locate([]), path: label([]), message: `must be a task object or { defaults, tasks }; got ${Array.isArray(value) ? 'an array' : typeof value}`, hint: 'see schemas/task-file.schema.json' }],
     };
   }
   if (!validateTaskFile(value)) {
     const issues = ajvIssues(validateTaskFile.errors, { file, basePath: prefix, sources: [{ doc, basePath: [] }] });
-    return { tasks: [], issues, warnings: [] };
+    return { tasks: [], claims: claimsOf(value, file, doc), issues, warnings: [] };
   }
   const items: Array<{ raw: Plain; path: PathSegment[] }> =
     'tasks' in value ? (value.tasks as Plain[]).map((raw, i) => ({ raw, path: ['tasks', i] })) : [{ raw: value, path: [] }];
@@ -81,9 +97,13 @@ export function tasksOfDocument(
   const defaultsDial = rawDefaults && { raw: rawDefaults, compiled: compileDeclaredWindow(rawDefaults, ['defaults'], ctx) };
   const defaults = defaultsDial ? (defaultsDial.compiled?.value ?? rawDefaults) : undefined;
   const tasks: Declared[] = [];
+  const claims: Claim[] = [];
   const issues: Issue[] = [...(defaultsDial?.compiled?.issues ?? [])];
   const warnings: LintWarning[] = [];
   for (const item of items) {
+    // Claimed where its userTaskID key is (the plan's `source`, duplicate-ID messages), valid or not.
+    const claim = claimOf(item.raw, item.path, file, doc);
+    if (claim) claims.push(claim);
     const compiled = compileDeclaredWindow(item.raw, item.path, ctx);
     if (compiled) issues.push(...compiled.issues);
     const own = compiled?.value ?? item.raw;
@@ -104,13 +124,23 @@ export function tasksOfDocument(
         hint: v.hint,
       });
     }
-    // Declared where its userTaskID key is (the plan's `source`, duplicate-ID messages).
     if (violations.length === 0 && !compiled?.issues.length) {
-      tasks.push({ task, file, position: doc.locate([...item.path, 'userTaskID'], true, true) });
+      tasks.push({ task, file, position: claim?.position });
       warnings.push(...dialWindowWarnings(task as { taskCreateSetting?: Record<string, string> }, item.raw, compiled, defaultsDial, item.path, ctx));
     }
   }
-  return { tasks, issues, warnings };
+  return { tasks, claims, issues, warnings };
+}
+
+function claimOf(raw: unknown, path: PathSegment[], file: string, doc: SourceDocument): Claim | null {
+  const id = isPlain(raw) ? raw.userTaskID : undefined;
+  return typeof id === 'string' ? { userTaskID: id, file, position: doc.locate([...path, 'userTaskID'], true, true) } : null;
+}
+
+/** The userTaskIDs of a file that failed its schema, for duplicate checks. */
+function claimsOf(value: Plain, file: string, doc: SourceDocument): Claim[] {
+  const items: Array<[unknown, PathSegment[]]> = Array.isArray(value.tasks) ? value.tasks.map((raw, i) => [raw, ['tasks', i]]) : 'tasks' in value ? [] : [[value, []]];
+  return items.flatMap(([raw, path]) => claimOf(raw, path, file, doc) ?? []);
 }
 
 function toDesired(d: Declared): DesiredTask {
@@ -124,6 +154,7 @@ export interface FileResult {
   /** SHA-256 of the file's relative path, size and bytes. */
   digest: string;
   tasks: Declared[];
+  claims: Claim[];
   issues: Issue[];
   warnings: LintWarning[];
 }
@@ -139,25 +170,27 @@ function uniqueWarnings(warnings: LintWarning[]): LintWarning[] {
 
 function oversized(file: string, size: number): FileResult {
   const digest = createHash('sha256').update(`${file}\0${size}\0`).digest('hex');
-  return { file, digest, tasks: [], issues: [tooLarge(file, size)], warnings: [] };
+  return { file, digest, tasks: [], claims: [], issues: [tooLarge(file, size)], warnings: [] };
 }
 
 /** Parses and validates one file's bytes. Pure: no I/O, never throws for bad input. */
 export function loadTaskFile(file: string, bytes: Uint8Array): FileResult {
   const digest = createHash('sha256').update(`${file}\0${bytes.byteLength}\0`).update(bytes).digest('hex');
   const { text, issue } = decodeUtf8(file, bytes);
-  if (issue || text === undefined) return { file, digest, tasks: [], issues: issue ? [issue] : [], warnings: [] };
+  if (issue || text === undefined) return { file, digest, tasks: [], claims: [], issues: issue ? [issue] : [], warnings: [] };
   const parsed = parseSource(file, text);
   const issues = [...parsed.issues];
   const tasks: Declared[] = [];
+  const claims: Claim[] = [];
   const warnings: LintWarning[] = [];
   parsed.documents.forEach((doc, docIndex) => {
     const result = tasksOfDocument(file, doc, docIndex, parsed.documents.length);
     issues.push(...result.issues);
     tasks.push(...result.tasks);
+    claims.push(...result.claims);
     warnings.push(...result.warnings);
   });
-  return { file, digest, tasks, issues, warnings };
+  return { file, digest, tasks, claims, issues, warnings };
 }
 
 /** Finds, parses and validates every task file; throws one ValidationError listing all problems. */
@@ -181,26 +214,27 @@ export async function loadTasks(options: LoadTasksOptions): Promise<LoadedTasks>
   );
   const digest = createHash('sha256');
   const issues: Issue[] = [];
-  const byId = new Map<string, Declared>();
+  // Duplicates over every declared ID, valid task or not: all problems are reported in one run.
+  const firstClaim = new Map<string, Claim>();
   for (const r of results) {
     digest.update(r.digest);
     issues.push(...r.issues);
-    for (const d of r.tasks) {
-      const first = byId.get(d.task.userTaskID);
+    for (const c of r.claims) {
+      const first = firstClaim.get(c.userTaskID);
       if (first) {
         issues.push({
-          file: d.file,
-          position: d.position,
+          file: c.file,
+          position: c.position,
           path: 'userTaskID',
-          message: `duplicate userTaskID "${d.task.userTaskID}", already declared at ${where(first)}`,
+          message: `duplicate userTaskID "${c.userTaskID}", already declared at ${where(first)}`,
           hint: 'userTaskID must be unique across all task files',
         });
       } else {
-        byId.set(d.task.userTaskID, d);
+        firstClaim.set(c.userTaskID, c);
       }
     }
   }
   if (issues.length > 0) throw new ValidationError(issues, 'task files');
-  const tasks = [...byId.values()].map(toDesired).sort(byUserTaskID);
+  const tasks = results.flatMap((r) => r.tasks.map(toDesired)).sort(byUserTaskID);
   return { tasks, files, filesDigest: digest.digest('hex'), warnings: uniqueWarnings(results.flatMap((r) => r.warnings)) };
 }

@@ -111,6 +111,14 @@ tasks:
     expect(found[0]).toMatch(/tasks\/b\.yaml:1:\d+: userTaskID: duplicate userTaskID "x", already declared at tasks\/a\.yaml:1/);
   });
 
+  it('reports a duplicate userTaskID even when one of the copies has other errors', async () => {
+    const found = await issues({ 'tasks/t.yaml': 'tasks:\n  - { userTaskID: a, sceneID: s1 }\n  - { userTaskID: a, sceneID: 5 }\n' });
+    expect(found).toEqual([
+      expect.stringMatching(/^tasks\/t\.yaml:3:7: userTaskID: duplicate userTaskID "a", already declared at tasks\/t\.yaml:2$/m),
+      expect.stringMatching(/^tasks\/t\.yaml:3:31: tasks\[1\]\.sceneID: must be string, got integer 5$/m),
+    ]);
+  });
+
   // Regression: "missing required field startupAt" came without a hint, though startupAt is
   // optional unless startupType is 2: the message did not say why it was required.
   it('says why a conditionally required field is required', async () => {
