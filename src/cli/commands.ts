@@ -5,7 +5,7 @@ import { renderPlanText, renderApplySummary, renderApplyLine } from '../render/t
 import { renderPlanMarkdown } from '../render/markdown.js';
 import { renderPlanJson, renderApplyJson } from '../render/json.js';
 import { readSavedPlan, writeSavedPlan } from '../plan/saved-plan.js';
-import { forceUnlock } from '../state/lock.js';
+import { forceUnlock, holderRunsHere } from '../state/lock.js';
 // Plan and validate load only what they use; apply, doctor and import load their own
 // workflows when run (cold start is a benchmark figure: every command pays for what it imports).
 import { openProject, createClient, createRateController, warningIssue, type LintWarning, type Project, type RateController } from '../workflow/project.js';
@@ -246,6 +246,9 @@ export async function forceUnlockCommand(io: Io, global: GlobalOptions, id: stri
   const p = await project(io, global);
   const holder = await forceUnlock(p.settings.statePath, id);
   io.stdout.write(`Removed lock ${holder.id} (held by pid ${holder.pid} on ${holder.host} since ${holder.since}).\n`);
+  if (holderRunsHere(holder)) {
+    io.stderr.write(`warning: pid ${holder.pid} on this host, which held the lock, is still running: its ${holder.operation} may still write the state; let it finish (or stop it) before the next apply\n`);
+  }
   return ExitCode.Ok;
 }
 

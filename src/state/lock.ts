@@ -387,6 +387,9 @@ export async function acquireStateLock(statePath: string, options: AcquireOption
   };
 }
 
+/** True when the holder is a process on this host that is still running (force-unlock warns then). */
+export const holderRunsHere = (holder: LockInfo): boolean => holder.host === hostname() && processAlive(holder.pid);
+
 /** `callform force-unlock ID`: removes the lock only when ID names its current holder. */
 export async function forceUnlock(statePath: string, id: string): Promise<LockInfo> {
   const seen = await inspect(statePath);

@@ -163,7 +163,16 @@ describe('state lock', () => {
       const right = await runCli(rightArgs, { cwd: p.dir });
       expect(right.code, describeResult(rightArgs, right)).toBe(0);
       expect(right.stdout).toContain(`Removed lock ${info.id}`);
+      expect(right.stderr).not.toContain('still running'); // its holder was dead
       expect(await lockLeftovers(p.dir)).toEqual([]);
+
+      // A holder that still runs on this host (this test process): removed, with a warning.
+      const live = { ...info, id: '11111111-1111-4111-8111-111111111111', pid: process.pid };
+      await writeFile(p.lockPath, JSON.stringify(live));
+      const liveArgs = ['force-unlock', live.id];
+      const removed = await runCli(liveArgs, { cwd: p.dir });
+      expect(removed.code, describeResult(liveArgs, removed)).toBe(0);
+      expect(removed.stderr).toContain(`warning: pid ${process.pid} on this host, which held the lock, is still running`);
     } finally {
       await p.cleanup();
     }
