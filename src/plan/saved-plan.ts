@@ -35,9 +35,13 @@ export async function readSavedPlan(file: string): Promise<CallformPlan> {
     throw new CallformError(`${file} is not a saved plan (not JSON)`, 'create one with `callform plan --out FILE`');
   }
   const version = (value as { format_version?: unknown } | null)?.format_version;
-  if (typeof version === 'string' && version.split('.')[0] !== PLAN_FORMAT_VERSION.split('.')[0]) {
-    const major = PLAN_FORMAT_VERSION.split('.')[0];
+  const [major, minor] = PLAN_FORMAT_VERSION.split('.').map(Number) as [number, number];
+  const [theirMajor, theirMinor] = typeof version === 'string' ? version.split('.').map(Number) : [];
+  if (typeof version === 'string' && theirMajor !== major) {
     throw new CallformError(`${file} has plan format ${version}; this callform reads format ${major}.x (it writes ${PLAN_FORMAT_VERSION})`, 'make the plan again with this callform: `callform plan --out FILE`');
+  }
+  if (theirMinor !== undefined && theirMinor > minor) {
+    throw new CallformError(`${file} has plan format ${version}, written by a newer callform; this one reads format ${major}.0 to ${PLAN_FORMAT_VERSION}`, 'apply it with the callform that made it, or upgrade callform');
   }
   // Loaded here only: no other command validates plans.
   const { validatePlan } = await import('../generated/plan-validator.js');
