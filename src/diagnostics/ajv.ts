@@ -142,7 +142,10 @@ export interface IssueContext {
 export function ajvIssues(errors: AjvError[] | null | undefined, ctx: IssueContext): Issue[] {
   const issues: Issue[] = [];
   const seen = new Set<string>();
+  // A value of the wrong type also fails its enum or const, which names what is allowed: say that once.
+  const listed = new Set((errors ?? []).filter((e) => e.keyword === 'enum' || e.keyword === 'const').map((e) => e.instancePath));
   for (const err of errors ?? []) {
+    if (err.keyword === 'type' && listed.has(err.instancePath)) continue;
     const described = describe(err);
     if (!described) continue;
     const rel = pointerToPath(err.instancePath);
