@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { PLAN_FORMAT_VERSION, type CallformPlan } from '../model/plan.js';
 import type { CallformState } from '../generated/state.js';
-import { CallformError } from '../errors.js';
+import { CallformError, fsProblem } from '../errors.js';
 import { formatIssue } from '../diagnostics/issue.js';
 import { ajvIssues } from '../diagnostics/ajv.js';
 
@@ -26,7 +26,7 @@ export async function readSavedPlan(file: string): Promise<CallformPlan> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new CallformError(`cannot read saved plan ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, 'create one with `callform plan --out FILE`');
+    throw new CallformError(`cannot read saved plan ${file}: ${fsProblem(err)}`, 'pass a file written by `callform plan --out FILE`');
   }
   let value: unknown;
   try {

@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import type { CallformState, TaskState } from '../generated/state.js';
 import { validateState } from '../generated/validators.js';
-import { CallformError } from '../errors.js';
+import { CallformError, fsProblem } from '../errors.js';
 import { ajvIssues } from '../diagnostics/ajv.js';
 import { parseSource } from '../diagnostics/source.js';
 import { formatIssue } from '../diagnostics/issue.js';
@@ -62,7 +62,7 @@ export async function readState(statePath: string, displayPath = statePath): Pro
     text = await readText(statePath);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState(), exists: false };
-    throw new CallformError(`cannot read state file ${displayPath}: ${(err as Error).message}`);
+    throw new CallformError(`cannot read state file ${displayPath}: ${fsProblem(err)}`, 'check "state" in the settings file: it names the state file (default callform.state.json)');
   }
   // A BOM (an editor's) is not part of the JSON: drop it, as task and settings files do.
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
