@@ -5,9 +5,10 @@ import { TOOL_VERSION } from './version.js';
 import { processIo, type Io } from './cli/io.js';
 import type { GlobalOptions } from './cli/commands.js';
 
+/** Plain decimal digits only: Number() would also take "0x10", "1e2" and " 8 ". */
 function intInRange(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string) => {
-    const n = Number(value);
+    const n = /^\d+$/.test(value) ? Number(value) : NaN;
     if (!Number.isInteger(n) || n < min || n > max) {
       throw new InvalidArgumentError(`${name} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`}`);
     }
@@ -23,7 +24,7 @@ function statusList(value: string): number[] {
 }
 function numberInRange(name: string, min: number, max: number, unit: string) {
   return (value: string) => {
-    const n = value.trim() === '' ? NaN : Number(value);
+    const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
     if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max} (${unit})`);
     return n;
   };
@@ -96,7 +97,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('apply the changes (or exactly the saved plan FILE) through signed updateTask calls')
     .option('--auto-approve', 'do not ask for confirmation')
     .option('-p, --parallelism <n>', 'ceiling of concurrent API calls; adaptive below it (default: settings, 8)', intInRange('--parallelism', 1, 256))
-    .option('--lock-timeout <ms>', 'wait this long for the state lock (default: settings, 0)', positiveInt('--lock-timeout'))
+    .option('--lock-timeout <ms>', 'wait this long for the state lock (default: settings, 0)', intInRange('--lock-timeout', 0, 3_600_000))
     .addOption(new Option('--format <format>', 'report format: text, or json on stdout (the human account goes to stderr)').choices(['text', 'json']).default('text'));
   planShaping(apply).action((planfile, opts) => run(async () => (await commands()).applyCommand(io, global(), planfile, opts))());
 

@@ -3,6 +3,7 @@ import { parseFaultKinds } from './faults.js';
 import type { ThrottleStyle } from './throttle.js';
 import type { Simulator, SimulatorOptions } from './types.js';
 import { startSimulator } from './server.js';
+import { CallformError } from '../errors.js';
 
 export interface SimCliArgs {
   port?: number;
@@ -39,6 +40,10 @@ export function simOptionsFromCli(argv: SimCliArgs): SimulatorOptions {
   if (argv.pauseDelayMs !== undefined) opts.pauseDelayMs = Number(argv.pauseDelayMs);
   if (argv.rateLimit !== undefined) opts.rateLimit = Number(argv.rateLimit);
   if (argv.burst !== undefined) opts.burst = Number(argv.burst);
+  // A bucket size without a bucket would be silently ignored.
+  if (opts.burst !== undefined && !(opts.rateLimit && opts.rateLimit > 0)) {
+    throw new CallformError('--burst needs --rate-limit', '--burst is the size of the token bucket that --rate-limit <req/s> turns on');
+  }
   if (argv.throttleStyle !== undefined) opts.throttleStyle = argv.throttleStyle as ThrottleStyle;
   return opts;
 }
