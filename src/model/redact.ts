@@ -3,9 +3,13 @@ export function maskUrlCredentials(text: string): string {
   return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)([^\s/@:"']+)(?::([^\s/@"']*))?@/gi, (_m, scheme) => `${scheme}***:***@`);
 }
 
-/** Masks phone-like digit runs (7+ digits, optional +) in debug output, keeping the last 4. */
+/**
+ * Masks phone-like digit runs (7+ digits, optional +) in debug output, keeping the last 4.
+ * Times are not phone numbers: the values of JSON keys ending in Ts or At (createTs,
+ * startupAt) and of "timestamp" are left readable.
+ */
 export function maskPhones(text: string): string {
-  return text.replace(/(?<![\w.])\+?\d{7,15}(?![\w.])/g, (m) => m.slice(0, -4).replace(/\d/g, '*') + m.slice(-4));
+  return text.replace(/(?<!"(?:\w*(?:Ts|At)|timestamp)"\s*:\s*)(?<![\w.])\+?\d{7,15}(?![\w.])/g, (m) => m.slice(0, -4).replace(/\d/g, '*') + m.slice(-4));
 }
 
 /** Deep copy with taskCallbackUrl credentials masked (any string value). */

@@ -218,3 +218,12 @@ describe('gotTransport', () => {
     }
   });
 });
+
+describe('debug masking', () => {
+  it('masks phone-like numbers but leaves times readable', async () => {
+    const { maskPhones } = await import('../../src/model/redact.js');
+    expect(maskPhones('{"phone":"13812345678","createTs":1764936000123,"timestamp": 1764936000,"startupAt":1764936000,"n":13812345678}')).toBe(
+      '{"phone":"*******5678","createTs":1764936000123,"timestamp": 1764936000,"startupAt":1764936000,"n":*******5678}',
+    );
+  });
+});
