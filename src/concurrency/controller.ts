@@ -59,6 +59,7 @@ interface Waiter {
 }
 
 const RATE_TAU_MS = 1000;
+const RATE_MIN_WINDOW_MS = 250;
 
 function defaultSchedule(ms: number, fn: () => void): () => void {
   const t = setTimeout(fn, ms);
@@ -237,7 +238,9 @@ export class RateController {
     const r = this.recent;
     if (r.since === null) return 0;
     const decayed = r.count * Math.exp(-(now - r.at) / RATE_TAU_MS);
-    const warm = 1 - Math.exp(-Math.max(1, now - r.since) / RATE_TAU_MS);
+    // Corrects for the short history at the start, but over at least RATE_MIN_WINDOW_MS:
+    // three requests in the first millisecond are not thousands per second.
+    const warm = 1 - Math.exp(-Math.max(RATE_MIN_WINDOW_MS, now - r.since) / RATE_TAU_MS);
     return (decayed / warm) * (1000 / RATE_TAU_MS);
   }
 }

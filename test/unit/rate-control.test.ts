@@ -267,6 +267,15 @@ describe('RateController', () => {
     expect(h.controller.snapshot()).toMatchObject({ concurrency: 17, inFlight: 17, sent: 19, throttled: 0, pacedAt: null });
   });
 
+  it('reports a bounded rate at the start: three requests in the first millisecond are not thousands per second', async () => {
+    const h = harness();
+    for (let i = 0; i < 3; i++) h.request();
+    await h.flush();
+    await h.advance(1);
+    expect(h.controller.snapshot().rate).toBeGreaterThan(0);
+    expect(h.controller.snapshot().rate).toBeLessThan(3 / 0.25 + 2); // at most ~3 requests per 250 ms
+  });
+
   it('fixed mode keeps parallelism in flight whatever the answers', async () => {
     const h = harness({ mode: 'fixed', ceiling: 4 });
     for (let i = 0; i < 6; i++) h.request();
