@@ -262,6 +262,8 @@ export interface AcquireOptions {
   timeoutMs: number;
   /** Called (once) if the lock is taken away while held (force-unlock by someone else); the run goes on. */
   onCompromised?: (err: Error) => void;
+  /** Called once when the lock is held by a live run and this one starts waiting for it. */
+  onWait?: (holder: LockInfo | null) => void;
   sleep?: (ms: number) => Promise<void>;
   /** Clock (ms) for the wait deadline and for judging staleness. */
   now?: () => number;
@@ -307,6 +309,7 @@ export async function acquireStateLock(statePath: string, options: AcquireOption
   const info: LockInfo = { id: randomUUID(), operation: options.operation, pid: process.pid, host: hostname(), since: new Date().toISOString() };
   heldHere.add(info.id); // before the lock can exist, so it never looks like an earlier process's
   let fh: FileHandle | null = null;
+  let waited = false;
   try {
     for (;;) {
       fh = await tryTake(file, info);
@@ -322,6 +325,8 @@ export async function acquireStateLock(statePath: string, options: AcquireOption
         continue;
       }
       if (now() >= deadline) throw lockedError(statePath, seen);
+      if (!waited) options.onWait?.(seen.holder);
+      waited = true;
       await sleep(Math.min(250, Math.max(1, deadline - now())));
     }
   } catch (err) {

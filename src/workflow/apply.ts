@@ -1,7 +1,7 @@
 import type { CallformPlan } from '../model/plan.js';
 import { planHasChanges, planHasWork } from '../model/plan.js';
 import { readSavedPlan } from '../plan/saved-plan.js';
-import { acquireStateLock, type StateLock } from '../state/lock.js';
+import { acquireStateLock, describeHolder, type LockInfo, type StateLock } from '../state/lock.js';
 import { StateWriter } from '../state/writer.js';
 import type { LoadedState } from '../state/state.js';
 import { applyPlan, type ApplyOptions, type ApplyResult } from '../apply/apply.js';
@@ -12,8 +12,10 @@ import { computePlan, assertPlanCurrent } from './plan.js';
 import { createClient, loadProjectState, type Project } from './project.js';
 import { assertPolicyAllows, assertSavedPlanAllowed } from './policy-gate.js';
 
-export async function lockState(project: Project, operation: string, onCompromised?: (err: Error) => void): Promise<StateLock> {
-  return acquireStateLock(project.settings.statePath, { operation, timeoutMs: project.settings.lockTimeoutMs, onCompromised });
+export async function lockState(project: Project, operation: string, onCompromised?: (err: Error) => void, warn?: (message: string) => void): Promise<StateLock> {
+  const timeoutMs = project.settings.lockTimeoutMs;
+  const onWait = (holder: LockInfo | null) => warn?.(`the state is locked by ${describeHolder(holder)}; waiting up to ${timeoutMs} ms for it (--lock-timeout)`);
+  return acquireStateLock(project.settings.statePath, { operation, timeoutMs, onCompromised, onWait });
 }
 
 /** An executed plan, with the API traffic of the execution when the client counts it. */
@@ -83,7 +85,7 @@ async function planToApply(project: Project, request: ApplyRequest, client: NxCl
 /** `apply`: lock the state, settle which plan to apply, execute it, release the lock. */
 export async function runApply(project: Project, request: ApplyRequest, hooks: ApplyHooks = {}): Promise<ApplyRun> {
   const client = hooks.client ?? (await createClient(project));
-  const lock = await lockState(project, request.planFile ? `apply ${request.planFile}` : 'apply', (err) => hooks.warn?.(COMPROMISED(err)));
+  const lock = await lockState(project, request.planFile ? `apply ${request.planFile}` : 'apply', (err) => hooks.warn?.(COMPROMISED(err)), hooks.warn);
   try {
     const chosen = await planToApply(project, request, client, hooks);
     if ('status' in chosen) return chosen;

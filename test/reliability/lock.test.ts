@@ -110,6 +110,9 @@ describe('state lock', () => {
       expect(second.stderr, where).toMatch(/since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
       expect(second.stderr, where).toContain(`lock ID ${info.id}`);
       expect(second.stderr, where).toContain(`force-unlock ${info.id}`);
+      // It said it was waiting before it gave up.
+      expect(second.stderr, where).toContain(`warning: the state is locked by apply (lock ID ${info.id})`);
+      expect(second.stderr, where).toContain('waiting up to 200 ms for it (--lock-timeout)');
       expect(sim.stats().updates).toBeLessThan(6); // the first run is still going: the check was made while locked
 
       const r = await first.done;
@@ -419,7 +422,9 @@ describe('state lock (library)', () => {
     expect(err.message).toMatch(new RegExp(`apply \\(lock ID ${first.info.id}\\) by pid ${process.pid} on .+ since \\d{4}-`));
     expect(err.hint).toContain(`callform force-unlock ${first.info.id}`);
     setTimeout(() => void first.release(), 300);
-    const second = await acquire({ timeoutMs: 10_000 });
+    const waits: unknown[] = [];
+    const second = await acquire({ timeoutMs: 10_000, onWait: (h) => waits.push(h) });
+    expect(waits).toEqual([first.info]); // said once, naming the holder
     expect(JSON.parse(await readFile(lockFile, 'utf8')).id).toBe(second.info.id);
     await second.release();
   });
