@@ -84,6 +84,9 @@ function describe(err: AjvError): Described | undefined {
     case 'additionalProperties': {
       const allowed = Object.keys(err.parentSchema?.properties ?? {}).filter((k) => k !== '$schema');
       const guess = closest(String(p.additionalProperty), allowed);
+      if (p.additionalProperty === '<<') {
+        return { message: 'YAML merge keys (<<) are not supported', hint: 'share settings with a `defaults:` block in a task collection (see docs/configuration.md)', extra: p.additionalProperty };
+      }
       return {
         message: `unknown field "${p.additionalProperty}"${guess ? ` (did you mean "${guess}"?)` : ''}`,
         hint: allowed.length ? `allowed fields here: ${allowed.join(', ')}` : 'remove it',
