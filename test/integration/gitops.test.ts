@@ -93,6 +93,14 @@ describe('saved plans', () => {
       expect(res.code, what).toBe(1);
       expect(res.stderr, what).toContain('saved plan does not match its task files and state');
     }
+    // A schema error in one task kind is reported for that kind only (discriminated by action).
+    const bad = structuredClone(original);
+    bad.tasks[0].payload.taskCreateSetting.zoneSecond = 5;
+    await p.write('bad.cfplan', JSON.stringify(bad));
+    const refused = await runCli(['apply', 'bad.cfplan'], { cwd: p.dir, env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('tasks[0].payload.taskCreateSetting.zoneSecond');
+    expect(refused.stderr).not.toContain('unknown field');
     // The plan as written applies: a --target plan is rebuilt with its targets.
     const res = await runCli(['apply', 'p.cfplan'], { cwd: p.dir, env });
     expect(res.code, res.stderr).toBe(0);
