@@ -89,8 +89,7 @@ export function tasksOfDocument(
     const issues = ajvIssues(validateTaskFile.errors, { file, basePath: prefix, sources: [{ doc, basePath: [] }] });
     return { tasks: [], claims: claimsOf(value, file, doc), issues, warnings: [] };
   }
-  const items: Array<{ raw: Plain; path: PathSegment[] }> =
-    'tasks' in value ? (value.tasks as Plain[]).map((raw, i) => ({ raw, path: ['tasks', i] })) : [{ raw: value, path: [] }];
+  const items = itemsOf(value) as Array<{ raw: Plain; path: PathSegment[] }>; // schema-valid: every item is an object
   const ctx: DocContext = { file, doc, prefix };
   // dialWindow is compiled per object (defaults once, then each task): see dial-window.ts.
   const rawDefaults = 'tasks' in value && isPlain(value.defaults) ? value.defaults : undefined;
@@ -137,10 +136,15 @@ function claimOf(raw: unknown, path: PathSegment[], file: string, doc: SourceDoc
   return typeof id === 'string' ? { userTaskID: id, file, position: doc.locate([...path, 'userTaskID'], true, true) } : null;
 }
 
+/** A document's task items: a collection's `tasks`, or the document itself as one task. */
+function itemsOf(value: Plain): Array<{ raw: unknown; path: PathSegment[] }> {
+  if (!('tasks' in value)) return [{ raw: value, path: [] }];
+  return Array.isArray(value.tasks) ? value.tasks.map((raw, i) => ({ raw, path: ['tasks', i] })) : [];
+}
+
 /** The userTaskIDs of a file that failed its schema, for duplicate checks. */
 function claimsOf(value: Plain, file: string, doc: SourceDocument): Claim[] {
-  const items: Array<[unknown, PathSegment[]]> = Array.isArray(value.tasks) ? value.tasks.map((raw, i) => [raw, ['tasks', i]]) : 'tasks' in value ? [] : [[value, []]];
-  return items.flatMap(([raw, path]) => claimOf(raw, path, file, doc) ?? []);
+  return itemsOf(value).flatMap(({ raw, path }) => claimOf(raw, path, file, doc) ?? []);
 }
 
 function toDesired(d: Declared): DesiredTask {

@@ -96,7 +96,7 @@ async function discover(options: LoadSettingsOptions): Promise<{ config: unknown
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new CallformError(`settings file ${options.configFile} not found`, 'check the --config path');
-    if (e.code === 'EISDIR' || e.code === 'EACCES') throw new CallformError(`cannot read settings file ${options.configFile ?? ''}: ${fsProblem(e)}`.replace(' :', ':'), 'pass the settings file itself with --config FILE');
+    if (e.code === 'EISDIR' || e.code === 'EACCES') throw new CallformError(`cannot read settings file${options.configFile ? ` ${options.configFile}` : ''}: ${fsProblem(e)}`, 'pass the settings file itself with --config FILE');
     // js-yaml's error (cosmiconfig passes it on) knows where: file:line:column like every other error.
     const yamlError = err as { reason?: unknown; mark?: { line: number; column: number } };
     if (typeof yamlError.reason === 'string' && yamlError.mark) {
