@@ -71,7 +71,11 @@ function fileDefaults(f) {
 }
 
 function taskOwn(i, f, kind) {
-  const t = { userTaskID: taskId(i), sceneID: `scene-${kind}-v${1 + (f % 3)}`, taskCreateSetting: { taskName: `Campaign ${f} - task ${i}` } };
+  const t = {
+    userTaskID: taskId(i),
+    sceneID: `scene-${kind}-v${1 + (f % 3)}`,
+    taskCreateSetting: { taskName: `Campaign ${f} - task ${i}` },
+  };
   if (i % 3 === 0) t.taskCreateSetting.maxCall = 5 + (i % 40);
   if (i % 7 === 0) t.taskCreateSetting.routeID = `route-special-${i % 13}`;
   if (i % 11 === 0) t.taskCreateSetting.dialAtUpHour = '10,11,15,16';
@@ -110,20 +114,41 @@ function perturb(desired, i) {
  * (which loads ajv).
  */
 export function benchPolicy({ jsonSchema = false } = {}) {
-  const rule = (name, kind, severity, body) => [`  - name: ${name}`, `    kind: ${kind}`, `    severity: ${severity}`, `    message: ${q(`bench rule ${name}`)}`, ...body.map((l) => `    ${l}`)].join('\n');
+  const rule = (name, kind, severity, body) =>
+    [
+      `  - name: ${name}`,
+      `    kind: ${kind}`,
+      `    severity: ${severity}`,
+      `    message: ${q(`bench rule ${name}`)}`,
+      ...body.map((l) => `    ${l}`),
+    ].join('\n');
   const rules = [
     rule('robot-cap', 'maxCall', 'error', ['min: 1', 'max: 200']),
     rule('calling-hours', 'dialingHours', 'error', ['between: "08:00-21:00"']),
     rule('head-office-zone', 'dialingHours', 'warn', ['between: "00:00-24:00"', 'days: Mon-Sun', 'zoneSecond: 28800']),
     rule('approved-routes', 'allowedValues', 'error', ['field: routeID', 'values: ["route-*"]']),
-    rule('approved-scenes', 'allowedValues', 'error', ['field: sceneID', 'values: ["scene-plain-*", "scene-sms-*", "scene-aicc-*"]']),
+    rule('approved-scenes', 'allowedValues', 'error', [
+      'field: sceneID',
+      'values: ["scene-plain-*", "scene-sms-*", "scene-aicc-*"]',
+    ]),
     rule('approved-strategies', 'allowedValues', 'warn', ['field: strategyName', 'values: ["strategy-*"]']),
     rule('callback-hosts', 'callbackUrl', 'error', ['hosts: [hooks.example.com]']),
     rule('no-immediate-start', 'forbiddenStartupTypes', 'error', ['values: [3]']),
     rule('whole-tts', 'requiredFuncFlags', 'error', ['funcFlag: { wholeTTS: true }']),
     jsonSchema
-      ? rule('ring-time', 'jsonSchema', 'warn', ['schema:', '  properties:', '    taskCreateSetting:', '      properties:', '        maxRingTime: { maximum: 40 }'])
-      : rule('soft-cap', 'maxCall', 'warn', ['max: 43', 'exempt:', '  - tasks: "bench-task-000*"', '    reason: "pilot campaign, approved until 2027"']),
+      ? rule('ring-time', 'jsonSchema', 'warn', [
+          'schema:',
+          '  properties:',
+          '    taskCreateSetting:',
+          '      properties:',
+          '        maxRingTime: { maximum: 40 }',
+        ])
+      : rule('soft-cap', 'maxCall', 'warn', [
+          'max: 43',
+          'exempt:',
+          '  - tasks: "bench-task-000*"',
+          '    reason: "pilot campaign, approved until 2027"',
+        ]),
   ];
   return `# callform benchmark policy (generated): 10 rules\nrules:\n${rules.join('\n')}\n`;
 }
@@ -134,17 +159,31 @@ export function benchPolicy({ jsonSchema = false } = {}) {
  * With `policy` ('builtin' or 'jsonSchema'), also policies/bench.yaml and policyFiles in the settings.
  * Returns { tasks: [{ userTaskID, sceneID, taskID, desired, recorded, changed }], files, changed }.
  */
-export async function generateProject(dir, n, { perFile = 50, isChanged = (i) => i % 10 === 3, config = {}, policy = null } = {}) {
+export async function generateProject(
+  dir,
+  n,
+  { perFile = 50, isChanged = (i) => i % 10 === 3, config = {}, policy = null } = {},
+) {
   await mkdir(path.join(dir, 'tasks'), { recursive: true });
   if (policy) {
     await mkdir(path.join(dir, 'policies'), { recursive: true });
     await writeFile(path.join(dir, 'policies', 'bench.yaml'), benchPolicy({ jsonSchema: policy === 'jsonSchema' }));
     config = { policyFiles: 'policies/*.yaml', ...config };
   }
-  const settings = { tasks: 'tasks/**/*.{yaml,yml,json}', state: 'callform.state.json', algorithm: 'MD5', parallelism: 8, timeoutMs: 15000, retries: 3, ...config };
+  const settings = {
+    tasks: 'tasks/**/*.{yaml,yml,json}',
+    state: 'callform.state.json',
+    algorithm: 'MD5',
+    parallelism: 8,
+    timeoutMs: 15000,
+    retries: 3,
+    ...config,
+  };
   await writeFile(
     path.join(dir, 'callform.config.yaml'),
-    `# callform benchmark project (generated)\n${Object.entries(settings).map(([k, v]) => `${k}: ${typeof v === 'string' ? q(v) : v}`).join('\n')}\n`,
+    `# callform benchmark project (generated)\n${Object.entries(settings)
+      .map(([k, v]) => `${k}: ${typeof v === 'string' ? q(v) : v}`)
+      .join('\n')}\n`,
   );
   const tasks = [];
   const fileCount = Math.ceil(n / perFile);
@@ -158,7 +197,14 @@ export async function generateProject(dir, n, { perFile = 50, isChanged = (i) =>
       const merged = merge(defaults, t);
       const desired = { taskCreateSetting: merged.taskCreateSetting, funcFlag: merged.funcFlag };
       const changed = Boolean(isChanged(i));
-      tasks.push({ userTaskID: t.userTaskID, sceneID: t.sceneID, taskID: remoteTaskId(i), desired, recorded: changed ? perturb(desired, i) : clone(desired), changed });
+      tasks.push({
+        userTaskID: t.userTaskID,
+        sceneID: t.sceneID,
+        taskID: remoteTaskId(i),
+        desired,
+        recorded: changed ? perturb(desired, i) : clone(desired),
+        changed,
+      });
     }
     const body = [
       `# Campaign ${f} (${kind}): ${own.length} tasks. Defaults are deep-merged under every task.`,
@@ -179,7 +225,13 @@ export async function generateProject(dir, n, { perFile = 50, isChanged = (i) =>
   const appliedAt = new Date(Date.now() - 86400000).toISOString();
   const state = { version: 1, lineage: randomUUID(), serial: 1, tasks: {} };
   for (const t of tasks) {
-    state.tasks[t.userTaskID] = { sceneID: t.sceneID, taskID: t.taskID, taskCreateSetting: t.recorded.taskCreateSetting, funcFlag: t.recorded.funcFlag, appliedAt };
+    state.tasks[t.userTaskID] = {
+      sceneID: t.sceneID,
+      taskID: t.taskID,
+      taskCreateSetting: t.recorded.taskCreateSetting,
+      funcFlag: t.recorded.funcFlag,
+      appliedAt,
+    };
   }
   await writeFile(path.join(dir, 'callform.state.json'), JSON.stringify(state, null, 2) + '\n');
   return { tasks, files: fileCount, changed: tasks.filter((t) => t.changed).length };

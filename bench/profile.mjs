@@ -53,14 +53,21 @@ export function summarise(profile, top = 25) {
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([k, us]) => `  ${(us / 1000).toFixed(1).padStart(8)} ms  ${((100 * us) / total).toFixed(1).padStart(5)} %  ${k}`)
+      .map(
+        ([k, us]) =>
+          `  ${(us / 1000).toFixed(1).padStart(8)} ms  ${((100 * us) / total).toFixed(1).padStart(5)} %  ${k}`,
+      )
       .join('\n');
   return `profiled ${((endTime - startTime) / 1000).toFixed(0)} ms, sampled self time ${(total / 1000).toFixed(0)} ms\n-- by module --\n${fmt(byMod)}\n-- by function (self) --\n${fmt(byFn)}`;
 }
 
 function run(args, cwd) {
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NO_COLOR: '1', CI: '1' } });
+    const c = spawn(process.execPath, args, {
+      cwd,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, NO_COLOR: '1', CI: '1' },
+    });
     c.on('error', reject);
     c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(' ')} exited ${code}`))));
   });
@@ -73,7 +80,9 @@ async function profileCase(name, cwd, interval = 200) {
   await run(['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${interval}`, CLI, 'plan', '--offline'], cwd);
   const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
   const summary = summarise(JSON.parse(await readFile(path.join(dir, file), 'utf8')));
-  process.stdout.write(`\n=== ${name}: node --cpu-prof dist/cli.js plan --offline  (${path.relative(ROOT, path.join(dir, file))})\n${summary}\n`);
+  process.stdout.write(
+    `\n=== ${name}: node --cpu-prof dist/cli.js plan --offline  (${path.relative(ROOT, path.join(dir, file))})\n${summary}\n`,
+  );
 }
 
 /** executePlan of 1,000 updates against an in-process simulator at 50 ms latency, profiled in-process. */
@@ -104,7 +113,9 @@ async function profileExecutePlan(tmp) {
     await mkdir(outDir, { recursive: true });
     const file = path.join(outDir, 'executePlan.cpuprofile');
     await (await import('node:fs/promises')).writeFile(file, JSON.stringify(profile));
-    process.stdout.write(`\n=== executePlan, 1000 updates, 50 ms latency, parallelism 16, simulator in the same process: ${ms.toFixed(0)} ms (ideal 3150)  (${path.relative(ROOT, file)})\n${summarise(profile)}\n`);
+    process.stdout.write(
+      `\n=== executePlan, 1000 updates, 50 ms latency, parallelism 16, simulator in the same process: ${ms.toFixed(0)} ms (ideal 3150)  (${path.relative(ROOT, file)})\n${summarise(profile)}\n`,
+    );
   } finally {
     await sim.close();
   }
@@ -119,7 +130,9 @@ if (process.argv[2] === 'execute') {
   }
   process.exit(0);
 } else if (process.argv[2]) {
-  process.stdout.write(summarise(JSON.parse(await readFile(process.argv[2], 'utf8')), Number(process.argv[3] ?? 25)) + '\n');
+  process.stdout.write(
+    summarise(JSON.parse(await readFile(process.argv[2], 'utf8')), Number(process.argv[3] ?? 25)) + '\n',
+  );
 } else {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'callform-prof-'));
   try {

@@ -50,7 +50,10 @@ if (!process.env.BENCH_NO_SNAPSHOT) {
       c.on('close', (code) => resolve(code));
     });
     if (probe === 0) break;
-    if (attempt >= 5) throw new Error('dist/ snapshot does not run (`node dist/cli.js --version` fails); is a build in progress or broken?');
+    if (attempt >= 5)
+      throw new Error(
+        'dist/ snapshot does not run (`node dist/cli.js --version` fails); is a build in progress or broken?',
+      );
     log(`dist/ snapshot not runnable (build in progress?); retrying in 3 s`);
     await new Promise((r) => setTimeout(r, 3000));
   }
@@ -58,7 +61,9 @@ if (!process.env.BENCH_NO_SNAPSHOT) {
 }
 const CLI = path.join(DIST, 'cli.js');
 const { startSimulator } = await import(pathToFileURL(path.join(DIST, 'sim', 'index.js')).href);
-const { openProject, computePlan, executePlan, createClient, createRateController, gotTransport } = await import(pathToFileURL(path.join(DIST, 'index.js')).href);
+const { openProject, computePlan, executePlan, createClient, createRateController, gotTransport } = await import(
+  pathToFileURL(path.join(DIST, 'index.js')).href
+);
 
 // ------------------------------------------------------------------ helpers
 
@@ -76,7 +81,9 @@ try {
 } catch {
   timeBin = null;
 }
-const RSS_METHOD = timeBin ? 'GNU /usr/bin/time -f "%M %U %S" (max RSS of the node child, KiB; user+sys CPU)' : 'poll /proc/<pid>/status VmHWM every 5 ms';
+const RSS_METHOD = timeBin
+  ? 'GNU /usr/bin/time -f "%M %U %S" (max RSS of the node child, KiB; user+sys CPU)'
+  : 'poll /proc/<pid>/status VmHWM every 5 ms';
 
 /** A clean environment for the CLI: no inherited NXCloud settings, no colour, CI mode (no TTY progress). */
 function cliEnv(extra = {}) {
@@ -133,12 +140,21 @@ async function runChild(cmd, args, { cwd, env = cliEnv(), rss = false, timeoutMs
     rssMb = Number.isFinite(kb) ? kb / 1024 : undefined;
     cpuMs = Number.isFinite(user + sys) ? (user + sys) * 1000 : undefined;
   } else if (rss) rssMb = hwmKb / 1024;
-  return { code, ms, rssMb, cpuMs, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+  return {
+    code,
+    ms,
+    rssMb,
+    cpuMs,
+    stdout: Buffer.concat(out).toString('utf8'),
+    stderr: Buffer.concat(err).toString('utf8'),
+  };
 }
 
 function expectOk(r, what, expectedCode = 0) {
   if (r.code !== expectedCode) {
-    throw new Error(`${what} exited ${r.code} (expected ${expectedCode})\n--- stderr ---\n${r.stderr.slice(-3000)}\n--- stdout (tail) ---\n${r.stdout.slice(-1500)}`);
+    throw new Error(
+      `${what} exited ${r.code} (expected ${expectedCode})\n--- stderr ---\n${r.stderr.slice(-3000)}\n--- stdout (tail) ---\n${r.stdout.slice(-1500)}`,
+    );
   }
 }
 
@@ -156,7 +172,11 @@ function figure(id, name, value, unit, target, pass, details = {}) {
 async function startSimProcess(seed, latencyMs, extraArgs = []) {
   const seedFile = path.join(tmp, `sim-seed-${process.pid}-${Date.now()}.json`);
   await writeFile(seedFile, JSON.stringify(seed));
-  const child = spawn(NODE, [CLI, 'sim', '--port', '0', '--seed', seedFile, '--latency-ms', String(latencyMs), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    NODE,
+    [CLI, 'sim', '--port', '0', '--seed', seedFile, '--latency-ms', String(latencyMs), ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const line = await new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
@@ -167,7 +187,8 @@ async function startSimProcess(seed, latencyMs, extraArgs = []) {
     child.on('exit', (code) => reject(new Error(`callform sim exited ${code}`)));
   });
   const [, url, uuid, secret] = line;
-  const control = async (p, method = 'GET', body) => (await fetch(`${url}${p}`, { method, body: body === undefined ? undefined : JSON.stringify(body) })).json();
+  const control = async (p, method = 'GET', body) =>
+    (await fetch(`${url}${p}`, { method, body: body === undefined ? undefined : JSON.stringify(body) })).json();
   return {
     url,
     uuid,
@@ -175,10 +196,11 @@ async function startSimProcess(seed, latencyMs, extraArgs = []) {
     stats: () => control('/__sim/stats'),
     resetStats: () => control('/__sim/stats/reset', 'POST'),
     setFaults: (settings) => control('/__sim/faults', 'POST', settings),
-    close: () => new Promise((resolve) => {
-      child.once('exit', resolve);
-      child.kill('SIGTERM');
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -193,7 +215,9 @@ async function section(title, fn) {
     log(`${title} done in ${round((performance.now() - t0) / 1000)} s`);
   } catch (err) {
     failures.push({ section: title, error: err?.stack ?? String(err) });
-    figure(title.split(' ')[0], `${title}: COULD NOT BE MEASURED`, null, '', '-', false, { error: String(err?.message ?? err) });
+    figure(title.split(' ')[0], `${title}: COULD NOT BE MEASURED`, null, '', '-', false, {
+      error: String(err?.message ?? err),
+    });
     log(`${title} CRASHED: ${err?.stack ?? err}`);
   }
 }
@@ -212,7 +236,8 @@ await section('1 plan --offline at scale', async () => {
     const expectLine = `Plan: ${gen.changed} to update, ${n - gen.changed} unchanged.`;
     const warm = await runChild(NODE, [CLI, 'plan', '--offline'], { cwd: dir });
     expectOk(warm, `plan --offline (${n} tasks)`);
-    if (!warm.stdout.includes(expectLine)) throw new Error(`plan --offline (${n}) did not report "${expectLine}"; tail: ${warm.stdout.slice(-300)}`);
+    if (!warm.stdout.includes(expectLine))
+      throw new Error(`plan --offline (${n}) did not report "${expectLine}"; tail: ${warm.stdout.slice(-300)}`);
     const runs = [];
     for (let i = 0; i < 3; i++) {
       const r = await runChild(NODE, [CLI, 'plan', '--offline'], { cwd: dir, rss: true });
@@ -221,22 +246,81 @@ await section('1 plan --offline at scale', async () => {
     }
     const ms = median(runs.map((r) => r.ms));
     const rss = Math.max(...runs.map((r) => r.rssMb ?? 0));
-    scaleRuns.push({ tasks: n, files: gen.files, changed: gen.changed, wallMsRuns: runs.map((r) => round(r.ms)), wallMsMedian: round(ms), cpuMsRuns: runs.map((r) => (r.cpuMs === undefined ? null : round(r.cpuMs))), msPer1k: round(ms / (n / 1000)), peakRssMb: round(rss), stdoutBytes: runs[0].stdout.length });
-    log(`  ${n} tasks / ${gen.files} files: median ${round(ms)} ms, ${round(ms / (n / 1000))} ms per 1k, peak RSS ${round(rss)} MiB`);
+    scaleRuns.push({
+      tasks: n,
+      files: gen.files,
+      changed: gen.changed,
+      wallMsRuns: runs.map((r) => round(r.ms)),
+      wallMsMedian: round(ms),
+      cpuMsRuns: runs.map((r) => (r.cpuMs === undefined ? null : round(r.cpuMs))),
+      msPer1k: round(ms / (n / 1000)),
+      peakRssMb: round(rss),
+      stdoutBytes: runs[0].stdout.length,
+    });
+    log(
+      `  ${n} tasks / ${gen.files} files: median ${round(ms)} ms, ${round(ms / (n / 1000))} ms per 1k, peak RSS ${round(rss)} MiB`,
+    );
   }
   const r10 = scaleRuns.find((r) => r.tasks === 10000);
   const r1 = scaleRuns.find((r) => r.tasks === 1000);
-  figure('1a', 'plan --offline, 10k tasks / 200 files: wall (median of 3)', round(r10.wallMsMedian), 'ms', '≤ 1000 ms', r10.wallMsMedian <= 1000, { runs: r10.wallMsRuns, cpuMsRuns: r10.cpuMsRuns });
-  figure('1b', 'plan --offline, 10k tasks: peak RSS (max of 3)', round(r10.peakRssMb), 'MiB', '≤ 250 MiB', r10.peakRssMb <= 250, { method: RSS_METHOD });
+  figure(
+    '1a',
+    'plan --offline, 10k tasks / 200 files: wall (median of 3)',
+    round(r10.wallMsMedian),
+    'ms',
+    '≤ 1000 ms',
+    r10.wallMsMedian <= 1000,
+    { runs: r10.wallMsRuns, cpuMsRuns: r10.cpuMsRuns },
+  );
+  figure(
+    '1b',
+    'plan --offline, 10k tasks: peak RSS (max of 3)',
+    round(r10.peakRssMb),
+    'MiB',
+    '≤ 250 MiB',
+    r10.peakRssMb <= 250,
+    { method: RSS_METHOD },
+  );
   const linearity = r10.wallMsMedian / r1.wallMsMedian / 10;
-  figure('1c', 'linearity: time(10k)/time(1k)/10 (1.0 = linear; <1 = fixed start-up cost dominates)', round(linearity, 2), '', '≈1.0 (info)', null, {
-    msPer1k: Object.fromEntries(scaleRuns.map((r) => [r.tasks, r.msPer1k])),
-  });
-  for (const r of scaleRuns) figure(`1c.${r.tasks}`, `  ${r.tasks} tasks / ${r.files} files: ms per 1k tasks (wall ${r.wallMsMedian} ms, RSS ${r.peakRssMb} MiB)`, r.msPer1k, 'ms/1k', 'info', null);
+  figure(
+    '1c',
+    'linearity: time(10k)/time(1k)/10 (1.0 = linear; <1 = fixed start-up cost dominates)',
+    round(linearity, 2),
+    '',
+    '≈1.0 (info)',
+    null,
+    {
+      msPer1k: Object.fromEntries(scaleRuns.map((r) => [r.tasks, r.msPer1k])),
+    },
+  );
+  for (const r of scaleRuns)
+    figure(
+      `1c.${r.tasks}`,
+      `  ${r.tasks} tasks / ${r.files} files: ms per 1k tasks (wall ${r.wallMsMedian} ms, RSS ${r.peakRssMb} MiB)`,
+      r.msPer1k,
+      'ms/1k',
+      'info',
+      null,
+    );
   const cpuMed = (r) => median(r.cpuMsRuns.filter((x) => x !== null));
   if (r10.cpuMsRuns.every((x) => x !== null)) {
-    figure('1d', 'plan --offline, 10k tasks: CPU user+sys (median of 3; less sensitive to machine load)', round(cpuMed(r10)), 'ms', 'info', null, { runs: r10.cpuMsRuns });
-    figure('1e', 'linearity by CPU time: cpu(10k)/cpu(1k)/10', round(cpuMed(r10) / cpuMed(r1) / 10, 2), '', '≈1.0 (info)', null);
+    figure(
+      '1d',
+      'plan --offline, 10k tasks: CPU user+sys (median of 3; less sensitive to machine load)',
+      round(cpuMed(r10)),
+      'ms',
+      'info',
+      null,
+      { runs: r10.cpuMsRuns },
+    );
+    figure(
+      '1e',
+      'linearity by CPU time: cpu(10k)/cpu(1k)/10',
+      round(cpuMed(r10) / cpuMed(r1) / 10, 2),
+      '',
+      '≈1.0 (info)',
+      null,
+    );
   }
 
   // 1f/1g: the same 10k project with a 10-rule policy active (every task checked against
@@ -254,8 +338,13 @@ await section('1 plan --offline at scale', async () => {
   for (const v of variants) {
     const warm = await runChild(NODE, [CLI, 'plan', '--offline'], { cwd: v.dir });
     expectOk(warm, `plan --offline (10k, policy ${v.key})`);
-    if (!warm.stdout.includes(expectLine) || (v.key !== 'none' && !/^Policy: 10 rules from policies\/bench\.yaml/m.test(warm.stdout))) {
-      throw new Error(`plan --offline (10k, policy ${v.key}) did not report "${expectLine}" and its policy; tail: ${warm.stdout.slice(-300)}`);
+    if (
+      !warm.stdout.includes(expectLine) ||
+      (v.key !== 'none' && !/^Policy: 10 rules from policies\/bench\.yaml/m.test(warm.stdout))
+    ) {
+      throw new Error(
+        `plan --offline (10k, policy ${v.key}) did not report "${expectLine}" and its policy; tail: ${warm.stdout.slice(-300)}`,
+      );
     }
     v.ms = [];
     v.cpu = [];
@@ -271,23 +360,60 @@ await section('1 plan --offline at scale', async () => {
   }
   const [none, builtin, withSchema] = variants;
   const paired = (v) => median(v.ms.map((ms, i) => ms - none.ms[i]));
-  figure('1f', `plan --offline, 10k tasks, 10-rule policy (built-in kinds): wall (median of ${ROUNDS})`, round(median(builtin.ms)), 'ms', '≤ 1000 ms', median(builtin.ms) <= 1000, {
-    runs: builtin.ms.map((x) => round(x)),
-    withoutPolicyRuns: none.ms.map((x) => round(x)),
-    withoutPolicyMedian: round(median(none.ms)),
-    pairedCostMedian: round(paired(builtin)),
-    cpuMsRuns: builtin.cpu,
-  });
-  figure('1f.cost', `  policy cost: median of paired differences (policy − none; without policy: median ${round(median(none.ms))} ms)`, round(paired(builtin)), 'ms', 'info', null);
+  figure(
+    '1f',
+    `plan --offline, 10k tasks, 10-rule policy (built-in kinds): wall (median of ${ROUNDS})`,
+    round(median(builtin.ms)),
+    'ms',
+    '≤ 1000 ms',
+    median(builtin.ms) <= 1000,
+    {
+      runs: builtin.ms.map((x) => round(x)),
+      withoutPolicyRuns: none.ms.map((x) => round(x)),
+      withoutPolicyMedian: round(median(none.ms)),
+      pairedCostMedian: round(paired(builtin)),
+      cpuMsRuns: builtin.cpu,
+    },
+  );
+  figure(
+    '1f.cost',
+    `  policy cost: median of paired differences (policy − none; without policy: median ${round(median(none.ms))} ms)`,
+    round(paired(builtin)),
+    'ms',
+    'info',
+    null,
+  );
   if ([...none.cpu, ...builtin.cpu].every((x) => x !== null)) {
     const pairedCpu = median(builtin.cpu.map((c, i) => c - none.cpu[i]));
-    figure('1f.cpu', `  policy cost by CPU user+sys: median of paired differences (without policy: median ${round(median(none.cpu))} ms)`, round(pairedCpu), 'ms', 'info', null);
+    figure(
+      '1f.cpu',
+      `  policy cost by CPU user+sys: median of paired differences (without policy: median ${round(median(none.cpu))} ms)`,
+      round(pairedCpu),
+      'ms',
+      'info',
+      null,
+    );
   }
-  figure('1g', `plan --offline, 10k tasks, 10-rule policy with one jsonSchema rule (loads ajv): wall (median of ${ROUNDS})`, round(median(withSchema.ms)), 'ms', 'info', null, {
-    runs: withSchema.ms.map((x) => round(x)),
-    pairedCostMedian: round(paired(withSchema)),
-  });
-  figure('1g.cost', '  policy cost: median of paired differences (policy with jsonSchema − none)', round(paired(withSchema)), 'ms', 'info', null);
+  figure(
+    '1g',
+    `plan --offline, 10k tasks, 10-rule policy with one jsonSchema rule (loads ajv): wall (median of ${ROUNDS})`,
+    round(median(withSchema.ms)),
+    'ms',
+    'info',
+    null,
+    {
+      runs: withSchema.ms.map((x) => round(x)),
+      pairedCostMedian: round(paired(withSchema)),
+    },
+  );
+  figure(
+    '1g.cost',
+    '  policy cost: median of paired differences (policy with jsonSchema − none)',
+    round(paired(withSchema)),
+    'ms',
+    'info',
+    null,
+  );
 });
 
 // ------------------------------------------------------------------ 2. minimal traffic
@@ -305,7 +431,8 @@ await section('2 minimal traffic (10k tasks, 1k changed)', async () => {
     const plan = await runChild(NODE, [CLI, 'plan'], { cwd: dir, env });
     expectOk(plan, 'plan (online)');
     const sPlan = sim.stats();
-    if (!plan.stdout.includes('Plan: 1000 to update, 9000 unchanged.')) throw new Error(`plan did not report 1000 updates; tail: ${plan.stdout.slice(-300)}`);
+    if (!plan.stdout.includes('Plan: 1000 to update, 9000 unchanged.'))
+      throw new Error(`plan did not report 1000 updates; tail: ${plan.stdout.slice(-300)}`);
 
     sim.resetStats();
     const apply = await runChild(NODE, [CLI, 'apply', '--auto-approve'], { cwd: dir, env });
@@ -318,15 +445,64 @@ await section('2 minimal traffic (10k tasks, 1k changed)', async () => {
     if (typeof replan.code !== 'number') throw new Error(`re-plan died: ${replan.code}`);
 
     const other = (s) => s.requests - count(s, 'listTask') - count(s, 'updateTask');
-    figure('2a', 'plan: listTask calls (one status read of 10k tasks)', count(sPlan, 'listTask'), 'calls', `= ${expectedReads}`, count(sPlan, 'listTask') === expectedReads, { stats: sPlan, wallMs: round(plan.ms) });
-    figure('2b', 'plan: updateTask calls', count(sPlan, 'updateTask'), 'calls', '= 0', count(sPlan, 'updateTask') === 0 && other(sPlan) === 0);
-    figure('2c', 'apply: listTask calls', count(sApply, 'listTask'), 'calls', `= ${expectedReads}`, count(sApply, 'listTask') === expectedReads, { stats: sApply, wallMs: round(apply.ms) });
-    figure('2d', 'apply: updateTask calls (1,000 changed)', count(sApply, 'updateTask'), 'calls', '= 1000', count(sApply, 'updateTask') === 1000 && sApply.updates === 1000 && other(sApply) === 0, {
-      successfulUpdates: sApply.updates,
+    figure(
+      '2a',
+      'plan: listTask calls (one status read of 10k tasks)',
+      count(sPlan, 'listTask'),
+      'calls',
+      `= ${expectedReads}`,
+      count(sPlan, 'listTask') === expectedReads,
+      { stats: sPlan, wallMs: round(plan.ms) },
+    );
+    figure(
+      '2b',
+      'plan: updateTask calls',
+      count(sPlan, 'updateTask'),
+      'calls',
+      '= 0',
+      count(sPlan, 'updateTask') === 0 && other(sPlan) === 0,
+    );
+    figure(
+      '2c',
+      'apply: listTask calls',
+      count(sApply, 'listTask'),
+      'calls',
+      `= ${expectedReads}`,
+      count(sApply, 'listTask') === expectedReads,
+      { stats: sApply, wallMs: round(apply.ms) },
+    );
+    figure(
+      '2d',
+      'apply: updateTask calls (1,000 changed)',
+      count(sApply, 'updateTask'),
+      'calls',
+      '= 1000',
+      count(sApply, 'updateTask') === 1000 && sApply.updates === 1000 && other(sApply) === 0,
+      {
+        successfulUpdates: sApply.updates,
+      },
+    );
+    figure('2e', 're-plan --detailed-exitcode: exit code', replan.code, '', '= 0', replan.code === 0, {
+      tail: replan.stdout.slice(-200),
+      wallMs: round(replan.ms),
     });
-    figure('2e', 're-plan --detailed-exitcode: exit code', replan.code, '', '= 0', replan.code === 0, { tail: replan.stdout.slice(-200), wallMs: round(replan.ms) });
-    figure('2f', 're-plan: listTask calls', count(sRe, 'listTask'), 'calls', `= ${expectedReads}`, count(sRe, 'listTask') === expectedReads, { stats: sRe });
-    figure('2g', 're-plan: updateTask calls', count(sRe, 'updateTask'), 'calls', '= 0', count(sRe, 'updateTask') === 0 && other(sRe) === 0);
+    figure(
+      '2f',
+      're-plan: listTask calls',
+      count(sRe, 'listTask'),
+      'calls',
+      `= ${expectedReads}`,
+      count(sRe, 'listTask') === expectedReads,
+      { stats: sRe },
+    );
+    figure(
+      '2g',
+      're-plan: updateTask calls',
+      count(sRe, 'updateTask'),
+      'calls',
+      '= 0',
+      count(sRe, 'updateTask') === 0 && other(sRe) === 0,
+    );
   } finally {
     await sim.close();
   }
@@ -357,16 +533,34 @@ await section('3 apply throughput (1k changed, 50 ms latency, parallelism 16)', 
       const tPlan = performance.now();
       const run = await computePlan(project, { offline: false, targets: null, client });
       const planMs = performance.now() - tPlan;
-      if (run.plan.summary.update !== N) throw new Error(`library plan: ${run.plan.summary.update} updates, expected ${N}`);
+      if (run.plan.summary.update !== N)
+        throw new Error(`library plan: ${run.plan.summary.update} updates, expected ${N}`);
       payloads = run.plan.tasks.filter((t) => t.action === 'update').map((t) => t.payload);
       await sim.resetStats();
       const t0 = performance.now();
       const result = await executePlan(project, run.plan, run.state, { client, parallelism: P });
       execMs = performance.now() - t0;
       const s = await sim.stats();
-      if (result.counts.applied !== N || (s.byEndpoint.updateTask ?? 0) !== N) throw new Error(`executePlan applied ${result.counts.applied}, updateTask calls ${s.byEndpoint.updateTask}`);
-      figure('3a', `executePlan (library; simulator in its own process): ${N} updateTask @ ${LAT} ms, parallelism ${P}`, round(execMs), 'ms', `ideal ${ideal} ms`, null, { computePlanMs: round(planMs) });
-      figure('3b', 'executePlan time / ideal (ceil(1000/16) × 50 ms)', round(execMs / ideal, 3), '×', '≤ 1.15', execMs / ideal <= 1.15, { execMs: round(execMs), idealMs: ideal });
+      if (result.counts.applied !== N || (s.byEndpoint.updateTask ?? 0) !== N)
+        throw new Error(`executePlan applied ${result.counts.applied}, updateTask calls ${s.byEndpoint.updateTask}`);
+      figure(
+        '3a',
+        `executePlan (library; simulator in its own process): ${N} updateTask @ ${LAT} ms, parallelism ${P}`,
+        round(execMs),
+        'ms',
+        `ideal ${ideal} ms`,
+        null,
+        { computePlanMs: round(planMs) },
+      );
+      figure(
+        '3b',
+        'executePlan time / ideal (ceil(1000/16) × 50 ms)',
+        round(execMs / ideal, 3),
+        '×',
+        '≤ 1.15',
+        execMs / ideal <= 1.15,
+        { execMs: round(execMs), idealMs: ideal },
+      );
     } finally {
       await sim.close();
     }
@@ -382,9 +576,18 @@ await section('3 apply throughput (1k changed, 50 ms latency, parallelism 16)', 
       const r = await runChild(NODE, [CLI, 'apply', '--auto-approve', '--parallelism', String(P)], { cwd: dir, env });
       expectOk(r, 'apply --auto-approve --parallelism 16');
       const s = await sim.stats();
-      if ((s.byEndpoint.updateTask ?? 0) !== N) throw new Error(`CLI apply made ${s.byEndpoint.updateTask} updateTask calls, expected ${N}`);
+      if ((s.byEndpoint.updateTask ?? 0) !== N)
+        throw new Error(`CLI apply made ${s.byEndpoint.updateTask} updateTask calls, expected ${N}`);
       cliMs = r.ms;
-      figure('3c', `CLI apply --auto-approve --parallelism ${P} (plan-read + apply), wall`, round(cliMs), 'ms', 'info', null, { listTask: s.byEndpoint.listTask, updateTask: s.byEndpoint.updateTask });
+      figure(
+        '3c',
+        `CLI apply --auto-approve --parallelism ${P} (plan-read + apply), wall`,
+        round(cliMs),
+        'ms',
+        'info',
+        null,
+        { listTask: s.byEndpoint.listTask, updateTask: s.byEndpoint.updateTask },
+      );
     } finally {
       await sim.close();
     }
@@ -406,14 +609,30 @@ await section('3 apply throughput (1k changed, 50 ms latency, parallelism 16)', 
       const sampleMs = performance.now() - t0;
       const naiveMs = sampleMs * (N / SAMPLE);
       const s = sim.stats();
-      figure('3d', `naive baseline: sequential listTask+updateTask per task, ${SAMPLE}-task sample ×${N / SAMPLE} (extrapolated)`, round(naiveMs), 'ms', 'info', null, {
-        sampleTasks: SAMPLE,
-        sampleMs: round(sampleMs),
-        extrapolation: `linear ×${N / SAMPLE}`,
-        calls: s.byEndpoint,
-        note: 'keep-alive signed client, i.e. faster than a real curl loop (no process or TCP setup per call)',
-      });
-      figure('3e', 'speed-up: naive_total / callform CLI wall (plan-read + apply)', round(naiveMs / cliMs, 1), '×', '≥ 20×', naiveMs / cliMs >= 20, { naiveMs: round(naiveMs), callformMs: round(cliMs) });
+      figure(
+        '3d',
+        `naive baseline: sequential listTask+updateTask per task, ${SAMPLE}-task sample ×${N / SAMPLE} (extrapolated)`,
+        round(naiveMs),
+        'ms',
+        'info',
+        null,
+        {
+          sampleTasks: SAMPLE,
+          sampleMs: round(sampleMs),
+          extrapolation: `linear ×${N / SAMPLE}`,
+          calls: s.byEndpoint,
+          note: 'keep-alive signed client, i.e. faster than a real curl loop (no process or TCP setup per call)',
+        },
+      );
+      figure(
+        '3e',
+        'speed-up: naive_total / callform CLI wall (plan-read + apply)',
+        round(naiveMs / cliMs, 1),
+        '×',
+        '≥ 20×',
+        naiveMs / cliMs >= 20,
+        { naiveMs: round(naiveMs), callformMs: round(cliMs) },
+      );
     } finally {
       await sim.close();
     }
@@ -446,11 +665,23 @@ await section('4 cold start (examples/, plan --offline vs node -e 0)', async () 
   }
   const mCf = median(cf);
   const mBare = median(bare);
-  figure('4a', 'node dist/cli.js plan --offline on examples/ (median of 10)', round(mCf), 'ms', 'info', null, { runs: cf.map((x) => round(x)) });
-  figure('4b', 'node -e 0 (median of 10, interleaved)', round(mBare), 'ms', 'info', null, { runs: bare.map((x) => round(x)) });
+  figure('4a', 'node dist/cli.js plan --offline on examples/ (median of 10)', round(mCf), 'ms', 'info', null, {
+    runs: cf.map((x) => round(x)),
+  });
+  figure('4b', 'node -e 0 (median of 10, interleaved)', round(mBare), 'ms', 'info', null, {
+    runs: bare.map((x) => round(x)),
+  });
   figure('4c', 'cold start ratio: plan --offline / node -e 0', round(mCf / mBare, 2), '×', '≤ 3×', mCf / mBare <= 3);
   if (cfCpu.every((x) => x !== undefined) && bareCpu.every((x) => x !== undefined)) {
-    figure('4d', 'cold start CPU user+sys: plan --offline / node -e 0 (10 ms resolution)', round(median(cfCpu) / median(bareCpu), 2), '×', 'info', null, { planCpuMs: round(median(cfCpu)), nodeCpuMs: round(median(bareCpu)) });
+    figure(
+      '4d',
+      'cold start CPU user+sys: plan --offline / node -e 0 (10 ms resolution)',
+      round(median(cfCpu) / median(bareCpu), 2),
+      '×',
+      'info',
+      null,
+      { planCpuMs: round(median(cfCpu)), nodeCpuMs: round(median(bareCpu)) },
+    );
   }
 });
 
@@ -460,7 +691,16 @@ await section('4 cold start (examples/, plan --offline vs node -e 0)', async () 
  * rate-limited simulator in its own process. `during(sim, ctx)` may steer the simulator
  * from onResult (the drop of figure 5g). Returns wall time, simulator and client counts.
  */
-async function rateLimitedApply({ dir, seed, parallelism, mode, rateLimit, latencyMs, onProgress, wholeSeconds = false }) {
+async function rateLimitedApply({
+  dir,
+  seed,
+  parallelism,
+  mode,
+  rateLimit,
+  latencyMs,
+  onProgress,
+  wholeSeconds = false,
+}) {
   const sim = await startSimProcess(seed, latencyMs, ['--rate-limit', String(rateLimit)]);
   try {
     const env = cliEnv({ NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret });
@@ -493,8 +733,20 @@ async function rateLimitedApply({ dir, seed, parallelism, mode, rateLimit, laten
     const s = await sim.stats();
     const after = client.traffic();
     // The controller's pacing rate once a second, and its cuts: what the wall time came from.
-    const pacedPerSecond = samples.filter((x, i) => i % 20 === 19).map((x) => (x.pacedAt === null ? null : round(x.pacedAt)));
-    return { N, ms, result, sim: s, calls: after.calls - before.calls, throttled: after.throttled - before.throttled, samples, pacedPerSecond, cuts: gate.snapshot().decreases };
+    const pacedPerSecond = samples
+      .filter((x, i) => i % 20 === 19)
+      .map((x) => (x.pacedAt === null ? null : round(x.pacedAt)));
+    return {
+      N,
+      ms,
+      result,
+      sim: s,
+      calls: after.calls - before.calls,
+      throttled: after.throttled - before.throttled,
+      samples,
+      pacedPerSecond,
+      cuts: gate.snapshot().decreases,
+    };
   } finally {
     await sim.close();
   }
@@ -519,13 +771,55 @@ await section('5 rate limits (1k changed, 30 ms latency, simulator limit 100 req
   const a = await rateLimitedApply({ dir, seed, parallelism: P, mode: 'adaptive', rateLimit: LIMIT, latencyMs: LAT });
   await writeFile(statePath, pristineState);
   const f = await rateLimitedApply({ dir, seed, parallelism: P, mode: 'fixed', rateLimit: LIMIT, latencyMs: LAT });
-  const detail = (r) => ({ wallMs: round(r.ms), simRequests: r.sim.requests, simThrottled: r.sim.throttled, throttledByEndpoint: r.sim.throttledByEndpoint, applied: r.result.counts.applied, failed: r.result.counts.failed, clientCalls: r.calls, clientThrottled: r.throttled, cuts: r.cuts, pacedPerSecond: r.pacedPerSecond });
-  figure('5a', `adaptive apply: executePlan wall / ideal (${N} / ${LIMIT} req/s = ${ideal / 1000} s)`, round(a.ms / ideal, 3), '×', '≤ 1.15', a.ms / ideal <= 1.15, detail(a));
-  figure('5b', 'adaptive apply: throttled answers / API calls (simulator count)', pct(share(a)), '%', '≤ 5%', share(a) <= 0.05, { throttled: a.sim.throttled, requests: a.sim.requests });
-  figure('5c', 'adaptive apply: failed tasks', a.result.counts.failed, 'tasks', '= 0', a.result.counts.failed === 0 && a.result.counts.applied === N);
+  const detail = (r) => ({
+    wallMs: round(r.ms),
+    simRequests: r.sim.requests,
+    simThrottled: r.sim.throttled,
+    throttledByEndpoint: r.sim.throttledByEndpoint,
+    applied: r.result.counts.applied,
+    failed: r.result.counts.failed,
+    clientCalls: r.calls,
+    clientThrottled: r.throttled,
+    cuts: r.cuts,
+    pacedPerSecond: r.pacedPerSecond,
+  });
+  figure(
+    '5a',
+    `adaptive apply: executePlan wall / ideal (${N} / ${LIMIT} req/s = ${ideal / 1000} s)`,
+    round(a.ms / ideal, 3),
+    '×',
+    '≤ 1.15',
+    a.ms / ideal <= 1.15,
+    detail(a),
+  );
+  figure(
+    '5b',
+    'adaptive apply: throttled answers / API calls (simulator count)',
+    pct(share(a)),
+    '%',
+    '≤ 5%',
+    share(a) <= 0.05,
+    { throttled: a.sim.throttled, requests: a.sim.requests },
+  );
+  figure(
+    '5c',
+    'adaptive apply: failed tasks',
+    a.result.counts.failed,
+    'tasks',
+    '= 0',
+    a.result.counts.failed === 0 && a.result.counts.applied === N,
+  );
   // The same with only a whole-second Retry-After (what a real gateway sends): each rate cut pauses every send for 1 s.
   await writeFile(statePath, pristineState);
-  const w = await rateLimitedApply({ dir, seed, parallelism: P, mode: 'adaptive', rateLimit: LIMIT, latencyMs: LAT, wholeSeconds: true });
+  const w = await rateLimitedApply({
+    dir,
+    seed,
+    parallelism: P,
+    mode: 'adaptive',
+    rateLimit: LIMIT,
+    latencyMs: LAT,
+    wholeSeconds: true,
+  });
 
   // The whole CLI (process start, settings and 1,000 task files, status read, apply, state writes), for reference.
   await writeFile(statePath, pristineState);
@@ -537,14 +831,41 @@ await section('5 rate limits (1k changed, 30 ms latency, simulator limit 100 req
       expectOk(r, `apply --auto-approve --parallelism ${P} (rate-limited)`);
       const s = await sim.stats();
       const summary = /Apply complete: .*/.exec(r.stdout)?.[0];
-      figure('5d', `same through the CLI: apply --auto-approve -p ${P} wall (start, status read, apply) / ideal`, round(r.ms / ideal, 3), '×', 'info', null, { wallMs: round(r.ms), simRequests: s.requests, simThrottled: s.throttled, summary });
+      figure(
+        '5d',
+        `same through the CLI: apply --auto-approve -p ${P} wall (start, status read, apply) / ideal`,
+        round(r.ms / ideal, 3),
+        '×',
+        'info',
+        null,
+        { wallMs: round(r.ms), simRequests: s.requests, simThrottled: s.throttled, summary },
+      );
     } finally {
       await sim.close();
     }
   }
-  figure('5d2', 'same, Retry-After in whole seconds only (no Retry-After-Ms, as real gateways): wall / ideal', round(w.ms / ideal, 3), '×', 'info', null, { ...detail(w), throttledShare: pct(share(w)) });
-  figure('5e', 'same, adaptive control off (concurrency: fixed, 64 in flight): wall / ideal', round(f.ms / ideal, 3), '×', 'info', null, detail(f));
-  figure('5f', 'same, fixed: throttled answers / API calls', pct(share(f)), '%', 'info', null, { throttled: f.sim.throttled, requests: f.sim.requests });
+  figure(
+    '5d2',
+    'same, Retry-After in whole seconds only (no Retry-After-Ms, as real gateways): wall / ideal',
+    round(w.ms / ideal, 3),
+    '×',
+    'info',
+    null,
+    { ...detail(w), throttledShare: pct(share(w)) },
+  );
+  figure(
+    '5e',
+    'same, adaptive control off (concurrency: fixed, 64 in flight): wall / ideal',
+    round(f.ms / ideal, 3),
+    '×',
+    'info',
+    null,
+    detail(f),
+  );
+  figure('5f', 'same, fixed: throttled answers / API calls', pct(share(f)), '%', 'info', null, {
+    throttled: f.sim.throttled,
+    requests: f.sim.requests,
+  });
   figure('5g', 'same, fixed: failed tasks (throttle budget spent)', f.result.counts.failed, 'tasks', 'info', null);
 
   // 5h–j: the limit drops from 100 to 30 req/s through /__sim/faults once half the tasks are done.
@@ -569,7 +890,10 @@ await section('5 rate limits (1k changed, 30 ms latency, simulator limit 100 req
     },
   });
   await drop.ready;
-  const after = { requests: d.sim.requests - drop.statsBefore.requests, throttled: d.sim.throttled - drop.statsBefore.throttled };
+  const after = {
+    requests: d.sim.requests - drop.statsBefore.requests,
+    throttled: d.sim.throttled - drop.statsBefore.throttled,
+  };
   const afterShare = after.throttled / Math.max(1, after.requests);
   // Settling: from the drop until the controller's pacing rate is at or below the new limit
   // (sampled every 50 ms). After that it still probes slowly above it, as it would at any limit.
@@ -577,8 +901,27 @@ await section('5 rate limits (1k changed, 30 ms latency, simulator limit 100 req
   const settled = post.find((x) => x.pacedAt !== null && x.pacedAt <= NEW) ?? null;
   const throttledAtDrop = post[0]?.throttled ?? 0;
   const whileSettling = settled ? settled.throttled - throttledAtDrop : null;
-  figure('5h', `limit ${LIMIT} → ${NEW} req/s halfway: throttled answers / API calls after the drop`, pct(afterShare), '%', '≤ 10%', afterShare <= 0.1, { ...after, failed: d.result.counts.failed, wallMs: round(d.ms), dropAtMs: round(drop.t) });
-  figure('5i', `same: settling time, from the drop until the pacing rate is ≤ the new limit (50 ms samples; ${whileSettling ?? '?'} throttled meanwhile)`, settled === null ? null : round(settled.t - drop.t), 'ms', 'report', null, { throttledWhileSettling: whileSettling, decreasesWhileSettling: settled ? settled.decreases - (post[0]?.decreases ?? 0) : null });
+  figure(
+    '5h',
+    `limit ${LIMIT} → ${NEW} req/s halfway: throttled answers / API calls after the drop`,
+    pct(afterShare),
+    '%',
+    '≤ 10%',
+    afterShare <= 0.1,
+    { ...after, failed: d.result.counts.failed, wallMs: round(d.ms), dropAtMs: round(drop.t) },
+  );
+  figure(
+    '5i',
+    `same: settling time, from the drop until the pacing rate is ≤ the new limit (50 ms samples; ${whileSettling ?? '?'} throttled meanwhile)`,
+    settled === null ? null : round(settled.t - drop.t),
+    'ms',
+    'report',
+    null,
+    {
+      throttledWhileSettling: whileSettling,
+      decreasesWhileSettling: settled ? settled.decreases - (post[0]?.decreases ?? 0) : null,
+    },
+  );
   figure('5j', 'same: failed tasks', d.result.counts.failed, 'tasks', '= 0', d.result.counts.failed === 0);
 });
 
@@ -602,14 +945,37 @@ await section('6 live tasks (200 running, pause → update → resume, 50 ms lat
     const t0 = performance.now();
     const result = await executePlan(project, run.plan, run.state, { client, parallelism: P, pollMs: POLL_MS });
     const wallMs = performance.now() - t0;
-    const paused = result.results.map((r) => r.pausedMs).filter((x) => x !== undefined).sort((a, b) => a - b);
-    const running = (await (await fetch(`${sim.url}/__sim/tasks`)).json()).tasks.filter((t) => t.taskStatus === 2).length;
-    if (result.counts.applied !== N || paused.length !== N || running !== N) throw new Error(`applied ${result.counts.applied}, paused windows ${paused.length}, running again ${running} (expected ${N} each)`);
+    const paused = result.results
+      .map((r) => r.pausedMs)
+      .filter((x) => x !== undefined)
+      .sort((a, b) => a - b);
+    const running = (await (await fetch(`${sim.url}/__sim/tasks`)).json()).tasks.filter(
+      (t) => t.taskStatus === 2,
+    ).length;
+    if (result.counts.applied !== N || paused.length !== N || running !== N)
+      throw new Error(
+        `applied ${result.counts.applied}, paused windows ${paused.length}, running again ${running} (expected ${N} each)`,
+      );
     const med = median(paused);
     const target = 4 * LAT + POLL_MS;
-    figure('6a', `paused time per task, median (${N} running tasks, ${LAT} ms latency, parallelism ${P})`, round(med), 'ms', `≤ ${target} ms (4 × latency + poll)`, med <= target, { maxMs: round(paused[paused.length - 1]), wallMs: round(wallMs) });
+    figure(
+      '6a',
+      `paused time per task, median (${N} running tasks, ${LAT} ms latency, parallelism ${P})`,
+      round(med),
+      'ms',
+      `≤ ${target} ms (4 × latency + poll)`,
+      med <= target,
+      { maxMs: round(paused[paused.length - 1]), wallMs: round(wallMs) },
+    );
     figure('6b', 'paused time per task, max', round(paused[paused.length - 1]), 'ms', 'info', null);
-    figure('6c', `apply wall time for ${N} pause → update → resume windows (3 calls each: pause, update, start; ideal ${Math.ceil(N / P) * 3 * LAT} ms)`, round(wallMs), 'ms', 'info', null);
+    figure(
+      '6c',
+      `apply wall time for ${N} pause → update → resume windows (3 calls each: pause, update, start; ideal ${Math.ceil(N / P) * 3 * LAT} ms)`,
+      round(wallMs),
+      'ms',
+      'info',
+      null,
+    );
   } finally {
     await sim.close();
   }
@@ -626,12 +992,19 @@ const line = (r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ');
 const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
 const judged = figures.filter((f) => f.pass !== null);
 const passed = judged.filter((f) => f.pass).length;
-out.push('', `${passed}/${judged.length} targets met; ${judged.length - passed} FAIL${failures.length ? `; ${failures.length} section(s) could not be measured` : ''}.`);
+out.push(
+  '',
+  `${passed}/${judged.length} targets met; ${judged.length - passed} FAIL${failures.length ? `; ${failures.length} section(s) could not be measured` : ''}.`,
+);
 out.push(`Peak RSS method: ${RSS_METHOD}.`);
 out.push('Figure 3: naive baseline measured on a 200-task sample and extrapolated linearly ×5 to 1,000 tasks.');
 const busy = Math.max(loadAtStart[0], os.loadavg()[0]) > os.cpus().length;
-out.push(`Load average (1 min) at start ${round(loadAtStart[0], 2)}, at end ${round(os.loadavg()[0], 2)} on ${os.cpus().length} CPUs${busy ? ' — MACHINE WAS BUSY (other processes); wall times are inflated, see cpuMs in results.json' : ''}.`);
-out.push(`Total bench runtime: ${round(totalMs / 1000)} s (node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}).`);
+out.push(
+  `Load average (1 min) at start ${round(loadAtStart[0], 2)}, at end ${round(os.loadavg()[0], 2)} on ${os.cpus().length} CPUs${busy ? ' — MACHINE WAS BUSY (other processes); wall times are inflated, see cpuMs in results.json' : ''}.`,
+);
+out.push(
+  `Total bench runtime: ${round(totalMs / 1000)} s (node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}).`,
+);
 process.stdout.write(out.join('\n') + '\n');
 
 const results = {
@@ -644,7 +1017,7 @@ const results = {
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? null,
     totalMemMb: Math.round(os.totalmem() / 1048576),
-      loadavgAtStart: loadAtStart,
+    loadavgAtStart: loadAtStart,
     loadavgAtEnd: os.loadavg(),
   },
   distSnapshot: snapDir ? 'bench/work/snap-<pid> (copy of dist/ taken at start)' : 'dist/',
@@ -656,7 +1029,9 @@ const results = {
   crashes: failures,
 };
 await writeFile(path.join(BENCH_DIR, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-process.stdout.write(`Wrote ${path.relative(process.cwd(), path.join(BENCH_DIR, 'results.json')) || 'bench/results.json'}\n`);
+process.stdout.write(
+  `Wrote ${path.relative(process.cwd(), path.join(BENCH_DIR, 'results.json')) || 'bench/results.json'}\n`,
+);
 
 if (process.env.BENCH_KEEP) log(`kept ${tmp}`);
 else await rm(tmp, { recursive: true, force: true });

@@ -10,7 +10,9 @@ function intInRange(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string) => {
     const n = /^\d+$/.test(value) ? Number(value) : NaN;
     if (!Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`${name} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`}`);
+      throw new InvalidArgumentError(
+        `${name} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`}`,
+      );
     }
     return n;
   };
@@ -19,20 +21,25 @@ const positiveInt = (name: string) => intInRange(name, 0);
 /** --status 1,2,5: task statuses (1 not started … 5 paused). */
 function statusList(value: string): number[] {
   const items = value.split(',').map((s) => s.trim());
-  if (items.some((s) => !/^[1-5]$/.test(s))) throw new InvalidArgumentError('--status takes task statuses 1..5, comma-separated (1 not started, 2 running, 3 completed, 4 failed, 5 paused)');
+  if (items.some((s) => !/^[1-5]$/.test(s)))
+    throw new InvalidArgumentError(
+      '--status takes task statuses 1..5, comma-separated (1 not started, 2 running, 3 completed, 4 failed, 5 paused)',
+    );
   return [...new Set(items.map(Number))];
 }
 function numberInRange(name: string, min: number, max: number, unit: string) {
   return (value: string) => {
     const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
-    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max} (${unit})`);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max} (${unit})`);
     return n;
   };
 }
 /** A filter value that must say something: an empty one would silently match every task. */
 function nonEmpty(name: string) {
   return (value: string) => {
-    if (value === '') throw new InvalidArgumentError(`${name} must not be empty (leave the option out to match every task)`);
+    if (value === '')
+      throw new InvalidArgumentError(`${name} must not be empty (leave the option out to match every task)`);
     return value;
   };
 }
@@ -41,9 +48,16 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 const planShaping = (command: Command) =>
   command
     .option('-t, --target <id>', 'only tasks whose userTaskID matches (repeatable; * and ? wildcards)', collect)
-    .option('--pause-running', 'running tasks with changes are paused, updated and resumed (as lifecycle.whenRunning: pause)')
-    .option('--resync', 'send every declared field of the targeted tasks, whatever the state says (repairs console edits)');
-const formatOption = () => new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text');
+    .option(
+      '--pause-running',
+      'running tasks with changes are paused, updated and resumed (as lifecycle.whenRunning: pause)',
+    )
+    .option(
+      '--resync',
+      'send every declared field of the targeted tasks, whatever the state says (repairs console edits)',
+    );
+const formatOption = () =>
+  new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text');
 
 function reportError(io: Io, err: unknown, debug: boolean): number {
   if (err instanceof CallformError) {
@@ -52,7 +66,9 @@ function reportError(io: Io, err: unknown, debug: boolean): number {
   }
   const e = err as Error;
   io.stderr.write(`Error: unexpected failure: ${e?.message ?? String(err)}\n`);
-  io.stderr.write(debug ? `${e?.stack ?? ''}\n` : '  hint: run again with --debug for details, and report it if it persists\n');
+  io.stderr.write(
+    debug ? `${e?.stack ?? ''}\n` : '  hint: run again with --debug for details, and report it if it persists\n',
+  );
   return ExitCode.Error;
 }
 
@@ -60,7 +76,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command('callform')
     .description('Declarative config-as-code for NXCloud Callbot tasks: validate, plan, apply.')
     .version(TOOL_VERSION, '-v, --version')
-    .option('-c, --config <file>', 'settings file (default: discovered: callform.config.*, .callformrc*, package.json#callform)')
+    .option(
+      '-c, --config <file>',
+      'settings file (default: discovered: callform.config.*, .callformrc*, package.json#callform)',
+    )
     .option('--debug', 'log every API request and response (signature redacted, phone numbers masked) to stderr')
     .option('--no-color', 'disable colours (also NO_COLOR)')
     .showHelpAfterError()
@@ -96,10 +115,24 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .command('apply [planfile]')
     .description('apply the changes (or exactly the saved plan FILE) through signed updateTask calls')
     .option('--auto-approve', 'do not ask for confirmation')
-    .option('-p, --parallelism <n>', 'ceiling of concurrent API calls; adaptive below it (default: settings, 8)', intInRange('--parallelism', 1, 256))
-    .option('--lock-timeout <ms>', 'wait this long for the state lock (default: settings, 0)', intInRange('--lock-timeout', 0, 3_600_000))
-    .addOption(new Option('--format <format>', 'report format: text, or json on stdout (the human account goes to stderr)').choices(['text', 'json']).default('text'));
-  planShaping(apply).action((planfile, opts) => run(async () => (await commands()).applyCommand(io, global(), planfile, opts))());
+    .option(
+      '-p, --parallelism <n>',
+      'ceiling of concurrent API calls; adaptive below it (default: settings, 8)',
+      intInRange('--parallelism', 1, 256),
+    )
+    .option(
+      '--lock-timeout <ms>',
+      'wait this long for the state lock (default: settings, 0)',
+      intInRange('--lock-timeout', 0, 3_600_000),
+    )
+    .addOption(
+      new Option('--format <format>', 'report format: text, or json on stdout (the human account goes to stderr)')
+        .choices(['text', 'json'])
+        .default('text'),
+    );
+  planShaping(apply).action((planfile, opts) =>
+    run(async () => (await commands()).applyCommand(io, global(), planfile, opts))(),
+  );
 
   program
     .command('show <planfile>')
@@ -109,17 +142,25 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   program
     .command('doctor')
-    .description('check the setup: settings, task files, state and lock, owed resumes, credentials, endpoint, a signed ping, clock, Node.js')
+    .description(
+      'check the setup: settings, task files, state and lock, owed resumes, credentials, endpoint, a signed ping, clock, Node.js',
+    )
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((opts) => run(async () => (await commands()).doctorCommand(io, global(), opts))());
 
   program
     .command('import')
-    .description('write a task file for the account\'s tasks that no task file declares yet (identity only: listTask returns no settings)')
+    .description(
+      "write a task file for the account's tasks that no task file declares yet (identity only: listTask returns no settings)",
+    )
     .requiredOption('-o, --out <file>', 'task file to write (never overwritten)')
     .option('--status <list>', 'only tasks in these statuses, e.g. 1,2,5', statusList)
     .option('--scene <id>', 'only tasks of this script template (sceneID)', nonEmpty('--scene'))
-    .option('--name-contains <text>', 'only tasks whose name contains this text (case-insensitive)', nonEmpty('--name-contains'))
+    .option(
+      '--name-contains <text>',
+      'only tasks whose name contains this text (case-insensitive)',
+      nonEmpty('--name-contains'),
+    )
     .option('--dry-run', 'list what would be imported; write nothing')
     .action((opts) => run(async () => (await commands()).importCommand(io, global(), opts))());
 
@@ -152,10 +193,28 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--fault-rate <p>', 'probability (0..1) of an injected fault per API request', Number)
     .option('--fault-kinds <list>', 'comma list of http500,http503,reset,timeout,retcode,badsign')
     .option('--fault-seed <n>', 'seed of the fault RNG', positiveInt('--fault-seed'))
-    .option('--pause-delay-ms <ms>', 'a pause (mgrTaskStatus taskOperate 2) lands this much later; the task stays running meanwhile', positiveInt('--pause-delay-ms'))
-    .option('--rate-limit <req/s>', 'per-account token bucket: API requests per second (0 = off)', numberInRange('--rate-limit', 0, 1_000_000, 'requests per second; 0 = off'))
-    .option('--burst <n>', 'token bucket capacity (default: max(1, ceil(rate-limit / 10)))', intInRange('--burst', 1, 1_000_000))
-    .addOption(new Option('--throttle-style <style>', 'how throttled requests are refused (default: http429)').choices(['http429', 'retcode7', 'mixed']))
+    .option(
+      '--pause-delay-ms <ms>',
+      'a pause (mgrTaskStatus taskOperate 2) lands this much later; the task stays running meanwhile',
+      positiveInt('--pause-delay-ms'),
+    )
+    .option(
+      '--rate-limit <req/s>',
+      'per-account token bucket: API requests per second (0 = off)',
+      numberInRange('--rate-limit', 0, 1_000_000, 'requests per second; 0 = off'),
+    )
+    .option(
+      '--burst <n>',
+      'token bucket capacity (default: max(1, ceil(rate-limit / 10)))',
+      intInRange('--burst', 1, 1_000_000),
+    )
+    .addOption(
+      new Option('--throttle-style <style>', 'how throttled requests are refused (default: http429)').choices([
+        'http429',
+        'retcode7',
+        'mixed',
+      ]),
+    )
     .action((opts) =>
       run(async () => {
         const { runSimCli } = await import('./sim/index.js');
@@ -181,14 +240,18 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     const e = err as { exitCode?: number; code?: string };
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.Ok;
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+      return ExitCode.Ok;
     if (typeof e.exitCode === 'number') return e.exitCode === 0 ? 0 : ExitCode.Error;
     return reportError(io, err, false);
   }
   return code;
 }
 
-const isEntry = process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;
+const isEntry =
+  process.argv[1] &&
+  import.meta.url ===
+    (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;
 if (isEntry) {
   const code = await main(process.argv.slice(2));
   // Let stdout drain before exiting (pipes in CI).

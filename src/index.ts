@@ -39,14 +39,49 @@ export {
   type WindowProblem,
 } from './windows/index.js';
 export { loadPolicy, type LoadPolicyOptions } from './config/load-policy.js';
-export { compileRules, evaluatePolicy, policyReport, blockingViolations, formatViolation, formatExemption, type Policy, type PolicyRule, type PolicySubject, type PolicyResult, type CompiledRule, type Finding } from './policy/index.js';
-export { reviewPlan, classifyRisks, RISK_DETECTORS, dialWindowChange, policySubjects, type RiskDetector, type SentChanges } from './review/index.js';
+export {
+  compileRules,
+  evaluatePolicy,
+  policyReport,
+  blockingViolations,
+  formatViolation,
+  formatExemption,
+  type Policy,
+  type PolicyRule,
+  type PolicySubject,
+  type PolicyResult,
+  type CompiledRule,
+  type Finding,
+} from './policy/index.js';
+export {
+  reviewPlan,
+  classifyRisks,
+  RISK_DETECTORS,
+  dialWindowChange,
+  policySubjects,
+  type RiskDetector,
+  type SentChanges,
+} from './review/index.js';
 export { applyPlan, type ApplyResult, type TaskResult, type ApplyOptions } from './apply/apply.js';
 export type { ApiTraffic } from './apply/report.js';
 export { runPool } from './concurrency/pool.js';
-export { RateController, describeRate, type RateSnapshot, type ControllerOptions, type ConcurrencyMode } from './concurrency/controller.js';
+export {
+  RateController,
+  describeRate,
+  type RateSnapshot,
+  type ControllerOptions,
+  type ConcurrencyMode,
+} from './concurrency/controller.js';
 export { readRemoteTasks } from './remote/statuses.js';
-export { NxCloudClient, gotTransport, type HttpPost, type ClientOptions, type CallGate, type GateOutcome, type ClientTraffic } from './api/client.js';
+export {
+  NxCloudClient,
+  gotTransport,
+  type HttpPost,
+  type ClientOptions,
+  type CallGate,
+  type GateOutcome,
+  type ClientTraffic,
+} from './api/client.js';
 export { ApiError } from './api/errors.js';
 export { sign, authRaw, type SignAlgorithm } from './api/sign.js';
 export * from './api/wire.js';

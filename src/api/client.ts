@@ -25,7 +25,10 @@ export interface HttpResponse {
 }
 
 /** One HTTP POST; rejects only on network-level failure (reset, timeout, refused). */
-export type HttpPost = (url: string, request: { headers: Record<string, string>; body: string; timeoutMs: number }) => Promise<HttpResponse>;
+export type HttpPost = (
+  url: string,
+  request: { headers: Record<string, string>; body: string; timeoutMs: number },
+) => Promise<HttpResponse>;
 
 export class NetworkError extends Error {
   constructor(
@@ -38,14 +41,29 @@ export class NetworkError extends Error {
 
 /** The production transport: got with keep-alive, no retries of its own (the client retries with fresh signatures). */
 export async function gotTransport(maxSockets: number): Promise<HttpPost> {
-  const [{ got, RequestError }, http, https] = await Promise.all([import('got'), import('node:http'), import('node:https')]);
-  const agent = { http: new http.Agent({ keepAlive: true, maxSockets }), https: new https.Agent({ keepAlive: true, maxSockets }) };
+  const [{ got, RequestError }, http, https] = await Promise.all([
+    import('got'),
+    import('node:http'),
+    import('node:https'),
+  ]);
+  const agent = {
+    http: new http.Agent({ keepAlive: true, maxSockets }),
+    https: new https.Agent({ keepAlive: true, maxSockets }),
+  };
   // Options merged once into an instance: per call only headers, body and timeout are new.
   const post = got.extend({
     method: 'POST',
     // got lower-cases header names; send them as documented in case a server matches exactly.
-    request: (target: string | URL, options: import('node:http').RequestOptions, callback?: (res: import('node:http').IncomingMessage) => void) =>
-      (String(target).startsWith('https:') ? https : http).request(target, { ...options, headers: documentedCase(options.headers) }, callback),
+    request: (
+      target: string | URL,
+      options: import('node:http').RequestOptions,
+      callback?: (res: import('node:http').IncomingMessage) => void,
+    ) =>
+      (String(target).startsWith('https:') ? https : http).request(
+        target,
+        { ...options, headers: documentedCase(options.headers) },
+        callback,
+      ),
     retry: { limit: 0 },
     throwHttpErrors: false,
     responseType: 'text',
@@ -82,7 +100,8 @@ export interface CallGate {
   /** For --debug: the current rate and concurrency. */
   describe(): string;
 }
-export type GateOutcome = { kind: 'accepted' } | { kind: 'throttled'; retryAfterMs: number | null } | { kind: 'failed' };
+export type GateOutcome =
+  { kind: 'accepted' } | { kind: 'throttled'; retryAfterMs: number | null } | { kind: 'failed' };
 
 /** No admission control: every attempt goes at once. */
 const OPEN_GATE: CallGate = { acquire: async () => ({ settle: () => undefined }), describe: () => 'no rate control' };
@@ -124,7 +143,8 @@ const header = (h: HttpResponse['headers'], name: string): string | undefined =>
 export const RETRY_BASE_MS = 200;
 export const RETRY_CAP_MS = 5000;
 export const DEFAULT_THROTTLE_RETRIES = 20;
-const AUTH_HINT = 'check NXCLOUD_UUID, NXCLOUD_SECRET_KEY and the signature algorithm (NXCLOUD_ALGORITHM / "algorithm"), and that the machine clock is correct';
+const AUTH_HINT =
+  'check NXCLOUD_UUID, NXCLOUD_SECRET_KEY and the signature algorithm (NXCLOUD_ALGORITHM / "algorithm"), and that the machine clock is correct';
 
 type Outcome<T> =
   | { ok: true; value: T }
@@ -172,7 +192,11 @@ export class NxCloudClient {
    * (network, timeout, HTTP 5xx, retCode 5) up to `retries`, throttled answers (HTTP 429,
    * retCode 7) up to `throttleRetries`, each after the wait the API asked for.
    */
-  async call<T extends object>(endpoint: string, body: object, isSuccess: (r: T) => boolean = (r) => (r as BaseResponse).retCode === 0): Promise<T> {
+  async call<T extends object>(
+    endpoint: string,
+    body: object,
+    isSuccess: (r: T) => boolean = (r) => (r as BaseResponse).retCode === 0,
+  ): Promise<T> {
     const text = JSON.stringify(body);
     const budget = new CallBudget(this.now());
     for (;;) {
@@ -181,15 +205,27 @@ export class NxCloudClient {
         permit.settle({ kind: 'failed' });
         throw err;
       });
-      permit.settle(outcome.ok ? { kind: 'accepted' } : outcome.throttled ? { kind: 'throttled', retryAfterMs: outcome.retryAfterMs } : { kind: 'failed' });
+      permit.settle(
+        outcome.ok
+          ? { kind: 'accepted' }
+          : outcome.throttled
+            ? { kind: 'throttled', retryAfterMs: outcome.retryAfterMs }
+            : { kind: 'failed' },
+      );
       if (outcome.ok) return outcome.value;
-      const wait = outcome.throttled ? this.afterThrottle(endpoint, outcome, budget) : this.afterFailure(endpoint, outcome, budget);
+      const wait = outcome.throttled
+        ? this.afterThrottle(endpoint, outcome, budget)
+        : this.afterFailure(endpoint, outcome, budget);
       await this.sleep(wait);
     }
   }
 
   /** Throws once the throttle budget is spent; otherwise the wait before the next attempt. */
-  private afterThrottle(endpoint: string, outcome: Extract<Outcome<object>, { throttled: true }>, budget: CallBudget): number {
+  private afterThrottle(
+    endpoint: string,
+    outcome: Extract<Outcome<object>, { throttled: true }>,
+    budget: CallBudget,
+  ): number {
     this.counts.throttled++;
     budget.throttles++;
     const limit = this.options.throttleRetries ?? DEFAULT_THROTTLE_RETRIES;
@@ -205,16 +241,24 @@ export class NxCloudClient {
       );
     }
     const wait = outcome.retryAfterMs ?? this.backoffMs(budget.throttles - 1);
-    this.options.debug?.(`throttled: ${outcome.error.message}; retry in ${Math.round(wait)} ms${outcome.retryAfterMs === null ? '' : ' (Retry-After)'} (throttled ${budget.throttles}/${limit}; ${this.gate.describe()})`);
+    this.options.debug?.(
+      `throttled: ${outcome.error.message}; retry in ${Math.round(wait)} ms${outcome.retryAfterMs === null ? '' : ' (Retry-After)'} (throttled ${budget.throttles}/${limit}; ${this.gate.describe()})`,
+    );
     return wait;
   }
 
   /** Throws when the failure is final or the retries are spent; otherwise the backoff. */
-  private afterFailure(endpoint: string, outcome: Extract<Outcome<object>, { throttled: false }>, budget: CallBudget): number {
+  private afterFailure(
+    endpoint: string,
+    outcome: Extract<Outcome<object>, { throttled: false }>,
+    budget: CallBudget,
+  ): number {
     if (!outcome.retry || budget.failures >= this.options.retries) throw outcome.error;
     budget.failures++;
     const wait = this.backoffMs(budget.failures - 1);
-    this.options.debug?.(`retry ${endpoint} in ${Math.round(wait)} ms (attempt ${budget.failures + 1}/${this.options.retries + 1})`);
+    this.options.debug?.(
+      `retry ${endpoint} in ${Math.round(wait)} ms (attempt ${budget.failures + 1}/${this.options.retries + 1})`,
+    );
     return wait;
   }
 
@@ -223,7 +267,12 @@ export class NxCloudClient {
     return { ...this.counts };
   }
 
-  private async attempt<T extends object>(endpoint: string, text: string, attempts: number, isSuccess: (r: T) => boolean): Promise<Outcome<T>> {
+  private async attempt<T extends object>(
+    endpoint: string,
+    text: string,
+    attempts: number,
+    isSuccess: (r: T) => boolean,
+  ): Promise<Outcome<T>> {
     const { uuid, secretKey, algorithm } = this.options;
     const requestID = randomUUID().replace(/-/g, '');
     const createTs = String(Math.round(this.now() / 1000));
@@ -239,25 +288,64 @@ export class NxCloudClient {
     const started = this.now();
     this.counts.calls++;
     this.options.onAttempt?.(endpoint);
-    this.options.debug?.(`→ POST ${url} requestID=${requestID} createTs=${createTs} algorithm=${algorithm} sign=<redacted> body=${maskPhones(maskUrlCredentials(text))} [${this.gate.describe()}]`);
+    this.options.debug?.(
+      `→ POST ${url} requestID=${requestID} createTs=${createTs} algorithm=${algorithm} sign=<redacted> body=${maskPhones(maskUrlCredentials(text))} [${this.gate.describe()}]`,
+    );
     let res: HttpResponse;
     try {
       res = await this.options.transport(url, { headers, body: text, timeoutMs: this.options.timeoutMs });
     } catch (err) {
       const code = (err as NetworkError).code;
       this.options.debug?.(`← ${endpoint} network error ${code ?? ''} after ${this.now() - started} ms`);
-      return { ok: false, throttled: false, retry: true, error: new ApiError(endpoint, 'network', `network error: ${(err as Error).message}`, { attempts }, `is ${this.options.endpoint} reachable?`) };
+      return {
+        ok: false,
+        throttled: false,
+        retry: true,
+        error: new ApiError(
+          endpoint,
+          'network',
+          `network error: ${(err as Error).message}`,
+          { attempts },
+          `is ${this.options.endpoint} reachable?`,
+        ),
+      };
     }
-    this.options.debug?.(`← ${endpoint} HTTP ${res.statusCode} in ${this.now() - started} ms body=${maskPhones(maskUrlCredentials(res.body.slice(0, 2000)))}`);
+    this.options.debug?.(
+      `← ${endpoint} HTTP ${res.statusCode} in ${this.now() - started} ms body=${maskPhones(maskUrlCredentials(res.body.slice(0, 2000)))}`,
+    );
     if (res.statusCode === 429) {
-      const retryAfterMs = retryAfterFromHeaders({ retryAfter: header(res.headers, 'Retry-After'), retryAfterMs: header(res.headers, 'Retry-After-Ms') }, this.now());
-      return { ok: false, throttled: true, retryAfterMs, error: new ApiError(endpoint, 'http', 'HTTP 429', { statusCode: 429, attempts }) };
+      const retryAfterMs = retryAfterFromHeaders(
+        { retryAfter: header(res.headers, 'Retry-After'), retryAfterMs: header(res.headers, 'Retry-After-Ms') },
+        this.now(),
+      );
+      return {
+        ok: false,
+        throttled: true,
+        retryAfterMs,
+        error: new ApiError(endpoint, 'http', 'HTTP 429', { statusCode: 429, attempts }),
+      };
     }
     if (res.statusCode >= 500) {
-      return { ok: false, throttled: false, retry: true, error: new ApiError(endpoint, 'http', `HTTP ${res.statusCode}`, { statusCode: res.statusCode, attempts }) };
+      return {
+        ok: false,
+        throttled: false,
+        retry: true,
+        error: new ApiError(endpoint, 'http', `HTTP ${res.statusCode}`, { statusCode: res.statusCode, attempts }),
+      };
     }
     if (res.statusCode !== 200) {
-      return { ok: false, throttled: false, retry: false, error: new ApiError(endpoint, 'http', `unexpected HTTP ${res.statusCode}`, { statusCode: res.statusCode, attempts }, `is ${this.options.endpoint} the NXCloud API?`) };
+      return {
+        ok: false,
+        throttled: false,
+        retry: false,
+        error: new ApiError(
+          endpoint,
+          'http',
+          `unexpected HTTP ${res.statusCode}`,
+          { statusCode: res.statusCode, attempts },
+          `is ${this.options.endpoint} the NXCloud API?`,
+        ),
+      };
     }
     let parsed: unknown;
     try {
@@ -270,20 +358,56 @@ export class NxCloudClient {
       // An unverified answer is never trusted; an auth refusal still explains itself.
       const ret = parsed as Partial<BaseResponse> | undefined;
       if (ret && typeof ret.retCode === 'number' && AUTH_RET_CODES.has(ret.retCode)) {
-        return { ok: false, throttled: false, retry: false, error: new ApiError(endpoint, 'auth', `request refused: retCode ${ret.retCode} ${ret.retMsg ?? ''}`.trim(), { retCode: ret.retCode, retMsg: ret.retMsg, attempts }, AUTH_HINT) };
+        return {
+          ok: false,
+          throttled: false,
+          retry: false,
+          error: new ApiError(
+            endpoint,
+            'auth',
+            `request refused: retCode ${ret.retCode} ${ret.retMsg ?? ''}`.trim(),
+            { retCode: ret.retCode, retMsg: ret.retMsg, attempts },
+            AUTH_HINT,
+          ),
+        };
       }
-      return { ok: false, throttled: false, retry: false, error: new ApiError(endpoint, 'signature', `response ${verdict}; the response was not trusted`, { attempts }, 'the answer may have been altered in transit, or the secret key is wrong; check NXCLOUD_SECRET_KEY and retry') };
+      return {
+        ok: false,
+        throttled: false,
+        retry: false,
+        error: new ApiError(
+          endpoint,
+          'signature',
+          `response ${verdict}; the response was not trusted`,
+          { attempts },
+          'the answer may have been altered in transit, or the secret key is wrong; check NXCLOUD_SECRET_KEY and retry',
+        ),
+      };
     }
     if (!parsed || typeof parsed !== 'object') {
-      return { ok: false, throttled: false, retry: false, error: new ApiError(endpoint, 'protocol', 'response body is not a JSON object', { attempts }) };
+      return {
+        ok: false,
+        throttled: false,
+        retry: false,
+        error: new ApiError(endpoint, 'protocol', 'response body is not a JSON object', { attempts }),
+      };
     }
     const value = parsed as T & Partial<BaseResponse>;
     if (isSuccess(value)) return { ok: true, value };
     const retCode = typeof value.retCode === 'number' ? value.retCode : (value as unknown as PingResponse).code;
     const retMsg = value.retMsg ?? (value as unknown as PingResponse).msg;
-    const error = new ApiError(endpoint, AUTH_RET_CODES.has(retCode) ? 'auth' : 'retcode', `retCode ${retCode}: ${retMsg ?? ''}`.trim(), { retCode, retMsg, attempts, responseID: value.responseID }, AUTH_RET_CODES.has(retCode) ? AUTH_HINT : undefined);
+    const error = new ApiError(
+      endpoint,
+      AUTH_RET_CODES.has(retCode) ? 'auth' : 'retcode',
+      `retCode ${retCode}: ${retMsg ?? ''}`.trim(),
+      { retCode, retMsg, attempts, responseID: value.responseID },
+      AUTH_RET_CODES.has(retCode) ? AUTH_HINT : undefined,
+    );
     if (THROTTLE_RET_CODES.has(retCode)) {
-      const retryAfterMs = retryAfterFromHeaders({ retryAfter: header(res.headers, 'Retry-After'), retryAfterMs: header(res.headers, 'Retry-After-Ms') }, this.now());
+      const retryAfterMs = retryAfterFromHeaders(
+        { retryAfter: header(res.headers, 'Retry-After'), retryAfterMs: header(res.headers, 'Retry-After-Ms') },
+        this.now(),
+      );
       return { ok: false, throttled: true, retryAfterMs, error };
     }
     return { ok: false, throttled: false, retry: TRANSIENT_RET_CODES.has(retCode), error };
@@ -319,7 +443,12 @@ export class NxCloudClient {
   async listTaskPages(conditions: ListTaskRequest['queryConditions'], size = 100): Promise<ListedTask[]> {
     const out: ListedTask[] = [];
     for (let page = 1; ; page++) {
-      const res = await this.call<ListTaskResponse>('listTask', { productID: PRODUCT_ID, page, size, queryConditions: conditions } satisfies ListTaskRequest);
+      const res = await this.call<ListTaskResponse>('listTask', {
+        productID: PRODUCT_ID,
+        page,
+        size,
+        queryConditions: conditions,
+      } satisfies ListTaskRequest);
       const data = res.taskData ?? [];
       out.push(...data);
       const done = typeof res.total === 'number' ? out.length >= res.total || data.length === 0 : data.length < size;

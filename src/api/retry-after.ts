@@ -28,7 +28,10 @@ export function parseRetryAfterMs(value: string | undefined): number | null {
 }
 
 /** The wait a throttled answer asks for (ms, capped), preferring the exact hint; null when it names none. */
-export function retryAfterFromHeaders(headers: { retryAfter?: string; retryAfterMs?: string }, nowMs: number): number | null {
+export function retryAfterFromHeaders(
+  headers: { retryAfter?: string; retryAfterMs?: string },
+  nowMs: number,
+): number | null {
   const ms = parseRetryAfterMs(headers.retryAfterMs) ?? parseRetryAfter(headers.retryAfter, nowMs);
   return ms === null ? null : Math.min(ms, MAX_RETRY_AFTER_MS);
 }

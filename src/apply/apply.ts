@@ -1,4 +1,11 @@
-import { isChange, type CallformPlan, type TaskPlan, type ChangeTaskPlan, type PauseUpdateTaskPlan, type UpdateTaskPayload } from '../model/plan.js';
+import {
+  isChange,
+  type CallformPlan,
+  type TaskPlan,
+  type ChangeTaskPlan,
+  type PauseUpdateTaskPlan,
+  type UpdateTaskPayload,
+} from '../model/plan.js';
 import { byUserTaskID } from '../model/task.js';
 import type { TaskState, OwedResume } from '../generated/state.js';
 import type { UpdateTaskResponse } from '../api/wire.js';
@@ -7,7 +14,15 @@ import { runPool } from '../concurrency/pool.js';
 import type { StateWriter } from '../state/writer.js';
 import { appliedEntry, type SentSettings } from '../state/entry.js';
 import { errorMessage } from '../errors.js';
-import { pauseTask, resumeTask, settleOwedResume, type LifecycleClient, type LifecycleContext, type LifecycleStep, type ResumeOutcome } from './lifecycle.js';
+import {
+  pauseTask,
+  resumeTask,
+  settleOwedResume,
+  type LifecycleClient,
+  type LifecycleContext,
+  type LifecycleStep,
+  type ResumeOutcome,
+} from './lifecycle.js';
 
 export type ApplyOutcome = 'applied' | 'blocked' | 'failed' | 'unchanged' | 'forgotten' | 'skipped' | 'resumed';
 
@@ -75,7 +90,15 @@ const timestamp = (options: ApplyOptions) => (options.now?.() ?? new Date()).toI
 /** Collects results in order of completion and counts them. */
 class Results {
   readonly list: TaskResult[] = [];
-  readonly counts: Record<ApplyOutcome, number> = { applied: 0, blocked: 0, failed: 0, unchanged: 0, forgotten: 0, skipped: 0, resumed: 0 };
+  readonly counts: Record<ApplyOutcome, number> = {
+    applied: 0,
+    blocked: 0,
+    failed: 0,
+    unchanged: 0,
+    forgotten: 0,
+    skipped: 0,
+    resumed: 0,
+  };
   updateCalls = 0;
   /** Tasks that got a result: the rest of the calls were never started. */
   readonly done = new Set<string>();
@@ -85,7 +108,11 @@ class Results {
     private readonly onResult?: ApplyOptions['onResult'],
   ) {}
 
-  record(userTaskID: string, outcome: ApplyOutcome, extra: Partial<Omit<TaskResult, 'userTaskID' | 'outcome'>> = {}): void {
+  record(
+    userTaskID: string,
+    outcome: ApplyOutcome,
+    extra: Partial<Omit<TaskResult, 'userTaskID' | 'outcome'>> = {},
+  ): void {
     const r: TaskResult = { userTaskID, outcome, calls: 0, warnings: [], ...extra };
     this.done.add(userTaskID);
     this.list.push(r);
@@ -102,12 +129,18 @@ function settleWithoutCalls(tasks: readonly TaskPlan[], options: ApplyOptions, r
       options.state.forget(t.userTaskID);
       results.record(t.userTaskID, 'forgotten');
     } else if (t.deferred) {
-      results.record(t.userTaskID, t.deferred.reason === 'blocked' ? 'blocked' : 'failed', { message: t.deferred.message, warnings: t.deferred.reason === 'blocked' ? t.warnings : [] });
+      results.record(t.userTaskID, t.deferred.reason === 'blocked' ? 'blocked' : 'failed', {
+        message: t.deferred.message,
+        warnings: t.deferred.reason === 'blocked' ? t.warnings : [],
+      });
     } else if (t.action === 'noop') {
       results.record(t.userTaskID, 'unchanged');
     } else if (t.payload === null) {
       // Only unmanaged fields changed (or an unconfirmed mark is dropped): the state catches up.
-      options.state.recordApplied(t.userTaskID, appliedEntry(t.sceneID, t.after, t.remote?.taskID ?? options.state.current.tasks[t.userTaskID]?.taskID, at));
+      options.state.recordApplied(
+        t.userTaskID,
+        appliedEntry(t.sceneID, t.after, t.remote?.taskID ?? options.state.current.tasks[t.userTaskID]?.taskID, at),
+      );
       results.record(t.userTaskID, 'applied', { message: 'state only (no field to send)' });
     }
   }
@@ -120,7 +153,9 @@ function settleWithoutCalls(tasks: readonly TaskPlan[], options: ApplyOptions, r
  */
 async function markUnconfirmed(calls: readonly Call[], options: ApplyOptions): Promise<Map<string, TaskState>> {
   const since = timestamp(options);
-  const sent = calls.filter((t) => options.state.current.tasks[t.userTaskID]).map((t) => ({ userTaskID: t.userTaskID, settings: sentSettings(t.payload) }));
+  const sent = calls
+    .filter((t) => options.state.current.tasks[t.userTaskID])
+    .map((t) => ({ userTaskID: t.userTaskID, settings: sentSettings(t.payload) }));
   if (sent.length === 0) return new Map();
   const earlier = options.state.markUnconfirmed(sent, since);
   await options.state.flush();
@@ -135,7 +170,12 @@ function refusedOutright(err: unknown): boolean {
 type UpdateOutcome = { ok: true } | { ok: false; message: string; retCode?: number };
 
 /** One updateTask call; a confirmed answer replaces the state entry with exactly what was applied. */
-async function sendUpdate(t: Call, earlier: TaskState | undefined, options: ApplyOptions, results: Results): Promise<UpdateOutcome> {
+async function sendUpdate(
+  t: Call,
+  earlier: TaskState | undefined,
+  options: ApplyOptions,
+  results: Results,
+): Promise<UpdateOutcome> {
   results.updateCalls++;
   try {
     const res = await options.client.updateTask(t.payload);
@@ -144,13 +184,18 @@ async function sendUpdate(t: Call, earlier: TaskState | undefined, options: Appl
     return { ok: true };
   } catch (err) {
     if (earlier && refusedOutright(err)) options.state.restore(t.userTaskID, earlier);
-    return { ok: false, message: errorMessage(err), retCode: err instanceof ApiError ? err.details.retCode : undefined };
+    return {
+      ok: false,
+      message: errorMessage(err),
+      retCode: err instanceof ApiError ? err.details.retCode : undefined,
+    };
   }
 }
 
 function recordUpdate(t: Call, outcome: UpdateOutcome, results: Results, extra: Partial<TaskResult> = {}): void {
   if (outcome.ok) results.record(t.userTaskID, 'applied', { calls: 1, warnings: t.warnings, ...extra });
-  else results.record(t.userTaskID, 'failed', { message: outcome.message, retCode: outcome.retCode, calls: 1, ...extra });
+  else
+    results.record(t.userTaskID, 'failed', { message: outcome.message, retCode: outcome.retCode, calls: 1, ...extra });
 }
 
 function lifecycle(options: ApplyOptions): LifecycleContext {
@@ -180,7 +225,12 @@ function settleResume(ctx: LifecycleContext, userTaskID: string, resumed: Resume
  * pause → confirm → update → resume → confirm, back to back. The owed resume is written
  * (fsync) before the pause is sent; the resume is sent whatever the update's outcome.
  */
-async function runWindow(t: WindowCall, earlier: TaskState | undefined, options: ApplyOptions, results: Results): Promise<void> {
+async function runWindow(
+  t: WindowCall,
+  earlier: TaskState | undefined,
+  options: ApplyOptions,
+  results: Results,
+): Promise<void> {
   const ctx = lifecycle(options);
   const id = t.userTaskID;
   ctx.state.oweResume(id, new Date(ctx.now()).toISOString());
@@ -195,8 +245,17 @@ async function runWindow(t: WindowCall, earlier: TaskState | undefined, options:
     ctx.onStep?.(id, 'resuming');
     const unresumed = settleResume(ctx, id, await resumeTask(ctx, id));
     const pausedMs = ctx.now() - start;
-    if (unresumed) results.record(id, 'failed', { message: `${update.ok ? 'updated' : `not updated (${update.message})`}, but ${unresumed}`, calls: 1, pausedMs });
-    else recordUpdate(t, update, results, { pausedMs, ...(update.ok ? {} : { message: `${update.message}; the task was resumed` }) });
+    if (unresumed)
+      results.record(id, 'failed', {
+        message: `${update.ok ? 'updated' : `not updated (${update.message})`}, but ${unresumed}`,
+        calls: 1,
+        pausedMs,
+      });
+    else
+      recordUpdate(t, update, results, {
+        pausedMs,
+        ...(update.ok ? {} : { message: `${update.message}; the task was resumed` }),
+      });
     return;
   }
   if (paused.kind === 'timeout') {
@@ -205,18 +264,28 @@ async function runWindow(t: WindowCall, earlier: TaskState | undefined, options:
     const resumed = await resumeTask(ctx, id);
     ctx.state.oweResume(id, new Date(ctx.now()).toISOString());
     ctx.onStep?.(id, 'left-paused');
-    const after = resumed.kind === 'failed' ? resumed.message : 'a start was sent and the next apply checks that no late pause stuck';
+    const after =
+      resumed.kind === 'failed'
+        ? resumed.message
+        : 'a start was sent and the next apply checks that no late pause stuck';
     results.record(id, 'failed', { message: `${paused.message}: not updated; ${after}`, pausedMs: ctx.now() - start });
     return;
   }
   ctx.state.clearResume(id); // nothing of ours is paused
   if (paused.kind === 'not-running') {
     // A person paused it (or it never started): update it as it is and leave its status alone.
-    recordUpdate(t, await sendUpdate(t, earlier, options, results), results, { warnings: [...t.warnings, `the task was ${paused.status === 5 ? 'already paused' : 'not started'}: updated without pausing, and not resumed`] });
+    recordUpdate(t, await sendUpdate(t, earlier, options, results), results, {
+      warnings: [
+        ...t.warnings,
+        `the task was ${paused.status === 5 ? 'already paused' : 'not started'}: updated without pausing, and not resumed`,
+      ],
+    });
   } else if (paused.kind === 'finished') {
     results.record(id, 'blocked', { message: `the task finished meanwhile (status ${paused.status}): not updated` });
   } else {
-    results.record(id, 'failed', { message: paused.kind === 'missing' ? 'the task no longer exists on NXCloud' : paused.message });
+    results.record(id, 'failed', {
+      message: paused.kind === 'missing' ? 'the task no longer exists on NXCloud' : paused.message,
+    });
   }
 }
 
@@ -226,7 +295,14 @@ async function runWindow(t: WindowCall, earlier: TaskState | undefined, options:
  * pause → update → resume planned for it (it was seen running) runs once the owed resume
  * is settled.
  */
-async function runOwed(userTaskID: string, owed: OwedResume, call: Call | undefined, earlier: TaskState | undefined, options: ApplyOptions, results: Results): Promise<void> {
+async function runOwed(
+  userTaskID: string,
+  owed: OwedResume,
+  call: Call | undefined,
+  earlier: TaskState | undefined,
+  options: ApplyOptions,
+  results: Results,
+): Promise<void> {
   const ctx = lifecycle(options);
   const update = call?.action === 'update' ? await sendUpdate(call, earlier, options, results) : undefined;
   ctx.onStep?.(userTaskID, 'resuming');
@@ -235,12 +311,24 @@ async function runOwed(userTaskID: string, owed: OwedResume, call: Call | undefi
     ctx.state.clearResume(userTaskID);
     ctx.onStep?.(userTaskID, 'resumed');
   }
-  const note = settled.kind === 'resumed' ? 'resumed (an earlier apply paused it and did not resume it)' : settled.kind === 'cleared' ? `no resume needed: ${settled.why}` : settled.message;
+  const note =
+    settled.kind === 'resumed'
+      ? 'resumed (an earlier apply paused it and did not resume it)'
+      : settled.kind === 'cleared'
+        ? `no resume needed: ${settled.why}`
+        : settled.message;
   if (call?.action === 'pause-update-resume') {
     if (settled.kind === 'failed') results.record(userTaskID, 'failed', { message: `${note}; not updated` });
     else await runWindow(call, earlier, options, results);
   } else if (call && update) {
-    recordUpdate(call, update, results, settled.kind === 'failed' ? { outcome: 'failed', message: `${update.ok ? 'updated' : update.message}; ${note}` } : { warnings: [...call.warnings, note] });
+    recordUpdate(
+      call,
+      update,
+      results,
+      settled.kind === 'failed'
+        ? { outcome: 'failed', message: `${update.ok ? 'updated' : update.message}; ${note}` }
+        : { warnings: [...call.warnings, note] },
+    );
   } else {
     results.record(userTaskID, settled.kind === 'failed' ? 'failed' : 'resumed', { message: note });
   }
@@ -255,17 +343,40 @@ async function runOwed(userTaskID: string, owed: OwedResume, call: Call | undefi
  */
 export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Promise<ApplyResult> {
   const owed = Object.entries(options.state.current.owedResumes ?? {});
-  const results = new Results(plan.tasks.length + owed.filter(([id]) => !plan.tasks.some((t) => t.userTaskID === id)).length, options.onResult);
+  const results = new Results(
+    plan.tasks.length + owed.filter(([id]) => !plan.tasks.some((t) => t.userTaskID === id)).length,
+    options.onResult,
+  );
   const calls = plan.tasks.filter(isCall);
-  settleWithoutCalls(plan.tasks.filter((t) => !isCall(t)), options, results);
+  settleWithoutCalls(
+    plan.tasks.filter((t) => !isCall(t)),
+    options,
+    results,
+  );
   const earlier = await markUnconfirmed(calls, options);
   const callOf = new Map(calls.map((t) => [t.userTaskID, t]));
-  await runPool(owed, options.parallelism, ([id, o]) => runOwed(id, o, callOf.get(id), earlier.get(id), options, results), options.shouldStop);
-  const rest = calls.filter((t) => !options.state.current.owedResumes?.[t.userTaskID] && !results.done.has(t.userTaskID));
-  const run = (t: Call) => (t.action === 'pause-update-resume' ? runWindow(t, earlier.get(t.userTaskID), options, results) : sendUpdate(t, earlier.get(t.userTaskID), options, results).then((o) => recordUpdate(t, o, results)));
+  await runPool(
+    owed,
+    options.parallelism,
+    ([id, o]) => runOwed(id, o, callOf.get(id), earlier.get(id), options, results),
+    options.shouldStop,
+  );
+  const rest = calls.filter(
+    (t) => !options.state.current.owedResumes?.[t.userTaskID] && !results.done.has(t.userTaskID),
+  );
+  const run = (t: Call) =>
+    t.action === 'pause-update-resume'
+      ? runWindow(t, earlier.get(t.userTaskID), options, results)
+      : sendUpdate(t, earlier.get(t.userTaskID), options, results).then((o) => recordUpdate(t, o, results));
   await runPool(rest, options.parallelism, run, options.shouldStop);
   const unstarted = calls.filter((t) => !results.done.has(t.userTaskID));
-  for (const t of unstarted) results.record(t.userTaskID, 'skipped', { message: 'not attempted: apply was interrupted' });
+  for (const t of unstarted)
+    results.record(t.userTaskID, 'skipped', { message: 'not attempted: apply was interrupted' });
   await options.state.flush();
-  return { results: results.list.sort(byUserTaskID), counts: results.counts, interrupted: unstarted.length > 0, updateCalls: results.updateCalls };
+  return {
+    results: results.list.sort(byUserTaskID),
+    counts: results.counts,
+    interrupted: unstarted.length > 0,
+    updateCalls: results.updateCalls,
+  };
 }

@@ -46,7 +46,12 @@ export async function readStatus(ctx: LifecycleContext, userTaskID: string): Pro
  * Reads the status until `done` accepts it or `deadline` (ms) passes; returns the last
  * status read (null: not found). Read errors count as "not yet" until the deadline.
  */
-async function pollStatus(ctx: LifecycleContext, userTaskID: string, deadline: number, done: (status: number | null) => boolean): Promise<number | null | undefined> {
+async function pollStatus(
+  ctx: LifecycleContext,
+  userTaskID: string,
+  deadline: number,
+  done: (status: number | null) => boolean,
+): Promise<number | null | undefined> {
   let wait = ctx.pollMs;
   let last: number | null | undefined;
   for (;;) {
@@ -65,7 +70,8 @@ async function pollStatus(ctx: LifecycleContext, userTaskID: string, deadline: n
 
 /** A refusal the server verifiably answered on the first attempt: the operation did not happen. */
 const refused = (err: unknown) => err instanceof ApiError && err.kind === 'retcode' && err.details.attempts === 1;
-const settled = (status: number | null | undefined) => status === null || status === TaskStatus.Paused || (status !== undefined && isFinishedStatus(status));
+const settled = (status: number | null | undefined) =>
+  status === null || status === TaskStatus.Paused || (status !== undefined && isFinishedStatus(status));
 
 export type PauseOutcome =
   /** Paused by this call: update, then resume. */
@@ -92,7 +98,10 @@ export async function pauseTask(ctx: LifecycleContext, userTaskID: string): Prom
   if (status === TaskStatus.Paused) return { kind: 'paused' };
   if (status === null) return { kind: 'missing' };
   if (status !== undefined && isFinishedStatus(status)) return { kind: 'finished', status };
-  return { kind: 'timeout', message: `the pause did not take effect within ${ctx.pauseTimeoutMs} ms (status ${status === undefined ? 'unknown' : describeStatus(status)})` };
+  return {
+    kind: 'timeout',
+    message: `the pause did not take effect within ${ctx.pauseTimeoutMs} ms (status ${status === undefined ? 'unknown' : describeStatus(status)})`,
+  };
 }
 
 /** The pause was refused: find out why from the status (a person may have paused it first). */
@@ -101,7 +110,10 @@ async function notPausable(ctx: LifecycleContext, userTaskID: string, err: unkno
   try {
     status = await readStatus(ctx, userTaskID);
   } catch (readErr) {
-    return { kind: 'failed', message: `the pause was refused (${errorMessage(err)}) and the status could not be read: ${errorMessage(readErr)}` };
+    return {
+      kind: 'failed',
+      message: `the pause was refused (${errorMessage(err)}) and the status could not be read: ${errorMessage(readErr)}`,
+    };
   }
   if (status === null) return { kind: 'missing' };
   if (isFinishedStatus(status)) return { kind: 'finished', status };
@@ -109,7 +121,11 @@ async function notPausable(ctx: LifecycleContext, userTaskID: string, err: unkno
   return { kind: 'failed', message: `the pause was refused: ${errorMessage(err)}` };
 }
 
-export type ResumeOutcome = { kind: 'resumed' } | { kind: 'finished'; status: number } | { kind: 'missing' } | { kind: 'failed'; message: string };
+export type ResumeOutcome =
+  | { kind: 'resumed' }
+  | { kind: 'finished'; status: number }
+  | { kind: 'missing' }
+  | { kind: 'failed'; message: string };
 
 /** Sends the start and confirms the task runs again; a task that finished meanwhile is not resumed. */
 export async function resumeTask(ctx: LifecycleContext, userTaskID: string): Promise<ResumeOutcome> {
@@ -128,7 +144,10 @@ export async function resumeTask(ctx: LifecycleContext, userTaskID: string): Pro
     if (status === null) return { kind: 'missing' };
     if (status !== undefined && isFinishedStatus(status)) return { kind: 'finished', status };
     if (ctx.now() >= deadline) {
-      return { kind: 'failed', message: `could not resume it (${lastError || `status ${status === undefined ? 'unknown' : describeStatus(status)}`}); the next apply resumes it` };
+      return {
+        kind: 'failed',
+        message: `could not resume it (${lastError || `status ${status === undefined ? 'unknown' : describeStatus(status)}`}); the next apply resumes it`,
+      };
     }
     await ctx.sleep(Math.min(wait, Math.max(0, deadline - ctx.now())));
     wait = Math.min(POLL_CAP_MS, wait * 2);
@@ -142,10 +161,18 @@ export type OwedOutcome = { kind: 'resumed' } | { kind: 'cleared'; why: string }
  * after a kill that may have left a pause on its way ("pausing" within pauseTimeoutMs of
  * being sent): then it waits for that window to pass and resumes if the pause landed.
  */
-export async function settleOwedResume(ctx: LifecycleContext, userTaskID: string, owed: { since: string; phase: 'pausing' | 'paused' }): Promise<OwedOutcome> {
+export async function settleOwedResume(
+  ctx: LifecycleContext,
+  userTaskID: string,
+  owed: { since: string; phase: 'pausing' | 'paused' },
+): Promise<OwedOutcome> {
   const windowEnd = Date.parse(owed.since) + ctx.pauseTimeoutMs;
-  const status = owed.phase === 'pausing' && ctx.now() < windowEnd ? await pollStatus(ctx, userTaskID, windowEnd, (s) => s !== TaskStatus.Running) : await readStatus(ctx, userTaskID).catch(() => undefined);
-  if (status === undefined) return { kind: 'failed', message: 'could not read the task status; the next apply tries again' };
+  const status =
+    owed.phase === 'pausing' && ctx.now() < windowEnd
+      ? await pollStatus(ctx, userTaskID, windowEnd, (s) => s !== TaskStatus.Running)
+      : await readStatus(ctx, userTaskID).catch(() => undefined);
+  if (status === undefined)
+    return { kind: 'failed', message: 'could not read the task status; the next apply tries again' };
   if (status === null) return { kind: 'cleared', why: 'the task no longer exists on NXCloud' };
   if (status === TaskStatus.Running) return { kind: 'cleared', why: 'it is running again' };
   if (isFinishedStatus(status)) return { kind: 'cleared', why: `it is ${describeStatus(status)}` };
@@ -153,5 +180,9 @@ export async function settleOwedResume(ctx: LifecycleContext, userTaskID: string
   const resumed = await resumeTask(ctx, userTaskID);
   if (resumed.kind === 'resumed') return resumed;
   if (resumed.kind === 'failed') return resumed;
-  return { kind: 'cleared', why: resumed.kind === 'missing' ? 'the task no longer exists on NXCloud' : `it is ${describeStatus(resumed.status)}` };
+  return {
+    kind: 'cleared',
+    why:
+      resumed.kind === 'missing' ? 'the task no longer exists on NXCloud' : `it is ${describeStatus(resumed.status)}`,
+  };
 }

@@ -8,7 +8,15 @@ import { readSavedPlan, writeSavedPlan } from '../plan/saved-plan.js';
 import { forceUnlock, holderRunsHere } from '../state/lock.js';
 // Plan and validate load only what they use; apply, doctor and import load their own
 // workflows when run (cold start is a benchmark figure: every command pays for what it imports).
-import { openProject, createClient, createRateController, warningIssue, type LintWarning, type Project, type RateController } from '../workflow/project.js';
+import {
+  openProject,
+  createClient,
+  createRateController,
+  warningIssue,
+  type LintWarning,
+  type Project,
+  type RateController,
+} from '../workflow/project.js';
 import { computePlan, planExitCode } from '../workflow/plan.js';
 import { validateProject } from '../workflow/policy-gate.js';
 import { describeStatus } from '../model/status.js';
@@ -30,7 +38,11 @@ function debugSink(io: Io, global: GlobalOptions) {
   return global.debug ? (line: string) => io.stderr.write(`[debug] ${line}\n`) : undefined;
 }
 
-async function project(io: Io, global: GlobalOptions, overrides: { parallelism?: number; lockTimeoutMs?: number } = {}): Promise<Project> {
+async function project(
+  io: Io,
+  global: GlobalOptions,
+  overrides: { parallelism?: number; lockTimeoutMs?: number } = {},
+): Promise<Project> {
   return openProject({ cwd: io.cwd, configFile: global.config, env: io.env, overrides });
 }
 
@@ -57,7 +69,9 @@ export async function validateCommand(io: Io, global: GlobalOptions): Promise<nu
   const verdict = policy && result ? validatePolicyLines(policy, result) : null;
   if (verdict?.stderr) io.stderr.write(verdict.stderr);
   if (verdict?.failed) return ExitCode.Error;
-  io.stdout.write(`Valid: ${loaded.tasks.length} task${loaded.tasks.length === 1 ? '' : 's'} in ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}.\n`);
+  io.stdout.write(
+    `Valid: ${loaded.tasks.length} task${loaded.tasks.length === 1 ? '' : 's'} in ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}.\n`,
+  );
   if (verdict) io.stdout.write(verdict.stdout);
   return ExitCode.Ok;
 }
@@ -66,7 +80,10 @@ export async function validateCommand(io: Io, global: GlobalOptions): Promise<nu
 const PLAN_WARNINGS_SHOWN = 10;
 
 function firstWarnings(warnings: LintWarning[]): string {
-  return warningLines(warnings.slice(0, PLAN_WARNINGS_SHOWN).map(warningIssue), Math.max(0, warnings.length - PLAN_WARNINGS_SHOWN));
+  return warningLines(
+    warnings.slice(0, PLAN_WARNINGS_SHOWN).map(warningIssue),
+    Math.max(0, warnings.length - PLAN_WARNINGS_SHOWN),
+  );
 }
 
 export interface PlanOptions {
@@ -83,16 +100,28 @@ export interface PlanOptions {
 export async function planCommand(io: Io, global: GlobalOptions, opts: PlanOptions): Promise<number> {
   const p = await project(io, global);
   const client = opts.offline ? undefined : await createClient(p, { debug: debugSink(io, global) });
-  const { plan, tasks } = await computePlan(p, { offline: Boolean(opts.offline), targets: opts.target?.length ? opts.target : null, pauseRunning: opts.pauseRunning, resync: opts.resync, client });
+  const { plan, tasks } = await computePlan(p, {
+    offline: Boolean(opts.offline),
+    targets: opts.target?.length ? opts.target : null,
+    pauseRunning: opts.pauseRunning,
+    resync: opts.resync,
+    client,
+  });
   io.stderr.write(firstWarnings(tasks.warnings));
   if (opts.out) await writeSavedPlan(opts.out, plan);
   io.stdout.write(render(plan, opts.format, io, global));
-  if (opts.out && opts.format === 'text') io.stdout.write(`\nSaved the plan to ${opts.out}. Apply exactly this plan with: callform apply ${opts.out}\n`);
+  if (opts.out && opts.format === 'text')
+    io.stdout.write(`\nSaved the plan to ${opts.out}. Apply exactly this plan with: callform apply ${opts.out}\n`);
   io.stderr.write(policyVerdict(plan));
   return planExitCode(plan, { detailedExitcode: opts.detailedExitcode, failOnRisk: opts.failOnRisk });
 }
 
-export async function showCommand(io: Io, global: GlobalOptions, file: string, opts: { format: Format }): Promise<number> {
+export async function showCommand(
+  io: Io,
+  global: GlobalOptions,
+  file: string,
+  opts: { format: Format },
+): Promise<number> {
   const plan = await readSavedPlan(file);
   io.stdout.write(render(plan, opts.format, io, global));
   return ExitCode.Ok;
@@ -129,16 +158,22 @@ function trapSignals(io: Io, graceMs: number) {
     count++;
     signal ??= s;
     if (count === 1) {
-      io.stderr.write(`\n${s}: finishing the calls in flight and saving state; no new calls will start (repeat to exit now).\n`);
+      io.stderr.write(
+        `\n${s}: finishing the calls in flight and saving state; no new calls will start (repeat to exit now).\n`,
+      );
       if (windows.size > 0) {
-        io.stderr.write(`waiting (at most ${Math.ceil(graceMs / 1000)} s) for ${windows.size} task(s) in a pause window to be updated and resumed: ${list()}\n`);
+        io.stderr.write(
+          `waiting (at most ${Math.ceil(graceMs / 1000)} s) for ${windows.size} task(s) in a pause window to be updated and resumed: ${list()}\n`,
+        );
         timer = setTimeout(giveUp, graceMs);
         timer.unref();
       }
       return;
     }
     if (windows.size > 0 && count === 2) {
-      io.stderr.write(`still waiting for the resume of: ${list()} (repeat once more to exit now; the next apply resumes them)\n`);
+      io.stderr.write(
+        `still waiting for the resume of: ${list()} (repeat once more to exit now; the next apply resumes them)\n`,
+      );
       return;
     }
     if (windows.size > 0) giveUp();
@@ -195,16 +230,29 @@ function progressReporter(io: Io, out: Io['stdout'], gate: RateController) {
 
 /** Flags that shape a plan: with a saved plan, they were chosen when it was made. */
 function planShapingFlags(opts: ApplyCommandOptions): string[] {
-  return [opts.target?.length && '--target', opts.pauseRunning && '--pause-running', opts.resync && '--resync'].filter((f): f is string => Boolean(f));
+  return [opts.target?.length && '--target', opts.pauseRunning && '--pause-running', opts.resync && '--resync'].filter(
+    (f): f is string => Boolean(f),
+  );
 }
 
-export async function applyCommand(io: Io, global: GlobalOptions, planFile: string | undefined, opts: ApplyCommandOptions): Promise<number> {
+export async function applyCommand(
+  io: Io,
+  global: GlobalOptions,
+  planFile: string | undefined,
+  opts: ApplyCommandOptions,
+): Promise<number> {
   const shaping = planShapingFlags(opts);
   if (planFile && shaping.length > 0) {
-    throw new CallformError(`${shaping.join(', ')} cannot be combined with a saved plan`, 'these are chosen when the plan is made, e.g. `callform plan --target ID --pause-running --out FILE`; apply FILE does exactly what was planned');
+    throw new CallformError(
+      `${shaping.join(', ')} cannot be combined with a saved plan`,
+      'these are chosen when the plan is made, e.g. `callform plan --target ID --pause-running --out FILE`; apply FILE does exactly what was planned',
+    );
   }
   if (!planFile && !opts.autoApprove && !io.stdin.isTTY) {
-    throw new CallformError('apply needs confirmation but standard input is not a terminal', 'pass --auto-approve, or apply a reviewed saved plan: `callform apply FILE`');
+    throw new CallformError(
+      'apply needs confirmation but standard input is not a terminal',
+      'pass --auto-approve, or apply a reviewed saved plan: `callform apply FILE`',
+    );
   }
   const { runApply, applyExitCode } = await import('../workflow/apply.js');
   const p = await project(io, global, { parallelism: opts.parallelism, lockTimeoutMs: opts.lockTimeout });
@@ -218,13 +266,19 @@ export async function applyCommand(io: Io, global: GlobalOptions, planFile: stri
   const signals = trapSignals(io, s.pauseTimeoutMs * 2 + 2 * s.timeoutMs * (s.retries + 1));
   const progress = progressReporter(io, human, gate);
   try {
-    const request = planFile ? { planFile } : { targets: opts.target?.length ? opts.target : null, pauseRunning: opts.pauseRunning, resync: opts.resync };
+    const request = planFile
+      ? { planFile }
+      : { targets: opts.target?.length ? opts.target : null, pauseRunning: opts.pauseRunning, resync: opts.resync };
     const run = await runApply(p, request, {
       client,
       onPlan: (plan) => human.write(renderPlanText(plan, c)),
       onSavedPlan: (plan, file) =>
-        human.write(`Applying saved plan ${file} (made ${plan.created_at}): ${plan.summary.update} to update, ${plan.summary.forget} to forget, ${plan.summary.resume} to resume.\n`),
-      confirm: opts.autoApprove ? undefined : () => confirm(io, '\nDo you want to apply these changes? Only "yes" is accepted: '),
+        human.write(
+          `Applying saved plan ${file} (made ${plan.created_at}): ${plan.summary.update} to update, ${plan.summary.forget} to forget, ${plan.summary.resume} to resume.\n`,
+        ),
+      confirm: opts.autoApprove
+        ? undefined
+        : () => confirm(io, '\nDo you want to apply these changes? Only "yes" is accepted: '),
       warn: (message) => io.stderr.write(`warning: ${message}\n`),
       onResult: progress.onResult,
       shouldStop: signals.stopped,
@@ -247,13 +301,18 @@ export async function forceUnlockCommand(io: Io, global: GlobalOptions, id: stri
   const holder = await forceUnlock(p.settings.statePath, id);
   io.stdout.write(`Removed lock ${holder.id} (held by pid ${holder.pid} on ${holder.host} since ${holder.since}).\n`);
   if (holderRunsHere(holder)) {
-    io.stderr.write(`warning: pid ${holder.pid} on this host, which held the lock, is still running: its ${holder.operation} may still write the state; let it finish (or stop it) before the next apply\n`);
+    io.stderr.write(
+      `warning: pid ${holder.pid} on this host, which held the lock, is still running: its ${holder.operation} may still write the state; let it finish (or stop it) before the next apply\n`,
+    );
   }
   return ExitCode.Ok;
 }
 
 export async function doctorCommand(io: Io, global: GlobalOptions, opts: { format: 'text' | 'json' }): Promise<number> {
-  const [{ runDoctor }, { renderDoctorText, renderDoctorJson }] = await Promise.all([import('../workflow/doctor.js'), import('../render/doctor.js')]);
+  const [{ runDoctor }, { renderDoctorText, renderDoctorJson }] = await Promise.all([
+    import('../workflow/doctor.js'),
+    import('../render/doctor.js'),
+  ]);
   const report = await runDoctor({ cwd: io.cwd, configFile: global.config, env: io.env });
   io.stdout.write(opts.format === 'json' ? renderDoctorJson(report) : renderDoctorText(report, colors(io, global)));
   return report.ok ? ExitCode.Ok : ExitCode.Error;
@@ -270,10 +329,28 @@ export interface ImportCommandOptions {
 export async function importCommand(io: Io, global: GlobalOptions, opts: ImportCommandOptions): Promise<number> {
   const { runImport } = await import('../workflow/import.js');
   const p = await project(io, global);
-  const r = await runImport(p, { out: opts.out, statuses: opts.status, sceneID: opts.scene, nameContains: opts.nameContains, dryRun: Boolean(opts.dryRun) });
-  for (const t of r.imported) io.stdout.write(`${opts.dryRun ? 'would import' : 'imported'} ${t.userTaskID} (sceneID ${t.sceneID}, taskID ${t.taskID}, status ${describeStatus(t.taskStatus)})\n`);
-  const wrote = r.written ? `wrote ${r.imported.length} to ${r.written}` : opts.dryRun ? `would write ${r.imported.length} (dry run: nothing written)` : 'wrote nothing (nothing to import)';
-  io.stdout.write(`Found ${r.found} task${r.found === 1 ? '' : 's'}, skipped ${r.skipped} already declared, ${wrote}; ${r.listTaskCalls} listTask call${r.listTaskCalls === 1 ? '' : 's'}.\n`);
-  if (r.imported.length > 0 && r.outsideTaskGlobs) io.stderr.write(`warning: ${opts.out} is not matched by the settings' "tasks" patterns (${p.settings.taskPatterns.join(', ')}): plan will not read it until it is moved or the patterns include it\n`);
+  const r = await runImport(p, {
+    out: opts.out,
+    statuses: opts.status,
+    sceneID: opts.scene,
+    nameContains: opts.nameContains,
+    dryRun: Boolean(opts.dryRun),
+  });
+  for (const t of r.imported)
+    io.stdout.write(
+      `${opts.dryRun ? 'would import' : 'imported'} ${t.userTaskID} (sceneID ${t.sceneID}, taskID ${t.taskID}, status ${describeStatus(t.taskStatus)})\n`,
+    );
+  const wrote = r.written
+    ? `wrote ${r.imported.length} to ${r.written}`
+    : opts.dryRun
+      ? `would write ${r.imported.length} (dry run: nothing written)`
+      : 'wrote nothing (nothing to import)';
+  io.stdout.write(
+    `Found ${r.found} task${r.found === 1 ? '' : 's'}, skipped ${r.skipped} already declared, ${wrote}; ${r.listTaskCalls} listTask call${r.listTaskCalls === 1 ? '' : 's'}.\n`,
+  );
+  if (r.imported.length > 0 && r.outsideTaskGlobs)
+    io.stderr.write(
+      `warning: ${opts.out} is not matched by the settings' "tasks" patterns (${p.settings.taskPatterns.join(', ')}): plan will not read it until it is moved or the patterns include it\n`,
+    );
   return ExitCode.Ok;
 }

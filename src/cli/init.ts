@@ -24,7 +24,11 @@ export async function initProject(dir: string): Promise<string[]> {
   const configFile = path.join(dir, 'callform.config.yaml');
   const taskFile = path.join(dir, 'tasks', 'example-task.yaml');
   for (const f of [configFile, taskFile]) {
-    if (await exists(f)) throw new CallformError(`${path.relative(dir, f)} already exists; init never overwrites`, 'remove it or run init in an empty directory');
+    if (await exists(f))
+      throw new CallformError(
+        `${path.relative(dir, f)} already exists; init never overwrites`,
+        'remove it or run init in an empty directory',
+      );
   }
   await mkdir(path.dirname(taskFile), { recursive: true });
   await writeFile(
@@ -68,9 +72,14 @@ funcFlag:
   const gitignore = path.join(dir, '.gitignore');
   const current = (await exists(gitignore)) ? await readFile(gitignore, 'utf8') : '';
   // The lock file, plus `.lock.*`: its short-lived temp files (`.lock.tmp-*`) and an older callform's `.lock.info`.
-  const wanted = ['callform.state.json.lock', 'callform.state.json.lock.*', '*.cfplan'].filter((l) => !current.split(/\r?\n/).includes(l));
+  const wanted = ['callform.state.json.lock', 'callform.state.json.lock.*', '*.cfplan'].filter(
+    (l) => !current.split(/\r?\n/).includes(l),
+  );
   if (wanted.length > 0) {
-    await writeFile(gitignore, current + (current && !current.endsWith('\n') ? '\n' : '') + '# callform\n' + wanted.join('\n') + '\n');
+    await writeFile(
+      gitignore,
+      current + (current && !current.endsWith('\n') ? '\n' : '') + '# callform\n' + wanted.join('\n') + '\n',
+    );
     created.push('.gitignore entries: ' + wanted.join(', '));
   }
   return created;

@@ -153,11 +153,17 @@ export function recentShare(state: AimdState): number {
 
 /** A request the API accepted (answered without throttling). */
 export function onSuccess(config: AimdConfig, state: AimdState, s: Sample): AimdState {
-  const next = { ...state, srttMs: smooth(state.srttMs, s.now - s.sentAt), accepted: state.accepted + 1, recent: remember(state.recent, false) };
+  const next = {
+    ...state,
+    srttMs: smooth(state.srttMs, s.now - s.sentAt),
+    accepted: state.accepted + 1,
+    recent: remember(state.recent, false),
+  };
   // Grow only on evidence that more was wanted.
   if (!s.limited) return next;
   const p = state.phase;
-  if (p.kind === 'start') return { ...next, phase: { kind: 'start', window: Math.min(config.ceiling, p.window + config.startGrowth) } };
+  if (p.kind === 'start')
+    return { ...next, phase: { kind: 'start', window: Math.min(config.ceiling, p.window + config.startGrowth) } };
   const probing = p.probing ?? (p.rate >= p.known ? { since: s.now } : null);
   return { ...next, phase: { ...p, probing, rate: p.rate + slope(config, { ...p, probing }, s.now) / p.rate } };
 }
@@ -199,7 +205,13 @@ export function onThrottle(config: AimdConfig, state: AimdState, s: Sample): Aim
   const known = Math.max(config.minRate, keep ?? measured);
   const firm = keep !== null || elapsedMs >= FIRM_WINDOW_MS;
   const rate = Math.max(config.minRate, config.beta * known);
-  return { ...next, phase: { kind: 'paced', rate, known, firm, probing: null }, decidedAt: s.now, accepted: 0, decreases: state.decreases + 1 };
+  return {
+    ...next,
+    phase: { kind: 'paced', rate, known, firm, probing: null },
+    decidedAt: s.now,
+    accepted: 0,
+    decreases: state.decreases + 1,
+  };
 }
 
 /** How many requests may be in flight. */

@@ -9,13 +9,26 @@
  *  - fixed: always `parallelism` in flight, as before; a throttled call waits on its own.
  *  - in both, `rateLimit` (req/s) paces sends as a hard cap.
  */
-import { concurrencyLimit, currentRate, DEFAULT_AIMD, initialAimd, onIdle, onSend, onSuccess, onThrottle, pacedRate, type AimdConfig, type AimdState } from './aimd.js';
+import {
+  concurrencyLimit,
+  currentRate,
+  DEFAULT_AIMD,
+  initialAimd,
+  onIdle,
+  onSend,
+  onSuccess,
+  onThrottle,
+  pacedRate,
+  type AimdConfig,
+  type AimdState,
+} from './aimd.js';
 import { newBucket, take, type Bucket } from './pacer.js';
 
 export type ConcurrencyMode = 'adaptive' | 'fixed';
 
 /** How an attempt ended, for the controller: accepted, throttled (with the wait the API asked for), or neither (no answer, a failure). */
-export type AttemptOutcome = { kind: 'accepted' } | { kind: 'throttled'; retryAfterMs: number | null } | { kind: 'failed' };
+export type AttemptOutcome =
+  { kind: 'accepted' } | { kind: 'throttled'; retryAfterMs: number | null } | { kind: 'failed' };
 
 export interface Permit {
   settle(outcome: AttemptOutcome): void;
@@ -199,7 +212,9 @@ export class RateController {
     this.state = onThrottle(this.config, before, sample);
     if (this.state.decreases === before.decreases) return;
     const was = currentRate(before);
-    this.options.debug?.(`rate control: throttled; rate ${Number.isFinite(was) ? was.toFixed(1) : 'unpaced'} → ${currentRate(this.state).toFixed(1)} req/s, concurrency ${concurrencyLimit(this.config, before)} → ${this.limit()}/${this.config.ceiling}`);
+    this.options.debug?.(
+      `rate control: throttled; rate ${Number.isFinite(was) ? was.toFixed(1) : 'unpaced'} → ${currentRate(this.state).toFixed(1)} req/s, concurrency ${concurrencyLimit(this.config, before)} → ${this.limit()}/${this.config.ceiling}`,
+    );
     if (retryAfterMs !== null && retryAfterMs > 0 && sample.now + retryAfterMs > this.pausedUntil) {
       this.pausedUntil = sample.now + retryAfterMs;
       this.options.debug?.(`rate control: Retry-After ${Math.round(retryAfterMs)} ms: new sends wait`);

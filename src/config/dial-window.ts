@@ -66,16 +66,32 @@ export function compileDeclaredWindow<T>(owner: T, path: PathSegment[], ctx: Doc
   const without = { value: { ...owner, taskCreateSetting: rest }, windowFields: NONE };
   // A collection item is schema-checked only after the merge: check the window's shape first.
   if (!validateDialWindow(dialWindow)) {
-    return { ...without, issues: ajvIssues(validateDialWindow.errors, { file: ctx.file, basePath: [...ctx.prefix, ...at], sources: [{ doc: ctx.doc, basePath: at }] }) };
+    return {
+      ...without,
+      issues: ajvIssues(validateDialWindow.errors, {
+        file: ctx.file,
+        basePath: [...ctx.prefix, ...at],
+        sources: [{ doc: ctx.doc, basePath: at }],
+      }),
+    };
   }
   const clash = RAW_DIAL_FIELDS.filter((f) => f in rest);
   if (clash.length > 0) {
-    const issue = problemIssue(ctx, at, `dialWindow and ${clash.join(', ')} both set the dialing window`, 'use one form: either dialWindow or the raw fields dialAtWeekDay / dialAtUpHour / dialAtDownHour');
+    const issue = problemIssue(
+      ctx,
+      at,
+      `dialWindow and ${clash.join(', ')} both set the dialing window`,
+      'use one form: either dialWindow or the raw fields dialAtWeekDay / dialAtUpHour / dialAtDownHour',
+    );
     return { ...without, issues: [{ ...issue, position: ctx.doc.locate(at, false, true) ?? issue.position }] };
   }
   const compiled = compileDialWindow(dialWindow as DialWindowForm);
   const issues = compiled.problems.map((p) => problemIssue(ctx, [...at, ...p.at], p.message, p.hint));
-  return { value: { ...owner, taskCreateSetting: { ...rest, ...compiled.fields } }, windowFields: RAW_DIAL_FIELDS.filter((f) => f in compiled.fields), issues };
+  return {
+    value: { ...owner, taskCreateSetting: { ...rest, ...compiled.fields } },
+    windowFields: RAW_DIAL_FIELDS.filter((f) => f in compiled.fields),
+    issues,
+  };
 }
 
 /** A warning, located only when shown: finding a line needs a positional parse of the file. */
@@ -111,10 +127,19 @@ const declares = (d: DialDeclaration | undefined, field: RawDialField) => {
 };
 
 /** Which object (the task or its defaults) set a field of the merged task, and how. */
-function originOf(field: RawDialField, own: DialDeclaration, defaults: DialDeclaration | undefined, itemPath: PathSegment[]): DialOrigin {
+function originOf(
+  field: RawDialField,
+  own: DialDeclaration,
+  defaults: DialDeclaration | undefined,
+  itemPath: PathSegment[],
+): DialOrigin {
   const byTask = declares(own, field);
   const from = byTask ? own : defaults;
-  return { owner: byTask ? itemPath : ['defaults'], byTask, form: from?.compiled?.windowFields.includes(field) ? 'window' : 'raw' };
+  return {
+    owner: byTask ? itemPath : ['defaults'],
+    byTask,
+    form: from?.compiled?.windowFields.includes(field) ? 'window' : 'raw',
+  };
 }
 
 const loneMemo = new Map<string, number[]>();
@@ -144,7 +169,7 @@ export function dialWindowWarnings(
   const tcs = task.taskCreateSetting ?? {};
   const slots = slotsOf(tcs);
   // Midnight joins 23:30 to the next day's 00:00 only when every day dials (or no day list is declared).
-  const everyDay = !tcs.dialAtWeekDay || (maskOfList(tcs.dialAtWeekDay) >>> 1) === ALL_DAYS;
+  const everyDay = !tcs.dialAtWeekDay || maskOfList(tcs.dialAtWeekDay) >>> 1 === ALL_DAYS;
   const lone = slots ? loneSlots(slots, everyDay) : NONE;
   if (lone.length === 0) return NONE as never[];
   const own: DialDeclaration = { raw: ownRaw, compiled: ownCompiled };
@@ -154,7 +179,9 @@ export function dialWindowWarnings(
   const days = tcs.dialAtWeekDay ? ` on ${formatDays(maskOfList(tcs.dialAtWeekDay) >>> 1)}` : '';
   const warnings: LintWarning[] = [];
   const declaredAt = (field: RawDialField, origin: DialOrigin) =>
-    origin.form === 'window' ? [...origin.owner, 'taskCreateSetting', 'dialWindow', 'hours'] : [...origin.owner, 'taskCreateSetting', field];
+    origin.form === 'window'
+      ? [...origin.owner, 'taskCreateSetting', 'dialWindow', 'hours']
+      : [...origin.owner, 'taskCreateSetting', field];
   for (const [field, other, origin, otherOrigin, parity] of [
     ['dialAtUpHour', 'dialAtDownHour', up, down, 0],
     ['dialAtDownHour', 'dialAtUpHour', down, up, 1],

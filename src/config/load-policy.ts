@@ -12,7 +12,14 @@ import type { CallformPolicy } from '../generated/policy.js';
 import { ValidationError, fileLine, type Issue } from '../diagnostics/issue.js';
 import { ajvIssues } from '../diagnostics/ajv.js';
 import { createRequire } from 'node:module';
-import { decodeUtf8, parseSource, parseSourceExact, type ParsedSource, type PathSegment, type SourceDocument } from '../diagnostics/source.js';
+import {
+  decodeUtf8,
+  parseSource,
+  parseSourceExact,
+  type ParsedSource,
+  type PathSegment,
+  type SourceDocument,
+} from '../diagnostics/source.js';
 import { compileRules } from '../policy/compile.js';
 import type { Policy, PolicyRule } from '../policy/types.js';
 
@@ -51,10 +58,21 @@ const jsYaml = createRequire(import.meta.url)('js-yaml') as typeof import('js-ya
 function parsePolicyText(file: string, text: string): ParsedSource {
   if (!text.includes('&')) {
     try {
-      const value = file.toLowerCase().endsWith('.json') ? JSON.parse(text) : jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA });
+      const value = file.toLowerCase().endsWith('.json')
+        ? JSON.parse(text)
+        : jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA });
       let exact: ParsedSource | undefined;
       if (file.toLowerCase().endsWith('.json')) jsYaml.load(text, { schema: jsYaml.JSON_SCHEMA }); // throws on duplicate keys
-      return { issues: [], documents: [{ value, locate: (path, exactPath, atKey) => (exact ??= parseSourceExact(file, text)).documents[0]?.locate(path, exactPath, atKey) }] };
+      return {
+        issues: [],
+        documents: [
+          {
+            value,
+            locate: (path, exactPath, atKey) =>
+              (exact ??= parseSourceExact(file, text)).documents[0]?.locate(path, exactPath, atKey),
+          },
+        ],
+      };
     } catch {
       // Syntax errors, duplicate keys, several documents: the exact parser reports them.
     }
@@ -68,9 +86,18 @@ async function settingsSource(options: LoadPolicyOptions, inline: object, issues
   const name = path.relative(options.baseDir, file) || path.basename(file);
   const basePath: PathSegment[] = path.basename(file) === 'package.json' ? ['callform', 'policy'] : ['policy'];
   let parsed: SourceDocument | undefined;
-  const doc = async () => (parsed ??= /\.(m|c)?(j|t)s$/.test(file) ? NO_POSITIONS : (parseSource(file, await readFile(file, 'utf8')).documents[0] ?? NO_POSITIONS));
+  const doc = async () =>
+    (parsed ??= /\.(m|c)?(j|t)s$/.test(file)
+      ? NO_POSITIONS
+      : (parseSource(file, await readFile(file, 'utf8')).documents[0] ?? NO_POSITIONS));
   if (!validatePolicy(inline)) {
-    issues.push(...ajvIssues(validatePolicy.errors, { file: name, basePath: ['policy'], sources: [{ doc: await doc(), basePath }] }));
+    issues.push(
+      ...ajvIssues(validatePolicy.errors, {
+        file: name,
+        basePath: ['policy'],
+        sources: [{ doc: await doc(), basePath }],
+      }),
+    );
     return [];
   }
   return [{ name, content: JSON.stringify(inline), policy: inline as CallformPolicy, doc, basePath }];
@@ -78,9 +105,15 @@ async function settingsSource(options: LoadPolicyOptions, inline: object, issues
 
 async function fileSources(options: LoadPolicyOptions, issues: Issue[]): Promise<PolicySource[]> {
   if (options.patterns.length === 0) return [];
-  const files = (await glob(options.patterns, { cwd: options.baseDir, onlyFiles: true, dot: false, expandDirectories: false })).sort();
+  const files = (
+    await glob(options.patterns, { cwd: options.baseDir, onlyFiles: true, dot: false, expandDirectories: false })
+  ).sort();
   if (files.length === 0) {
-    issues.push({ file: options.settingsFile ? path.relative(options.baseDir, options.settingsFile) : options.baseDir, message: `policyFiles ${options.patterns.join(', ')} match no file`, hint: 'fix the glob or add the policy file: a policy that is not found would let every change through' });
+    issues.push({
+      file: options.settingsFile ? path.relative(options.baseDir, options.settingsFile) : options.baseDir,
+      message: `policyFiles ${options.patterns.join(', ')} match no file`,
+      hint: 'fix the glob or add the policy file: a policy that is not found would let every change through',
+    });
     return [];
   }
   const sources: PolicySource[] = [];
@@ -95,12 +128,24 @@ async function fileSources(options: LoadPolicyOptions, issues: Issue[]): Promise
     issues.push(...parsed.issues);
     const doc = parsed.documents[0];
     if (parsed.issues.length > 0 || !doc) continue;
-    if (parsed.documents.length > 1) issues.push({ file, position: parsed.documents[1]!.locate([]), message: 'a policy file holds one document', hint: 'put every rule in one rules list, or use several files' });
+    if (parsed.documents.length > 1)
+      issues.push({
+        file,
+        position: parsed.documents[1]!.locate([]),
+        message: 'a policy file holds one document',
+        hint: 'put every rule in one rules list, or use several files',
+      });
     if (!validatePolicy(doc.value)) {
       issues.push(...ajvIssues(validatePolicy.errors, { file, basePath: [], sources: [{ doc, basePath: [] }] }));
       continue;
     }
-    sources.push({ name: file, content: bytes, policy: doc.value as CallformPolicy, doc: async () => doc, basePath: [] });
+    sources.push({
+      name: file,
+      content: bytes,
+      policy: doc.value as CallformPolicy,
+      doc: async () => doc,
+      basePath: [],
+    });
   }
   return sources;
 }
@@ -109,9 +154,19 @@ async function fileSources(options: LoadPolicyOptions, issues: Issue[]): Promise
 export async function loadPolicy(options: LoadPolicyOptions): Promise<Policy | null> {
   if (!options.inline && options.patterns.length === 0) return null;
   const issues: Issue[] = [];
-  const sources = [...(options.inline && options.settingsFile ? await settingsSource(options, options.inline, issues) : []), ...(await fileSources(options, issues))];
-  const owned = sources.flatMap((source) => source.policy.rules.map((rule, index) => ({ rule, source, path: [...source.basePath, 'rules', index] as PathSegment[] })));
-  const locate = async (at: { source: PolicySource; path: PathSegment[] }, rest: PathSegment[] = [], atKey = false) => (await at.source.doc())?.locate([...at.path, ...rest], false, atKey);
+  const sources = [
+    ...(options.inline && options.settingsFile ? await settingsSource(options, options.inline, issues) : []),
+    ...(await fileSources(options, issues)),
+  ];
+  const owned = sources.flatMap((source) =>
+    source.policy.rules.map((rule, index) => ({
+      rule,
+      source,
+      path: [...source.basePath, 'rules', index] as PathSegment[],
+    })),
+  );
+  const locate = async (at: { source: PolicySource; path: PathSegment[] }, rest: PathSegment[] = [], atKey = false) =>
+    (await at.source.doc())?.locate([...at.path, ...rest], false, atKey);
   const firstByName = new Map<string, (typeof owned)[number]>();
   for (const entry of owned) {
     const first = firstByName.get(entry.rule.name);
@@ -129,7 +184,12 @@ export async function loadPolicy(options: LoadPolicyOptions): Promise<Policy | n
   const compiled = compileRules(owned.map((o) => o.rule as PolicyRule));
   for (const p of compiled.problems) {
     const entry = owned[p.rule]!;
-    issues.push({ file: entry.source.name, position: await locate(entry, p.at), message: `rule "${entry.rule.name}": ${p.message}`, hint: p.hint });
+    issues.push({
+      file: entry.source.name,
+      position: await locate(entry, p.at),
+      message: `rule "${entry.rule.name}": ${p.message}`,
+      hint: p.hint,
+    });
   }
   if (issues.length > 0) throw new ValidationError(issues, 'the policy');
   const digest = createHash('sha256');

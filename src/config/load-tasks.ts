@@ -6,7 +6,14 @@ import type { CallformTask } from '../generated/task.js';
 import { validateTask, validateTaskFile } from '../generated/validators.js';
 import { ValidationError, fileLine, type Issue, type SourcePosition } from '../diagnostics/issue.js';
 import { byUserTaskID, type DesiredTask } from '../model/task.js';
-import { parseSource, decodeUtf8, tooLarge, MAX_FILE_BYTES, type PathSegment, type SourceDocument } from '../diagnostics/source.js';
+import {
+  parseSource,
+  decodeUtf8,
+  tooLarge,
+  MAX_FILE_BYTES,
+  type PathSegment,
+  type SourceDocument,
+} from '../diagnostics/source.js';
 import { ajvIssues, formatPath } from '../diagnostics/ajv.js';
 import { checkTaskRules } from './rules.js';
 import { compileDeclaredWindow, dialWindowWarnings, type DocContext, type LintWarning } from './dial-window.js';
@@ -37,7 +44,8 @@ export function mergeDefaults(under: unknown, over: unknown): unknown {
   for (const [k, v] of Object.entries(over)) {
     const value = Object.hasOwn(under, k) ? mergeDefaults(under[k], v) : v;
     // A "__proto__" key must stay an own (and so rejected) field: assignment would set the prototype.
-    if (k === '__proto__') Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+    if (k === '__proto__')
+      Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
     else out[k] = value;
   }
   return out;
@@ -67,12 +75,7 @@ export interface DocumentTasks {
 const where = (d: { file: string; position?: SourcePosition }) => fileLine(d.file, d.position);
 
 /** Validates one parsed document and returns the tasks it declares, or issues. */
-export function tasksOfDocument(
-  file: string,
-  doc: SourceDocument,
-  docIndex: number,
-  docCount: number,
-): DocumentTasks {
+export function tasksOfDocument(file: string, doc: SourceDocument, docIndex: number, docCount: number): DocumentTasks {
   const prefix: PathSegment[] = docCount > 1 ? [`document ${docIndex + 1}`] : [];
   const label = (p: PathSegment[]) => formatPath([...prefix, ...p]) || undefined;
   const value = doc.value;
@@ -82,7 +85,15 @@ export function tasksOfDocument(
       tasks: [],
       claims: [],
       warnings: [],
-      issues: [{ file, position: doc.locate([]), path: label([]), message: `must be a task object or { defaults, tasks }; got ${Array.isArray(value) ? 'an array' : typeof value}`, hint: 'see schemas/task-file.schema.json' }],
+      issues: [
+        {
+          file,
+          position: doc.locate([]),
+          path: label([]),
+          message: `must be a task object or { defaults, tasks }; got ${Array.isArray(value) ? 'an array' : typeof value}`,
+          hint: 'see schemas/task-file.schema.json',
+        },
+      ],
     };
   }
   if (!validateTaskFile(value)) {
@@ -93,7 +104,10 @@ export function tasksOfDocument(
   const ctx: DocContext = { file, doc, prefix };
   // dialWindow is compiled per object (defaults once, then each task): see dial-window.ts.
   const rawDefaults = 'tasks' in value && isPlain(value.defaults) ? value.defaults : undefined;
-  const defaultsDial = rawDefaults && { raw: rawDefaults, compiled: compileDeclaredWindow(rawDefaults, ['defaults'], ctx) };
+  const defaultsDial = rawDefaults && {
+    raw: rawDefaults,
+    compiled: compileDeclaredWindow(rawDefaults, ['defaults'], ctx),
+  };
   const defaults = defaultsDial ? (defaultsDial.compiled?.value ?? rawDefaults) : undefined;
   const tasks: Declared[] = [];
   const claims: Claim[] = [];
@@ -107,7 +121,10 @@ export function tasksOfDocument(
     if (compiled) issues.push(...compiled.issues);
     const own = compiled?.value ?? item.raw;
     const merged = defaults ? (mergeDefaults(defaults, own) as Plain) : own;
-    const sources = [{ doc, basePath: item.path }, ...(defaults ? [{ doc, basePath: ['defaults'] as PathSegment[] }] : [])];
+    const sources = [
+      { doc, basePath: item.path },
+      ...(defaults ? [{ doc, basePath: ['defaults'] as PathSegment[] }] : []),
+    ];
     if (!validateTask(merged)) {
       issues.push(...ajvIssues(validateTask.errors, { file, basePath: [...prefix, ...item.path], sources }));
       continue;
@@ -125,7 +142,16 @@ export function tasksOfDocument(
     }
     if (violations.length === 0 && !compiled?.issues.length) {
       tasks.push({ task, file, position: claim?.position });
-      warnings.push(...dialWindowWarnings(task as { taskCreateSetting?: Record<string, string> }, item.raw, compiled, defaultsDial, item.path, ctx));
+      warnings.push(
+        ...dialWindowWarnings(
+          task as { taskCreateSetting?: Record<string, string> },
+          item.raw,
+          compiled,
+          defaultsDial,
+          item.path,
+          ctx,
+        ),
+      );
     }
   }
   return { tasks, claims, issues, warnings };
@@ -133,7 +159,9 @@ export function tasksOfDocument(
 
 function claimOf(raw: unknown, path: PathSegment[], file: string, doc: SourceDocument): Claim | null {
   const id = isPlain(raw) ? raw.userTaskID : undefined;
-  return typeof id === 'string' ? { userTaskID: id, file, position: doc.locate([...path, 'userTaskID'], true, true) } : null;
+  return typeof id === 'string'
+    ? { userTaskID: id, file, position: doc.locate([...path, 'userTaskID'], true, true) }
+    : null;
 }
 
 /** A document's task items: a collection's `tasks`, or the document itself as one task. */
@@ -181,7 +209,8 @@ function oversized(file: string, size: number): FileResult {
 export function loadTaskFile(file: string, bytes: Uint8Array): FileResult {
   const digest = createHash('sha256').update(`${file}\0${bytes.byteLength}\0`).update(bytes).digest('hex');
   const { text, issue } = decodeUtf8(file, bytes);
-  if (issue || text === undefined) return { file, digest, tasks: [], claims: [], issues: issue ? [issue] : [], warnings: [] };
+  if (issue || text === undefined)
+    return { file, digest, tasks: [], claims: [], issues: issue ? [issue] : [], warnings: [] };
   const parsed = parseSource(file, text);
   const issues = [...parsed.issues];
   const tasks: Declared[] = [];
@@ -199,10 +228,18 @@ export function loadTaskFile(file: string, bytes: Uint8Array): FileResult {
 
 /** Finds, parses and validates every task file; throws one ValidationError listing all problems. */
 export async function loadTasks(options: LoadTasksOptions): Promise<LoadedTasks> {
-  const files = (await glob(options.patterns, { cwd: options.baseDir, onlyFiles: true, dot: false, expandDirectories: false })).sort();
+  const files = (
+    await glob(options.patterns, { cwd: options.baseDir, onlyFiles: true, dot: false, expandDirectories: false })
+  ).sort();
   if (files.length === 0) {
     throw new ValidationError(
-      [{ file: options.baseDir, message: `no task files match ${options.patterns.join(', ')}`, hint: 'set "tasks" in the settings file or create tasks/*.yaml' }],
+      [
+        {
+          file: options.baseDir,
+          message: `no task files match ${options.patterns.join(', ')}`,
+          hint: 'set "tasks" in the settings file or create tasks/*.yaml',
+        },
+      ],
       'task files',
     );
   }
@@ -240,5 +277,10 @@ export async function loadTasks(options: LoadTasksOptions): Promise<LoadedTasks>
   }
   if (issues.length > 0) throw new ValidationError(issues, 'task files');
   const tasks = results.flatMap((r) => r.tasks.map(toDesired)).sort(byUserTaskID);
-  return { tasks, files, filesDigest: digest.digest('hex'), warnings: uniqueWarnings(results.flatMap((r) => r.warnings)) };
+  return {
+    tasks,
+    files,
+    filesDigest: digest.digest('hex'),
+    warnings: uniqueWarnings(results.flatMap((r) => r.warnings)),
+  };
 }

@@ -95,14 +95,22 @@ async function discover(options: LoadSettingsOptions): Promise<{ config: unknown
     return { config: result.isEmpty ? {} : result.config, filepath: result.filepath };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw new CallformError(`settings file ${options.configFile} not found`, 'check the --config path');
-    if (e.code === 'EISDIR' || e.code === 'EACCES') throw new CallformError(`cannot read settings file${options.configFile ? ` ${options.configFile}` : ''}: ${fsProblem(e)}`, 'pass the settings file itself with --config FILE');
+    if (e.code === 'ENOENT')
+      throw new CallformError(`settings file ${options.configFile} not found`, 'check the --config path');
+    if (e.code === 'EISDIR' || e.code === 'EACCES')
+      throw new CallformError(
+        `cannot read settings file${options.configFile ? ` ${options.configFile}` : ''}: ${fsProblem(e)}`,
+        'pass the settings file itself with --config FILE',
+      );
     // js-yaml's error (cosmiconfig passes it on) knows where: file:line:column like every other error.
     const yamlError = err as { reason?: unknown; mark?: { line: number; column: number } };
     if (typeof yamlError.reason === 'string' && yamlError.mark) {
       const file = /^YAML Error in (.+):$/m.exec((err as Error).message)?.[1];
       const where = file ? path.relative(options.cwd, file) : 'settings file';
-      throw new CallformError(`cannot read settings file: ${where}:${yamlError.mark.line + 1}:${yamlError.mark.column + 1}: ${yamlError.reason}`, 'fix the syntax of the settings file');
+      throw new CallformError(
+        `cannot read settings file: ${where}:${yamlError.mark.line + 1}:${yamlError.mark.column + 1}: ${yamlError.reason}`,
+        'fix the syntax of the settings file',
+      );
     }
     // cosmiconfig puts "YAML/JSON Error in FILE:" first and the reason on a later line, between code frames.
     const lines = e.message.split('\n');

@@ -47,7 +47,11 @@ function levenshtein(a: string, b: string): number {
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      row[j] = Math.min(
+        row[j]! + 1,
+        row[j - 1]! + 1,
+        prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+      );
       prev = cur;
     }
   }
@@ -80,12 +84,20 @@ function describe(err: AjvError): Described | undefined {
   switch (err.keyword) {
     case 'required':
       // A field required by another's value (startupType 2 → startupAt) is explained by its rule.
-      return { message: `missing required field "${p.missingProperty}"`, hint: fieldHint(err, p.missingProperty) ?? description, extra: undefined };
+      return {
+        message: `missing required field "${p.missingProperty}"`,
+        hint: fieldHint(err, p.missingProperty) ?? description,
+        extra: undefined,
+      };
     case 'additionalProperties': {
       const allowed = Object.keys(err.parentSchema?.properties ?? {}).filter((k) => k !== '$schema');
       const guess = closest(String(p.additionalProperty), allowed);
       if (p.additionalProperty === '<<') {
-        return { message: 'YAML merge keys (<<) are not supported', hint: 'share settings with a `defaults:` block in a task collection (see docs/configuration.md)', extra: p.additionalProperty };
+        return {
+          message: 'YAML merge keys (<<) are not supported',
+          hint: 'share settings with a `defaults:` block in a task collection (see docs/configuration.md)',
+          extra: p.additionalProperty,
+        };
       }
       return {
         message: `unknown field "${p.additionalProperty}"${guess ? ` (did you mean "${guess}"?)` : ''}`,
@@ -94,9 +106,15 @@ function describe(err: AjvError): Described | undefined {
       };
     }
     case 'type':
-      return { message: `must be ${String(p.type).replace(',', ' or ')}, got ${gotValue(err.data)}`, hint: description };
+      return {
+        message: `must be ${String(p.type).replace(',', ' or ')}, got ${gotValue(err.data)}`,
+        hint: description,
+      };
     case 'enum':
-      return { message: `must be one of ${(p.allowedValues as unknown[]).map(show).join(', ')}; got ${show(err.data)}`, hint: description };
+      return {
+        message: `must be one of ${(p.allowedValues as unknown[]).map(show).join(', ')}; got ${show(err.data)}`,
+        hint: description,
+      };
     case 'const':
       return { message: `must be ${show(p.allowedValue)}; got ${show(err.data)}`, hint: description };
     case 'pattern':
@@ -111,7 +129,10 @@ function describe(err: AjvError): Described | undefined {
     case 'multipleOf':
       return { message: `must be a multiple of ${p.multipleOf}; got ${show(err.data)}`, hint: description };
     case 'minLength':
-      return { message: p.limit === 1 ? 'must not be empty' : `must be at least ${p.limit} characters long`, hint: description };
+      return {
+        message: p.limit === 1 ? 'must not be empty' : `must be at least ${p.limit} characters long`,
+        hint: description,
+      };
     case 'maxLength':
       return { message: `must be at most ${p.limit} characters long`, hint: description };
     case 'minItems':
@@ -146,7 +167,9 @@ export function ajvIssues(errors: AjvError[] | null | undefined, ctx: IssueConte
   const issues: Issue[] = [];
   const seen = new Set<string>();
   // A value of the wrong type also fails its enum or const, which names what is allowed: say that once.
-  const listed = new Set((errors ?? []).filter((e) => e.keyword === 'enum' || e.keyword === 'const').map((e) => e.instancePath));
+  const listed = new Set(
+    (errors ?? []).filter((e) => e.keyword === 'enum' || e.keyword === 'const').map((e) => e.instancePath),
+  );
   for (const err of errors ?? []) {
     if (err.keyword === 'type' && listed.has(err.instancePath)) continue;
     const described = describe(err);
@@ -159,7 +182,8 @@ export function ajvIssues(errors: AjvError[] | null | undefined, ctx: IssueConte
     seen.add(key);
     // A missing field is placed at the key of the object that lacks it (`taskCreateSetting:`),
     // not at that object's first entry.
-    const atKey = described.extra !== undefined || (err.keyword === 'required' && typeof rel[rel.length - 1] === 'string');
+    const atKey =
+      described.extra !== undefined || (err.keyword === 'required' && typeof rel[rel.length - 1] === 'string');
     let position;
     for (const src of ctx.sources) {
       position = src.doc.locate([...src.basePath, ...located], true, atKey);
@@ -167,7 +191,13 @@ export function ajvIssues(errors: AjvError[] | null | undefined, ctx: IssueConte
     }
     const first = ctx.sources[0];
     if (!position && first) position = first.doc.locate([...first.basePath, ...located]);
-    issues.push({ file: ctx.file, position, path: path || undefined, message: described.message, hint: described.hint });
+    issues.push({
+      file: ctx.file,
+      position,
+      path: path || undefined,
+      message: described.message,
+      hint: described.hint,
+    });
   }
   return issues;
 }

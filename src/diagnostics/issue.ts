@@ -44,7 +44,10 @@ export class ValidationError extends CallformError {
 
   constructor(issues: Issue[], what = 'input') {
     issues = sortIssues(issues);
-    super(`${issues.length} problem${issues.length === 1 ? '' : 's'} in ${what}:\n` + issues.map((i) => '  ' + formatIssue(i)).join('\n'));
+    super(
+      `${issues.length} problem${issues.length === 1 ? '' : 's'} in ${what}:\n` +
+        issues.map((i) => '  ' + formatIssue(i)).join('\n'),
+    );
     this.issues = issues;
     this.name = 'ValidationError';
   }

@@ -5,7 +5,8 @@ import { ParseTrace, type PathSegment } from './trace.js';
 
 /** The `yaml` package (positions, precise errors) is loaded only when needed: on errors or to locate. */
 let yamlModule: typeof import('yaml') | undefined;
-const yaml = (): typeof import('yaml') => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+const yaml = (): typeof import('yaml') =>
+  (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
 /** js-yaml through require: the same instance cosmiconfig loads, not a second (ESM) copy. */
 const jsYaml = createRequire(import.meta.url)('js-yaml') as typeof import('js-yaml');
 
@@ -32,7 +33,11 @@ export interface ParsedSource {
 }
 
 export function tooLarge(file: string, size: number): Issue {
-  return { file, message: `file is ${size} bytes, over the ${MAX_FILE_BYTES}-byte limit`, hint: 'split the tasks over several files' };
+  return {
+    file,
+    message: `file is ${size} bytes, over the ${MAX_FILE_BYTES}-byte limit`,
+    hint: 'split the tasks over several files',
+  };
 }
 
 /** Decodes bytes as strict UTF-8 (BOM dropped); returns an issue for anything else. */
@@ -217,7 +222,8 @@ function parseTraced(file: string, text: string): ParsedSource | null {
       value,
       locate: (path, exactPath = false, atKey = false) => {
         const answer = trace ? trace.find(index, path, atKey) : 'unsure';
-        if (answer !== 'unsure') return exactPath && answer.found < path.length ? undefined : trace!.position(answer.pos);
+        if (answer !== 'unsure')
+          return exactPath && answer.found < path.length ? undefined : trace!.position(answer.pos);
         // Same documents for `yaml`, or no answer rather than a wrong one.
         exact ??= exactDocuments(file, text);
         return exact.length === values.length ? exact[index]!.locate(path, exactPath, atKey) : undefined;

@@ -86,7 +86,11 @@ export class ParseTrace {
 
   /** True when the trace holds one complete root node per document, holding that document's value. */
   fits(documents: unknown[]): boolean {
-    return this.open.length === 0 && this.roots.length === documents.length && documents.every((d, i) => Object.is(this.result[this.roots[i]!], d));
+    return (
+      this.open.length === 0 &&
+      this.roots.length === documents.length &&
+      documents.every((d, i) => Object.is(this.result[this.roots[i]!], d))
+    );
   }
 
   /**
@@ -97,7 +101,8 @@ export class ParseTrace {
   sequencesComplete(): boolean {
     for (let node = 0; node < this.result.length; node++) {
       const value = this.result[node];
-      if (Array.isArray(value) && this.holder(node) === node && this.children(node).length !== value.length) return false;
+      if (Array.isArray(value) && this.holder(node) === node && this.children(node).length !== value.length)
+        return false;
     }
     return true;
   }
@@ -114,7 +119,13 @@ export class ParseTrace {
    */
   private holder(node: number): number {
     // Exactly one child (its subtree ends where the node's does), holding the same object.
-    while (isObject(this.result[node]) && this.after[node]! > node + 1 && this.after[node + 1] === this.after[node] && this.result[node + 1] === this.result[node]) node++;
+    while (
+      isObject(this.result[node]) &&
+      this.after[node]! > node + 1 &&
+      this.after[node + 1] === this.after[node] &&
+      this.result[node + 1] === this.result[node]
+    )
+      node++;
     return node;
   }
 
@@ -166,7 +177,11 @@ export class ParseTrace {
     // over it to the `:` (a comment in between leaves the indicator unseen: null).
     let q = s;
     let lineBreak = false;
-    for (let ch = text.charCodeAt(q - 1); q > 0 && (ch === SPACE || ch === TAB || ch === LF || ch === CR); ch = text.charCodeAt(--q - 1)) {
+    for (
+      let ch = text.charCodeAt(q - 1);
+      q > 0 && (ch === SPACE || ch === TAB || ch === LF || ch === CR);
+      ch = text.charCodeAt(--q - 1)
+    ) {
       if (ch === LF || ch === CR) lineBreak = true;
     }
     if (q === 0 || (lineBreak && text.charCodeAt(q - 1) !== COLON)) return null;

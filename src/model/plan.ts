@@ -24,7 +24,19 @@ import type {
   PolicyExemption,
 } from '../generated/plan.js';
 
-export type { CallformPlan, TaskPlan, NoopTaskPlan, UpdateTaskPlan, PauseUpdateTaskPlan, ForgetTaskPlan, OwedResumePlan, Deferral, SettingChange, UpdateTaskPayload, RemoteView };
+export type {
+  CallformPlan,
+  TaskPlan,
+  NoopTaskPlan,
+  UpdateTaskPlan,
+  PauseUpdateTaskPlan,
+  ForgetTaskPlan,
+  OwedResumePlan,
+  Deferral,
+  SettingChange,
+  UpdateTaskPayload,
+  RemoteView,
+};
 
 /** The tasks whose settings change: a plain update, or one wrapped in pause → update → resume. */
 export type ChangeTaskPlan = UpdateTaskPlan | PauseUpdateTaskPlan;

@@ -1,6 +1,9 @@
 /** Masks user:password in URLs (taskCallbackUrl) for every rendering. */
 export function maskUrlCredentials(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)([^\s/@:"']+)(?::([^\s/@"']*))?@/gi, (_m, scheme) => `${scheme}***:***@`);
+  return text.replace(
+    /(\b[a-z][a-z0-9+.-]*:\/\/)([^\s/@:"']+)(?::([^\s/@"']*))?@/gi,
+    (_m, scheme) => `${scheme}***:***@`,
+  );
 }
 
 /**
@@ -9,7 +12,10 @@ export function maskUrlCredentials(text: string): string {
  * startupAt) and of "timestamp" are left readable.
  */
 export function maskPhones(text: string): string {
-  return text.replace(/(?<!"(?:\w*(?:Ts|At)|timestamp)"\s*:\s*)(?<![\w.])\+?\d{7,15}(?![\w.])/g, (m) => m.slice(0, -4).replace(/\d/g, '*') + m.slice(-4));
+  return text.replace(
+    /(?<!"(?:\w*(?:Ts|At)|timestamp)"\s*:\s*)(?<![\w.])\+?\d{7,15}(?![\w.])/g,
+    (m) => m.slice(0, -4).replace(/\d/g, '*') + m.slice(-4),
+  );
 }
 
 /** Deep copy with taskCallbackUrl credentials masked (any string value). */

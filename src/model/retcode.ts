@@ -38,4 +38,9 @@ export const TRANSIENT_RET_CODES: ReadonlySet<number> = new Set([RetCode.Mainten
 export const THROTTLE_RET_CODES: ReadonlySet<number> = new Set([RetCode.SystemBusy]);
 
 /** retCodes that mean the credentials, signature or clock are wrong: never retried. */
-export const AUTH_RET_CODES: ReadonlySet<number> = new Set([RetCode.SignatureIncorrect, RetCode.SignatureMissing, RetCode.AccountNotFound, RetCode.NoPermission]);
+export const AUTH_RET_CODES: ReadonlySet<number> = new Set([
+  RetCode.SignatureIncorrect,
+  RetCode.SignatureMissing,
+  RetCode.AccountNotFound,
+  RetCode.NoPermission,
+]);

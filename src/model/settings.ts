@@ -13,7 +13,10 @@ export const WHOLE_VALUE_PATHS: readonly string[] = ['funcFlag.smsFuncFlag'];
 export type Plain = Record<string, unknown>;
 export const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export const EMPTY_SETTINGS: ManagedSettings = Object.freeze({ taskCreateSetting: {}, funcFlag: {} }) as ManagedSettings;
+export const EMPTY_SETTINGS: ManagedSettings = Object.freeze({
+  taskCreateSetting: {},
+  funcFlag: {},
+}) as ManagedSettings;
 
 /**
  * Deep equality for parsed JSON/YAML data (plain objects, arrays, scalars), key order
@@ -113,7 +116,8 @@ function coveredByAncestor(root: Plain, path: string): boolean {
   for (let i = 0; i < keys.length - 1; i++) {
     node = (node as Plain)[keys[i]!];
     if (node === undefined) return false;
-    if (!isPlain(node) || Object.keys(node).length === 0 || isWholeValuePath(keys.slice(0, i + 1).join('.'))) return true;
+    if (!isPlain(node) || Object.keys(node).length === 0 || isWholeValuePath(keys.slice(0, i + 1).join('.')))
+      return true;
   }
   return false;
 }

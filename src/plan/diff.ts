@@ -1,6 +1,15 @@
 import deepDiff from 'deep-diff';
 import type { SettingChange } from '../model/plan.js';
-import { dataEqual, getPath, leaves, setPath, wholeValuePathOf, EMPTY_SETTINGS, type ManagedSettings, type Plain } from '../model/settings.js';
+import {
+  dataEqual,
+  getPath,
+  leaves,
+  setPath,
+  wholeValuePathOf,
+  EMPTY_SETTINGS,
+  type ManagedSettings,
+  type Plain,
+} from '../model/settings.js';
 import type { TaskCreateSetting, FuncFlag } from '../model/task.js';
 
 export interface PayloadSettings {
@@ -30,7 +39,11 @@ export function diffSettings(before: ManagedSettings | null, after: ManagedSetti
     if (whole) {
       const b = getPath(lhs, whole);
       const a = getPath(after, whole);
-      put(a === undefined ? { path: whole, kind: 'unmanage', before: b } : { path: whole, kind: b === undefined ? 'add' : 'change', before: b, after: a });
+      put(
+        a === undefined
+          ? { path: whole, kind: 'unmanage', before: b }
+          : { path: whole, kind: b === undefined ? 'add' : 'change', before: b, after: a },
+      );
     } else if (d.kind === 'N') {
       for (const [p, v] of leaves(d.rhs, path)) put({ path: p, kind: 'add', after: v });
     } else if (d.kind === 'D') {
@@ -55,5 +68,8 @@ export function pickSettings(after: ManagedSettings, paths: readonly string[]): 
 
 /** The partial settings to send: only added or changed values (arrays whole). */
 export function payloadSettings(changes: SettingChange[], after: ManagedSettings): PayloadSettings | null {
-  return pickSettings(after, changes.filter((c) => c.kind !== 'unmanage').map((c) => c.path));
+  return pickSettings(
+    after,
+    changes.filter((c) => c.kind !== 'unmanage').map((c) => c.path),
+  );
 }

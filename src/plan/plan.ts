@@ -1,5 +1,15 @@
 import type { CallformState, TaskState } from '../generated/state.js';
-import { PLAN_FORMAT_VERSION, summarize, type CallformPlan, type TaskPlan, type Deferral, type RemoteView, type UpdateTaskPayload, type OwedResumePlan, type SettingChange } from '../model/plan.js';
+import {
+  PLAN_FORMAT_VERSION,
+  summarize,
+  type CallformPlan,
+  type TaskPlan,
+  type Deferral,
+  type RemoteView,
+  type UpdateTaskPayload,
+  type OwedResumePlan,
+  type SettingChange,
+} from '../model/plan.js';
 import { PRODUCT_ID, byUserTaskID, type DesiredTask, type RemoteTask, type SendMode } from '../model/task.js';
 import { TaskStatus, describeStatus, isUpdatableStatus } from '../model/status.js';
 import { leaves, withoutLeaves, type ManagedSettings } from '../model/settings.js';
@@ -48,30 +58,54 @@ export function knownSettings(recorded: TaskState | undefined): ManagedSettings 
   const applied = recordedSettings(recorded);
   if (!recorded.pending) return applied;
   const { since: _since, ...sent } = recorded.pending;
-  return withoutLeaves(applied, leaves(sent, '').map(([path]) => path));
+  return withoutLeaves(
+    applied,
+    leaves(sent, '').map(([path]) => path),
+  );
 }
 
 function remoteView(task: RemoteTask | undefined): RemoteView {
   return task ? { taskID: task.taskID, taskStatus: task.taskStatus, sceneID: task.sceneID } : null;
 }
 
-const BLOCKED_HINT = 'pause it (mgrTaskStatus taskOperate 2) and re-run, or let callform do it: lifecycle.whenRunning: pause in the task file, or --pause-running';
+const BLOCKED_HINT =
+  'pause it (mgrTaskStatus taskOperate 2) and re-run, or let callform do it: lifecycle.whenRunning: pause in the task file, or --pause-running';
 
 /** Why the task cannot go ahead as planned, or null. `pauses`: a running task will be paused around its update. */
-function deferral(task: DesiredTask, recorded: TaskState | undefined, input: PlanInput, sends: boolean, pauses: boolean): Deferral | null {
+function deferral(
+  task: DesiredTask,
+  recorded: TaskState | undefined,
+  input: PlanInput,
+  sends: boolean,
+  pauses: boolean,
+): Deferral | null {
   const error = (code: Deferral['code'], message: string): Deferral => ({ reason: 'error', code, message });
   if (recorded && recorded.sceneID !== task.sceneID) {
-    return error('scene-changed', `sceneID changed from "${recorded.sceneID}" to "${task.sceneID}": updateTask cannot change a task's dialogue template; give the new template a new task (new userTaskID)`);
+    return error(
+      'scene-changed',
+      `sceneID changed from "${recorded.sceneID}" to "${task.sceneID}": updateTask cannot change a task's dialogue template; give the new template a new task (new userTaskID)`,
+    );
   }
   if (!input.remote) return null;
   const remote = input.remote.get(task.userTaskID);
-  if (!remote) return error('task-missing', 'task not found on NXCloud: callform updates existing tasks only; create it first (createTask) or fix the userTaskID');
+  if (!remote)
+    return error(
+      'task-missing',
+      'task not found on NXCloud: callform updates existing tasks only; create it first (createTask) or fix the userTaskID',
+    );
   if (remote.sceneID !== task.sceneID) {
-    return error('scene-mismatch', `remote task has sceneID "${remote.sceneID}" but the file says "${task.sceneID}"; fix the file (updateTask cannot change it)`);
+    return error(
+      'scene-mismatch',
+      `remote task has sceneID "${remote.sceneID}" but the file says "${task.sceneID}"; fix the file (updateTask cannot change it)`,
+    );
   }
   if (sends && !pauses && !isUpdatableStatus(remote.taskStatus)) {
     const hint = remote.taskStatus === TaskStatus.Running ? `; ${BLOCKED_HINT}` : '; a finished task cannot be changed';
-    return { reason: 'blocked', code: 'task-status', message: `task is ${describeStatus(remote.taskStatus)}: only not started (1) or paused (5) tasks can be updated${hint}` };
+    return {
+      reason: 'blocked',
+      code: 'task-status',
+      message: `task is ${describeStatus(remote.taskStatus)}: only not started (1) or paused (5) tasks can be updated${hint}`,
+    };
   }
   return null;
 }
@@ -100,14 +134,42 @@ function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
   if (changes.length === 0 && !since && sentFields.length === 0) {
     // Written out rather than spread from a common base: one allocation per unchanged task.
     const deferred = deferral(task, recorded, input, false, false);
-    return { userTaskID: task.userTaskID, sceneID: task.sceneID, source: task.source, remote, action: 'noop', before, after, deferred, warnings: [] };
+    return {
+      userTaskID: task.userTaskID,
+      sceneID: task.sceneID,
+      source: task.source,
+      remote,
+      action: 'noop',
+      before,
+      after,
+      deferred,
+      warnings: [],
+    };
   }
   const base = { userTaskID: task.userTaskID, sceneID: task.sceneID, source: task.source, remote };
   const settings = pickSettings(after, sentFields);
-  const payload: UpdateTaskPayload | null = settings ? { productID: PRODUCT_ID, userTaskID: task.userTaskID, sceneID: task.sceneID, ...settings } : null;
-  const pendingWarning = since ? [`an earlier apply (${since}) sent some of these settings without getting a confirmation; they are sent again so the server surely matches the files`] : [];
-  const update = { ...base, before, after, changes, resync, sendMode, sentFields, warnings: [...pendingWarning, ...delayedEffect(payload)] };
-  const pauses = payload !== null && remoteTask?.taskStatus === TaskStatus.Running && (task.lifecycle.whenRunning === 'pause' || input.pauseRunning === true);
+  const payload: UpdateTaskPayload | null = settings
+    ? { productID: PRODUCT_ID, userTaskID: task.userTaskID, sceneID: task.sceneID, ...settings }
+    : null;
+  const pendingWarning = since
+    ? [
+        `an earlier apply (${since}) sent some of these settings without getting a confirmation; they are sent again so the server surely matches the files`,
+      ]
+    : [];
+  const update = {
+    ...base,
+    before,
+    after,
+    changes,
+    resync,
+    sendMode,
+    sentFields,
+    warnings: [...pendingWarning, ...delayedEffect(payload)],
+  };
+  const pauses =
+    payload !== null &&
+    remoteTask?.taskStatus === TaskStatus.Running &&
+    (task.lifecycle.whenRunning === 'pause' || input.pauseRunning === true);
   const deferred = deferral(task, recorded, input, payload !== null, pauses);
   if (pauses && payload) return { ...update, action: 'pause-update-resume', pauseResume: true, payload, deferred };
   return { ...update, action: 'update', payload, deferred };
@@ -116,7 +178,12 @@ function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
 /** Every resume the state says callform owes, with what listTask says of the task now. */
 function owedResumes(input: PlanInput): OwedResumePlan[] {
   return Object.entries(input.state.owedResumes ?? {})
-    .map(([userTaskID, owed]) => ({ userTaskID, since: owed.since, phase: owed.phase, remote: remoteView(input.remote?.get(userTaskID)) }))
+    .map(([userTaskID, owed]) => ({
+      userTaskID,
+      since: owed.since,
+      phase: owed.phase,
+      remote: remoteView(input.remote?.get(userTaskID)),
+    }))
     .sort(byUserTaskID);
 }
 
@@ -132,7 +199,15 @@ export function buildPlan(input: PlanInput): CallformPlan {
   for (const id in input.state.tasks) {
     if (!Object.hasOwn(input.state.tasks, id) || declared.has(id) || !selected(id)) continue;
     const recorded = input.state.tasks[id]!;
-    tasks.push({ userTaskID: id, sceneID: recorded.sceneID, action: 'forget', remote: null, before: recordedSettings(recorded), after: null, warnings: [] });
+    tasks.push({
+      userTaskID: id,
+      sceneID: recorded.sceneID,
+      action: 'forget',
+      remote: null,
+      before: recordedSettings(recorded),
+      after: null,
+      warnings: [],
+    });
   }
   tasks.sort(byUserTaskID);
   const resumes = owedResumes(input);

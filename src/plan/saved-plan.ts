@@ -17,7 +17,10 @@ export async function writeSavedPlan(file: string, plan: CallformPlan): Promise<
     await writeFileAtomic(file, JSON.stringify({ ...plan, kind: 'callform-saved-plan' }, null, 2) + '\n');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new CallformError(`cannot write saved plan ${file}: ${e.code === 'ENOENT' ? 'its directory does not exist' : e.message}`, 'check the --out path');
+    throw new CallformError(
+      `cannot write saved plan ${file}: ${e.code === 'ENOENT' ? 'its directory does not exist' : e.message}`,
+      'check the --out path',
+    );
   }
 }
 
@@ -26,7 +29,10 @@ export async function readSavedPlan(file: string): Promise<CallformPlan> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new CallformError(`cannot read saved plan ${file}: ${fsProblem(err)}`, 'pass a file written by `callform plan --out FILE`');
+    throw new CallformError(
+      `cannot read saved plan ${file}: ${fsProblem(err)}`,
+      'pass a file written by `callform plan --out FILE`',
+    );
   }
   let value: unknown;
   try {
@@ -38,17 +44,31 @@ export async function readSavedPlan(file: string): Promise<CallformPlan> {
   const [major, minor] = PLAN_FORMAT_VERSION.split('.').map(Number) as [number, number];
   const [theirMajor, theirMinor] = typeof version === 'string' ? version.split('.').map(Number) : [];
   if (typeof version === 'string' && theirMajor !== major) {
-    throw new CallformError(`${file} has plan format ${version}; this callform reads format ${major}.x (it writes ${PLAN_FORMAT_VERSION})`, 'make the plan again with this callform: `callform plan --out FILE`');
+    throw new CallformError(
+      `${file} has plan format ${version}; this callform reads format ${major}.x (it writes ${PLAN_FORMAT_VERSION})`,
+      'make the plan again with this callform: `callform plan --out FILE`',
+    );
   }
   if (theirMinor !== undefined && theirMinor > minor) {
-    throw new CallformError(`${file} has plan format ${version}, written by a newer callform; this one reads format ${major}.0 to ${PLAN_FORMAT_VERSION}`, 'apply it with the callform that made it, or upgrade callform');
+    throw new CallformError(
+      `${file} has plan format ${version}, written by a newer callform; this one reads format ${major}.0 to ${PLAN_FORMAT_VERSION}`,
+      'apply it with the callform that made it, or upgrade callform',
+    );
   }
   // Loaded here only: no other command validates plans.
   const { validatePlan } = await import('../generated/plan-validator.js');
   if (!validatePlan(value) || (value as CallformPlan).kind !== 'callform-saved-plan') {
     const issues = ajvIssues(validatePlan.errors, { file, basePath: [], sources: [] });
     throw new CallformError(
-      `${file} is not a valid callform saved plan${issues.length ? ':\n' + issues.slice(0, 5).map((i) => '  ' + formatIssue(i)).join('\n') : ' (kind is not callform-saved-plan)'}`,
+      `${file} is not a valid callform saved plan${
+        issues.length
+          ? ':\n' +
+            issues
+              .slice(0, 5)
+              .map((i) => '  ' + formatIssue(i))
+              .join('\n')
+          : ' (kind is not callform-saved-plan)'
+      }`,
       'create one with `callform plan --out FILE`',
     );
   }
@@ -56,7 +76,12 @@ export async function readSavedPlan(file: string): Promise<CallformPlan> {
 }
 
 /** Why a saved plan can no longer be applied as is, or null when it is current. */
-export function staleReason(plan: CallformPlan, state: CallformState, stateExists: boolean, filesDigest: string): string | null {
+export function staleReason(
+  plan: CallformPlan,
+  state: CallformState,
+  stateExists: boolean,
+  filesDigest: string,
+): string | null {
   const lineage = stateExists ? state.lineage : null;
   if (plan.state.lineage !== lineage) {
     return `the state lineage changed (plan: ${plan.state.lineage ?? 'no state'}, now: ${lineage ?? 'no state'}): this plan was made for another state file`;

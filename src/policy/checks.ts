@@ -14,7 +14,9 @@ export interface CheckHelpers {
 }
 
 export interface JsonSchemaCompiler {
-  compile(schema: object | boolean): ((data: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };
+  compile(
+    schema: object | boolean,
+  ): ((data: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };
 }
 
 const ok = (check: Check): CompiledCheck => ({ check, problems: [] });
@@ -43,8 +45,10 @@ const show = (v: unknown) => JSON.stringify(v);
 const maxCall: Compiler<'maxCall'> = (rule) => {
   const { min, max } = rule;
   const problems: Problem[] = [];
-  if (min === undefined && max === undefined) problems.push({ at: [], message: 'a maxCall rule needs min, max or both', hint: 'e.g. max: 50' });
-  if (min !== undefined && max !== undefined && min > max) problems.push({ at: ['min'], message: `min ${min} is above max ${max}`, hint: 'no maxCall could pass: swap them' });
+  if (min === undefined && max === undefined)
+    problems.push({ at: [], message: 'a maxCall rule needs min, max or both', hint: 'e.g. max: 50' });
+  if (min !== undefined && max !== undefined && min > max)
+    problems.push({ at: ['min'], message: `min ${min} is above max ${max}`, hint: 'no maxCall could pass: swap them' });
   const path = 'taskCreateSetting.maxCall';
   const check: Check = ({ taskCreateSetting: { maxCall: value } }) => {
     if (value === undefined) return rule.required ? { path, finding: 'maxCall is not declared' } : null;
@@ -60,7 +64,8 @@ const requiredFuncFlags: Compiler<'requiredFuncFlags'> = (rule) => {
   return ok(({ funcFlag }) => {
     const wrong = wanted.filter(([flag, value]) => funcFlag[flag] !== value);
     if (wrong.length === 0) return null;
-    const describe = ([flag, value]: (typeof wrong)[number]) => `${flag} is ${funcFlag[flag] === undefined ? 'not declared' : show(funcFlag[flag])} (must be ${value})`;
+    const describe = ([flag, value]: (typeof wrong)[number]) =>
+      `${flag} is ${funcFlag[flag] === undefined ? 'not declared' : show(funcFlag[flag])} (must be ${value})`;
     return { path: `funcFlag.${wrong[0]![0]}`, finding: wrong.map(describe).join('; ') };
   });
 };
@@ -68,13 +73,19 @@ const requiredFuncFlags: Compiler<'requiredFuncFlags'> = (rule) => {
 const allowedValues: Compiler<'allowedValues'> = (rule) => {
   const matchers = rule.values.map(targetMatcher);
   const path = rule.field === 'sceneID' ? 'sceneID' : `taskCreateSetting.${rule.field}`;
-  const valueOf = (task: PolicySubject) => (rule.field === 'sceneID' ? task.sceneID : task.taskCreateSetting[rule.field]);
-  return ok(memoized((task) => valueOf(task) ?? '\0unset', (task) => {
-    const value = valueOf(task);
-    if (value === undefined) return rule.required ? { path, finding: `${rule.field} is not declared` } : null;
-    if (matchers.some((m) => m.test(value))) return null;
-    return { path, finding: `${rule.field} ${show(value)} is not one of ${rule.values.join(', ')}` };
-  }));
+  const valueOf = (task: PolicySubject) =>
+    rule.field === 'sceneID' ? task.sceneID : task.taskCreateSetting[rule.field];
+  return ok(
+    memoized(
+      (task) => valueOf(task) ?? '\0unset',
+      (task) => {
+        const value = valueOf(task);
+        if (value === undefined) return rule.required ? { path, finding: `${rule.field} is not declared` } : null;
+        if (matchers.some((m) => m.test(value))) return null;
+        return { path, finding: `${rule.field} ${show(value)} is not one of ${rule.values.join(', ')}` };
+      },
+    ),
+  );
 };
 
 /** The URL's scheme and host, never its credentials (they must not reach any output). */
@@ -90,15 +101,22 @@ function urlParts(url: string): { protocol: string; host: string } | null {
 const callbackUrl: Compiler<'callbackUrl'> = (rule) => {
   const hosts = rule.hosts.map((h) => targetMatcher(h.toLowerCase()));
   const path = 'taskCreateSetting.taskCallbackUrl';
-  return ok(memoized((task) => task.taskCreateSetting.taskCallbackUrl ?? '\0unset', ({ taskCreateSetting: { taskCallbackUrl } }) => {
-    if (taskCallbackUrl === undefined) return rule.required ? { path, finding: 'taskCallbackUrl is not declared' } : null;
-    const parts = urlParts(taskCallbackUrl);
-    if (!parts) return { path, finding: 'taskCallbackUrl is not a URL' };
-    const wrong: string[] = [];
-    if (parts.protocol !== 'https') wrong.push(`uses ${parts.protocol}, not https`);
-    if (!hosts.some((m) => m.test(parts.host))) wrong.push(`host ${parts.host} is not one of ${rule.hosts.join(', ')}`);
-    return wrong.length > 0 ? { path, finding: `taskCallbackUrl ${wrong.join(', and its ')}` } : null;
-  }));
+  return ok(
+    memoized(
+      (task) => task.taskCreateSetting.taskCallbackUrl ?? '\0unset',
+      ({ taskCreateSetting: { taskCallbackUrl } }) => {
+        if (taskCallbackUrl === undefined)
+          return rule.required ? { path, finding: 'taskCallbackUrl is not declared' } : null;
+        const parts = urlParts(taskCallbackUrl);
+        if (!parts) return { path, finding: 'taskCallbackUrl is not a URL' };
+        const wrong: string[] = [];
+        if (parts.protocol !== 'https') wrong.push(`uses ${parts.protocol}, not https`);
+        if (!hosts.some((m) => m.test(parts.host)))
+          wrong.push(`host ${parts.host} is not one of ${rule.hosts.join(', ')}`);
+        return wrong.length > 0 ? { path, finding: `taskCallbackUrl ${wrong.join(', and its ')}` } : null;
+      },
+    ),
+  );
 };
 
 const STARTUP_TYPE = { 1: 'manual start', 2: 'scheduled start', 3: 'immediate start' } as const;
@@ -106,7 +124,12 @@ const STARTUP_TYPE = { 1: 'manual start', 2: 'scheduled start', 3: 'immediate st
 const forbiddenStartupTypes: Compiler<'forbiddenStartupTypes'> = (rule) => {
   const forbidden = new Set<number>(rule.values);
   return ok(({ taskCreateSetting: { startupType } }) =>
-    startupType !== undefined && forbidden.has(startupType) ? { path: 'taskCreateSetting.startupType', finding: `startupType ${startupType} (${STARTUP_TYPE[startupType]}) is not allowed` } : null,
+    startupType !== undefined && forbidden.has(startupType)
+      ? {
+          path: 'taskCreateSetting.startupType',
+          finding: `startupType ${startupType} (${STARTUP_TYPE[startupType]}) is not allowed`,
+        }
+      : null,
   );
 };
 
@@ -118,15 +141,29 @@ const jsonSchema: Compiler<'jsonSchema'> = (rule, helpers) => {
   try {
     validate = helpers.ajv().compile(rule.schema);
   } catch (err) {
-    return { check: () => null, problems: [{ at: ['schema'], message: `not a usable JSON Schema: ${(err as Error).message}`, hint: 'draft-07 keywords only; ajv checks it in strict mode (unknown keywords are errors)' }] };
+    return {
+      check: () => null,
+      problems: [
+        {
+          at: ['schema'],
+          message: `not a usable JSON Schema: ${(err as Error).message}`,
+          hint: 'draft-07 keywords only; ajv checks it in strict mode (unknown keywords are errors)',
+        },
+      ],
+    };
   }
   return ok((task) => {
     const { source: _source, ...settings } = task;
     if (validate(settings)) return null;
     const errors = validate.errors ?? [];
     const first = errors[0];
-    const text = errors.slice(0, 3).map((e) => `${e.instancePath ? dotted(e.instancePath) : 'the task'} ${e.message ?? 'is not valid'}`);
-    return { path: first?.instancePath ? dotted(first.instancePath) : undefined, finding: text.join('; ') + (errors.length > 3 ? ` (and ${errors.length - 3} more)` : '') } satisfies Finding;
+    const text = errors
+      .slice(0, 3)
+      .map((e) => `${e.instancePath ? dotted(e.instancePath) : 'the task'} ${e.message ?? 'is not valid'}`);
+    return {
+      path: first?.instancePath ? dotted(first.instancePath) : undefined,
+      finding: text.join('; ') + (errors.length > 3 ? ` (and ${errors.length - 3} more)` : ''),
+    } satisfies Finding;
   });
 };
 
@@ -148,7 +185,14 @@ export function lazyAjv(): () => JsonSchemaCompiler {
     const require = createRequire(import.meta.url);
     const Ajv = (require('ajv') as typeof import('ajv')).default;
     const addFormats = (require('ajv-formats') as typeof import('ajv-formats')).default;
-    const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, strictRequired: false, allowUnionTypes: true });
+    const ajv = new Ajv({
+      allErrors: true,
+      strict: true,
+      strictTypes: false,
+      strictTuples: false,
+      strictRequired: false,
+      allowUnionTypes: true,
+    });
     addFormats(ajv, { mode: 'fast' });
     instance = ajv;
     return ajv;

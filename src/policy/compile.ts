@@ -12,11 +12,18 @@ export function compileRules(rules: readonly PolicyRule[]): { rules: CompiledRul
   const helpers: CheckHelpers = { ajv: lazyAjv() };
   const problems: RuleProblem[] = [];
   const compiled = rules.map((rule, index): CompiledRule => {
-    const compile = CHECKS[rule.kind] as (r: RuleOf<RuleKind>, h: CheckHelpers) => ReturnType<(typeof CHECKS)[RuleKind]>;
+    const compile = CHECKS[rule.kind] as (
+      r: RuleOf<RuleKind>,
+      h: CheckHelpers,
+    ) => ReturnType<(typeof CHECKS)[RuleKind]>;
     const { check, problems: own } = compile(rule as RuleOf<RuleKind>, helpers);
     problems.push(...own.map((p) => ({ ...p, rule: index })));
     const scope = rule.tasks === undefined ? null : targetFilter(patternList(rule.tasks));
-    const exemptions = (rule.exempt ?? []).map((e) => ({ patterns: patternList(e.tasks), reason: e.reason.trim(), matches: targetFilter(patternList(e.tasks)) }));
+    const exemptions = (rule.exempt ?? []).map((e) => ({
+      patterns: patternList(e.tasks),
+      reason: e.reason.trim(),
+      matches: targetFilter(patternList(e.tasks)),
+    }));
     return {
       name: rule.name,
       kind: rule.kind,

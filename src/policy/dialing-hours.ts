@@ -48,7 +48,8 @@ function outside(cells: WeekCells, allowed: WeekCells, shiftQuarters: number): W
 export function dialingHoursCheck(rule: RuleOf<'dialingHours'>): Compiled {
   const problems: Compiled['problems'] = [];
   const between = parseHourRanges([rule.between]);
-  if (!between.ok) problems.push(...between.problems.map((p) => ({ at: ['between'], message: p.message, hint: p.hint })));
+  if (!between.ok)
+    problems.push(...between.problems.map((p) => ({ at: ['between'], message: p.message, hint: p.hint })));
   const days = rule.days === undefined ? undefined : parseDays(rule.days);
   if (days && !days.ok) problems.push(...days.problems.map((p) => ({ at: p.at, message: p.message, hint: p.hint })));
   if (!between.ok || (days && !days.ok)) return { check: () => null, problems };
@@ -60,14 +61,28 @@ export function dialingHoursCheck(rule: RuleOf<'dialingHours'>): Compiled {
   const check: Check = (task) => {
     const tcs = task.taskCreateSetting;
     const declared = RAW_DIAL_FIELDS.filter((f) => tcs[f] !== undefined);
-    if (declared.length === 0) return rule.required ? { path: 'taskCreateSetting.dialAtUpHour', finding: 'cannot be checked: the task declares no dialing window' } : null;
+    if (declared.length === 0)
+      return rule.required
+        ? { path: 'taskCreateSetting.dialAtUpHour', finding: 'cannot be checked: the task declares no dialing window' }
+        : null;
     const missing = RAW_DIAL_FIELDS.filter((f) => tcs[f] === undefined);
-    if (missing.length > 0) return { path: `taskCreateSetting.${missing[0]}`, finding: `cannot be checked: ${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not declared, so the window is not known` };
-    if (tcs.zoneSecond === undefined) return { path: 'taskCreateSetting.zoneSecond', finding: 'cannot be checked: the task does not declare zoneSecond, so its local time is not known' };
+    if (missing.length > 0)
+      return {
+        path: `taskCreateSetting.${missing[0]}`,
+        finding: `cannot be checked: ${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not declared, so the window is not known`,
+      };
+    if (tcs.zoneSecond === undefined)
+      return {
+        path: 'taskCreateSetting.zoneSecond',
+        finding: 'cannot be checked: the task does not declare zoneSecond, so its local time is not known',
+      };
     const shift = rule.zoneSecond === undefined ? 0 : (rule.zoneSecond - tcs.zoneSecond) / 900;
     const bad = outside(cellsOf(scheduleOf(tcs)!), allowed, shift);
     if (bad.every((d) => d.up === 0 && d.down === 0)) return null;
-    return { path: 'taskCreateSetting.dialAtUpHour', finding: `dials outside ${where}: ${describeCells(bad)} (${formatZone(tcs.zoneSecond)})` };
+    return {
+      path: 'taskCreateSetting.dialAtUpHour',
+      finding: `dials outside ${where}: ${describeCells(bad)} (${formatZone(tcs.zoneSecond)})`,
+    };
   };
   return { check: memoizedByWindow(check), problems };
 }

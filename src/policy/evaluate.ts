@@ -20,10 +20,21 @@ export function evaluatePolicy(policy: Pick<Policy, 'rules'>, subjects: Iterable
       if (!finding) continue;
       const exempt = rule.exemptionOf(task.userTaskID);
       if (exempt) {
-        found.push({ task: i, rule: r, exemption: { rule: rule.name, userTaskID: task.userTaskID, patterns: exempt.patterns, reason: exempt.reason } });
+        found.push({
+          task: i,
+          rule: r,
+          exemption: { rule: rule.name, userTaskID: task.userTaskID, patterns: exempt.patterns, reason: exempt.reason },
+        });
         continue;
       }
-      const violation: PolicyViolation = { rule: rule.name, kind: rule.kind, severity: rule.severity, userTaskID: task.userTaskID, finding: finding.finding, message: rule.message };
+      const violation: PolicyViolation = {
+        rule: rule.name,
+        kind: rule.kind,
+        severity: rule.severity,
+        userTaskID: task.userTaskID,
+        finding: finding.finding,
+        message: rule.message,
+      };
       if (task.source) violation.source = task.source;
       if (finding.path) violation.path = finding.path;
       found.push({ task: i, rule: r, violation });
@@ -40,5 +51,10 @@ export function evaluatePolicy(policy: Pick<Policy, 'rules'>, subjects: Iterable
 
 /** The policy report of a plan (format 2.1): where the rules came from, and what they found. */
 export function policyReport(policy: Policy, subjects: Iterable<PolicySubject>): PolicyReport {
-  return { digest: policy.digest, sources: policy.sources, rules: policy.rules.length, ...evaluatePolicy(policy, subjects) };
+  return {
+    digest: policy.digest,
+    sources: policy.sources,
+    rules: policy.rules.length,
+    ...evaluatePolicy(policy, subjects),
+  };
 }

@@ -6,7 +6,6 @@ export function blockingViolations(result: { violations: readonly PolicyViolatio
   return result.violations.filter((v) => v.severity === 'error');
 }
 
-
 /** "tasks/a.yaml:12: renewals-north [max-call-cap] maxCall is 80, above the maximum 50 — why the rule exists". */
 export function formatViolation(v: PolicyViolation): string {
   return `${v.source ? `${v.source}: ` : ''}${v.userTaskID} [${v.rule}] ${v.finding} — ${v.message}`;

@@ -1,12 +1,20 @@
 import { maskValue } from '../model/redact.js';
 import { TASK_STATUS_LABEL } from '../model/status.js';
-import { deferralOf, isChange, type CallformPlan, type TaskPlan, type SettingChange, type OwedResumePlan } from '../model/plan.js';
+import {
+  deferralOf,
+  isChange,
+  type CallformPlan,
+  type TaskPlan,
+  type SettingChange,
+  type OwedResumePlan,
+} from '../model/plan.js';
 
 /** How a task shows in a plan: its action, or the reason it is held back. */
 export type TaskLabel = TaskPlan['action'] | 'blocked' | 'error';
 export const taskLabel = (t: TaskPlan): TaskLabel => deferralOf(t)?.reason ?? t.action;
 
-export const FORGET_NOTE = 'no longer declared in any task file: removed from state only; the remote task keeps its settings';
+export const FORGET_NOTE =
+  'no longer declared in any task file: removed from state only; the remote task keeps its settings';
 
 /** The field changes a task shows (none for unchanged and forgotten tasks). */
 export const changesOf = (t: TaskPlan): SettingChange[] => (isChange(t) ? t.changes : []);

@@ -12,7 +12,13 @@ export const GRID_LEGEND = {
   off: '.',
 } as const;
 
-const HEADER = '    ' + Array.from({ length: 12 }, (_, i) => String(i * 2).padStart(2, '0').padEnd(4)).join('');
+const HEADER =
+  '    ' +
+  Array.from({ length: 12 }, (_, i) =>
+    String(i * 2)
+      .padStart(2, '0')
+      .padEnd(4),
+  ).join('');
 
 function row(day: number, cell: (slot: number) => string): string {
   let line = `${DAY_NAMES[day]} `;
@@ -33,7 +39,8 @@ export function dialGrid(before: DialSchedule | null, after: DialSchedule | null
       row(d, (s) => {
         const was = b ? slotOn(b[d]!, s) : false;
         const is = a ? slotOn(a[d]!, s) : false;
-        if (b && a) return was && is ? GRID_LEGEND.kept : is ? GRID_LEGEND.added : was ? GRID_LEGEND.removed : GRID_LEGEND.off;
+        if (b && a)
+          return was && is ? GRID_LEGEND.kept : is ? GRID_LEGEND.added : was ? GRID_LEGEND.removed : GRID_LEGEND.off;
         return was || is ? GRID_LEGEND.kept : GRID_LEGEND.off;
       }),
     );
@@ -42,6 +49,7 @@ export function dialGrid(before: DialSchedule | null, after: DialSchedule | null
 }
 
 export function gridLegend(before: DialSchedule | null, after: DialSchedule | null): string {
-  if (before && after) return `${GRID_LEGEND.kept} dials before and after · ${GRID_LEGEND.added} added · ${GRID_LEGEND.removed} removed · ${GRID_LEGEND.off} no dialing; one character per half hour`;
+  if (before && after)
+    return `${GRID_LEGEND.kept} dials before and after · ${GRID_LEGEND.added} added · ${GRID_LEGEND.removed} removed · ${GRID_LEGEND.off} no dialing; one character per half hour`;
   return `${GRID_LEGEND.kept} dials · ${GRID_LEGEND.off} no dialing; one character per half hour (${before ? 'the window after apply is not managed by callform' : 'the window before is not known to callform'})`;
 }

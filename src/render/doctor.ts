@@ -16,7 +16,16 @@ export function renderDoctorText(report: DoctorReport, c: Colors = noColors): st
   }
   const failed = report.checks.filter((k) => k.status === 'fail').length;
   const warned = report.checks.filter((k) => k.status === 'warn').length;
-  lines.push('', failed ? c.red(`${failed} problem${failed === 1 ? '' : 's'} to fix${warned ? `, ${warned} warning${warned === 1 ? '' : 's'}` : ''}.`) : warned ? c.yellow(`All set, with ${warned} warning${warned === 1 ? '' : 's'}.`) : c.green('All set.'));
+  lines.push(
+    '',
+    failed
+      ? c.red(
+          `${failed} problem${failed === 1 ? '' : 's'} to fix${warned ? `, ${warned} warning${warned === 1 ? '' : 's'}` : ''}.`,
+        )
+      : warned
+        ? c.yellow(`All set, with ${warned} warning${warned === 1 ? '' : 's'}.`)
+        : c.green('All set.'),
+  );
   return lines.join('\n') + '\n';
 }
 

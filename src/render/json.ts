@@ -18,6 +18,25 @@ export function renderApplyJson(run: ApplyRun, exitCode: number): string {
   const base = { kind: 'callform-apply', status: run.status, exit_code: exitCode, summary: run.plan.summary };
   if (run.status !== 'applied') return JSON.stringify(base, null, 2) + '\n';
   const { results, counts, interrupted, updateCalls, traffic: t } = run.result;
-  const traffic = t && { api_calls: t.calls, throttled: t.throttled, seconds: Math.round(t.seconds * 1000) / 1000, calls_per_second: Math.round(callsPerSecond(t) * 10) / 10 };
-  return JSON.stringify(maskValue({ ...base, counts, interrupted, update_calls: updateCalls, traffic, paused: pausedTimes(results), results }), null, 2) + '\n';
+  const traffic = t && {
+    api_calls: t.calls,
+    throttled: t.throttled,
+    seconds: Math.round(t.seconds * 1000) / 1000,
+    calls_per_second: Math.round(callsPerSecond(t) * 10) / 10,
+  };
+  return (
+    JSON.stringify(
+      maskValue({
+        ...base,
+        counts,
+        interrupted,
+        update_calls: updateCalls,
+        traffic,
+        paused: pausedTimes(results),
+        results,
+      }),
+      null,
+      2,
+    ) + '\n'
+  );
 }

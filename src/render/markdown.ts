@@ -1,5 +1,15 @@
 import { isChange, type CallformPlan, type TaskPlan, type SettingChange } from '../model/plan.js';
-import { changesOf, noteOf, remoteText, resumeText, sendNote, showValue, summaryLine, taskLabel, type TaskLabel } from './common.js';
+import {
+  changesOf,
+  noteOf,
+  remoteText,
+  resumeText,
+  sendNote,
+  showValue,
+  summaryLine,
+  taskLabel,
+  type TaskLabel,
+} from './common.js';
 import { policyBlock, riskBlock, taskReview } from './review-markdown.js';
 
 /** A bot finds its previous comment by this marker and edits it instead of posting anew. */
@@ -20,7 +30,11 @@ const LABEL: Record<TaskLabel, string> = {
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-const CHANGE_LABEL: Record<SettingChange['kind'], string> = { add: '+ add', change: '~ change', unmanage: '- unmanage' };
+const CHANGE_LABEL: Record<SettingChange['kind'], string> = {
+  add: '+ add',
+  change: '~ change',
+  unmanage: '- unmanage',
+};
 const code = (v: unknown) => (v === undefined ? '' : `\`${cell(showValue(v)).replace(/`/g, "'")}\``);
 
 /** One collapsible section per task: a table of its field changes, then reason and warnings. */
@@ -29,10 +43,16 @@ function details(plan: CallformPlan, t: TaskPlan): string {
   const changed = `${changes.length} field${changes.length === 1 ? '' : 's'}`;
   // A resync or sendMode declared sends more than it changes: say both.
   const count = sendNote(t) && isChange(t) ? `${changed} changed, ${t.sentFields.length} sent` : changed;
-  const lines = [`<details><summary><code>${escapeHtml(t.userTaskID)}</code>: ${LABEL[taskLabel(t)]} (${count})</summary>`, ''];
+  const lines = [
+    `<details><summary><code>${escapeHtml(t.userTaskID)}</code>: ${LABEL[taskLabel(t)]} (${count})</summary>`,
+    '',
+  ];
   if (changes.length > 0) {
     lines.push('| Field | Change | Before | After |', '|---|---|---|---|');
-    for (const c of changes) lines.push(`| \`${c.path}\` | ${CHANGE_LABEL[c.kind]} | ${code(c.before)} | ${c.kind === 'unmanage' ? '_not sent; server keeps its value_' : code(c.after)} |`);
+    for (const c of changes)
+      lines.push(
+        `| \`${c.path}\` | ${CHANGE_LABEL[c.kind]} | ${code(c.before)} | ${c.kind === 'unmanage' ? '_not sent; server keeps its value_' : code(c.after)} |`,
+      );
     lines.push('');
   }
   lines.push(...taskReview(plan, t));
@@ -62,7 +82,12 @@ export function renderPlanMarkdown(plan: CallformPlan, options: { title?: string
   ];
   for (const r of plan.resumes) head.push(`> ⏯️ **${cell(resumeText(r))}**: apply resumes it first.`, '');
   const changed = plan.tasks.filter((t) => taskLabel(t) !== 'noop');
-  if (changed.length === 0) return [...head, plan.resumes.length ? 'No settings change.' : 'No changes: every task matches the state.', ''].join('\n');
+  if (changed.length === 0)
+    return [
+      ...head,
+      plan.resumes.length ? 'No settings change.' : 'No changes: every task matches the state.',
+      '',
+    ].join('\n');
   let text = head.join('\n') + '\n| Task | Action | Fields sent | Remote | Note |\n|---|---|---:|---|---|\n';
   let rows = 0;
   for (const t of changed) {

@@ -52,7 +52,11 @@ export function windowSummary(task: TaskPlan): WindowSummary | null {
 export function policyHeadline(policy: PolicyReport): string {
   const errors = policy.violations.filter((v) => v.severity === 'error').length;
   const warns = policy.violations.length - errors;
-  const counts = [`${errors} error${errors === 1 ? '' : 's'}`, `${warns} warning${warns === 1 ? '' : 's'}`, `${policy.exemptions.length} exemption${policy.exemptions.length === 1 ? '' : 's'}`];
+  const counts = [
+    `${errors} error${errors === 1 ? '' : 's'}`,
+    `${warns} warning${warns === 1 ? '' : 's'}`,
+    `${policy.exemptions.length} exemption${policy.exemptions.length === 1 ? '' : 's'}`,
+  ];
   return `${policy.rules} rule${policy.rules === 1 ? '' : 's'} from ${policy.sources.join(', ')} (sha256 ${shortDigest(policy.digest)}): ${counts.join(', ')}${policyChangeNote(policy)}`;
 }
 
@@ -63,4 +67,5 @@ function policyChangeNote(policy: PolicyReport): string {
   return `; the policy files changed since the last apply (${previous === null ? 'it ran without a policy' : `it ran under sha256 ${shortDigest(previous)}`})`;
 }
 
-export const blockingCount = (plan: CallformPlan) => plan.policy?.violations.filter((v) => v.severity === 'error').length ?? 0;
+export const blockingCount = (plan: CallformPlan) =>
+  plan.policy?.violations.filter((v) => v.severity === 'error').length ?? 0;

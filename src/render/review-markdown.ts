@@ -13,11 +13,16 @@ export function riskBlock(plan: CallformPlan): string[] {
   const groups = risksByKind(plan);
   if (groups.length === 0) return [];
   const tasks = new Set(risksOf(plan).map((r) => r.userTaskID));
-  const lines = [`> ⚠️ **Risky changes in ${tasks.size} task${tasks.size === 1 ? '' : 's'}: review them before approving.**`, '>'];
+  const lines = [
+    `> ⚠️ **Risky changes in ${tasks.size} task${tasks.size === 1 ? '' : 's'}: review them before approving.**`,
+    '>',
+  ];
   for (const { kind, risks } of groups) {
     const names = [...new Set(risks.map((r) => r.userTaskID))];
     const shown = names.slice(0, NAMES_PER_KIND).map(code).join(', ');
-    lines.push(`> - **${RISK_TITLE[kind]}**: ${shown}${names.length > NAMES_PER_KIND ? ` and ${names.length - NAMES_PER_KIND} more` : ''}`);
+    lines.push(
+      `> - **${RISK_TITLE[kind]}**: ${shown}${names.length > NAMES_PER_KIND ? ` and ${names.length - NAMES_PER_KIND} more` : ''}`,
+    );
   }
   return [...lines, ''];
 }
@@ -37,13 +42,23 @@ export function policyBlock(plan: CallformPlan): string[] {
   if (policy.violations.length > 0) {
     lines.push('| Severity | Rule | Task | Finding | Declared at |', '|---|---|---|---|---|');
     for (const v of policy.violations) {
-      lines.push(`| ${v.severity === 'error' ? '❌ error' : '⚠️ warn'} | ${code(v.rule)} | ${code(v.userTaskID)} | ${cell(v.finding)}: ${cell(v.message)} | ${v.source ? code(v.source) : ''} |`);
+      lines.push(
+        `| ${v.severity === 'error' ? '❌ error' : '⚠️ warn'} | ${code(v.rule)} | ${code(v.userTaskID)} | ${cell(v.finding)}: ${cell(v.message)} | ${v.source ? code(v.source) : ''} |`,
+      );
     }
     lines.push('');
   }
   if (policy.exemptions.length > 0) {
-    lines.push(`<details><summary>${policy.exemptions.length} exemption${policy.exemptions.length === 1 ? '' : 's'} used</summary>`, '', '| Rule | Task | Exempted by | Reason |', '|---|---|---|---|');
-    for (const e of policy.exemptions) lines.push(`| ${code(e.rule)} | ${code(e.userTaskID)} | ${e.patterns.map(code).join(', ')} | ${cell(e.reason)} |`);
+    lines.push(
+      `<details><summary>${policy.exemptions.length} exemption${policy.exemptions.length === 1 ? '' : 's'} used</summary>`,
+      '',
+      '| Rule | Task | Exempted by | Reason |',
+      '|---|---|---|---|',
+    );
+    for (const e of policy.exemptions)
+      lines.push(
+        `| ${code(e.rule)} | ${code(e.userTaskID)} | ${e.patterns.map(code).join(', ')} | ${cell(e.reason)} |`,
+      );
     lines.push('', '</details>', '');
   }
   return lines;
@@ -58,6 +73,7 @@ export function taskReview(plan: CallformPlan, task: TaskPlan): string[] {
   if (!window) return lines;
   const [before, after] = [window.before?.schedule ?? null, window.after?.schedule ?? null];
   lines.push(`**${cell(window.line.replace(/^dialing window/, 'Dialing window'))}**`, '');
-  if (before || after) lines.push('```text', ...dialGrid(before, after), '```', '', `<sub>${gridLegend(before, after)}</sub>`, '');
+  if (before || after)
+    lines.push('```text', ...dialGrid(before, after), '```', '', `<sub>${gridLegend(before, after)}</sub>`, '');
   return lines;
 }

@@ -4,12 +4,29 @@ import { callsPerSecond, pausedTimes, type ApiTraffic } from '../apply/report.js
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 import { noColors, type Colors } from './colors.js';
-import { changesOf, noteOf, remoteText, resumeText, sendNote, showValue, summaryLine, taskLabel, type TaskLabel } from './common.js';
+import {
+  changesOf,
+  noteOf,
+  remoteText,
+  resumeText,
+  sendNote,
+  showValue,
+  summaryLine,
+  taskLabel,
+  type TaskLabel,
+} from './common.js';
 import { windowSummary } from './review-common.js';
 import { policyLines, riskLines } from './review-text.js';
 
 const CHANGE_SYMBOL: Record<SettingChange['kind'], string> = { add: '+', change: '~', unmanage: '-' };
-const LABEL_SYMBOL: Record<TaskLabel, string> = { update: '~', 'pause-update-resume': '~', blocked: '!', forget: '-', error: 'x', noop: ' ' };
+const LABEL_SYMBOL: Record<TaskLabel, string> = {
+  update: '~',
+  'pause-update-resume': '~',
+  blocked: '!',
+  forget: '-',
+  error: 'x',
+  noop: ' ',
+};
 
 function describeChange(c: SettingChange): string {
   switch (c.kind) {
@@ -33,10 +50,19 @@ const LABEL_WORD: Record<TaskLabel, string> = {
 
 function taskBlock(t: TaskPlan, c: Colors): string {
   const label = taskLabel(t);
-  const tint = { update: c.yellow, 'pause-update-resume': c.yellow, blocked: c.magenta, forget: c.red, error: c.red, noop: c.dim }[label];
+  const tint = {
+    update: c.yellow,
+    'pause-update-resume': c.yellow,
+    blocked: c.magenta,
+    forget: c.red,
+    error: c.red,
+    noop: c.dim,
+  }[label];
   const remote = remoteText(t);
   const meta = [t.source, remote && `remote ${remote}`].filter(Boolean).join(', ');
-  const lines = [tint(`${LABEL_SYMBOL[label]} ${c.bold(t.userTaskID)} ${LABEL_WORD[label]}`) + (meta ? c.dim(`  (${meta})`) : '')];
+  const lines = [
+    tint(`${LABEL_SYMBOL[label]} ${c.bold(t.userTaskID)} ${LABEL_WORD[label]}`) + (meta ? c.dim(`  (${meta})`) : ''),
+  ];
   for (const ch of changesOf(t)) {
     const color = ch.kind === 'add' ? c.green : ch.kind === 'change' ? c.yellow : c.red;
     lines.push(`    ${color(CHANGE_SYMBOL[ch.kind])} ${describeChange(ch)}`);
@@ -55,13 +81,18 @@ function taskBlock(t: TaskPlan, c: Colors): string {
 /** The terminal rendering of a plan (`+ ~ -` per field, one block per task that changes). */
 export function renderPlanText(plan: CallformPlan, c: Colors = noColors): string {
   const out: string[] = [];
-  if (plan.offline) out.push(c.yellow('Offline plan: remote task statuses were not read; blocked tasks cannot be detected.'), '');
+  if (plan.offline)
+    out.push(c.yellow('Offline plan: remote task statuses were not read; blocked tasks cannot be detected.'), '');
   for (const r of plan.resumes) out.push(c.magenta(`! ${resumeText(r)}: apply resumes it first`));
   if (plan.resumes.length > 0) out.push('');
   const shown = plan.tasks.filter((t) => taskLabel(t) !== 'noop');
   if (shown.length === 0 && plan.resumes.length === 0) {
     out.push(...policyLines(plan, c));
-    out.push(c.green(`No changes. ${plan.summary.noop === 1 ? '1 task matches' : `${plan.summary.noop} tasks match`} the state.`));
+    out.push(
+      c.green(
+        `No changes. ${plan.summary.noop === 1 ? '1 task matches' : `${plan.summary.noop} tasks match`} the state.`,
+      ),
+    );
     return out.join('\n') + '\n';
   }
   out.push('callform will perform these actions (+ add, ~ change, - stop managing):', '');
@@ -82,7 +113,11 @@ function trafficNote(t: ApiTraffic | null): string {
   return `; ${t.calls} API call${t.calls === 1 ? '' : 's'} at ${callsPerSecond(t).toFixed(1)} calls/s, ${t.throttled} throttled`;
 }
 
-export function renderApplySummary(result: ApplyResult, c: Colors = noColors, traffic: ApiTraffic | null = null): string {
+export function renderApplySummary(
+  result: ApplyResult,
+  c: Colors = noColors,
+  traffic: ApiTraffic | null = null,
+): string {
   const k = result.counts;
   const lines: string[] = [];
   for (const r of result.results) {
@@ -93,8 +128,12 @@ export function renderApplySummary(result: ApplyResult, c: Colors = noColors, tr
   }
   const paused = pausedTimes(result.results);
   if (paused.medianMs !== null) {
-    const each = result.results.flatMap((r) => (r.pausedMs === undefined ? [] : [`${r.userTaskID} ${seconds(r.pausedMs)}`]));
-    lines.push(`paused (pause → update → resume): ${paused.tasks} task${paused.tasks === 1 ? '' : 's'}, ${seconds(paused.totalMs)} in total, median ${seconds(paused.medianMs)}, longest ${seconds(paused.maxMs)}`);
+    const each = result.results.flatMap((r) =>
+      r.pausedMs === undefined ? [] : [`${r.userTaskID} ${seconds(r.pausedMs)}`],
+    );
+    lines.push(
+      `paused (pause → update → resume): ${paused.tasks} task${paused.tasks === 1 ? '' : 's'}, ${seconds(paused.totalMs)} in total, median ${seconds(paused.medianMs)}, longest ${seconds(paused.maxMs)}`,
+    );
     lines.push(c.dim(`  ${each.join(', ')}`));
   }
   const warnings = new Set(result.results.filter((r) => r.outcome === 'applied').flatMap((r) => r.warnings));
@@ -104,6 +143,12 @@ export function renderApplySummary(result: ApplyResult, c: Colors = noColors, tr
   if (k.skipped) parts.push(`${k.skipped} skipped`);
   if (k.resumed) parts.push(`${k.resumed} resumed`);
   const ok = k.failed === 0 && k.skipped === 0;
-  lines.push((ok ? c.green : c.red)(c.bold(`Apply complete: ${parts.join(', ')} (${result.updateCalls} updateTask call${result.updateCalls === 1 ? '' : 's'}${trafficNote(traffic)}).`)));
+  lines.push(
+    (ok ? c.green : c.red)(
+      c.bold(
+        `Apply complete: ${parts.join(', ')} (${result.updateCalls} updateTask call${result.updateCalls === 1 ? '' : 's'}${trafficNote(traffic)}).`,
+      ),
+    ),
+  );
   return lines.join('\n') + '\n';
 }

@@ -1,7 +1,15 @@
 /** The dialing window before and after, for each task whose window fields change. */
 import type { DialWindowChange, DialWindowView, TaskPlan } from '../model/plan.js';
 import type { ManagedSettings } from '../model/settings.js';
-import { RAW_DIAL_FIELDS, groupForms, scheduleKey, scheduleMinus, scheduleOf, windowFormOf, type DialSchedule } from '../windows/index.js';
+import {
+  RAW_DIAL_FIELDS,
+  groupForms,
+  scheduleKey,
+  scheduleMinus,
+  scheduleOf,
+  windowFormOf,
+  type DialSchedule,
+} from '../windows/index.js';
 
 const DIAL_PATHS = new Set(RAW_DIAL_FIELDS.map((f) => `taskCreateSetting.${f}`));
 

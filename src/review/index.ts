@@ -28,10 +28,18 @@ function settingsToCheck(task: TaskPlan): ManagedSettings | null {
   // Structural: any action that carries a payload (update, and actions added later) is checked on it.
   const payload = 'payload' in task ? task.payload : null;
   const after = task.after;
-  if (!payload || (sendsDeclared(payload.taskCreateSetting, after.taskCreateSetting) && sendsDeclared(payload.funcFlag, after.funcFlag))) return after;
+  if (
+    !payload ||
+    (sendsDeclared(payload.taskCreateSetting, after.taskCreateSetting) &&
+      sendsDeclared(payload.funcFlag, after.funcFlag))
+  )
+    return after;
   // A saved plan whose payload was edited by hand is checked on what it would really send.
   const out = structuredClone(after) as unknown as Record<string, unknown>;
-  for (const [path, value] of leaves({ taskCreateSetting: payload.taskCreateSetting ?? {}, funcFlag: payload.funcFlag ?? {} }, '')) {
+  for (const [path, value] of leaves(
+    { taskCreateSetting: payload.taskCreateSetting ?? {}, funcFlag: payload.funcFlag ?? {} },
+    '',
+  )) {
     if (!isPlain(value) || Object.keys(value).length > 0) setPath(out, path, value);
   }
   return out as unknown as ManagedSettings;
@@ -42,7 +50,14 @@ export function policySubjects(plan: Pick<CallformPlan, 'tasks'>): PolicySubject
   const subjects: PolicySubject[] = [];
   for (const task of plan.tasks) {
     const settings = settingsToCheck(task);
-    if (settings) subjects.push({ userTaskID: task.userTaskID, sceneID: task.sceneID, taskCreateSetting: settings.taskCreateSetting, funcFlag: settings.funcFlag, source: task.source });
+    if (settings)
+      subjects.push({
+        userTaskID: task.userTaskID,
+        sceneID: task.sceneID,
+        taskCreateSetting: settings.taskCreateSetting,
+        funcFlag: settings.funcFlag,
+        source: task.source,
+      });
   }
   return subjects;
 }

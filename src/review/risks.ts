@@ -7,7 +7,14 @@
  */
 import type { CallformPlan, PlanRisk, RiskKind, SettingChange, TaskPlan } from '../model/plan.js';
 import { getPath, type ManagedSettings } from '../model/settings.js';
-import { RAW_DIAL_FIELDS, describeGroups, scheduleKey, scheduleMinus, scheduleOf, type DialSchedule } from '../windows/index.js';
+import {
+  RAW_DIAL_FIELDS,
+  describeGroups,
+  scheduleKey,
+  scheduleMinus,
+  scheduleOf,
+  type DialSchedule,
+} from '../windows/index.js';
 
 export interface RiskDetector {
   kind: RiskKind;
@@ -27,7 +34,8 @@ function sentChanges(task: TaskPlan): SentChanges {
   // change from an unknown value. (sendMode declared re-sends what callform last applied
   // and is not a resync: its unchanged fields are not callouts.)
   if (task.resync && task.payload) {
-    for (const path of task.sentFields) if (!sent.has(path)) sent.set(path, { path, kind: 'change', after: getPath(task.after, path) });
+    for (const path of task.sentFields)
+      if (!sent.has(path)) sent.set(path, { path, kind: 'change', after: getPath(task.after, path) });
   }
   return sent;
 }
@@ -40,7 +48,9 @@ const DELAYED = 'takes effect after about 5 minutes, not for numbers already imp
 function switchedTo(sent: SentChanges, path: string, value: boolean, what: string): string | null {
   const c = sent.get(path);
   if (!c || c.after !== value || c.before === value) return null;
-  return c.before === undefined ? `${what} (${path.split('.')[1]} ${value}; ${UNKNOWN})` : `${what} (${path.split('.')[1]} ${c.before} → ${value})`;
+  return c.before === undefined
+    ? `${what} (${path.split('.')[1]} ${value}; ${UNKNOWN})`
+    : `${what} (${path.split('.')[1]} ${c.before} → ${value})`;
 }
 
 const settingsOf = (task: TaskPlan, side: 'before' | 'after'): ManagedSettings | null => task[side];
@@ -67,7 +77,8 @@ function widening(before: DialSchedule, after: DialSchedule): string | null {
   return message;
 }
 
-const ruleCount = (rules: unknown) => (Array.isArray(rules) ? `${rules.length} rule${rules.length === 1 ? '' : 's'}` : 'none');
+const ruleCount = (rules: unknown) =>
+  Array.isArray(rules) ? `${rules.length} rule${rules.length === 1 ? '' : 's'}` : 'none';
 
 export const RISK_DETECTORS: readonly RiskDetector[] = [
   {
@@ -117,7 +128,9 @@ export const RISK_DETECTORS: readonly RiskDetector[] = [
     detect: (_t, sent) => {
       const c = sent.get('taskCreateSetting.taskCallbackUrl');
       const [before, after] = [hostOf(c?.before), hostOf(c?.after)];
-      return before && after && before !== after ? `callback host changed: ${before} → ${after} (task status callbacks go to the new host)` : null;
+      return before && after && before !== after
+        ? `callback host changed: ${before} → ${after} (task status callbacks go to the new host)`
+        : null;
     },
   },
   {
@@ -130,12 +143,18 @@ export const RISK_DETECTORS: readonly RiskDetector[] = [
   },
   {
     kind: 'live-task-paused',
-    detect: (t) => (t.action === 'pause-update-resume' && t.deferred === null ? 'running task will be paused, updated and resumed (it stops dialing for the length of the window)' : null),
+    detect: (t) =>
+      t.action === 'pause-update-resume' && t.deferred === null
+        ? 'running task will be paused, updated and resumed (it stops dialing for the length of the window)'
+        : null,
   },
 ];
 
 /** Every risk of every task that sends something, in task order, then detector order. */
-export function classifyRisks(plan: Pick<CallformPlan, 'tasks'>, detectors: readonly RiskDetector[] = RISK_DETECTORS): PlanRisk[] {
+export function classifyRisks(
+  plan: Pick<CallformPlan, 'tasks'>,
+  detectors: readonly RiskDetector[] = RISK_DETECTORS,
+): PlanRisk[] {
   const risks: PlanRisk[] = [];
   for (const task of plan.tasks) {
     // A task sends something when it has changes, or a payload without any (a resync, sendMode declared).

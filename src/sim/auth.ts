@@ -20,7 +20,11 @@ export interface AuthConfig {
 }
 
 /** Returns the RetCodeError to answer with, or undefined when the request is authentic. */
-export type AuthChecker = (req: IncomingMessage, rawBody: string, algorithmHeader: string | undefined) => RetCodeError | undefined;
+export type AuthChecker = (
+  req: IncomingMessage,
+  rawBody: string,
+  algorithmHeader: string | undefined,
+) => RetCodeError | undefined;
 
 /**
  * Builds a checker that owns the replay memory. A requestID is recorded only once every
@@ -42,14 +46,21 @@ export function createAuthChecker(cfg: AuthConfig): AuthChecker {
     const requestID = header(req, 'requestID')!;
     const createTs = header(req, 'createTs')!;
     const reqSign = header(req, 'sign')!;
-    if (uuid !== simUuid) return new RetCodeError(RetCode.AccountNotFound, `account does not exist: uuid "${uuid}" is unknown`);
+    if (uuid !== simUuid)
+      return new RetCodeError(RetCode.AccountNotFound, `account does not exist: uuid "${uuid}" is unknown`);
     const algorithm = parseAlgorithm(algorithmHeader);
     if (algorithm === undefined) {
-      return new RetCodeError(RetCode.ParameterFormat, `algorithm header "${algorithmHeader}" is not supported; use MD5 or SHA256`);
+      return new RetCodeError(
+        RetCode.ParameterFormat,
+        `algorithm header "${algorithmHeader}" is not supported; use MD5 or SHA256`,
+      );
     }
     const ts = /^\d{1,15}$/.test(createTs) ? Number(createTs) : NaN;
     if (!Number.isSafeInteger(ts)) {
-      return new RetCodeError(RetCode.SignatureIncorrect, `createTs outside the allowed window: "${createTs}" is not integer Unix seconds`);
+      return new RetCodeError(
+        RetCode.SignatureIncorrect,
+        `createTs outside the allowed window: "${createTs}" is not integer Unix seconds`,
+      );
     }
     const skew = ts - now() / 1000;
     if (Math.abs(skew) > replayWindowSec) {
@@ -60,7 +71,10 @@ export function createAuthChecker(cfg: AuthConfig): AuthChecker {
     }
     const expected = sign({ secretKey: secret, body: rawBody, createTs, requestID, uuid }, algorithm);
     if (!signaturesEqual(expected, reqSign)) {
-      return new RetCodeError(RetCode.SignatureIncorrect, `signature incorrect (${algorithm} over the raw body did not match)`);
+      return new RetCodeError(
+        RetCode.SignatureIncorrect,
+        `signature incorrect (${algorithm} over the raw body did not match)`,
+      );
     }
     const t = now();
     // Prune at most once a second so a request burst doesn't rescan the map each time.
@@ -70,7 +84,10 @@ export function createAuthChecker(cfg: AuthConfig): AuthChecker {
     }
     const exp = seenRequestIDs.get(requestID);
     if (exp !== undefined && exp > t) {
-      return new RetCodeError(RetCode.SignatureIncorrect, `requestID reused (replay refused): "${requestID}" was already used`);
+      return new RetCodeError(
+        RetCode.SignatureIncorrect,
+        `requestID reused (replay refused): "${requestID}" was already used`,
+      );
     }
     // Remember past the whole createTs window (both sides) plus slack, so an ID can't be replayed while its createTs is still valid.
     seenRequestIDs.set(requestID, t + (2 * replayWindowSec + 60) * 1000);

@@ -42,7 +42,10 @@ export function simOptionsFromCli(argv: SimCliArgs): SimulatorOptions {
   if (argv.burst !== undefined) opts.burst = Number(argv.burst);
   // A bucket size without a bucket would be silently ignored.
   if (opts.burst !== undefined && !(opts.rateLimit && opts.rateLimit > 0)) {
-    throw new CallformError('--burst needs --rate-limit', '--burst is the size of the token bucket that --rate-limit <req/s> turns on');
+    throw new CallformError(
+      '--burst needs --rate-limit',
+      '--burst is the size of the token bucket that --rate-limit <req/s> turns on',
+    );
   }
   if (argv.throttleStyle !== undefined) opts.throttleStyle = argv.throttleStyle as ThrottleStyle;
   return opts;

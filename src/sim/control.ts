@@ -68,7 +68,10 @@ const setTaskStatus: ControlHandler = async (deps, r) => {
   if (!body) return;
   const id = knownTask(deps, r);
   if (id === undefined) return;
-  if (!isValidStatus(body.taskStatus)) return sendJson(r.res, 400, { error: `taskStatus must be an integer 1..5 (got ${describeValue(body.taskStatus)})` });
+  if (!isValidStatus(body.taskStatus))
+    return sendJson(r.res, 400, {
+      error: `taskStatus must be an integer 1..5 (got ${describeValue(body.taskStatus)})`,
+    });
   deps.setStatus(id, body.taskStatus);
   sendJson(r.res, 200, deps.tasks.get(id));
 };
@@ -81,7 +84,8 @@ const taskHistory: ControlHandler = (deps, r) => {
 const getLog: ControlHandler = (deps, r) => {
   const since = r.query.get('since');
   const sinceSeq = since === null || since === '' ? 0 : Number(since);
-  if (!Number.isInteger(sinceSeq) || sinceSeq < 0) return sendJson(r.res, 400, { error: `since must be a non-negative integer seq (got ${JSON.stringify(since)})` });
+  if (!Number.isInteger(sinceSeq) || sinceSeq < 0)
+    return sendJson(r.res, 400, { error: `since must be a non-negative integer seq (got ${JSON.stringify(since)})` });
   sendJson(r.res, 200, { entries: deps.log(sinceSeq), lastSeq: deps.lastSeq() });
 };
 
@@ -105,7 +109,10 @@ const setFaults: ControlHandler = async (deps, r) => {
   const body = await objectBody(r);
   if (!body) return;
   const unknown = Object.keys(body).filter((k) => !RUNTIME_SETTING_KEYS.includes(k));
-  if (unknown.length > 0) return sendJson(r.res, 400, { error: `unknown field ${unknown.join(', ')}; known fields: ${RUNTIME_SETTING_KEYS.join(', ')}` });
+  if (unknown.length > 0)
+    return sendJson(r.res, 400, {
+      error: `unknown field ${unknown.join(', ')}; known fields: ${RUNTIME_SETTING_KEYS.join(', ')}`,
+    });
   try {
     deps.setFaults(body as SimFaultSettings);
   } catch (err) {
@@ -141,12 +148,21 @@ function match(pattern: string, parts: string[]): string[] | undefined {
 }
 
 /** `url` is the request URL (path starting with /__sim, optional query). */
-export async function handleControl(deps: ControlDeps, req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
+export async function handleControl(
+  deps: ControlDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: string,
+): Promise<void> {
   const method = req.method ?? 'GET';
   const parsed = new URL(url, 'http://sim.invalid');
   let parts: string[];
   try {
-    parts = parsed.pathname.split('/').filter((p) => p !== '').slice(1).map(decodeURIComponent); // drop "__sim"
+    parts = parsed.pathname
+      .split('/')
+      .filter((p) => p !== '')
+      .slice(1)
+      .map(decodeURIComponent); // drop "__sim"
   } catch {
     req.resume();
     return sendJson(res, 400, { error: `malformed path: ${parsed.pathname}` });

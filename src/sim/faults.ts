@@ -24,7 +24,13 @@ export function isFaultKind(v: unknown): v is FaultKind {
 
 /** Validates a list of fault kinds (throws on unknown names or an empty list). */
 export function parseFaultKinds(input: readonly string[] | string): FaultKind[] {
-  const list = typeof input === 'string' ? input.split(',').map((s) => s.trim()).filter((s) => s !== '') : [...input];
+  const list =
+    typeof input === 'string'
+      ? input
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '')
+      : [...input];
   if (list.length === 0) throw new Error(`fault kinds must not be empty; known kinds: ${FAULT_KINDS.join(', ')}`);
   for (const k of list) {
     if (!isFaultKind(k)) throw new Error(`unknown fault kind "${k}"; known kinds: ${FAULT_KINDS.join(', ')}`);

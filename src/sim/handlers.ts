@@ -100,10 +100,18 @@ export function handleListTask(ctx: HandlerContext, body: Record<string, unknown
 }
 
 export function handleUpdateTask(ctx: HandlerContext, body: Record<string, unknown>): Payload {
-  const { userTaskID, sceneID, taskCreateSetting: tcs, funcFlag: ff } = checkSchema<UpdateTaskRequest>(validateUpdateTaskRequest, body);
+  const {
+    userTaskID,
+    sceneID,
+    taskCreateSetting: tcs,
+    funcFlag: ff,
+  } = checkSchema<UpdateTaskRequest>(validateUpdateTaskRequest, body);
   const task = findTask(ctx.tasks, userTaskID);
   if (task.sceneID !== sceneID) {
-    throw new RetCodeError(RetCode.ParameterValue, `sceneID does not match task: task "${userTaskID}" has sceneID "${task.sceneID}", request says "${sceneID}"`);
+    throw new RetCodeError(
+      RetCode.ParameterValue,
+      `sceneID does not match task: task "${userTaskID}" has sceneID "${task.sceneID}", request says "${sceneID}"`,
+    );
   }
   if (!isUpdatableStatus(task.taskStatus)) {
     const pausing = ctx.transitions.pendingPause(userTaskID) ? '; a pause is pending, retry once it has landed' : '';
@@ -117,7 +125,10 @@ export function handleUpdateTask(ctx: HandlerContext, body: Record<string, unkno
     const target = task.taskCreateSetting as Record<string, unknown>;
     for (const [k, v] of Object.entries(tcs)) {
       if (k === 'manualCallSetting') {
-        target.manualCallSetting = { ...(task.taskCreateSetting.manualCallSetting ?? {}), ...structuredClone(v as object) };
+        target.manualCallSetting = {
+          ...(task.taskCreateSetting.manualCallSetting ?? {}),
+          ...structuredClone(v as object),
+        };
       } else {
         target[k] = structuredClone(v);
       }

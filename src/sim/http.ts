@@ -52,7 +52,12 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
 }
 
 /** No-op once the response is committed or gone (a fault may have destroyed the socket). */
-export function sendJson(res: ServerResponse, status: number, payload: unknown, extraHeaders: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  payload: unknown,
+  extraHeaders: Record<string, string> = {},
+): void {
   if (res.headersSent || res.writableEnded || res.destroyed) return;
   const body = JSON.stringify(payload);
   res.writeHead(status, {
@@ -88,7 +93,10 @@ export function corruptSign(s: string): string {
 export function sendSigned(res: ServerResponse, signer: Signer, ctx: ReplyCtx, payload: Record<string, unknown>): void {
   const body = JSON.stringify(payload);
   const createTs = String(signer.nowSec());
-  let s = sign({ secretKey: signer.secret, body, createTs, requestID: ctx.requestID, uuid: signer.uuid }, ctx.algorithm);
+  let s = sign(
+    { secretKey: signer.secret, body, createTs, requestID: ctx.requestID, uuid: signer.uuid },
+    ctx.algorithm,
+  );
   if (ctx.badsign) s = corruptSign(s);
   if (res.headersSent || res.writableEnded || res.destroyed) return;
   res.writeHead(200, {
@@ -104,7 +112,11 @@ export function sendSigned(res: ServerResponse, signer: Signer, ctx: ReplyCtx, p
 }
 
 /** retCode/retMsg error body; ping answers in its own shape (code/msg/reqId), so it gets both. */
-export function errorPayload(ctx: Pick<ReplyCtx, 'endpoint'>, retCode: number, retMsg: string): Record<string, unknown> {
+export function errorPayload(
+  ctx: Pick<ReplyCtx, 'endpoint'>,
+  retCode: number,
+  retMsg: string,
+): Record<string, unknown> {
   const responseID = newId();
   const payload: Record<string, unknown> = { retCode, retMsg, responseID };
   if (ctx.endpoint === 'ping') Object.assign(payload, { code: retCode, msg: retMsg, reqId: responseID });

@@ -42,7 +42,11 @@ export class Journal {
   }
 
   /** Copies of one task's entries. */
-  history(userTaskID: string): { statusChanges: SimStatusChange[]; calls: SimCallRecord[]; dropped: { statusChanges: number; calls: number } } {
+  history(userTaskID: string): {
+    statusChanges: SimStatusChange[];
+    calls: SimCallRecord[];
+    dropped: { statusChanges: number; calls: number };
+  } {
     const j = this.tasks.get(userTaskID);
     return {
       statusChanges: j ? j.statusChanges.items.map((e) => ({ ...e })) : [],

@@ -115,9 +115,15 @@ function beginJournal(deps: PipelineDeps, call: ApiCall): { seq: number; at: num
   return { seq: deps.journal.nextSeq(), at: deps.now() };
 }
 
-function endJournal(deps: PipelineDeps, call: ApiCall, begun: { seq: number; at: number } | undefined, outcome: CallOutcome): void {
+function endJournal(
+  deps: PipelineDeps,
+  call: ApiCall,
+  begun: { seq: number; at: number } | undefined,
+  outcome: CallOutcome,
+): void {
   if (!begun || call.userTaskID === undefined) return;
-  const taskOperate = isPlainObject(call.body) && typeof call.body.taskOperate === 'number' ? call.body.taskOperate : undefined;
+  const taskOperate =
+    isPlainObject(call.body) && typeof call.body.taskOperate === 'number' ? call.body.taskOperate : undefined;
   deps.journal.addCall({
     ...begun,
     userTaskID: call.userTaskID,
@@ -166,14 +172,26 @@ function throttle(deps: PipelineDeps, call: ApiCall): boolean {
   const limit = `${deps.settings.rateLimit} requests/s per account, burst ${deps.settings.effectiveBurst}`;
   if (style === 'retcode7') {
     // Signed like every API answer, and shaped like the platform's own "system busy".
-    answer(deps, call, errorPayload(call.reply, RetCode.SystemBusy, `system busy: rate limit exceeded (${limit}); retry after ${retryAfterMs} ms`));
+    answer(
+      deps,
+      call,
+      errorPayload(
+        call.reply,
+        RetCode.SystemBusy,
+        `system busy: rate limit exceeded (${limit}); retry after ${retryAfterMs} ms`,
+      ),
+    );
   } else {
     sendJson(
       call.res,
       429,
       { error: `rate limit exceeded (${limit})`, retryAfterMs },
       // Retry-After: whole seconds (HTTP allows nothing finer); Retry-After-Ms: the simulator's exact hint.
-      { requestID: call.reply.requestID, 'Retry-After': String(retryAfterSeconds(retryAfterMs)), 'Retry-After-Ms': String(retryAfterMs) },
+      {
+        requestID: call.reply.requestID,
+        'Retry-After': String(retryAfterSeconds(retryAfterMs)),
+        'Retry-After-Ms': String(retryAfterMs),
+      },
     );
   }
   return true;
@@ -184,12 +202,18 @@ async function injectFault(deps: PipelineDeps, call: ApiCall): Promise<boolean> 
   const fault = decideFault(settings.rand, settings.faultRate, settings.faultKinds);
   if (!fault) return false;
   deps.stats.fault(fault);
-  if (fault !== 'badsign') journalRefusal(deps, call, { retCode: fault === 'retcode' ? RetCode.SystemBusy : null, fault });
+  if (fault !== 'badsign')
+    journalRefusal(deps, call, { retCode: fault === 'retcode' ? RetCode.SystemBusy : null, fault });
   switch (fault) {
     case 'http500':
     case 'http503': {
       const status = fault === 'http500' ? 500 : 503;
-      sendJson(call.res, status, { error: `injected fault: HTTP ${status}`, fault }, { requestID: call.reply.requestID });
+      sendJson(
+        call.res,
+        status,
+        { error: `injected fault: HTTP ${status}`, fault },
+        { requestID: call.reply.requestID },
+      );
       return true;
     }
     case 'reset':
@@ -212,15 +236,21 @@ async function injectFault(deps: PipelineDeps, call: ApiCall): Promise<boolean> 
 /** Runs the endpoint handler; a RetCodeError becomes its retCode, anything else 5001. */
 function handle(deps: PipelineDeps, call: ApiCall): Payload {
   try {
-    if (call.parseError !== undefined) throw new RetCodeError(RetCode.ParameterFormat, `malformed JSON body: ${call.parseError}`);
-    if (!isPlainObject(call.body)) throw new RetCodeError(RetCode.ParameterFormat, `body must be a JSON object (got ${describeValue(call.body)})`);
+    if (call.parseError !== undefined)
+      throw new RetCodeError(RetCode.ParameterFormat, `malformed JSON body: ${call.parseError}`);
+    if (!isPlainObject(call.body))
+      throw new RetCodeError(RetCode.ParameterFormat, `body must be a JSON object (got ${describeValue(call.body)})`);
     const payload = HANDLERS[call.endpoint](deps.handlerCtx, call.body);
     // Counted here rather than in the handler: handlers stay stats-free.
     if (call.endpoint === 'updateTask') deps.stats.update();
     return payload;
   } catch (err) {
     if (err instanceof RetCodeError) return errorPayload(call.reply, err.retCode, err.message);
-    return errorPayload(call.reply, RetCode.InternalError, `internal server error: ${(err as Error)?.message ?? String(err)}`);
+    return errorPayload(
+      call.reply,
+      RetCode.InternalError,
+      `internal server error: ${(err as Error)?.message ?? String(err)}`,
+    );
   }
 }
 
@@ -242,7 +272,16 @@ function answer(deps: PipelineDeps, call: ApiCall, payload: Payload): void {
   sendSigned(call.res, deps.signer, call.reply, payload);
 }
 
-const STAGES: readonly Stage[] = [waitLatency, refuseOversize, authenticate, parse, observe, throttle, injectFault, dispatch];
+const STAGES: readonly Stage[] = [
+  waitLatency,
+  refuseOversize,
+  authenticate,
+  parse,
+  observe,
+  throttle,
+  injectFault,
+  dispatch,
+];
 
 /** Reads the body and the reply parameters (from the raw headers, so even auth errors echo requestID/algorithm). */
 async function receive(req: IncomingMessage, res: ServerResponse, endpoint: SimEndpoint): Promise<ApiCall> {
@@ -258,7 +297,9 @@ async function receive(req: IncomingMessage, res: ServerResponse, endpoint: SimE
 }
 
 /** Handles one POST to an API endpoint. */
-export function createApiPipeline(deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse, endpoint: SimEndpoint) => Promise<void> {
+export function createApiPipeline(
+  deps: PipelineDeps,
+): (req: IncomingMessage, res: ServerResponse, endpoint: SimEndpoint) => Promise<void> {
   return async (req, res, endpoint) => {
     deps.stats.request(endpoint);
     const call = await receive(req, res, endpoint);

@@ -66,11 +66,18 @@ export function validateSeed(input: unknown, label = 'seed'): SeedFile {
     const prev = seen.get(userTaskID as string);
     if (prev !== undefined) fail(`${at}.userTaskID "${String(userTaskID)}" duplicates tasks[${prev}]`);
     seen.set(userTaskID as string, i);
-    if (typeof sceneID !== 'string' || sceneID === '') fail(`${at}.sceneID must be a non-empty string (got ${describeValue(sceneID)})`);
-    if (taskStatus !== undefined && (typeof taskStatus !== 'number' || !TASK_STATUS_LABEL[taskStatus] || !Number.isInteger(taskStatus))) {
-      fail(`${at}.taskStatus must be one of 1 (not started), 2 (running), 3 (completed), 4 (completed (failed)), 5 (paused) (got ${describeValue(taskStatus)})`);
+    if (typeof sceneID !== 'string' || sceneID === '')
+      fail(`${at}.sceneID must be a non-empty string (got ${describeValue(sceneID)})`);
+    if (
+      taskStatus !== undefined &&
+      (typeof taskStatus !== 'number' || !TASK_STATUS_LABEL[taskStatus] || !Number.isInteger(taskStatus))
+    ) {
+      fail(
+        `${at}.taskStatus must be one of 1 (not started), 2 (running), 3 (completed), 4 (completed (failed)), 5 (paused) (got ${describeValue(taskStatus)})`,
+      );
     }
-    if (taskID !== undefined && (typeof taskID !== 'string' || taskID === '')) fail(`${at}.taskID must be a non-empty string`);
+    if (taskID !== undefined && (typeof taskID !== 'string' || taskID === ''))
+      fail(`${at}.taskID must be a non-empty string`);
     if (taskName !== undefined && typeof taskName !== 'string') fail(`${at}.taskName must be a string`);
     const task: SeedTask = { userTaskID: userTaskID as string, sceneID: sceneID as string };
     if (taskStatus !== undefined) task.taskStatus = taskStatus as number;

@@ -92,7 +92,12 @@ function pipelineDeps(parts: Parts, sim: () => Simulator): PipelineDeps {
     journal,
     transitions,
     now: config.now,
-    checkAuth: createAuthChecker({ uuid: config.uuid, secret: config.secret, replayWindowSec: config.replayWindowSec, now: config.now }),
+    checkAuth: createAuthChecker({
+      uuid: config.uuid,
+      secret: config.secret,
+      replayWindowSec: config.replayWindowSec,
+      now: config.now,
+    }),
     signer: { uuid: config.uuid, secret: config.secret, nowSec },
     handlerCtx: { tasks, transitions, maxPageSize: config.maxPageSize, nowSec },
     timeoutFaultMs: config.timeoutFaultMs,
@@ -133,7 +138,8 @@ function simulatorApi(parts: Parts, url: string): Simulator {
     resetStats: () => stats.reset(),
     setStatus: (userTaskID: string, status: number) => {
       const task = taskOrThrow('setStatus', userTaskID);
-      if (!isValidStatus(status)) throw new Error(`setStatus: taskStatus must be an integer 1..5 (got ${String(status)})`);
+      if (!isValidStatus(status))
+        throw new Error(`setStatus: taskStatus must be an integer 1..5 (got ${String(status)})`);
       transitions.applyDue();
       transitions.set(task, status, 'control');
     },

@@ -7,7 +7,14 @@
  *    of it is applied, so a bad request changes nothing.
  */
 import { DEFAULT_SIM_UUID, DEFAULT_SIM_SECRET, type SimulatorOptions, type SimFaultSettings } from './types.js';
-import { type FaultKind, FAULT_KINDS, DEFAULT_FAULT_SEED, mulberry32, parseFaultKinds, checkFaultRate } from './faults.js';
+import {
+  type FaultKind,
+  FAULT_KINDS,
+  DEFAULT_FAULT_SEED,
+  mulberry32,
+  parseFaultKinds,
+  checkFaultRate,
+} from './faults.js';
 import { TokenBuckets, THROTTLE_STYLES, MAX_RATE_LIMIT, defaultBurst, type ThrottleStyle } from './throttle.js';
 
 /** Everything fixed for the lifetime of one simulator. */
@@ -30,7 +37,8 @@ function show(v: unknown): string {
 }
 
 function nonNegativeNumber(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`${name} must be a non-negative number (got ${String(v)})`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    throw new Error(`${name} must be a non-negative number (got ${String(v)})`);
   return v;
 }
 
@@ -62,7 +70,8 @@ export function resolveConfig(opts: SimulatorOptions): SimConfig {
 const PARSERS = {
   faultRate: (v: unknown): number => checkFaultRate(v as number),
   faultKinds: (v: unknown): FaultKind[] => {
-    if (typeof v !== 'string' && !Array.isArray(v)) throw new Error(`faultKinds must be a list of fault kinds (got ${typeof v})`);
+    if (typeof v !== 'string' && !Array.isArray(v))
+      throw new Error(`faultKinds must be a list of fault kinds (got ${typeof v})`);
     return parseFaultKinds(v as string[] | string);
   },
   faultSeed: (v: unknown): number => {
@@ -75,7 +84,9 @@ const PARSERS = {
   rateLimit: (v: unknown): number => {
     if (v === null) return 0;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_RATE_LIMIT) {
-      throw new Error(`rateLimit must be a number of requests per second from 0 to ${MAX_RATE_LIMIT}, 0 or null = off (got ${show(v)})`);
+      throw new Error(
+        `rateLimit must be a number of requests per second from 0 to ${MAX_RATE_LIMIT}, 0 or null = off (got ${show(v)})`,
+      );
     }
     return v;
   },
@@ -83,7 +94,9 @@ const PARSERS = {
   burst: (v: unknown): number | null => {
     if (v === null) return null;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_RATE_LIMIT) {
-      throw new Error(`burst must be a whole number from 1 to ${MAX_RATE_LIMIT}, or null for the default (got ${show(v)})`);
+      throw new Error(
+        `burst must be a whole number from 1 to ${MAX_RATE_LIMIT}, or null for the default (got ${show(v)})`,
+      );
     }
     return v;
   },

@@ -46,7 +46,13 @@ function show(v: unknown): string {
  * below `base` (the validated value's own path; '' for a request body, shown as "body").
  */
 export function fieldPath(base: string, pointer: string, extra?: string): string {
-  const segments = pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const segments =
+    pointer === ''
+      ? []
+      : pointer
+          .slice(1)
+          .split('/')
+          .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (extra !== undefined) segments.push(extra);
   let out = base;
   for (const seg of segments) out += /^\d+$/.test(seg) ? `[${seg}]` : out === '' ? seg : `.${seg}`;
@@ -90,7 +96,9 @@ function describeError(err: AjvError, base: string): string {
     case 'additionalProperties':
       return `${fieldPath(base, err.instancePath, p.additionalProperty)} is not a known field`;
     case 'type': {
-      const types = String(p.type).split(',').map((t) => ARTICLE[t] ?? t);
+      const types = String(p.type)
+        .split(',')
+        .map((t) => ARTICLE[t] ?? t);
       return `${at} must be ${types.join(' or ')} (got ${describeValue(err.data)})`;
     }
     case 'enum':

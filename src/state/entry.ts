@@ -28,6 +28,17 @@ export function withUnconfirmed(entry: TaskState, sent: SentSettings, since: str
 }
 
 /** The entry after a confirmed update (or a state-only one): exactly the applied settings, nothing uncertain. */
-export function appliedEntry(sceneID: string, settings: ManagedSettings, taskID: string | undefined, appliedAt: string): TaskState {
-  return { sceneID, ...(taskID ? { taskID } : {}), taskCreateSetting: settings.taskCreateSetting, funcFlag: settings.funcFlag, appliedAt };
+export function appliedEntry(
+  sceneID: string,
+  settings: ManagedSettings,
+  taskID: string | undefined,
+  appliedAt: string,
+): TaskState {
+  return {
+    sceneID,
+    ...(taskID ? { taskID } : {}),
+    taskCreateSetting: settings.taskCreateSetting,
+    funcFlag: settings.funcFlag,
+    appliedAt,
+  };
 }

@@ -67,7 +67,8 @@ let hostTag: string | undefined;
 /** Short, filename-safe tag of this host, so a sweep can tell its own host's temp files. */
 const thisHostTag = () => (hostTag ??= createHash('sha256').update(hostname()).digest('hex').slice(0, 8));
 /** A unique name beside the lock for a record being prepared or a lock being removed. */
-const tempPath = (lock: string) => `${lock}${TEMP_MARK}${thisHostTag()}-${process.pid}-${randomBytes(6).toString('hex')}`;
+const tempPath = (lock: string) =>
+  `${lock}${TEMP_MARK}${thisHostTag()}-${process.pid}-${randomBytes(6).toString('hex')}`;
 
 /** Lock IDs held by this process: a lock naming our own pid but not listed here was left by an earlier process that had our pid. */
 const heldHere = new Set<string>();
@@ -87,7 +88,13 @@ function parseHolder(text: string): LockInfo | null {
   try {
     const v = JSON.parse(text) as Partial<LockInfo> | null;
     if (v && typeof v.id === 'string' && typeof v.pid === 'number' && typeof v.host === 'string') {
-      return { id: v.id, operation: String(v.operation ?? '?'), pid: v.pid, host: v.host, since: String(v.since ?? '?') };
+      return {
+        id: v.id,
+        operation: String(v.operation ?? '?'),
+        pid: v.pid,
+        host: v.host,
+        since: String(v.since ?? '?'),
+      };
     }
   } catch {
     // not a record callform wrote
@@ -207,7 +214,8 @@ async function sweepTemps(file: string, now: number): Promise<void> {
     const pid = Number(pidText);
     const full = path.join(dir, name);
     try {
-      const deadHere = tag === thisHostTag() && Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid);
+      const deadHere =
+        tag === thisHostTag() && Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid);
       if (deadHere || now - (await lstat(full)).mtimeMs > STALE_MS) await rm(full, { recursive: true, force: true });
     } catch {
       // gone already, or not ours to remove
@@ -306,7 +314,13 @@ export async function acquireStateLock(statePath: string, options: AcquireOption
   const now = options.now ?? Date.now;
   const deadline = now() + options.timeoutMs;
   const file = lockPath(statePath);
-  const info: LockInfo = { id: randomUUID(), operation: options.operation, pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  const info: LockInfo = {
+    id: randomUUID(),
+    operation: options.operation,
+    pid: process.pid,
+    host: hostname(),
+    since: new Date().toISOString(),
+  };
   heldHere.add(info.id); // before the lock can exist, so it never looks like an earlier process's
   let fh: FileHandle | null = null;
   let waited = false;
@@ -381,7 +395,8 @@ export async function acquireStateLock(statePath: string, options: AcquireOption
       try {
         if (!lost) {
           const outcome = await removeIfSame(file, mine).catch(() => 'failed' as const);
-          if (outcome === 'gone' || outcome === 'replaced') lose(outcome === 'gone' ? `${file} was removed` : await whyLost());
+          if (outcome === 'gone' || outcome === 'replaced')
+            lose(outcome === 'gone' ? `${file} was removed` : await whyLost());
         }
       } finally {
         // Only now: until it is gone, our lock must not look like an earlier process's to another acquire in this process.
@@ -400,12 +415,27 @@ export async function forceUnlock(statePath: string, id: string): Promise<LockIn
   const seen = await inspect(statePath);
   if (!seen) throw new CallformError('the state is not locked', 'nothing to unlock');
   const holder = seen.holder;
-  if (!holder) throw new CallformError('the state lock has no holder record, so it has no lock ID to match', NO_HOLDER_HINT(statePath, seen));
+  if (!holder)
+    throw new CallformError(
+      'the state lock has no holder record, so it has no lock ID to match',
+      NO_HOLDER_HINT(statePath, seen),
+    );
   if (holder.id !== id) {
-    throw new CallformError(`lock ID ${id} does not match the current lock (${describeHolder(holder)})`, 'pass the ID printed in the "state is locked" message');
+    throw new CallformError(
+      `lock ID ${id} does not match the current lock (${describeHolder(holder)})`,
+      'pass the ID printed in the "state is locked" message',
+    );
   }
   const outcome = await breakLock(statePath, seen);
-  if (outcome === 'gone') throw new CallformError('the state is not locked', `lock ${id} was released while force-unlock ran; nothing to unlock`);
-  if (outcome === 'replaced') throw new CallformError(`lock ${id} changed hands while force-unlock ran; nothing was removed`, 'run callform force-unlock again with the ID now printed');
+  if (outcome === 'gone')
+    throw new CallformError(
+      'the state is not locked',
+      `lock ${id} was released while force-unlock ran; nothing to unlock`,
+    );
+  if (outcome === 'replaced')
+    throw new CallformError(
+      `lock ${id} changed hands while force-unlock ran; nothing was removed`,
+      'run callform force-unlock again with the ID now printed',
+    );
   return holder;
 }

@@ -62,7 +62,10 @@ export async function readState(statePath: string, displayPath = statePath): Pro
     text = await readText(statePath);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState(), exists: false };
-    throw new CallformError(`cannot read state file ${displayPath}: ${fsProblem(err)}`, 'check "state" in the settings file: it names the state file (default callform.state.json)');
+    throw new CallformError(
+      `cannot read state file ${displayPath}: ${fsProblem(err)}`,
+      'check "state" in the settings file: it names the state file (default callform.state.json)',
+    );
   }
   // A BOM (an editor's) is not part of the JSON: drop it, as task and settings files do.
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -70,7 +73,10 @@ export async function readState(statePath: string, displayPath = statePath): Pro
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new CallformError(`state file ${displayPath} is not valid JSON (${jsonErrorAt(text, (err as Error).message)})`, KEEP);
+    throw new CallformError(
+      `state file ${displayPath} is not valid JSON (${jsonErrorAt(text, (err as Error).message)})`,
+      KEEP,
+    );
   }
   const version = (value as { version?: unknown } | null)?.version;
   if (typeof version === 'number' && version > STATE_VERSION) {
@@ -81,9 +87,16 @@ export async function readState(statePath: string, displayPath = statePath): Pro
   }
   if (!validateState(value)) {
     const doc = parseSource(displayPath.endsWith('.json') ? displayPath : `${displayPath}.json`, text).documents[0];
-    const issues = ajvIssues(validateState.errors, { file: displayPath, basePath: [], sources: doc ? [{ doc, basePath: [] }] : [] });
+    const issues = ajvIssues(validateState.errors, {
+      file: displayPath,
+      basePath: [],
+      sources: doc ? [{ doc, basePath: [] }] : [],
+    });
     throw new CallformError(
-      `state file ${displayPath} is not a valid callform state:\n${issues.slice(0, 10).map((i) => '  ' + formatIssue(i)).join('\n')}`,
+      `state file ${displayPath} is not a valid callform state:\n${issues
+        .slice(0, 10)
+        .map((i) => '  ' + formatIssue(i))
+        .join('\n')}`,
       KEEP,
     );
   }
@@ -96,4 +109,3 @@ export async function writeStateFile(statePath: string, state: CallformState): P
   const { default: writeFileAtomic } = await import('write-file-atomic'); // not needed by read-only commands
   await writeFileAtomic(statePath, text, { fsync: true, mode: 0o644 });
 }
-

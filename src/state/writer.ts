@@ -46,7 +46,10 @@ export class StateWriter {
    * Adds settings about to be sent to each task's unconfirmed mark (see TaskState.pending),
    * for tasks already in state. Returns the entries as they were, for {@link restore}.
    */
-  markUnconfirmed(sent: ReadonlyArray<{ userTaskID: string; settings: SentSettings }>, since: string): Map<string, TaskState> {
+  markUnconfirmed(
+    sent: ReadonlyArray<{ userTaskID: string; settings: SentSettings }>,
+    since: string,
+  ): Map<string, TaskState> {
     const earlier = new Map<string, TaskState>();
     for (const { userTaskID, settings } of sent) {
       const entry = this.state.tasks[userTaskID];

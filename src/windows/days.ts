@@ -10,7 +10,8 @@ export const DAY_NAMES = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as co
 export const ALL_DAYS: DayMask = 0b1111111;
 
 const FULL_NAMES = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
-const DAY_HINT = 'use Mon, Tue, Wed, Thu, Fri, Sat, Sun (or 1..7, 1 = Monday), ranges like Mon-Fri, separated by commas';
+const DAY_HINT =
+  'use Mon, Tue, Wed, Thu, Fri, Sat, Sun (or 1..7, 1 = Monday), ranges like Mon-Fri, separated by commas';
 
 export const dayBit = (day: number): DayMask => 1 << (day - 1);
 export const hasDay = (mask: DayMask, day: number): boolean => (mask & dayBit(day)) !== 0;
@@ -33,7 +34,8 @@ function dayNumber(token: string): number | undefined {
 }
 
 function addDay(mask: DayMask, day: number, at: WindowProblem['at'], problems: WindowProblem[]): DayMask {
-  if (hasDay(mask, day)) problems.push({ at, message: `${DAY_NAMES[day - 1]} is listed twice`, hint: 'list each day once' });
+  if (hasDay(mask, day))
+    problems.push({ at, message: `${DAY_NAMES[day - 1]} is listed twice`, hint: 'list each day once' });
   return mask | dayBit(day);
 }
 
@@ -48,12 +50,20 @@ export function parseDayText(text: string): Parsed<DayMask> {
     const numbers = bounds.map(dayNumber);
     if (bounds.length > 2 || numbers.some((n) => n === undefined)) {
       const bad = bounds.length > 2 ? item.trim() : bounds[numbers.indexOf(undefined)]!.trim();
-      problems.push({ at, message: bad === '' ? `"${item.trim()}" is not a day or a range of days` : `unknown day "${bad}"`, hint: DAY_HINT });
+      problems.push({
+        at,
+        message: bad === '' ? `"${item.trim()}" is not a day or a range of days` : `unknown day "${bad}"`,
+        hint: DAY_HINT,
+      });
       continue;
     }
     const [from, to = from] = numbers as number[];
     if (from! > to!) {
-      problems.push({ at, message: `range "${item.trim()}" runs backwards`, hint: `ranges run Monday to Sunday; write ${DAY_NAMES[from! - 1]}-Sun,Mon${to! > 1 ? `-${DAY_NAMES[to! - 1]}` : ''}` });
+      problems.push({
+        at,
+        message: `range "${item.trim()}" runs backwards`,
+        hint: `ranges run Monday to Sunday; write ${DAY_NAMES[from! - 1]}-Sun,Mon${to! > 1 ? `-${DAY_NAMES[to! - 1]}` : ''}`,
+      });
       continue;
     }
     for (let d = from!; d <= to!; d++) mask = addDay(mask, d, at, problems);
@@ -66,7 +76,8 @@ export function parseDayNumbers(days: readonly number[]): Parsed<DayMask> {
   const problems: WindowProblem[] = [];
   let mask = 0;
   days.forEach((d, i) => {
-    if (!Number.isInteger(d) || d < 1 || d > 7) problems.push({ at: ['days', i], message: `${d} is not a day number`, hint: DAY_HINT });
+    if (!Number.isInteger(d) || d < 1 || d > 7)
+      problems.push({ at: ['days', i], message: `${d} is not a day number`, hint: DAY_HINT });
     else mask = addDay(mask, d, ['days', i], problems);
   });
   if (days.length === 0) problems.push({ at: ['days'], message: 'no days given', hint: DAY_HINT });

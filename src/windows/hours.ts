@@ -27,7 +27,8 @@ export const sameSlots = (a: HalfHours, b: HalfHours): boolean => a.up === b.up 
 /** Slots in `a` and not in `b`. */
 export const minus = (a: HalfHours, b: HalfHours): HalfHours => ({ up: a.up & ~b.up, down: a.down & ~b.down });
 
-const RANGE_HINT = 'write half-hour-aligned ranges in the task\'s time zone, e.g. "09:00-12:00" or "14:30-17:00"; "24:00" may end a range';
+const RANGE_HINT =
+  'write half-hour-aligned ranges in the task\'s time zone, e.g. "09:00-12:00" or "14:30-17:00"; "24:00" may end a range';
 
 /** "HH:MM" → minutes since midnight, or a reason it is not a usable time. */
 function minutesOf(text: string): number | string {
@@ -46,13 +47,19 @@ function parseRange(text: string, index: number): Parsed<[number, number]> {
   const parts = text.split(/\s*[-–]\s*/);
   if (parts.length !== 2) return failed([{ at, message: `"${text}" is not a range (HH:MM-HH:MM)`, hint: RANGE_HINT }]);
   const [start, end] = parts.map(minutesOf);
-  const problems = [start, end].filter((v): v is string => typeof v === 'string').map((message) => ({ at, message, hint: RANGE_HINT }));
+  const problems = [start, end]
+    .filter((v): v is string => typeof v === 'string')
+    .map((message) => ({ at, message, hint: RANGE_HINT }));
   if (problems.length > 0) return failed(problems);
   if ((start as number) >= (end as number)) {
     return failed([
       start === end
         ? { at, message: `range "${text}" is empty`, hint: 'a range ends after it starts, e.g. "10:00-10:30"' }
-        : { at, message: `range "${text}" ends before it starts`, hint: 'ranges cannot cross midnight: write "22:00-24:00" and "00:00-02:00" (both apply to the same days)' },
+        : {
+            at,
+            message: `range "${text}" ends before it starts`,
+            hint: 'ranges cannot cross midnight: write "22:00-24:00" and "00:00-02:00" (both apply to the same days)',
+          },
     ]);
   }
   return parsed([(start as number) / 30, (end as number) / 30]);
@@ -72,7 +79,11 @@ export function parseHourRanges(ranges: readonly string[]): Parsed<HalfHours> {
     for (let s = from; s < to; s++) {
       const first = owner[s];
       if (first !== undefined) {
-        problems.push({ at: ['hours', index], message: `"${text}" overlaps "${ranges[first]}" (both include ${showSlot(s)})`, hint: 'ranges must not overlap; merge them into one' });
+        problems.push({
+          at: ['hours', index],
+          message: `"${text}" overlaps "${ranges[first]}" (both include ${showSlot(s)})`,
+          hint: 'ranges must not overlap; merge them into one',
+        });
         return;
       }
       owner[s] = index;
@@ -113,7 +124,8 @@ export function formatHours(h: HalfHours, dash = '–'): string[] {
  * dial, and 00:00 / 23:30 border on nothing.
  */
 export function loneHalfHours(h: HalfHours, acrossMidnight = true): number[] {
-  const on = (s: number) => (acrossMidnight ? slotOn(h, (s + SLOTS_PER_DAY) % SLOTS_PER_DAY) : s >= 0 && s < SLOTS_PER_DAY && slotOn(h, s));
+  const on = (s: number) =>
+    acrossMidnight ? slotOn(h, (s + SLOTS_PER_DAY) % SLOTS_PER_DAY) : s >= 0 && s < SLOTS_PER_DAY && slotOn(h, s);
   const lone: number[] = [];
   for (let s = 0; s < SLOTS_PER_DAY; s++) if (on(s) && !on(s - 1) && !on(s + 1)) lone.push(s);
   return lone;

@@ -101,12 +101,20 @@ export function compileDialWindow(window: DialWindowForm): CompiledWindow {
     else if (hours.value.up === 0 || hours.value.down === 0) problems.push(unsendable(hours.value));
     else Object.assign(fields, rawHours(hours.value));
   }
-  if (window.days === undefined && window.hours === undefined) problems.push({ at: [], message: 'dialWindow is empty on every day: it names no days and no hours', hint: 'give days, hours or both' });
+  if (window.days === undefined && window.hours === undefined)
+    problems.push({
+      at: [],
+      message: 'dialWindow is empty on every day: it names no days and no hours',
+      hint: 'give days, hours or both',
+    });
   return { fields, problems };
 }
 
 function unsendable(h: HalfHours): WindowProblem {
-  const [missing, has, kind] = h.up === 0 ? ['dialAtUpHour', 'dialAtDownHour', '[h:00, h:30)'] : ['dialAtDownHour', 'dialAtUpHour', '[h:30, h+1:00)'];
+  const [missing, has, kind] =
+    h.up === 0
+      ? ['dialAtUpHour', 'dialAtDownHour', '[h:00, h:30)']
+      : ['dialAtDownHour', 'dialAtUpHour', '[h:30, h+1:00)'];
   return {
     at: ['hours'],
     message: `these hours have no ${kind} half hour, so ${missing} would be empty; the API needs at least one hour in each list`,
@@ -133,7 +141,10 @@ function perSchedule<T>(compute: (s: DialSchedule) => T): (s: DialSchedule) => T
 }
 
 /** Raw → readable: the dialWindow form of a schedule (ASCII dashes, like the input syntax). Treat as read-only. */
-export const windowFormOf: (s: DialSchedule) => Required<DialWindowForm> & { days: number[] } = perSchedule((s) => ({ days: daysOf(s.days), hours: formatHours(s, '-') }));
+export const windowFormOf: (s: DialSchedule) => Required<DialWindowForm> & { days: number[] } = perSchedule((s) => ({
+  days: daysOf(s.days),
+  hours: formatHours(s, '-'),
+}));
 
 /** Readable → schedule: compiles a dialWindow form that has both days and hours. */
 export function scheduleOfForm(form: DialWindowForm): DialSchedule | null {
@@ -142,7 +153,9 @@ export function scheduleOfForm(form: DialWindowForm): DialSchedule | null {
 }
 
 /** "Mon–Fri 09:00–12:00, 14:00–17:30". */
-export const describeSchedule: (s: DialSchedule) => string = perSchedule((s) => (s.days === 0 || isEmpty(s) ? 'never' : `${formatDays(s.days)} ${formatHours(s).join(', ')}`));
+export const describeSchedule: (s: DialSchedule) => string = perSchedule((s) =>
+  s.days === 0 || isEmpty(s) ? 'never' : `${formatDays(s.days)} ${formatHours(s).join(', ')}`,
+);
 
 /** The slots of each day, Monday first: any set of cells, not only a schedule. */
 export type WeekCells = readonly HalfHours[];
@@ -186,11 +199,15 @@ export function widens(before: DialSchedule, after: DialSchedule): boolean {
 
 /** "Mon–Fri 08:00–09:00; Sat 09:00–12:00" for the groups of scheduleMinus. */
 export function describeGroups(groups: Array<{ days: DayMask; slots: HalfHours }>): string {
-  return groups.length === 0 ? 'nothing' : groups.map((g) => `${formatDays(g.days)} ${formatHours(g.slots).join(', ')}`).join('; ');
+  return groups.length === 0
+    ? 'nothing'
+    : groups.map((g) => `${formatDays(g.days)} ${formatHours(g.slots).join(', ')}`).join('; ');
 }
 
 /** The groups as dialWindow forms. */
-export function groupForms(groups: Array<{ days: DayMask; slots: HalfHours }>): Array<{ days: number[]; hours: string[] }> {
+export function groupForms(
+  groups: Array<{ days: DayMask; slots: HalfHours }>,
+): Array<{ days: number[]; hours: string[] }> {
   return groups.map((g) => ({ days: daysOf(g.days), hours: formatHours(g.slots, '-') }));
 }
 
@@ -215,4 +232,3 @@ export function describeCells(cells: WeekCells): string {
 export function cellForms(cells: WeekCells): Array<{ days: number[]; hours: string[] }> {
   return groupForms(groupCells(cells));
 }
-

@@ -12,19 +12,31 @@ import { computePlan, assertPlanCurrent } from './plan.js';
 import { createClient, loadProjectState, type Project } from './project.js';
 import { assertPolicyAllows, assertSavedPlanAllowed } from './policy-gate.js';
 
-export async function lockState(project: Project, operation: string, onCompromised?: (err: Error) => void, warn?: (message: string) => void): Promise<StateLock> {
+export async function lockState(
+  project: Project,
+  operation: string,
+  onCompromised?: (err: Error) => void,
+  warn?: (message: string) => void,
+): Promise<StateLock> {
   const timeoutMs = project.settings.lockTimeoutMs;
-  const onWait = (holder: LockInfo | null) => warn?.(`the state is locked by ${describeHolder(holder)}; waiting up to ${timeoutMs} ms for it (--lock-timeout)`);
+  const onWait = (holder: LockInfo | null) =>
+    warn?.(`the state is locked by ${describeHolder(holder)}; waiting up to ${timeoutMs} ms for it (--lock-timeout)`);
   return acquireStateLock(project.settings.statePath, { operation, timeoutMs, onCompromised, onWait });
 }
 
 /** An executed plan, with the API traffic of the execution when the client counts it. */
 export type ExecutedPlan = ApplyResult & { traffic: ApiTraffic | null };
 
-const countsTraffic = (client: object): client is { traffic(): ClientTraffic } => typeof (client as { traffic?: unknown }).traffic === 'function';
+const countsTraffic = (client: object): client is { traffic(): ClientTraffic } =>
+  typeof (client as { traffic?: unknown }).traffic === 'function';
 
 /** Executes a plan; the state records `policyDigest`, the policy the apply ran under, when given. */
-export async function executePlan(project: Project, plan: CallformPlan, state: LoadedState, options: Omit<ApplyOptions, 'state'> & { policyDigest?: string | null }): Promise<ExecutedPlan> {
+export async function executePlan(
+  project: Project,
+  plan: CallformPlan,
+  state: LoadedState,
+  options: Omit<ApplyOptions, 'state'> & { policyDigest?: string | null },
+): Promise<ExecutedPlan> {
   const writer = new StateWriter(project.settings.statePath, state.state);
   if (options.policyDigest !== undefined) writer.recordPolicy(options.policyDigest);
   const client = options.client;
@@ -33,11 +45,19 @@ export async function executePlan(project: Project, plan: CallformPlan, state: L
   const result = await applyPlan(plan, { ...options, state: writer });
   if (!before || !countsTraffic(client)) return { ...result, traffic: null };
   const after = client.traffic();
-  return { ...result, traffic: { calls: after.calls - before.calls, throttled: after.throttled - before.throttled, seconds: (performance.now() - started) / 1000 } };
+  return {
+    ...result,
+    traffic: {
+      calls: after.calls - before.calls,
+      throttled: after.throttled - before.throttled,
+      seconds: (performance.now() - started) / 1000,
+    },
+  };
 }
 
 /** What `apply` is asked to do: exactly a saved plan, or a fresh plan of (some) tasks. */
-export type ApplyRequest = { planFile: string } | { planFile?: undefined; targets: string[] | null; pauseRunning?: boolean; resync?: boolean };
+export type ApplyRequest =
+  { planFile: string } | { planFile?: undefined; targets: string[] | null; pauseRunning?: boolean; resync?: boolean };
 
 /** How the caller (the CLI) shows progress and takes decisions. */
 export interface ApplyHooks extends Pick<ApplyOptions, 'onResult' | 'shouldStop' | 'onStep'> {
@@ -60,10 +80,18 @@ export type ApplyRun =
 
 const COMPROMISED = (err: Error) =>
   `the state lock was taken away while this apply holds it (${err.message}); was force-unlock used on a live run? continuing: state writes stay atomic`;
-const OFFLINE_SAVED_PLAN = 'this plan was made with --offline: task statuses were not checked, so running or finished tasks will fail instead of showing as blocked';
+const OFFLINE_SAVED_PLAN =
+  'this plan was made with --offline: task statuses were not checked, so running or finished tasks will fail instead of showing as blocked';
 
 /** The plan to apply (saved and current, or fresh and approved), or why there is none. */
-async function planToApply(project: Project, request: ApplyRequest, client: NxCloudClient, hooks: ApplyHooks): Promise<{ plan: CallformPlan; state: LoadedState; policyDigest: string | null } | Exclude<ApplyRun, { status: 'applied' }>> {
+async function planToApply(
+  project: Project,
+  request: ApplyRequest,
+  client: NxCloudClient,
+  hooks: ApplyHooks,
+): Promise<
+  { plan: CallformPlan; state: LoadedState; policyDigest: string | null } | Exclude<ApplyRun, { status: 'applied' }>
+> {
   if (request.planFile !== undefined) {
     const plan = await readSavedPlan(request.planFile);
     const state = await loadProjectState(project);
@@ -73,7 +101,13 @@ async function planToApply(project: Project, request: ApplyRequest, client: NxCl
     if (plan.offline) hooks.warn?.(OFFLINE_SAVED_PLAN);
     return { plan, state, policyDigest: digest };
   }
-  const { plan, state } = await computePlan(project, { offline: false, targets: request.targets, pauseRunning: request.pauseRunning, resync: request.resync, client });
+  const { plan, state } = await computePlan(project, {
+    offline: false,
+    targets: request.targets,
+    pauseRunning: request.pauseRunning,
+    resync: request.resync,
+    client,
+  });
   hooks.onPlan?.(plan);
   assertPolicyAllows(plan);
   if (!planHasChanges(plan)) return { status: 'no-changes', plan };
@@ -85,7 +119,12 @@ async function planToApply(project: Project, request: ApplyRequest, client: NxCl
 /** `apply`: lock the state, settle which plan to apply, execute it, release the lock. */
 export async function runApply(project: Project, request: ApplyRequest, hooks: ApplyHooks = {}): Promise<ApplyRun> {
   const client = hooks.client ?? (await createClient(project));
-  const lock = await lockState(project, request.planFile ? `apply ${request.planFile}` : 'apply', (err) => hooks.warn?.(COMPROMISED(err)), hooks.warn);
+  const lock = await lockState(
+    project,
+    request.planFile ? `apply ${request.planFile}` : 'apply',
+    (err) => hooks.warn?.(COMPROMISED(err)),
+    hooks.warn,
+  );
   try {
     const chosen = await planToApply(project, request, client, hooks);
     if ('status' in chosen) return chosen;

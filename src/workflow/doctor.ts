@@ -16,7 +16,18 @@ import { createClient, loadProjectState, loadProjectTasks, openProject, type Pro
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
 export interface Check {
-  id: 'settings' | 'tasks' | 'state' | 'lock' | 'resumes' | 'credentials' | 'endpoint' | 'request-signature' | 'response-signature' | 'clock' | 'node';
+  id:
+    | 'settings'
+    | 'tasks'
+    | 'state'
+    | 'lock'
+    | 'resumes'
+    | 'credentials'
+    | 'endpoint'
+    | 'request-signature'
+    | 'response-signature'
+    | 'clock'
+    | 'node';
   title: string;
   status: CheckStatus;
   detail: string;
@@ -67,10 +78,20 @@ async function settingsCheck(options: DoctorOptions): Promise<{ found: Found; pr
   try {
     const project = await openProject(options);
     const file = project.settings.configFile;
-    return { project, found: ok(file ? `${path.relative(options.cwd, file) || file} (valid)` : 'no settings file found: every setting has its default') };
+    return {
+      project,
+      found: ok(
+        file
+          ? `${path.relative(options.cwd, file) || file} (valid)`
+          : 'no settings file found: every setting has its default',
+      ),
+    };
   } catch (err) {
     // The error's own hint names the real fix (an environment variable, a syntax error, …).
-    const hint = err instanceof CallformError && err.hint ? err.hint : 'fix the settings file (see docs/configuration.md), or pass --config FILE';
+    const hint =
+      err instanceof CallformError && err.hint
+        ? err.hint
+        : 'fix the settings file (see docs/configuration.md), or pass --config FILE';
     return { found: fail(errorMessage(err), hint) };
   }
 }
@@ -78,10 +99,16 @@ async function settingsCheck(options: DoctorOptions): Promise<{ found: Found; pr
 async function tasksCheck(project: Project): Promise<Found> {
   try {
     const loaded = await loadProjectTasks(project);
-    return ok(`${loaded.tasks.length} task${loaded.tasks.length === 1 ? '' : 's'} in ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'} (valid)`);
+    return ok(
+      `${loaded.tasks.length} task${loaded.tasks.length === 1 ? '' : 's'} in ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'} (valid)`,
+    );
   } catch (err) {
     const lines = errorMessage(err).split('\n');
-    return fail(lines.slice(0, 6).join('\n') + (lines.length > 6 ? `\n  … (${lines.length - 6} more lines: run callform validate)` : ''), 'fix the task files (callform validate lists every problem)');
+    return fail(
+      lines.slice(0, 6).join('\n') +
+        (lines.length > 6 ? `\n  … (${lines.length - 6} more lines: run callform validate)` : ''),
+      'fix the task files (callform validate lists every problem)',
+    );
   }
 }
 
@@ -90,9 +117,19 @@ async function stateCheck(project: Project): Promise<{ found: Found; state?: Loa
     const state = await loadProjectState(project);
     if (!state.exists) return { state, found: ok(`${project.displayStatePath}: none yet (nothing applied)`) };
     const n = Object.keys(state.state.tasks).length;
-    return { state, found: ok(`${project.displayStatePath}: readable, serial ${state.state.serial}, lineage ${state.state.lineage}, ${n} task${n === 1 ? '' : 's'}`) };
+    return {
+      state,
+      found: ok(
+        `${project.displayStatePath}: readable, serial ${state.state.serial}, lineage ${state.state.lineage}, ${n} task${n === 1 ? '' : 's'}`,
+      ),
+    };
   } catch (err) {
-    return { found: fail(errorMessage(err), 'restore the state file from a backup or version control; callform never overwrites a state it cannot read') };
+    return {
+      found: fail(
+        errorMessage(err),
+        'restore the state file from a backup or version control; callform never overwrites a state it cannot read',
+      ),
+    };
   }
 }
 
@@ -100,8 +137,17 @@ async function lockCheck(project: Project, now: number): Promise<Found> {
   try {
     const status = await lockStatus(project.settings.statePath, now);
     if (!status.locked) return ok('not locked');
-    if (status.breakable) return warn(`locked by ${describeHolder(status.holder)}, but ${status.breakable}: the next apply breaks it`, 'nothing to do');
-    return warn(`locked by ${describeHolder(status.holder)}`, status.holder ? `wait for that run; if it is gone, callform force-unlock ${status.holder.id}` : 'wait 10 s (a lock without holder record expires), or remove the lock file if no callform run is active');
+    if (status.breakable)
+      return warn(
+        `locked by ${describeHolder(status.holder)}, but ${status.breakable}: the next apply breaks it`,
+        'nothing to do',
+      );
+    return warn(
+      `locked by ${describeHolder(status.holder)}`,
+      status.holder
+        ? `wait for that run; if it is gone, callform force-unlock ${status.holder.id}`
+        : 'wait 10 s (a lock without holder record expires), or remove the lock file if no callform run is active',
+    );
   } catch (err) {
     return fail(`cannot read the lock: ${errorMessage(err)}`, 'check the permissions of the state file directory');
   }
@@ -110,7 +156,10 @@ async function lockCheck(project: Project, now: number): Promise<Found> {
 function resumesCheck(state: LoadedState): Found {
   const owed = Object.keys(state.state.owedResumes ?? {}).sort();
   if (owed.length === 0) return ok('none owed');
-  return warn(`${owed.length} task${owed.length === 1 ? '' : 's'} paused by callform and not resumed: ${owed.join(', ')}`, 'run callform apply: it resumes them first');
+  return warn(
+    `${owed.length} task${owed.length === 1 ? '' : 's'} paused by callform and not resumed: ${owed.join(', ')}`,
+    'run callform apply: it resumes them first',
+  );
 }
 
 function credentialsCheck(env: NodeJS.ProcessEnv): Found {
@@ -118,7 +167,10 @@ function credentialsCheck(env: NodeJS.ProcessEnv): Found {
     credentialsFromEnv(env);
     return ok('NXCLOUD_UUID and NXCLOUD_SECRET_KEY are set (values not shown)');
   } catch (err) {
-    return fail(errorMessage(err).replace(/^missing credentials?: /, ''), 'export NXCLOUD_UUID and NXCLOUD_SECRET_KEY (NXCloud console → Developer)');
+    return fail(
+      errorMessage(err).replace(/^missing credentials?: /, ''),
+      'export NXCLOUD_UUID and NXCLOUD_SECRET_KEY (NXCloud console → Developer)',
+    );
   }
 }
 
@@ -129,14 +181,27 @@ async function endpointCheck(project: Project, reach: NonNullable<DoctorOptions[
     await reach(url.hostname, port, Math.min(project.settings.timeoutMs, 10_000));
     return ok(`${url.host} accepts connections (${url.protocol.replace(':', '')})`);
   } catch (err) {
-    return fail(`cannot connect to ${url.hostname}:${port}: ${errorMessage(err)}`, 'check "endpoint" / NXCLOUD_ENDPOINT, DNS, proxies and firewalls');
+    return fail(
+      `cannot connect to ${url.hostname}:${port}: ${errorMessage(err)}`,
+      'check "endpoint" / NXCLOUD_ENDPOINT, DNS, proxies and firewalls',
+    );
   }
 }
 
 /** A signed ping: is the request signature accepted, does the answer verify, how far apart are the clocks. */
-async function pingChecks(project: Project, options: DoctorOptions, now: () => number): Promise<Record<'request-signature' | 'response-signature' | 'clock', Found>> {
+async function pingChecks(
+  project: Project,
+  options: DoctorOptions,
+  now: () => number,
+): Promise<Record<'request-signature' | 'response-signature' | 'clock', Found>> {
   const algorithm = project.settings.algorithm;
-  const client = await createClient({ ...project, settings: { ...project.settings, retries: 0, timeoutMs: Math.min(project.settings.timeoutMs, 10_000) } }, { transport: options.transport });
+  const client = await createClient(
+    {
+      ...project,
+      settings: { ...project.settings, retries: 0, timeoutMs: Math.min(project.settings.timeoutMs, 10_000) },
+    },
+    { transport: options.transport },
+  );
   const sentAt = now();
   try {
     const res = await client.ping('callform-doctor');
@@ -148,23 +213,47 @@ async function pingChecks(project: Project, options: DoctorOptions, now: () => n
             `local clock is ${Math.abs(skew)} s ${skew > 0 ? 'ahead of' : 'behind'} the server's`,
             `sync the clock (NTP): every request carries createTs (Unix seconds) and a platform that bounds its age refuses requests from a clock this far off (callform's simulator allows ±300 s)`,
           );
-    return { 'request-signature': ok(`a signed ping (${algorithm}) was accepted`), 'response-signature': ok(`the answer's signature verifies (${algorithm})`), clock };
+    return {
+      'request-signature': ok(`a signed ping (${algorithm}) was accepted`),
+      'response-signature': ok(`the answer's signature verifies (${algorithm})`),
+      clock,
+    };
   } catch (err) {
     const e = err instanceof ApiError ? err : undefined;
     const why = errorMessage(err);
     if (e?.kind === 'auth') {
-      return { 'request-signature': fail(why, 'check NXCLOUD_UUID, NXCLOUD_SECRET_KEY and the algorithm setting (NXCloud console → Developer) and the machine clock'), 'response-signature': skip('no signed answer to check'), clock: skip('no answer') };
+      return {
+        'request-signature': fail(
+          why,
+          'check NXCLOUD_UUID, NXCLOUD_SECRET_KEY and the algorithm setting (NXCloud console → Developer) and the machine clock',
+        ),
+        'response-signature': skip('no signed answer to check'),
+        clock: skip('no answer'),
+      };
     }
     if (e?.kind === 'signature') {
-      return { 'request-signature': ok('the request was answered'), 'response-signature': fail(why, `check NXCLOUD_SECRET_KEY and that the console's algorithm is ${algorithm}`), clock: skip('the answer could not be trusted') };
+      return {
+        'request-signature': ok('the request was answered'),
+        'response-signature': fail(why, `check NXCLOUD_SECRET_KEY and that the console's algorithm is ${algorithm}`),
+        clock: skip('the answer could not be trusted'),
+      };
     }
-    return { 'request-signature': fail(`the ping failed: ${why}`, 'check the endpoint and the network; run with --debug for the exchange'), 'response-signature': skip('no answer'), clock: skip('no answer') };
+    return {
+      'request-signature': fail(
+        `the ping failed: ${why}`,
+        'check the endpoint and the network; run with --debug for the exchange',
+      ),
+      'response-signature': skip('no answer'),
+      clock: skip('no answer'),
+    };
   }
 }
 
 function nodeCheck(): Found {
   const major = Number(process.versions.node.split('.')[0]);
-  return major >= MIN_NODE_MAJOR ? ok(`Node.js ${process.versions.node}`) : fail(`Node.js ${process.versions.node} is too old`, `install Node.js ${MIN_NODE_MAJOR} or newer`);
+  return major >= MIN_NODE_MAJOR
+    ? ok(`Node.js ${process.versions.node}`)
+    : fail(`Node.js ${process.versions.node} is too old`, `install Node.js ${MIN_NODE_MAJOR} or newer`);
 }
 
 const TITLES: Record<Check['id'], string> = {
@@ -203,7 +292,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     const ping = await pingChecks(project, options, now);
     for (const id of ['request-signature', 'response-signature', 'clock'] as const) add(id, ping[id]);
   } else {
-    for (const id of ['request-signature', 'response-signature', 'clock'] as const) add(id, skip(project ? 'needs credentials and a reachable endpoint' : 'needs a valid settings file'));
+    for (const id of ['request-signature', 'response-signature', 'clock'] as const)
+      add(id, skip(project ? 'needs credentials and a reachable endpoint' : 'needs a valid settings file'));
   }
   add('node', nodeCheck());
   return { ok: checks.every((c) => c.status !== 'fail'), checks };

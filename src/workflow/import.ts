@@ -47,10 +47,19 @@ interface Pager {
 }
 
 /** Every task matching the filters, page by page; stops on a short or empty page. */
-async function listAll(client: Pager, conditions: ListTaskRequest['queryConditions'], size: number): Promise<{ tasks: ListedTask[]; calls: number }> {
+async function listAll(
+  client: Pager,
+  conditions: ListTaskRequest['queryConditions'],
+  size: number,
+): Promise<{ tasks: ListedTask[]; calls: number }> {
   const tasks: ListedTask[] = [];
   for (let page = 1; ; page++) {
-    const res = await client.call<ListTaskResponse>('listTask', { productID: PRODUCT_ID, page, size, queryConditions: conditions } satisfies ListTaskRequest);
+    const res = await client.call<ListTaskResponse>('listTask', {
+      productID: PRODUCT_ID,
+      page,
+      size,
+      queryConditions: conditions,
+    } satisfies ListTaskRequest);
     const data = res.taskData ?? [];
     tasks.push(...data);
     if (data.length < size) return { tasks, calls: page };
@@ -62,12 +71,21 @@ async function declaredIds(project: Project): Promise<Set<string>> {
   try {
     return new Set((await loadProjectTasks(project)).tasks.map((t) => t.userTaskID));
   } catch (err) {
-    if (err instanceof ValidationError && err.issues.length === 1 && err.issues[0]!.message.startsWith('no task files match')) return new Set();
+    if (
+      err instanceof ValidationError &&
+      err.issues.length === 1 &&
+      err.issues[0]!.message.startsWith('no task files match')
+    )
+      return new Set();
     throw err;
   }
 }
 
-const exists = (file: string) => access(file).then(() => true, () => false);
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 
 /** The YAML text: a collection with one entry per task, its platform facts as comments. */
 export function importedYaml(tasks: readonly ListedTask[], now: Date): string {
@@ -79,8 +97,11 @@ export function importedYaml(tasks: readonly ListedTask[], now: Date): string {
     'tasks:',
   ];
   for (const t of tasks) {
-    const created = Number.isFinite(t.createTs) && t.createTs > 0 ? new Date(t.createTs * 1000).toISOString() : String(t.createTs);
-    lines.push(`  # taskID ${t.taskID}, status ${describeStatus(t.taskStatus)}, created ${created}${t.taskName ? `, name ${JSON.stringify(t.taskName)}` : ''}`);
+    const created =
+      Number.isFinite(t.createTs) && t.createTs > 0 ? new Date(t.createTs * 1000).toISOString() : String(t.createTs);
+    lines.push(
+      `  # taskID ${t.taskID}, status ${describeStatus(t.taskStatus)}, created ${created}${t.taskName ? `, name ${JSON.stringify(t.taskName)}` : ''}`,
+    );
     lines.push(`  - userTaskID: ${JSON.stringify(t.userTaskID)}`, `    sceneID: ${JSON.stringify(t.sceneID)}`);
   }
   return lines.join('\n') + '\n';
@@ -88,8 +109,13 @@ export function importedYaml(tasks: readonly ListedTask[], now: Date): string {
 
 export async function runImport(project: Project, options: ImportOptions, now = new Date()): Promise<ImportResult> {
   const out = path.resolve(project.cwd, options.out);
-  if (await exists(out)) throw new CallformError(`${options.out} already exists; import never overwrites a file`, 'choose a new --out path');
-  if (/\.json$/i.test(out)) throw new CallformError(`--out ${options.out}: import writes YAML (with comments), which a .json task file cannot hold`, 'choose a .yaml or .yml file name');
+  if (await exists(out))
+    throw new CallformError(`${options.out} already exists; import never overwrites a file`, 'choose a new --out path');
+  if (/\.json$/i.test(out))
+    throw new CallformError(
+      `--out ${options.out}: import writes YAML (with comments), which a .json task file cannot hold`,
+      'choose a .yaml or .yml file name',
+    );
   const declared = await declaredIds(project);
   const client = await createClient(project);
   const conditions: ListTaskRequest['queryConditions'] = {};
@@ -105,9 +131,19 @@ export async function runImport(project: Project, options: ImportOptions, now = 
   let written: string | null = null;
   if (!options.dryRun && imported.length > 0) {
     await writeFile(out, importedYaml(imported, now), { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-      throw new CallformError(`cannot write ${options.out}: ${err.code === 'EEXIST' ? 'it appeared meanwhile; import never overwrites a file' : err.code === 'ENOENT' ? 'its directory does not exist' : err.message}`, 'check the --out path');
+      throw new CallformError(
+        `cannot write ${options.out}: ${err.code === 'EEXIST' ? 'it appeared meanwhile; import never overwrites a file' : err.code === 'ENOENT' ? 'its directory does not exist' : err.message}`,
+        'check the --out path',
+      );
     });
     written = options.out;
   }
-  return { found: found.length, skipped: found.length - imported.length, imported, listTaskCalls: calls, written, outsideTaskGlobs };
+  return {
+    found: found.length,
+    skipped: found.length - imported.length,
+    imported,
+    listTaskCalls: calls,
+    written,
+    outsideTaskGlobs,
+  };
 }

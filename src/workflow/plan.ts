@@ -23,7 +23,10 @@ export function checkTargets(targets: string[] | null, ids: Iterable<string>): v
     return !all.some((id) => matcher.test(id));
   });
   if (unmatched.length > 0) {
-    throw new CallformError(`--target ${unmatched.map((t) => `"${t}"`).join(', ')} matches no task in the files or the state`, 'check the userTaskID; * and ? are wildcards');
+    throw new CallformError(
+      `--target ${unmatched.map((t) => `"${t}"`).join(', ')} matches no task in the files or the state`,
+      'check the userTaskID; * and ? are wildcards',
+    );
   }
 }
 
@@ -48,8 +51,13 @@ export interface PlanOptions {
 
 /** config → state → remote statuses (unless offline) → plan, reviewed (risks, windows, policy). No writes. */
 export async function computePlan(project: Project, options: PlanOptions): Promise<PlanRun> {
-  const [tasks, state, policy] = await Promise.all([loadProjectTasks(project), loadProjectState(project), loadProjectPolicy(project)]);
-  if (options.targets) checkTargets(options.targets, [...tasks.tasks.map((t) => t.userTaskID), ...Object.keys(state.state.tasks)]);
+  const [tasks, state, policy] = await Promise.all([
+    loadProjectTasks(project),
+    loadProjectState(project),
+    loadProjectPolicy(project),
+  ]);
+  if (options.targets)
+    checkTargets(options.targets, [...tasks.tasks.map((t) => t.userTaskID), ...Object.keys(state.state.tasks)]);
   let remote = null;
   if (!options.offline) {
     const client = options.client ?? (await createClient(project));
@@ -74,7 +82,12 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
   });
   // The declared tasks are the policy's subjects: the plan's payloads are parts of them.
   const selected = targetFilter(options.targets);
-  const evaluated = policy && (await import('../policy/evaluate.js')).policyReport(policy, tasks.tasks.filter((t) => selected(t.userTaskID)));
+  const evaluated =
+    policy &&
+    (await import('../policy/evaluate.js')).policyReport(
+      policy,
+      tasks.tasks.filter((t) => selected(t.userTaskID)),
+    );
   const previous = state.state.policyDigest;
   const report = evaluated && (previous === undefined ? evaluated : { ...evaluated, previous_digest: previous });
   return { plan: reviewPlan(built, report), tasks, state, policy };
@@ -90,10 +103,17 @@ export async function assertPlanCurrent(project: Project, plan: CallformPlan, st
   try {
     tasks = await loadProjectTasks(project);
   } catch {
-    throw new CallformError('saved plan is stale: the task files changed since the plan was made (and no longer validate)', 'run `callform plan --out FILE` again');
+    throw new CallformError(
+      'saved plan is stale: the task files changed since the plan was made (and no longer validate)',
+      'run `callform plan --out FILE` again',
+    );
   }
   const reason = staleReason(plan, state.state, state.exists, tasks.filesDigest);
-  if (reason) throw new CallformError(`saved plan is stale: ${reason}`, 'run `callform plan --out FILE` again and apply the new plan');
+  if (reason)
+    throw new CallformError(
+      `saved plan is stale: ${reason}`,
+      'run `callform plan --out FILE` again and apply the new plan',
+    );
   const differs = firstDifference(plan, replan(project, plan, tasks, state));
   if (differs) {
     throw new CallformError(
@@ -105,7 +125,9 @@ export async function assertPlanCurrent(project: Project, plan: CallformPlan, st
 
 /** The plan the saved plan's inputs give now: the same files and state, its recorded statuses and flags. */
 function replan(project: Project, saved: CallformPlan, tasks: LoadedTasks, state: LoadedState): CallformPlan {
-  const views = [...saved.tasks, ...saved.resumes].flatMap((t) => (t.remote ? [[t.userTaskID, { userTaskID: t.userTaskID, ...t.remote }] as const] : []));
+  const views = [...saved.tasks, ...saved.resumes].flatMap((t) =>
+    t.remote ? [[t.userTaskID, { userTaskID: t.userTaskID, ...t.remote }] as const] : [],
+  );
   const optedIn = new Set(tasks.tasks.filter((t) => t.lifecycle.whenRunning === 'pause').map((t) => t.userTaskID));
   return buildPlan({
     desired: tasks.tasks,
@@ -127,15 +149,24 @@ function replan(project: Project, saved: CallformPlan, tasks: LoadedTasks, state
 function actionable(t: TaskPlan): unknown {
   const change = isChange(t) ? { payload: t.payload, changes: t.changes, after: t.after } : {};
   // As a saved plan holds it: through JSON (no undefined fields).
-  return JSON.parse(JSON.stringify({ userTaskID: t.userTaskID, action: t.action, deferred: 'deferred' in t ? t.deferred : null, ...change }));
+  return JSON.parse(
+    JSON.stringify({
+      userTaskID: t.userTaskID,
+      action: t.action,
+      deferred: 'deferred' in t ? t.deferred : null,
+      ...change,
+    }),
+  );
 }
 
 /** "task X: …" for the first task where the saved plan and the replan differ, or null. */
 function firstDifference(saved: CallformPlan, fresh: CallformPlan): string | null {
-  const ids = (p: CallformPlan) => [...p.tasks.map((t) => t.userTaskID), '|', ...p.resumes.map((r) => r.userTaskID)].join(',');
+  const ids = (p: CallformPlan) =>
+    [...p.tasks.map((t) => t.userTaskID), '|', ...p.resumes.map((r) => r.userTaskID)].join(',');
   if (ids(saved) !== ids(fresh)) return 'it lists other tasks or owed resumes';
   for (let i = 0; i < saved.tasks.length; i++) {
-    if (!dataEqual(actionable(saved.tasks[i]!), actionable(fresh.tasks[i]!))) return `task ${saved.tasks[i]!.userTaskID} would do something else (its action, payload or changes differ)`;
+    if (!dataEqual(actionable(saved.tasks[i]!), actionable(fresh.tasks[i]!)))
+      return `task ${saved.tasks[i]!.userTaskID} would do something else (its action, payload or changes differ)`;
   }
   return null;
 }

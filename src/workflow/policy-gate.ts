@@ -22,7 +22,11 @@ export interface ValidateRun {
 /** `validate`: the task files and the policy, checked together (no state, no network). */
 export async function validateProject(project: Project): Promise<ValidateRun> {
   const [tasks, policy] = await Promise.all([loadProjectTasks(project), loadProjectPolicy(project)]);
-  return { tasks, policy, result: policy && (await import('../policy/evaluate.js')).evaluatePolicy(policy, tasks.tasks) };
+  return {
+    tasks,
+    policy,
+    result: policy && (await import('../policy/evaluate.js')).evaluatePolicy(policy, tasks.tasks),
+  };
 }
 
 const NO_BYPASS = 'fix the task files, or change the policy in a reviewed pull request; no option overrides a policy';
@@ -30,7 +34,10 @@ const NO_BYPASS = 'fix the task files, or change the policy in a reviewed pull r
 export function policyRefusal(violations: PolicyViolation[], what: string): CallformError {
   const lines = violations.slice(0, 20).map((v) => `  ${formatViolation(v)}`);
   if (violations.length > 20) lines.push(`  … and ${violations.length - 20} more`);
-  return new CallformError(`${what}: ${violations.length} policy violation${violations.length === 1 ? '' : 's'} at error level:\n${lines.join('\n')}`, NO_BYPASS);
+  return new CallformError(
+    `${what}: ${violations.length} policy violation${violations.length === 1 ? '' : 's'} at error level:\n${lines.join('\n')}`,
+    NO_BYPASS,
+  );
 }
 
 /** Throws when a plan made now has error-level violations (apply of a fresh plan). */
@@ -42,7 +49,10 @@ export function assertPolicyAllows(plan: CallformPlan): void {
 /** Why the policy a saved plan was checked against is not the one in force now, or null. */
 export function policyChange(recorded: PolicyReport | null | undefined, current: Policy | null): string | null {
   const describe = (digest: string | undefined) => (digest ? `sha256 ${shortDigest(digest)}` : 'no policy');
-  if (recorded === undefined) return current ? `the plan (format 2.0) records no policy check; checking it against the current policy (${describe(current.digest)})` : null;
+  if (recorded === undefined)
+    return current
+      ? `the plan (format 2.0) records no policy check; checking it against the current policy (${describe(current.digest)})`
+      : null;
   if ((recorded?.digest ?? null) === (current?.digest ?? null)) return null;
   return `the policy files changed since the plan was made (plan: ${describe(recorded?.digest)}, now: ${describe(current?.digest)}); checking the plan against the current policy`;
 }
@@ -52,7 +62,11 @@ export function policyChange(recorded: PolicyReport | null | undefined, current:
  * changed since the plan, says so; any error-level violation refuses the apply. Returns
  * the digest of the policy in force (recorded in the state by the apply).
  */
-export async function assertSavedPlanAllowed(project: Project, plan: CallformPlan, warn?: (message: string) => void): Promise<{ digest: string | null }> {
+export async function assertSavedPlanAllowed(
+  project: Project,
+  plan: CallformPlan,
+  warn?: (message: string) => void,
+): Promise<{ digest: string | null }> {
   const policy = await loadProjectPolicy(project);
   const changed = policyChange(plan.policy, policy);
   if (!policy && plan.policy) {
@@ -67,6 +81,7 @@ export async function assertSavedPlanAllowed(project: Project, plan: CallformPla
   if (!policy) return { digest: null };
   const { evaluatePolicy } = await import('../policy/evaluate.js');
   const blocking = blockingViolations(evaluatePolicy(policy, policySubjects(plan)));
-  if (blocking.length > 0) throw policyRefusal(blocking, `apply refused${changed ? ` (${changed.split(';')[0]})` : ''}`);
+  if (blocking.length > 0)
+    throw policyRefusal(blocking, `apply refused${changed ? ` (${changed.split(';')[0]})` : ''}`);
   return { digest: policy.digest };
 }

@@ -18,9 +18,19 @@ export interface Project {
   displayStatePath: string;
 }
 
-export async function openProject(options: { cwd: string; configFile?: string; env: NodeJS.ProcessEnv; overrides?: Partial<ResolvedSettings> }): Promise<Project> {
+export async function openProject(options: {
+  cwd: string;
+  configFile?: string;
+  env: NodeJS.ProcessEnv;
+  overrides?: Partial<ResolvedSettings>;
+}): Promise<Project> {
   const settings = { ...(await loadSettings(options)), ...stripUndefined(options.overrides ?? {}) };
-  return { settings, cwd: options.cwd, env: options.env, displayStatePath: path.relative(options.cwd, settings.statePath) || settings.statePath };
+  return {
+    settings,
+    cwd: options.cwd,
+    env: options.env,
+    displayStatePath: path.relative(options.cwd, settings.statePath) || settings.statePath,
+  };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

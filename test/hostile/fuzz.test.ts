@@ -17,7 +17,15 @@ import { validateTask } from '../../src/generated/validators.js';
 import { diffSettings, payloadSettings } from '../../src/plan/diff.js';
 import { ValidationError, formatIssue, type Issue } from '../../src/diagnostics/issue.js';
 import type { CallformTask } from '../../src/generated/task.js';
-import { taskArb, managedArb, overlappingArb, leafPaths, getIn, isPlain, type Managed } from '../support/task-arbitraries.js';
+import {
+  taskArb,
+  managedArb,
+  overlappingArb,
+  leafPaths,
+  getIn,
+  isPlain,
+  type Managed,
+} from '../support/task-arbitraries.js';
 
 /**
  * A fixed number of runs per property (no wall-clock budget that quietly passes after a few
@@ -84,9 +92,59 @@ function parseAndValidate(file: string, text: string): void {
 }
 
 /** Characters that matter to YAML/JSON syntax, to make mutations bite. */
-const SYNTAX_CHARS = [':', ' ', '\n', '\t', '-', '#', '"', "'", '[', ']', '{', '}', ',', '&', '*', '!', '|', '>', '?', '%', '@', '`', '\\', '0', '1', 'a', '\u00e9', '\u0000', '\ufeff', '\r'];
+const SYNTAX_CHARS = [
+  ':',
+  ' ',
+  '\n',
+  '\t',
+  '-',
+  '#',
+  '"',
+  "'",
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '&',
+  '*',
+  '!',
+  '|',
+  '>',
+  '?',
+  '%',
+  '@',
+  '`',
+  '\\',
+  '0',
+  '1',
+  'a',
+  '\u00e9',
+  '\u0000',
+  '\ufeff',
+  '\r',
+];
 /** Multi-character tokens: documents, anchors/aliases, tags, merge keys, the keys callform knows. */
-const SYNTAX_TOKENS = [...SYNTAX_CHARS, '---\n', '...\n', ': ', '- ', '&a ', '*a', '!!str ', '!!binary ', '!foo ', '<<: ', '__proto__', 'tasks', 'defaults', 'userTaskID', 'sceneID', 'taskCreateSetting', 'maxCall'];
+const SYNTAX_TOKENS = [
+  ...SYNTAX_CHARS,
+  '---\n',
+  '...\n',
+  ': ',
+  '- ',
+  '&a ',
+  '*a',
+  '!!str ',
+  '!!binary ',
+  '!foo ',
+  '<<: ',
+  '__proto__',
+  'tasks',
+  'defaults',
+  'userTaskID',
+  'sceneID',
+  'taskCreateSetting',
+  'maxCall',
+];
 
 type Mutation = { kind: 'insert' | 'delete' | 'replace'; at: number; ch: string; len: number };
 const mutationArb: fc.Arbitrary<Mutation> = fc.record({
@@ -110,7 +168,22 @@ function mutate(text: string, ms: Mutation[]): string {
 /** A path into the valid task: existing keys, array indexes, or brand-new keys. */
 const pathArb = fc.array(
   fc.oneof(
-    fc.constantFrom('userTaskID', 'sceneID', 'taskCreateSetting', 'funcFlag', 'manualCallSetting', 'smsFuncFlag', 'maxCall', 'startupType', 'dialAtWeekDay', 'intentID', 'tasks', 'defaults', '__proto__', 'constructor'),
+    fc.constantFrom(
+      'userTaskID',
+      'sceneID',
+      'taskCreateSetting',
+      'funcFlag',
+      'manualCallSetting',
+      'smsFuncFlag',
+      'maxCall',
+      'startupType',
+      'dialAtWeekDay',
+      'intentID',
+      'tasks',
+      'defaults',
+      '__proto__',
+      'constructor',
+    ),
     fc.nat({ max: 3 }),
     fc.string({ maxLength: 6 }),
   ),
@@ -127,7 +200,12 @@ function setAt(root: unknown, path: Array<string | number>, value: unknown): unk
   }
   const base: Record<string, unknown> = isPlain(root) ? { ...root } : {};
   const key = String(head);
-  Object.defineProperty(base, key, { value: setAt(Object.hasOwn(base, key) ? base[key] : undefined, rest, value), enumerable: true, writable: true, configurable: true });
+  Object.defineProperty(base, key, {
+    value: setAt(Object.hasOwn(base, key) ? base[key] : undefined, rest, value),
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
   return base;
 }
 
@@ -170,10 +248,16 @@ describe('(a) hostile input never crashes the loaders', () => {
     'parseSource/tasksOfDocument on arbitrary strings (YAML and JSON)',
     () => {
       fc.assert(
-        fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.string({ unit: fc.constantFrom(...SYNTAX_TOKENS), maxLength: 80 })), (text) => {
-          parseAndValidate('tasks/a.yaml', text);
-          parseAndValidate('tasks/a.json', text);
-        }),
+        fc.property(
+          fc.oneof(
+            fc.string({ unit: 'binary', maxLength: 200 }),
+            fc.string({ unit: fc.constantFrom(...SYNTAX_TOKENS), maxLength: 80 }),
+          ),
+          (text) => {
+            parseAndValidate('tasks/a.yaml', text);
+            parseAndValidate('tasks/a.json', text);
+          },
+        ),
         { numRuns: RUNS },
       );
     },
@@ -219,7 +303,12 @@ describe('(a) hostile input never crashes the loaders', () => {
     async () => {
       await fc.assert(
         fc.asyncProperty(pathArb, fc.jsonValue({ maxDepth: 3 }), fc.boolean(), async (p, value, asCollection) => {
-          const base = asCollection ? { defaults: { taskCreateSetting: { maxCall: 3 } }, tasks: [VALID_TASK, { ...VALID_TASK, userTaskID: 't-2' }] } : VALID_TASK;
+          const base = asCollection
+            ? {
+                defaults: { taskCreateSetting: { maxCall: 3 } },
+                tasks: [VALID_TASK, { ...VALID_TASK, userTaskID: 't-2' }],
+              }
+            : VALID_TASK;
           const doc = setAt(base, p, value);
           const json = JSON.stringify(doc) ?? 'null';
           await loadNeverCrashes({ yaml: YAML.stringify(doc) ?? '', json });
@@ -234,9 +323,13 @@ describe('(a) hostile input never crashes the loaders', () => {
     'arbitrary bytes and mutated text through loadTasks',
     async () => {
       await fc.assert(
-        fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), fc.array(mutationArb, { minLength: 1, maxLength: 4 }), async (bytes, ms) => {
-          await loadNeverCrashes({ yaml: mutate(VALID_YAML, ms), json: bytes });
-        }),
+        fc.asyncProperty(
+          fc.uint8Array({ maxLength: 200 }),
+          fc.array(mutationArb, { minLength: 1, maxLength: 4 }),
+          async (bytes, ms) => {
+            await loadNeverCrashes({ yaml: mutate(VALID_YAML, ms), json: bytes });
+          },
+        ),
         { numRuns: RUNS, timeout: 2_000 },
       );
     },
@@ -262,7 +355,13 @@ describe('(a) hostile input never crashes the loaders', () => {
 
 /** The settings loadTasks hands on, for comparison with the generated task. */
 function desiredOf(task: CallformTask) {
-  return { userTaskID: task.userTaskID, sceneID: task.sceneID, taskCreateSetting: task.taskCreateSetting ?? {}, funcFlag: task.funcFlag ?? {}, lifecycle: task.lifecycle ?? {} };
+  return {
+    userTaskID: task.userTaskID,
+    sceneID: task.sceneID,
+    taskCreateSetting: task.taskCreateSetting ?? {},
+    funcFlag: task.funcFlag ?? {},
+    lifecycle: task.lifecycle ?? {},
+  };
 }
 
 describe('(b) valid tasks validate and round-trip', () => {
@@ -319,7 +418,10 @@ describe('(b) valid tasks validate and round-trip', () => {
             }
           }
           const file = { defaults, tasks: [{ userTaskID: task.userTaskID, sceneID: task.sceneID, ...own }] };
-          const loaded = await loadWith({ yaml: YAML.stringify(file), json: JSON.stringify({ userTaskID: `${task.userTaskID}-json`, sceneID: 's' }) });
+          const loaded = await loadWith({
+            yaml: YAML.stringify(file),
+            json: JSON.stringify({ userTaskID: `${task.userTaskID}-json`, sceneID: 's' }),
+          });
           const got = loaded.tasks.find((t) => t.userTaskID === task.userTaskID);
           expect(got && { ...got, source: undefined }).toEqual({ ...desiredOf(task), source: undefined });
         }),
@@ -336,14 +438,19 @@ function merge(before: Managed | null, payload: ReturnType<typeof payloadSetting
   if (!payload) return out;
   const tcs = out.taskCreateSetting as Record<string, unknown>;
   for (const [k, v] of Object.entries(payload.taskCreateSetting ?? {})) {
-    tcs[k] = k === 'manualCallSetting' ? { ...((tcs.manualCallSetting as object) ?? {}), ...(v as object) } : structuredClone(v);
+    tcs[k] =
+      k === 'manualCallSetting'
+        ? { ...((tcs.manualCallSetting as object) ?? {}), ...(v as object) }
+        : structuredClone(v);
   }
   const ff = out.funcFlag as Record<string, unknown>;
   for (const [k, v] of Object.entries(payload.funcFlag ?? {})) ff[k] = structuredClone(v); // smsFuncFlag replaced whole
   return out;
 }
 
-const beforeAfterArb = managedArb.chain((after) => fc.tuple(fc.oneof(fc.constant(null), managedArb, overlappingArb(after), overlappingArb(after)), fc.constant(after)));
+const beforeAfterArb = managedArb.chain((after) =>
+  fc.tuple(fc.oneof(fc.constant(null), managedArb, overlappingArb(after), overlappingArb(after)), fc.constant(after)),
+);
 
 describe('(c) diff and payload', () => {
   it(

@@ -27,7 +27,26 @@ type Plain = Record<string, unknown>;
 /** userTaskIDs that are hard on a hand-written scanner: "#", ":", quotes, flow indicators, unicode. */
 const trickyIdArb = fc.oneof(
   idArb,
-  fc.constantFrom('a#1', 'a #1', 'a', "it's", 'say "hi"', 'x: y', '#1', '-1', 'é#中😀', 'a,b', '[x]', '{y}', 'true', '007', 'null', '~x', 'userTaskID: a', 'k:v'),
+  fc.constantFrom(
+    'a#1',
+    'a #1',
+    'a',
+    "it's",
+    'say "hi"',
+    'x: y',
+    '#1',
+    '-1',
+    'é#中😀',
+    'a,b',
+    '[x]',
+    '{y}',
+    'true',
+    '007',
+    'null',
+    '~x',
+    'userTaskID: a',
+    'k:v',
+  ),
 );
 
 const tasksArb = fc.uniqueArray(
@@ -37,7 +56,10 @@ const tasksArb = fc.uniqueArray(
 
 const defaultsArb = fc.record(
   {
-    taskCreateSetting: fc.record({ maxRingTime: fc.integer({ min: 1, max: 600 }), routeID: idArb, maxCall: fc.integer({ min: 1, max: 50 }) }, { requiredKeys: [] }),
+    taskCreateSetting: fc.record(
+      { maxRingTime: fc.integer({ min: 1, max: 600 }), routeID: idArb, maxCall: fc.integer({ min: 1, max: 50 }) },
+      { requiredKeys: [] },
+    ),
     funcFlag: fc.record({ taskKeep: fc.boolean(), wholeTTS: fc.boolean() }, { requiredKeys: [] }),
   },
   { requiredKeys: [] },
@@ -63,38 +85,54 @@ const junkArb: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfinity: true }).filter((x) => !Object.is(x, -0)),
     fc.oneof(trickyIdArb, fc.string({ unit: 'grapheme', maxLength: 12 })),
     fc.array(tie('value'), { maxLength: 3 }),
-    fc.dictionary(fc.oneof(fc.constantFrom('userTaskID', 'a', 'a#b', 'k: v', 'é'), idArb), tie('value'), { maxKeys: 3 }),
+    fc.dictionary(fc.oneof(fc.constantFrom('userTaskID', 'a', 'a#b', 'k: v', 'é'), idArb), tie('value'), {
+      maxKeys: 3,
+    }),
   ),
 })).value;
 
-const looseDocArb = fc.tuple(taskDocArb, fc.dictionary(fc.constantFrom('extra', 'x#y', 'note', 'userTaskID '), junkArb, { maxKeys: 2 })).map(([doc, extra]) => ({ ...doc, ...extra }) as Plain);
+const looseDocArb = fc
+  .tuple(taskDocArb, fc.dictionary(fc.constantFrom('extra', 'x#y', 'note', 'userTaskID '), junkArb, { maxKeys: 2 }))
+  .map(([doc, extra]) => ({ ...doc, ...extra }) as Plain);
 
 const seedArb = fc.noShrink(fc.integer());
 
 describe('positions agree with the yaml library', () => {
-  it('(a) every key and value, YAML in random layouts (block/flow, quoting, comments, empty values, CRLF, several documents)', () => {
-    fc.assert(
-      fc.property(fc.array(looseDocArb, { minLength: 1, maxLength: 3 }), seedArb, (docs, seed) => {
-        checkAllPositions('tasks/t.yaml', yamlLayout(docs, seed).text, docs);
-      }),
-      { numRuns: RUNS },
-    );
-  }, TIMEOUT);
+  it(
+    '(a) every key and value, YAML in random layouts (block/flow, quoting, comments, empty values, CRLF, several documents)',
+    () => {
+      fc.assert(
+        fc.property(fc.array(looseDocArb, { minLength: 1, maxLength: 3 }), seedArb, (docs, seed) => {
+          checkAllPositions('tasks/t.yaml', yamlLayout(docs, seed).text, docs);
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
 
-  it('(a) every key and value, JSON', () => {
-    fc.assert(
-      fc.property(looseDocArb, seedArb, (doc, seed) => {
-        checkAllPositions('tasks/t.json', jsonLayout(doc, seed), [doc]);
-      }),
-      { numRuns: RUNS },
-    );
-  }, TIMEOUT);
+  it(
+    '(a) every key and value, JSON',
+    () => {
+      fc.assert(
+        fc.property(looseDocArb, seedArb, (doc, seed) => {
+          checkAllPositions('tasks/t.json', jsonLayout(doc, seed), [doc]);
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
 
   type Fault = 'none' | 'type' | 'range' | 'null' | 'unknown' | 'rule' | 'missing' | 'defaults';
   const faultArb = fc.constantFrom<Fault>('none', 'type', 'range', 'null', 'unknown', 'rule', 'missing', 'defaults');
 
   /** Breaks one task (or the defaults) of a document; returns what the issue must say and where it must point. */
-  function inject(doc: Plain, fault: Fault, pick: number): { doc: Plain; path?: PathSegment[]; at?: PathSegment[]; atKey?: boolean; message?: RegExp } {
+  function inject(
+    doc: Plain,
+    fault: Fault,
+    pick: number,
+  ): { doc: Plain; path?: PathSegment[]; at?: PathSegment[]; atKey?: boolean; message?: RegExp } {
     const tasks = Array.isArray(doc.tasks) ? (doc.tasks as Plain[]) : null;
     const j = tasks ? pick % tasks.length : 0;
     const base: PathSegment[] = tasks ? ['tasks', j] : [];
@@ -106,15 +144,36 @@ describe('positions agree with the yaml library', () => {
       case 'none':
         return { doc };
       case 'type':
-        return { doc: put({ ...task, taskCreateSetting: { ...tcs, maxCall: 'x#1' } }), path: field('maxCall'), message: /must be integer, got string/ };
+        return {
+          doc: put({ ...task, taskCreateSetting: { ...tcs, maxCall: 'x#1' } }),
+          path: field('maxCall'),
+          message: /must be integer, got string/,
+        };
       case 'range':
-        return { doc: put({ ...task, taskCreateSetting: { ...tcs, maxRingTime: 0 } }), path: field('maxRingTime'), message: /must be > 0; got 0/ };
+        return {
+          doc: put({ ...task, taskCreateSetting: { ...tcs, maxRingTime: 0 } }),
+          path: field('maxRingTime'),
+          message: /must be > 0; got 0/,
+        };
       case 'null':
-        return { doc: put({ ...task, taskCreateSetting: { ...tcs, maxCall: null } }), path: field('maxCall'), message: /must be integer, got null/ };
+        return {
+          doc: put({ ...task, taskCreateSetting: { ...tcs, maxCall: null } }),
+          path: field('maxCall'),
+          message: /must be integer, got null/,
+        };
       case 'unknown':
-        return { doc: put({ ...task, taskCreateSetting: { ...tcs, maxCal: 3 } }), path: field('maxCal'), atKey: true, message: /unknown field "maxCal"/ };
+        return {
+          doc: put({ ...task, taskCreateSetting: { ...tcs, maxCal: 3 } }),
+          path: field('maxCal'),
+          atKey: true,
+          message: /unknown field "maxCal"/,
+        };
       case 'rule':
-        return { doc: put({ ...task, taskCreateSetting: { ...tcs, dialAtWeekDay: '1,2,1' } }), path: field('dialAtWeekDay'), message: /repeats 1/ };
+        return {
+          doc: put({ ...task, taskCreateSetting: { ...tcs, dialAtWeekDay: '1,2,1' } }),
+          path: field('dialAtWeekDay'),
+          message: /repeats 1/,
+        };
       case 'missing': {
         const { sceneID: _s, ...rest } = task;
         return { doc: put(rest), path: base, message: /missing required field "sceneID"/ };
@@ -126,8 +185,19 @@ describe('positions agree with the yaml library', () => {
         const defaults = (doc.defaults as Plain | undefined) ?? {};
         const k = tasks.findIndex((t) => (t.taskCreateSetting as Plain | undefined)?.dialAtWeekDay === undefined);
         if (k < 0) return { doc };
-        const bad = { ...doc, defaults: { ...defaults, taskCreateSetting: { ...((defaults.taskCreateSetting as Plain | undefined) ?? {}), dialAtWeekDay: '2,2' } } };
-        return { doc: bad, path: ['tasks', k, 'taskCreateSetting', 'dialAtWeekDay'], at: ['defaults', 'taskCreateSetting', 'dialAtWeekDay'], message: /repeats 2/ };
+        const bad = {
+          ...doc,
+          defaults: {
+            ...defaults,
+            taskCreateSetting: { ...((defaults.taskCreateSetting as Plain | undefined) ?? {}), dialAtWeekDay: '2,2' },
+          },
+        };
+        return {
+          doc: bad,
+          path: ['tasks', k, 'taskCreateSetting', 'dialAtWeekDay'],
+          at: ['defaults', 'taskCreateSetting', 'dialAtWeekDay'],
+          message: /repeats 2/,
+        };
       }
     }
   }
@@ -139,7 +209,9 @@ describe('positions agree with the yaml library', () => {
     // (b) each declared task at its userTaskID key, as `yaml` places it.
     const declared = new Map<string, SourcePosition | undefined>();
     docs.forEach((doc, d) => {
-      const items = Array.isArray(doc.tasks) ? (doc.tasks as Plain[]).map((t, i) => [t, ['tasks', i]] as const) : [[doc, []] as const];
+      const items = Array.isArray(doc.tasks)
+        ? (doc.tasks as Plain[]).map((t, i) => [t, ['tasks', i]] as const)
+        : [[doc, []] as const];
       for (const [t, p] of items) declared.set(String(t.userTaskID), ref.position(d, [...p, 'userTaskID'], true));
     });
     for (const t of result.tasks) {
@@ -172,22 +244,30 @@ describe('positions agree with the yaml library', () => {
     });
   });
 
-  it('(b, c) declaration lines and error positions, YAML', () => {
-    fc.assert(
-      fc.property(faultyDocsArb, seedArb, (faults, seed) => {
-        const docs = faults.map((f) => f.doc);
-        checkLoaded('tasks/t.yaml', yamlLayout(docs, seed).text, docs, faults);
-      }),
-      { numRuns: RUNS },
-    );
-  }, TIMEOUT);
+  it(
+    '(b, c) declaration lines and error positions, YAML',
+    () => {
+      fc.assert(
+        fc.property(faultyDocsArb, seedArb, (faults, seed) => {
+          const docs = faults.map((f) => f.doc);
+          checkLoaded('tasks/t.yaml', yamlLayout(docs, seed).text, docs, faults);
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
 
-  it('(b, c) declaration lines and error positions, JSON', () => {
-    fc.assert(
-      fc.property(faultyDocsArb, seedArb, (faults, seed) => {
-        checkLoaded('tasks/t.json', jsonLayout(faults[0]!.doc, seed), [faults[0]!.doc], faults.slice(0, 1));
-      }),
-      { numRuns: RUNS },
-    );
-  }, TIMEOUT);
+  it(
+    '(b, c) declaration lines and error positions, JSON',
+    () => {
+      fc.assert(
+        fc.property(faultyDocsArb, seedArb, (faults, seed) => {
+          checkLoaded('tasks/t.json', jsonLayout(faults[0]!.doc, seed), [faults[0]!.doc], faults.slice(0, 1));
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
 });

@@ -21,9 +21,18 @@ const SEED = {
 async function setup(simOptions: Parameters<typeof startSimulator>[0] = {}) {
   sim = await startSimulator({ seed: SEED, maxPageSize: 100, ...simOptions });
   project = await tempProject();
-  await project.write('tasks/known.yaml', { userTaskID: 'known-1', sceneID: 'scene-a', taskCreateSetting: { maxCall: 3 } });
+  await project.write('tasks/known.yaml', {
+    userTaskID: 'known-1',
+    sceneID: 'scene-a',
+    taskCreateSetting: { maxCall: 3 },
+  });
 }
-const env = (over: Record<string, string> = {}) => ({ NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret, ...over });
+const env = (over: Record<string, string> = {}) => ({
+  NXCLOUD_ENDPOINT: sim.url,
+  NXCLOUD_UUID: sim.uuid,
+  NXCLOUD_SECRET_KEY: sim.secret,
+  ...over,
+});
 
 afterEach(async () => {
   await sim?.close();
@@ -34,17 +43,37 @@ describe('callform doctor', () => {
     await setup();
     const r = await runCli(['doctor'], { cwd: project.dir, env: env() });
     expect(r.code, describeResult(['doctor'], r)).toBe(0);
-    for (const title of ['settings file', 'task files', 'state', 'state lock', 'owed resumes', 'credentials', 'endpoint', 'request signature', 'response signature', 'clock skew', 'Node.js']) expect(r.stdout).toMatch(new RegExp(`✓ ${title}`));
+    for (const title of [
+      'settings file',
+      'task files',
+      'state',
+      'state lock',
+      'owed resumes',
+      'credentials',
+      'endpoint',
+      'request signature',
+      'response signature',
+      'clock skew',
+      'Node.js',
+    ])
+      expect(r.stdout).toMatch(new RegExp(`✓ ${title}`));
     expect(r.stdout + r.stderr).not.toContain(sim.secret);
   });
 
   it('a wrong secret: the request signature is refused, exit 1, with a fix; JSON says the same', async () => {
     await setup();
-    const r = await runCli(['doctor', '--format', 'json'], { cwd: project.dir, env: env({ NXCLOUD_SECRET_KEY: 'not-the-secret' }) });
+    const r = await runCli(['doctor', '--format', 'json'], {
+      cwd: project.dir,
+      env: env({ NXCLOUD_SECRET_KEY: 'not-the-secret' }),
+    });
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ kind: 'callform-doctor', ok: false });
-    expect(report.checks.find((c: { id: string }) => c.id === 'request-signature')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/retCode 6/), fix: expect.stringMatching(/NXCLOUD_SECRET_KEY/) });
+    expect(report.checks.find((c: { id: string }) => c.id === 'request-signature')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/retCode 6/),
+      fix: expect.stringMatching(/NXCLOUD_SECRET_KEY/),
+    });
     expect(r.stdout).not.toContain('not-the-secret');
   });
 
@@ -78,16 +107,24 @@ describe('callform doctor', () => {
 describe('callform import', () => {
   it('writes identity-only entries for undeclared tasks, which then validate and plan as unchanged', async () => {
     await setup();
-    const r = await runCli(['import', '--out', 'tasks/imported.yaml', '--status', '1,2,5'], { cwd: project.dir, env: env() });
+    const r = await runCli(['import', '--out', 'tasks/imported.yaml', '--status', '1,2,5'], {
+      cwd: project.dir,
+      env: env(),
+    });
     expect(r.code, describeResult(['import'], r)).toBe(0);
-    expect(r.stdout).toContain('Found 3 tasks, skipped 1 already declared, wrote 2 to tasks/imported.yaml; 1 listTask call.');
+    expect(r.stdout).toContain(
+      'Found 3 tasks, skipped 1 already declared, wrote 2 to tasks/imported.yaml; 1 listTask call.',
+    );
     const text = await project.read('tasks/imported.yaml');
     expect(text).toMatch(/does not return task settings/);
     expect(text).toMatch(/# taskID T\d+, status 2 \(running\), created \d{4}-/);
     expect(text).not.toContain('legacy-done');
     const validate = await runCli(['validate'], { cwd: project.dir, env: env() });
     expect(validate.stdout).toContain('Valid: 3 tasks in 2 files.');
-    const plan = await runCli(['plan', '--detailed-exitcode', '--target', 'legacy-*'], { cwd: project.dir, env: env() });
+    const plan = await runCli(['plan', '--detailed-exitcode', '--target', 'legacy-*'], {
+      cwd: project.dir,
+      env: env(),
+    });
     expect(plan.code, describeResult(['plan'], plan)).toBe(0);
   });
 
@@ -98,7 +135,10 @@ describe('callform import', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('already exists; import never overwrites a file');
     expect(await project.read('tasks/taken.yaml')).toBe('userTaskID: taken\nsceneID: s\n');
-    const dry = await runCli(['import', '--out', 'tasks/new.yaml', '--dry-run', '--name-contains', 'RENEWALS', '--scene', 'scene-b'], { cwd: project.dir, env: env() });
+    const dry = await runCli(
+      ['import', '--out', 'tasks/new.yaml', '--dry-run', '--name-contains', 'RENEWALS', '--scene', 'scene-b'],
+      { cwd: project.dir, env: env() },
+    );
     expect(dry.code, describeResult(['import'], dry)).toBe(0);
     expect(dry.stdout).toContain('would import legacy-renewals-2');
     expect(dry.stdout).toContain('Found 1 task, skipped 0 already declared, would write 1 (dry run: nothing written)');
@@ -115,7 +155,10 @@ describe('callform import', () => {
 
   it('refuses an empty --scene or --name-contains instead of matching every task', async () => {
     await setup();
-    for (const args of [['--scene', ''], ['--name-contains', '']]) {
+    for (const args of [
+      ['--scene', ''],
+      ['--name-contains', ''],
+    ]) {
       const r = await runCli(['import', '--out', 'tasks/new.yaml', ...args], { cwd: project.dir, env: env() });
       expect(r.code, describeResult(['import', ...args], r)).toBe(1);
       expect(r.stderr).toContain(`${args[0]} must not be empty`);
@@ -125,11 +168,17 @@ describe('callform import', () => {
 
   it('counts its listTask calls: a full page asks for the next one', async () => {
     await setup({ maxPageSize: 100 });
-    const tasks = Array.from({ length: 250 }, (_, i) => ({ userTaskID: `bulk-${String(i).padStart(3, '0')}`, sceneID: 's', taskStatus: 1 }));
+    const tasks = Array.from({ length: 250 }, (_, i) => ({
+      userTaskID: `bulk-${String(i).padStart(3, '0')}`,
+      sceneID: 's',
+      taskStatus: 1,
+    }));
     await sim.close();
     sim = await startSimulator({ seed: { tasks } });
     const r = await runCli(['import', '--out', 'tasks/bulk.yaml'], { cwd: project.dir, env: env() });
     expect(r.code, describeResult(['import'], r)).toBe(0);
-    expect(r.stdout).toContain('Found 250 tasks, skipped 0 already declared, wrote 250 to tasks/bulk.yaml; 3 listTask calls.');
+    expect(r.stdout).toContain(
+      'Found 250 tasks, skipped 0 already declared, wrote 250 to tasks/bulk.yaml; 3 listTask calls.',
+    );
   });
 });

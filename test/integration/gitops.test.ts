@@ -10,12 +10,20 @@ const IDS = ['north-1', 'north-2', 'south-1'];
 
 async function freshProject(): Promise<TempProject> {
   const p = await tempProject();
-  await p.write('tasks/t.yaml', { tasks: IDS.map((id, i) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: i + 1, taskCallbackUrl: 'https://ops:hunter2@hooks.example.com/cb' } })) });
+  await p.write('tasks/t.yaml', {
+    tasks: IDS.map((id, i) => ({
+      userTaskID: id,
+      sceneID: 'scene-1',
+      taskCreateSetting: { taskName: id, maxCall: i + 1, taskCallbackUrl: 'https://ops:hunter2@hooks.example.com/cb' },
+    })),
+  });
   return p;
 }
 
 beforeAll(async () => {
-  sim = await startSimulator({ seed: { tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskStatus: 1 })) } });
+  sim = await startSimulator({
+    seed: { tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskStatus: 1 })) },
+  });
   env = { NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret };
 });
 afterAll(() => sim.close());
@@ -66,9 +74,17 @@ describe('saved plans', () => {
   it('refuses a plan whose task files were edited since', async () => {
     const p = await freshProject();
     await runCli(['apply', '--auto-approve'], { cwd: p.dir, env });
-    await p.write('tasks/t.yaml', { tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: 9 } })) });
+    await p.write('tasks/t.yaml', {
+      tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: 9 } })),
+    });
     await runCli(['plan', '--out', 'p.cfplan'], { cwd: p.dir, env });
-    await p.write('tasks/t.yaml', { tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: 10 } })) });
+    await p.write('tasks/t.yaml', {
+      tasks: IDS.map((id) => ({
+        userTaskID: id,
+        sceneID: 'scene-1',
+        taskCreateSetting: { taskName: id, maxCall: 10 },
+      })),
+    });
     const res = await runCli(['apply', 'p.cfplan'], { cwd: p.dir, env });
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/saved plan is stale: the task files changed/);
@@ -77,7 +93,9 @@ describe('saved plans', () => {
   it('refuses a plan file edited by hand: what show renders and what apply sends are one plan', async () => {
     const p = await freshProject();
     await runCli(['apply', '--auto-approve'], { cwd: p.dir, env });
-    await p.write('tasks/t.yaml', { tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: 9 } })) });
+    await p.write('tasks/t.yaml', {
+      tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: 9 } })),
+    });
     await runCli(['plan', '--out', 'p.cfplan', '--target', 'north-1'], { cwd: p.dir, env });
     const original = JSON.parse(await p.read('p.cfplan'));
     const edits: Array<[string, (plan: any) => void]> = [
@@ -110,7 +128,9 @@ describe('saved plans', () => {
   it('refuses a plan when the state serial moved (same lineage, same files)', async () => {
     const p = await freshProject();
     await runCli(['apply', '--auto-approve'], { cwd: p.dir, env });
-    await p.write('tasks/t.yaml', { tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: 5 } })) });
+    await p.write('tasks/t.yaml', {
+      tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: 5 } })),
+    });
     await runCli(['plan', '--out', 'p.cfplan'], { cwd: p.dir, env });
     expect((await runCli(['apply', '--auto-approve', '--target', 'north-1'], { cwd: p.dir, env })).code).toBe(0);
     const res = await runCli(['apply', 'p.cfplan'], { cwd: p.dir, env });
@@ -166,7 +186,9 @@ describe('targets and formats', () => {
     const res = await runCli(['init'], { cwd: p.dir });
     expect(res.code).toBe(0);
     expect(await p.read('tasks/example-task.yaml')).toMatch(/yaml-language-server: \$schema=.*task-file\.schema\.json/);
-    expect((await p.read('.gitignore')).split('\n')).toEqual(expect.arrayContaining(['callform.state.json.lock', 'callform.state.json.lock.*']));
+    expect((await p.read('.gitignore')).split('\n')).toEqual(
+      expect.arrayContaining(['callform.state.json.lock', 'callform.state.json.lock.*']),
+    );
     expect((await runCli(['validate'], { cwd: p.dir })).code).toBe(0);
     expect((await runCli(['init'], { cwd: p.dir })).code).toBe(1);
   });

@@ -47,7 +47,17 @@ function story(id: string): string[] {
   return sim
     .log()
     .filter((e) => e.userTaskID === id)
-    .map((e) => (e.kind === 'status' ? `status ${e.from}→${e.to}` : e.endpoint === 'updateTask' ? 'update' : e.taskOperate === 2 ? 'pause' : e.taskOperate === 1 ? 'start' : 'finish'));
+    .map((e) =>
+      e.kind === 'status'
+        ? `status ${e.from}→${e.to}`
+        : e.endpoint === 'updateTask'
+          ? 'update'
+          : e.taskOperate === 2
+            ? 'pause'
+            : e.taskOperate === 1
+              ? 'start'
+              : 'finish',
+    );
 }
 
 afterEach(async () => {
@@ -65,7 +75,10 @@ describe('live tasks: pause → update → resume', () => {
     const json = await runCli(['plan', '--format', 'json'], { cwd: project.dir, env });
     const parsed = JSON.parse(json.stdout);
     expect(validatePlan(parsed), JSON.stringify(validatePlan.errors)).toBe(true);
-    expect(parsed.tasks.find((t: any) => t.userTaskID === 'live-opted')).toMatchObject({ action: 'pause-update-resume', pauseResume: true });
+    expect(parsed.tasks.find((t: any) => t.userTaskID === 'live-opted')).toMatchObject({
+      action: 'pause-update-resume',
+      pauseResume: true,
+    });
 
     sim.setStatus('live-person', 5); // a person pauses it before the apply
     const apply = await runCli(['apply', '--auto-approve', '--format', 'json'], { cwd: project.dir, env });
@@ -78,14 +91,20 @@ describe('live tasks: pause → update → resume', () => {
     expect(story('live-plain')).toEqual([]);
     const report = JSON.parse(apply.stdout);
     expect(report).toMatchObject({ kind: 'callform-apply', status: 'applied', exit_code: 3, paused: { tasks: 1 } });
-    expect(report.results.find((r: any) => r.userTaskID === 'live-opted')).toMatchObject({ outcome: 'applied', pausedMs: expect.any(Number) });
+    expect(report.results.find((r: any) => r.userTaskID === 'live-opted')).toMatchObject({
+      outcome: 'applied',
+      pausedMs: expect.any(Number),
+    });
     expect(apply.stderr).toMatch(/paused \(pause → update → resume\): 1 task/);
     expect((await project.state()).owedResumes).toBeUndefined();
   });
 
   it('--pause-running opts in every targeted running task; a delayed pause is confirmed by polling', async () => {
     await setup({ pauseDelayMs: 400 });
-    const apply = await runCli(['apply', '--auto-approve', '--pause-running', '--target', 'live-plain'], { cwd: project.dir, env });
+    const apply = await runCli(['apply', '--auto-approve', '--pause-running', '--target', 'live-plain'], {
+      cwd: project.dir,
+      env,
+    });
     expect(apply.code, describeResult(['apply'], apply)).toBe(0);
     expect(story('live-plain')).toEqual(['pause', 'status 2→5', 'update', 'start', 'status 5→2']);
     expect(sim.tasks.get('live-plain')).toMatchObject({ taskStatus: 2, taskCreateSetting: { maxCall: 10 } });
@@ -97,7 +116,10 @@ describe('live tasks: pause → update → resume', () => {
   it('a run killed inside a pause window: the next plan shows the owed resume, the next apply settles it first', async () => {
     await setup({ pauseDelayMs: 1_500 });
     const child = spawnCli(['apply', '--auto-approve', '--target', 'live-opted'], { cwd: project.dir, env });
-    await waitFor(() => sim.history('live-opted').pendingPause !== null, { timeoutMs: 20_000, what: 'the pause to be sent' });
+    await waitFor(() => sim.history('live-opted').pendingPause !== null, {
+      timeoutMs: 20_000,
+      what: 'the pause to be sent',
+    });
     child.child.kill('SIGKILL');
     await child.done;
     expect((await project.state()).owedResumes?.['live-opted']).toMatchObject({ phase: 'pausing' });
@@ -116,11 +138,16 @@ describe('live tasks: pause → update → resume', () => {
   it('SIGINT inside a pause window finishes the update and the resume before exiting, and says what it waits for', async () => {
     await setup({ pauseDelayMs: 1_000 });
     const child = spawnCli(['apply', '--auto-approve', '--target', 'live-opted'], { cwd: project.dir, env });
-    await waitFor(() => sim.history('live-opted').pendingPause !== null, { timeoutMs: 20_000, what: 'the pause to be sent' });
+    await waitFor(() => sim.history('live-opted').pendingPause !== null, {
+      timeoutMs: 20_000,
+      what: 'the pause to be sent',
+    });
     child.child.kill('SIGINT');
     const r = await child.done;
     expect(r.code, describeResult(['apply'], r)).toBe(130);
-    expect(r.stderr).toMatch(/waiting \(at most \d+ s\) for 1 task\(s\) in a pause window to be updated and resumed: live-opted/);
+    expect(r.stderr).toMatch(
+      /waiting \(at most \d+ s\) for 1 task\(s\) in a pause window to be updated and resumed: live-opted/,
+    );
     expect(story('live-opted')).toEqual(['pause', 'status 2→5', 'update', 'start', 'status 5→2']);
     expect(sim.tasks.get('live-opted')).toMatchObject({ taskStatus: 2, taskCreateSetting: { maxCall: 10 } });
   });

@@ -19,7 +19,10 @@ afterEach(async () => {
 });
 
 /** n not-started tasks on a simulator limited to `rateLimit` req/s, and a project that changes each of them. */
-async function setup(n: number, options: { rateLimit: number; throttleStyle?: ThrottleStyle; latencyMs?: number; settings?: object }): Promise<{ project: TempProject; env: Record<string, string>; sim: Simulator }> {
+async function setup(
+  n: number,
+  options: { rateLimit: number; throttleStyle?: ThrottleStyle; latencyMs?: number; settings?: object },
+): Promise<{ project: TempProject; env: Record<string, string>; sim: Simulator }> {
   const s = await startSimulator({
     seed: { tasks: ids(n).map((userTaskID) => ({ userTaskID, sceneID: 'scene-1', taskStatus: 1 })) },
     rateLimit: options.rateLimit,
@@ -29,7 +32,13 @@ async function setup(n: number, options: { rateLimit: number; throttleStyle?: Th
   });
   sim = s;
   const project = await tempProject({ parallelism: 32, ...options.settings });
-  await project.write('tasks/all.yaml', { tasks: ids(n).map((userTaskID, i) => ({ userTaskID, sceneID: 'scene-1', taskCreateSetting: { maxCall: 1 + (i % 9) } })) });
+  await project.write('tasks/all.yaml', {
+    tasks: ids(n).map((userTaskID, i) => ({
+      userTaskID,
+      sceneID: 'scene-1',
+      taskCreateSetting: { maxCall: 1 + (i % 9) },
+    })),
+  });
   return { project, env: { NXCLOUD_ENDPOINT: s.url, NXCLOUD_UUID: s.uuid, NXCLOUD_SECRET_KEY: s.secret }, sim: s };
 }
 
@@ -40,7 +49,9 @@ describe('apply against a rate-limited API', () => {
       const r = await runCli(['apply', '--auto-approve'], { cwd: project.dir, env });
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/Apply complete: 60 applied, 0 blocked, 0 failed, 0 unchanged \(60 updateTask calls; \d+ API calls at [\d.]+ calls\/s, \d+ throttled\)\./);
+      expect(r.stdout).toMatch(
+        /Apply complete: 60 applied, 0 blocked, 0 failed, 0 unchanged \(60 updateTask calls; \d+ API calls at [\d.]+ calls\/s, \d+ throttled\)\./,
+      );
       const stats = sim.stats();
       expect(stats.updates).toBe(60);
       // Throttled requests were refused, not applied: exactly one applied update per task.
@@ -67,7 +78,9 @@ describe('apply against a rate-limited API', () => {
     expect(r.code).toBe(0);
     const requestLines = r.stderr.split('\n').filter((l) => l.startsWith('[debug] → POST'));
     expect(requestLines).toHaveLength(13); // one status read, 12 updates
-    expect(requestLines.slice(1).every((l) => /\(paced at 20\.0\), concurrency \d+\/32, 0 throttled\]$/.test(l))).toBe(true);
+    expect(requestLines.slice(1).every((l) => /\(paced at 20\.0\), concurrency \d+\/32, 0 throttled\]$/.test(l))).toBe(
+      true,
+    );
     expect(sim.stats().throttled).toBe(0);
   });
 
@@ -82,15 +95,22 @@ describe('apply against a rate-limited API', () => {
   });
 
   it('a spent throttle budget fails the task, says the API kept throttling, and keeps its unconfirmed mark', async () => {
-    const { project, env, sim } = await setup(6, { rateLimit: 1000, settings: { parallelism: 6, concurrency: 'fixed', throttleRetries: 0 } });
+    const { project, env, sim } = await setup(6, {
+      rateLimit: 1000,
+      settings: { parallelism: 6, concurrency: 'fixed', throttleRetries: 0 },
+    });
     expect((await runCli(['apply', '--auto-approve', '--target', 'rl-0000'], { cwd: project.dir, env })).code).toBe(0); // a state entry to mark
-    await project.write('tasks/all.yaml', { tasks: ids(6).map((userTaskID) => ({ userTaskID, sceneID: 'scene-1', taskCreateSetting: { maxCall: 42 } })) });
+    await project.write('tasks/all.yaml', {
+      tasks: ids(6).map((userTaskID) => ({ userTaskID, sceneID: 'scene-1', taskCreateSetting: { maxCall: 42 } })),
+    });
     // One token left: the status read takes it, and all six updates go out at once and are throttled.
     sim.setFaults({ rateLimit: 0.01, burst: 1 });
     const r = await runCli(['apply', '--auto-approve'], { cwd: project.dir, env });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('0 applied, 0 blocked, 6 failed');
-    expect(r.stdout).toMatch(/x rl-0000 failed: updateTask: the API kept throttling \(1 throttled answer over [\d.]+ s\)\n/);
+    expect(r.stdout).toMatch(
+      /x rl-0000 failed: updateTask: the API kept throttling \(1 throttled answer over [\d.]+ s\)\n/,
+    );
     expect(sim.stats().updates).toBe(1);
     expect((await project.state()).tasks['rl-0000'].pending).toBeDefined();
   });

@@ -17,7 +17,14 @@ const SETTINGS = {
     routeID: 'route-1',
     manualCallSetting: { agentGroup: 'g-1', dispatchType: 1, ratioCallRate: 1.5 },
   },
-  funcFlag: { taskKeep: true, roundRedial: false, wholeTTS: true, smsEnable: true, smsFuncFlag: [{ smsID: 'sms-1', intentID: ['i-1'] }], phoneEncrypt: false },
+  funcFlag: {
+    taskKeep: true,
+    roundRedial: false,
+    wholeTTS: true,
+    smsEnable: true,
+    smsFuncFlag: [{ smsID: 'sms-1', intentID: ['i-1'] }],
+    phoneEncrypt: false,
+  },
 };
 
 let sim: Simulator;
@@ -29,7 +36,12 @@ async function writeTasks(maxCallOfA = 5) {
   await project.write('tasks/renewals.yaml', {
     defaults: { funcFlag: { wholeTTS: true } },
     tasks: [
-      { userTaskID: 'task-a', sceneID: 'scene-1', ...structuredClone(SETTINGS), taskCreateSetting: { ...SETTINGS.taskCreateSetting, maxCall: maxCallOfA } },
+      {
+        userTaskID: 'task-a',
+        sceneID: 'scene-1',
+        ...structuredClone(SETTINGS),
+        taskCreateSetting: { ...SETTINGS.taskCreateSetting, maxCall: maxCallOfA },
+      },
       { userTaskID: 'task-b', sceneID: 'scene-1', taskCreateSetting: { taskName: 'B', maxCall: 2 } },
       { userTaskID: 'task-running', sceneID: 'scene-1', taskCreateSetting: { taskName: 'R', maxCall: 3 } },
     ],
@@ -41,7 +53,12 @@ beforeEach(async () => {
     seed: {
       tasks: [
         { userTaskID: 'task-a', sceneID: 'scene-1', taskStatus: 1 },
-        { userTaskID: 'task-b', sceneID: 'scene-1', taskStatus: 5, taskCreateSetting: { taskName: 'old B', maxCall: 1 } },
+        {
+          userTaskID: 'task-b',
+          sceneID: 'scene-1',
+          taskStatus: 5,
+          taskCreateSetting: { taskName: 'old B', maxCall: 1 },
+        },
         { userTaskID: 'task-running', sceneID: 'scene-1', taskStatus: 2 },
       ],
     },
@@ -64,7 +81,9 @@ describe('plan and apply against the simulator', () => {
     const res = await runCli(['apply', '--auto-approve'], { cwd: project.dir, env });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(3);
-    expect(res.stdout).toMatch(/Apply complete: 2 applied, 1 blocked, 0 failed, 0 unchanged \(2 updateTask calls; 2 API calls at [\d.]+ calls\/s, 0 throttled\)/);
+    expect(res.stdout).toMatch(
+      /Apply complete: 2 applied, 1 blocked, 0 failed, 0 unchanged \(2 updateTask calls; 2 API calls at [\d.]+ calls\/s, 0 throttled\)/,
+    );
     expect(res.stdout).toMatch(/task-running blocked: task is 2 \(running\)/);
     expect(res.stdout).toMatch(/after about 5 minutes/);
     const a = updates.find((u) => u.userTaskID === 'task-a')!.body;
@@ -74,7 +93,11 @@ describe('plan and apply against the simulator', () => {
     expect(sim.tasks.get('task-running')!.taskCreateSetting).toEqual({});
     const state = await project.state();
     expect(Object.keys(state.tasks).sort()).toEqual(['task-a', 'task-b']);
-    expect(state.tasks['task-a']).toMatchObject({ sceneID: 'scene-1', taskID: sim.tasks.get('task-a')!.taskID, ...SETTINGS });
+    expect(state.tasks['task-a']).toMatchObject({
+      sceneID: 'scene-1',
+      taskID: sim.tasks.get('task-a')!.taskID,
+      ...SETTINGS,
+    });
     expect(state.serial).toBeGreaterThanOrEqual(1);
   });
 
@@ -88,9 +111,16 @@ describe('plan and apply against the simulator', () => {
     expect(plan.stdout).toMatch(/Plan: 1 to update, 1 blocked, 1 unchanged/);
     const res = await runCli(['apply', '--auto-approve'], { cwd: project.dir, env });
     expect(res.code).toBe(3);
-    expect(updates).toEqual([{ userTaskID: 'task-a', body: { productID: 'callbot', userTaskID: 'task-a', sceneID: 'scene-1', taskCreateSetting: { maxCall: 9 } } }]);
+    expect(updates).toEqual([
+      {
+        userTaskID: 'task-a',
+        body: { productID: 'callbot', userTaskID: 'task-a', sceneID: 'scene-1', taskCreateSetting: { maxCall: 9 } },
+      },
+    ]);
     expect(sim.tasks.get('task-a')!.taskCreateSetting.maxCall).toBe(9);
-    expect(sim.tasks.get('task-a')!.taskCreateSetting.manualCallSetting).toEqual(SETTINGS.taskCreateSetting.manualCallSetting);
+    expect(sim.tasks.get('task-a')!.taskCreateSetting.manualCallSetting).toEqual(
+      SETTINGS.taskCreateSetting.manualCallSetting,
+    );
   });
 
   it('after a clean apply, plan --detailed-exitcode exits 0; with changes it exits 2', async () => {
@@ -105,7 +135,10 @@ describe('plan and apply against the simulator', () => {
   });
 
   it.each(['MD5', 'SHA256'])('works with the %s signature', async (algorithm) => {
-    const res = await runCli(['apply', '--auto-approve'], { cwd: project.dir, env: { ...env, NXCLOUD_ALGORITHM: algorithm } });
+    const res = await runCli(['apply', '--auto-approve'], {
+      cwd: project.dir,
+      env: { ...env, NXCLOUD_ALGORITHM: algorithm },
+    });
     expect(res.code).toBe(3);
     expect(sim.stats().authFailures).toBe(0);
   });
@@ -114,7 +147,10 @@ describe('plan and apply against the simulator', () => {
     await runCli(['apply', '--auto-approve'], { cwd: project.dir, env });
     const before = await readFile(path.join(project.dir, 'callform.state.json'));
     await writeTasks(7);
-    const res = await runCli(['apply', '--auto-approve'], { cwd: project.dir, env: { ...env, NXCLOUD_SECRET_KEY: 'not-the-secret' } });
+    const res = await runCli(['apply', '--auto-approve'], {
+      cwd: project.dir,
+      env: { ...env, NXCLOUD_SECRET_KEY: 'not-the-secret' },
+    });
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/listTask: request refused: retCode 6/);
     expect(res.stderr).toMatch(/check NXCLOUD_UUID, NXCLOUD_SECRET_KEY/);
@@ -144,7 +180,9 @@ describe('plan and apply against the simulator', () => {
   it('a task removed from the files is forgotten from state without a call', async () => {
     await runCli(['apply', '--auto-approve'], { cwd: project.dir, env });
     updates = [];
-    await project.write('tasks/renewals.yaml', { tasks: [{ userTaskID: 'task-b', sceneID: 'scene-1', taskCreateSetting: { taskName: 'B', maxCall: 2 } }] });
+    await project.write('tasks/renewals.yaml', {
+      tasks: [{ userTaskID: 'task-b', sceneID: 'scene-1', taskCreateSetting: { taskName: 'B', maxCall: 2 } }],
+    });
     const res = await runCli(['apply', '--auto-approve'], { cwd: project.dir, env });
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/task-a will be forgotten/);

@@ -49,7 +49,9 @@ tasks:
 }
 
 beforeEach(async () => {
-  sim = await startSimulator({ seed: { tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskStatus: 1 })) } });
+  sim = await startSimulator({
+    seed: { tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskStatus: 1 })) },
+  });
   sent = [];
   sim.onRequest = (endpoint, body: any) => {
     if (endpoint === 'updateTask') sent.push(body);
@@ -67,10 +69,18 @@ describe('dialWindow end to end', () => {
   it('sends and records the raw fields; the next plan is empty', async () => {
     const applied = await cli('apply', '--auto-approve');
     expect(applied.code, applied.stderr).toBe(0);
-    expect(sent.find((b) => b.userTaskID === 'west')!.taskCreateSetting).toMatchObject({ dialAtWeekDay: '1,2,3,4,5', dialAtUpHour: '10,11,15,16,17', dialAtDownHour: '10,11,15,16,17' });
+    expect(sent.find((b) => b.userTaskID === 'west')!.taskCreateSetting).toMatchObject({
+      dialAtWeekDay: '1,2,3,4,5',
+      dialAtUpHour: '10,11,15,16,17',
+      dialAtDownHour: '10,11,15,16,17',
+    });
     expect(JSON.stringify(sent)).not.toContain('dialWindow');
     const state = await project.state();
-    expect(state.tasks.west.taskCreateSetting).toMatchObject({ dialAtWeekDay: '1,2,3,4,5', dialAtUpHour: '10,11,15,16,17', dialAtDownHour: '10,11,15,16,17' });
+    expect(state.tasks.west.taskCreateSetting).toMatchObject({
+      dialAtWeekDay: '1,2,3,4,5',
+      dialAtUpHour: '10,11,15,16,17',
+      dialAtDownHour: '10,11,15,16,17',
+    });
     expect(JSON.stringify(state)).not.toContain('dialWindow');
     expect((await cli('plan', '--detailed-exitcode')).code).toBe(0);
   });
@@ -85,8 +95,12 @@ describe('risk gate: --fail-on-risk', () => {
     await writeTasks({ dialWindow: { hours: ['08:00-12:00', '15:00-18:00'] } });
     const text = await cli('plan', '--fail-on-risk');
     expect(text.code).toBe(4);
-    expect(text.stdout).toContain('dialing window (GMT+8): Mon–Fri 10:00–12:00, 15:00–18:00 → Mon–Fri 08:00–12:00, 15:00–18:00');
-    expect(text.stdout).toMatch(/Risky changes \(1\):\n {2}⚠ west: dialing window widened: adds Mon–Fri 08:00–10:00\n\nPlan: 1 to update/);
+    expect(text.stdout).toContain(
+      'dialing window (GMT+8): Mon–Fri 10:00–12:00, 15:00–18:00 → Mon–Fri 08:00–12:00, 15:00–18:00',
+    );
+    expect(text.stdout).toMatch(
+      /Risky changes \(1\):\n {2}⚠ west: dialing window widened: adds Mon–Fri 08:00–10:00\n\nPlan: 1 to update/,
+    );
     const md = await cli('plan', '--fail-on-risk', '--format', 'markdown');
     expect(md.code).toBe(4);
     expect(md.stdout).toMatch(/^<!-- callform-plan -->\n### callform plan\n\n> ⚠️ \*\*Risky changes in 1 task/);
@@ -95,7 +109,14 @@ describe('risk gate: --fail-on-risk', () => {
     expect(json.code).toBe(4);
     const plan = JSON.parse(json.stdout);
     expect(validatePlan(plan), JSON.stringify(validatePlan.errors)).toBe(true);
-    expect(plan.risks).toEqual([{ userTaskID: 'west', kind: 'dial-window-widened', message: 'dialing window widened: adds Mon–Fri 08:00–10:00', source: 'tasks/campaign.yaml:9' }]);
+    expect(plan.risks).toEqual([
+      {
+        userTaskID: 'west',
+        kind: 'dial-window-widened',
+        message: 'dialing window widened: adds Mon–Fri 08:00–10:00',
+        source: 'tasks/campaign.yaml:9',
+      },
+    ]);
   });
 
   it('combines with --detailed-exitcode: 4 risky, 2 changes without risk, 0 nothing; a policy error is 1 over both', async () => {
@@ -117,13 +138,21 @@ describe('policy in validate and plan', () => {
     await project.write('policies/base.yaml', POLICY_CAP(5, 'warn'));
     const warned = await cli('validate');
     expect(warned.code).toBe(0);
-    expect(warned.stderr).toContain('policy warning: tasks/campaign.yaml:9: west [robot-concurrency] maxCall is 10, above the maximum 5 — the contract allows 5 robots per task');
-    expect(warned.stdout).toMatch(/Valid: 2 tasks in 1 file\.\nPolicy: 2 rules from policies\/base\.yaml \(sha256 [0-9a-f]{12}\): 0 errors, 2 warnings, 0 exemptions\.\n/);
+    expect(warned.stderr).toContain(
+      'policy warning: tasks/campaign.yaml:9: west [robot-concurrency] maxCall is 10, above the maximum 5 — the contract allows 5 robots per task',
+    );
+    expect(warned.stdout).toMatch(
+      /Valid: 2 tasks in 1 file\.\nPolicy: 2 rules from policies\/base\.yaml \(sha256 [0-9a-f]{12}\): 0 errors, 2 warnings, 0 exemptions\.\n/,
+    );
     await project.write('policies/base.yaml', POLICY_CAP(5, 'error'));
     const failed = await cli('validate');
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toContain('Error: 2 policy violations at error level:\n  tasks/campaign.yaml:12: east [robot-concurrency] maxCall is 10, above the maximum 5');
-    expect(failed.stderr).toContain('\n  tasks/campaign.yaml:9: west [robot-concurrency] maxCall is 10, above the maximum 5 — the contract allows 5 robots per task\n');
+    expect(failed.stderr).toContain(
+      'Error: 2 policy violations at error level:\n  tasks/campaign.yaml:12: east [robot-concurrency] maxCall is 10, above the maximum 5',
+    );
+    expect(failed.stderr).toContain(
+      '\n  tasks/campaign.yaml:9: west [robot-concurrency] maxCall is 10, above the maximum 5 — the contract allows 5 robots per task\n',
+    );
     expect(failed.stdout).toBe('');
   });
 
@@ -140,14 +169,22 @@ describe('policy in validate and plan', () => {
     await writeTasks({ maxCall: 80 });
     const text = await cli('plan', '--out', 'plan.cfplan');
     expect(text.code).toBe(1);
-    expect(text.stdout).toContain('x tasks/campaign.yaml:9: west [robot-concurrency] maxCall is 80, above the maximum 50');
+    expect(text.stdout).toContain(
+      'x tasks/campaign.yaml:9: west [robot-concurrency] maxCall is 80, above the maximum 50',
+    );
     expect(text.stderr).toContain('Error: the plan has 1 policy violation at error level; apply will refuse it');
     expect(JSON.parse(await project.read('plan.cfplan')).policy.violations).toHaveLength(1);
     const md = await cli('plan', '--format', 'markdown');
     expect(md.code).toBe(1);
     expect(md.stdout).toContain('> ❌ **Policy: 1 violation at error level: apply will refuse this plan.**');
     const json = JSON.parse((await cli('plan', '--format', 'json')).stdout);
-    expect(json.policy.violations[0]).toMatchObject({ rule: 'robot-concurrency', severity: 'error', userTaskID: 'west', source: 'tasks/campaign.yaml:9', path: 'taskCreateSetting.maxCall' });
+    expect(json.policy.violations[0]).toMatchObject({
+      rule: 'robot-concurrency',
+      severity: 'error',
+      userTaskID: 'west',
+      source: 'tasks/campaign.yaml:9',
+      path: 'taskCreateSetting.maxCall',
+    });
   });
 });
 
@@ -171,7 +208,9 @@ describe('policy at apply time', () => {
     sent = [];
     const res = await cli('apply', 'plan.cfplan');
     expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/warning: the policy files changed since the plan was made \(plan: sha256 [0-9a-f]{12}, now: sha256 [0-9a-f]{12}\); checking the plan against the current policy/);
+    expect(res.stderr).toMatch(
+      /warning: the policy files changed since the plan was made \(plan: sha256 [0-9a-f]{12}, now: sha256 [0-9a-f]{12}\); checking the plan against the current policy/,
+    );
     expect(res.stderr).toContain('apply refused (the policy files changed since the plan was made');
     expect(res.stderr).toContain('west [robot-concurrency] maxCall is 40, above the maximum 30');
     expect(sent).toEqual([]);
@@ -195,7 +234,9 @@ describe('policy at apply time', () => {
     expect((await cli('plan')).stdout).not.toContain('changed since the last apply');
     await project.write('policies/base.yaml', POLICY_CAP(45));
     const text = await cli('plan');
-    expect(text.stdout).toContain(`the policy files changed since the last apply (it ran under sha256 ${recorded.slice(0, 12)})`);
+    expect(text.stdout).toContain(
+      `the policy files changed since the last apply (it ran under sha256 ${recorded.slice(0, 12)})`,
+    );
     const json = JSON.parse((await cli('plan', '--format', 'json')).stdout);
     expect(json.policy).toMatchObject({ previous_digest: recorded });
     expect(json.policy.digest).not.toBe(recorded);
@@ -212,7 +253,9 @@ describe('policy at apply time', () => {
     sent = [];
     const res = await cli('apply', 'plan.cfplan');
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain('saved plan does not match its task files and state: task west would do something else (its action, payload or changes differ) (was the plan file edited?)');
+    expect(res.stderr).toContain(
+      'saved plan does not match its task files and state: task west would do something else (its action, payload or changes differ) (was the plan file edited?)',
+    );
     expect(sent).toEqual([]);
   });
 
@@ -223,7 +266,9 @@ describe('policy at apply time', () => {
     await project.write('plan.cfplan', JSON.stringify({ ...older, format_version: '2.0' }));
     const res = await cli('apply', 'plan.cfplan');
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stderr).toMatch(/warning: the plan \(format 2\.0\) records no policy check; checking it against the current policy \(sha256 [0-9a-f]{12}\)/);
+    expect(res.stderr).toMatch(
+      /warning: the plan \(format 2\.0\) records no policy check; checking it against the current policy \(sha256 [0-9a-f]{12}\)/,
+    );
   });
 
   it('refuses a saved plan made under a policy when the settings in use have none (no --config bypass)', async () => {
@@ -231,10 +276,18 @@ describe('policy at apply time', () => {
     expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
     await project.write('policies/base.yaml', POLICY_CAP(30));
     const settings = await project.read('callform.config.yaml');
-    await project.write('nopolicy.yaml', settings.split('\n').filter((l) => !l.startsWith('policyFiles')).join('\n'));
+    await project.write(
+      'nopolicy.yaml',
+      settings
+        .split('\n')
+        .filter((l) => !l.startsWith('policyFiles'))
+        .join('\n'),
+    );
     const res = await cli('--config', 'nopolicy.yaml', 'apply', 'plan.cfplan');
     expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/apply refused: the plan was checked against a policy \(sha256 [0-9a-f]{12}\), but the settings in use configure none/);
+    expect(res.stderr).toMatch(
+      /apply refused: the plan was checked against a policy \(sha256 [0-9a-f]{12}\), but the settings in use configure none/,
+    );
     expect(sent).toEqual([]);
     await expect(project.read('callform.state.json')).rejects.toThrow();
   });

@@ -7,7 +7,18 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startSimulator, FAULT_KINDS, type Simulator } from '../../src/sim/index.js';
-import { createProject, describeResult, dropDistSnapshot, runCli, seededRandom, simEnv, sleep, spawnCli, useDistSnapshot, type TempProject } from '../support/project.js';
+import {
+  createProject,
+  describeResult,
+  dropDistSnapshot,
+  runCli,
+  seededRandom,
+  simEnv,
+  sleep,
+  spawnCli,
+  useDistSnapshot,
+  type TempProject,
+} from '../support/project.js';
 
 const RUNNING = Array.from({ length: 6 }, (_, i) => `live-run-${i}`);
 const PERSON = ['live-person-0', 'live-person-1'];
@@ -46,7 +57,11 @@ async function expectPausedOnesOwed(sim: Simulator, p: TempProject, label: strin
 
 /** After a complete apply: ours run again with the round's settings, nothing is owed. */
 async function expectConverged(sim: Simulator, p: TempProject, round: number, label: string) {
-  for (const id of RUNNING) expect(sim.tasks.get(id), `${label}: ${id}`).toMatchObject({ taskStatus: 2, taskCreateSetting: { maxCall: 100 + round } });
+  for (const id of RUNNING)
+    expect(sim.tasks.get(id), `${label}: ${id}`).toMatchObject({
+      taskStatus: 2,
+      taskCreateSetting: { maxCall: 100 + round },
+    });
   for (const id of PERSON) expect(sim.tasks.get(id)!.taskCreateSetting.maxCall, `${label}: ${id}`).toBe(100 + round);
   expect((await p.readState())?.owedResumes, label).toBeUndefined();
   expectPersonTasksNeverResumed(sim, label);
@@ -64,7 +79,10 @@ describe('guaranteed resume', () => {
     const seedValue = Number(process.env.CALLFORM_LIVE_SEED ?? 0x11fe);
     const rng = seededRandom(seedValue);
     const sim = await startSimulator({ seed: seed(), latencyMs: 8, pauseDelayMs: 30 });
-    const p = await createProject({ parallelism: 3, timeoutMs: 3000, retries: 1, pauseTimeoutMs: 600 }, 'callform-live-kill-');
+    const p = await createProject(
+      { parallelism: 3, timeoutMs: 3000, retries: 1, pauseTimeoutMs: 600 },
+      'callform-live-kill-',
+    );
     const env = simEnv(sim);
     const apply = async (label: string) => {
       const args = ['apply', '--auto-approve'];
@@ -72,7 +90,8 @@ describe('guaranteed resume', () => {
       expect(r.code, `${label} (seed ${seedValue})\n${describeResult(args, r)}`).toBe(0);
     };
     const outcomes = { killedInWindow: 0, killedOutside: 0, finished: 0 };
-    const inWindow = () => RUNNING.some((id) => sim.tasks.get(id)!.taskStatus === 5 || sim.history(id).pendingPause !== null);
+    const inWindow = () =>
+      RUNNING.some((id) => sim.tasks.get(id)!.taskStatus === 5 || sim.history(id).pendingPause !== null);
     try {
       await writeRound(p, 0);
       const t0 = Date.now();
@@ -115,26 +134,41 @@ describe('guaranteed resume', () => {
     }
   });
 
-  it('30% faults on every endpoint: never a task left paused unrecorded, never a person-paused task resumed, then convergence', { timeout: 120_000 }, async () => {
-    const sim = await startSimulator({ seed: seed(), latencyMs: 2, pauseDelayMs: 20, faultRate: 0.3, faultKinds: [...FAULT_KINDS], faultSeed: 7, timeoutFaultMs: 400 });
-    const p = await createProject({ parallelism: 3, timeoutMs: 300, retries: 2, pauseTimeoutMs: 2000 }, 'callform-live-faults-');
-    const env = simEnv(sim);
-    try {
-      for (let round = 0; round < 8; round++) {
-        await writeRound(p, round);
+  it(
+    '30% faults on every endpoint: never a task left paused unrecorded, never a person-paused task resumed, then convergence',
+    { timeout: 120_000 },
+    async () => {
+      const sim = await startSimulator({
+        seed: seed(),
+        latencyMs: 2,
+        pauseDelayMs: 20,
+        faultRate: 0.3,
+        faultKinds: [...FAULT_KINDS],
+        faultSeed: 7,
+        timeoutFaultMs: 400,
+      });
+      const p = await createProject(
+        { parallelism: 3, timeoutMs: 300, retries: 2, pauseTimeoutMs: 2000 },
+        'callform-live-faults-',
+      );
+      const env = simEnv(sim);
+      try {
+        for (let round = 0; round < 8; round++) {
+          await writeRound(p, round);
+          const r = await runCli(['apply', '--auto-approve'], { cwd: p.dir, env, timeoutMs: 60_000 });
+          expect([0, 1], describeResult(['apply'], r)).toContain(r.code); // faults may fail tasks, never crash
+          await expectPausedOnesOwed(sim, p, `faulty round ${round}`);
+          expectPersonTasksNeverResumed(sim, `faulty round ${round}`);
+        }
+        sim.setFaults({ faultRate: 0 });
         const r = await runCli(['apply', '--auto-approve'], { cwd: p.dir, env, timeoutMs: 60_000 });
-        expect([0, 1], describeResult(['apply'], r)).toContain(r.code); // faults may fail tasks, never crash
-        await expectPausedOnesOwed(sim, p, `faulty round ${round}`);
-        expectPersonTasksNeverResumed(sim, `faulty round ${round}`);
+        expect(r.code, describeResult(['apply'], r)).toBe(0);
+        await expectConverged(sim, p, 7, 'after faults');
+        expect(sim.stats().faults).toMatchObject({ badsign: expect.any(Number) });
+      } finally {
+        await sim.close();
+        await p.cleanup();
       }
-      sim.setFaults({ faultRate: 0 });
-      const r = await runCli(['apply', '--auto-approve'], { cwd: p.dir, env, timeoutMs: 60_000 });
-      expect(r.code, describeResult(['apply'], r)).toBe(0);
-      await expectConverged(sim, p, 7, 'after faults');
-      expect(sim.stats().faults).toMatchObject({ badsign: expect.any(Number) });
-    } finally {
-      await sim.close();
-      await p.cleanup();
-    }
-  });
+    },
+  );
 });

@@ -14,7 +14,14 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CallformError } from '../../src/errors.js';
-import { acquireStateLock, describeHolder, forceUnlock, type AcquireOptions, type LockInfo, type StateLock } from '../../src/state/lock.js';
+import {
+  acquireStateLock,
+  describeHolder,
+  forceUnlock,
+  type AcquireOptions,
+  type LockInfo,
+  type StateLock,
+} from '../../src/state/lock.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import {
   createProject,
@@ -45,15 +52,31 @@ function specs(prefix: string, count: number) {
   }));
 }
 
-async function setup(prefix: string, count: number, latencyMs: number, parallelism: number): Promise<{ sim: Simulator; p: TempProject; tasks: ReturnType<typeof specs>; env: Record<string, string | undefined> }> {
+async function setup(
+  prefix: string,
+  count: number,
+  latencyMs: number,
+  parallelism: number,
+): Promise<{
+  sim: Simulator;
+  p: TempProject;
+  tasks: ReturnType<typeof specs>;
+  env: Record<string, string | undefined>;
+}> {
   const tasks = specs(prefix, count);
-  const sim = await startSimulator({ latencyMs, seed: { tasks: tasks.map((t) => ({ userTaskID: t.userTaskID, sceneID: SCENE, taskStatus: 1 })) } });
+  const sim = await startSimulator({
+    latencyMs,
+    seed: { tasks: tasks.map((t) => ({ userTaskID: t.userTaskID, sceneID: SCENE, taskStatus: 1 })) },
+  });
   const p = await createProject({ parallelism, timeoutMs: 10_000, retries: 1 }, `callform-${prefix}-`);
   await p.writeCollections({ all: { tasks } });
   return { sim, p, tasks, env: simEnv(sim) };
 }
 
-const settingsOf = (t: { taskCreateSetting: object; funcFlag: object }): Settings => ({ taskCreateSetting: { ...t.taskCreateSetting }, funcFlag: { ...t.funcFlag } });
+const settingsOf = (t: { taskCreateSetting: object; funcFlag: object }): Settings => ({
+  taskCreateSetting: { ...t.taskCreateSetting },
+  funcFlag: { ...t.funcFlag },
+});
 
 /** Takes the state lock with the library function in a child process, then SIGKILLs it. */
 async function leaveDeadLock(statePath: string): Promise<{ pid: number; info: any }> {
@@ -96,7 +119,10 @@ describe('state lock', () => {
     try {
       const first = spawnCli(['apply', '--auto-approve'], { cwd: p.dir, env });
       // The lock file (the holder record) appears once the first run holds the lock.
-      const info = await waitFor(async () => (existsSync(p.lockPath) ? JSON.parse(await readFile(p.lockPath, 'utf8')) : null), { timeoutMs: 15_000, what: 'the first apply to take the lock' });
+      const info = await waitFor(
+        async () => (existsSync(p.lockPath) ? JSON.parse(await readFile(p.lockPath, 'utf8')) : null),
+        { timeoutMs: 15_000, what: 'the first apply to take the lock' },
+      );
       expect(info.pid).toBe(first.pid);
 
       const args = ['apply', '--auto-approve', '--lock-timeout', '200'];
@@ -124,26 +150,30 @@ describe('state lock', () => {
     }
   });
 
-  it('(b) a lock left by a process killed with SIGKILL does not block the next apply', { timeout: 60_000 }, async () => {
-    const { sim, p, tasks, env } = await setup('lkb', 3, 0, 2);
-    try {
-      const { pid, info } = await leaveDeadLock(p.statePath);
-      expect(info.pid).toBe(pid);
-      expect(info.host).toBe(hostname());
-      expect(existsSync(p.lockPath)).toBe(true);
+  it(
+    '(b) a lock left by a process killed with SIGKILL does not block the next apply',
+    { timeout: 60_000 },
+    async () => {
+      const { sim, p, tasks, env } = await setup('lkb', 3, 0, 2);
+      try {
+        const { pid, info } = await leaveDeadLock(p.statePath);
+        expect(info.pid).toBe(pid);
+        expect(info.host).toBe(hostname());
+        expect(existsSync(p.lockPath)).toBe(true);
 
-      const args = ['apply', '--auto-approve'];
-      const r = await runCli(args, { cwd: p.dir, env });
-      expect(r.code, describeResult(args, r)).toBe(0);
-      expect(r.stdout).toMatch(/3 applied/);
-      const state = await p.readState();
-      for (const t of tasks) expect(settingsOf(state.tasks[t.userTaskID])).toEqual(settingsOf(t));
-      expect(await lockLeftovers(p.dir)).toEqual([]);
-    } finally {
-      await sim.close();
-      await p.cleanup();
-    }
-  });
+        const args = ['apply', '--auto-approve'];
+        const r = await runCli(args, { cwd: p.dir, env });
+        expect(r.code, describeResult(args, r)).toBe(0);
+        expect(r.stdout).toMatch(/3 applied/);
+        const state = await p.readState();
+        for (const t of tasks) expect(settingsOf(state.tasks[t.userTaskID])).toEqual(settingsOf(t));
+        expect(await lockLeftovers(p.dir)).toEqual([]);
+      } finally {
+        await sim.close();
+        await p.cleanup();
+      }
+    },
+  );
 
   it('(c) force-unlock refuses a wrong ID and removes the lock with the right one', { timeout: 60_000 }, async () => {
     const p = await createProject({}, 'callform-lkc-');
@@ -175,87 +205,99 @@ describe('state lock', () => {
       const liveArgs = ['force-unlock', live.id];
       const removed = await runCli(liveArgs, { cwd: p.dir });
       expect(removed.code, describeResult(liveArgs, removed)).toBe(0);
-      expect(removed.stderr).toContain(`warning: pid ${process.pid} on this host, which held the lock, is still running`);
+      expect(removed.stderr).toContain(
+        `warning: pid ${process.pid} on this host, which held the lock, is still running`,
+      );
     } finally {
       await p.cleanup();
     }
   });
 
-  it('(e) an older callform\'s lock with no holder record (a .lock directory without .lock.info) is explained and expires', { timeout: 60_000 }, async () => {
-    const { sim, p, env } = await setup('lke', 2, 0, 2);
-    try {
-      // What a SIGKILL between proper-lockfile's mkdir and the .lock.info write left behind
-      // (callform before the lock file became the holder record).
-      await mkdir(p.lockPath);
-      const args = ['apply', '--auto-approve'];
-      const blocked = await runCli(args, { cwd: p.dir, env });
-      expect(blocked.code, describeResult(args, blocked)).toBe(1);
-      expect(blocked.stderr).toMatch(/state is locked: an unknown process/);
-      expect(blocked.stderr).toMatch(/no holder record/);
-      expect(blocked.stderr).not.toMatch(/force-unlock <ID>/); // there is no ID to pass
-      const fu = await runCli(['force-unlock', 'anything'], { cwd: p.dir });
-      expect(fu.code, describeResult(['force-unlock', 'anything'], fu)).toBe(1);
-      expect(fu.stderr).toMatch(/no holder record/);
-      expect(sim.stats().updates).toBe(0);
+  it(
+    "(e) an older callform's lock with no holder record (a .lock directory without .lock.info) is explained and expires",
+    { timeout: 60_000 },
+    async () => {
+      const { sim, p, env } = await setup('lke', 2, 0, 2);
+      try {
+        // What a SIGKILL between proper-lockfile's mkdir and the .lock.info write left behind
+        // (callform before the lock file became the holder record).
+        await mkdir(p.lockPath);
+        const args = ['apply', '--auto-approve'];
+        const blocked = await runCli(args, { cwd: p.dir, env });
+        expect(blocked.code, describeResult(args, blocked)).toBe(1);
+        expect(blocked.stderr).toMatch(/state is locked: an unknown process/);
+        expect(blocked.stderr).toMatch(/no holder record/);
+        expect(blocked.stderr).not.toMatch(/force-unlock <ID>/); // there is no ID to pass
+        const fu = await runCli(['force-unlock', 'anything'], { cwd: p.dir });
+        expect(fu.code, describeResult(['force-unlock', 'anything'], fu)).toBe(1);
+        expect(fu.stderr).toMatch(/no holder record/);
+        expect(sim.stats().updates).toBe(0);
 
-      // Once stale (no refresh for 10 s; aged here instead of waiting) the next apply takes it over.
-      const past = new Date(Date.now() - 11_000);
-      await utimes(p.lockPath, past, past);
-      const r = await runCli(args, { cwd: p.dir, env });
-      expect(r.code, describeResult(args, r)).toBe(0);
-      expect(r.stdout).toMatch(/2 applied/);
-      expect(await lockLeftovers(p.dir)).toEqual([]);
-    } finally {
-      await sim.close();
-      await p.cleanup();
-    }
-  });
+        // Once stale (no refresh for 10 s; aged here instead of waiting) the next apply takes it over.
+        const past = new Date(Date.now() - 11_000);
+        await utimes(p.lockPath, past, past);
+        const r = await runCli(args, { cwd: p.dir, env });
+        expect(r.code, describeResult(args, r)).toBe(0);
+        expect(r.stdout).toMatch(/2 applied/);
+        expect(await lockLeftovers(p.dir)).toEqual([]);
+      } finally {
+        await sim.close();
+        await p.cleanup();
+      }
+    },
+  );
 
   for (const [signal, code] of [
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const) {
-    it(`(d) ${signal} during apply: exit ${code}, calls in flight finish, state valid and true to the server`, { timeout: 60_000 }, async () => {
-      const { sim, p, tasks, env } = await setup(`lk${signal === 'SIGINT' ? 'i' : 't'}`, 10, 300, 2);
-      try {
-        const args = ['apply', '--auto-approve'];
-        const run = spawnCli(args, { cwd: p.dir, env });
-        // Interrupt once the first updates have landed, well before the last.
-        await waitFor(() => sim.stats().updates >= 2, { timeoutMs: 20_000, what: 'the first updates to land' });
-        run.child.kill(signal);
-        const r = await run.done;
-        const where = describeResult(args, r);
-        expect(r.code, where).toBe(code);
-        expect(r.stderr, where).toContain(`${signal}: finishing the calls in flight`);
-        expect(r.stdout, where).toMatch(/skipped: not attempted: apply was interrupted/);
+    it(
+      `(d) ${signal} during apply: exit ${code}, calls in flight finish, state valid and true to the server`,
+      { timeout: 60_000 },
+      async () => {
+        const { sim, p, tasks, env } = await setup(`lk${signal === 'SIGINT' ? 'i' : 't'}`, 10, 300, 2);
+        try {
+          const args = ['apply', '--auto-approve'];
+          const run = spawnCli(args, { cwd: p.dir, env });
+          // Interrupt once the first updates have landed, well before the last.
+          await waitFor(() => sim.stats().updates >= 2, { timeoutMs: 20_000, what: 'the first updates to land' });
+          run.child.kill(signal);
+          const r = await run.done;
+          const where = describeResult(args, r);
+          expect(r.code, where).toBe(code);
+          expect(r.stderr, where).toContain(`${signal}: finishing the calls in flight`);
+          expect(r.stdout, where).toMatch(/skipped: not attempted: apply was interrupted/);
 
-        const state = await p.readState(); // valid JSON
-        expect(state, where).not.toBeNull();
-        expect(state.version).toBe(2);
-        const recorded = Object.keys(state.tasks);
-        expect(recorded.length, where).toBeGreaterThan(0);
-        expect(recorded.length, where).toBeLessThan(tasks.length);
-        // Consistent with the simulator: a task is recorded exactly when its update landed.
-        for (const t of tasks) {
-          const simTask = sim.tasks.get(t.userTaskID)!;
-          const onServer = mismatches({ taskCreateSetting: simTask.taskCreateSetting, funcFlag: simTask.funcFlag }, settingsOf(t)).length === 0;
-          const inState = state.tasks[t.userTaskID] !== undefined;
-          expect(inState, `${where}\n${t.userTaskID}: in state ${inState}, on server ${onServer}`).toBe(onServer);
-          if (inState) expect(settingsOf(state.tasks[t.userTaskID])).toEqual(settingsOf(t));
+          const state = await p.readState(); // valid JSON
+          expect(state, where).not.toBeNull();
+          expect(state.version).toBe(2);
+          const recorded = Object.keys(state.tasks);
+          expect(recorded.length, where).toBeGreaterThan(0);
+          expect(recorded.length, where).toBeLessThan(tasks.length);
+          // Consistent with the simulator: a task is recorded exactly when its update landed.
+          for (const t of tasks) {
+            const simTask = sim.tasks.get(t.userTaskID)!;
+            const onServer =
+              mismatches({ taskCreateSetting: simTask.taskCreateSetting, funcFlag: simTask.funcFlag }, settingsOf(t))
+                .length === 0;
+            const inState = state.tasks[t.userTaskID] !== undefined;
+            expect(inState, `${where}\n${t.userTaskID}: in state ${inState}, on server ${onServer}`).toBe(onServer);
+            if (inState) expect(settingsOf(state.tasks[t.userTaskID])).toEqual(settingsOf(t));
+          }
+          expect(sim.stats().updates).toBe(recorded.length);
+          expect(await lockLeftovers(p.dir)).toEqual([]);
+
+          // The next apply finishes the rest.
+          sim.setFaults({ latencyMs: 0 });
+          const again = await runCli(args, { cwd: p.dir, env });
+          expect(again.code, describeResult(args, again)).toBe(0);
+          expect(again.stdout).toContain(`${tasks.length - recorded.length} applied`);
+        } finally {
+          await sim.close();
+          await p.cleanup();
         }
-        expect(sim.stats().updates).toBe(recorded.length);
-        expect(await lockLeftovers(p.dir)).toEqual([]);
-
-        // The next apply finishes the rest.
-        sim.setFaults({ latencyMs: 0 });
-        const again = await runCli(args, { cwd: p.dir, env });
-        expect(again.code, describeResult(args, again)).toBe(0);
-        expect(again.stdout).toContain(`${tasks.length - recorded.length} applied`);
-      } finally {
-        await sim.close();
-        await p.cleanup();
-      }
-    });
+      },
+    );
   }
 });
 
@@ -283,60 +325,76 @@ describe('state lock under SIGKILL while taking and releasing it', () => {
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-    await waitFor(() => out.includes('looping') || child.exitCode !== null, { timeoutMs: 15_000, what: 'the looping child to start' });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal })),
+    );
+    await waitFor(() => out.includes('looping') || child.exitCode !== null, {
+      timeoutMs: 15_000,
+      what: 'the looping child to start',
+    });
     return { child, exited, stderr: () => err };
   }
 
-  it(`${KILLS} kills at random moments: the next acquire (timeout 0) always succeeds at once`, { timeout: 180_000 }, async () => {
-    const seed = Number(process.env.CALLFORM_LOCK_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    const rng = seededRandom(seed);
-    const dir = await mkdtemp(path.join(tmpdir(), 'callform-lockkill-'));
-    const statePath = path.join(dir, 'callform.state.json');
-    const started = Date.now();
-    let leftLocked = 0;
-    let leftTemps = 0;
-    const slowest = { ms: 0 };
-    try {
-      for (let k = 1; k <= KILLS; k++) {
-        const delay = Math.floor(rng() * 40);
-        const where = `seed ${seed} (replay with CALLFORM_LOCK_SEED=${seed}), kill ${k} after ${delay} ms`;
-        const looper = await startLooper(statePath);
-        await sleep(delay);
-        looper.child.kill('SIGKILL');
-        const end = await looper.exited;
-        expect(end.signal, `${where}: the looping child ended by itself (code ${end.code}): ${looper.stderr()}`).toBe('SIGKILL');
+  it(
+    `${KILLS} kills at random moments: the next acquire (timeout 0) always succeeds at once`,
+    { timeout: 180_000 },
+    async () => {
+      const seed = Number(process.env.CALLFORM_LOCK_SEED ?? Math.floor(Math.random() * 2 ** 31));
+      const rng = seededRandom(seed);
+      const dir = await mkdtemp(path.join(tmpdir(), 'callform-lockkill-'));
+      const statePath = path.join(dir, 'callform.state.json');
+      const started = Date.now();
+      let leftLocked = 0;
+      let leftTemps = 0;
+      const slowest = { ms: 0 };
+      try {
+        for (let k = 1; k <= KILLS; k++) {
+          const delay = Math.floor(rng() * 40);
+          const where = `seed ${seed} (replay with CALLFORM_LOCK_SEED=${seed}), kill ${k} after ${delay} ms`;
+          const looper = await startLooper(statePath);
+          await sleep(delay);
+          looper.child.kill('SIGKILL');
+          const end = await looper.exited;
+          expect(end.signal, `${where}: the looping child ended by itself (code ${end.code}): ${looper.stderr()}`).toBe(
+            'SIGKILL',
+          );
 
-        // Whatever the kill left: a complete lock naming the dead child, or no lock.
-        const left = await lockLeftovers(dir);
-        if (left.includes('callform.state.json.lock')) {
-          leftLocked++;
-          const holder = JSON.parse(await readFile(`${statePath}.lock`, 'utf8'));
-          expect(holder.pid, `${where}: the lock left behind names its holder`).toBe(looper.child.pid);
-        }
-        if (left.some((f) => f.includes('.lock.tmp-'))) leftTemps++;
+          // Whatever the kill left: a complete lock naming the dead child, or no lock.
+          const left = await lockLeftovers(dir);
+          if (left.includes('callform.state.json.lock')) {
+            leftLocked++;
+            const holder = JSON.parse(await readFile(`${statePath}.lock`, 'utf8'));
+            expect(holder.pid, `${where}: the lock left behind names its holder`).toBe(looper.child.pid);
+          }
+          if (left.some((f) => f.includes('.lock.tmp-'))) leftTemps++;
 
-        const t0 = Date.now();
-        let lock: StateLock;
-        try {
-          lock = await acquireStateLock(statePath, { operation: 'test', timeoutMs: 0 });
-        } catch (err) {
-          throw new Error(`${where}: the next acquire failed: ${(err as Error).message}; left behind: ${left.join(', ')}`);
+          const t0 = Date.now();
+          let lock: StateLock;
+          try {
+            lock = await acquireStateLock(statePath, { operation: 'test', timeoutMs: 0 });
+          } catch (err) {
+            throw new Error(
+              `${where}: the next acquire failed: ${(err as Error).message}; left behind: ${left.join(', ')}`,
+            );
+          }
+          const ms = Date.now() - t0;
+          slowest.ms = Math.max(slowest.ms, ms);
+          expect(ms, `${where}: the next acquire took ${ms} ms`).toBeLessThan(1000);
+          await lock.release();
+          // The acquire swept the dead child's temp files; the release left nothing.
+          expect(await lockLeftovers(dir), `${where}: leftovers after a clean acquire and release`).toEqual([]);
         }
-        const ms = Date.now() - t0;
-        slowest.ms = Math.max(slowest.ms, ms);
-        expect(ms, `${where}: the next acquire took ${ms} ms`).toBeLessThan(1000);
-        await lock.release();
-        // The acquire swept the dead child's temp files; the release left nothing.
-        expect(await lockLeftovers(dir), `${where}: leftovers after a clean acquire and release`).toEqual([]);
+        if (process.env.CALLFORM_TEST_VERBOSE)
+          console.log(
+            JSON.stringify({ seed, leftLocked, leftTemps, slowestMs: slowest.ms, totalMs: Date.now() - started }),
+          );
+        // The kills really landed while the lock was held (a lock left for the next run to break).
+        expect(leftLocked, `seed ${seed}: no kill left a lock behind`).toBeGreaterThan(0);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
       }
-      if (process.env.CALLFORM_TEST_VERBOSE) console.log(JSON.stringify({ seed, leftLocked, leftTemps, slowestMs: slowest.ms, totalMs: Date.now() - started }));
-      // The kills really landed while the lock was held (a lock left for the next run to break).
-      expect(leftLocked, `seed ${seed}: no kill left a lock behind`).toBeGreaterThan(0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });
 
 describe('state lock across processes', () => {
@@ -359,7 +417,9 @@ describe('state lock across processes', () => {
     `;
     try {
       const runs = Array.from({ length: 3 }, () => {
-        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         let err = '';
         child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
         return new Promise<string>((resolve) => child.on('close', (code) => resolve(`${code} ${err}`)));
@@ -393,18 +453,27 @@ describe('state lock (library)', () => {
   });
 
   const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid!;
-  const holder = (over: Partial<LockInfo> = {}): LockInfo => ({ id: randomUUID(), operation: 'apply', pid: process.ppid, host: hostname(), since: '2026-11-02T10:00:00.000Z', ...over });
+  const holder = (over: Partial<LockInfo> = {}): LockInfo => ({
+    id: randomUUID(),
+    operation: 'apply',
+    pid: process.ppid,
+    host: hostname(),
+    since: '2026-11-02T10:00:00.000Z',
+    ...over,
+  });
   async function writeLock(info: LockInfo, ageMs = 0): Promise<void> {
     await writeFile(lockFile, JSON.stringify(info) + '\n');
     if (ageMs) await utimes(lockFile, new Date(Date.now() - ageMs), new Date(Date.now() - ageMs));
   }
-  const acquire = (over: Partial<AcquireOptions> = {}) => acquireStateLock(statePath, { operation: 'apply', timeoutMs: 0, ...over });
-  const refusal = (p: Promise<unknown>) => p.then(
-    () => {
-      throw new Error('expected the lock to be refused');
-    },
-    (err: CallformError) => err,
-  );
+  const acquire = (over: Partial<AcquireOptions> = {}) =>
+    acquireStateLock(statePath, { operation: 'apply', timeoutMs: 0, ...over });
+  const refusal = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error('expected the lock to be refused');
+      },
+      (err: CallformError) => err,
+    );
 
   it('the lock file is the holder record; release removes it and leaves nothing', async () => {
     const lock = await acquire();
@@ -419,7 +488,9 @@ describe('state lock (library)', () => {
     const first = await acquire();
     const err = await refusal(acquire());
     expect(err.message).toBe(`state is locked: ${describeHolder(first.info)}`);
-    expect(err.message).toMatch(new RegExp(`apply \\(lock ID ${first.info.id}\\) by pid ${process.pid} on .+ since \\d{4}-`));
+    expect(err.message).toMatch(
+      new RegExp(`apply \\(lock ID ${first.info.id}\\) by pid ${process.pid} on .+ since \\d{4}-`),
+    );
     expect(err.hint).toContain(`callform force-unlock ${first.info.id}`);
     setTimeout(() => void first.release(), 300);
     const waits: unknown[] = [];
@@ -477,7 +548,10 @@ describe('state lock (library)', () => {
     const lock = await acquire({ refreshMs: 20 });
     const past = new Date(Date.now() - 60_000);
     await utimes(lockFile, past, past);
-    await waitFor(async () => Date.now() - (await stat(lockFile)).mtimeMs < 5_000, { timeoutMs: 5_000, what: 'the heartbeat' });
+    await waitFor(async () => Date.now() - (await stat(lockFile)).mtimeMs < 5_000, {
+      timeoutMs: 5_000,
+      what: 'the heartbeat',
+    });
     await lock.release();
   });
 
@@ -487,7 +561,10 @@ describe('state lock (library)', () => {
       await writeLock(holder({ pid: dead }));
       const results = await Promise.allSettled([acquire(), acquire()]);
       const won = results.filter((r): r is PromiseFulfilledResult<StateLock> => r.status === 'fulfilled');
-      expect(won.length, `round ${round}: ${results.map((r) => (r.status === 'rejected' ? r.reason.message : 'won')).join(' / ')}`).toBe(1);
+      expect(
+        won.length,
+        `round ${round}: ${results.map((r) => (r.status === 'rejected' ? r.reason.message : 'won')).join(' / ')}`,
+      ).toBe(1);
       const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
       expect(lost.reason.message).toBe(`state is locked: ${describeHolder(won[0]!.value.info)}`);
       expect(JSON.parse(await readFile(lockFile, 'utf8')).id).toBe(won[0]!.value.info.id);
@@ -507,7 +584,7 @@ describe('state lock (library)', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it('force-unlock of a live run: it is told (once), carries on, and its release keeps the new holder\'s lock', async () => {
+  it("force-unlock of a live run: it is told (once), carries on, and its release keeps the new holder's lock", async () => {
     const compromised: string[] = [];
     const a = await acquire({ refreshMs: 20, onCompromised: (e) => compromised.push(e.message) });
     await forceUnlock(statePath, a.info.id);

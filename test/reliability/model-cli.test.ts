@@ -12,8 +12,32 @@ import { startSimulator, FAULT_KINDS, type Simulator } from '../../src/sim/index
 import { knownSettings } from '../../src/plan/plan.js';
 import { leaves } from '../../src/model/settings.js';
 import type { CallformState } from '../../src/generated/state.js';
-import { createProject, describeResult, dropDistSnapshot, runCli, simEnv, sleep, spawnCli, useDistSnapshot, type TempProject } from '../support/project.js';
-import { SEED_TASKS, TASK_IDS, applyEdit, declared, describeEdit, editArb, filesYaml, initialFiles, resolveEdit, serverMismatches, type Edit, type Files, type Scope } from '../support/reconcile-model.js';
+import {
+  createProject,
+  describeResult,
+  dropDistSnapshot,
+  runCli,
+  simEnv,
+  sleep,
+  spawnCli,
+  useDistSnapshot,
+  type TempProject,
+} from '../support/project.js';
+import {
+  SEED_TASKS,
+  TASK_IDS,
+  applyEdit,
+  declared,
+  describeEdit,
+  editArb,
+  filesYaml,
+  initialFiles,
+  resolveEdit,
+  serverMismatches,
+  type Edit,
+  type Files,
+  type Scope,
+} from '../support/reconcile-model.js';
 
 const RUNS = Number(process.env.CALLFORM_MODEL_CLI_RUNS ?? 8);
 
@@ -32,7 +56,8 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
   faultSeed: fc.nat(),
 });
 
-const describeStep = (s: Step) => `[${s.edits.map(describeEdit).join(', ')}] apply${s.killAfterMs === null ? '' : ` SIGKILL@${s.killAfterMs}ms`}${s.faultRate ? ` faults ${s.faultRate}` : ''}`;
+const describeStep = (s: Step) =>
+  `[${s.edits.map(describeEdit).join(', ')}] apply${s.killAfterMs === null ? '' : ` SIGKILL@${s.killAfterMs}ms`}${s.faultRate ? ` faults ${s.faultRate}` : ''}`;
 
 describe('model-based through the CLI: edits × SIGKILL × faults, then one clean apply', () => {
   beforeAll(async () => {
@@ -44,8 +69,15 @@ describe('model-based through the CLI: edits × SIGKILL × faults, then one clea
 
   it(`converges and never claims what the server does not hold (${RUNS} sequences)`, { timeout: 240_000 }, async () => {
     const property = fc.asyncProperty(fc.array(stepArb, { minLength: 2, maxLength: 4 }), async (steps) => {
-      const sim: Simulator = await startSimulator({ seed: { tasks: structuredClone(SEED_TASKS) }, latencyMs: 15, timeoutFaultMs: 300 });
-      const p: TempProject = await createProject({ tasks: 'tasks/*.yaml', timeoutMs: 250, retries: 1, parallelism: 2 }, 'callform-model-cli-');
+      const sim: Simulator = await startSimulator({
+        seed: { tasks: structuredClone(SEED_TASKS) },
+        latencyMs: 15,
+        timeoutFaultMs: 300,
+      });
+      const p: TempProject = await createProject(
+        { tasks: 'tasks/*.yaml', timeoutMs: 250, retries: 1, parallelism: 2 },
+        'callform-model-cli-',
+      );
       const env = simEnv(sim);
       let files: Files = initialFiles();
       const history: Files[] = [];
@@ -58,13 +90,20 @@ describe('model-based through the CLI: edits × SIGKILL × faults, then one clea
       };
       const uncertain = async (): Promise<Array<[Scope, string]>> => {
         const state = (await p.readState()) as CallformState | null;
-        return Object.entries(state?.tasks ?? {}).flatMap(([id, e]) => leaves({ ...e.pending, since: undefined }, '').filter(([k]) => k !== 'since').map(([k]) => [id as Scope, k] as [Scope, string]));
+        return Object.entries(state?.tasks ?? {}).flatMap(([id, e]) =>
+          leaves({ ...e.pending, since: undefined }, '')
+            .filter(([k]) => k !== 'since')
+            .map(([k]) => [id as Scope, k] as [Scope, string]),
+        );
       };
       const expectStateSound = async () => {
         const state = (await p.readState()) as CallformState | null;
         for (const [id, entry] of Object.entries(state?.tasks ?? {})) {
           const t = sim.tasks.get(id)!;
-          expect(serverMismatches({ taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag }, knownSettings(entry)), `state of ${id} after ${log.join(' → ')}`).toEqual([]);
+          expect(
+            serverMismatches({ taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag }, knownSettings(entry)),
+            `state of ${id} after ${log.join(' → ')}`,
+          ).toEqual([]);
         }
       };
       try {
@@ -79,7 +118,11 @@ describe('model-based through the CLI: edits × SIGKILL × faults, then one clea
           await writeFiles();
           log.push(describeStep(step));
           sim.setFaults({ faultRate: step.faultRate, faultKinds: [...FAULT_KINDS], faultSeed: step.faultSeed });
-          const child = spawnCli(['apply', '--auto-approve', '--lock-timeout', '15000'], { cwd: p.dir, env, timeoutMs: 60_000 });
+          const child = spawnCli(['apply', '--auto-approve', '--lock-timeout', '15000'], {
+            cwd: p.dir,
+            env,
+            timeoutMs: 60_000,
+          });
           if (step.killAfterMs !== null) {
             await sleep(step.killAfterMs);
             child.child.kill('SIGKILL');
@@ -91,7 +134,10 @@ describe('model-based through the CLI: edits × SIGKILL × faults, then one clea
         await apply('clean apply');
         for (const id of TASK_IDS) {
           const t = sim.tasks.get(id)!;
-          expect(serverMismatches({ taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag }, declared(files, id)), `${id} after ${log.join(' → ')}`).toEqual([]);
+          expect(
+            serverMismatches({ taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag }, declared(files, id)),
+            `${id} after ${log.join(' → ')}`,
+          ).toEqual([]);
         }
         const args = ['plan', '--detailed-exitcode'];
         const plan = await runCli(args, { cwd: p.dir, env, timeoutMs: 60_000 });

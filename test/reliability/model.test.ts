@@ -27,7 +27,23 @@ import { planHasChanges, type CallformPlan } from '../../src/model/plan.js';
 import { validateState } from '../../src/generated/validators.js';
 import type { CallformState } from '../../src/generated/state.js';
 import { leaves } from '../../src/model/settings.js';
-import { PERSON_PAUSED_TASK, RUNNING_TASK, SEED_TASKS, TASK_IDS, applyEdit, resolveEdit, declared, describeEdit, editArb, initialFiles, filesYaml, serverMismatches, type Edit, type Files, type Scope } from '../support/reconcile-model.js';
+import {
+  PERSON_PAUSED_TASK,
+  RUNNING_TASK,
+  SEED_TASKS,
+  TASK_IDS,
+  applyEdit,
+  resolveEdit,
+  declared,
+  describeEdit,
+  editArb,
+  initialFiles,
+  filesYaml,
+  serverMismatches,
+  type Edit,
+  type Files,
+  type Scope,
+} from '../support/reconcile-model.js';
 
 const RUNS = Number(process.env.CALLFORM_MODEL_RUNS ?? 200);
 
@@ -35,7 +51,8 @@ const RUNS = Number(process.env.CALLFORM_MODEL_RUNS ?? 200);
 /** Faults from the first request on, or only once the statuses are read (so more of them hit updateTask). */
 type Faults = { rate: number; kinds: FaultKind[]; seed: number; fromApply: boolean };
 /** A kill comes `after` events into the status read (duringPlan) or into the apply phase. */
-type Mode = { kind: 'clean' } | ({ kind: 'faults' } & Faults) | ({ kind: 'kill'; after: number; duringPlan: boolean } & Faults);
+type Mode =
+  { kind: 'clean' } | ({ kind: 'faults' } & Faults) | ({ kind: 'kill'; after: number; duringPlan: boolean } & Faults);
 
 /** Fault mixes from one kind (e.g. only lost answers: badsign) to all of them. */
 const faultsArb = fc.record({
@@ -44,10 +61,18 @@ const faultsArb = fc.record({
   seed: fc.nat(),
   fromApply: fc.boolean(),
 });
-const lostAnswersArb = fc.nat().map((seed): Mode => ({ kind: 'faults', rate: 0.5, kinds: ['badsign'], seed, fromApply: true }));
+const lostAnswersArb = fc
+  .nat()
+  .map((seed): Mode => ({ kind: 'faults', rate: 0.5, kinds: ['badsign'], seed, fromApply: true }));
 const killArb = fc
   .tuple(fc.nat(5), fc.boolean(), faultsArb, fc.boolean())
-  .map(([after, duringPlan, f, withFaults]): Mode => ({ kind: 'kill', after, duringPlan, ...f, rate: withFaults ? f.rate : 0 }));
+  .map(([after, duringPlan, f, withFaults]): Mode => ({
+    kind: 'kill',
+    after,
+    duringPlan,
+    ...f,
+    rate: withFaults ? f.rate : 0,
+  }));
 const modeArb: fc.Arbitrary<Mode> = fc.oneof(
   { weight: 1, arbitrary: fc.constant<Mode>({ kind: 'clean' }) },
   { weight: 1, arbitrary: faultsArb.map((f): Mode => ({ kind: 'faults', ...f })) },
@@ -69,7 +94,16 @@ interface Real {
 
 /** Short timeouts while timeout faults are injected (they hold the answer 60 ms); generous ones otherwise. */
 function client(real: Real, transport: HttpPost, retries: number, timeoutMs: number): NxCloudClient {
-  return new NxCloudClient({ endpoint: real.sim.url, uuid: real.sim.uuid, secretKey: real.sim.secret, algorithm: 'MD5', timeoutMs, retries, transport, sleep: async () => undefined });
+  return new NxCloudClient({
+    endpoint: real.sim.url,
+    uuid: real.sim.uuid,
+    secretKey: real.sim.secret,
+    algorithm: 'MD5',
+    timeoutMs,
+    retries,
+    transport,
+    sleep: async () => undefined,
+  });
 }
 
 /** One `apply --auto-approve`, as the CLI runs it (status read, plan, apply), under `mode`. */
@@ -88,18 +122,37 @@ async function applyOnce(real: Real, mode: Mode, retries: number): Promise<Callf
     if (killed) throw new NetworkError('killed before the answer was read');
     return res;
   };
-  const faults = mode.kind === 'clean' ? { faultRate: 0 } : { faultRate: mode.rate, faultKinds: mode.kinds, faultSeed: mode.seed };
+  const faults =
+    mode.kind === 'clean' ? { faultRate: 0 } : { faultRate: mode.rate, faultKinds: mode.kinds, faultSeed: mode.seed };
   real.sim.setFaults(mode.kind !== 'clean' && mode.fromApply ? { faultRate: 0 } : faults);
-  const api = client(real, transport, mode.kind === 'clean' ? 3 : retries, mode.kind !== 'clean' && mode.kinds.includes('timeout') ? 40 : 5_000);
+  const api = client(
+    real,
+    transport,
+    mode.kind === 'clean' ? 3 : retries,
+    mode.kind !== 'clean' && mode.kinds.includes('timeout') ? 40 : 5_000,
+  );
   const tasks = await loadTasks({ baseDir: real.dir, patterns: ['tasks/*.yaml'] });
   const state: CallformState = real.disk ? JSON.parse(real.disk) : emptyState();
   let remote;
   try {
-    remote = await readRemoteTasks(api, tasks.tasks.map((t) => t.userTaskID), 1);
+    remote = await readRemoteTasks(
+      api,
+      tasks.tasks.map((t) => t.userTaskID),
+      1,
+    );
   } catch {
     return null; // the status read failed (faults or the kill): apply stops before any change
   }
-  const input = { desired: tasks.tasks, state, stateExists: real.disk !== null, remote, targets: null, filesDigest: tasks.filesDigest, toolVersion: 'model', now: new Date() };
+  const input = {
+    desired: tasks.tasks,
+    state,
+    stateExists: real.disk !== null,
+    remote,
+    targets: null,
+    filesDigest: tasks.filesDigest,
+    toolVersion: 'model',
+    now: new Date(),
+  };
   const plan = buildPlan(input);
   real.sim.setFaults(faults);
   counting = mode.kind === 'kill';
@@ -109,7 +162,14 @@ async function applyOnce(real: Real, mode: Mode, retries: number): Promise<Callf
     if (!killed) real.disk = text;
   });
   // Short pause windows: the simulator pauses at once, so a confirmation never needs long.
-  await applyPlan(plan, { client: api, state: writer, parallelism: 1, pauseTimeoutMs: 150, pollMs: 5, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))) });
+  await applyPlan(plan, {
+    client: api,
+    state: writer,
+    parallelism: 1,
+    pauseTimeoutMs: 150,
+    pollMs: 5,
+    sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))),
+  });
   if (real.disk) expect(validateState(JSON.parse(real.disk)), JSON.stringify(validateState.errors)).toBe(true);
   return plan;
 }
@@ -130,15 +190,24 @@ function uncertainPaths(real: Real): Array<[Scope, string]> {
  * the server holds. A field the server may hold differently must be marked or absent.
  */
 function expectStateSound(real: Real): void {
-  const starts = real.sim.history(PERSON_PAUSED_TASK).calls.filter((c) => c.endpoint === 'mgrTaskStatus' && c.taskOperate === 1);
+  const starts = real.sim
+    .history(PERSON_PAUSED_TASK)
+    .calls.filter((c) => c.endpoint === 'mgrTaskStatus' && c.taskOperate === 1);
   expect(starts, `callform resumed a task a person paused, after: ${real.log.join(' → ')}`).toEqual([]);
   if (!real.disk) return;
   const state = JSON.parse(real.disk) as CallformState;
-  const running = real.sim.tasks.get(RUNNING_TASK)!.taskStatus === 2 && real.sim.history(RUNNING_TASK).pendingPause === null;
-  expect(running || state.owedResumes?.[RUNNING_TASK] !== undefined, `${RUNNING_TASK} is paused (or about to be) and no resume is owed, after: ${real.log.join(' → ')}`).toBe(true);
+  const running =
+    real.sim.tasks.get(RUNNING_TASK)!.taskStatus === 2 && real.sim.history(RUNNING_TASK).pendingPause === null;
+  expect(
+    running || state.owedResumes?.[RUNNING_TASK] !== undefined,
+    `${RUNNING_TASK} is paused (or about to be) and no resume is owed, after: ${real.log.join(' → ')}`,
+  ).toBe(true);
   for (const [id, entry] of Object.entries(state.tasks)) {
     const t = real.sim.tasks.get(id)!;
-    const wrong = serverMismatches({ taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag }, knownSettings(entry));
+    const wrong = serverMismatches(
+      { taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag },
+      knownSettings(entry),
+    );
     expect(wrong, `state of ${id} claims values the server does not hold, after: ${real.log.join(' → ')}`).toEqual([]);
   }
 }
@@ -174,10 +243,13 @@ class StepCommand implements fc.AsyncCommand<object, Real> {
     await applyOnce(real, this.mode, this.retries);
     expectStateSound(real);
   }
-  toString = () => `step([${this.edits.map(describeEdit).join(', ')}], ${JSON.stringify(this.mode)}, retries ${this.retries})`;
+  toString = () =>
+    `step([${this.edits.map(describeEdit).join(', ')}], ${JSON.stringify(this.mode)}, retries ${this.retries})`;
 }
 
-const stepArb = fc.tuple(fc.array(editArb, { maxLength: 3 }), modeArb, fc.nat(2)).map(([edits, mode, retries]) => new StepCommand(edits, mode, retries));
+const stepArb = fc
+  .tuple(fc.array(editArb, { maxLength: 3 }), modeArb, fc.nat(2))
+  .map(([edits, mode, retries]) => new StepCommand(edits, mode, retries));
 const commandsArb = fc.commands([stepArb], { maxCommands: 10, size: '+1' });
 
 describe('model-based: edits × faults × kills, then one clean apply', () => {
@@ -205,38 +277,60 @@ describe('model-based: edits × faults × kills, then one clean apply', () => {
       expect(final, 'the clean apply could read statuses').not.toBeNull();
       for (const id of TASK_IDS) {
         const t = sim.tasks.get(id)!;
-        const wrong = serverMismatches({ taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag }, declared(real.files, id));
+        const wrong = serverMismatches(
+          { taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag },
+          declared(real.files, id),
+        );
         expect(wrong, `${id} after: ${real.log.join(' → ')}`).toEqual([]);
       }
       expect(sim.tasks.get(RUNNING_TASK)!.taskStatus, 'nothing callform paused is left paused').toBe(2);
       expect(sim.tasks.get(PERSON_PAUSED_TASK)!.taskStatus, 'a task a person paused stays paused').toBe(5);
       expect(real.disk && JSON.parse(real.disk).owedResumes, 'no resume is owed').toBeUndefined();
       const again = await applyOnce(real, { kind: 'clean' }, 0);
-      expect(again && planHasChanges(again), `plan after the clean apply: ${JSON.stringify(again?.tasks.filter((t) => t.action !== 'noop'))}`).toBe(false);
+      expect(
+        again && planHasChanges(again),
+        `plan after the clean apply: ${JSON.stringify(again?.tasks.filter((t) => t.action !== 'noop'))}`,
+      ).toBe(false);
     } finally {
       await sim.close();
       await rm(dir, { recursive: true, force: true });
     }
   }
 
-  it('the issue\'s sequence: an uncertain field survives a second lost answer and leaving management', async () => {
-    const lostAnswer: Mode = { kind: 'kill', after: 2, duringPlan: false, rate: 0, kinds: ['badsign'], seed: 0, fromApply: false }; // mark write, update request, update answer
+  it("the issue's sequence: an uncertain field survives a second lost answer and leaving management", async () => {
+    const lostAnswer: Mode = {
+      kind: 'kill',
+      after: 2,
+      duringPlan: false,
+      rate: 0,
+      kinds: ['badsign'],
+      seed: 0,
+      fromApply: false,
+    }; // mark write, update request, update answer
     const set = (path: string, value: unknown): Edit => ({ kind: 'set', scope: 'model-a', path, value });
     await runSequence(
       [
         new StepCommand([set('funcFlag.phoneEncrypt', false)], { kind: 'clean' }, 0),
         new StepCommand([set('funcFlag.phoneEncrypt', true)], lostAnswer, 0),
-        new StepCommand([{ kind: 'remove', scope: 'model-a', path: 'funcFlag' }, set('taskCreateSetting.maxCall', 2)], lostAnswer, 0),
+        new StepCommand(
+          [{ kind: 'remove', scope: 'model-a', path: 'funcFlag' }, set('taskCreateSetting.maxCall', 2)],
+          lostAnswer,
+          0,
+        ),
         new EditCommand(set('funcFlag.phoneEncrypt', false)),
       ],
       'issue-sequence',
     );
   });
 
-  it(`every declared field reaches the server and the next plan is empty (${RUNS} sequences)`, { timeout: 240_000 }, async () => {
-    let sequence = 0;
-    const property = fc.asyncProperty(commandsArb, (cmds) => runSequence(cmds, String(sequence++)));
-    const seed = process.env.CALLFORM_MODEL_SEED ? Number(process.env.CALLFORM_MODEL_SEED) : undefined;
-    await fc.assert(property, { numRuns: RUNS, seed, endOnFailure: false });
-  });
+  it(
+    `every declared field reaches the server and the next plan is empty (${RUNS} sequences)`,
+    { timeout: 240_000 },
+    async () => {
+      let sequence = 0;
+      const property = fc.asyncProperty(commandsArb, (cmds) => runSequence(cmds, String(sequence++)));
+      const seed = process.env.CALLFORM_MODEL_SEED ? Number(process.env.CALLFORM_MODEL_SEED) : undefined;
+      await fc.assert(property, { numRuns: RUNS, seed, endOnFailure: false });
+    },
+  );
 });

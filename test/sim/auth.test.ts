@@ -27,7 +27,13 @@ describe('sim auth: accepted requests', () => {
     expect(Math.abs(Number(r.headers.get('createTs')) - Date.now() / 1000)).toBeLessThan(5);
     // recompute the response signature by hand
     const expected = sign(
-      { secretKey: 'test-secret', body: r.text, createTs: r.headers.get('createTs')!, requestID: 'rid-md5-1', uuid: 'test-uuid' },
+      {
+        secretKey: 'test-secret',
+        body: r.text,
+        createTs: r.headers.get('createTs')!,
+        requestID: 'rid-md5-1',
+        uuid: 'test-uuid',
+      },
       'MD5',
     );
     expect(r.headers.get('sign')).toBe(expected);
@@ -122,7 +128,13 @@ describe('sim auth: refused requests', () => {
     expect(b.json.retMsg).toMatch(/^signature incorrect/);
     // lower-case hex is not the documented format
     const createTs = nowSec();
-    const s = sign({ secretKey: 'test-secret', body: JSON.stringify(ping), createTs, requestID: 'rid-lc', uuid: 'test-uuid' });
+    const s = sign({
+      secretKey: 'test-secret',
+      body: JSON.stringify(ping),
+      createTs,
+      requestID: 'rid-lc',
+      uuid: 'test-uuid',
+    });
     const c = await call(sim, 'ping', ping, { createTs, requestID: 'rid-lc', signOverride: s.toLowerCase() });
     expect(c.json.retCode).toBe(6);
   });
@@ -189,7 +201,14 @@ describe('sim auth: refused requests', () => {
           port: u.port,
           method: 'POST',
           path: '/callcentre/api/v3/ping',
-          headers: { UUID: 'test-uuid', REQUESTID: 'rid-raw', CreateTS: createTs, Sign: s, ALGORITHM: 'Sha256', 'Content-Type': 'application/json' },
+          headers: {
+            UUID: 'test-uuid',
+            REQUESTID: 'rid-raw',
+            CreateTS: createTs,
+            Sign: s,
+            ALGORITHM: 'Sha256',
+            'Content-Type': 'application/json',
+          },
         },
         (res) => {
           let text = '';
@@ -210,12 +229,16 @@ describe('sim auth: property and concurrency', () => {
   it('any string payload round-trips with valid request and response signatures', async () => {
     const fc = await import('fast-check');
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 60 }), fc.constantFrom('MD5', 'SHA256'), async (data, alg) => {
-        const r = await call(sim, 'ping', { data }, { algorithm: alg });
-        expect(r.json.code).toBe(0);
-        expect(r.json.data).toBe(data);
-        expect(r.verified).toBe(true);
-      }),
+      fc.asyncProperty(
+        fc.string({ unit: 'binary', maxLength: 60 }),
+        fc.constantFrom('MD5', 'SHA256'),
+        async (data, alg) => {
+          const r = await call(sim, 'ping', { data }, { algorithm: alg });
+          expect(r.json.code).toBe(0);
+          expect(r.json.data).toBe(data);
+          expect(r.verified).toBe(true);
+        },
+      ),
       { numRuns: 60 },
     );
   });

@@ -18,16 +18,29 @@ const get = async (path: string) => {
   return { status: r.status, json: (await r.json()) as any };
 };
 const post = async (path: string, body?: unknown) => {
-  const r = await fetch(sim.url + path, { method: 'POST', body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const r = await fetch(sim.url + path, {
+    method: 'POST',
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: r.status, json: (await r.json()) as any };
 };
 
 describe('setStatus hook', () => {
   it('flips a task between plan and apply, and validates input', async () => {
-    const ok = await call(sim, 'updateTask', { productID: 'callbot', userTaskID: 'task-a', sceneID: 'scene-1', funcFlag: { wholeTTS: true } });
+    const ok = await call(sim, 'updateTask', {
+      productID: 'callbot',
+      userTaskID: 'task-a',
+      sceneID: 'scene-1',
+      funcFlag: { wholeTTS: true },
+    });
     expect(ok.json.retCode).toBe(0);
     sim.setStatus('task-a', 2);
-    const refused = await call(sim, 'updateTask', { productID: 'callbot', userTaskID: 'task-a', sceneID: 'scene-1', funcFlag: { wholeTTS: false } });
+    const refused = await call(sim, 'updateTask', {
+      productID: 'callbot',
+      userTaskID: 'task-a',
+      sceneID: 'scene-1',
+      funcFlag: { wholeTTS: false },
+    });
     expect(refused.json.retCode).toBe(1);
     expect(sim.tasks.get('task-a')!.funcFlag.wholeTTS).toBe(true);
     expect(() => sim.setStatus('ghost', 1)).toThrow(/task not found/);
@@ -40,7 +53,14 @@ describe('control endpoints (/__sim)', () => {
   it('GET /__sim/tasks lists all tasks sorted with settings', async () => {
     const r = await get('/__sim/tasks');
     expect(r.status).toBe(200);
-    expect(r.json.tasks.map((t: any) => t.userTaskID)).toEqual(['task-a', 'task-b', 'task-c', 'task-d', 'task-e', 'task-f']);
+    expect(r.json.tasks.map((t: any) => t.userTaskID)).toEqual([
+      'task-a',
+      'task-b',
+      'task-c',
+      'task-d',
+      'task-e',
+      'task-f',
+    ]);
     expect(r.json.tasks[0].taskCreateSetting.maxCall).toBe(5);
     expect(r.json.tasks[2]).toMatchObject({ taskID: 'T000001', taskCreateSetting: {}, funcFlag: {} });
   });
@@ -121,7 +141,15 @@ describe('seed files', () => {
     const s2 = await startSimulator({ seed: p, now: () => 1_700_000_000_000 });
     try {
       const t1 = s2.tasks.get('y-1')!;
-      expect(t1).toEqual({ userTaskID: 'y-1', sceneID: 's-1', taskID: 'T000001', taskStatus: 1, createTs: 1_700_000_000, taskCreateSetting: {}, funcFlag: {} });
+      expect(t1).toEqual({
+        userTaskID: 'y-1',
+        sceneID: 's-1',
+        taskID: 'T000001',
+        taskStatus: 1,
+        createTs: 1_700_000_000,
+        taskCreateSetting: {},
+        funcFlag: {},
+      });
       const t2 = s2.tasks.get('y-2')!;
       expect(t2).toMatchObject({ taskID: 'REAL-2', taskStatus: 5, taskName: 'From settings' });
       expect(t2.funcFlag.smsFuncFlag).toEqual([{ smsID: 's1', intentID: ['a', 'b'] }]);
@@ -138,25 +166,36 @@ describe('seed files', () => {
 
   it('rejects duplicates, bad statuses, bad shapes, bad settings, with the path in the message', async () => {
     const cases: Array<[string, RegExp]> = [
-      ['tasks:\n  - {userTaskID: a, sceneID: s}\n  - {userTaskID: a, sceneID: s}\n', /tasks\[1\]\.userTaskID "a" duplicates tasks\[0\]/],
+      [
+        'tasks:\n  - {userTaskID: a, sceneID: s}\n  - {userTaskID: a, sceneID: s}\n',
+        /tasks\[1\]\.userTaskID "a" duplicates tasks\[0\]/,
+      ],
       ['tasks:\n  - {userTaskID: a, sceneID: s, taskStatus: 7}\n', /tasks\[0\]\.taskStatus must be one of 1/],
       ['tasks:\n  - {userTaskID: a}\n', /tasks\[0\]\.sceneID must be a non-empty string/],
       ['tasks: 3\n', /"tasks" must be a list/],
       ['', /seed is empty/],
-      ['tasks:\n  - {userTaskID: a, sceneID: s, taskCreateSetting: {startupType: 9}}\n', /tasks\[0\]\.taskCreateSetting\.startupType must be one of 1, 2, 3/],
+      [
+        'tasks:\n  - {userTaskID: a, sceneID: s, taskCreateSetting: {startupType: 9}}\n',
+        /tasks\[0\]\.taskCreateSetting\.startupType must be one of 1, 2, 3/,
+      ],
       ['tasks:\n  - {userTaskID: a, sceneID: s, color: red}\n', /tasks\[0\]\.color is not a known field/],
       ['tasks: [\n', /cannot parse seed file/],
     ];
     for (const [i, [text, re]] of cases.entries()) {
       const p = join(dir, `bad-${i}.yaml`);
       await writeFile(p, text);
-      const err = await loadSeedFile(p).then(() => undefined, (e: Error) => e);
+      const err = await loadSeedFile(p).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(err, text).toBeInstanceOf(Error);
       expect(err!.message, text).toContain(p);
       expect(err!.message, text).toMatch(re);
     }
     await expect(loadSeedFile(join(dir, 'missing.yaml'))).rejects.toThrow(/cannot read seed file/);
-    await expect(startSimulator({ seed: { tasks: [{ userTaskID: 'a', sceneID: 's', taskStatus: 0 }] } })).rejects.toThrow(/taskStatus/);
+    await expect(
+      startSimulator({ seed: { tasks: [{ userTaskID: 'a', sceneID: 's', taskStatus: 0 }] } }),
+    ).rejects.toThrow(/taskStatus/);
   });
 });
 
@@ -175,7 +214,9 @@ describe('runSimCli', () => {
     }
     try {
       expect(writes).toHaveLength(1);
-      expect(writes[0]).toMatch(new RegExp(`^callform sim listening on http://127\\.0\\.0\\.1:\\d+ uuid=${DEFAULT_SIM_UUID} secret=\\S+\\n$`));
+      expect(writes[0]).toMatch(
+        new RegExp(`^callform sim listening on http://127\\.0\\.0\\.1:\\d+ uuid=${DEFAULT_SIM_UUID} secret=\\S+\\n$`),
+      );
       expect(writes[0]).toContain(s2!.url);
       expect((await call(s2!, 'ping', { data: 'cli' })).json.code).toBe(0);
     } finally {

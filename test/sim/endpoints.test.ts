@@ -25,10 +25,22 @@ describe('listTask', () => {
     expect(p1.json.total).toBe(6);
     expect(p1.json.taskData.map((t: any) => t.userTaskID)).toEqual(['task-a', 'task-b', 'task-c', 'task-d']);
     const a = p1.json.taskData[0];
-    expect(a).toMatchObject({ userTaskID: 'task-a', taskID: 'PLAT-A', sceneID: 'scene-1', taskStatus: 1, taskName: 'Alpha' });
+    expect(a).toMatchObject({
+      userTaskID: 'task-a',
+      taskID: 'PLAT-A',
+      sceneID: 'scene-1',
+      taskStatus: 1,
+      taskName: 'Alpha',
+    });
     expect(typeof a.createTs).toBe('number');
     expect(a.taskStat).toEqual({
-      answerOrderCount: 0, finishOrderCount: 0, totalOrderCount: 0, finishRate: 0, totalAnswerCall: 0, totalCall: 0, answerRate: 0,
+      answerOrderCount: 0,
+      finishOrderCount: 0,
+      totalOrderCount: 0,
+      finishRate: 0,
+      totalAnswerCall: 0,
+      totalCall: 0,
+      answerRate: 0,
     });
     expect(a.taskCreateSetting).toBeUndefined();
     expect(a.funcFlag).toBeUndefined();
@@ -81,7 +93,9 @@ describe('listTask', () => {
     expect((await list({ queryConditions: [] })).json.retCode).toBe(3);
     expect((await list({}, { userTaskID: 'task-a' })).json.retCode).toBe(3);
     expect((await list({}, { taskStatus: ['1'] })).json.retCode).toBe(3);
-    expect((await list({}, { userTaskId: ['x'] })).json.retMsg).toMatch(/queryConditions.userTaskId is not a known field/);
+    expect((await list({}, { userTaskId: ['x'] })).json.retMsg).toMatch(
+      /queryConditions.userTaskId is not a known field/,
+    );
   });
 });
 
@@ -101,7 +115,9 @@ describe('common body validation', () => {
     expect(r.json.retCode).toBe(4);
     expect(r.json.retMsg).toMatch(/productID must be "callbot"/);
     expect((await call(sim, 'mgrTaskStatus', { userTaskID: 'task-a', taskOperate: 1 })).json.retCode).toBe(2);
-    expect((await call(sim, 'mgrTaskStatus', { productID: 1, userTaskID: 'task-a', taskOperate: 1 })).json.retCode).toBe(3);
+    expect(
+      (await call(sim, 'mgrTaskStatus', { productID: 1, userTaskID: 'task-a', taskOperate: 1 })).json.retCode,
+    ).toBe(3);
     expect(sim.tasks.get('task-a')!.taskStatus).toBe(1);
   });
   it('body over 1 MiB -> 4001', async () => {
@@ -155,12 +171,20 @@ describe('updateTask', () => {
   });
 
   it('allowed for status 1 and 5, refused for 2, 3, 4 with retCode 1', async () => {
-    expect((await update({ userTaskID: 'task-c', sceneID: 'scene-1', taskCreateSetting: { maxCall: 2 } })).json.retCode).toBe(0);
-    expect((await update({ userTaskID: 'task-f', sceneID: 'scene-3', taskCreateSetting: { maxCall: 2 } })).json.retCode).toBe(0);
+    expect(
+      (await update({ userTaskID: 'task-c', sceneID: 'scene-1', taskCreateSetting: { maxCall: 2 } })).json.retCode,
+    ).toBe(0);
+    expect(
+      (await update({ userTaskID: 'task-f', sceneID: 'scene-3', taskCreateSetting: { maxCall: 2 } })).json.retCode,
+    ).toBe(0);
     const cases: Array<[string, string, string]> = [
       ['task-b', 'scene-2', 'task status 2 (running) cannot be modified; only not started (1) or paused (5)'],
       ['task-d', 'scene-2', 'task status 3 (completed) cannot be modified; only not started (1) or paused (5)'],
-      ['task-e', 'scene-1', 'task status 4 (completed (failed)) cannot be modified; only not started (1) or paused (5)'],
+      [
+        'task-e',
+        'scene-1',
+        'task status 4 (completed (failed)) cannot be modified; only not started (1) or paused (5)',
+      ],
     ];
     for (const [id, scene, msg] of cases) {
       const r = await update({ userTaskID: id, sceneID: scene, taskCreateSetting: { maxCall: 2 } });
@@ -198,7 +222,12 @@ describe('updateTask', () => {
       [{ taskCreateSettings: {} }, 3, /taskCreateSettings is not a known field/],
     ];
     for (const [extra, code, msg] of bad) {
-      const r = await update({ userTaskID: 'task-a', sceneID: 'scene-1', taskCreateSetting: { maxCall: 99 }, ...extra });
+      const r = await update({
+        userTaskID: 'task-a',
+        sceneID: 'scene-1',
+        taskCreateSetting: { maxCall: 99 },
+        ...extra,
+      });
       expect(r.json.retCode, JSON.stringify(extra)).toBe(code);
       expect(r.json.retMsg, JSON.stringify(extra)).toMatch(msg);
     }
@@ -206,11 +235,17 @@ describe('updateTask', () => {
     expect(sim.stats().updates).toBe(0);
     expect((await call(sim, 'updateTask', { productID: 'callbot', sceneID: 'scene-1' })).json.retCode).toBe(2);
     expect((await call(sim, 'updateTask', { productID: 'callbot', userTaskID: 'task-a' })).json.retCode).toBe(2);
-    expect((await call(sim, 'updateTask', { productID: 'callbot', userTaskID: 7, sceneID: 'scene-1' })).json.retCode).toBe(3);
+    expect(
+      (await call(sim, 'updateTask', { productID: 'callbot', userTaskID: 7, sceneID: 'scene-1' })).json.retCode,
+    ).toBe(3);
   });
 
   it('does not keep references to the request objects (stored copies)', async () => {
-    await update({ userTaskID: 'task-c', sceneID: 'scene-1', funcFlag: { smsFuncFlag: [{ smsID: 'a', intentID: ['x'] }] } });
+    await update({
+      userTaskID: 'task-c',
+      sceneID: 'scene-1',
+      funcFlag: { smsFuncFlag: [{ smsID: 'a', intentID: ['x'] }] },
+    });
     const t = sim.tasks.get('task-c')!;
     await update({ userTaskID: 'task-c', sceneID: 'scene-1', funcFlag: { smsFuncFlag: [] } });
     expect(t.funcFlag.smsFuncFlag).toEqual([]);
@@ -220,19 +255,39 @@ describe('updateTask', () => {
 describe('mgrTaskStatus', () => {
   // [operation, from status, expected result status or undefined when refused]
   const table: Array<[number, number, number | undefined]> = [
-    [1, 1, 2], [1, 2, undefined], [1, 3, undefined], [1, 4, undefined], [1, 5, 2],
-    [2, 1, undefined], [2, 2, 5], [2, 3, undefined], [2, 4, undefined], [2, 5, undefined],
-    [3, 1, 3], [3, 2, 3], [3, 3, undefined], [3, 4, undefined], [3, 5, 3],
+    [1, 1, 2],
+    [1, 2, undefined],
+    [1, 3, undefined],
+    [1, 4, undefined],
+    [1, 5, 2],
+    [2, 1, undefined],
+    [2, 2, 5],
+    [2, 3, undefined],
+    [2, 4, undefined],
+    [2, 5, undefined],
+    [3, 1, 3],
+    [3, 2, 3],
+    [3, 3, undefined],
+    [3, 4, undefined],
+    [3, 5, 3],
   ];
   const names: Record<number, string> = { 1: 'start', 2: 'pause', 3: 'complete' };
-  const labels: Record<number, string> = { 1: 'not started', 2: 'running', 3: 'completed', 4: 'completed (failed)', 5: 'paused' };
+  const labels: Record<number, string> = {
+    1: 'not started',
+    2: 'running',
+    3: 'completed',
+    4: 'completed (failed)',
+    5: 'paused',
+  };
   for (const [op, from, to] of table) {
     it(`${names[op]} from ${from} -> ${to ?? 'refused'}`, async () => {
       sim.setStatus('task-a', from);
       const r = await mgr('task-a', op, { delCall: 0 });
       if (to === undefined) {
         expect(r.json.retCode).toBe(1);
-        expect(r.json.retMsg).toMatch(new RegExp(`^cannot ${names[op]} a task in status ${from} \\(${labels[from]!.replace(/[()]/g, '\\$&')}\\)`));
+        expect(r.json.retMsg).toMatch(
+          new RegExp(`^cannot ${names[op]} a task in status ${from} \\(${labels[from]!.replace(/[()]/g, '\\$&')}\\)`),
+        );
         expect(sim.tasks.get('task-a')!.taskStatus).toBe(from);
       } else {
         expect(r.json).toMatchObject({ retCode: 0, retMsg: 'success', taskID: 'PLAT-A', taskStatus: to });

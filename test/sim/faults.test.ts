@@ -16,7 +16,10 @@ const only = (kind: any) => sim.setFaults({ faultRate: 1, faultKinds: [kind] });
 
 describe('fault injection', () => {
   it('http500 and http503: that status, small JSON body, change not applied', async () => {
-    for (const [kind, status] of [['http500', 500], ['http503', 503]] as const) {
+    for (const [kind, status] of [
+      ['http500', 500],
+      ['http503', 503],
+    ] as const) {
       only(kind);
       const r = await start();
       expect(r.status).toBe(status);
@@ -36,7 +39,14 @@ describe('fault injection', () => {
   it('timeout: held for timeoutFaultMs then destroyed, change not applied', async () => {
     only('timeout');
     const t0 = Date.now();
-    await expect(call(sim, 'mgrTaskStatus', { productID: 'callbot', userTaskID: 'task-a', taskOperate: 1 }, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    await expect(
+      call(
+        sim,
+        'mgrTaskStatus',
+        { productID: 'callbot', userTaskID: 'task-a', taskOperate: 1 },
+        { signal: AbortSignal.timeout(2000) },
+      ),
+    ).rejects.toThrow();
     const elapsed = Date.now() - t0;
     expect(elapsed).toBeGreaterThanOrEqual(180);
     expect(elapsed).toBeLessThan(1500);
@@ -74,7 +84,12 @@ describe('fault injection', () => {
     expect(r.headers.get('sign')).toMatch(/^[0-9A-F]{32}$/);
     expect(r.verified).toBe(false);
     expect(sim.tasks.get('task-a')!.taskStatus).toBe(2);
-    const u = await call(sim, 'updateTask', { productID: 'callbot', userTaskID: 'task-c', sceneID: 'scene-1', taskCreateSetting: { maxCall: 3 } });
+    const u = await call(sim, 'updateTask', {
+      productID: 'callbot',
+      userTaskID: 'task-c',
+      sceneID: 'scene-1',
+      taskCreateSetting: { maxCall: 3 },
+    });
     expect(u.verified).toBe(false);
     expect(sim.tasks.get('task-c')!.taskCreateSetting.maxCall).toBe(3);
     expect(sim.stats()).toMatchObject({ updates: 1, faults: { badsign: 2 } });

@@ -73,15 +73,34 @@ export async function call(sim: Simulator, endpoint: string, body: unknown, opts
   } catch {
     json = undefined;
   }
-  return { status: res.status, headers: res.headers, text: resText, json, verified: verifyResponse(sim, res.headers, resText), requestID };
+  return {
+    status: res.status,
+    headers: res.headers,
+    text: resText,
+    json,
+    verified: verifyResponse(sim, res.headers, resText),
+    requestID,
+  };
 }
 
 export const BASE_SEED = {
   tasks: [
     { userTaskID: 'task-c', sceneID: 'scene-1', taskStatus: 1, taskName: 'Gamma' },
-    { userTaskID: 'task-a', sceneID: 'scene-1', taskStatus: 1, taskName: 'Alpha', taskID: 'PLAT-A',
+    {
+      userTaskID: 'task-a',
+      sceneID: 'scene-1',
+      taskStatus: 1,
+      taskName: 'Alpha',
+      taskID: 'PLAT-A',
       taskCreateSetting: { maxCall: 5, manualCallSetting: { agentGroup: 'g1', dispatchType: 1, ratioCallRate: 1.5 } },
-      funcFlag: { taskKeep: true, smsFuncFlag: [{ smsID: 's1', intentID: ['i1'] }, { smsID: 's2', intentID: ['i2'] }] } },
+      funcFlag: {
+        taskKeep: true,
+        smsFuncFlag: [
+          { smsID: 's1', intentID: ['i1'] },
+          { smsID: 's2', intentID: ['i2'] },
+        ],
+      },
+    },
     { userTaskID: 'task-b', sceneID: 'scene-2', taskStatus: 2, taskName: 'Beta' },
     { userTaskID: 'task-d', sceneID: 'scene-2', taskStatus: 3 },
     { userTaskID: 'task-e', sceneID: 'scene-1', taskStatus: 4, taskName: 'Epsilon' },

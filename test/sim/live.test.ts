@@ -16,16 +16,21 @@ afterEach(async () => {
   await sim.close();
 });
 
-const mgr = (userTaskID: string, taskOperate: number) => call(sim, 'mgrTaskStatus', { productID: 'callbot', userTaskID, taskOperate });
+const mgr = (userTaskID: string, taskOperate: number) =>
+  call(sim, 'mgrTaskStatus', { productID: 'callbot', userTaskID, taskOperate });
 const pause = (id = 'task-b') => mgr(id, 2);
 const start = (id = 'task-b') => mgr(id, 1);
-const update = (id = 'task-b', scene = 'scene-2') => call(sim, 'updateTask', { productID: 'callbot', userTaskID: id, sceneID: scene, taskCreateSetting: { maxCall: 7 } });
+const update = (id = 'task-b', scene = 'scene-2') =>
+  call(sim, 'updateTask', { productID: 'callbot', userTaskID: id, sceneID: scene, taskCreateSetting: { maxCall: 7 } });
 const get = async (path: string) => {
   const r = await fetch(sim.url + path);
   return { status: r.status, json: (await r.json()) as any };
 };
 const post = async (path: string, body?: unknown) => {
-  const r = await fetch(sim.url + path, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(sim.url + path, {
+    method: 'POST',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: r.status, json: (await r.json()) as any };
 };
 const statusOf = async (id: string) => (await get(`/__sim/tasks/${id}`)).json.taskStatus;
@@ -36,9 +41,21 @@ describe('pause delay', () => {
     expect(r.json).toMatchObject({ retCode: 0, taskStatus: 5 });
     expect(sim.tasks.get('task-b')!.taskStatus).toBe(5);
     const h = sim.history('task-b');
-    expect(h.statusChanges).toEqual([{ seq: 2, at: clock, userTaskID: 'task-b', from: 2, to: 5, cause: 'mgrTaskStatus' }]);
+    expect(h.statusChanges).toEqual([
+      { seq: 2, at: clock, userTaskID: 'task-b', from: 2, to: 5, cause: 'mgrTaskStatus' },
+    ]);
     expect(h.calls).toEqual([
-      { seq: 1, at: clock, userTaskID: 'task-b', endpoint: 'mgrTaskStatus', requestID: r.requestID, taskOperate: 2, retCode: 0, applied: true, taskStatus: 5 },
+      {
+        seq: 1,
+        at: clock,
+        userTaskID: 'task-b',
+        endpoint: 'mgrTaskStatus',
+        requestID: r.requestID,
+        taskOperate: 2,
+        retCode: 0,
+        applied: true,
+        taskStatus: 5,
+      },
     ]);
     expect(h.pendingPause).toBeNull();
   });
@@ -52,14 +69,18 @@ describe('pause delay', () => {
     expect(sim.history('task-b').pendingPause).toEqual({ requestedAt: t0, dueAt: t0 + 5000 });
     const refused = await update();
     expect(refused.json.retCode).toBe(1);
-    expect(refused.json.retMsg).toBe('task status 2 (running) cannot be modified; only not started (1) or paused (5); a pause is pending, retry once it has landed');
+    expect(refused.json.retMsg).toBe(
+      'task status 2 (running) cannot be modified; only not started (1) or paused (5); a pause is pending, retry once it has landed',
+    );
     clock += 4999;
     expect(await statusOf('task-b')).toBe(2);
     clock += 1;
     expect(await statusOf('task-b')).toBe(5);
     const h = sim.history('task-b');
     expect(h.pendingPause).toBeNull();
-    expect(h.statusChanges).toEqual([{ seq: 3, at: t0 + 5000, userTaskID: 'task-b', from: 2, to: 5, cause: 'pause-delay' }]);
+    expect(h.statusChanges).toEqual([
+      { seq: 3, at: t0 + 5000, userTaskID: 'task-b', from: 2, to: 5, cause: 'pause-delay' },
+    ]);
     expect(h.calls.map((c) => [c.seq, c.taskOperate ?? c.endpoint, c.retCode, c.applied, c.taskStatus])).toEqual([
       [1, 2, 0, true, 2],
       [2, 'updateTask', 1, false, undefined],
@@ -70,8 +91,12 @@ describe('pause delay', () => {
   it('a pending pause lands by itself on a real timer (no request needed)', async () => {
     const s2 = await startSimulator({ seed: seedCopy(), pauseDelayMs: 30 });
     try {
-      expect((await call(s2, 'mgrTaskStatus', { productID: 'callbot', userTaskID: 'task-b', taskOperate: 2 })).json.taskStatus).toBe(2);
-      for (let i = 0; i < 200 && s2.tasks.get('task-b')!.taskStatus !== 5; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(
+        (await call(s2, 'mgrTaskStatus', { productID: 'callbot', userTaskID: 'task-b', taskOperate: 2 })).json
+          .taskStatus,
+      ).toBe(2);
+      for (let i = 0; i < 200 && s2.tasks.get('task-b')!.taskStatus !== 5; i++)
+        await new Promise((r) => setTimeout(r, 10));
       expect(s2.tasks.get('task-b')!.taskStatus).toBe(5);
       expect(s2.history('task-b').statusChanges[0]).toMatchObject({ from: 2, to: 5, cause: 'pause-delay' });
     } finally {
@@ -154,7 +179,9 @@ describe('history and log', () => {
     const log = sim.log();
     expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1));
     const compact = (e: SimLogEntry) =>
-      e.kind === 'status' ? `${e.userTaskID} ${e.from}->${e.to} ${e.cause}` : `${e.userTaskID} ${e.endpoint}${e.taskOperate ? ':' + e.taskOperate : ''} ${e.retCode}`;
+      e.kind === 'status'
+        ? `${e.userTaskID} ${e.from}->${e.to} ${e.cause}`
+        : `${e.userTaskID} ${e.endpoint}${e.taskOperate ? ':' + e.taskOperate : ''} ${e.retCode}`;
     expect(log.map(compact)).toEqual([
       'task-a 1->2 control',
       'task-b mgrTaskStatus:2 0',
@@ -170,7 +197,10 @@ describe('history and log', () => {
     ]);
     // What a test of "pause -> update -> resume" checks: per task, each applied pause is followed by an applied resume.
     for (const id of ['task-a', 'task-b']) {
-      const ops = sim.history(id).calls.filter((c) => c.applied && c.endpoint === 'mgrTaskStatus').map((c) => c.taskOperate);
+      const ops = sim
+        .history(id)
+        .calls.filter((c) => c.applied && c.endpoint === 'mgrTaskStatus')
+        .map((c) => c.taskOperate);
       expect(ops, id).toEqual([2, 1]);
     }
     const http = await get('/__sim/log');
@@ -194,13 +224,38 @@ describe('history and log', () => {
     await call(sim, 'ping', { data: 'x' });
     await call(sim, 'listTask', { productID: 'callbot', page: 1, size: 10, queryConditions: {} });
     await mgr('ghost', 1);
-    await call(sim, 'mgrTaskStatus', { productID: 'callbot', userTaskID: 'task-a', taskOperate: 1 }, { secret: 'wrong' });
+    await call(
+      sim,
+      'mgrTaskStatus',
+      { productID: 'callbot', userTaskID: 'task-a', taskOperate: 1 },
+      { secret: 'wrong' },
+    );
     expect(sim.log()).toEqual([]);
     const bad = await call(sim, 'mgrTaskStatus', { productID: 'callbot', userTaskID: 'task-a', taskOperate: 7 });
     const refused = await mgr('task-d', 1);
     expect(sim.log()).toEqual([
-      { kind: 'call', seq: 1, at: clock, userTaskID: 'task-a', endpoint: 'mgrTaskStatus', requestID: bad.requestID, taskOperate: 7, retCode: 4, applied: false },
-      { kind: 'call', seq: 2, at: clock, userTaskID: 'task-d', endpoint: 'mgrTaskStatus', requestID: refused.requestID, taskOperate: 1, retCode: 1, applied: false },
+      {
+        kind: 'call',
+        seq: 1,
+        at: clock,
+        userTaskID: 'task-a',
+        endpoint: 'mgrTaskStatus',
+        requestID: bad.requestID,
+        taskOperate: 7,
+        retCode: 4,
+        applied: false,
+      },
+      {
+        kind: 'call',
+        seq: 2,
+        at: clock,
+        userTaskID: 'task-d',
+        endpoint: 'mgrTaskStatus',
+        requestID: refused.requestID,
+        taskOperate: 1,
+        retCode: 1,
+        applied: false,
+      },
     ]);
   });
 
@@ -214,7 +269,11 @@ describe('history and log', () => {
     expect(sim.log().map((e) => e.seq)).toEqual([3, 4]);
     const r = await post('/__sim/log/reset');
     expect(r.json).toEqual({ entries: [], lastSeq: 4 });
-    expect(sim.history('task-b')).toMatchObject({ statusChanges: [], calls: [], dropped: { statusChanges: 0, calls: 0 } });
+    expect(sim.history('task-b')).toMatchObject({
+      statusChanges: [],
+      calls: [],
+      dropped: { statusChanges: 0, calls: 0 },
+    });
   });
 });
 
@@ -222,7 +281,13 @@ describe('fault injection on mgrTaskStatus (journaled)', () => {
   const only = (kind: any) => sim.setFaults({ faultRate: 1, faultKinds: [kind] });
 
   it('refusing faults: nothing applied, the call is journaled with the fault and applied false', async () => {
-    const cases: Array<[string, number | null]> = [['http500', null], ['http503', null], ['reset', null], ['timeout', null], ['retcode', 7]];
+    const cases: Array<[string, number | null]> = [
+      ['http500', null],
+      ['http503', null],
+      ['reset', null],
+      ['timeout', null],
+      ['retcode', 7],
+    ];
     for (const [kind] of cases) {
       only(kind);
       await pause().catch(() => undefined);
@@ -230,7 +295,9 @@ describe('fault injection on mgrTaskStatus (journaled)', () => {
     sim.setFaults({ faultRate: 0 });
     expect(sim.tasks.get('task-b')!.taskStatus).toBe(2);
     const calls = sim.history('task-b').calls;
-    expect(calls.map((c) => [c.fault, c.retCode, c.applied, c.taskOperate])).toEqual(cases.map(([kind, code]) => [kind, code, false, 2]));
+    expect(calls.map((c) => [c.fault, c.retCode, c.applied, c.taskOperate])).toEqual(
+      cases.map(([kind, code]) => [kind, code, false, 2]),
+    );
     expect(sim.history('task-b').statusChanges).toEqual([]);
     expect(sim.stats().faults).toMatchObject({ http500: 1, http503: 1, reset: 1, timeout: 1, retcode: 1 });
   });
@@ -240,7 +307,9 @@ describe('fault injection on mgrTaskStatus (journaled)', () => {
     const r = await pause();
     expect(r.verified).toBe(false);
     expect(r.json).toMatchObject({ retCode: 0, taskStatus: 5 });
-    expect(sim.log().map((e) => (e.kind === 'call' ? [e.kind, e.fault, e.applied, e.retCode] : [e.kind, e.from, e.to]))).toEqual([
+    expect(
+      sim.log().map((e) => (e.kind === 'call' ? [e.kind, e.fault, e.applied, e.retCode] : [e.kind, e.from, e.to])),
+    ).toEqual([
       ['call', 'badsign', true, 0],
       ['status', 2, 5],
     ]);
@@ -252,7 +321,15 @@ describe('Journal (unit)', () => {
     const j = new Journal(3);
     for (let i = 0; i < 5; i++) {
       j.addStatusChange({ seq: j.nextSeq(), at: i, userTaskID: 'a', from: 1, to: 2, cause: 'control' });
-      j.addCall({ seq: j.nextSeq(), at: i, userTaskID: 'b', endpoint: 'updateTask', requestID: `r${i}`, retCode: 0, applied: true });
+      j.addCall({
+        seq: j.nextSeq(),
+        at: i,
+        userTaskID: 'b',
+        endpoint: 'updateTask',
+        requestID: `r${i}`,
+        retCode: 0,
+        applied: true,
+      });
     }
     const a = j.history('a');
     expect(a.statusChanges.map((e) => e.seq)).toEqual([5, 7, 9]);
@@ -278,9 +355,23 @@ describe('TaskTransitions (unit, fake timers and clock)', () => {
       },
       clearTimer: () => undefined,
     };
-    const task: SimTask = { userTaskID: 't', sceneID: 's', taskID: 'T', taskStatus: 2, createTs: 0, taskCreateSetting: {}, funcFlag: {} };
+    const task: SimTask = {
+      userTaskID: 't',
+      sceneID: 's',
+      taskID: 'T',
+      taskStatus: 2,
+      createTs: 0,
+      taskCreateSetting: {},
+      funcFlag: {},
+    };
     const journal = new Journal();
-    const tr = new TaskTransitions(new Map([['t', task]]), journal, timers, () => now, () => 500);
+    const tr = new TaskTransitions(
+      new Map([['t', task]]),
+      journal,
+      timers,
+      () => now,
+      () => 500,
+    );
     expect(tr.pause(task)).toBe(2);
     expect(fired.map((f) => f.ms)).toEqual([500]);
     now = 1300;
@@ -290,6 +381,8 @@ describe('TaskTransitions (unit, fake timers and clock)', () => {
     now = 1700;
     fired[1]!.fn();
     expect(task.taskStatus).toBe(5);
-    expect(journal.log()).toEqual([{ kind: 'status', seq: 1, at: 1500, userTaskID: 't', from: 2, to: 5, cause: 'pause-delay' }]);
+    expect(journal.log()).toEqual([
+      { kind: 'status', seq: 1, at: 1500, userTaskID: 't', from: 2, to: 5, cause: 'pause-delay' },
+    ]);
   });
 });

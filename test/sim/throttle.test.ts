@@ -118,9 +118,24 @@ describe('rate limiting over HTTP', () => {
     expect(r.json).toEqual({ error: 'rate limit exceeded (10 requests/s per account, burst 2)', retryAfterMs: 100 });
     expect(sim.tasks.get('task-a')!.taskStatus).toBe(1);
     expect(sim.history('task-a').calls).toEqual([
-      { seq: 1, at: clock, userTaskID: 'task-a', endpoint: 'mgrTaskStatus', requestID: r.requestID, taskOperate: 1, retCode: null, applied: false, throttled: true },
+      {
+        seq: 1,
+        at: clock,
+        userTaskID: 'task-a',
+        endpoint: 'mgrTaskStatus',
+        requestID: r.requestID,
+        taskOperate: 1,
+        retCode: null,
+        applied: false,
+        throttled: true,
+      },
     ]);
-    expect(sim.stats()).toMatchObject({ requests: 3, throttled: 1, throttledByEndpoint: { ping: 0, mgrTaskStatus: 1 }, faults: { http500: 0 } });
+    expect(sim.stats()).toMatchObject({
+      requests: 3,
+      throttled: 1,
+      throttledByEndpoint: { ping: 0, mgrTaskStatus: 1 },
+      faults: { http500: 0 },
+    });
     clock += 100;
     expect((await start()).json).toMatchObject({ retCode: 0, taskStatus: 2 });
   });
@@ -132,7 +147,10 @@ describe('rate limiting over HTTP', () => {
     const r = await start();
     expect(r.status).toBe(200);
     expect(r.verified).toBe(true);
-    expect(r.json).toMatchObject({ retCode: 7, retMsg: 'system busy: rate limit exceeded (10 requests/s per account, burst 2); retry after 100 ms' });
+    expect(r.json).toMatchObject({
+      retCode: 7,
+      retMsg: 'system busy: rate limit exceeded (10 requests/s per account, burst 2); retry after 100 ms',
+    });
     expect(r.headers.get('retry-after')).toBeNull();
     expect(sim.tasks.get('task-a')!.taskStatus).toBe(1);
     expect(sim.history('task-a').calls[0]).toMatchObject({ retCode: 7, applied: false, throttled: true });
@@ -181,9 +199,15 @@ describe('rate limiting over HTTP', () => {
 
   it('bad values: 400 with a clear message, nothing changed', async () => {
     const cases: Array<[unknown, RegExp]> = [
-      [{ rateLimit: -1 }, /^rateLimit must be a number of requests per second from 0 to 1000000, 0 or null = off \(got -1\)$/],
+      [
+        { rateLimit: -1 },
+        /^rateLimit must be a number of requests per second from 0 to 1000000, 0 or null = off \(got -1\)$/,
+      ],
       [{ rateLimit: '10' }, /rateLimit must be a number .*\(got "10"\)/],
-      [{ rateLimit: 5, burst: 0 }, /^burst must be a whole number from 1 to 1000000, or null for the default \(got 0\)$/],
+      [
+        { rateLimit: 5, burst: 0 },
+        /^burst must be a whole number from 1 to 1000000, or null for the default \(got 0\)$/,
+      ],
       [{ burst: 1.5 }, /burst must be a whole number/],
       [{ throttleStyle: 'http503' }, /^throttleStyle must be one of http429, retcode7, mixed \(got "http503"\)$/],
       [{ ratelimit: 5 }, /^unknown field ratelimit; known fields: .*rateLimit, burst, throttleStyle/],
@@ -207,7 +231,8 @@ describe('rate limiting over HTTP', () => {
 
   it('control endpoints are not limited; failed auth spends no token', async () => {
     for (let i = 0; i < 10; i++) expect((await fetch(`${sim.url}/__sim/stats`)).status).toBe(200);
-    for (let i = 0; i < 5; i++) expect((await call(sim, 'ping', { data: 'x' }, { secret: 'wrong' })).json.retCode).toBe(6);
+    for (let i = 0; i < 5; i++)
+      expect((await call(sim, 'ping', { data: 'x' }, { secret: 'wrong' })).json.retCode).toBe(6);
     expect((await ping()).status).toBe(200);
     expect((await ping()).status).toBe(200);
     expect((await ping()).status).toBe(429);
@@ -230,7 +255,13 @@ describe('CLI options', () => {
     let stderr = '';
     err.on('data', (c) => (stderr += String(c)));
     out.resume();
-    const code = await main(['sim', '--port', '0', ...args], { stdout: out, stderr: err, stdin: new PassThrough(), env: {}, cwd: process.cwd() });
+    const code = await main(['sim', '--port', '0', ...args], {
+      stdout: out,
+      stderr: err,
+      stdin: new PassThrough(),
+      env: {},
+      cwd: process.cwd(),
+    });
     return { code, stderr };
   };
 

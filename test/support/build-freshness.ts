@@ -36,7 +36,11 @@ async function newest(entry: string): Promise<{ file: string; mtimeMs: number } 
 }
 
 /** Why the build in `root` is stale (one line, paths relative to root), or null when it is fresh. */
-export async function staleBuildReason(root: string, inputs: string[] = BUILD_INPUTS, stamp: string = BUILD_STAMP): Promise<string | null> {
+export async function staleBuildReason(
+  root: string,
+  inputs: string[] = BUILD_INPUTS,
+  stamp: string = BUILD_STAMP,
+): Promise<string | null> {
   let built: number;
   try {
     built = (await stat(path.join(root, stamp))).mtimeMs;

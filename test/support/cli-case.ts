@@ -33,7 +33,10 @@ export interface CliResult {
 
 export async function listCases(): Promise<string[]> {
   const entries = await readdir(BAD_DIR, { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 export async function readExpect(caseName: string): Promise<CaseExpect> {
@@ -64,11 +67,20 @@ export async function materialise(caseName: string, expect: CaseExpect): Promise
     if (expect.generate === 'huge') await writeHuge(path.join(dir, 'tasks', 'huge.yaml'));
     else if (expect.generate === 'latin1') {
       // "café" saved as Latin-1: 0xE9 is not valid UTF-8.
-      await writeFile(path.join(dir, 'tasks', 'a.yaml'), Buffer.concat([Buffer.from('userTaskID: t1\nsceneID: caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+      await writeFile(
+        path.join(dir, 'tasks', 'a.yaml'),
+        Buffer.concat([Buffer.from('userTaskID: t1\nsceneID: caf'), Buffer.from([0xe9]), Buffer.from('\n')]),
+      );
     } else if (expect.generate === 'foreign-lock') {
       // A live-looking lock held by another host: the lock file is the holder record. Written
       // at test time so that it is fresh (a committed one would be older than 10 s: stale).
-      const info = { id: 'f00dfeed-0000-4000-8000-000000000001', operation: 'apply', pid: 4242, host: 'ci-runner-7', since: '2026-11-02T10:00:00.000Z' };
+      const info = {
+        id: 'f00dfeed-0000-4000-8000-000000000001',
+        operation: 'apply',
+        pid: 4242,
+        host: 'ci-runner-7',
+        since: '2026-11-02T10:00:00.000Z',
+      };
       await writeFile(path.join(dir, 'callform.state.json.lock'), JSON.stringify(info) + '\n');
     } else throw new Error(`unknown generate kind ${String(expect.generate)}`);
   }
@@ -76,7 +88,12 @@ export async function materialise(caseName: string, expect: CaseExpect): Promise
 }
 
 /** Runs one corpus case: the outer NXCLOUD_* and FORCE_COLOR never leak in. */
-export async function runCase(args: string[], cwd: string, extraEnv: Record<string, string> = {}, timeoutMs = 20_000): Promise<CliResult> {
+export async function runCase(
+  args: string[],
+  cwd: string,
+  extraEnv: Record<string, string> = {},
+  timeoutMs = 20_000,
+): Promise<CliResult> {
   const started = Date.now();
   const r = await runCli(args, { cwd, env: { FORCE_COLOR: undefined, ...extraEnv }, timeoutMs });
   return { code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };

@@ -23,7 +23,14 @@ export async function tempProject(config: object = {}): Promise<TempProject> {
     async write(rel, content) {
       const file = path.join(dir, rel);
       await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(file, typeof content === 'string' ? content : rel.endsWith('.json') ? JSON.stringify(content, null, 2) : stringify(content));
+      await writeFile(
+        file,
+        typeof content === 'string'
+          ? content
+          : rel.endsWith('.json')
+            ? JSON.stringify(content, null, 2)
+            : stringify(content),
+      );
     },
     read: (rel) => readFile(path.join(dir, rel), 'utf8'),
     state: async () => JSON.parse(await readFile(path.join(dir, 'callform.state.json'), 'utf8')),

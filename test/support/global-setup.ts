@@ -19,11 +19,15 @@ async function ensureFreshBuild(): Promise<void> {
   const r = spawnSync('npm', ['run', 'build'], { cwd: REPO, encoding: 'utf8', shell: process.platform === 'win32' });
   if (r.error || r.status !== 0) {
     const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
-    throw new Error(`dist/ is stale (${reason}) and \`npm run build\` failed (${r.error ? r.error.message : `exit ${r.status}`}): not running the tests against an old build.\n${output}`);
+    throw new Error(
+      `dist/ is stale (${reason}) and \`npm run build\` failed (${r.error ? r.error.message : `exit ${r.status}`}): not running the tests against an old build.\n${output}`,
+    );
   }
   const still = await staleBuildReason(REPO);
   if (still) throw new Error(`dist/ is still stale after \`npm run build\`: ${still}`);
-  process.stdout.write(`[build] dist/ was stale (${reason}): rebuilt with npm run build in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `[build] dist/ was stale (${reason}): rebuilt with npm run build in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
 }
 
 export default async function setup(project: TestProject): Promise<void> {

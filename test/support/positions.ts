@@ -50,7 +50,8 @@ export class Reference {
 /** Every path into a value: each key (with its value) and each item, depth first. */
 export function paths(value: unknown, prefix: PathSegment[] = [], out: PathSegment[][] = []): PathSegment[][] {
   if (Array.isArray(value)) value.forEach((v, i) => (out.push([...prefix, i]), paths(v, [...prefix, i], out)));
-  else if (isPlain(value)) for (const [k, v] of Object.entries(value)) out.push([...prefix, k]), paths(v, [...prefix, k], out);
+  else if (isPlain(value))
+    for (const [k, v] of Object.entries(value)) (out.push([...prefix, k]), paths(v, [...prefix, k], out));
   return out;
 }
 
@@ -79,10 +80,16 @@ export function checkAllPositions(file: string, text: string, expected: unknown[
       expect(doc.locate(path, true, true), about(`key at ${formatPath(path)}`)).toEqual(wantKey);
       const trace = traced?.trace;
       if (trace) {
-        for (const [atKey, w] of [[false, want], [true, wantKey]] as const) {
+        for (const [atKey, w] of [
+          [false, want],
+          [true, wantKey],
+        ] as const) {
           const answer = trace.find(i, path, atKey);
           expect(answer, about(`trace answers for ${formatPath(path)}`)).not.toBe('unsure');
-          if (answer !== 'unsure') expect(trace.position(answer.pos), about(`trace at ${formatPath(path)}${atKey ? ' (key)' : ''}`)).toEqual(w);
+          if (answer !== 'unsure')
+            expect(trace.position(answer.pos), about(`trace at ${formatPath(path)}${atKey ? ' (key)' : ''}`)).toEqual(
+              w,
+            );
         }
       }
     }

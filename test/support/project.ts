@@ -49,7 +49,8 @@ export async function useDistSnapshot(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'callform-dist-'));
   await cp(DIST_DIR, path.join(dir, 'dist'), { recursive: true });
   await cp(path.join(REPO_ROOT, 'package.json'), path.join(dir, 'package.json'));
-  if (existsSync(path.join(REPO_ROOT, 'schemas'))) await cp(path.join(REPO_ROOT, 'schemas'), path.join(dir, 'schemas'), { recursive: true });
+  if (existsSync(path.join(REPO_ROOT, 'schemas')))
+    await cp(path.join(REPO_ROOT, 'schemas'), path.join(dir, 'schemas'), { recursive: true });
   await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   snapshotDir = dir;
   activeDist = path.join(dir, 'dist');
@@ -103,7 +104,14 @@ export async function createProject(settings: ProjectSettings = {}, prefix = 'ca
     async write(rel, content) {
       const f = path.join(dir, rel);
       await mkdir(path.dirname(f), { recursive: true });
-      await writeFile(f, typeof content === 'string' ? content : rel.endsWith('.json') ? JSON.stringify(content, null, 2) : stringify(content));
+      await writeFile(
+        f,
+        typeof content === 'string'
+          ? content
+          : rel.endsWith('.json')
+            ? JSON.stringify(content, null, 2)
+            : stringify(content),
+      );
     },
     async writeSettings(s) {
       await p.write('callform.config.yaml', { tasks: 'tasks/**/*.yaml', ...s });
@@ -141,7 +149,10 @@ export async function createProject(settings: ProjectSettings = {}, prefix = 'ca
 }
 
 /** Credentials and endpoint for a simulator; NXCLOUD_* from the outer environment never leak in. */
-export function simEnv(sim: { url: string; uuid: string; secret: string }, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+export function simEnv(
+  sim: { url: string; uuid: string; secret: string },
+  extra: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
   return { NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret, ...extra };
 }
 
@@ -183,7 +194,11 @@ function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessE
 
 /** Starts `node dist/cli.js ...args` (node itself is the child, so signals reach callform directly). */
 export function spawnCli(args: string[], options: SpawnOptions): RunningCli {
-  const child = spawn(process.execPath, [cliPath(), ...args], { cwd: options.cwd, env: cliEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cliPath(), ...args], {
+    cwd: options.cwd,
+    env: cliEnv(options.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   let timedOut = false;
@@ -220,7 +235,10 @@ export function describeResult(args: string[], r: CliResult): string {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `predicate` until it is truthy; throws after `timeoutMs`. */
-export async function waitFor<T>(predicate: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+export async function waitFor<T>(
+  predicate: () => T | Promise<T>,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   for (;;) {
     const v = await predicate();

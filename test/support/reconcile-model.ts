@@ -29,12 +29,20 @@ export const FIELD_VALUES: Record<string, readonly unknown[]> = {
   'funcFlag.smsFuncFlag': [
     [{ smsID: 'sms-1', intentID: ['intent-1'] }],
     [{ smsID: 'sms-2' }],
-    [{ smsID: 'sms-1', intentName: ['yes'] }, { smsID: 'sms-2', intentID: ['intent-2'] }],
+    [
+      { smsID: 'sms-1', intentName: ['yes'] },
+      { smsID: 'sms-2', intentID: ['intent-2'] },
+    ],
   ],
 };
 export const FIELDS = Object.keys(FIELD_VALUES);
 /** Whole sections a command may drop at once. */
-export const SECTIONS = ['funcFlag', 'taskCreateSetting', 'taskCreateSetting.manualCallSetting', 'funcFlag.smsFuncFlag'];
+export const SECTIONS = [
+  'funcFlag',
+  'taskCreateSetting',
+  'taskCreateSetting.manualCallSetting',
+  'funcFlag.smsFuncFlag',
+];
 
 /** The task files: one collection with defaults, each task's own settings. */
 export interface Files {
@@ -118,8 +126,12 @@ export function resolveEdit(files: Files, edit: Edit, uncertain: ReadonlyArray<[
 }
 
 export function applyEdit(files: Files, history: Files[], edit: Edit): Files {
-  if (edit.kind === 'revert') return history.length === 0 ? files : structuredClone(history[Math.max(0, history.length - 1 - (edit.back % history.length))]!);
-  if (edit.kind === 'remove-existing' || edit.kind === 'toggle' || edit.kind === 'drop-uncertain') throw new Error(`resolve ${edit.kind} first`);
+  if (edit.kind === 'revert')
+    return history.length === 0
+      ? files
+      : structuredClone(history[Math.max(0, history.length - 1 - (edit.back % history.length))]!);
+  if (edit.kind === 'remove-existing' || edit.kind === 'toggle' || edit.kind === 'drop-uncertain')
+    throw new Error(`resolve ${edit.kind} first`);
   const next = structuredClone(files);
   if (edit.kind === 'set') setPath(scopeOf(next, edit.scope), edit.path, edit.value);
   else removeIn(scopeOf(next, edit.scope), edit.path);
@@ -143,11 +155,24 @@ export function describeEdit(e: Edit): string {
   }
 }
 
-const scopeArb: fc.Arbitrary<Scope> = fc.oneof({ weight: 1, arbitrary: fc.constant<Scope>('defaults') }, { weight: 4, arbitrary: fc.constantFrom<Scope>(...TASK_IDS) });
+const scopeArb: fc.Arbitrary<Scope> = fc.oneof(
+  { weight: 1, arbitrary: fc.constant<Scope>('defaults') },
+  { weight: 4, arbitrary: fc.constantFrom<Scope>(...TASK_IDS) },
+);
 
 export const editArb: fc.Arbitrary<Edit> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('toggle' as const), scope: scopeArb, path: fc.constantFrom(...FIELDS) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), scope: scopeArb, path: fc.constantFrom(...FIELDS, ...SECTIONS) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant('toggle' as const), scope: scopeArb, path: fc.constantFrom(...FIELDS) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('remove' as const),
+      scope: scopeArb,
+      path: fc.constantFrom(...FIELDS, ...SECTIONS),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('remove-existing' as const), pick: fc.nat(60) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('drop-uncertain' as const), pick: fc.nat(20) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('revert' as const), back: fc.nat(3) }) },
@@ -169,7 +194,9 @@ export function filesYaml(files: Files): string {
 /** Leaves of `want` (arrays whole) whose value on the server differs, key order ignored. */
 export function serverMismatches(server: unknown, want: unknown, at = ''): string[] {
   if (isPlain(want) && Object.keys(want).length > 0) {
-    return Object.entries(want).flatMap(([k, v]) => serverMismatches(isPlain(server) ? server[k] : undefined, v, at ? `${at}.${k}` : k));
+    return Object.entries(want).flatMap(([k, v]) =>
+      serverMismatches(isPlain(server) ? server[k] : undefined, v, at ? `${at}.${k}` : k),
+    );
   }
   if (isPlain(want)) return isPlain(server) ? [] : [at];
   return dataEqual(server, want) ? [] : [`${at}: server ${JSON.stringify(server)}, files ${JSON.stringify(want)}`];

@@ -21,15 +21,52 @@ const BASE = {
   taskCallbackUrl: 'https://ops:s3cret@hooks.example.com/callbot/task-status',
 };
 
-function desired(id: string, tcs: Partial<DesiredTask['taskCreateSetting']> = {}, ff: DesiredTask['funcFlag'] = {}): DesiredTask {
-  return { userTaskID: id, sceneID: 'scene-renewal-v3', taskCreateSetting: { ...BASE, taskName: `Renewals ${id}`, ...tcs }, funcFlag: { wholeTTS: true, ...ff }, lifecycle: {}, source: `tasks/${id}.yaml:3` };
+function desired(
+  id: string,
+  tcs: Partial<DesiredTask['taskCreateSetting']> = {},
+  ff: DesiredTask['funcFlag'] = {},
+): DesiredTask {
+  return {
+    userTaskID: id,
+    sceneID: 'scene-renewal-v3',
+    taskCreateSetting: { ...BASE, taskName: `Renewals ${id}`, ...tcs },
+    funcFlag: { wholeTTS: true, ...ff },
+    lifecycle: {},
+    source: `tasks/${id}.yaml:3`,
+  };
 }
 
 export const REVIEW_RULES: PolicyRule[] = [
-  { name: 'robot-concurrency', kind: 'maxCall', severity: 'error', message: 'the telephony contract allows 50 concurrent calls per task', max: 50, exempt: [{ tasks: 'vip-*', reason: 'VIP line has its own trunk (ops approval CHG-2291, until 2027-03)' }] },
-  { name: 'calling-hours', kind: 'dialingHours', severity: 'error', message: 'no calls before 08:00 or after 21:00 local time', between: '08:00-21:00' },
-  { name: 'encrypt-numbers', kind: 'requiredFuncFlags', severity: 'warn', message: 'agents should see masked numbers', funcFlag: { phoneEncrypt: true }, tasks: 'collections-*' },
-  { name: 'callback-hosts', kind: 'callbackUrl', severity: 'error', message: 'callbacks go to our hooks service only', hosts: ['hooks.example.com'] },
+  {
+    name: 'robot-concurrency',
+    kind: 'maxCall',
+    severity: 'error',
+    message: 'the telephony contract allows 50 concurrent calls per task',
+    max: 50,
+    exempt: [{ tasks: 'vip-*', reason: 'VIP line has its own trunk (ops approval CHG-2291, until 2027-03)' }],
+  },
+  {
+    name: 'calling-hours',
+    kind: 'dialingHours',
+    severity: 'error',
+    message: 'no calls before 08:00 or after 21:00 local time',
+    between: '08:00-21:00',
+  },
+  {
+    name: 'encrypt-numbers',
+    kind: 'requiredFuncFlags',
+    severity: 'warn',
+    message: 'agents should see masked numbers',
+    funcFlag: { phoneEncrypt: true },
+    tasks: 'collections-*',
+  },
+  {
+    name: 'callback-hosts',
+    kind: 'callbackUrl',
+    severity: 'error',
+    message: 'callbacks go to our hooks service only',
+    hosts: ['hooks.example.com'],
+  },
 ];
 
 export function reviewPolicy(): Policy {
@@ -48,17 +85,34 @@ export function reviewInput() {
     desired('renewals-south', { taskCallbackUrl: 'https://hooks.partner-crm.example.net/callbot' }),
     desired('renewals-launch', { startupType: 3 }),
     desired('vip-callbacks', { maxCall: 120 }),
-    desired('reminders-sms', {}, { smsEnable: true, smsFuncFlag: [{ smsID: 'sms-pay-link', intentID: ['agree-to-pay'] }] }),
+    desired(
+      'reminders-sms',
+      {},
+      { smsEnable: true, smsFuncFlag: [{ smsID: 'sms-pay-link', intentID: ['agree-to-pay'] }] },
+    ),
     desired('renewals-narrower', { dialAtWeekDay: '1,2,3', dialAtUpHour: '10,11', dialAtDownHour: '10,11' }),
   ];
-  const applied = (t: DesiredTask, tcs: Partial<DesiredTask['taskCreateSetting']> = {}, ff: DesiredTask['funcFlag'] = {}) => ({
+  const applied = (
+    t: DesiredTask,
+    tcs: Partial<DesiredTask['taskCreateSetting']> = {},
+    ff: DesiredTask['funcFlag'] = {},
+  ) => ({
     sceneID: t.sceneID,
     taskID: `T-${t.userTaskID}`,
     taskCreateSetting: { ...t.taskCreateSetting, ...tcs },
     funcFlag: { ...t.funcFlag, ...ff },
     appliedAt: NOW.toISOString(),
   });
-  const [west, east, north, south, launch, vip, sms, narrower] = files as [DesiredTask, DesiredTask, DesiredTask, DesiredTask, DesiredTask, DesiredTask, DesiredTask, DesiredTask];
+  const [west, east, north, south, launch, vip, sms, narrower] = files as [
+    DesiredTask,
+    DesiredTask,
+    DesiredTask,
+    DesiredTask,
+    DesiredTask,
+    DesiredTask,
+    DesiredTask,
+    DesiredTask,
+  ];
   const state: CallformState = {
     version: 1,
     lineage: LINEAGE,
@@ -74,12 +128,31 @@ export function reviewInput() {
       // reminders-sms: never applied, so every value is new to callform.
     },
   };
-  const remote = new Map<string, RemoteTask>(files.map((t) => [t.userTaskID, { userTaskID: t.userTaskID, taskID: `T-${t.userTaskID}`, sceneID: t.sceneID, taskStatus: t.userTaskID === 'renewals-south' ? 2 : 5 }]));
+  const remote = new Map<string, RemoteTask>(
+    files.map((t) => [
+      t.userTaskID,
+      {
+        userTaskID: t.userTaskID,
+        taskID: `T-${t.userTaskID}`,
+        sceneID: t.sceneID,
+        taskStatus: t.userTaskID === 'renewals-south' ? 2 : 5,
+      },
+    ]),
+  );
   return { desired: files, state, remote };
 }
 
 export function reviewedPlan(policy: Policy | null = reviewPolicy()) {
   const { desired: tasks, state, remote } = reviewInput();
-  const plan = buildPlan({ desired: tasks, state, stateExists: true, remote, targets: null, filesDigest: 'f'.repeat(64), toolVersion: '0.1.0', now: NOW });
+  const plan = buildPlan({
+    desired: tasks,
+    state,
+    stateExists: true,
+    remote,
+    targets: null,
+    filesDigest: 'f'.repeat(64),
+    toolVersion: '0.1.0',
+    now: NOW,
+  });
   return reviewPlan(plan, policy && policyReport(policy, policySubjects(plan)));
 }

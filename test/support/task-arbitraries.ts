@@ -5,7 +5,13 @@
  * each intent in one SMS rule only.
  */
 import fc from 'fast-check';
-import type { CallformTask, TaskCreateSetting, FuncFlag, ManualCallSetting, SmsRule } from '../../src/generated/task.js';
+import type {
+  CallformTask,
+  TaskCreateSetting,
+  FuncFlag,
+  ManualCallSetting,
+  SmsRule,
+} from '../../src/generated/task.js';
 
 type Plain = Record<string, unknown>;
 export const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -22,9 +28,7 @@ export const idArb = fc.stringMatching(/^[A-Za-z0-9éß中][A-Za-z0-9 _.:éß中
 const textArb = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 });
 
 const commaList = (lo: number, hi: number) =>
-  fc
-    .uniqueArray(fc.integer({ min: lo, max: hi }), { minLength: 1, maxLength: hi - lo + 1 })
-    .map((xs) => xs.join(','));
+  fc.uniqueArray(fc.integer({ min: lo, max: hi }), { minLength: 1, maxLength: hi - lo + 1 }).map((xs) => xs.join(','));
 
 const rateArb = fc.double({ min: 0.001, max: 1000, noNaN: true, noDefaultInfinity: true });
 
@@ -75,7 +79,10 @@ export const smsRulesArb: fc.Arbitrary<SmsRule[]> = fc
   .tuple(
     fc.uniqueArray(idArb, { minLength: 0, maxLength: 8 }),
     fc.uniqueArray(idArb, { minLength: 0, maxLength: 8 }),
-    fc.array(fc.record({ smsID: idArb, a: fc.nat(), b: fc.nat(), hasIds: fc.boolean(), hasNames: fc.boolean() }), { minLength: 1, maxLength: 4 }),
+    fc.array(fc.record({ smsID: idArb, a: fc.nat(), b: fc.nat(), hasIds: fc.boolean(), hasNames: fc.boolean() }), {
+      minLength: 1,
+      maxLength: 4,
+    }),
   )
   .map(([ids, names, shapes]) =>
     shapes.map((s, i) => {
@@ -99,7 +106,11 @@ export const funcFlagArb: fc.Arbitrary<FuncFlag> = fc
     },
     { requiredKeys: [] },
   )
-  .chain((f) => (f.smsEnable === true && f.smsFuncFlag === undefined ? smsRulesArb.map((r) => ({ ...f, smsFuncFlag: r })) : fc.constant(f)))
+  .chain((f) =>
+    f.smsEnable === true && f.smsFuncFlag === undefined
+      ? smsRulesArb.map((r) => ({ ...f, smsFuncFlag: r }))
+      : fc.constant(f),
+  )
   .map(compact);
 
 export const taskArb: fc.Arbitrary<CallformTask> = fc
@@ -114,7 +125,10 @@ export interface Managed {
   funcFlag: FuncFlag;
 }
 
-export const managedArb: fc.Arbitrary<Managed> = fc.record({ taskCreateSetting: taskCreateSettingArb, funcFlag: funcFlagArb });
+export const managedArb: fc.Arbitrary<Managed> = fc.record({
+  taskCreateSetting: taskCreateSettingArb,
+  funcFlag: funcFlagArb,
+});
 
 /**
  * A "before" that overlaps with `after`: every leaf field is taken from after, from an
@@ -122,30 +136,36 @@ export const managedArb: fc.Arbitrary<Managed> = fc.record({ taskCreateSetting: 
  * removed fields instead of changing everything.
  */
 export function overlappingArb(after: Managed): fc.Arbitrary<Managed> {
-  return fc.tuple(managedArb, fc.infiniteStream(fc.constantFrom('same', 'other', 'none', 'same'))).map(([other, choices]) => {
-    const it = choices[Symbol.iterator]();
-    const pick = (a: unknown, o: unknown): unknown => {
-      if (isPlain(a) || isPlain(o)) {
-        const keys = new Set([...Object.keys(isPlain(a) ? a : {}), ...Object.keys(isPlain(o) ? o : {})]);
-        const out: Plain = {};
-        for (const k of keys) {
-          const v = pick(isPlain(a) ? a[k] : undefined, isPlain(o) ? o[k] : undefined);
-          if (v !== undefined) out[k] = v;
+  return fc
+    .tuple(managedArb, fc.infiniteStream(fc.constantFrom('same', 'other', 'none', 'same')))
+    .map(([other, choices]) => {
+      const it = choices[Symbol.iterator]();
+      const pick = (a: unknown, o: unknown): unknown => {
+        if (isPlain(a) || isPlain(o)) {
+          const keys = new Set([...Object.keys(isPlain(a) ? a : {}), ...Object.keys(isPlain(o) ? o : {})]);
+          const out: Plain = {};
+          for (const k of keys) {
+            const v = pick(isPlain(a) ? a[k] : undefined, isPlain(o) ? o[k] : undefined);
+            if (v !== undefined) out[k] = v;
+          }
+          return out;
         }
-        return out;
-      }
-      const c = it.next().value;
-      return structuredClone(c === 'same' ? a : c === 'other' ? o : undefined);
-    };
-    return {
-      taskCreateSetting: pick(after.taskCreateSetting, other.taskCreateSetting) as TaskCreateSetting,
-      funcFlag: pick(after.funcFlag, other.funcFlag) as FuncFlag,
-    };
-  });
+        const c = it.next().value;
+        return structuredClone(c === 'same' ? a : c === 'other' ? o : undefined);
+      };
+      return {
+        taskCreateSetting: pick(after.taskCreateSetting, other.taskCreateSetting) as TaskCreateSetting,
+        funcFlag: pick(after.funcFlag, other.funcFlag) as FuncFlag,
+      };
+    });
 }
 
 /** Leaf paths of a settings value: plain objects are walked, smsFuncFlag and other arrays are whole values. */
-export function leafPaths(value: unknown, prefix: string[] = [], out: Array<[string[], unknown]> = []): Array<[string[], unknown]> {
+export function leafPaths(
+  value: unknown,
+  prefix: string[] = [],
+  out: Array<[string[], unknown]> = [],
+): Array<[string[], unknown]> {
   if (isPlain(value) && prefix.join('.') !== 'funcFlag.smsFuncFlag') {
     for (const [k, v] of Object.entries(value)) leafPaths(v, [...prefix, k], out);
   } else {

@@ -40,13 +40,21 @@ export class Rng {
 }
 
 /** Characters YAML forbids raw (or that the two parsers treat as line breaks): escaped in "…", never plain or '…'. */
-const NEEDS_ESCAPE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u;
+const NEEDS_ESCAPE =
+  /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u;
 const NEEDS_ESCAPE_G = new RegExp(NEEDS_ESCAPE.source, 'gu');
 /** Plain scalars that would resolve to something other than a string in the YAML 1.2 core schema (or look like one). */
-const NOT_A_PLAIN_STRING = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[.0-9].*|\.(?:inf|Inf|INF|nan|NaN|NAN)|<<)$/;
+const NOT_A_PLAIN_STRING =
+  /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[.0-9].*|\.(?:inf|Inf|INF|nan|NaN|NAN)|<<)$/;
 
 function doubleQuoted(s: string): string {
-  return '"' + s.replace(/[\\"]/g, (c) => '\\' + c).replace(NEEDS_ESCAPE_G, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) + '"';
+  return (
+    '"' +
+    s
+      .replace(/[\\"]/g, (c) => '\\' + c)
+      .replace(NEEDS_ESCAPE_G, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) +
+    '"'
+  );
 }
 
 function singleQuotable(s: string): boolean {
@@ -74,13 +82,23 @@ class YamlWriter {
 
   private comment(): string {
     if (!this.rng.chance(0.15)) return '';
-    return this.rng.pick([' ', '  ', '\t']) + '#' + this.rng.pick(['', ' c', ' userTaskID: fake', ' a: "b"', ' - x', ' 中文 😀', '#']);
+    return (
+      this.rng.pick([' ', '  ', '\t']) +
+      '#' +
+      this.rng.pick(['', ' c', ' userTaskID: fake', ' a: "b"', ' - x', ' 中文 😀', '#'])
+    );
   }
 
   /** Blank lines and whole-line comments between entries. */
   private filler(indent: number): void {
     while (this.rng.chance(0.1)) {
-      this.lines.push(this.rng.chance(0.5) ? '' : ' '.repeat(this.rng.chance(0.5) ? indent : this.rng.int(indent + 3)) + '# ' + this.rng.pick(['note', 'userTaskID: x', 'tasks:', '"quoted"']));
+      this.lines.push(
+        this.rng.chance(0.5)
+          ? ''
+          : ' '.repeat(this.rng.chance(0.5) ? indent : this.rng.int(indent + 3)) +
+              '# ' +
+              this.rng.pick(['note', 'userTaskID: x', 'tasks:', '"quoted"']),
+      );
     }
   }
 
@@ -98,7 +116,8 @@ class YamlWriter {
   scalar(v: unknown, flow: boolean): string {
     if (v === null) return this.rng.pick(['~', 'null', 'Null', 'NULL']);
     if (typeof v === 'boolean') return String(v);
-    if (typeof v === 'number') return Number.isInteger(v) ? String(v) : this.rng.chance(0.5) ? String(v) : JSON.stringify(v);
+    if (typeof v === 'number')
+      return Number.isInteger(v) ? String(v) : this.rng.chance(0.5) ? String(v) : JSON.stringify(v);
     const s = String(v);
     const r = this.rng.next();
     if (r < 0.4 && plainable(s, flow)) return s;
@@ -111,7 +130,9 @@ class YamlWriter {
     // Line breaks inside the collection, with a comment after an opening bracket or a comma
     // (not before a closing one: `{ a: # c\n }` is a documented case the trace leaves to `yaml`).
     const br = (comment: boolean) =>
-      this.rng.chance(0.15) ? (comment && this.rng.chance(0.3) ? ' # in flow, a: b' : '') + '\n' + ' '.repeat(indent) : this.rng.pick(['', ' ']);
+      this.rng.chance(0.15)
+        ? (comment && this.rng.chance(0.3) ? ' # in flow, a: b' : '') + '\n' + ' '.repeat(indent)
+        : this.rng.pick(['', ' ']);
     const comma = () => ',' + this.rng.pick([' ', '', '  ']) + br(true);
     if (Array.isArray(v)) {
       if (v.length === 0) return this.rng.pick(['[]', '[ ]']);
@@ -120,7 +141,10 @@ class YamlWriter {
     if (isPlain(v)) {
       const entries = Object.entries(v);
       if (entries.length === 0) return this.rng.pick(['{}', '{ }']);
-      const pair = ([k, x]: [string, unknown]) => (x === null && this.rng.chance(0.2) ? `${this.key(k, true)}:` : `${this.key(k, true)}:${this.sep()}${this.flow(x, indent)}`);
+      const pair = ([k, x]: [string, unknown]) =>
+        x === null && this.rng.chance(0.2)
+          ? `${this.key(k, true)}:`
+          : `${this.key(k, true)}:${this.sep()}${this.flow(x, indent)}`;
       return '{' + br(true) + entries.map(pair).join(comma()) + br(false) + '}';
     }
     return this.scalar(v, true);
@@ -174,7 +198,8 @@ class YamlWriter {
       } else if (item === null && this.rng.chance(0.3)) {
         this.lines.push(`${pad}-${this.comment()}`);
       } else {
-        const value = isPlain(item) || Array.isArray(item) ? this.flow(item, indent + this.step) : this.scalar(item, false);
+        const value =
+          isPlain(item) || Array.isArray(item) ? this.flow(item, indent + this.step) : this.scalar(item, false);
         this.lines.push(`${pad}- ${value}${this.comment()}`);
       }
     }
@@ -183,7 +208,8 @@ class YamlWriter {
   document(value: unknown): void {
     if (isPlain(value) && Object.keys(value).length > 0 && this.rng.chance(0.85)) this.map(value, 0);
     else if (Array.isArray(value) && value.length > 0 && this.rng.chance(0.7)) this.seq(value, 0);
-    else this.lines.push(isPlain(value) || Array.isArray(value) ? this.flow(value, this.step) : this.scalar(value, false));
+    else
+      this.lines.push(isPlain(value) || Array.isArray(value) ? this.flow(value, this.step) : this.scalar(value, false));
   }
 }
 

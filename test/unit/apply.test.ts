@@ -13,7 +13,15 @@ function setup(pending?: TaskState['pending']) {
     version: 1,
     lineage: '00000000-0000-4000-8000-000000000000',
     serial: 1,
-    tasks: { a: { sceneID: 's', taskID: 'T-a', ...OLD, appliedAt: '2026-01-01T00:00:00.000Z', ...(pending ? { pending } : {}) } },
+    tasks: {
+      a: {
+        sceneID: 's',
+        taskID: 'T-a',
+        ...OLD,
+        appliedAt: '2026-01-01T00:00:00.000Z',
+        ...(pending ? { pending } : {}),
+      },
+    },
   };
   const plan = buildPlan({
     desired: [{ userTaskID: 'a', sceneID: 's', ...NEW, lifecycle: {}, source: 'tasks/a.yaml:1' }],
@@ -42,7 +50,10 @@ describe('applyPlan and unconfirmed sends', () => {
       return { retCode: 0, taskID: 'T-a' };
     });
     expect(result.counts.applied).toBe(1);
-    expect(written.every((w) => w.version === 2), 'a version 1 state is written back as version 2').toBe(true);
+    expect(
+      written.every((w) => w.version === 2),
+      'a version 1 state is written back as version 2',
+    ).toBe(true);
     expect(seenBeforeCall!.tasks.a!.pending).toMatchObject({ taskCreateSetting: { maxCall: 2 } });
     expect(writer.current.tasks.a).toMatchObject({ ...NEW, taskID: 'T-a' });
     expect(writer.current.tasks.a!.pending).toBeUndefined();
@@ -61,7 +72,10 @@ describe('applyPlan and unconfirmed sends', () => {
 
   it('a verified refusal on the only attempt restores the earlier mark (or none)', async () => {
     const refuse = async () => {
-      throw new ApiError('updateTask', 'retcode', 'retCode 1: task status 2 cannot be modified', { retCode: 1, attempts: 1 });
+      throw new ApiError('updateTask', 'retcode', 'retCode 1: task status 2 cannot be modified', {
+        retCode: 1,
+        attempts: 1,
+      });
     };
     const fresh = setup();
     await run(fresh.plan, fresh.writer, refuse);
@@ -92,7 +106,9 @@ describe('uncertain fields stay uncertain until a confirmed send covers them (is
 
   function planFor(state: CallformState, taskCreateSetting: object, funcFlag: object) {
     return buildPlan({
-      desired: [{ userTaskID: 'a', sceneID: 's', taskCreateSetting, funcFlag, lifecycle: {}, source: 'tasks/a.yaml:1' }],
+      desired: [
+        { userTaskID: 'a', sceneID: 's', taskCreateSetting, funcFlag, lifecycle: {}, source: 'tasks/a.yaml:1' },
+      ],
       state,
       stateExists: true,
       remote: new Map([['a', { userTaskID: 'a', taskID: 'T-a', sceneID: 's', taskStatus: 1 }]]),
@@ -111,12 +127,22 @@ describe('uncertain fields stay uncertain until a confirmed send covers them (is
 
   it('the sequence from the issue re-sends phoneEncrypt: false', async () => {
     // 1. confirmed state holds phoneEncrypt: false
-    let state: CallformState = { version: 1, lineage, serial: 1, tasks: { a: { sceneID: 's', taskCreateSetting: { maxCall: 1 }, funcFlag: { phoneEncrypt: false }, appliedAt: at } } };
+    let state: CallformState = {
+      version: 1,
+      lineage,
+      serial: 1,
+      tasks: {
+        a: { sceneID: 's', taskCreateSetting: { maxCall: 1 }, funcFlag: { phoneEncrypt: false }, appliedAt: at },
+      },
+    };
     // 2. files set it to true; the update lands but the answer is lost
     ({ state } = await apply(state, { maxCall: 1 }, { phoneEncrypt: true }, lost));
     // 3. files stop declaring funcFlag and change another field; again the answer is lost
     ({ state } = await apply(state, { maxCall: 2 }, {}, lost));
-    expect(state.tasks.a!.pending).toMatchObject({ funcFlag: { phoneEncrypt: true }, taskCreateSetting: { maxCall: 2 } });
+    expect(state.tasks.a!.pending).toMatchObject({
+      funcFlag: { phoneEncrypt: true },
+      taskCreateSetting: { maxCall: 2 },
+    });
     // 4. files declare phoneEncrypt: false again: it must be sent
     const { plan } = await apply(state, { maxCall: 2 }, { phoneEncrypt: false }, ok);
     const t = plan.tasks[0]!;
@@ -124,7 +150,14 @@ describe('uncertain fields stay uncertain until a confirmed send covers them (is
   });
 
   it('a confirmed send clears the mark; an uncertain field that left management stays unknown', async () => {
-    let state: CallformState = { version: 1, lineage, serial: 1, tasks: { a: { sceneID: 's', taskCreateSetting: { maxCall: 1 }, funcFlag: { phoneEncrypt: false }, appliedAt: at } } };
+    let state: CallformState = {
+      version: 1,
+      lineage,
+      serial: 1,
+      tasks: {
+        a: { sceneID: 's', taskCreateSetting: { maxCall: 1 }, funcFlag: { phoneEncrypt: false }, appliedAt: at },
+      },
+    };
     ({ state } = await apply(state, { maxCall: 1 }, { phoneEncrypt: true }, lost));
     ({ state } = await apply(state, { maxCall: 3 }, {}, ok));
     expect(state.tasks.a).toMatchObject({ taskCreateSetting: { maxCall: 3 }, funcFlag: {} });

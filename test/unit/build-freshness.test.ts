@@ -19,7 +19,8 @@ describe('build freshness check (global setup)', () => {
     await writeFile(at('src/state/lock.ts'), '');
     await writeFile(at('schemas/task.schema.json'), '{}');
     await writeFile(at('tsconfig.json'), '{}');
-    for (const f of ['src/state/lock.ts', 'src/state', 'src', 'schemas/task.schema.json', 'schemas', 'tsconfig.json']) await age(f, 60);
+    for (const f of ['src/state/lock.ts', 'src/state', 'src', 'schemas/task.schema.json', 'schemas', 'tsconfig.json'])
+      await age(f, 60);
     await writeFile(at('dist/.build-stamp'), '');
     await age('dist/.build-stamp', 30);
   });

@@ -1,6 +1,13 @@
 import { readRemoteTasks } from '../../src/remote/statuses.js';
 import { describe, it, expect } from 'vitest';
-import { NxCloudClient, NetworkError, type ClientOptions, type GateOutcome, type HttpPost, type HttpResponse } from '../../src/api/client.js';
+import {
+  NxCloudClient,
+  NetworkError,
+  type ClientOptions,
+  type GateOutcome,
+  type HttpPost,
+  type HttpResponse,
+} from '../../src/api/client.js';
 import { sign } from '../../src/api/sign.js';
 import { ApiError } from '../../src/api/errors.js';
 
@@ -8,7 +15,16 @@ const SECRET = 'test-secret';
 const UUID = 'test-uuid';
 
 /** A fake server: answers each attempt with the next scripted reply, signed unless told otherwise. */
-function scripted(replies: Array<{ status?: number; body?: object; network?: boolean; badSign?: boolean; unsigned?: boolean; headers?: Record<string, string> }>) {
+function scripted(
+  replies: Array<{
+    status?: number;
+    body?: object;
+    network?: boolean;
+    badSign?: boolean;
+    unsigned?: boolean;
+    headers?: Record<string, string>;
+  }>,
+) {
   const requests: Array<{ url: string; headers: Record<string, string>; body: string }> = [];
   const transport: HttpPost = async (url, req) => {
     requests.push({ url, headers: req.headers, body: req.body });
@@ -16,7 +32,12 @@ function scripted(replies: Array<{ status?: number; body?: object; network?: boo
     if (reply.network) throw new NetworkError('socket hang up', 'ECONNRESET');
     const body = JSON.stringify(reply.body ?? { retCode: 0, retMsg: 'ok' });
     const createTs = '1700000000';
-    const headers: HttpResponse['headers'] = { requestid: req.headers.requestID, uuid: UUID, createts: createTs, ...reply.headers };
+    const headers: HttpResponse['headers'] = {
+      requestid: req.headers.requestID,
+      uuid: UUID,
+      createts: createTs,
+      ...reply.headers,
+    };
     if (!reply.unsigned) {
       const s = sign({ secretKey: SECRET, body, createTs, requestID: req.headers.requestID!, uuid: UUID }, 'MD5');
       headers.sign = reply.badSign ? s.replace(/^./, s[0] === 'A' ? 'B' : 'A') : s;
@@ -58,7 +79,12 @@ describe('NxCloudClient', () => {
     expect(r.body).toBe(JSON.stringify(payload));
     expect(r.headers).toMatchObject({ uuid: UUID, createTs: '1700000000', algorithm: 'MD5' });
     expect(r.headers.requestID).toMatch(/^[0-9a-f]{32}$/);
-    expect(r.headers.sign).toBe(sign({ secretKey: SECRET, body: r.body, createTs: '1700000000', requestID: r.headers.requestID!, uuid: UUID }, 'MD5'));
+    expect(r.headers.sign).toBe(
+      sign(
+        { secretKey: SECRET, body: r.body, createTs: '1700000000', requestID: r.headers.requestID!, uuid: UUID },
+        'MD5',
+      ),
+    );
   });
 
   it('retries network errors and 5xx with backoff and a fresh requestID per attempt', async () => {
@@ -72,7 +98,9 @@ describe('NxCloudClient', () => {
 
   it('gives up after the configured retries with a typed error', async () => {
     const { transport, requests } = scripted([{ status: 500 }]);
-    const err = await client(transport, [], 2).updateTask(payload).catch((e) => e);
+    const err = await client(transport, [], 2)
+      .updateTask(payload)
+      .catch((e) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err.kind).toBe('http');
     expect(err.details.attempts).toBe(3);
@@ -81,7 +109,9 @@ describe('NxCloudClient', () => {
 
   it('does not retry a non-transient retCode, and does retry "system busy" (7)', async () => {
     const failing = scripted([{ body: { retCode: 1, retMsg: 'task status 2 cannot be modified' } }]);
-    const err = await client(failing.transport).updateTask(payload).catch((e) => e);
+    const err = await client(failing.transport)
+      .updateTask(payload)
+      .catch((e) => e);
     expect(err.message).toBe('updateTask: retCode 1: task status 2 cannot be modified');
     expect(failing.requests).toHaveLength(1);
     const busy = scripted([{ body: { retCode: 7, retMsg: 'busy' } }, {}]);
@@ -90,12 +120,23 @@ describe('NxCloudClient', () => {
   });
 
   describe('throttling (HTTP 429, retCode 7)', () => {
-    const throttled429 = (headers: Record<string, string> = {}) => ({ status: 429, unsigned: true, body: { error: 'rate limit' }, headers });
+    const throttled429 = (headers: Record<string, string> = {}) => ({
+      status: 429,
+      unsigned: true,
+      body: { error: 'rate limit' },
+      headers,
+    });
     const busy = { body: { retCode: 7, retMsg: 'system busy' } };
 
     it('honours Retry-After-Ms, then Retry-After, else backs off; never uses the failure retries', async () => {
       const sleeps: number[] = [];
-      const { transport, requests } = scripted([throttled429({ 'retry-after': '1', 'retry-after-ms': '12' }), throttled429({ 'retry-after': '2' }), busy, busy, {}]);
+      const { transport, requests } = scripted([
+        throttled429({ 'retry-after': '1', 'retry-after-ms': '12' }),
+        throttled429({ 'retry-after': '2' }),
+        busy,
+        busy,
+        {},
+      ]);
       const c = client(transport, sleeps, 0); // retries: 0, yet four throttles are retried
       await c.updateTask(payload);
       expect(requests).toHaveLength(5);
@@ -112,7 +153,9 @@ describe('NxCloudClient', () => {
     it('fails once the throttle budget is spent, saying the API kept throttling', async () => {
       const sleeps: number[] = [];
       const { transport, requests } = scripted([throttled429({ 'retry-after': '3' })]);
-      const err = await client(transport, sleeps, 3, { throttleRetries: 4 }).updateTask(payload).catch((e) => e);
+      const err = await client(transport, sleeps, 3, { throttleRetries: 4 })
+        .updateTask(payload)
+        .catch((e) => e);
       expect(requests).toHaveLength(5);
       expect(err).toBeInstanceOf(ApiError);
       expect(err.kind).toBe('throttled');
@@ -123,7 +166,9 @@ describe('NxCloudClient', () => {
 
     it('a retCode 7 that runs the budget out keeps its retCode; throttleRetries 0 fails at the first', async () => {
       const { transport, requests } = scripted([busy]);
-      const err = await client(transport, [], 3, { throttleRetries: 0 }).updateTask(payload).catch((e) => e);
+      const err = await client(transport, [], 3, { throttleRetries: 0 })
+        .updateTask(payload)
+        .catch((e) => e);
       expect(requests).toHaveLength(1);
       expect(err.message).toBe('updateTask: the API kept throttling (1 throttled answer over 0.0 s)');
       expect(err.details).toMatchObject({ retCode: 7, attempts: 1 });
@@ -131,7 +176,9 @@ describe('NxCloudClient', () => {
 
     it('an unverified retCode 7 is not a throttle: the answer is not trusted', async () => {
       const { transport, requests } = scripted([{ ...busy, badSign: true }]);
-      const err = await client(transport).updateTask(payload).catch((e) => e);
+      const err = await client(transport)
+        .updateTask(payload)
+        .catch((e) => e);
       expect(err.kind).toBe('signature');
       expect(requests).toHaveLength(1);
     });
@@ -141,21 +188,38 @@ describe('NxCloudClient', () => {
       const gate = {
         acquire: async () => {
           events.push('acquire');
-          return { settle: (o: GateOutcome) => void events.push(o.kind === 'throttled' ? `throttled ${o.retryAfterMs}` : o.kind) };
+          return {
+            settle: (o: GateOutcome) =>
+              void events.push(o.kind === 'throttled' ? `throttled ${o.retryAfterMs}` : o.kind),
+          };
         },
         describe: () => 'test gate',
       };
       const { transport } = scripted([throttled429({ 'retry-after-ms': '7' }), busy, { status: 500 }, {}]);
       const debug: string[] = [];
       await client(transport, [], 3, { gate, debug: (l) => debug.push(l) }).updateTask(payload);
-      expect(events).toEqual(['acquire', 'throttled 7', 'acquire', 'throttled null', 'acquire', 'failed', 'acquire', 'accepted']);
+      expect(events).toEqual([
+        'acquire',
+        'throttled 7',
+        'acquire',
+        'throttled null',
+        'acquire',
+        'failed',
+        'acquire',
+        'accepted',
+      ]);
       expect(debug.filter((l) => l.startsWith('→ POST')).every((l) => l.endsWith('[test gate]'))).toBe(true);
-      expect(debug).toContain('throttled: updateTask: HTTP 429; retry in 7 ms (Retry-After) (throttled 1/20; test gate)');
+      expect(debug).toContain(
+        'throttled: updateTask: HTTP 429; retry in 7 ms (Retry-After) (throttled 1/20; test gate)',
+      );
     });
 
     it('settles a permit whose attempt got no answer as failed', async () => {
       const settled: string[] = [];
-      const gate = { acquire: async () => ({ settle: (o: GateOutcome) => void settled.push(o.kind) }), describe: () => '' };
+      const gate = {
+        acquire: async () => ({ settle: (o: GateOutcome) => void settled.push(o.kind) }),
+        describe: () => '',
+      };
       const { transport } = scripted([{ network: true }]);
       await expect(client(transport, [], 1, { gate }).updateTask(payload)).rejects.toThrow(/network error/);
       expect(settled).toEqual(['failed', 'failed']);
@@ -165,7 +229,9 @@ describe('NxCloudClient', () => {
   it('never trusts a response whose signature does not verify, and does not retry it', async () => {
     for (const reply of [{ badSign: true }, { unsigned: true }]) {
       const { transport, requests } = scripted([reply]);
-      const err = await client(transport).updateTask(payload).catch((e) => e);
+      const err = await client(transport)
+        .updateTask(payload)
+        .catch((e) => e);
       expect(err.kind).toBe('signature');
       expect(err.message).toMatch(/^updateTask: response (signature does not verify|is not signed)/);
       expect(requests).toHaveLength(1);
@@ -174,7 +240,9 @@ describe('NxCloudClient', () => {
 
   it('explains an auth refusal even when the refusal itself cannot be verified', async () => {
     const { transport } = scripted([{ body: { retCode: 6, retMsg: 'signature incorrect' }, badSign: true }]);
-    const err = await client(transport).updateTask(payload).catch((e) => e);
+    const err = await client(transport)
+      .updateTask(payload)
+      .catch((e) => e);
     expect(err.kind).toBe('auth');
     expect(err.hint).toMatch(/NXCLOUD_SECRET_KEY/);
   });
@@ -185,10 +253,25 @@ describe('NxCloudClient', () => {
     const transport: HttpPost = async (url, req) => {
       const body = JSON.parse(req.body);
       seen.push(body.queryConditions.userTaskID);
-      const data = body.queryConditions.userTaskID.map((id: string) => ({ userTaskID: id, taskID: id, sceneID: 's', taskStatus: 1, createTs: 0 }));
+      const data = body.queryConditions.userTaskID.map((id: string) => ({
+        userTaskID: id,
+        taskID: id,
+        sceneID: 's',
+        taskStatus: 1,
+        createTs: 0,
+      }));
       const text = JSON.stringify({ retCode: 0, retMsg: 'ok', total: data.length, taskData: data });
       const createTs = '1';
-      return { statusCode: 200, headers: { requestid: req.headers.requestID, uuid: UUID, createts: createTs, sign: sign({ secretKey: SECRET, body: text, createTs, requestID: req.headers.requestID!, uuid: UUID }) }, body: text };
+      return {
+        statusCode: 200,
+        headers: {
+          requestid: req.headers.requestID,
+          uuid: UUID,
+          createts: createTs,
+          sign: sign({ secretKey: SECRET, body: text, createTs, requestID: req.headers.requestID!, uuid: UUID }),
+        },
+        body: text,
+      };
     };
     const map = await readRemoteTasks(client(transport), ids, 4);
     expect(seen.map((s) => s.length)).toEqual([100, 100, 50]);
@@ -209,7 +292,11 @@ describe('gotTransport', () => {
     const port = (server.address() as { port: number }).port;
     try {
       const post = await gotTransport(2);
-      const res = await post(`http://127.0.0.1:${port}/x`, { headers: { uuid: 'u', requestID: 'r', createTs: '1', algorithm: 'MD5', sign: 'S' }, body: '{}', timeoutMs: 2000 });
+      const res = await post(`http://127.0.0.1:${port}/x`, {
+        headers: { uuid: 'u', requestID: 'r', createTs: '1', algorithm: 'MD5', sign: 'S' },
+        body: '{}',
+        timeoutMs: 2000,
+      });
       expect(res.statusCode).toBe(200);
       expect(names).toEqual(expect.arrayContaining(['uuid', 'requestID', 'createTs', 'algorithm', 'sign']));
     } finally {
@@ -222,7 +309,11 @@ describe('gotTransport', () => {
 describe('debug masking', () => {
   it('masks phone-like numbers but leaves times readable', async () => {
     const { maskPhones } = await import('../../src/model/redact.js');
-    expect(maskPhones('{"phone":"13812345678","createTs":1764936000123,"timestamp": 1764936000,"startupAt":1764936000,"n":13812345678}')).toBe(
+    expect(
+      maskPhones(
+        '{"phone":"13812345678","createTs":1764936000123,"timestamp": 1764936000,"startupAt":1764936000,"n":13812345678}',
+      ),
+    ).toBe(
       '{"phone":"*******5678","createTs":1764936000123,"timestamp": 1764936000,"startupAt":1764936000,"n":*******5678}',
     );
   });

@@ -23,7 +23,8 @@ async function problems(files: Record<string, string>): Promise<string[]> {
   }
   throw new Error('expected a ValidationError');
 }
-const byId = async (files: Record<string, string>) => new Map((await load(files)).tasks.map((t) => [t.userTaskID, t.taskCreateSetting]));
+const byId = async (files: Record<string, string>) =>
+  new Map((await load(files)).tasks.map((t) => [t.userTaskID, t.taskCreateSetting]));
 
 describe('dialWindow in task files', () => {
   it('compiles to exactly the raw fields, canonical, and nothing else', async () => {
@@ -38,11 +39,16 @@ taskCreateSetting:
 `,
       'tasks/b.json': '{"userTaskID": "b", "sceneID": "s", "taskCreateSetting": {"dialWindow": {"days": [5, 1, 3]}}}',
     });
-    expect(tasks.get('a')).toEqual({ maxCall: 3, dialAtWeekDay: '1,6,7', dialAtUpHour: '9,10,11,14,15,16,17', dialAtDownHour: '9,10,11,14,15,16' });
+    expect(tasks.get('a')).toEqual({
+      maxCall: 3,
+      dialAtWeekDay: '1,6,7',
+      dialAtUpHour: '9,10,11,14,15,16,17',
+      dialAtDownHour: '9,10,11,14,15,16',
+    });
     expect(tasks.get('b')).toEqual({ dialAtWeekDay: '1,3,5' });
   });
 
-  it('merges with defaults field by field: a task\'s own value wins, whichever form either used', async () => {
+  it("merges with defaults field by field: a task's own value wins, whichever form either used", async () => {
     const tasks = await byId({
       'tasks/c.yaml': `defaults:
   taskCreateSetting:
@@ -64,9 +70,21 @@ tasks:
     taskCreateSetting: { dialWindow: { days: Sun } }
 `,
     });
-    expect(tasks.get('inherits')).toEqual({ dialAtWeekDay: '1,2,3,4,5', dialAtUpHour: '9,10,11', dialAtDownHour: '9,10,11' });
-    expect(tasks.get('raw-days')).toEqual({ dialAtWeekDay: '1,2,3,4,5,6', dialAtUpHour: '9,10,11', dialAtDownHour: '9,10,11' });
-    expect(tasks.get('own-hours')).toEqual({ dialAtWeekDay: '1,2,3,4,5', dialAtUpHour: '13,14,15,16,17', dialAtDownHour: '13,14,15,16,17' });
+    expect(tasks.get('inherits')).toEqual({
+      dialAtWeekDay: '1,2,3,4,5',
+      dialAtUpHour: '9,10,11',
+      dialAtDownHour: '9,10,11',
+    });
+    expect(tasks.get('raw-days')).toEqual({
+      dialAtWeekDay: '1,2,3,4,5,6',
+      dialAtUpHour: '9,10,11',
+      dialAtDownHour: '9,10,11',
+    });
+    expect(tasks.get('own-hours')).toEqual({
+      dialAtWeekDay: '1,2,3,4,5',
+      dialAtUpHour: '13,14,15,16,17',
+      dialAtDownHour: '13,14,15,16,17',
+    });
     expect(tasks.get('window-over-raw')).toEqual({ dialAtWeekDay: '7', dialAtUpHour: '8', dialAtDownHour: '8' });
   });
 
@@ -108,11 +126,18 @@ tasks:
     ]);
   });
 
-  it('reports a single task file\'s bad window through the file schema, and a clash in defaults', async () => {
-    expect(await problems({ 'tasks/one.yaml': 'userTaskID: one\nsceneID: s\ntaskCreateSetting:\n  dialWindow: { days: "" }\n' })).toEqual([
-      'tasks/one.yaml:4:23: taskCreateSetting.dialWindow.days: must not be empty',
-    ]);
-    expect(await problems({ 'tasks/two.yaml': 'defaults:\n  taskCreateSetting:\n    dialAtWeekDay: "1"\n    dialWindow: { days: Mon }\ntasks:\n  - { userTaskID: t, sceneID: s }\n' })).toEqual([
+  it("reports a single task file's bad window through the file schema, and a clash in defaults", async () => {
+    expect(
+      await problems({
+        'tasks/one.yaml': 'userTaskID: one\nsceneID: s\ntaskCreateSetting:\n  dialWindow: { days: "" }\n',
+      }),
+    ).toEqual(['tasks/one.yaml:4:23: taskCreateSetting.dialWindow.days: must not be empty']);
+    expect(
+      await problems({
+        'tasks/two.yaml':
+          'defaults:\n  taskCreateSetting:\n    dialAtWeekDay: "1"\n    dialWindow: { days: Mon }\ntasks:\n  - { userTaskID: t, sceneID: s }\n',
+      }),
+    ).toEqual([
       'tasks/two.yaml:4:5: defaults.taskCreateSetting.dialWindow: dialWindow and dialAtWeekDay both set the dialing window',
     ]);
   });
@@ -144,7 +169,9 @@ tasks:
       'tasks/w.yaml:14:40: tasks[3].taskCreateSetting.dialAtUpHour: 10:30–11:00, 11:30–12:00, 15:30–16:00, 16:30–17:00, 17:30–18:00 on Mon–Fri: lone half-hour slots (hours 10, 11, 15, 16, 17 in dialAtDownHour but not in dialAtUpHour, nothing dialable next to them)',
     ]);
     // c: 09:30-10:00 borders 10:00; 18:00-20:00 whole hours: nothing lone.
-    expect(warnings[0]!.hint).toBe('to dial whole hours, add 19 to dialAtDownHour; or declare dialWindow with explicit ranges (e.g. hours: ["19:00-20:00"])');
+    expect(warnings[0]!.hint).toBe(
+      'to dial whole hours, add 19 to dialAtDownHour; or declare dialWindow with explicit ranges (e.g. hours: ["19:00-20:00"])',
+    );
   });
 
   it('joins 23:30 to 00:00 across midnight only when every day dials', async () => {

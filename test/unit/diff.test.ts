@@ -3,8 +3,19 @@ import { diffSettings, payloadSettings } from '../../src/plan/diff.js';
 import type { ManagedSettings } from '../../src/generated/plan.js';
 
 const base: ManagedSettings = {
-  taskCreateSetting: { taskName: 'A', maxCall: 5, manualCallSetting: { dispatchType: 1, ratioCallRate: 1.5, agentGroup: 'g1' } },
-  funcFlag: { taskKeep: true, smsEnable: true, smsFuncFlag: [{ smsID: 's1', intentID: ['i1'] }, { smsID: 's2', intentID: ['i2'] }] },
+  taskCreateSetting: {
+    taskName: 'A',
+    maxCall: 5,
+    manualCallSetting: { dispatchType: 1, ratioCallRate: 1.5, agentGroup: 'g1' },
+  },
+  funcFlag: {
+    taskKeep: true,
+    smsEnable: true,
+    smsFuncFlag: [
+      { smsID: 's1', intentID: ['i1'] },
+      { smsID: 's2', intentID: ['i2'] },
+    ],
+  },
 };
 const clone = (s: ManagedSettings): ManagedSettings => structuredClone(s);
 
@@ -25,7 +36,9 @@ describe('diffSettings / payloadSettings', () => {
   it('sends a changed manualCallSetting leaf without its siblings', () => {
     const after = clone(base);
     after.taskCreateSetting.manualCallSetting!.ratioCallRate = 2;
-    expect(payloadSettings(diffSettings(base, after), after)).toEqual({ taskCreateSetting: { manualCallSetting: { ratioCallRate: 2 } } });
+    expect(payloadSettings(diffSettings(base, after), after)).toEqual({
+      taskCreateSetting: { manualCallSetting: { ratioCallRate: 2 } },
+    });
   });
 
   it('replaces smsFuncFlag whole when any part of it changes', () => {
@@ -50,7 +63,10 @@ describe('diffSettings / payloadSettings', () => {
     delete after.funcFlag.smsFuncFlag;
     after.funcFlag.smsEnable = false;
     const changes = diffSettings(base, after);
-    expect(changes.map((c) => `${c.kind} ${c.path}`)).toEqual(['change funcFlag.smsEnable', 'unmanage funcFlag.smsFuncFlag']);
+    expect(changes.map((c) => `${c.kind} ${c.path}`)).toEqual([
+      'change funcFlag.smsEnable',
+      'unmanage funcFlag.smsFuncFlag',
+    ]);
     expect(payloadSettings(changes, after)).toEqual({ funcFlag: { smsEnable: false } });
   });
 
@@ -69,7 +85,9 @@ describe('diffSettings / payloadSettings', () => {
       'taskCreateSetting.manualCallSetting.dispatchType',
       'taskCreateSetting.manualCallSetting.ratioCallRate',
     ]);
-    expect(payloadSettings(changes, base)).toEqual({ taskCreateSetting: { manualCallSetting: base.taskCreateSetting.manualCallSetting } });
+    expect(payloadSettings(changes, base)).toEqual({
+      taskCreateSetting: { manualCallSetting: base.taskCreateSetting.manualCallSetting },
+    });
   });
 
   it('does not share references with the desired settings', () => {

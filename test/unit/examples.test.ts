@@ -11,7 +11,22 @@ import { REPO } from '../support/cli-harness.js';
 
 const EXAMPLES = path.join(REPO, 'examples');
 const COMMANDS = ['validate', 'plan', 'apply', 'show', 'init', 'sim', 'force-unlock', 'doctor', 'import'];
-const FLAGS = ['--config', '--format', '--target', '--detailed-exitcode', '--fail-on-risk', '--offline', '--out', '--auto-approve', '--parallelism', '--lock-timeout', '--debug', '--no-color', '--pause-running', '--resync'];
+const FLAGS = [
+  '--config',
+  '--format',
+  '--target',
+  '--detailed-exitcode',
+  '--fail-on-risk',
+  '--offline',
+  '--out',
+  '--auto-approve',
+  '--parallelism',
+  '--lock-timeout',
+  '--debug',
+  '--no-color',
+  '--pause-running',
+  '--resync',
+];
 
 describe('examples/', () => {
   it('task files validate and the simulator seed covers every task', async () => {
@@ -24,25 +39,35 @@ describe('examples/', () => {
 
   it('pass the example policy (no error-level violation), and one task file uses dialWindow', async () => {
     const settings = await loadSettings({ cwd: EXAMPLES, configFile: 'callform.config.yaml', env: {} });
-    const policy = await loadPolicy({ baseDir: settings.baseDir, settingsFile: settings.configFile, inline: settings.policy, patterns: settings.policyPatterns });
+    const policy = await loadPolicy({
+      baseDir: settings.baseDir,
+      settingsFile: settings.configFile,
+      inline: settings.policy,
+      patterns: settings.policyPatterns,
+    });
     expect(policy?.sources).toEqual(['policies/base.yaml']);
     const loaded = await loadTasks({ baseDir: EXAMPLES, patterns: settings.taskPatterns });
     const result = evaluatePolicy(policy!, loaded.tasks);
     expect(blockingViolations(result)).toEqual([]);
     expect(result.exemptions.length).toBeGreaterThan(0);
     expect(loaded.warnings).toEqual([]);
-    expect(readFileSync(path.join(EXAMPLES, 'tasks', 'collections', 'renewals.yaml'), 'utf8')).toMatch(/^\s+dialWindow:/m);
+    expect(readFileSync(path.join(EXAMPLES, 'tasks', 'collections', 'renewals.yaml'), 'utf8')).toMatch(
+      /^\s+dialWindow:/m,
+    );
   });
 
-  it.each(readdirSync(path.join(EXAMPLES, 'ci')).filter((f) => /\.ya?ml$/.test(f)))('CI example %s is valid YAML and uses only documented commands and flags', (file) => {
-    const text = readFileSync(path.join(EXAMPLES, 'ci', file), 'utf8');
-    for (const doc of parseAllDocuments(text)) expect(doc.errors).toEqual([]);
-    const code = text.replace(/^\s*#.*$/gm, ''); // comments may abbreviate
-    const uses = [...code.matchAll(/npx callform ((?:--config \S+ )?)([a-z-]+)([^\n"'`|>]*)/g)];
-    expect(uses.length).toBeGreaterThan(0);
-    for (const [, , command, rest] of uses) {
-      expect(COMMANDS, `npx callform ${command}`).toContain(command);
-      for (const flag of rest!.match(/--[a-z-]+/g) ?? []) expect(FLAGS, `${command} ${flag}`).toContain(flag);
-    }
-  });
+  it.each(readdirSync(path.join(EXAMPLES, 'ci')).filter((f) => /\.ya?ml$/.test(f)))(
+    'CI example %s is valid YAML and uses only documented commands and flags',
+    (file) => {
+      const text = readFileSync(path.join(EXAMPLES, 'ci', file), 'utf8');
+      for (const doc of parseAllDocuments(text)) expect(doc.errors).toEqual([]);
+      const code = text.replace(/^\s*#.*$/gm, ''); // comments may abbreviate
+      const uses = [...code.matchAll(/npx callform ((?:--config \S+ )?)([a-z-]+)([^\n"'`|>]*)/g)];
+      expect(uses.length).toBeGreaterThan(0);
+      for (const [, , command, rest] of uses) {
+        expect(COMMANDS, `npx callform ${command}`).toContain(command);
+        for (const flag of rest!.match(/--[a-z-]+/g) ?? []) expect(FLAGS, `${command} ${flag}`).toContain(flag);
+      }
+    },
+  );
 });

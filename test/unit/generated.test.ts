@@ -13,7 +13,9 @@ describe('generated code', () => {
     const names = readdirSync(out).sort();
     expect(readdirSync(committed).sort()).toEqual(names);
     for (const name of names) {
-      expect(readFileSync(path.join(committed, name), 'utf8'), `${name} is stale: run npm run gen and commit`).toBe(readFileSync(path.join(out, name), 'utf8'));
+      expect(readFileSync(path.join(committed, name), 'utf8'), `${name} is stale: run npm run gen and commit`).toBe(
+        readFileSync(path.join(out, name), 'utf8'),
+      );
     }
   }, 60_000);
 });

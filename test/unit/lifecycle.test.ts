@@ -13,22 +13,31 @@ import type { DesiredTask } from '../../src/model/task.js';
 const LINEAGE = '00000000-0000-4000-8000-000000000000';
 
 /** A scripted platform: statuses per task, a pause that lands after `pauseAfterPolls` status reads, call log. */
-function platform(statuses: Record<string, number>, opts: { pauseAfterPolls?: number; refuseStart?: number; failUpdate?: boolean; finishOnPause?: boolean } = {}) {
+function platform(
+  statuses: Record<string, number>,
+  opts: { pauseAfterPolls?: number; refuseStart?: number; failUpdate?: boolean; finishOnPause?: boolean } = {},
+) {
   const log: string[] = [];
   const pendingPause = new Map<string, number>();
   let clock = 1_000_000;
   const client: ApplyClient = {
     async updateTask(p) {
       log.push(`update ${p.userTaskID} (status ${statuses[p.userTaskID]})`);
-      if (opts.failUpdate) throw new ApiError('updateTask', 'retcode', 'retCode 4: bad value', { retCode: 4, attempts: 1 });
-      if (statuses[p.userTaskID] !== 1 && statuses[p.userTaskID] !== 5) throw new ApiError('updateTask', 'retcode', 'retCode 1: running', { retCode: 1, attempts: 1 });
+      if (opts.failUpdate)
+        throw new ApiError('updateTask', 'retcode', 'retCode 4: bad value', { retCode: 4, attempts: 1 });
+      if (statuses[p.userTaskID] !== 1 && statuses[p.userTaskID] !== 5)
+        throw new ApiError('updateTask', 'retcode', 'retCode 1: running', { retCode: 1, attempts: 1 });
       return { retCode: 0, retMsg: 'ok', taskID: `T-${p.userTaskID}` };
     },
     async mgrTaskStatus({ userTaskID, taskOperate }) {
       log.push(`${taskOperate === 2 ? 'pause' : taskOperate === 1 ? 'start' : 'finish'} ${userTaskID}`);
       const s = statuses[userTaskID]!;
       if (taskOperate === 2) {
-        if (s !== 2) throw new ApiError('mgrTaskStatus', 'retcode', `retCode 1: cannot pause status ${s}`, { retCode: 1, attempts: 1 });
+        if (s !== 2)
+          throw new ApiError('mgrTaskStatus', 'retcode', `retCode 1: cannot pause status ${s}`, {
+            retCode: 1,
+            attempts: 1,
+          });
         if (opts.finishOnPause) {
           statuses[userTaskID] = 3;
           return { retCode: 0, retMsg: 'ok', taskStatus: 3 };
@@ -40,9 +49,14 @@ function platform(statuses: Record<string, number>, opts: { pauseAfterPolls?: nu
         statuses[userTaskID] = 5;
         return { retCode: 0, retMsg: 'ok', taskStatus: 5 };
       }
-      if (opts.refuseStart && opts.refuseStart-- > 0) throw new ApiError('mgrTaskStatus', 'network', 'socket hang up', { attempts: 2 });
+      if (opts.refuseStart && opts.refuseStart-- > 0)
+        throw new ApiError('mgrTaskStatus', 'network', 'socket hang up', { attempts: 2 });
       if (s === 2 && pendingPause.delete(userTaskID)) return { retCode: 0, retMsg: 'ok', taskStatus: 2 }; // cancels a pause on its way
-      if (s !== 5 && s !== 1) throw new ApiError('mgrTaskStatus', 'retcode', `retCode 1: cannot start status ${s}`, { retCode: 1, attempts: 1 });
+      if (s !== 5 && s !== 1)
+        throw new ApiError('mgrTaskStatus', 'retcode', `retCode 1: cannot start status ${s}`, {
+          retCode: 1,
+          attempts: 1,
+        });
       pendingPause.delete(userTaskID);
       statuses[userTaskID] = 2;
       return { retCode: 0, retMsg: 'ok', taskStatus: 2 };
@@ -56,23 +70,60 @@ function platform(statuses: Record<string, number>, opts: { pauseAfterPolls?: nu
             statuses[id] = 5;
           } else pendingPause.set(id, left - 1);
         }
-        return statuses[id] === undefined ? [] : [{ userTaskID: id, taskID: `T-${id}`, sceneID: 's', taskStatus: statuses[id]! }];
+        return statuses[id] === undefined
+          ? []
+          : [{ userTaskID: id, taskID: `T-${id}`, sceneID: 's', taskStatus: statuses[id]! }];
       });
     },
   };
   return { client, log, statuses, now: () => new Date(clock), sleep: async (ms: number) => void (clock += ms) };
 }
 
-const desired = (id: string, maxCall: number): DesiredTask => ({ userTaskID: id, sceneID: 's', taskCreateSetting: { maxCall }, funcFlag: {}, lifecycle: { whenRunning: 'pause' }, source: `tasks/${id}.yaml:1` });
+const desired = (id: string, maxCall: number): DesiredTask => ({
+  userTaskID: id,
+  sceneID: 's',
+  taskCreateSetting: { maxCall },
+  funcFlag: {},
+  lifecycle: { whenRunning: 'pause' },
+  source: `tasks/${id}.yaml:1`,
+});
 
-async function run(p: ReturnType<typeof platform>, tasks: DesiredTask[], state?: Partial<CallformState>, pauseTimeoutMs = 5_000) {
+async function run(
+  p: ReturnType<typeof platform>,
+  tasks: DesiredTask[],
+  state?: Partial<CallformState>,
+  pauseTimeoutMs = 5_000,
+) {
   const initial: CallformState = { version: 2, lineage: LINEAGE, serial: 1, tasks: {}, ...state };
-  const remote = new Map(Object.entries(p.statuses).map(([id, s]) => [id, { userTaskID: id, taskID: `T-${id}`, sceneID: 's', taskStatus: s }]));
-  const plan = buildPlan({ desired: tasks, state: initial, stateExists: true, remote, targets: null, filesDigest: 'f'.repeat(64), toolVersion: 't', now: p.now() });
+  const remote = new Map(
+    Object.entries(p.statuses).map(([id, s]) => [
+      id,
+      { userTaskID: id, taskID: `T-${id}`, sceneID: 's', taskStatus: s },
+    ]),
+  );
+  const plan = buildPlan({
+    desired: tasks,
+    state: initial,
+    stateExists: true,
+    remote,
+    targets: null,
+    filesDigest: 'f'.repeat(64),
+    toolVersion: 't',
+    now: p.now(),
+  });
   const writes: CallformState[] = [];
   const writer = new StateWriter('/unused', initial, async (_p, s) => void writes.push(structuredClone(s)));
   const steps: string[] = [];
-  const result = await applyPlan(plan, { client: p.client, state: writer, parallelism: 4, now: p.now, sleep: p.sleep, pauseTimeoutMs, pollMs: 100, onStep: (id, step) => steps.push(`${id}:${step}`) });
+  const result = await applyPlan(plan, {
+    client: p.client,
+    state: writer,
+    parallelism: 4,
+    now: p.now,
+    sleep: p.sleep,
+    pauseTimeoutMs,
+    pollMs: 100,
+    onStep: (id, step) => steps.push(`${id}:${step}`),
+  });
   return { plan, result, writer, writes, steps };
 }
 
@@ -102,7 +153,10 @@ describe('pause → update → resume', () => {
     const p = platform({ a: 2 }, { pauseAfterPolls: 1_000 });
     const { result, writer } = await run(p, [desired('a', 7)], {}, 1_000);
     expect(p.log).toEqual(['pause a', 'start a']);
-    expect(result.results[0]).toMatchObject({ outcome: 'failed', message: expect.stringMatching(/pause did not take effect within 1000 ms.*not updated/) });
+    expect(result.results[0]).toMatchObject({
+      outcome: 'failed',
+      message: expect.stringMatching(/pause did not take effect within 1000 ms.*not updated/),
+    });
     // a pause landing later (if a start does not cancel it) is undone by the next apply
     expect(writer.current.owedResumes?.a).toMatchObject({ phase: 'pausing' });
     expect(p.statuses.a).toBe(2);
@@ -112,14 +166,20 @@ describe('pause → update → resume', () => {
     const p = platform({ a: 2 }, { failUpdate: true });
     const { result } = await run(p, [desired('a', 7)]);
     expect(p.log).toEqual(['pause a', 'update a (status 5)', 'start a']);
-    expect(result.results[0]).toMatchObject({ outcome: 'failed', message: expect.stringMatching(/retCode 4.*the task was resumed/) });
+    expect(result.results[0]).toMatchObject({
+      outcome: 'failed',
+      message: expect.stringMatching(/retCode 4.*the task was resumed/),
+    });
     expect(p.statuses.a).toBe(2);
   });
 
   it('a resume that keeps failing leaves the owed resume in the state for the next apply', async () => {
     const p = platform({ a: 2 }, { refuseStart: 1_000 });
     const { result, writer } = await run(p, [desired('a', 7)], {}, 1_000);
-    expect(result.results[0]).toMatchObject({ outcome: 'failed', message: expect.stringMatching(/updated, but could not resume it.*next apply resumes it/) });
+    expect(result.results[0]).toMatchObject({
+      outcome: 'failed',
+      message: expect.stringMatching(/updated, but could not resume it.*next apply resumes it/),
+    });
     expect(writer.current.owedResumes?.a).toMatchObject({ phase: 'paused' });
   });
 
@@ -128,13 +188,32 @@ describe('pause → update → resume', () => {
     const tasks = [desired('a', 7)];
     const remote = new Map([['a', { userTaskID: 'a', taskID: 'T-a', sceneID: 's', taskStatus: 2 }]]);
     const initial: CallformState = { version: 2, lineage: LINEAGE, serial: 1, tasks: {} };
-    const plan = buildPlan({ desired: tasks, state: initial, stateExists: true, remote, targets: null, filesDigest: 'f'.repeat(64), toolVersion: 't', now: p.now() });
+    const plan = buildPlan({
+      desired: tasks,
+      state: initial,
+      stateExists: true,
+      remote,
+      targets: null,
+      filesDigest: 'f'.repeat(64),
+      toolVersion: 't',
+      now: p.now(),
+    });
     p.statuses.a = 5; // a person pauses it between plan and apply
     const writer = new StateWriter('/unused', initial, async () => undefined);
-    const result = await applyPlan(plan, { client: p.client, state: writer, parallelism: 1, now: p.now, sleep: p.sleep, pollMs: 100 });
+    const result = await applyPlan(plan, {
+      client: p.client,
+      state: writer,
+      parallelism: 1,
+      now: p.now,
+      sleep: p.sleep,
+      pollMs: 100,
+    });
     expect(p.log).toEqual(['pause a', 'update a (status 5)']);
     expect(p.statuses.a).toBe(5);
-    expect(result.results[0]).toMatchObject({ outcome: 'applied', warnings: [expect.stringMatching(/already paused: updated without pausing, and not resumed/)] });
+    expect(result.results[0]).toMatchObject({
+      outcome: 'applied',
+      warnings: [expect.stringMatching(/already paused: updated without pausing, and not resumed/)],
+    });
     expect(writer.current.owedResumes).toBeUndefined();
   });
 
@@ -142,13 +221,18 @@ describe('pause → update → resume', () => {
     const p = platform({ a: 2 }, { finishOnPause: true });
     const { result, writer } = await run(p, [desired('a', 7)]);
     expect(p.log).toEqual(['pause a']);
-    expect(result.results[0]).toMatchObject({ outcome: 'blocked', message: expect.stringMatching(/finished meanwhile/) });
+    expect(result.results[0]).toMatchObject({
+      outcome: 'blocked',
+      message: expect.stringMatching(/finished meanwhile/),
+    });
     expect(writer.current.owedResumes).toBeUndefined();
   });
 });
 
 describe('owed resumes', () => {
-  const owed = (phase: 'pausing' | 'paused', since = '1970-01-01T00:00:00.000Z') => ({ owedResumes: { a: { since, phase } } });
+  const owed = (phase: 'pausing' | 'paused', since = '1970-01-01T00:00:00.000Z') => ({
+    owedResumes: { a: { since, phase } },
+  });
 
   it('resumes a task an earlier apply left paused, even with nothing else to do', async () => {
     const p = platform({ a: 5 });

@@ -45,11 +45,19 @@ tasks:
     });
     expect(tasks[0]).toMatchObject({
       userTaskID: 'a',
-      taskCreateSetting: { maxCall: 7, zoneSecond: 28800, manualCallSetting: { agentGroup: 'g', dispatchType: 1, ratioCallRate: 2 } },
+      taskCreateSetting: {
+        maxCall: 7,
+        zoneSecond: 28800,
+        manualCallSetting: { agentGroup: 'g', dispatchType: 1, ratioCallRate: 2 },
+      },
       funcFlag: { smsFuncFlag: [{ smsID: 'own' }] },
       source: 'tasks/a.yaml:5',
     });
-    expect(tasks[1]).toMatchObject({ userTaskID: 'b', taskCreateSetting: { maxCall: 5 }, funcFlag: { smsFuncFlag: [{ smsID: 'd' }] } });
+    expect(tasks[1]).toMatchObject({
+      userTaskID: 'b',
+      taskCreateSetting: { maxCall: 5 },
+      funcFlag: { smsFuncFlag: [{ smsID: 'd' }] },
+    });
   });
 
   it('reads several YAML documents and JSON files', async () => {
@@ -75,8 +83,12 @@ tasks:
     });
     expect(found).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^tasks\/a\.yaml:5:7: tasks\[0\]\.taskCreateSetting\.maxCal: unknown field "maxCal" \(did you mean "maxCall"\?\)/),
-        expect.stringMatching(/^tasks\/a\.yaml:6:20: tasks\[0\]\.taskCreateSetting\.startupType: must be one of 1, 2, 3; got 4/),
+        expect.stringMatching(
+          /^tasks\/a\.yaml:5:7: tasks\[0\]\.taskCreateSetting\.maxCal: unknown field "maxCal" \(did you mean "maxCall"\?\)/,
+        ),
+        expect.stringMatching(
+          /^tasks\/a\.yaml:6:20: tasks\[0\]\.taskCreateSetting\.startupType: must be one of 1, 2, 3; got 4/,
+        ),
         expect.stringMatching(/^tasks\/a\.yaml:8:5: tasks\[1\]: missing required field "userTaskID"/),
       ]),
     );
@@ -102,19 +114,30 @@ tasks:
       smsFuncFlag: [{ smsID: x, intentID: [i1] }, { smsID: y, intentID: [i1] }]
 `,
     });
-    expect(found.join('\n')).toMatch(/tasks\[0\]\.funcFlag\.smsFuncFlag: missing required field|tasks\[0\]\.funcFlag: missing required field "smsFuncFlag"/);
+    expect(found.join('\n')).toMatch(
+      /tasks\[0\]\.funcFlag\.smsFuncFlag: missing required field|tasks\[0\]\.funcFlag: missing required field "smsFuncFlag"/,
+    );
     expect(found.join('\n')).toMatch(/intentID "i1" is already used by smsFuncFlag\[0\]/);
   });
 
   it('refuses a userTaskID declared twice, naming both places', async () => {
-    const found = await issues({ 'tasks/a.yaml': 'userTaskID: x\nsceneID: s\n', 'tasks/b.yaml': 'userTaskID: x\nsceneID: s\n' });
-    expect(found[0]).toMatch(/tasks\/b\.yaml:1:\d+: userTaskID: duplicate userTaskID "x", already declared at tasks\/a\.yaml:1/);
+    const found = await issues({
+      'tasks/a.yaml': 'userTaskID: x\nsceneID: s\n',
+      'tasks/b.yaml': 'userTaskID: x\nsceneID: s\n',
+    });
+    expect(found[0]).toMatch(
+      /tasks\/b\.yaml:1:\d+: userTaskID: duplicate userTaskID "x", already declared at tasks\/a\.yaml:1/,
+    );
   });
 
   it('reports a duplicate userTaskID even when one of the copies has other errors', async () => {
-    const found = await issues({ 'tasks/t.yaml': 'tasks:\n  - { userTaskID: a, sceneID: s1 }\n  - { userTaskID: a, sceneID: 5 }\n' });
+    const found = await issues({
+      'tasks/t.yaml': 'tasks:\n  - { userTaskID: a, sceneID: s1 }\n  - { userTaskID: a, sceneID: 5 }\n',
+    });
     expect(found).toEqual([
-      expect.stringMatching(/^tasks\/t\.yaml:3:7: userTaskID: duplicate userTaskID "a", already declared at tasks\/t\.yaml:2$/m),
+      expect.stringMatching(
+        /^tasks\/t\.yaml:3:7: userTaskID: duplicate userTaskID "a", already declared at tasks\/t\.yaml:2$/m,
+      ),
       expect.stringMatching(/^tasks\/t\.yaml:3:31: tasks\[1\]\.sceneID: must be string, got integer 5$/m),
     ]);
   });
@@ -122,17 +145,26 @@ tasks:
   // Regression: "missing required field startupAt" came without a hint, though startupAt is
   // optional unless startupType is 2: the message did not say why it was required.
   it('says why a conditionally required field is required', async () => {
-    const found = await issues({ 'tasks/a.yaml': 'userTaskID: a\nsceneID: s\ntaskCreateSetting: { startupType: 2 }\nfuncFlag: { smsEnable: true }\n' });
-    expect(found.join('\n')).toMatch(/missing required field "startupAt"\n\s+hint: startupType 2 \(scheduled start\) needs startupAt/);
+    const found = await issues({
+      'tasks/a.yaml':
+        'userTaskID: a\nsceneID: s\ntaskCreateSetting: { startupType: 2 }\nfuncFlag: { smsEnable: true }\n',
+    });
+    expect(found.join('\n')).toMatch(
+      /missing required field "startupAt"\n\s+hint: startupType 2 \(scheduled start\) needs startupAt/,
+    );
     expect(found.join('\n')).toMatch(/missing required field "smsFuncFlag"\n\s+hint: smsEnable true needs smsFuncFlag/);
   });
 
   // Regression: a null read "must be string, got null null", and .inf "must be integer, got number Infinity".
   it('names a null or non-finite value once, plainly', async () => {
-    const found = await issues({ 'tasks/a.yaml': 'userTaskID: a\nsceneID: null\ntaskCreateSetting:\n  maxCall: .inf\n' });
+    const found = await issues({
+      'tasks/a.yaml': 'userTaskID: a\nsceneID: null\ntaskCreateSetting:\n  maxCall: .inf\n',
+    });
     expect(found).toEqual([
       expect.stringMatching(/^tasks\/a\.yaml:2:10: sceneID: must be string, got null$/m),
-      expect.stringMatching(/^tasks\/a\.yaml:4:12: taskCreateSetting\.maxCall: must be integer, got Infinity \(not a finite number\)$/m),
+      expect.stringMatching(
+        /^tasks\/a\.yaml:4:12: taskCreateSetting\.maxCall: must be integer, got Infinity \(not a finite number\)$/m,
+      ),
     ]);
   });
 
@@ -142,16 +174,25 @@ tasks:
     const found = await issues({
       'tasks/t.yaml': 'tasks:\n  - &t1 { userTaskID: a, sceneID: s }\n  - userTaskID: b\n    sceneID: s\n  - *t1\n',
     });
-    expect(found).toEqual([expect.stringMatching(/^tasks\/t\.yaml:5:5: userTaskID: duplicate userTaskID "a", already declared at tasks\/t\.yaml:2$/m)]);
+    expect(found).toEqual([
+      expect.stringMatching(
+        /^tasks\/t\.yaml:5:5: userTaskID: duplicate userTaskID "a", already declared at tasks\/t\.yaml:2$/m,
+      ),
+    ]);
   });
 
   // Regression: the line scanner read `userTaskID: "a#1"` as `a` (its `#` started a comment), so
   // the duplicate `a` on line 6 was reported as "already declared at tasks/t.yaml:2".
   it('names the exact declaration line of a duplicate userTaskID (quoted values with #)', async () => {
     const found = await issues({
-      'tasks/t.yaml': 'tasks:\n  - userTaskID: "a#1"\n    sceneID: s\n  - userTaskID: a\n    sceneID: s\n  - userTaskID: a\n    sceneID: s\n',
+      'tasks/t.yaml':
+        'tasks:\n  - userTaskID: "a#1"\n    sceneID: s\n  - userTaskID: a\n    sceneID: s\n  - userTaskID: a\n    sceneID: s\n',
     });
-    expect(found).toEqual([expect.stringMatching(/^tasks\/t\.yaml:6:\d+: userTaskID: duplicate userTaskID "a", already declared at tasks\/t\.yaml:4$/m)]);
+    expect(found).toEqual([
+      expect.stringMatching(
+        /^tasks\/t\.yaml:6:\d+: userTaskID: duplicate userTaskID "a", already declared at tasks\/t\.yaml:4$/m,
+      ),
+    ]);
   });
 
   it('gives every task its declaration line as source, whatever the layout', async () => {
@@ -159,7 +200,7 @@ tasks:
       'tasks/a.yaml': [
         '# comment: userTaskID: fake',
         'tasks:',
-        '  - {sceneID: s, userTaskID: \'b#2\'}',
+        "  - {sceneID: s, userTaskID: 'b#2'}",
         '  - sceneID: s',
         '    "userTaskID":',
         '      c',
@@ -180,7 +221,8 @@ tasks:
   it('keeps positions exact in layouts left to the yaml parser (anchors, tags, empty items, {a, b})', async () => {
     const found = await issues({
       // anchors/aliases and tags: parsed by `yaml` from the start
-      'tasks/a.yaml': 'defaults: &d\n  taskCreateSetting: { maxCall: 0 }\ntasks:\n  - userTaskID: !!str a1\n    sceneID: s\n',
+      'tasks/a.yaml':
+        'defaults: &d\n  taskCreateSetting: { maxCall: 0 }\ntasks:\n  - userTaskID: !!str a1\n    sceneID: s\n',
       // an empty block sequence item (js-yaml can mis-nest those)
       'tasks/b.yaml': 'tasks:\n  -\n  - userTaskID: b1\n    sceneID: s\n',
       // a flow mapping key without a value: the trace defers to `yaml` for that mapping only
@@ -196,7 +238,12 @@ tasks:
 
   it('refuses YAML alias bombs without expanding them', async () => {
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 10; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill('*' + String.fromCharCode(96 + i)).join(',')}]`);
+    for (let i = 1; i < 10; i++)
+      bomb.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill('*' + String.fromCharCode(96 + i))
+          .join(',')}]`,
+      );
     const found = await issues({ 'tasks/bomb.yaml': bomb.join('\n') + '\n' });
     expect(found[0]).toMatch(/aliases expand too far/);
   });

@@ -12,17 +12,33 @@ function task(id: string, over: Partial<DesiredTask> = {}): DesiredTask {
   return {
     userTaskID: id,
     sceneID: 'scene-renewal-v3',
-    taskCreateSetting: { taskName: `Renewals ${id}`, maxCall: 10, dialAtWeekDay: '1,2,3,4,5', taskCallbackUrl: 'https://ops:s3cret@hooks.example.com/cb' },
+    taskCreateSetting: {
+      taskName: `Renewals ${id}`,
+      maxCall: 10,
+      dialAtWeekDay: '1,2,3,4,5',
+      taskCallbackUrl: 'https://ops:s3cret@hooks.example.com/cb',
+    },
     funcFlag: { taskKeep: true, wholeTTS: true },
     lifecycle: {},
     source: `tasks/${id}.yaml:3`,
     ...over,
   };
 }
-const listed = (id: string, taskStatus: number): ListedTask => ({ userTaskID: id, taskID: `T-${id}`, sceneID: 'scene-renewal-v3', taskStatus, createTs: 0 });
+const listed = (id: string, taskStatus: number): ListedTask => ({
+  userTaskID: id,
+  taskID: `T-${id}`,
+  sceneID: 'scene-renewal-v3',
+  taskStatus,
+  createTs: 0,
+});
 
 function realisticPlan() {
-  const desired = [task('north'), task('south'), task('east', { funcFlag: { taskKeep: true, wholeTTS: true, phoneEncrypt: true } }), task('west')];
+  const desired = [
+    task('north'),
+    task('south'),
+    task('east', { funcFlag: { taskKeep: true, wholeTTS: true, phoneEncrypt: true } }),
+    task('west'),
+  ];
   const applied = (t: DesiredTask, over: Partial<DesiredTask['taskCreateSetting']> = {}) => ({
     sceneID: t.sceneID,
     taskID: `T-${t.userTaskID}`,
@@ -72,7 +88,20 @@ describe('markdown plan (PR comment)', () => {
     const east = task('east');
     const plan = buildPlan({
       desired: [east],
-      state: { version: 1, lineage: LINEAGE, serial: 1, tasks: { east: { sceneID: east.sceneID, taskID: 'T-east', taskCreateSetting: east.taskCreateSetting, funcFlag: east.funcFlag, appliedAt: NOW.toISOString() } } },
+      state: {
+        version: 1,
+        lineage: LINEAGE,
+        serial: 1,
+        tasks: {
+          east: {
+            sceneID: east.sceneID,
+            taskID: 'T-east',
+            taskCreateSetting: east.taskCreateSetting,
+            funcFlag: east.funcFlag,
+            appliedAt: NOW.toISOString(),
+          },
+        },
+      },
       stateExists: true,
       remote: new Map([['east', listed('east', 1)]]),
       targets: null,
@@ -105,7 +134,7 @@ describe('markdown plan (PR comment)', () => {
     await expect(renderPlanText(realisticPlan())).toMatchFileSnapshot('../golden/plan-realistic.txt');
   });
 
-  it('keeps a 2,000-task first apply under GitHub\'s comment limit, with a truncation note', async () => {
+  it("keeps a 2,000-task first apply under GitHub's comment limit, with a truncation note", async () => {
     const desired = Array.from({ length: 2000 }, (_, i) => task(`task-${String(i).padStart(4, '0')}`));
     const plan = buildPlan({
       desired,

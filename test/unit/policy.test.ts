@@ -19,10 +19,18 @@ async function policyOf(yaml: string): Promise<Policy> {
   const dir = await project({ 'policies/p.yaml': yaml });
   return (await loadPolicy({ baseDir: dir, settingsFile: null, patterns: ['policies/*.yaml'] }))!;
 }
-async function policyProblems(files: Record<string, string>, options: { inline?: CallformPolicy; patterns?: string[] } = {}): Promise<string[]> {
+async function policyProblems(
+  files: Record<string, string>,
+  options: { inline?: CallformPolicy; patterns?: string[] } = {},
+): Promise<string[]> {
   const dir = await project(files);
   try {
-    await loadPolicy({ baseDir: dir, settingsFile: path.join(dir, 'callform.config.yaml'), inline: options.inline, patterns: options.patterns ?? ['policies/*.yaml'] });
+    await loadPolicy({
+      baseDir: dir,
+      settingsFile: path.join(dir, 'callform.config.yaml'),
+      inline: options.inline,
+      patterns: options.patterns ?? ['policies/*.yaml'],
+    });
   } catch (err) {
     if (err instanceof ValidationError) return err.issues.map((i) => formatIssue(i).split('\n')[0]!);
     throw err;
@@ -30,25 +38,36 @@ async function policyProblems(files: Record<string, string>, options: { inline?:
   throw new Error('expected a ValidationError');
 }
 
-function task(id: string, tcs: PolicySubject['taskCreateSetting'] = {}, ff: PolicySubject['funcFlag'] = {}, sceneID = 'scene-1'): PolicySubject {
+function task(
+  id: string,
+  tcs: PolicySubject['taskCreateSetting'] = {},
+  ff: PolicySubject['funcFlag'] = {},
+  sceneID = 'scene-1',
+): PolicySubject {
   return { userTaskID: id, sceneID, taskCreateSetting: tcs, funcFlag: ff, source: `tasks/${id}.yaml:2` };
 }
-const findings = (policy: Policy, tasks: PolicySubject[]) => evaluatePolicy(policy, tasks).violations.map((v) => `${v.userTaskID} [${v.rule}] ${v.finding}`);
-const rule = (body: string, name = 'r1', severity = 'error') => `rules:\n  - name: ${name}\n    severity: ${severity}\n    message: because\n${body.replace(/^/gm, '    ')}\n`;
+const findings = (policy: Policy, tasks: PolicySubject[]) =>
+  evaluatePolicy(policy, tasks).violations.map((v) => `${v.userTaskID} [${v.rule}] ${v.finding}`);
+const rule = (body: string, name = 'r1', severity = 'error') =>
+  `rules:\n  - name: ${name}\n    severity: ${severity}\n    message: because\n${body.replace(/^/gm, '    ')}\n`;
 const WINDOW = { zoneSecond: 28800, dialAtWeekDay: '1,2,3,4,5', dialAtUpHour: '9,10,11', dialAtDownHour: '9,10,11' };
 
 describe('policy rule kinds', () => {
   it('maxCall: range, undeclared passes unless required', async () => {
     const p = await policyOf(rule('kind: maxCall\nmin: 2\nmax: 50'));
-    expect(findings(p, [task('ok', { maxCall: 50 }), task('high', { maxCall: 51 }), task('low', { maxCall: 1 }), task('unset')])).toEqual([
-      'high [r1] maxCall is 51, above the maximum 50',
-      'low [r1] maxCall is 1, below the minimum 2',
-    ]);
+    expect(
+      findings(p, [
+        task('ok', { maxCall: 50 }),
+        task('high', { maxCall: 51 }),
+        task('low', { maxCall: 1 }),
+        task('unset'),
+      ]),
+    ).toEqual(['high [r1] maxCall is 51, above the maximum 50', 'low [r1] maxCall is 1, below the minimum 2']);
     const required = await policyOf(rule('kind: maxCall\nmax: 50\nrequired: true'));
     expect(findings(required, [task('unset')])).toEqual(['unset [r1] maxCall is not declared']);
   });
 
-  it('dialingHours: in the task\'s local time by default', async () => {
+  it("dialingHours: in the task's local time by default", async () => {
     const p = await policyOf(rule('kind: dialingHours\nbetween: "08:00-21:00"'));
     expect(
       findings(p, [
@@ -62,17 +81,31 @@ describe('policy rule kinds', () => {
     ]);
   });
 
-  it('dialingHours: a task without zoneSecond or with a partial window cannot be checked, which violates at the rule\'s severity', async () => {
+  it("dialingHours: a task without zoneSecond or with a partial window cannot be checked, which violates at the rule's severity", async () => {
     const p = await policyOf(rule('kind: dialingHours\nbetween: "08:00-21:00"', 'hours', 'warn'));
-    const result = evaluatePolicy(p, [task('no-zone', { ...WINDOW, zoneSecond: undefined }), task('partial', { zoneSecond: 0, dialAtWeekDay: '1' }), task('none')]);
+    const result = evaluatePolicy(p, [
+      task('no-zone', { ...WINDOW, zoneSecond: undefined }),
+      task('partial', { zoneSecond: 0, dialAtWeekDay: '1' }),
+      task('none'),
+    ]);
     expect(result.violations.map((v) => [v.userTaskID, v.severity, v.path, v.finding])).toEqual([
-      ['no-zone', 'warn', 'taskCreateSetting.zoneSecond', 'cannot be checked: the task does not declare zoneSecond, so its local time is not known'],
-      ['partial', 'warn', 'taskCreateSetting.dialAtUpHour', 'cannot be checked: dialAtUpHour and dialAtDownHour are not declared, so the window is not known'],
+      [
+        'no-zone',
+        'warn',
+        'taskCreateSetting.zoneSecond',
+        'cannot be checked: the task does not declare zoneSecond, so its local time is not known',
+      ],
+      [
+        'partial',
+        'warn',
+        'taskCreateSetting.dialAtUpHour',
+        'cannot be checked: dialAtUpHour and dialAtDownHour are not declared, so the window is not known',
+      ],
     ]);
     expect(blockingViolations(result)).toEqual([]);
   });
 
-  it('dialingHours: in the rule\'s own zone and days, moved by quarter hours', async () => {
+  it("dialingHours: in the rule's own zone and days, moved by quarter hours", async () => {
     // 08:00-21:00 Mon-Sat in GMT+8. A GMT+5:45 task dialing 06:00-07:00 dials 08:15-09:15 GMT+8: fine;
     // 05:30-06:00 is 07:45-08:15 GMT+8: partly too early. A GMT-8 task's Friday 07:00 is Saturday 23:00 GMT+8.
     const p = await policyOf(rule('kind: dialingHours\nbetween: "08:00-21:00"\ndays: Mon-Sat\nzoneSecond: 28800'));
@@ -94,7 +127,13 @@ describe('policy rule kinds', () => {
 
   it('requiredFuncFlags: each flag declared with the value', async () => {
     const p = await policyOf(rule('kind: requiredFuncFlags\nfuncFlag: { phoneEncrypt: true, wholeTTS: true }'));
-    expect(findings(p, [task('ok', {}, { phoneEncrypt: true, wholeTTS: true }), task('off', {}, { phoneEncrypt: false, wholeTTS: true }), task('unset')])).toEqual([
+    expect(
+      findings(p, [
+        task('ok', {}, { phoneEncrypt: true, wholeTTS: true }),
+        task('off', {}, { phoneEncrypt: false, wholeTTS: true }),
+        task('unset'),
+      ]),
+    ).toEqual([
       'off [r1] phoneEncrypt is false (must be true)',
       'unset [r1] phoneEncrypt is not declared (must be true); wholeTTS is not declared (must be true)',
     ]);
@@ -102,9 +141,20 @@ describe('policy rule kinds', () => {
 
   it('allowedValues: values or globs for routeID, sceneID, strategyName', async () => {
     const p = await policyOf(
-      [rule('kind: allowedValues\nfield: routeID\nvalues: ["route-cn-*", route-special]', 'routes'), rule('kind: allowedValues\nfield: sceneID\nvalues: ["scene-?"]', 'scenes').replace('rules:\n', ''), rule('kind: allowedValues\nfield: strategyName\nvalues: [""]\nrequired: true', 'strategy').replace('rules:\n', '')].join(''),
+      [
+        rule('kind: allowedValues\nfield: routeID\nvalues: ["route-cn-*", route-special]', 'routes'),
+        rule('kind: allowedValues\nfield: sceneID\nvalues: ["scene-?"]', 'scenes').replace('rules:\n', ''),
+        rule('kind: allowedValues\nfield: strategyName\nvalues: [""]\nrequired: true', 'strategy').replace(
+          'rules:\n',
+          '',
+        ),
+      ].join(''),
     );
-    const v = findings(p, [task('a', { routeID: 'route-cn-01', strategyName: '' }), task('b', { routeID: 'route-us-01', strategyName: 'x' }, {}, 'scene-12'), task('c', { routeID: 'route-special' })]);
+    const v = findings(p, [
+      task('a', { routeID: 'route-cn-01', strategyName: '' }),
+      task('b', { routeID: 'route-us-01', strategyName: 'x' }, {}, 'scene-12'),
+      task('c', { routeID: 'route-special' }),
+    ]);
     expect(v).toEqual([
       'b [routes] routeID "route-us-01" is not one of route-cn-*, route-special',
       'b [scenes] sceneID "scene-12" is not one of scene-?',
@@ -122,12 +172,17 @@ describe('policy rule kinds', () => {
         task('http', { taskCallbackUrl: 'http://user:s3cret@hooks.example.com/cb' }),
         task('evil', { taskCallbackUrl: 'https://evil.example.net/cb' }),
       ]),
-    ).toEqual(['http [r1] taskCallbackUrl uses http, not https', 'evil [r1] taskCallbackUrl host evil.example.net is not one of hooks.example.com, *.ops.example.com']);
+    ).toEqual([
+      'http [r1] taskCallbackUrl uses http, not https',
+      'evil [r1] taskCallbackUrl host evil.example.net is not one of hooks.example.com, *.ops.example.com',
+    ]);
   });
 
   it('forbiddenStartupTypes', async () => {
     const p = await policyOf(rule('kind: forbiddenStartupTypes\nvalues: [3]'));
-    expect(findings(p, [task('manual', { startupType: 1 }), task('now', { startupType: 3 })])).toEqual(['now [r1] startupType 3 (immediate start) is not allowed']);
+    expect(findings(p, [task('manual', { startupType: 1 }), task('now', { startupType: 3 })])).toEqual([
+      'now [r1] startupType 3 (immediate start) is not allowed',
+    ]);
   });
 
   it('jsonSchema: a custom fragment against the merged settings', async () => {
@@ -157,36 +212,82 @@ exempt:
   - tasks: ["big-*", special]
     reason: "  approved by ops (CHG-1) until 2027-01  "`),
     );
-    const result = evaluatePolicy(p, [task('big-1', { maxCall: 50 }), task('special', { maxCall: 5 }), task('small', { maxCall: 11 })]);
+    const result = evaluatePolicy(p, [
+      task('big-1', { maxCall: 50 }),
+      task('special', { maxCall: 5 }),
+      task('small', { maxCall: 11 }),
+    ]);
     expect(result.violations.map((v) => v.userTaskID)).toEqual(['small']);
     // Only exemptions that kept a task from failing are reported (special passes anyway).
-    expect(result.exemptions).toEqual([{ rule: 'r1', userTaskID: 'big-1', patterns: ['big-*', 'special'], reason: 'approved by ops (CHG-1) until 2027-01' }]);
+    expect(result.exemptions).toEqual([
+      {
+        rule: 'r1',
+        userTaskID: 'big-1',
+        patterns: ['big-*', 'special'],
+        reason: 'approved by ops (CHG-1) until 2027-01',
+      },
+    ]);
   });
 
   it('an exemption without a reason is a policy error, located', async () => {
-    expect(await policyProblems({ 'policies/p.yaml': rule('kind: maxCall\nmax: 10\nexempt:\n  - tasks: big-*') })).toEqual(['policies/p.yaml:8:9: rules[0].exempt[0]: missing required field "reason"']);
-    expect(await policyProblems({ 'policies/p.yaml': rule('kind: maxCall\nmax: 10\nexempt:\n  - { tasks: big-*, reason: "  " }') })).toEqual(['policies/p.yaml:8:33: rules[0].exempt[0].reason: "  " has the wrong format']);
+    expect(
+      await policyProblems({ 'policies/p.yaml': rule('kind: maxCall\nmax: 10\nexempt:\n  - tasks: big-*') }),
+    ).toEqual(['policies/p.yaml:8:9: rules[0].exempt[0]: missing required field "reason"']);
+    expect(
+      await policyProblems({
+        'policies/p.yaml': rule('kind: maxCall\nmax: 10\nexempt:\n  - { tasks: big-*, reason: "  " }'),
+      }),
+    ).toEqual(['policies/p.yaml:8:33: rules[0].exempt[0].reason: "  " has the wrong format']);
   });
 
-  it('checks only the tasks in a rule\'s scope', async () => {
+  it("checks only the tasks in a rule's scope", async () => {
     const p = await policyOf(rule('kind: requiredFuncFlags\ntasks: "payment-*"\nfuncFlag: { phoneEncrypt: true }'));
-    expect(findings(p, [task('payment-1'), task('survey-1')])).toEqual(['payment-1 [r1] phoneEncrypt is not declared (must be true)']);
+    expect(findings(p, [task('payment-1'), task('survey-1')])).toEqual([
+      'payment-1 [r1] phoneEncrypt is not declared (must be true)',
+    ]);
   });
 
   it('severity: only error-level violations block', async () => {
-    const p = await policyOf(rule('kind: maxCall\nmax: 10', 'hard', 'error') + rule('kind: maxCall\nmax: 5', 'soft', 'warn').replace('rules:\n', ''));
+    const p = await policyOf(
+      rule('kind: maxCall\nmax: 10', 'hard', 'error') +
+        rule('kind: maxCall\nmax: 5', 'soft', 'warn').replace('rules:\n', ''),
+    );
     const result = evaluatePolicy(p, [task('t', { maxCall: 7 }), task('u', { maxCall: 20 })]);
-    expect(result.violations.map((v) => `${v.userTaskID} ${v.rule} ${v.severity}`)).toEqual(['t soft warn', 'u hard error', 'u soft warn']);
+    expect(result.violations.map((v) => `${v.userTaskID} ${v.rule} ${v.severity}`)).toEqual([
+      't soft warn',
+      'u hard error',
+      'u soft warn',
+    ]);
     expect(blockingViolations(result).map((v) => v.userTaskID)).toEqual(['u']);
-    expect(result.violations[1]).toEqual({ rule: 'hard', kind: 'maxCall', severity: 'error', userTaskID: 'u', source: 'tasks/u.yaml:2', path: 'taskCreateSetting.maxCall', finding: 'maxCall is 20, above the maximum 10', message: 'because' });
+    expect(result.violations[1]).toEqual({
+      rule: 'hard',
+      kind: 'maxCall',
+      severity: 'error',
+      userTaskID: 'u',
+      source: 'tasks/u.yaml:2',
+      path: 'taskCreateSetting.maxCall',
+      finding: 'maxCall is 20, above the maximum 10',
+      message: 'because',
+    });
   });
 });
 
 describe('loading policies', () => {
-  it('reads the settings\' policy section and policy files, with a digest of both', async () => {
-    const inline: CallformPolicy = { rules: [{ name: 'cap', kind: 'maxCall', severity: 'error', message: 'm', max: 9 }] };
-    const dir = await project({ 'callform.config.yaml': 'policy: {}\n', 'policies/a.yaml': rule('kind: maxCall\nmax: 5', 'a'), 'policies/b.yml': rule('kind: maxCall\nmax: 3', 'b') });
-    const options = { baseDir: dir, settingsFile: path.join(dir, 'callform.config.yaml'), inline, patterns: ['policies/*.{yaml,yml}'] };
+  it("reads the settings' policy section and policy files, with a digest of both", async () => {
+    const inline: CallformPolicy = {
+      rules: [{ name: 'cap', kind: 'maxCall', severity: 'error', message: 'm', max: 9 }],
+    };
+    const dir = await project({
+      'callform.config.yaml': 'policy: {}\n',
+      'policies/a.yaml': rule('kind: maxCall\nmax: 5', 'a'),
+      'policies/b.yml': rule('kind: maxCall\nmax: 3', 'b'),
+    });
+    const options = {
+      baseDir: dir,
+      settingsFile: path.join(dir, 'callform.config.yaml'),
+      inline,
+      patterns: ['policies/*.{yaml,yml}'],
+    };
     const policy = (await loadPolicy(options))!;
     expect(policy.sources).toEqual(['callform.config.yaml', 'policies/a.yaml', 'policies/b.yml']);
     expect(policy.rules.map((r) => r.name)).toEqual(['cap', 'a', 'b']);
@@ -223,6 +324,8 @@ describe('loading policies', () => {
       'policies/b.yaml:2:13: rule name "cap" is already used at policies/a.yaml:2',
       'policies/c.yaml:2:25: rules[0].kind: must be one of "maxCall", "dialingHours", "requiredFuncFlags", "allowedValues", "callbackUrl", "forbiddenStartupTypes", "jsonSchema"; got "maxCal"',
     ]);
-    expect(await policyProblems({}, { patterns: ['policies/*.yaml'] })).toEqual(['callform.config.yaml: policyFiles policies/*.yaml match no file']);
+    expect(await policyProblems({}, { patterns: ['policies/*.yaml'] })).toEqual([
+      'callform.config.yaml: policyFiles policies/*.yaml match no file',
+    ]);
   });
 });

@@ -3,22 +3,54 @@
  * controller's admission, all on an injected clock: nothing here is timed.
  */
 import { describe, it, expect } from 'vitest';
-import { DEFAULT_AIMD, RECENT_ANSWERS, concurrencyLimit, currentRate, initialAimd, onIdle, onSend, onSuccess, onThrottle, pacedRate, recentShare, slope, type AimdConfig, type AimdState } from '../../src/concurrency/aimd.js';
+import {
+  DEFAULT_AIMD,
+  RECENT_ANSWERS,
+  concurrencyLimit,
+  currentRate,
+  initialAimd,
+  onIdle,
+  onSend,
+  onSuccess,
+  onThrottle,
+  pacedRate,
+  recentShare,
+  slope,
+  type AimdConfig,
+  type AimdState,
+} from '../../src/concurrency/aimd.js';
 import { newBucket, pacerBurst, take } from '../../src/concurrency/pacer.js';
 import { RateController, describeRate, type Permit } from '../../src/concurrency/controller.js';
-import { MAX_RETRY_AFTER_MS, parseRetryAfter, parseRetryAfterMs, retryAfterFromHeaders } from '../../src/api/retry-after.js';
+import {
+  MAX_RETRY_AFTER_MS,
+  parseRetryAfter,
+  parseRetryAfterMs,
+  retryAfterFromHeaders,
+} from '../../src/api/retry-after.js';
 
 // Round numbers for the arithmetic: a start window of 8 that doubles per round trip.
 const config: AimdConfig = { ...DEFAULT_AIMD, ceiling: 64, initialWindow: 8, startGrowth: 1 };
-const ok = (state: AimdState, now: number, sentAt: number, limited = true) => onSuccess(config, state, { now, sentAt, limited });
-const throttled = (state: AimdState, now: number, sentAt: number) => onThrottle(config, state, { now, sentAt, limited: true });
+const ok = (state: AimdState, now: number, sentAt: number, limited = true) =>
+  onSuccess(config, state, { now, sentAt, limited });
+const throttled = (state: AimdState, now: number, sentAt: number) =>
+  onThrottle(config, state, { now, sentAt, limited: true });
 
 /** A state in the paced phase: `rate` req/s, known rate `known`, srtt 40 ms, last decision at `at`, the last 20 answers accepted. */
 function paced(rate: number, known: number, at = 0, firm = true): AimdState {
-  return { phase: { kind: 'paced', rate, known, firm, probing: null }, srttMs: 40, decidedAt: at, accepted: 0, recent: { bits: 0, count: RECENT_ANSWERS }, decreases: 1 };
+  return {
+    phase: { kind: 'paced', rate, known, firm, probing: null },
+    srttMs: 40,
+    decidedAt: at,
+    accepted: 0,
+    recent: { bits: 0, count: RECENT_ANSWERS },
+    decreases: 1,
+  };
 }
 /** The same with `throttled` of the last 20 answers throttled. */
-const withRecent = (s: AimdState, throttled: number): AimdState => ({ ...s, recent: { bits: 2 ** throttled - 1, count: RECENT_ANSWERS } });
+const withRecent = (s: AimdState, throttled: number): AimdState => ({
+  ...s,
+  recent: { bits: 2 ** throttled - 1, count: RECENT_ANSWERS },
+});
 
 describe('AIMD arithmetic', () => {
   it('starts unpaced at min(initial window, ceiling) and grows one per success of a request that waited', () => {
@@ -49,7 +81,8 @@ describe('AIMD arithmetic', () => {
 
   it('never grows the window beyond the ceiling', () => {
     let s = onSend(initialAimd({ ...config, ceiling: 10 }), 0);
-    for (let i = 0; i < 20; i++) s = onSuccess({ ...config, ceiling: 10 }, s, { now: 40 + i, sentAt: i, limited: true });
+    for (let i = 0; i < 20; i++)
+      s = onSuccess({ ...config, ceiling: 10 }, s, { now: 40 + i, sentAt: i, limited: true });
     expect(concurrencyLimit({ ...config, ceiling: 10 }, s)).toBe(10);
   });
 
@@ -73,7 +106,13 @@ describe('AIMD arithmetic', () => {
     const measured = throttled({ ...s, accepted: 150 }, 1000, 960);
     expect(measured.phase).toEqual({ kind: 'paced', rate: 135, known: 150, firm: true, probing: null });
     // Measured over 200 ms, the known rate is not firm (the burst allowance may inflate it).
-    expect(throttled({ ...s, accepted: 30 }, 200, 160).phase).toEqual({ kind: 'paced', rate: 135, known: 150, firm: false, probing: null });
+    expect(throttled({ ...s, accepted: 30 }, 200, 160).phase).toEqual({
+      kind: 'paced',
+      rate: 135,
+      known: 150,
+      firm: false,
+      probing: null,
+    });
   });
 
   it('cuts deeper than half only when most of the last 10+ answers were throttled', () => {
@@ -84,7 +123,7 @@ describe('AIMD arithmetic', () => {
     expect(pacedRate(throttled(most, 1000, 960))).toBe(0.9 * 400 * (2 / 13)); // the accepted share of them (5 req/s accepted is lower)
     expect(pacedRate(throttled({ ...most, accepted: 4 }, 1000, 960))).toBe(0.9 * 200); // too few accepted to trust: half
     const all = { ...s, accepted: 5, recent: { bits: 2 ** 20 - 1, count: 20 } };
-    expect(pacedRate(throttled(all, 1000, 960))).toBe(0.9 * 400 / 8); // never below an eighth
+    expect(pacedRate(throttled(all, 1000, 960))).toBe((0.9 * 400) / 8); // never below an eighth
   });
 
   it('idle time does not count in the accepted rate', () => {
@@ -204,7 +243,8 @@ describe('Retry-After', () => {
   });
 
   it('ignores what it cannot read', () => {
-    for (const v of [undefined, '', '-1', '1.5', 'soon', '2026-11-26', 'Thu, 99 Nov 2026 10:00:05 GMT']) expect(parseRetryAfter(v, now)).toBeNull();
+    for (const v of [undefined, '', '-1', '1.5', 'soon', '2026-11-26', 'Thu, 99 Nov 2026 10:00:05 GMT'])
+      expect(parseRetryAfter(v, now)).toBeNull();
     for (const v of [undefined, '', '-3', 'x', '1e3']) expect(parseRetryAfterMs(v)).toBeNull();
     expect(parseRetryAfterMs('12')).toBe(12);
     expect(parseRetryAfterMs('12.5')).toBe(12.5);
@@ -264,7 +304,13 @@ describe('RateController', () => {
     h.granted[1]!.settle({ kind: 'accepted' }); // ...and to 17
     await h.flush();
     expect(h.granted).toHaveLength(19);
-    expect(h.controller.snapshot()).toMatchObject({ concurrency: 17, inFlight: 17, sent: 19, throttled: 0, pacedAt: null });
+    expect(h.controller.snapshot()).toMatchObject({
+      concurrency: 17,
+      inFlight: 17,
+      sent: 19,
+      throttled: 0,
+      pacedAt: null,
+    });
   });
 
   it('reports a bounded rate at the start: three requests in the first millisecond are not thousands per second', async () => {
@@ -303,7 +349,9 @@ describe('RateController', () => {
     expect(h.granted).toHaveLength(8);
     await h.advance(1);
     expect(h.granted.length).toBeGreaterThan(8); // the pause is over; the pacer spaces the rest
-    expect(describeRate(h.controller.snapshot())).toMatch(/^\d+\.\d req\/s \(paced at \d+\.\d\), concurrency \d+\/64, 1 throttled$/);
+    expect(describeRate(h.controller.snapshot())).toMatch(
+      /^\d+\.\d req\/s \(paced at \d+\.\d\), concurrency \d+\/64, 1 throttled$/,
+    );
   });
 
   it('a throttle that changes nothing (sent before the last cut) delays only its own retry', async () => {

@@ -10,7 +10,12 @@ describe('review renderings (risks, dialing windows, policy)', () => {
 
   it('markdown: opens with the risk block naming the tasks, then the policy table, then grids in the task sections', async () => {
     const md = renderPlanMarkdown(plan);
-    const [risk, summary, policy, table] = ['Risky changes in', '**7 to update, 1 blocked', 'violations at error level', '| Task | Action |'].map((s) => md.indexOf(s));
+    const [risk, summary, policy, table] = [
+      'Risky changes in',
+      '**7 to update, 1 blocked',
+      'violations at error level',
+      '| Task | Action |',
+    ].map((s) => md.indexOf(s));
     expect(risk).toBeGreaterThan(0);
     expect(risk).toBeLessThan(summary);
     expect(summary).toBeLessThan(policy);
@@ -38,8 +43,25 @@ describe('review renderings (risks, dialing windows, policy)', () => {
     expect(parsed.dial_windows.find((w: { userTaskID: string }) => w.userTaskID === 'collections-west')).toEqual({
       userTaskID: 'collections-west',
       before: { zoneSecond: 28800, days: [1, 2, 3, 4, 5], hours: ['10:00-12:00', '15:00-18:00'] },
-      after: { zoneSecond: 28800, days: [1, 2, 3, 4, 5], hours: ['08:00-08:30', '09:00-09:30', '10:00-12:00', '15:00-18:30', '19:00-19:30', '20:00-20:30', '21:00-21:30'] },
-      added: [{ days: [1, 2, 3, 4, 5], hours: ['08:00-08:30', '09:00-09:30', '18:00-18:30', '19:00-19:30', '20:00-20:30', '21:00-21:30'] }],
+      after: {
+        zoneSecond: 28800,
+        days: [1, 2, 3, 4, 5],
+        hours: [
+          '08:00-08:30',
+          '09:00-09:30',
+          '10:00-12:00',
+          '15:00-18:30',
+          '19:00-19:30',
+          '20:00-20:30',
+          '21:00-21:30',
+        ],
+      },
+      added: [
+        {
+          days: [1, 2, 3, 4, 5],
+          hours: ['08:00-08:30', '09:00-09:30', '18:00-18:30', '19:00-19:30', '20:00-20:30', '21:00-21:30'],
+        },
+      ],
       removed: [],
     });
     expect(json).not.toContain('s3cret');
@@ -47,8 +69,15 @@ describe('review renderings (risks, dialing windows, policy)', () => {
   });
 
   it('a plan with nothing to do still shows the policy result', () => {
-    const text = renderPlanText({ ...plan, tasks: [], summary: { update: 0, noop: 3, blocked: 0, forget: 0, error: 0, resume: 0 }, risks: [] });
-    expect(text).toMatch(/^Policy: 4 rules from policies\/base\.yaml \(sha256 abababababab\): 3 errors, 1 warning, 1 exemption\n/);
+    const text = renderPlanText({
+      ...plan,
+      tasks: [],
+      summary: { update: 0, noop: 3, blocked: 0, forget: 0, error: 0, resume: 0 },
+      risks: [],
+    });
+    expect(text).toMatch(
+      /^Policy: 4 rules from policies\/base\.yaml \(sha256 abababababab\): 3 errors, 1 warning, 1 exemption\n/,
+    );
     expect(text).toContain('No changes. 3 tasks match the state.');
   });
 });

@@ -35,7 +35,9 @@ describe('request signing', () => {
   });
 
   it('builds the raw string with verbatim values in the documented order', () => {
-    expect(authRaw({ secretKey: 'k', body: '{"a":"b&c=d"}', createTs: '1', requestID: 'r', uuid: 'u' })).toBe('k&body={"a":"b&c=d"}&createTs=1&requestID=r&uuid=u');
+    expect(authRaw({ secretKey: 'k', body: '{"a":"b&c=d"}', createTs: '1', requestID: 'r', uuid: 'u' })).toBe(
+      'k&body={"a":"b&c=d"}&createTs=1&requestID=r&uuid=u',
+    );
   });
 
   it('signs the exact bytes: a whitespace difference changes the sign', () => {

@@ -20,6 +20,8 @@ describe('readState', () => {
 
   it('says where broken JSON breaks as line and column', async () => {
     const file = await stateFile('{\n  "version": 2,\n  "lineage": "x\n');
-    await expect(readState(file, 'callform.state.json')).rejects.toThrow(/state file callform\.state\.json is not valid JSON \(.* at line 3, column 16\)/);
+    await expect(readState(file, 'callform.state.json')).rejects.toThrow(
+      /state file callform\.state\.json is not valid JSON \(.* at line 3, column 16\)/,
+    );
   });
 });
