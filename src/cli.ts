@@ -153,7 +153,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description(
       "write a task file for the account's tasks that no task file declares yet (identity only: listTask returns no settings)",
     )
-    .requiredOption('-o, --out <file>', 'task file to write (never overwritten)')
+    .option('-o, --out <file>', 'task file to write (never overwritten); required unless --dry-run')
     .option('--status <list>', 'only tasks in these statuses, e.g. 1,2,5', statusList)
     .option('--scene <id>', 'only tasks of this script template (sceneID)', nonEmpty('--scene'))
     .option(

@@ -25,6 +25,7 @@ import { sortIssues } from '../diagnostics/issue.js';
 import { confirm, type Io } from './io.js';
 import type { ApplyResult } from '../apply/apply.js';
 import type { LifecycleStep } from '../apply/lifecycle.js';
+import type { ImportDestination } from '../workflow/import.js';
 
 export type Format = 'text' | 'markdown' | 'json';
 
@@ -319,22 +320,32 @@ export async function doctorCommand(io: Io, global: GlobalOptions, opts: { forma
 }
 
 export interface ImportCommandOptions {
-  out: string;
+  out?: string;
   status?: number[];
   scene?: string;
   nameContains?: string;
   dryRun?: boolean;
 }
 
+/** --out is required unless --dry-run, which writes nothing (and may still check a would-be --out path). */
+function importDestination(opts: ImportCommandOptions): ImportDestination {
+  if (opts.dryRun) return { kind: 'dry-run', out: opts.out };
+  if (opts.out === undefined)
+    throw new CallformError(
+      'import needs --out <file>: the task file to write',
+      'add --out tasks/imported.yaml, or --dry-run to only list what would be imported',
+    );
+  return { kind: 'file', out: opts.out };
+}
+
 export async function importCommand(io: Io, global: GlobalOptions, opts: ImportCommandOptions): Promise<number> {
   const { runImport } = await import('../workflow/import.js');
   const p = await project(io, global);
   const r = await runImport(p, {
-    out: opts.out,
+    destination: importDestination(opts),
     statuses: opts.status,
     sceneID: opts.scene,
     nameContains: opts.nameContains,
-    dryRun: Boolean(opts.dryRun),
   });
   for (const t of r.imported)
     io.stdout.write(
@@ -350,7 +361,7 @@ export async function importCommand(io: Io, global: GlobalOptions, opts: ImportC
   );
   if (r.imported.length > 0 && r.outsideTaskGlobs)
     io.stderr.write(
-      `warning: ${opts.out} is not matched by the settings' "tasks" patterns (${p.settings.taskPatterns.join(', ')}): plan will not read it until it is moved or the patterns include it\n`,
+      `warning: ${opts.out ?? ''} is not matched by the settings' "tasks" patterns (${p.settings.taskPatterns.join(', ')}): plan will not read it until it is moved or the patterns include it\n`,
     );
   return ExitCode.Ok;
 }

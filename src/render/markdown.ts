@@ -76,7 +76,7 @@ export function renderPlanMarkdown(plan: CallformPlan, options: { title?: string
     `### ${options.title ?? 'callform plan'}`,
     '',
     ...riskBlock(plan),
-    `**${summaryLine(plan)}**${plan.offline ? ' (offline: task statuses not read, blocked tasks not detected)' : ''}`,
+    `**${summaryLine(plan)}**${plan.offline ? ' (offline: task statuses not read; blocked tasks, tasks missing remotely and sceneID mismatches not detected)' : ''}`,
     '',
     ...policyBlock(plan),
   ];

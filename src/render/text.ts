@@ -82,7 +82,12 @@ function taskBlock(t: TaskPlan, c: Colors): string {
 export function renderPlanText(plan: CallformPlan, c: Colors = noColors): string {
   const out: string[] = [];
   if (plan.offline)
-    out.push(c.yellow('Offline plan: remote task statuses were not read; blocked tasks cannot be detected.'), '');
+    out.push(
+      c.yellow(
+        'Offline plan: remote task statuses were not read; blocked tasks, tasks missing remotely and sceneID mismatches cannot be detected.',
+      ),
+      '',
+    );
   for (const r of plan.resumes) out.push(c.magenta(`! ${resumeText(r)}: apply resumes it first`));
   if (plan.resumes.length > 0) out.push('');
   const shown = plan.tasks.filter((t) => taskLabel(t) !== 'noop');

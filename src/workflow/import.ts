@@ -15,17 +15,17 @@ import { ValidationError } from '../diagnostics/issue.js';
 import { CallformError } from '../errors.js';
 import { createClient, loadProjectTasks, type Project } from './project.js';
 
+/** Where imported entries go: a new task file, or nowhere (a dry run, which may still name the file it would write). */
+export type ImportDestination = { kind: 'file'; out: string } | { kind: 'dry-run'; out: string | undefined };
+
 export interface ImportOptions {
-  /** The task file to write (never overwritten). */
-  out: string;
+  destination: ImportDestination;
   /** Only tasks in these statuses (listTask taskStatus filter). */
   statuses?: number[];
   /** Only tasks of this script template (listTask sceneID filter). */
   sceneID?: string;
   /** Only tasks whose name contains this text (case-insensitive, checked here: listTask's name filter is exact). */
   nameContains?: string;
-  /** List what would be imported; write nothing. */
-  dryRun: boolean;
   pageSize?: number;
 }
 
@@ -38,7 +38,7 @@ export interface ImportResult {
   listTaskCalls: number;
   /** The file written, or null (dry run, or nothing to import). */
   written: string | null;
-  /** The written file is not matched by the settings' task globs, so plan would not read it. */
+  /** The output file (written or not) is not matched by the settings' task globs, so plan would not read it. */
   outsideTaskGlobs: boolean;
 }
 
@@ -108,14 +108,8 @@ export function importedYaml(tasks: readonly ListedTask[], now: Date): string {
 }
 
 export async function runImport(project: Project, options: ImportOptions, now = new Date()): Promise<ImportResult> {
-  const out = path.resolve(project.cwd, options.out);
-  if (await exists(out))
-    throw new CallformError(`${options.out} already exists; import never overwrites a file`, 'choose a new --out path');
-  if (/\.json$/i.test(out))
-    throw new CallformError(
-      `--out ${options.out}: import writes YAML (with comments), which a .json task file cannot hold`,
-      'choose a .yaml or .yml file name',
-    );
+  const { destination } = options;
+  const out = destination.out === undefined ? undefined : await checkedOutPath(project, destination.out);
   const declared = await declaredIds(project);
   const client = await createClient(project);
   const conditions: ListTaskRequest['queryConditions'] = {};
@@ -125,18 +119,15 @@ export async function runImport(project: Project, options: ImportOptions, now = 
   const needle = options.nameContains?.toLowerCase();
   const found = needle === undefined ? tasks : tasks.filter((t) => (t.taskName ?? '').toLowerCase().includes(needle));
   const imported = found.filter((t) => !declared.has(t.userTaskID)).sort(byUserTaskID);
-  const relative = path.relative(project.settings.baseDir, out).split(path.sep).join('/');
-  // The same matcher tinyglobby (the task-file loader) uses.
-  const outsideTaskGlobs = !picomatch(project.settings.taskPatterns)(relative);
   let written: string | null = null;
-  if (!options.dryRun && imported.length > 0) {
+  if (destination.kind === 'file' && out !== undefined && imported.length > 0) {
     await writeFile(out, importedYaml(imported, now), { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
       throw new CallformError(
-        `cannot write ${options.out}: ${err.code === 'EEXIST' ? 'it appeared meanwhile; import never overwrites a file' : err.code === 'ENOENT' ? 'its directory does not exist' : err.message}`,
+        `cannot write ${destination.out}: ${err.code === 'EEXIST' ? 'it appeared meanwhile; import never overwrites a file' : err.code === 'ENOENT' ? 'its directory does not exist' : err.message}`,
         'check the --out path',
       );
     });
-    written = options.out;
+    written = destination.out;
   }
   return {
     found: found.length,
@@ -144,6 +135,25 @@ export async function runImport(project: Project, options: ImportOptions, now = 
     imported,
     listTaskCalls: calls,
     written,
-    outsideTaskGlobs,
+    outsideTaskGlobs: out !== undefined && !matchesTaskGlobs(project, out),
   };
+}
+
+/** The absolute --out path, refused before any API call when import could not write it. */
+async function checkedOutPath(project: Project, given: string): Promise<string> {
+  const out = path.resolve(project.cwd, given);
+  if (await exists(out))
+    throw new CallformError(`${given} already exists; import never overwrites a file`, 'choose a new --out path');
+  if (/\.json$/i.test(out))
+    throw new CallformError(
+      `--out ${given}: import writes YAML (with comments), which a .json task file cannot hold`,
+      'choose a .yaml or .yml file name',
+    );
+  return out;
+}
+
+/** The same matcher tinyglobby (the task-file loader) uses. */
+function matchesTaskGlobs(project: Project, file: string): boolean {
+  const relative = path.relative(project.settings.baseDir, file).split(path.sep).join('/');
+  return picomatch(project.settings.taskPatterns)(relative);
 }

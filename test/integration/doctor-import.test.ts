@@ -145,6 +145,19 @@ describe('callform import', () => {
     expect(existsSync(path.join(project.dir, 'tasks/new.yaml'))).toBe(false);
   });
 
+  it('--dry-run needs no --out; without --dry-run a missing --out is an Error with a hint, before any API call', async () => {
+    await setup();
+    const dry = await runCli(['import', '--dry-run'], { cwd: project.dir, env: env() });
+    expect(dry.code, describeResult(['import', '--dry-run'], dry)).toBe(0);
+    expect(dry.stdout).toContain('would import legacy-renewals-2');
+    expect(dry.stdout).toMatch(/would write \d+ \(dry run: nothing written\)/);
+    expect(dry.stderr).not.toContain('warning');
+    const missing = await runCli(['import'], { cwd: project.dir, env: env() });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('Error: import needs --out <file>');
+    expect(missing.stderr).toContain('hint: add --out tasks/imported.yaml, or --dry-run');
+  });
+
   it('refuses a .json --out (it writes YAML with comments, which a .json task file cannot hold)', async () => {
     await setup();
     const r = await runCli(['import', '--out', 'tasks/imported.json'], { cwd: project.dir, env: env() });

@@ -160,7 +160,9 @@ describe('targets and formats', () => {
     const p = await freshProject();
     const res = await runCli(['plan', '--offline'], { cwd: p.dir });
     expect(res.code).toBe(0);
-    expect(res.stdout).toMatch(/Offline plan: remote task statuses were not read/);
+    expect(res.stdout).toMatch(
+      /Offline plan: remote task statuses were not read; blocked tasks, tasks missing remotely and sceneID mismatches cannot be detected\./,
+    );
   });
 
   it('plan --format json validates against plan.schema.json and masks URL credentials', async () => {
