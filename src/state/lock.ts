@@ -151,6 +151,21 @@ function breakReason(seen: Seen, now: number): string | null {
 
 const sameFile = (a: Stats, b: Stats) => a.ino === b.ino && a.dev === b.dev;
 
+/** The lock a caller means to remove: its inode, and the holder ID it carried (null: no readable record). */
+interface Expected {
+  stat: Stats;
+  id: string | null;
+}
+
+/** Whether the file moved aside is the lock expected: same inode and same holder (an inode number is reused). */
+async function isExpected(aside: string, moved: Stats, expected: Expected): Promise<boolean> {
+  if (!sameFile(moved, expected.stat)) return false;
+  if (moved.isDirectory()) return true; // an older callform's lock directory: never rewritten in place
+  if (expected.id === null) return moved.mtimeMs === expected.stat.mtimeMs;
+  const record = await readFile(aside, 'utf8').then(parseHolder, () => null);
+  return record?.id === expected.id;
+}
+
 /**
  * Removes the lock at `file` only if it is still the one described by `expected`.
  *
@@ -159,12 +174,14 @@ const sameFile = (a: Stats, b: Stats) => a.ino === b.ino && a.dev === b.dev;
  * and take the lock too: two applies at once. Instead B renames whatever is at STATE.lock
  * to a unique name (atomic: B now owns exactly what it moved) and compares its inode with
  * L1's. Same inode: B removed L1 and nothing else. Different: B moved A's L2, so it links
- * it straight back and reports "replaced". (Only a third run that takes the lock in those
+ * it straight back and reports "replaced". The inode alone is not enough: A's L2 is a new
+ * file that may get L1's freed inode number, so the moved file's holder ID must match too
+ * (and, for a lock without a readable record, its mtime). (Only a third run that takes the lock in those
  * few microseconds could then cost A its lock; A's heartbeat notices and warns.)
  * Release and force-unlock go through here too, so neither deletes a lock that meanwhile
  * belongs to someone else.
  */
-async function removeIfSame(file: string, expected: Stats): Promise<'removed' | 'gone' | 'replaced'> {
+async function removeIfSame(file: string, expected: Expected): Promise<'removed' | 'gone' | 'replaced'> {
   const aside = tempPath(file);
   try {
     await rename(file, aside);
@@ -173,7 +190,7 @@ async function removeIfSame(file: string, expected: Stats): Promise<'removed' | 
     throw err;
   }
   const moved = await lstat(aside);
-  if (sameFile(moved, expected)) {
+  if (await isExpected(aside, moved, expected)) {
     await rm(aside, { recursive: true, force: true });
     return 'removed';
   }
@@ -189,7 +206,7 @@ async function removeIfSame(file: string, expected: Stats): Promise<'removed' | 
 
 /** Removes the lock seen (and an old layout's .lock.info with it). */
 async function breakLock(statePath: string, seen: Seen): Promise<'removed' | 'gone' | 'replaced'> {
-  const outcome = await removeIfSame(lockPath(statePath), seen.stat);
+  const outcome = await removeIfSame(lockPath(statePath), { stat: seen.stat, id: seen.holder?.id ?? null });
   if (outcome === 'removed' && seen.legacy) await rm(legacyLockInfoPath(statePath), { force: true });
   return outcome;
 }
@@ -394,7 +411,7 @@ export async function acquireStateLock(statePath: string, options: AcquireOption
       await beat;
       try {
         if (!lost) {
-          const outcome = await removeIfSame(file, mine).catch(() => 'failed' as const);
+          const outcome = await removeIfSame(file, { stat: mine, id: info.id }).catch(() => 'failed' as const);
           if (outcome === 'gone' || outcome === 'replaced')
             lose(outcome === 'gone' ? `${file} was removed` : await whyLost());
         }
