@@ -171,6 +171,7 @@ describe('live tasks: pause → update → resume', () => {
     expect(r.stderr).not.toContain('stopped waiting');
     expect(story('live-opted')).toEqual(['pause', 'status 2→5', 'update', 'start', 'status 5→2']);
     expect(sim.tasks.get('live-opted')).toMatchObject({ taskStatus: 2, taskCreateSetting: { maxCall: 10 } });
-    expect((await project.state()).owedResumes).toBeUndefined();
+    const state = (await project.state()) as { owedResumes?: unknown };
+    expect(state.owedResumes).toBeUndefined();
   });
 });

@@ -114,23 +114,27 @@ export function spawnCliInPty(
  */
 export function terminalLines(raw: string): string[] {
   const lines: string[] = [''];
+  let row = 0;
   let col = 0;
   const text = raw.replace(/\r\n/g, '\n');
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    const row = lines.length - 1;
+    const ch = text.charAt(i);
     if (ch === '\n') {
       lines.push('');
+      row++;
       col = 0;
     } else if (ch === '\r') col = 0;
-    else if (ch === '\x1b') {
-      const m = /^\x1b\[[0-9;?]*([A-Za-z])/.exec(text.slice(i));
-      if (!m) continue;
-      if (m[0] === '\x1b[2K') lines[row] = '';
-      else if (m[1] === 'G') col = Math.max(0, Number(m[0].slice(2, -1) || 1) - 1);
-      i += m[0].length - 1;
+    else if (ch === '\x1b' && text.charAt(i + 1) === '[') {
+      // CSI: parameters, then a final letter.
+      let end = i + 2;
+      while (end < text.length && /[0-9;?]/.test(text.charAt(end))) end++;
+      const params = text.slice(i + 2, end);
+      const final = text.charAt(end);
+      if (final === 'K' && params === '2') lines[row] = '';
+      else if (final === 'G') col = Math.max(0, Number(params || 1) - 1);
+      i = end;
     } else {
-      const line = lines[row]!.padEnd(col);
+      const line = (lines[row] ?? '').padEnd(col);
       lines[row] = line.slice(0, col) + ch + line.slice(col + 1);
       col++;
     }
