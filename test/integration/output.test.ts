@@ -68,38 +68,47 @@ async function setup(
 }
 
 /**
- * Runs the CLI with its stdout read by a reader that goes away: after the first chunk
- * (`| head`-like), or at once, before anything is written (`| head -0`).
+ * Runs the CLI with its stdout (or stderr) read by a reader that goes away: after the first
+ * chunk (`| head`-like), or at once, before anything is written (`| head -0`). `stdout` and
+ * `stderr` of the result hold what the other stream carried in full, and the first chunk.
  */
 function runWithClosingReader(
   args: string[],
-  options: { cwd: string; env?: Record<string, string | undefined>; closeAt: 'first-chunk' | 'start' },
+  options: {
+    cwd: string;
+    env?: Record<string, string | undefined>;
+    closeAt: 'first-chunk' | 'start';
+    stream?: 'stdout' | 'stderr';
+  },
 ): Promise<CliResult & { firstChunk: string }> {
   const child = spawn(process.execPath, [cliPath(), ...args], {
     cwd: options.cwd,
     env: cliEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const closing = options.stream === 'stderr' ? child.stderr : child.stdout;
+  const other = options.stream === 'stderr' ? child.stdout : child.stderr;
   let firstChunk = '';
-  let stderr = '';
-  if (options.closeAt === 'start') child.stdout.destroy();
+  let full = '';
+  if (options.closeAt === 'start') closing.destroy();
   else
-    child.stdout.once('data', (d: Buffer) => {
+    closing.once('data', (d: Buffer) => {
       firstChunk = d.toString('utf8');
-      child.stdout.destroy();
+      closing.destroy();
     });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  other.setEncoding('utf8').on('data', (d: string) => (full += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout: firstChunk, stderr, timedOut: false, firstChunk });
+      const [stdout, stderr] = options.stream === 'stderr' ? [full, firstChunk] : [firstChunk, full];
+      resolve({ code, signal, stdout, stderr, timedOut: false, firstChunk });
     });
   });
 }
 
-describe('a reader of stdout that goes away', () => {
+describe('a reader of stdout or stderr that goes away', () => {
   it('apply stops as on SIGINT: no new calls, the call in flight recorded, lock released, exit 141, no stack trace', async () => {
     const tasks = specs(8);
     const { sim, p, env } = await setup(tasks, { latencyMs: 300 });
@@ -127,6 +136,22 @@ describe('a reader of stdout that goes away', () => {
     const again = await runCli(['apply', '--auto-approve'], { cwd: p.dir, env });
     expect(again.code, describeResult(['apply'], again)).toBe(0);
     expect(again.stdout).toContain(`${tasks.length - landed} applied`);
+  });
+
+  it('a closed stderr stops apply --format json before its first call: cancelled, nothing sent, the report on stdout, exit 141', async () => {
+    const tasks = specs(3);
+    const { sim, p, env } = await setup(tasks);
+    const args = ['apply', '--auto-approve', '--format', 'json'];
+    const r = await runWithClosingReader(args, { cwd: p.dir, env, closeAt: 'start', stream: 'stderr' });
+    const where = describeResult(args, r);
+    expect(r.code, where).toBe(EXIT_OUTPUT_CLOSED);
+    const report = JSON.parse(r.stdout) as ApplyReport & { exit_code: number };
+    expect(report.status, where).toBe('cancelled');
+    expect(report.exit_code).toBe(EXIT_OUTPUT_CLOSED);
+    expect(report.results.map((x) => x.outcome)).toEqual(['skipped', 'skipped', 'skipped']);
+    expect(sim.stats().updates).toBe(0);
+    expect(await p.readState()).toBeNull();
+    expect(await lockLeftovers(p.dir)).toEqual([]);
   });
 
   describe('read-only commands exit quietly with 141', () => {
