@@ -7,6 +7,8 @@ export const ExitCode = {
   /** plan --fail-on-risk: the plan has risky changes (and no error). */
   Risky: 4,
   Interrupted: 130,
+  /** stdout or stderr lost its reader (a broken pipe, as `| head`): 128 + SIGPIPE, as the shell reports a process it kills. */
+  OutputClosed: 141,
   Terminated: 143,
 } as const;
 

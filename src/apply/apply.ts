@@ -147,6 +147,28 @@ function settleWithoutCalls(tasks: readonly TaskPlan[], options: ApplyOptions, r
 }
 
 /**
+ * Every task's outcome when the plan is not executed: held-back tasks as apply reports them
+ * (blocked; failed for an error), unchanged ones, and what would have gone ahead as skipped
+ * with `why` (a cancelled apply). Pure: nothing is sent and the state is not touched.
+ */
+export function unexecutedResults(plan: CallformPlan, why: string): ApplyResult {
+  const results = new Results(0);
+  for (const t of plan.tasks) {
+    if (t.action !== 'forget' && t.deferred) {
+      const blocked = t.deferred.reason === 'blocked';
+      results.record(t.userTaskID, blocked ? 'blocked' : 'failed', {
+        message: t.deferred.message,
+        warnings: blocked ? t.warnings : [],
+      });
+    } else if (t.action === 'noop') results.record(t.userTaskID, 'unchanged');
+    else results.record(t.userTaskID, 'skipped', { message: why });
+  }
+  for (const r of plan.resumes)
+    if (!results.done.has(r.userTaskID)) results.record(r.userTaskID, 'skipped', { message: why });
+  return { results: results.list.sort(byUserTaskID), counts: results.counts, interrupted: false, updateCalls: 0 };
+}
+
+/**
  * Before any call, durably marks what is about to be sent: if the answer never arrives
  * (kill, timeout, unverifiable response) the next plan knows the server may hold it.
  * Returns each marked entry as it was before.

@@ -22,7 +22,7 @@ import { validateProject } from '../workflow/policy-gate.js';
 import { describeStatus } from '../model/status.js';
 import { policyVerdict, validatePolicyLines, warningLines } from '../render/review-text.js';
 import { sortIssues } from '../diagnostics/issue.js';
-import { confirm, type Io } from './io.js';
+import { ask as askUser, type Io, type OutputName } from './io.js';
 import type { ApplyResult } from '../apply/apply.js';
 import type { LifecycleStep } from '../apply/lifecycle.js';
 import type { ImportDestination } from '../workflow/import.js';
@@ -138,29 +138,42 @@ export interface ApplyCommandOptions {
   format?: 'text' | 'json';
 }
 
+/** What stops an apply: a signal, or a reader of stdout / stderr that went away. */
+type StopCause = NodeJS.Signals | OutputName;
+
+const stopExitCode = (cause: StopCause): number =>
+  cause === 'SIGINT' ? ExitCode.Interrupted : cause === 'SIGTERM' ? ExitCode.Terminated : ExitCode.OutputClosed;
+
 /**
- * Stop handling. The first SIGINT/SIGTERM stops new calls; calls in flight finish. Tasks
- * inside a pause window are updated and resumed before exiting, for at most `graceMs`;
- * then (or on a third signal) the run exits and the next apply resumes them from the
- * state's owed-resume record. Without open windows a second signal exits at once.
+ * Stop handling. The first SIGINT/SIGTERM, or stdout or stderr losing its reader (EPIPE),
+ * stops new calls; calls in flight finish. Tasks inside a pause window are updated and
+ * resumed before exiting, for at most `graceMs`; then (or on a third signal) the run exits
+ * and the next apply resumes them from the state's owed-resume record. Without open
+ * windows a second signal exits at once. A stop while the confirmation prompt is open
+ * ends the prompt: the apply is cancelled.
  */
-function trapSignals(io: Io, graceMs: number) {
-  let signal: NodeJS.Signals | null = null;
+function trapStops(io: Io, graceMs: number) {
+  let cause: StopCause | null = null;
   let count = 0;
+  let prompting = false;
+  const abort = new AbortController();
   const windows = new Set<string>();
-  const code = () => (signal === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated);
+  const code = () => (cause ? stopExitCode(cause) : ExitCode.Error);
   const list = () => [...windows].sort().join(', ');
   let timer: NodeJS.Timeout | undefined;
   const giveUp = () => {
     io.stderr.write(`\nstopped waiting; the next apply resumes: ${list()}\n`);
     process.exit(code());
   };
-  const handler = (s: NodeJS.Signals) => {
+  const stop = (s: StopCause) => {
     count++;
-    signal ??= s;
+    cause ??= s;
+    abort.abort();
+    if (prompting) return; // the prompt ends; the apply is cancelled
     if (count === 1) {
+      const what = s === 'stdout' || s === 'stderr' ? `${s} closed (its reader went away)` : s;
       io.stderr.write(
-        `\n${s}: finishing the calls in flight and saving state; no new calls will start (repeat to exit now).\n`,
+        `\n${what}: finishing the calls in flight and saving state; no new calls will start${s.startsWith('SIG') ? ' (repeat to exit now)' : ''}.\n`,
       );
       if (windows.size > 0) {
         io.stderr.write(
@@ -180,19 +193,32 @@ function trapSignals(io: Io, graceMs: number) {
     if (windows.size > 0) giveUp();
     process.exit(code());
   };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
+  const onSignal = (s: NodeJS.Signals) => stop(s);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const releaseOutput = io.output?.handle(stop);
   return {
-    stopped: () => signal !== null,
-    exitCode: () => (signal ? code() : null),
+    stopped: () => {
+      io.output?.lost(); // a failed write is a stop now, not a tick later
+      return cause !== null;
+    },
+    exitCode: () => (cause ? code() : null),
+    /** Aborted at the first stop (ends the confirmation prompt). */
+    signal: abort.signal,
+    /** Ctrl-C at the prompt reaches readline, not the process: it counts as SIGINT. */
+    interrupt: () => stop('SIGINT'),
+    prompting: (open: boolean) => {
+      prompting = open;
+    },
     onStep: (userTaskID: string, step: LifecycleStep) => {
       if (step === 'pausing') windows.add(userTaskID);
       else if (step === 'resumed' || step === 'left-paused') windows.delete(userTaskID);
     },
     dispose: () => {
       clearTimeout(timer);
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      releaseOutput?.();
     },
   };
 }
@@ -201,31 +227,43 @@ function trapSignals(io: Io, graceMs: number) {
 const RATE_LINE_EVERY_MS = 10_000;
 
 /**
- * TTY: one live line on stderr, `[done/total] N failed so far · 97.1 req/s (paced at 98.0),
- * concurrency 5/64, 3 throttled`. Otherwise one line per task that was not unchanged, and
- * the rate line every RATE_LINE_EVERY_MS.
+ * One line per task that was not unchanged (`[3/12] renewals-east applied`), on the human
+ * stream; skipped tasks only in the summary (they all come at the end). TTY: below those
+ * lines, one live line on stderr, `[done/total] N failed so far · 97.1 req/s (paced at
+ * 98.0), concurrency 5/64, 3 throttled`, cleared at the end (the task lines stay).
+ * Otherwise the rate line every RATE_LINE_EVERY_MS.
  */
 function progressReporter(io: Io, out: Io['stdout'], gate: RateController) {
   const tty = Boolean(io.stderr.isTTY) && !io.env.CI;
   let failures = 0;
   let rateLineAt = performance.now();
+  let live = false;
+  const clear = () => {
+    if (live) io.stderr.write('\r\x1b[2K');
+    live = false;
+  };
   return {
     onResult(r: ApplyResult['results'][number], done: number, total: number) {
       if (r.outcome === 'failed') failures++;
+      const line = r.outcome !== 'unchanged' && r.outcome !== 'skipped';
       if (tty) {
-        io.stderr.write(`\r\x1b[2K[${done}/${total}] ${failures} failed so far · ${gate.describe()}`);
-        if (done === total) io.stderr.write('\r\x1b[2K');
+        if (line) {
+          clear();
+          out.write(renderApplyLine(r, done, total) + '\n');
+        }
+        if (done < total) {
+          io.stderr.write(`\r\x1b[2K[${done}/${total}] ${failures} failed so far · ${gate.describe()}`);
+          live = true;
+        } else clear();
         return;
       }
-      if (r.outcome !== 'unchanged') out.write(renderApplyLine(r, done, total) + '\n');
+      if (line) out.write(renderApplyLine(r, done, total) + '\n');
       if (performance.now() - rateLineAt >= RATE_LINE_EVERY_MS) {
         rateLineAt = performance.now();
         out.write(`[${done}/${total}] rate: ${gate.describe()}\n`);
       }
     },
-    end() {
-      if (tty) io.stderr.write('\r\x1b[2K');
-    },
+    end: clear,
   };
 }
 
@@ -264,8 +302,18 @@ export async function applyCommand(
   const human = json ? io.stderr : io.stdout;
   const c = json ? noColors : colors(io, global);
   const s = p.settings;
-  const signals = trapSignals(io, s.pauseTimeoutMs * 2 + 2 * s.timeoutMs * (s.retries + 1));
+  const stops = trapStops(io, s.pauseTimeoutMs * 2 + 2 * s.timeoutMs * (s.retries + 1));
   const progress = progressReporter(io, human, gate);
+  const ask = async (): Promise<boolean> => {
+    stops.prompting(true);
+    try {
+      const answer = await askUser(io, '\nDo you want to apply these changes? Only "yes" is accepted: ', stops.signal);
+      if (answer === 'interrupted' && !stops.stopped()) stops.interrupt();
+      return answer === 'yes';
+    } finally {
+      stops.prompting(false);
+    }
+  };
   try {
     const request = planFile
       ? { planFile }
@@ -277,23 +325,24 @@ export async function applyCommand(
         human.write(
           `Applying saved plan ${file} (made ${plan.created_at}): ${plan.summary.update} to update, ${plan.summary.forget} to forget, ${plan.summary.resume} to resume.\n`,
         ),
-      confirm: opts.autoApprove
-        ? undefined
-        : () => confirm(io, '\nDo you want to apply these changes? Only "yes" is accepted: '),
+      confirm: opts.autoApprove ? undefined : ask,
       warn: (message) => io.stderr.write(`warning: ${message}\n`),
       onResult: progress.onResult,
-      shouldStop: signals.stopped,
-      onStep: signals.onStep,
+      shouldStop: stops.stopped,
+      onStep: stops.onStep,
     });
     progress.end();
     if (run.status === 'nothing-applicable') human.write('\nNothing can be applied now.\n');
-    if (run.status === 'cancelled') io.stderr.write('Apply cancelled; nothing was changed.\n');
-    if (run.status === 'applied') human.write('\n' + renderApplySummary(run.result, c, run.result.traffic));
-    const exit = signals.exitCode() ?? applyExitCode(run);
+    if (run.status === 'cancelled') io.stderr.write('Apply cancelled. Nothing was sent.\n');
+    if (run.status === 'applied')
+      human.write(
+        '\n' + renderApplySummary(run.result, c, run.result.traffic, run.result.interrupted || stops.stopped()),
+      );
+    const exit = stops.exitCode() ?? applyExitCode(run);
     if (json) io.stdout.write(renderApplyJson(run, exit));
     return exit;
   } finally {
-    signals.dispose();
+    stops.dispose();
   }
 }
 

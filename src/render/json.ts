@@ -9,14 +9,13 @@ export function renderPlanJson(plan: CallformPlan): string {
 }
 
 /**
- * `apply --format json`: how the run ended, its exit code, the plan summary and, when it
- * applied, every task's outcome with the paused time of pause → update → resume windows,
- * and the API traffic (calls, throttled answers, average calls per second; null when the
- * client does not count them).
+ * `apply --format json`: how the run ended, its exit code, the plan summary, every task's
+ * outcome and reason (whatever the status: held back, unchanged and skipped tasks too),
+ * the paused time of pause → update → resume windows, and the API traffic of the execution
+ * (calls, throttled answers, average calls per second; null without an execution or when
+ * the client does not count them).
  */
 export function renderApplyJson(run: ApplyRun, exitCode: number): string {
-  const base = { kind: 'callform-apply', status: run.status, exit_code: exitCode, summary: run.plan.summary };
-  if (run.status !== 'applied') return JSON.stringify(base, null, 2) + '\n';
   const { results, counts, interrupted, updateCalls, traffic: t } = run.result;
   const traffic = t && {
     api_calls: t.calls,
@@ -27,7 +26,10 @@ export function renderApplyJson(run: ApplyRun, exitCode: number): string {
   return (
     JSON.stringify(
       maskValue({
-        ...base,
+        kind: 'callform-apply',
+        status: run.status,
+        exit_code: exitCode,
+        summary: run.plan.summary,
         counts,
         interrupted,
         update_calls: updateCalls,

@@ -118,10 +118,16 @@ function trafficNote(t: ApiTraffic | null): string {
   return `; ${t.calls} API call${t.calls === 1 ? '' : 's'} at ${callsPerSecond(t).toFixed(1)} calls/s, ${t.throttled} throttled`;
 }
 
+/**
+ * The end of an apply: failed, blocked, skipped and resumed tasks (each once), paused times,
+ * warnings, then `Apply complete` / `Apply failed` (a task failed) / `Apply interrupted`
+ * (`interrupted`: a stop ended the run; by default, when tasks were left unattempted).
+ */
 export function renderApplySummary(
   result: ApplyResult,
   c: Colors = noColors,
   traffic: ApiTraffic | null = null,
+  interrupted: boolean = result.interrupted,
 ): string {
   const k = result.counts;
   const lines: string[] = [];
@@ -147,11 +153,12 @@ export function renderApplySummary(
   if (k.forgotten) parts.push(`${k.forgotten} forgotten`);
   if (k.skipped) parts.push(`${k.skipped} skipped`);
   if (k.resumed) parts.push(`${k.resumed} resumed`);
-  const ok = k.failed === 0 && k.skipped === 0;
+  const ok = k.failed === 0 && k.skipped === 0 && !interrupted;
+  const ending = interrupted ? 'Apply interrupted' : k.failed > 0 ? 'Apply failed' : 'Apply complete';
   lines.push(
     (ok ? c.green : c.red)(
       c.bold(
-        `Apply complete: ${parts.join(', ')} (${result.updateCalls} updateTask call${result.updateCalls === 1 ? '' : 's'}${trafficNote(traffic)}).`,
+        `${ending}: ${parts.join(', ')} (${result.updateCalls} updateTask call${result.updateCalls === 1 ? '' : 's'}${trafficNote(traffic)}).`,
       ),
     ),
   );

@@ -4,7 +4,7 @@ import { readSavedPlan } from '../plan/saved-plan.js';
 import { acquireStateLock, describeHolder, type LockInfo, type StateLock } from '../state/lock.js';
 import { StateWriter } from '../state/writer.js';
 import type { LoadedState } from '../state/state.js';
-import { applyPlan, type ApplyOptions, type ApplyResult } from '../apply/apply.js';
+import { applyPlan, unexecutedResults, type ApplyOptions, type ApplyResult } from '../apply/apply.js';
 import type { ApiTraffic } from '../apply/report.js';
 import type { ClientTraffic, NxCloudClient } from '../api/client.js';
 import { ExitCode } from '../errors.js';
@@ -71,12 +71,23 @@ export interface ApplyHooks extends Pick<ApplyOptions, 'onResult' | 'shouldStop'
   warn?(message: string): void;
 }
 
+/** How an apply ended; `result` has every task's outcome (without a run: held back, unchanged or skipped). */
 export type ApplyRun =
-  | { status: 'no-changes'; plan: CallformPlan }
+  | { status: 'no-changes'; plan: CallformPlan; result: ExecutedPlan }
   /** Only held-back tasks: nothing can be applied now. */
-  | { status: 'nothing-applicable'; plan: CallformPlan }
-  | { status: 'cancelled'; plan: CallformPlan }
+  | { status: 'nothing-applicable'; plan: CallformPlan; result: ExecutedPlan }
+  /** Not confirmed, or stopped (shouldStop) before the first call: nothing was sent. */
+  | { status: 'cancelled'; plan: CallformPlan; result: ExecutedPlan }
   | { status: 'applied'; plan: CallformPlan; result: ExecutedPlan };
+
+type Unexecuted = Exclude<ApplyRun, { status: 'applied' }>;
+
+const CANCELLED = 'not attempted: apply was cancelled';
+
+/** A run that sends nothing, with every task's outcome from the plan. */
+function unexecuted(status: Unexecuted['status'], plan: CallformPlan): Unexecuted {
+  return { status, plan, result: { ...unexecutedResults(plan, CANCELLED), traffic: null } };
+}
 
 const COMPROMISED = (err: Error) =>
   `the state lock was taken away while this apply holds it (${err.message}); was force-unlock used on a live run? continuing: state writes stay atomic`;
@@ -89,9 +100,7 @@ async function planToApply(
   request: ApplyRequest,
   client: NxCloudClient,
   hooks: ApplyHooks,
-): Promise<
-  { plan: CallformPlan; state: LoadedState; policyDigest: string | null } | Exclude<ApplyRun, { status: 'applied' }>
-> {
+): Promise<{ plan: CallformPlan; state: LoadedState; policyDigest: string | null } | Unexecuted> {
   if (request.planFile !== undefined) {
     const plan = await readSavedPlan(request.planFile);
     const state = await loadProjectState(project);
@@ -110,9 +119,9 @@ async function planToApply(
   });
   hooks.onPlan?.(plan);
   assertPolicyAllows(plan);
-  if (!planHasChanges(plan)) return { status: 'no-changes', plan };
-  if (!planHasWork(plan)) return { status: 'nothing-applicable', plan };
-  if (hooks.confirm && !(await hooks.confirm(plan))) return { status: 'cancelled', plan };
+  if (!planHasChanges(plan)) return unexecuted('no-changes', plan);
+  if (!planHasWork(plan)) return unexecuted('nothing-applicable', plan);
+  if (hooks.confirm && !(await hooks.confirm(plan))) return unexecuted('cancelled', plan);
   return { plan, state, policyDigest: plan.policy?.digest ?? null };
 }
 
@@ -128,6 +137,8 @@ export async function runApply(project: Project, request: ApplyRequest, hooks: A
   try {
     const chosen = await planToApply(project, request, client, hooks);
     if ('status' in chosen) return chosen;
+    // Stopped while planning or asking: nothing is marked or sent.
+    if (hooks.shouldStop?.()) return unexecuted('cancelled', chosen.plan);
     const result = await executePlan(project, chosen.plan, chosen.state, {
       client,
       parallelism: project.settings.parallelism,

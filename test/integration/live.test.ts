@@ -2,7 +2,7 @@
  * Live tasks through the real CLI: lifecycle.whenRunning: pause and --pause-running, a
  * delayed pause, a task a person paused, apply --format json, and a run killed or
  * interrupted inside a pause window (the next plan shows the owed resume; the next apply
- * settles it first).
+ * settles it first; a second SIGINT still waits for the window).
  */
 import { describe, it, expect, afterEach } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
@@ -150,5 +150,28 @@ describe('live tasks: pause → update → resume', () => {
     );
     expect(story('live-opted')).toEqual(['pause', 'status 2→5', 'update', 'start', 'status 5→2']);
     expect(sim.tasks.get('live-opted')).toMatchObject({ taskStatus: 2, taskCreateSetting: { maxCall: 10 } });
+  });
+
+  it('a second SIGINT inside a pause window does not exit: it says what it still waits for; the window completes', async () => {
+    await setup({ pauseDelayMs: 2_000 });
+    const child = spawnCli(['apply', '--auto-approve', '--target', 'live-opted'], { cwd: project.dir, env });
+    await waitFor(() => sim.history('live-opted').pendingPause !== null, {
+      timeoutMs: 20_000,
+      what: 'the pause to be sent',
+    });
+    child.child.kill('SIGINT');
+    await waitFor(() => child.stderr().includes('in a pause window to be updated and resumed'), {
+      timeoutMs: 20_000,
+      what: 'the first SIGINT to be handled',
+    });
+    child.child.kill('SIGINT');
+    const r = await child.done;
+    expect(r.code, describeResult(['apply'], r)).toBe(130);
+    expect(r.stderr).toContain('still waiting for the resume of: live-opted (repeat once more to exit now');
+    expect(r.stderr).not.toContain('stopped waiting');
+    expect(story('live-opted')).toEqual(['pause', 'status 2→5', 'update', 'start', 'status 5→2']);
+    expect(sim.tasks.get('live-opted')).toMatchObject({ taskStatus: 2, taskCreateSetting: { maxCall: 10 } });
+    const state = (await project.state()) as { owedResumes?: unknown };
+    expect(state.owedResumes).toBeUndefined();
   });
 });

@@ -147,7 +147,7 @@ describe('fault injection', () => {
           expect(r.stdout).toMatch(/Apply complete: \d+ applied, 0 blocked, 0 failed/);
           break;
         }
-        const summary = /Apply complete: (\d+) applied, (\d+) blocked, (\d+) failed/.exec(r.stdout);
+        const summary = /Apply (?:complete|failed): (\d+) applied, (\d+) blocked, (\d+) failed/.exec(r.stdout);
         if (!summary) {
           // The plan itself could not be made (listTask failed after its retries): a clear error, no changes.
           expect(r.stderr, where).toMatch(/^Error: listTask: /m);

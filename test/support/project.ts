@@ -182,7 +182,8 @@ export interface RunningCli {
   done: Promise<CliResult>;
 }
 
-function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+/** The environment of a spawned CLI: the outer one without NXCLOUD_*, with NO_COLOR and CI set; `extra` overrides (undefined removes). */
+export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', CI: '1' };
   for (const k of Object.keys(env)) if (k.startsWith('NXCLOUD_')) delete env[k];
   for (const [k, v] of Object.entries(extra)) {
