@@ -105,7 +105,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .command('plan')
     .description('show what apply would change, task by task, field by field')
     .addOption(formatOption())
-    .option('--detailed-exitcode', 'exit 2 when there are changes (blocked and errors included), 0 when none')
+    .option(
+      '--detailed-exitcode',
+      'exit 2 when there are changes (blocked tasks included), 0 when none; tasks in error exit 1',
+    )
     .option('--fail-on-risk', 'exit 4 when the plan has risky changes (see the callouts); an error still exits 1')
     .option('--offline', 'do not read remote task statuses (no credentials needed; blocked tasks not detected)')
     .option('-o, --out <file>', 'save the plan for `callform apply FILE` (exact payloads, stale-checked)', planOutFile);
@@ -174,7 +177,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description(
       'scaffold a settings file, tasks/ with one example task (only in a project without task files), and .gitignore entries; idempotent',
     )
-    .action((dir) =>
+    .action((dir: string | undefined) =>
       run(async () => {
         const { initCommand } = await import('./cli/init.js');
         return initCommand(io, dir);

@@ -30,10 +30,9 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 export function duration(name: string, maxMs: number) {
   return (value: string): number => {
     const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
-    const ms =
-      m && (m[2] || !m[1]!.includes('.'))
-        ? Math.round(Number(m[1]) * UNIT_MS[(m[2] ?? 'ms') as keyof typeof UNIT_MS])
-        : NaN;
+    const unit = (m?.[2] || 'ms') as keyof typeof UNIT_MS;
+    // Without a unit, whole milliseconds only ("1.5" is more likely a typo than 1.5 ms).
+    const ms = m && (m[2] || !m[1].includes('.')) ? Math.round(Number(m[1]) * UNIT_MS[unit]) : NaN;
     if (!Number.isFinite(ms) || ms > maxMs) {
       throw new InvalidArgumentError(
         `${name} must be a duration from 0 to ${maxMs / 60_000} minutes${HINT_LINE}give milliseconds (5000) or a number with a unit: 500ms, 5s, 2m`,
@@ -100,7 +99,7 @@ export function preParse(program: Command, argv: string[]): { argv: string[]; re
   let command: Command | null = null;
   let expectValue = false;
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     if (arg === '--') break;
     if (expectValue) {
       expectValue = false;
@@ -110,8 +109,8 @@ export function preParse(program: Command, argv: string[]): { argv: string[]; re
     if (!arg.startsWith('-')) {
       if (command) continue;
       if (arg === 'help') {
-        const name = argv[i + 1];
-        if (name !== undefined && !name.startsWith('-') && !program.commands.some((c) => c.name() === name))
+        const name = i + 1 < argv.length ? argv[i + 1] : '-';
+        if (!name.startsWith('-') && !program.commands.some((c) => c.name() === name))
           return { argv: [...argv.slice(0, i), ...argv.slice(i + 1)] };
         return { argv };
       }
@@ -128,7 +127,7 @@ export function preParse(program: Command, argv: string[]): { argv: string[]; re
           argv,
           refusal: {
             message: `unknown option '${arg}'`,
-            hint: `did you mean ${long}? Long options take two dashes: ${long}${word[2] ?? ''}; \`${where} --help\` lists its options`,
+            hint: `did you mean ${long}? Long options take two dashes: ${long}${word[2] || ''}; \`${where} --help\` lists its options`,
           },
         };
       }

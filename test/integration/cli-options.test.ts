@@ -15,14 +15,21 @@ import { createProject, describeResult, runCli, simEnv, type TempProject } from 
 const TASK = { userTaskID: 'opt-a', sceneID: 'scene-1', taskCreateSetting: { taskName: 'A', maxCall: 2 } };
 
 let p: TempProject;
+const made: TempProject[] = [];
 const run = (args: string[], env?: Record<string, string | undefined>) => runCli(args, { cwd: p.dir, env });
 
+async function newProject(prefix: string): Promise<TempProject> {
+  p = await createProject({}, prefix);
+  made.push(p);
+  return p;
+}
+
 afterEach(async () => {
-  await p?.cleanup();
+  await Promise.all(made.splice(0).map((m) => m.cleanup()));
 });
 
 async function project(): Promise<TempProject> {
-  p = await createProject({}, 'callform-opts-');
+  await newProject('callform-opts-');
   await p.write('tasks/a.yaml', TASK);
   return p;
 }
@@ -193,7 +200,7 @@ describe('validate FILE…', () => {
 
 describe('init', () => {
   it('is idempotent: a second run exits 0 and says there is nothing to do', async () => {
-    p = await createProject({}, 'callform-init-');
+    await newProject('callform-init-');
     await rm(p.file('callform.config.yaml'));
     const first = await run(['init']);
     expect(first.code, describeResult(['init'], first)).toBe(0);
@@ -209,7 +216,7 @@ describe('init', () => {
   });
 
   it('never adds the example task to a project that has task files', async () => {
-    p = await createProject({}, 'callform-init-');
+    await newProject('callform-init-');
     await rm(p.file('callform.config.yaml'));
     await p.write('tasks/a.yaml', TASK);
     const r = await run(['init']);
@@ -221,7 +228,7 @@ describe('init', () => {
   });
 
   it('keeps an existing settings file of another name and adds no example', async () => {
-    p = await createProject({}, 'callform-init-');
+    await newProject('callform-init-');
     await rename(p.file('callform.config.yaml'), p.file('.callformrc.yaml'));
     const r = await run(['init']);
     expect(r.code, describeResult(['init'], r)).toBe(0);
