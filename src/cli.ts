@@ -4,6 +4,7 @@ import { CallformError, ExitCode } from './errors.js';
 import { TOOL_VERSION } from './version.js';
 import { processIo, type Io } from './cli/io.js';
 import type { GlobalOptions } from './cli/commands.js';
+import { duration, planOutFile, preParse, projectErrorOutput } from './cli/options.js';
 
 /** Plain decimal digits only: Number() would also take "0x10", "1e2" and " 8 ". */
 function intInRange(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -82,7 +83,6 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     )
     .option('--debug', 'log every API request and response (signature redacted, phone numbers masked) to stderr')
     .option('--no-color', 'disable colours (also NO_COLOR)')
-    .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride();
 
@@ -97,18 +97,21 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const commands = () => import('./cli/commands.js');
 
   program
-    .command('validate')
-    .description('check that the settings and task files are well-formed and sane (no network)')
-    .action((_o, _c) => run(async () => (await commands()).validateCommand(io, global()))());
+    .command('validate [files...]')
+    .description('check that the settings and task files (all, or just FILES) are well-formed and sane (no network)')
+    .action((files: string[]) => run(async () => (await commands()).validateCommand(io, global(), files))());
 
   const plan = program
     .command('plan')
     .description('show what apply would change, task by task, field by field')
     .addOption(formatOption())
-    .option('--detailed-exitcode', 'exit 2 when there are changes (blocked and errors included), 0 when none')
+    .option(
+      '--detailed-exitcode',
+      'exit 2 when there are changes (blocked tasks included), 0 when none; tasks in error exit 1',
+    )
     .option('--fail-on-risk', 'exit 4 when the plan has risky changes (see the callouts); an error still exits 1')
     .option('--offline', 'do not read remote task statuses (no credentials needed; blocked tasks not detected)')
-    .option('-o, --out <file>', 'save the plan for `callform apply FILE` (exact payloads, stale-checked)');
+    .option('-o, --out <file>', 'save the plan for `callform apply FILE` (exact payloads, stale-checked)', planOutFile);
   planShaping(plan).action((opts) => run(async () => (await commands()).planCommand(io, global(), opts))());
 
   const apply = program
@@ -121,9 +124,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       intInRange('--parallelism', 1, 256),
     )
     .option(
-      '--lock-timeout <ms>',
-      'wait this long for the state lock (default: settings, 0)',
-      intInRange('--lock-timeout', 0, 3_600_000),
+      '--lock-timeout <duration>',
+      'wait this long for the state lock: milliseconds, or 500ms, 5s, 2m (default: settings, 0)',
+      duration('--lock-timeout', 3_600_000),
     )
     .addOption(
       new Option('--format <format>', 'report format: text, or json on stdout (the human account goes to stderr)')
@@ -171,13 +174,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   program
     .command('init [dir]')
-    .description('scaffold a settings file, tasks/ with one example task, and .gitignore entries')
-    .action((dir) =>
+    .description(
+      'scaffold a settings file, tasks/ with one example task (only in a project without task files), and .gitignore entries; idempotent',
+    )
+    .action((dir: string | undefined) =>
       run(async () => {
-        const { initProject } = await import('./cli/init.js');
-        const created = await initProject(dir ?? io.cwd);
-        io.stdout.write(created.map((c) => `created ${c}`).join('\n') + '\n');
-        return ExitCode.Ok;
+        const { initCommand } = await import('./cli/init.js');
+        return initCommand(io, dir);
       })(),
     );
 
@@ -230,14 +233,17 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         return ExitCode.Ok;
       })(),
     );
+  projectErrorOutput(program);
   return program;
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   let code = 0;
   const program = buildProgram(io, (c) => (code = c));
+  const pre = preParse(program, argv);
+  if (pre.refusal) return reportError(io, new CallformError(pre.refusal.message, pre.refusal.hint), false);
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(pre.argv, { from: 'user' });
   } catch (err) {
     const e = err as { exitCode?: number; code?: string };
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')

@@ -253,13 +253,32 @@ export class NxCloudClient {
     outcome: Extract<Outcome<object>, { throttled: false }>,
     budget: CallBudget,
   ): number {
-    if (!outcome.retry || budget.failures >= this.options.retries) throw outcome.error;
+    if (!outcome.retry) throw outcome.error;
+    if (budget.failures >= this.options.retries) throw this.retriesSpent(endpoint, outcome.error, budget);
     budget.failures++;
     const wait = this.backoffMs(budget.failures - 1);
     this.options.debug?.(
       `retry ${endpoint} in ${Math.round(wait)} ms (attempt ${budget.failures + 1}/${this.options.retries + 1})`,
     );
     return wait;
+  }
+
+  /**
+   * A transient failure (network, timeout, HTTP 5xx, retCode 5) that outlasted the retries:
+   * says how many attempts over how long, and what to do.
+   */
+  private retriesSpent(endpoint: string, error: ApiError, budget: CallBudget): ApiError {
+    const attempts = budget.attempts;
+    const seconds = ((this.now() - budget.startedAt) / 1000).toFixed(1);
+    const what = error.message.slice(endpoint.length + 2);
+    const retries = this.options.retries;
+    return new ApiError(
+      endpoint,
+      error.kind,
+      `${what}, still failing after ${attempts} attempt${attempts === 1 ? '' : 's'} over ${seconds} s`,
+      { ...error.details, attempts },
+      `${error.hint ? `${error.hint}; ` : ''}the API ${error.kind === 'network' ? 'could not be reached' : 'is unavailable or overloaded'}: try again in a few minutes; to keep trying longer, raise "retries" (now ${retries}) in the settings`,
+    );
   }
 
   /** Calls (HTTP attempts) and throttled answers so far. */

@@ -1,4 +1,4 @@
-import type { CallformPlan } from '../model/plan.js';
+import { deferralOf, type CallformPlan } from '../model/plan.js';
 import { CallformError, ExitCode } from '../errors.js';
 import { colorsFor, noColors } from '../render/colors.js';
 import { renderPlanText, renderApplySummary, renderApplyLine } from '../render/text.js';
@@ -63,9 +63,9 @@ function render(plan: CallformPlan, format: Format, io: Io, global: GlobalOption
   }
 }
 
-export async function validateCommand(io: Io, global: GlobalOptions): Promise<number> {
+export async function validateCommand(io: Io, global: GlobalOptions, files: string[] = []): Promise<number> {
   const p = await project(io, global);
-  const { tasks: loaded, policy, result } = await validateProject(p);
+  const { tasks: loaded, policy, result } = await validateProject(p, files);
   io.stderr.write(warningLines(sortIssues(loaded.warnings.map(warningIssue))));
   const verdict = policy && result ? validatePolicyLines(policy, result) : null;
   if (verdict?.stderr) io.stderr.write(verdict.stderr);
@@ -114,7 +114,16 @@ export async function planCommand(io: Io, global: GlobalOptions, opts: PlanOptio
   if (opts.out && opts.format === 'text')
     io.stdout.write(`\nSaved the plan to ${opts.out}. Apply exactly this plan with: callform apply ${opts.out}\n`);
   io.stderr.write(policyVerdict(plan));
+  io.stderr.write(planErrorsLine(plan));
   return planExitCode(plan, { detailedExitcode: opts.detailedExitcode, failOnRisk: opts.failOnRisk });
+}
+
+/** plan exits 1 when tasks are in error (the plan itself is printed whole): say so on stderr. */
+function planErrorsLine(plan: CallformPlan): string {
+  const inError = plan.tasks.filter((t) => deferralOf(t)?.reason === 'error').map((t) => t.userTaskID);
+  if (inError.length === 0) return '';
+  const shown = inError.slice(0, 5).join(', ') + (inError.length > 5 ? `, … (${inError.length - 5} more)` : '');
+  return `Error: ${inError.length} task${inError.length === 1 ? '' : 's'} in error: ${shown}\n  hint: each is explained in the plan above; fix the task files or the tasks on NXCloud, then plan again (apply skips tasks in error)\n`;
 }
 
 export async function showCommand(

@@ -1,7 +1,10 @@
-import { mkdir, readFile, writeFile, access } from 'node:fs/promises';
+import { mkdir, readFile, writeFile, access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CallformError } from '../errors.js';
+import { glob } from 'tinyglobby';
+import { CallformError, ExitCode, fsProblem } from '../errors.js';
+import type { Io } from './io.js';
+import { DEFAULT_TASK_GLOB, MODULE_NAME, SEARCH_PLACES } from '../config/settings.js';
 
 const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas');
 
@@ -18,19 +21,80 @@ function schemaRef(fromFile: string, schema: string): string {
   return rel.startsWith('.') ? rel : `./${rel}`;
 }
 
-/** `callform init`: settings file, tasks/ with one example, .gitignore entries. Never overwrites. */
-export async function initProject(dir: string): Promise<string[]> {
+/** What init did: files and entries created, and what it found already there (and so left alone). */
+export interface InitResult {
+  created: string[];
+  kept: string[];
+}
+
+/** A settings file callform would discover in `dir` itself (package.json only with a "callform" key). */
+async function existingSettings(dir: string): Promise<string | null> {
+  for (const place of SEARCH_PLACES) {
+    const file = path.join(dir, place);
+    if (!(await exists(file))) continue;
+    if (place !== 'package.json') return place;
+    const pkg = await readFile(file, 'utf8').then(
+      (t) => JSON.parse(t) as unknown,
+      () => null,
+    );
+    if (pkg && typeof pkg === 'object' && MODULE_NAME in pkg) return 'package.json#callform';
+  }
+  return null;
+}
+
+/** The directory to scaffold: created when missing; anything else there is refused in words. */
+async function ensureDirectory(dir: string): Promise<void> {
+  const HINT = 'give init a directory (it is created when missing), e.g. `callform init my-project`';
+  const info = await stat(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    if (err.code === 'ENOTDIR')
+      throw new CallformError(`init: ${dir} is not a directory (a part of its path is a file)`, HINT);
+    throw new CallformError(`init: cannot use ${dir}: ${fsProblem(err)}`, HINT);
+  });
+  if (info && !info.isDirectory()) throw new CallformError(`init: ${dir} is not a directory`, HINT);
+  if (!info)
+    await mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      const why =
+        err.code === 'ENOTDIR' || err.code === 'EEXIST' ? 'a part of the path is not a directory' : fsProblem(err);
+      throw new CallformError(`init: cannot create directory ${dir}: ${why}`, HINT);
+    });
+}
+
+/**
+ * `callform init`: settings file, tasks/ with one example, .gitignore entries. Never
+ * overwrites, and is idempotent: an existing settings file is kept, and the example task
+ * is written only into a project with neither settings nor task files.
+ */
+async function initProject(dir: string): Promise<InitResult> {
+  await ensureDirectory(dir);
+  try {
+    return await scaffold(dir);
+  } catch (err) {
+    if (err instanceof CallformError) throw err;
+    const file = (err as NodeJS.ErrnoException).path;
+    throw new CallformError(
+      `init: cannot write ${file ? path.relative(dir, file) || file : dir}: ${fsProblem(err)}`,
+      'check the permissions of the directory',
+    );
+  }
+}
+
+async function scaffold(dir: string): Promise<InitResult> {
   const created: string[] = [];
+  const kept: string[] = [];
   const configFile = path.join(dir, 'callform.config.yaml');
   const taskFile = path.join(dir, 'tasks', 'example-task.yaml');
-  for (const f of [configFile, taskFile]) {
-    if (await exists(f))
-      throw new CallformError(
-        `${path.relative(dir, f)} already exists; init never overwrites`,
-        'remove it or run init in an empty directory',
-      );
-  }
-  await mkdir(path.dirname(taskFile), { recursive: true });
+  const settings = await existingSettings(dir);
+  const taskFiles = await glob(DEFAULT_TASK_GLOB, { cwd: dir, onlyFiles: true, expandDirectories: false });
+  if (settings) kept.push(`settings file ${settings}`);
+  if (taskFiles.length > 0) kept.push(`${taskFiles.length} task file${taskFiles.length === 1 ? '' : 's'}`);
+  if (!settings) await writeConfig(configFile, created);
+  if (!settings && taskFiles.length === 0) await writeExampleTask(taskFile, created);
+  await addGitignoreEntries(dir, created, kept);
+  return { created, kept };
+}
+
+async function writeConfig(configFile: string, created: string[]): Promise<void> {
   await writeFile(
     configFile,
     `# yaml-language-server: $schema=${schemaRef(configFile, 'config.schema.json')}
@@ -43,8 +107,13 @@ parallelism: 8
 timeoutMs: 15000
 retries: 3
 `,
+    { flag: 'wx' },
   );
   created.push('callform.config.yaml');
+}
+
+async function writeExampleTask(taskFile: string, created: string[]): Promise<void> {
+  await mkdir(path.dirname(taskFile), { recursive: true });
   await writeFile(
     taskFile,
     `# yaml-language-server: $schema=${schemaRef(taskFile, 'task-file.schema.json')}
@@ -67,8 +136,12 @@ funcFlag:
   smsEnable: false
   phoneEncrypt: true
 `,
+    { flag: 'wx' },
   );
   created.push('tasks/example-task.yaml');
+}
+
+async function addGitignoreEntries(dir: string, created: string[], kept: string[]): Promise<void> {
   const gitignore = path.join(dir, '.gitignore');
   const current = (await exists(gitignore)) ? await readFile(gitignore, 'utf8') : '';
   // The lock file, plus `.lock.*`: its short-lived temp files (`.lock.tmp-*`) and an older callform's `.lock.info`.
@@ -81,6 +154,18 @@ funcFlag:
       current + (current && !current.endsWith('\n') ? '\n' : '') + '# callform\n' + wanted.join('\n') + '\n',
     );
     created.push('.gitignore entries: ' + wanted.join(', '));
+  } else {
+    kept.push('.gitignore entries');
   }
-  return created;
+}
+
+/** `callform init [dir]`: scaffolds, then says what it created and what it kept, or that there was nothing to do. */
+export async function initCommand(io: Io, dir: string | undefined): Promise<number> {
+  const { created, kept } = await initProject(path.resolve(io.cwd, dir ?? '.'));
+  io.stdout.write(
+    created.length === 0
+      ? `Nothing to do: ${dir ?? 'this directory'} already has ${kept.join(', ')}.\n`
+      : [...created.map((c) => `created ${c}`), ...kept.map((k) => `kept ${k}`)].join('\n') + '\n',
+  );
+  return ExitCode.Ok;
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { glob } from 'tinyglobby';
 import type { CallformTask } from '../generated/task.js';
 import { validateTask, validateTaskFile } from '../generated/validators.js';
+import { fsProblem } from '../errors.js';
 import { ValidationError, fileLine, type Issue, type SourcePosition } from '../diagnostics/issue.js';
 import { byUserTaskID, type DesiredTask } from '../model/task.js';
 import {
@@ -31,7 +32,22 @@ export interface LoadTasksOptions {
   /** Directory the globs and reported paths are relative to. */
   baseDir: string;
   patterns: string[];
+  /** These files (relative to baseDir) instead of the patterns' matches: `validate FILE…`. */
+  files?: string[];
   readFile?: (file: string) => Promise<Uint8Array>;
+}
+
+/** Each named file must be a readable regular file: one issue per one that is not. */
+async function missingFiles(baseDir: string, files: string[]): Promise<Issue[]> {
+  const issues: Issue[] = [];
+  for (const file of files) {
+    const problem = await stat(path.resolve(baseDir, file)).then(
+      (s) => (s.isFile() ? null : 'not a file (validate takes task files, not directories)'),
+      (err: unknown) => fsProblem(err),
+    );
+    if (problem) issues.push({ file, message: problem, hint: 'check the path of the task file' });
+  }
+  return issues;
 }
 
 type Plain = Record<string, unknown>;
@@ -228,8 +244,14 @@ export function loadTaskFile(file: string, bytes: Uint8Array): FileResult {
 
 /** Finds, parses and validates every task file; throws one ValidationError listing all problems. */
 export async function loadTasks(options: LoadTasksOptions): Promise<LoadedTasks> {
+  if (options.files) {
+    const missing = await missingFiles(options.baseDir, options.files);
+    if (missing.length > 0) throw new ValidationError(missing, 'task files');
+  }
   const files = (
-    await glob(options.patterns, { cwd: options.baseDir, onlyFiles: true, dot: false, expandDirectories: false })
+    options.files
+      ? [...new Set(options.files)]
+      : await glob(options.patterns, { cwd: options.baseDir, onlyFiles: true, dot: false, expandDirectories: false })
   ).sort();
   if (files.length === 0) {
     throw new ValidationError(

@@ -134,6 +134,50 @@ async function settingsIssues(filepath: string, config: unknown, cwd: string): P
   return ajvIssues(validateSettings.errors, { file, basePath: [], sources: [{ doc, basePath }] });
 }
 
+/** "a trailing newline", "2 leading spaces and a trailing tab": the whitespace around a value, never the value. */
+function surroundingWhitespace(value: string): string | null {
+  const name = (ws: string) => {
+    const kinds = new Set(
+      [...ws].map((ch) =>
+        ch === ' '
+          ? 'space'
+          : ch === '\t'
+            ? 'tab'
+            : ch === '\n'
+              ? 'newline'
+              : ch === '\r'
+                ? 'carriage return'
+                : 'whitespace character',
+      ),
+    );
+    const kind = kinds.size === 1 ? [...kinds][0]! : 'whitespace character';
+    return ws.length === 1 ? `a ${kind}` : `${ws.length} ${kind}s`;
+  };
+  if (value.trim() === '') return 'only whitespace';
+  const leading = /^\s+/.exec(value)?.[0];
+  const trailing = /\s+$/.exec(value)?.[0];
+  const parts = [leading && `${name(leading)} at the start`, trailing && `${name(trailing)} at the end`].filter(
+    Boolean,
+  );
+  return parts.length > 0 ? parts.join(' and ') : null;
+}
+
+/**
+ * A copied credential or URL often brings a space or a newline along; sent as is, it reads as
+ * "Invalid URL" or a signature error far from the cause. Refused here, by the variable's name.
+ */
+function assertNoSurroundingWhitespace(env: NodeJS.ProcessEnv, names: readonly string[]): void {
+  for (const name of names) {
+    const value = env[name];
+    const ws = value ? surroundingWhitespace(value) : null;
+    if (ws)
+      throw new CallformError(
+        `${name} has ${ws}`,
+        `set ${name} to the value alone, without the whitespace (a value read from a file often ends with a newline)`,
+      );
+  }
+}
+
 function isHttpUrl(value: string): boolean {
   try {
     const u = new URL(value);
@@ -153,6 +197,7 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<Resolv
   const s = config as CallformSettings;
   const baseDir = found ? path.dirname(found.filepath) : options.cwd;
   const env = options.env;
+  assertNoSurroundingWhitespace(env, ['NXCLOUD_ENDPOINT', 'NXCLOUD_ALGORITHM']);
   const endpoint = env.NXCLOUD_ENDPOINT || s.endpoint || DEFAULT_ENDPOINT;
   if (!isHttpUrl(endpoint)) {
     throw new CallformError(
@@ -191,6 +236,7 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<Resolv
 
 /** Credentials come only from the environment; the secret is never echoed. */
 export function credentialsFromEnv(env: NodeJS.ProcessEnv): Credentials {
+  assertNoSurroundingWhitespace(env, ['NXCLOUD_UUID', 'NXCLOUD_SECRET_KEY']);
   const missing = ['NXCLOUD_UUID', 'NXCLOUD_SECRET_KEY'].filter((k) => !env[k]);
   if (missing.length > 0) {
     throw new CallformError(

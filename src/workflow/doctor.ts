@@ -169,7 +169,9 @@ function credentialsCheck(env: NodeJS.ProcessEnv): Found {
   } catch (err) {
     return fail(
       errorMessage(err).replace(/^missing credentials?: /, ''),
-      'export NXCLOUD_UUID and NXCLOUD_SECRET_KEY (NXCloud console → Developer)',
+      err instanceof CallformError && err.hint && !/^missing/.test(err.message)
+        ? err.hint
+        : 'export NXCLOUD_UUID and NXCLOUD_SECRET_KEY (NXCloud console → Developer)',
     );
   }
 }

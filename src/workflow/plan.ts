@@ -180,11 +180,12 @@ export interface PlanGates {
 
 /**
  * plan's exit code, most serious first: 1 an error-level policy violation (apply would
- * refuse the plan), 4 risky changes (--fail-on-risk), 2 anything to do
- * (--detailed-exitcode), else 0.
+ * refuse the plan) or a task in error (as Terraform's plan exits 1 on errors), 4 risky
+ * changes (--fail-on-risk), 2 anything to do (--detailed-exitcode), else 0.
  */
 export function planExitCode(plan: CallformPlan, gates: PlanGates): number {
   if (plan.policy && blockingViolations(plan.policy).length > 0) return ExitCode.Error;
+  if (plan.summary.error > 0) return ExitCode.Error;
   if (gates.failOnRisk && (plan.risks ?? []).length > 0) return ExitCode.Risky;
   if (gates.detailedExitcode && planHasChanges(plan)) return ExitCode.Changes;
   return ExitCode.Ok;

@@ -19,9 +19,12 @@ export interface ValidateRun {
   result: PolicyResult | null;
 }
 
-/** `validate`: the task files and the policy, checked together (no state, no network). */
-export async function validateProject(project: Project): Promise<ValidateRun> {
-  const [tasks, policy] = await Promise.all([loadProjectTasks(project), loadProjectPolicy(project)]);
+/**
+ * `validate`: the task files (all, or just `files`) and the policy, checked together (no
+ * state, no network).
+ */
+export async function validateProject(project: Project, files?: string[]): Promise<ValidateRun> {
+  const [tasks, policy] = await Promise.all([loadProjectTasks(project, files), loadProjectPolicy(project)]);
   return {
     tasks,
     policy,

@@ -37,8 +37,14 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export function loadProjectTasks(project: Project): Promise<LoadedTasks> {
-  return loadTasks({ baseDir: project.settings.baseDir, patterns: project.settings.taskPatterns });
+/** The task files the settings' patterns match, or just `files` (paths relative to the working directory). */
+export function loadProjectTasks(project: Project, files?: string[]): Promise<LoadedTasks> {
+  const { baseDir, taskPatterns } = project.settings;
+  return loadTasks({
+    baseDir,
+    patterns: taskPatterns,
+    ...(files?.length ? { files: files.map((f) => path.relative(baseDir, path.resolve(project.cwd, f)) || f) } : {}),
+  });
 }
 
 /** The policy in force (the settings' policy section and policyFiles), or null when none is configured. */

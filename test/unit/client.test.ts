@@ -107,6 +107,26 @@ describe('NxCloudClient', () => {
     expect(requests).toHaveLength(3);
   });
 
+  it('a 503 that outlasts the retries says how many attempts over how long, and what to do', async () => {
+    const { transport } = scripted([{ status: 503 }]);
+    const err = await client(transport, [], 3)
+      .listTaskPages({ userTaskID: ['a'] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    // Backoffs 150 + 300 + 600 ms on the injected clock.
+    expect((err as ApiError).message).toBe('listTask: HTTP 503, still failing after 4 attempts over 1.1 s');
+    expect((err as ApiError).details).toMatchObject({ statusCode: 503, attempts: 4 });
+    expect((err as ApiError).hint).toMatch(/try again in a few minutes.*"retries" \(now 3\)/);
+  });
+
+  it('a final (not retried) failure is not reported as retries spent', async () => {
+    const { transport } = scripted([{ status: 404 }]);
+    const err = (await client(transport)
+      .updateTask(payload)
+      .catch((e: unknown) => e)) as ApiError;
+    expect(err.message).toBe('updateTask: unexpected HTTP 404');
+  });
+
   it('does not retry a non-transient retCode, and does retry "system busy" (7)', async () => {
     const failing = scripted([{ body: { retCode: 1, retMsg: 'task status 2 cannot be modified' } }]);
     const err = await client(failing.transport)
