@@ -112,8 +112,11 @@ export async function planCommand(io: Io, global: GlobalOptions, opts: PlanOptio
     client,
   });
   // With --target, only the targeted tasks' warnings: the others are not part of this plan.
-  const selected = targetFilter(opts.target?.length ? opts.target : null);
-  io.stderr.write(firstWarnings(tasks.warnings.filter((w) => (w.userTaskIDs ?? []).some(selected))));
+  const selected = targetFilter(opts.target ?? null);
+  const warnings = opts.target?.length
+    ? tasks.warnings.filter((w) => (w.userTaskIDs ?? []).some(selected))
+    : tasks.warnings;
+  io.stderr.write(firstWarnings(warnings));
   if (opts.out) await writeSavedPlan(opts.out, plan);
   io.stdout.write(render(plan, opts.format, io, global));
   if (opts.out && opts.format === 'text')
