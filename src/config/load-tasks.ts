@@ -142,14 +142,7 @@ export function tasksOfDocument(file: string, doc: SourceDocument, docIndex: num
     }
     if (violations.length === 0 && !compiled?.issues.length) {
       tasks.push({ task, file, position: claim?.position });
-      for (const w of dialWindowWarnings(
-        task as { taskCreateSetting?: Record<string, string> },
-        item.raw,
-        compiled,
-        defaultsDial,
-        item.path,
-        ctx,
-      ))
+      for (const w of dialWindowWarnings(task, item.raw, compiled, defaultsDial, item.path, ctx))
         warnings.push({ ...w, userTaskIDs: [task.userTaskID] });
     }
   }

@@ -85,7 +85,7 @@ export async function readSavedPlan(file: string): Promise<CallformPlan> {
 export function stateRecordsPlan(plan: CallformPlan, state: CallformState): boolean {
   let work = plan.resumes.length;
   for (const t of plan.tasks) {
-    const recorded = state.tasks[t.userTaskID];
+    const recorded = Object.hasOwn(state.tasks, t.userTaskID) ? state.tasks[t.userTaskID] : undefined;
     if (t.action === 'forget') {
       work++;
       if (recorded) return false;

@@ -108,7 +108,7 @@ async function planToApply(
     const { digest } = await assertSavedPlanAllowed(
       project,
       { file: request.planFile, plan, state: state.state },
-      hooks.warn,
+      (message) => hooks.warn?.(message),
     );
     hooks.onSavedPlan?.(plan, request.planFile);
     if (plan.offline) hooks.warn?.(OFFLINE_SAVED_PLAN);

@@ -1,4 +1,4 @@
-import { isChange, planHasChanges, type CallformPlan, type TaskPlan } from '../model/plan.js';
+import { isChange, planHasChanges, type CallformPlan } from '../model/plan.js';
 import { dataEqual } from '../model/settings.js';
 import type { LoadedTasks } from '../config/load-tasks.js';
 import type { LoadedState } from '../state/state.js';
@@ -203,11 +203,11 @@ function firstDifference(saved: CallformPlan, fresh: CallformPlan): string | nul
     const keys = [...new Set([...ACTING_FIELDS, ...Object.keys(a), ...Object.keys(b)])];
     const field = keys.find((k) => !dataEqual(a[k], b[k]));
     const acts = field !== undefined && ACTING_FIELDS.includes(field);
-    return `task ${saved.tasks[i]!.userTaskID} ${acts ? 'would do something else' : 'reads otherwise'} (its ${field ?? 'entry'} differs)`;
+    return `task ${saved.tasks[i].userTaskID} ${acts ? 'would do something else' : 'reads otherwise'} (its ${field ?? 'entry'} differs)`;
   }
   for (let i = 0; i < saved.resumes.length; i++) {
     if (!dataEqual(stored(saved.resumes[i]), stored(fresh.resumes[i])))
-      return `owed resume ${saved.resumes[i]!.userTaskID} differs`;
+      return `owed resume ${saved.resumes[i].userTaskID} differs`;
   }
   return null;
 }
