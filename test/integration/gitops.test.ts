@@ -263,7 +263,9 @@ describe('saved plans: what a refusal says', () => {
     );
     expect(again.stderr).not.toContain('another state file');
     expect(await p.read('callform.state.json')).toBe(stateBefore);
-    // A first plan, made before any state existed, applied twice.
+  });
+
+  it('a first plan (made before any state existed) applied twice says so too', async () => {
     const first = await freshProject();
     expect((await runCli(['plan', '--out', 'first.cfplan'], { cwd: first.dir, env })).code).toBe(0);
     expect((await runCli(['apply', 'first.cfplan'], { cwd: first.dir, env })).code).toBe(0);
