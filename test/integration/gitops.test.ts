@@ -96,14 +96,19 @@ describe('saved plans', () => {
     expect(res.stderr).toMatch(/saved plan is stale: the task files changed/);
   });
 
-  it('refuses a plan file edited by hand: what show renders and what apply sends are one plan', async () => {
+  /** A project with a saved --target plan of one change, and the plan as written. */
+  async function targetedPlan(): Promise<{ p: TempProject; original: any }> {
     const p = await freshProject();
     await runCli(['apply', '--auto-approve'], { cwd: p.dir, env });
     await p.write('tasks/t.yaml', {
       tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: 9 } })),
     });
     await runCli(['plan', '--out', 'p.cfplan', '--target', 'north-1'], { cwd: p.dir, env });
-    const original = JSON.parse(await p.read('p.cfplan'));
+    return { p, original: JSON.parse(await p.read('p.cfplan')) };
+  }
+
+  it('refuses a plan file edited by hand: what show renders and what apply sends are one plan', async () => {
+    const { p, original } = await targetedPlan();
     const edits: Array<[string, (plan: any) => void]> = [
       ['payload', (plan) => (plan.tasks[0].payload.taskCreateSetting.maxCall = 99)],
       ['changes', (plan) => (plan.tasks[0].changes[0].after = 1)],
@@ -118,6 +123,10 @@ describe('saved plans', () => {
       // Caught as a part that disagrees with the task entries, or as entries the files do not give.
       expect(res.stderr, what).toContain(': the plan file was edited');
     }
+  });
+
+  it('a schema error in a saved plan names its own kind; the plan as written applies', async () => {
+    const { p, original } = await targetedPlan();
     // A schema error in one task kind is reported for that kind only (discriminated by action).
     const bad = structuredClone(original);
     bad.tasks[0].payload.taskCreateSetting.zoneSecond = 5;
