@@ -20,7 +20,7 @@ export { StateWriter } from './state/writer.js';
 export { acquireStateLock, forceUnlock, type StateLock, type LockInfo } from './state/lock.js';
 export { diffSettings, payloadSettings } from './plan/diff.js';
 export { buildPlan, type PlanInput } from './plan/plan.js';
-export { readSavedPlan, writeSavedPlan, staleReason } from './plan/saved-plan.js';
+export { readSavedPlan, writeSavedPlan, staleReason, planStaleness, type Staleness } from './plan/saved-plan.js';
 export {
   compileDialWindow,
   scheduleOf,
@@ -55,6 +55,8 @@ export {
 } from './policy/index.js';
 export {
   reviewPlan,
+  derivePlanParts,
+  type DerivedParts,
   classifyRisks,
   RISK_DETECTORS,
   dialWindowChange,
@@ -62,6 +64,7 @@ export {
   type RiskDetector,
   type SentChanges,
 } from './review/index.js';
+export { editedPart, policyReportDifference } from './review/edited.js';
 export { applyPlan, type ApplyResult, type TaskResult, type ApplyOptions } from './apply/apply.js';
 export type { ApiTraffic } from './apply/report.js';
 export { runPool } from './concurrency/pool.js';

@@ -4,13 +4,14 @@ import { colorsFor, noColors } from '../render/colors.js';
 import { renderPlanText, renderApplySummary, renderApplyLine } from '../render/text.js';
 import { renderPlanMarkdown } from '../render/markdown.js';
 import { renderPlanJson, renderApplyJson } from '../render/json.js';
-import { readSavedPlan, writeSavedPlan } from '../plan/saved-plan.js';
+import { writeSavedPlan } from '../plan/saved-plan.js';
 import { forceUnlock, holderRunsHere } from '../state/lock.js';
 // Plan and validate load only what they use; apply, doctor and import load their own
 // workflows when run (cold start is a benchmark figure: every command pays for what it imports).
 import {
   openProject,
   createClient,
+  loadProjectPolicy,
   createRateController,
   warningIssue,
   type LintWarning,
@@ -18,6 +19,8 @@ import {
   type RateController,
 } from '../workflow/project.js';
 import { computePlan, planExitCode } from '../workflow/plan.js';
+import { targetFilter } from '../plan/targets.js';
+import { checkSavedPolicyReport, readCheckedPlan } from '../workflow/saved-plan.js';
 import { validateProject } from '../workflow/policy-gate.js';
 import { describeStatus } from '../model/status.js';
 import { policyVerdict, validatePolicyLines, warningLines } from '../render/review-text.js';
@@ -108,7 +111,12 @@ export async function planCommand(io: Io, global: GlobalOptions, opts: PlanOptio
     resync: opts.resync,
     client,
   });
-  io.stderr.write(firstWarnings(tasks.warnings));
+  // With --target, only the targeted tasks' warnings: the others are not part of this plan.
+  const selected = targetFilter(opts.target ?? null);
+  const warnings = opts.target?.length
+    ? tasks.warnings.filter((w) => (w.userTaskIDs ?? []).some(selected))
+    : tasks.warnings;
+  io.stderr.write(firstWarnings(warnings));
   if (opts.out) await writeSavedPlan(opts.out, plan);
   io.stdout.write(render(plan, opts.format, io, global));
   if (opts.out && opts.format === 'text')
@@ -126,13 +134,27 @@ function planErrorsLine(plan: CallformPlan): string {
   return `Error: ${inError.length} task${inError.length === 1 ? '' : 's'} in error: ${shown}\n  hint: each is explained in the plan above; fix the task files or the tasks on NXCloud, then plan again (apply skips tasks in error)\n`;
 }
 
+/** The policy of the project show runs in (its settings, as plan and apply find them). */
+async function projectPolicy(io: Io, global: GlobalOptions) {
+  return loadProjectPolicy(await project(io, global));
+}
+
 export async function showCommand(
   io: Io,
   global: GlobalOptions,
   file: string,
   opts: { format: Format },
 ): Promise<number> {
-  const plan = await readSavedPlan(file);
+  const plan = await readCheckedPlan(file);
+  if (plan.policy) {
+    // The policy report is checked against the policy of the project show runs in, when it
+    // is the one the plan was checked against; otherwise show says it could not be.
+    const unchecked = await projectPolicy(io, global).then(
+      (policy) => checkSavedPolicyReport(file, plan, policy),
+      (err: unknown) => (err instanceof CallformError ? err.message : String(err)),
+    );
+    if (unchecked) io.stderr.write(`warning: the plan's policy report was not checked again: ${unchecked}\n`);
+  }
   io.stdout.write(render(plan, opts.format, io, global));
   return ExitCode.Ok;
 }

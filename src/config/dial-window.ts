@@ -97,6 +97,8 @@ export function compileDeclaredWindow<T>(owner: T, path: PathSegment[], ctx: Doc
 /** A warning, located only when shown: finding a line needs a positional parse of the file. */
 export interface LintWarning {
   file: string;
+  /** The tasks it concerns (a defaults value warns once for all its tasks); set by the task loader. */
+  userTaskIDs?: string[];
   path?: string;
   message: string;
   hint?: string;

@@ -158,16 +158,8 @@ export function tasksOfDocument(file: string, doc: SourceDocument, docIndex: num
     }
     if (violations.length === 0 && !compiled?.issues.length) {
       tasks.push({ task, file, position: claim?.position });
-      warnings.push(
-        ...dialWindowWarnings(
-          task as { taskCreateSetting?: Record<string, string> },
-          item.raw,
-          compiled,
-          defaultsDial,
-          item.path,
-          ctx,
-        ),
-      );
+      for (const w of dialWindowWarnings(task, item.raw, compiled, defaultsDial, item.path, ctx))
+        warnings.push({ ...w, userTaskIDs: [task.userTaskID] });
     }
   }
   return { tasks, claims, issues, warnings };
@@ -207,13 +199,16 @@ export interface FileResult {
   warnings: LintWarning[];
 }
 
-/** One warning per place and message: a defaults value shared by many tasks warns once. */
+/** One warning per place and message: a defaults value shared by many tasks warns once, for all of them. */
 function uniqueWarnings(warnings: LintWarning[]): LintWarning[] {
-  const seen = new Set<string>();
-  return warnings.filter((w) => {
+  const seen = new Map<string, { warning: LintWarning; ids: string[] }>();
+  for (const w of warnings) {
     const key = `${w.file}\0${w.path}\0${w.message}`;
-    return seen.has(key) ? false : (seen.add(key), true);
-  });
+    const first = seen.get(key);
+    if (first) first.ids.push(...(w.userTaskIDs ?? []));
+    else seen.set(key, { warning: w, ids: [...(w.userTaskIDs ?? [])] });
+  }
+  return [...seen.values()].map(({ warning, ids }) => ({ ...warning, userTaskIDs: ids }));
 }
 
 function oversized(file: string, size: number): FileResult {
@@ -242,6 +237,25 @@ export function loadTaskFile(file: string, bytes: Uint8Array): FileResult {
   return { file, digest, tasks, claims, issues, warnings };
 }
 
+/** No file matches the task patterns (a ValidationError of its own kind, so a caller can say where it looked). */
+export class NoTaskFilesError extends ValidationError {
+  constructor(
+    readonly baseDir: string,
+    readonly patterns: string[],
+  ) {
+    super(
+      [
+        {
+          file: baseDir,
+          message: `no task files match ${patterns.join(', ')}`,
+          hint: 'set "tasks" in the settings file or create tasks/*.yaml',
+        },
+      ],
+      'task files',
+    );
+  }
+}
+
 /** Finds, parses and validates every task file; throws one ValidationError listing all problems. */
 export async function loadTasks(options: LoadTasksOptions): Promise<LoadedTasks> {
   if (options.files) {
@@ -253,18 +267,7 @@ export async function loadTasks(options: LoadTasksOptions): Promise<LoadedTasks>
       ? [...new Set(options.files)]
       : await glob(options.patterns, { cwd: options.baseDir, onlyFiles: true, dot: false, expandDirectories: false })
   ).sort();
-  if (files.length === 0) {
-    throw new ValidationError(
-      [
-        {
-          file: options.baseDir,
-          message: `no task files match ${options.patterns.join(', ')}`,
-          hint: 'set "tasks" in the settings file or create tasks/*.yaml',
-        },
-      ],
-      'task files',
-    );
-  }
+  if (files.length === 0) throw new NoTaskFilesError(options.baseDir, options.patterns);
   const results = await Promise.all(
     files.map(async (file) => {
       const abs = path.resolve(options.baseDir, file);

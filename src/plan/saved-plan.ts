@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { PLAN_FORMAT_VERSION, type CallformPlan } from '../model/plan.js';
+import { PLAN_FORMAT_VERSION, isChange, type CallformPlan } from '../model/plan.js';
+import { dataEqual } from '../model/settings.js';
+import { recordedSettings } from './plan.js';
 import type { CallformState } from '../generated/state.js';
 import { CallformError, fsProblem } from '../errors.js';
 import { formatIssue } from '../diagnostics/issue.js';
@@ -75,6 +77,68 @@ export async function readSavedPlan(file: string): Promise<CallformPlan> {
   return value as CallformPlan;
 }
 
+/**
+ * True when the state already records everything the plan does: each update it applies
+ * (the recorded settings are its `after`, confirmed), each forget, each owed resume. So a
+ * second `apply FILE` of the same plan can say so.
+ */
+export function stateRecordsPlan(plan: CallformPlan, state: CallformState): boolean {
+  let work = plan.resumes.length;
+  for (const t of plan.tasks) {
+    const recorded = Object.hasOwn(state.tasks, t.userTaskID) ? state.tasks[t.userTaskID] : undefined;
+    if (t.action === 'forget') {
+      work++;
+      if (recorded) return false;
+    } else if (isChange(t) && t.deferred === null) {
+      work++;
+      if (!recorded || recorded.pending || !dataEqual(recordedSettings(recorded), t.after)) return false;
+    }
+  }
+  return work > 0 && plan.resumes.every((r) => !state.owedResumes?.[r.userTaskID]);
+}
+
+/** Why a saved plan can no longer be applied as is; `applied`: because it was applied already. */
+export interface Staleness {
+  reason: string;
+  applied: boolean;
+}
+
+/** Why a saved plan can no longer be applied as is, or null when it is current. */
+export function planStaleness(
+  plan: CallformPlan,
+  state: CallformState,
+  stateExists: boolean,
+  filesDigest: string,
+): Staleness | null {
+  const lineage = stateExists ? state.lineage : null;
+  const moved = plan.state.lineage !== lineage || plan.state.serial !== state.serial;
+  // The same state file, moved on (or created) since the plan, and holding what the plan does.
+  const sameFile = plan.state.lineage === null || plan.state.lineage === lineage;
+  if (moved && stateExists && sameFile && stateRecordsPlan(plan, state)) {
+    const since =
+      plan.state.lineage === null
+        ? 'the state file was created since'
+        : `serial ${plan.state.serial} → ${state.serial}`;
+    return {
+      reason: `this saved plan was already applied: the state moved on since it was made (${since}) and records its changes`,
+      applied: true,
+    };
+  }
+  const stale = (reason: string): Staleness => ({ reason, applied: false });
+  if (plan.state.lineage !== lineage) {
+    return stale(
+      `the state lineage changed (plan: ${plan.state.lineage ?? 'no state'}, now: ${lineage ?? 'no state'}): this plan was made for another state file`,
+    );
+  }
+  if (plan.state.serial !== state.serial) {
+    return stale(
+      `the state changed since the plan was made (serial ${plan.state.serial} → ${state.serial}): another apply ran in between`,
+    );
+  }
+  if (plan.files_digest !== filesDigest) return stale('the task files changed since the plan was made');
+  return null;
+}
+
 /** Why a saved plan can no longer be applied as is, or null when it is current. */
 export function staleReason(
   plan: CallformPlan,
@@ -82,13 +146,5 @@ export function staleReason(
   stateExists: boolean,
   filesDigest: string,
 ): string | null {
-  const lineage = stateExists ? state.lineage : null;
-  if (plan.state.lineage !== lineage) {
-    return `the state lineage changed (plan: ${plan.state.lineage ?? 'no state'}, now: ${lineage ?? 'no state'}): this plan was made for another state file`;
-  }
-  if (plan.state.serial !== state.serial) {
-    return `the state changed since the plan was made (serial ${plan.state.serial} → ${state.serial}): another apply ran in between`;
-  }
-  if (plan.files_digest !== filesDigest) return 'the task files changed since the plan was made';
-  return null;
+  return planStaleness(plan, state, stateExists, filesDigest)?.reason ?? null;
 }

@@ -3,7 +3,15 @@
  * callouts, readable dialing windows and the policy check, added to a plan as format 2.1
  * fields. Pure: the plan and the compiled policy in, a plan out.
  */
-import type { CallformPlan, PolicyReport, TaskPlan } from '../model/plan.js';
+import {
+  summarize,
+  type CallformPlan,
+  type DialWindowChange,
+  type PlanRisk,
+  type PlanSummary,
+  type PolicyReport,
+  type TaskPlan,
+} from '../model/plan.js';
 import { dataEqual, isPlain, setPath, leaves, type ManagedSettings } from '../model/settings.js';
 import type { PolicySubject } from '../policy/types.js';
 import { classifyRisks } from './risks.js';
@@ -62,13 +70,33 @@ export function policySubjects(plan: Pick<CallformPlan, 'tasks'>): PolicySubject
   return subjects;
 }
 
+/** The parts of a plan derived from its task entries: what a reviewer reads before the tasks. */
+export interface DerivedParts {
+  summary: PlanSummary;
+  risks: PlanRisk[];
+  dial_windows: DialWindowChange[];
+}
+
 /**
- * The plan with its risks, dialing windows and policy report (format 2.1); the report
- * (null: no policy configured) comes from policy/evaluate.ts, run by the workflow.
+ * The summary, risks and dialing-window changes of a plan, from its task entries (and owed
+ * resumes) alone. Used when a plan is made and when a saved plan is read: the two agree
+ * unless the file was edited.
+ */
+export function derivePlanParts(plan: Pick<CallformPlan, 'tasks' | 'resumes'>): DerivedParts {
+  return {
+    summary: summarize(plan.tasks, plan.resumes),
+    // Every task that sends something is classified: a resync or sendMode declared sends
+    // fields without a diff (classifyRisks skips the tasks that send nothing).
+    risks: classifyRisks(plan),
+    dial_windows: plan.tasks.map(dialWindowChange).filter((w) => w !== null),
+  };
+}
+
+/**
+ * The plan with its summary, risks, dialing windows and policy report (format 2.1); the
+ * report (null: no policy configured) comes from policy/evaluate.ts over
+ * policySubjects(plan), run by the workflow.
  */
 export function reviewPlan(plan: CallformPlan, policy: PolicyReport | null): CallformPlan {
-  // Only tasks with field changes can carry risks or window changes.
-  const changing = { tasks: plan.tasks.filter((t) => 'changes' in t && t.changes.length > 0) };
-  const dialWindows = changing.tasks.map(dialWindowChange).filter((w) => w !== null);
-  return { ...plan, risks: classifyRisks(changing), dial_windows: dialWindows, policy };
+  return { ...plan, ...derivePlanParts(plan), policy };
 }

@@ -38,6 +38,7 @@ import type { Stats } from 'node:fs';
 import { link, lstat, open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { CallformError } from '../errors.js';
+import { stateDirectoryHint, stateDirectoryProblem } from './state.js';
 
 /** Who holds the state lock: the content of the lock file, so a waiting run can name the holder. */
 export interface LockInfo {
@@ -300,7 +301,10 @@ export interface AcquireOptions {
 async function tryTake(file: string, info: LockInfo): Promise<FileHandle | null> {
   for (;;) {
     const temp = tempPath(file);
-    const fh = await open(temp, 'wx').catch((err: Error) => {
+    const fh = await open(temp, 'wx').catch(async (err: Error) => {
+      // The lock sits next to the state file: a missing directory is the settings' "state" path.
+      const problem = await stateDirectoryProblem(file);
+      if (problem) throw new CallformError(`cannot lock state file: ${problem}`, stateDirectoryHint(file));
       throw new CallformError(`cannot lock state file: ${err.message}`);
     });
     let taken = false;

@@ -1,4 +1,5 @@
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { CallformState, TaskState } from '../generated/state.js';
 import { validateState } from '../generated/validators.js';
@@ -54,6 +55,25 @@ function jsonErrorAt(text: string, message: string): string {
   const column = before.length - before.lastIndexOf('\n');
   return message.replace(m[0], ` at line ${line}, column ${column}`);
 }
+
+/**
+ * Why the state file cannot be written where the settings put it: its directory does not
+ * exist, or is not a directory; null when it can be. (Reading a missing state is fine: no
+ * state yet. Writing it, and taking its lock, needs the directory.)
+ */
+export async function stateDirectoryProblem(statePath: string): Promise<string | null> {
+  const dir = path.dirname(statePath);
+  try {
+    return (await stat(dir)).isDirectory() ? null : `${dir}, where the state file goes, is not a directory`;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return `the state file's directory ${dir} does not exist`;
+    return `the state file's directory ${dir} cannot be read: ${fsProblem(err)}`;
+  }
+}
+
+export const stateDirectoryHint = (statePath: string) =>
+  `create the directory (mkdir -p ${path.dirname(statePath)}), or set "state" in the settings file to a path in an existing directory`;
 
 /** Reads the state file; a corrupt or unknown-version file is refused, never overwritten. */
 export async function readState(statePath: string, displayPath = statePath): Promise<LoadedState> {

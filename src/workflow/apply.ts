@@ -1,6 +1,5 @@
 import type { CallformPlan } from '../model/plan.js';
 import { planHasChanges, planHasWork } from '../model/plan.js';
-import { readSavedPlan } from '../plan/saved-plan.js';
 import { acquireStateLock, describeHolder, type LockInfo, type StateLock } from '../state/lock.js';
 import { StateWriter } from '../state/writer.js';
 import type { LoadedState } from '../state/state.js';
@@ -11,6 +10,7 @@ import { ExitCode } from '../errors.js';
 import { computePlan, assertPlanCurrent } from './plan.js';
 import { createClient, loadProjectState, type Project } from './project.js';
 import { assertPolicyAllows, assertSavedPlanAllowed } from './policy-gate.js';
+import { readCheckedPlan } from './saved-plan.js';
 
 export async function lockState(
   project: Project,
@@ -102,10 +102,14 @@ async function planToApply(
   hooks: ApplyHooks,
 ): Promise<{ plan: CallformPlan; state: LoadedState; policyDigest: string | null } | Unexecuted> {
   if (request.planFile !== undefined) {
-    const plan = await readSavedPlan(request.planFile);
+    const plan = await readCheckedPlan(request.planFile);
     const state = await loadProjectState(project);
     await assertPlanCurrent(project, plan, state);
-    const { digest } = await assertSavedPlanAllowed(project, plan, hooks.warn);
+    const { digest } = await assertSavedPlanAllowed(
+      project,
+      { file: request.planFile, plan, state: state.state },
+      (message) => hooks.warn?.(message),
+    );
     hooks.onSavedPlan?.(plan, request.planFile);
     if (plan.offline) hooks.warn?.(OFFLINE_SAVED_PLAN);
     return { plan, state, policyDigest: digest };

@@ -9,7 +9,7 @@ import { ApiError } from '../api/errors.js';
 import type { HttpPost } from '../api/client.js';
 import { credentialsFromEnv } from '../config/settings.js';
 import { lockStatus, describeHolder } from '../state/lock.js';
-import type { LoadedState } from '../state/state.js';
+import { stateDirectoryHint, stateDirectoryProblem, type LoadedState } from '../state/state.js';
 import { CallformError, errorMessage } from '../errors.js';
 import { createClient, loadProjectState, loadProjectTasks, openProject, type Project } from './project.js';
 
@@ -115,7 +115,19 @@ async function tasksCheck(project: Project): Promise<Found> {
 async function stateCheck(project: Project): Promise<{ found: Found; state?: LoadedState }> {
   try {
     const state = await loadProjectState(project);
-    if (!state.exists) return { state, found: ok(`${project.displayStatePath}: none yet (nothing applied)`) };
+    if (!state.exists) {
+      // No state yet is fine, but apply must be able to create it (and its lock) there.
+      const problem = await stateDirectoryProblem(project.settings.statePath);
+      if (problem)
+        return {
+          state,
+          found: fail(
+            `${project.displayStatePath}: none yet, and apply cannot create it: ${problem}`,
+            stateDirectoryHint(project.settings.statePath),
+          ),
+        };
+      return { state, found: ok(`${project.displayStatePath}: none yet (nothing applied)`) };
+    }
     const n = Object.keys(state.state.tasks).length;
     return {
       state,

@@ -1,17 +1,21 @@
-import { isChange, planHasChanges, type CallformPlan, type TaskPlan } from '../model/plan.js';
+import { isChange, planHasChanges, type CallformPlan } from '../model/plan.js';
 import { dataEqual } from '../model/settings.js';
 import type { LoadedTasks } from '../config/load-tasks.js';
 import type { LoadedState } from '../state/state.js';
 import { buildPlan } from '../plan/plan.js';
 import { targetFilter, targetMatcher } from '../plan/targets.js';
-import { staleReason } from '../plan/saved-plan.js';
+import { planStaleness } from '../plan/saved-plan.js';
 import { readRemoteTasks } from '../remote/statuses.js';
 import type { NxCloudClient } from '../api/client.js';
+import path from 'node:path';
 import { CallformError, ExitCode } from '../errors.js';
+import { ValidationError } from '../diagnostics/issue.js';
+import { NoTaskFilesError } from '../config/load-tasks.js';
 import { blockingViolations } from '../policy/report.js';
 import { TOOL_VERSION } from '../version.js';
 import { createClient, loadProjectPolicy, loadProjectState, loadProjectTasks, type Project } from './project.js';
 import { reviewPlan } from '../review/index.js';
+import { policyVerdict } from './saved-plan.js';
 import type { Policy } from '../policy/types.js';
 
 /** --target patterns that select nothing are a mistake worth stopping for. */
@@ -80,16 +84,9 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
     resync: options.resync,
     sendMode: project.settings.sendMode,
   });
-  // The declared tasks are the policy's subjects: the plan's payloads are parts of them.
-  const selected = targetFilter(options.targets);
-  const evaluated =
-    policy &&
-    (await import('../policy/evaluate.js')).policyReport(
-      policy,
-      tasks.tasks.filter((t) => selected(t.userTaskID)),
-    );
-  const previous = state.state.policyDigest;
-  const report = evaluated && (previous === undefined ? evaluated : { ...evaluated, previous_digest: previous });
+  // The plan's own task entries are the policy's subjects (the targeted declared tasks, as
+  // the server will hold them): a saved plan's report is checked again the same way.
+  const report = policy && (await policyVerdict(policy, built, state.state.policyDigest));
   return { plan: reviewPlan(built, report), tasks, state, policy };
 }
 
@@ -99,28 +96,68 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
  * renders its changes, apply sends its payloads, and the two must be one plan).
  */
 export async function assertPlanCurrent(project: Project, plan: CallformPlan, state: LoadedState): Promise<void> {
-  let tasks: LoadedTasks;
-  try {
-    tasks = await loadProjectTasks(project);
-  } catch {
+  const tasks = await savedPlanTasks(project);
+  const stale = planStaleness(plan, state.state, state.exists, tasks.filesDigest);
+  if (stale?.applied)
     throw new CallformError(
-      'saved plan is stale: the task files changed since the plan was made (and no longer validate)',
-      'run `callform plan --out FILE` again',
+      stale.reason,
+      'nothing to do for this plan; `callform plan` shows whether anything changed since',
     );
-  }
-  const reason = staleReason(plan, state.state, state.exists, tasks.filesDigest);
-  if (reason)
+  if (stale)
     throw new CallformError(
-      `saved plan is stale: ${reason}`,
+      `saved plan is stale: ${stale.reason}`,
       'run `callform plan --out FILE` again and apply the new plan',
     );
-  const differs = firstDifference(plan, replan(project, plan, tasks, state));
+  const fresh = replan(project, plan, tasks, state);
+  const setting = settingChange(plan, fresh);
+  if (setting)
+    throw new CallformError(
+      `saved plan is stale: ${setting}`,
+      'run `callform plan --out FILE` again with the settings as they are now, and apply the new plan',
+    );
+  const differs = firstDifference(plan, fresh);
   if (differs) {
     throw new CallformError(
-      `saved plan does not match its task files and state: ${differs} (was the plan file edited?)`,
+      `saved plan does not match its task files and state: ${differs}: the plan file was edited`,
       'apply only plans that callform wrote: run `callform plan --out FILE` again, review it, and apply that',
     );
   }
+}
+
+/** The task files a saved plan is checked against; not found and no longer valid are told apart. */
+async function savedPlanTasks(project: Project): Promise<LoadedTasks> {
+  try {
+    return await loadProjectTasks(project);
+  } catch (err) {
+    if (err instanceof NoTaskFilesError) {
+      const from = project.settings.configFile
+        ? `the directory of the settings file ${path.relative(project.cwd, project.settings.configFile) || project.settings.configFile}`
+        : 'the working directory: no settings file was found';
+      throw new CallformError(
+        `saved plan cannot be checked: its task files were not found: no file matches ${err.patterns.join(', ')} in ${err.baseDir} (${from})`,
+        'apply the plan from the project it was made in (where its settings file is), or name that settings file with --config',
+      );
+    }
+    if (err instanceof ValidationError)
+      throw new CallformError(
+        `saved plan is stale: the task files changed since the plan was made and no longer validate; ${err.message}`,
+        'fix the task files, then run `callform plan --out FILE` again and apply the new plan',
+      );
+    throw err;
+  }
+}
+
+/** The send mode a change task was planned with (the settings' sendMode unless its file sets one). */
+function settingChange(saved: CallformPlan, fresh: CallformPlan): string | null {
+  const modes = new Map(fresh.tasks.filter(isChange).map((t) => [t.userTaskID, t.sendMode]));
+  for (const t of saved.tasks) {
+    if (!isChange(t)) continue;
+    const now = modes.get(t.userTaskID);
+    // Same task files: a different send mode comes from the settings file.
+    if (now !== undefined && now !== t.sendMode)
+      return `the settings' sendMode changed since the plan was made (plan: ${t.sendMode}, now: ${now}), so task ${t.userTaskID} would send other fields`;
+  }
+  return null;
 }
 
 /** The plan the saved plan's inputs give now: the same files and state, its recorded statuses and flags. */
@@ -145,28 +182,32 @@ function replan(project: Project, saved: CallformPlan, tasks: LoadedTasks, state
   });
 }
 
-/** What apply acts on, per task: the action, why it is held back, what is sent and what the state records. */
-function actionable(t: TaskPlan): unknown {
-  const change = isChange(t) ? { payload: t.payload, changes: t.changes, after: t.after } : {};
-  // As a saved plan holds it: through JSON (no undefined fields).
-  return JSON.parse(
-    JSON.stringify({
-      userTaskID: t.userTaskID,
-      action: t.action,
-      deferred: 'deferred' in t ? t.deferred : null,
-      ...change,
-    }),
-  );
-}
+/** A task entry as a saved plan holds it: through JSON (no undefined fields). */
+const stored = (t: unknown): Record<string, unknown> => JSON.parse(JSON.stringify(t)) as Record<string, unknown>;
 
-/** "task X: …" for the first task where the saved plan and the replan differ, or null. */
+/** What apply acts on first, named in the message when it differs. */
+const ACTING_FIELDS = ['action', 'deferred', 'payload', 'changes', 'after'];
+
+/**
+ * "task X: its payload differs" for the first task where the saved plan and the replan
+ * differ, or null. Every field of every task entry is compared (the review's parts are
+ * derived from them: before, sentFields, resync, warnings and source included).
+ */
 function firstDifference(saved: CallformPlan, fresh: CallformPlan): string | null {
   const ids = (p: CallformPlan) =>
     [...p.tasks.map((t) => t.userTaskID), '|', ...p.resumes.map((r) => r.userTaskID)].join(',');
   if (ids(saved) !== ids(fresh)) return 'it lists other tasks or owed resumes';
   for (let i = 0; i < saved.tasks.length; i++) {
-    if (!dataEqual(actionable(saved.tasks[i]!), actionable(fresh.tasks[i]!)))
-      return `task ${saved.tasks[i]!.userTaskID} would do something else (its action, payload or changes differ)`;
+    const [a, b] = [stored(saved.tasks[i]), stored(fresh.tasks[i])];
+    if (dataEqual(a, b)) continue;
+    const keys = [...new Set([...ACTING_FIELDS, ...Object.keys(a), ...Object.keys(b)])];
+    const field = keys.find((k) => !dataEqual(a[k], b[k]));
+    const acts = field !== undefined && ACTING_FIELDS.includes(field);
+    return `task ${saved.tasks[i].userTaskID} ${acts ? 'would do something else' : 'reads otherwise'} (its ${field ?? 'entry'} differs)`;
+  }
+  for (let i = 0; i < saved.resumes.length; i++) {
+    if (!dataEqual(stored(saved.resumes[i]), stored(fresh.resumes[i])))
+      return `owed resume ${saved.resumes[i].userTaskID} differs`;
   }
   return null;
 }

@@ -11,6 +11,7 @@ import { blockingViolations, formatViolation, shortDigest } from '../policy/repo
 import type { Policy, PolicyResult, PolicyViolation } from '../policy/types.js';
 import { policySubjects } from '../review/index.js';
 import { loadProjectPolicy, loadProjectTasks, type Project } from './project.js';
+import { checkSavedPolicyReport } from './saved-plan.js';
 
 export interface ValidateRun {
   tasks: LoadedTasks;
@@ -67,9 +68,10 @@ export function policyChange(recorded: PolicyReport | null | undefined, current:
  */
 export async function assertSavedPlanAllowed(
   project: Project,
-  plan: CallformPlan,
+  saved: { file: string; plan: CallformPlan; state: { policyDigest?: string | null } },
   warn?: (message: string) => void,
 ): Promise<{ digest: string | null }> {
+  const { plan } = saved;
   const policy = await loadProjectPolicy(project);
   const changed = policyChange(plan.policy, policy);
   if (!policy && plan.policy) {
@@ -82,6 +84,8 @@ export async function assertSavedPlanAllowed(
   }
   if (changed) warn?.(changed);
   if (!policy) return { digest: null };
+  // Under the policy it was checked against, its report must be that policy's verdict.
+  if (!changed) await checkSavedPolicyReport(saved.file, plan, policy, saved.state);
   const { evaluatePolicy } = await import('../policy/evaluate.js');
   const blocking = blockingViolations(evaluatePolicy(policy, policySubjects(plan)));
   if (blocking.length > 0)

@@ -1,3 +1,4 @@
+import { mkdir, rm } from 'node:fs/promises';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { validatePlan } from '../../src/generated/plan-validator.js';
@@ -8,8 +9,10 @@ let sim: Simulator;
 let env: Record<string, string>;
 const IDS = ['north-1', 'north-2', 'south-1'];
 
+const made: string[] = [];
 async function freshProject(): Promise<TempProject> {
   const p = await tempProject();
+  made.push(p.dir);
   await p.write('tasks/t.yaml', {
     tasks: IDS.map((id, i) => ({
       userTaskID: id,
@@ -26,7 +29,10 @@ beforeAll(async () => {
   });
   env = { NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret };
 });
-afterAll(() => sim.close());
+afterAll(async () => {
+  await sim.close();
+  await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true })));
+});
 
 describe('saved plans', () => {
   it('round trip: plan --out, show in every format, apply exactly that plan', async () => {
@@ -90,14 +96,19 @@ describe('saved plans', () => {
     expect(res.stderr).toMatch(/saved plan is stale: the task files changed/);
   });
 
-  it('refuses a plan file edited by hand: what show renders and what apply sends are one plan', async () => {
+  /** A project with a saved --target plan of one change, and the plan as written. */
+  async function targetedPlan(): Promise<{ p: TempProject; original: any }> {
     const p = await freshProject();
     await runCli(['apply', '--auto-approve'], { cwd: p.dir, env });
     await p.write('tasks/t.yaml', {
       tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: 9 } })),
     });
     await runCli(['plan', '--out', 'p.cfplan', '--target', 'north-1'], { cwd: p.dir, env });
-    const original = JSON.parse(await p.read('p.cfplan'));
+    return { p, original: JSON.parse(await p.read('p.cfplan')) };
+  }
+
+  it('refuses a plan file edited by hand: what show renders and what apply sends are one plan', async () => {
+    const { p, original } = await targetedPlan();
     const edits: Array<[string, (plan: any) => void]> = [
       ['payload', (plan) => (plan.tasks[0].payload.taskCreateSetting.maxCall = 99)],
       ['changes', (plan) => (plan.tasks[0].changes[0].after = 1)],
@@ -109,8 +120,13 @@ describe('saved plans', () => {
       await p.write('edited.cfplan', JSON.stringify(plan));
       const res = await runCli(['apply', 'edited.cfplan'], { cwd: p.dir, env });
       expect(res.code, what).toBe(1);
-      expect(res.stderr, what).toContain('saved plan does not match its task files and state');
+      // Caught as a part that disagrees with the task entries, or as entries the files do not give.
+      expect(res.stderr, what).toContain(': the plan file was edited');
     }
+  });
+
+  it('a schema error in a saved plan names its own kind; the plan as written applies', async () => {
+    const { p, original } = await targetedPlan();
     // A schema error in one task kind is reported for that kind only (discriminated by action).
     const bad = structuredClone(original);
     bad.tasks[0].payload.taskCreateSetting.zoneSecond = 5;
@@ -183,6 +199,7 @@ describe('targets and formats', () => {
 
   it('init scaffolds a project that validates', async () => {
     const p = await tempProject();
+    made.push(p.dir);
     const { rm } = await import('node:fs/promises');
     await rm(`${p.dir}/callform.config.yaml`);
     const res = await runCli(['init'], { cwd: p.dir });
@@ -193,5 +210,126 @@ describe('targets and formats', () => {
     );
     expect((await runCli(['validate'], { cwd: p.dir })).code).toBe(0);
     expect((await runCli(['init'], { cwd: p.dir })).code).toBe(0); // idempotent: nothing to do
+  });
+});
+
+describe('saved plans: what a refusal says', () => {
+  /** A project whose tasks changed since the last apply, and a saved plan of that change. */
+  async function plannedChange(file = 'p.cfplan', ...flags: string[]): Promise<TempProject> {
+    const p = await freshProject();
+    expect((await runCli(['apply', '--auto-approve'], { cwd: p.dir, env })).code).toBe(0);
+    await p.write('tasks/t.yaml', {
+      tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: 7 } })),
+    });
+    expect((await runCli(['plan', '--out', file, ...flags], { cwd: p.dir, env })).code).toBe(0);
+    return p;
+  }
+
+  it('applied from another directory: the task files were not found, and from where', async () => {
+    const p = await plannedChange();
+    const elsewhere = await tempProject();
+    made.push(elsewhere.dir);
+    await rm(`${elsewhere.dir}/callform.config.yaml`);
+    const res = await runCli(['apply', `${p.dir}/p.cfplan`], { cwd: elsewhere.dir, env });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      `Error: saved plan cannot be checked: its task files were not found: no file matches tasks/**/*.{yaml,yml,json} in ${elsewhere.dir} (the working directory: no settings file was found)`,
+    );
+    expect(res.stderr).toContain('hint: apply the plan from the project it was made in');
+    expect(res.stderr).not.toContain('no longer validate');
+    // Named with --config, the plan's own settings find its files.
+    const named = await runCli(['--config', `${p.dir}/callform.config.yaml`, 'apply', `${p.dir}/p.cfplan`], {
+      cwd: elsewhere.dir,
+      env,
+    });
+    expect(named.code, named.stderr).toBe(0);
+  });
+
+  it('task files that no longer validate: stale, with their problems', async () => {
+    const p = await plannedChange();
+    await p.write('tasks/t.yaml', {
+      tasks: [{ userTaskID: 'north-1', sceneID: 'scene-1', taskCreateSetting: { maxCall: -1 } }],
+    });
+    const stateBefore = await p.read('callform.state.json');
+    const res = await runCli(['apply', 'p.cfplan'], { cwd: p.dir, env });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      'Error: saved plan is stale: the task files changed since the plan was made and no longer validate; 1 problem in task files:',
+    );
+    expect(res.stderr).toContain('tasks/t.yaml:');
+    expect(res.stderr).toContain('maxCall');
+    expect(await p.read('callform.state.json')).toBe(stateBefore);
+  });
+
+  it('applied twice: the second time says it was already applied', async () => {
+    const p = await plannedChange();
+    expect((await runCli(['apply', 'p.cfplan'], { cwd: p.dir, env })).code).toBe(0);
+    const stateBefore = await p.read('callform.state.json');
+    const again = await runCli(['apply', 'p.cfplan'], { cwd: p.dir, env });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(
+      /Error: this saved plan was already applied: the state moved on since it was made \(serial \d+ → \d+\) and records its changes/,
+    );
+    expect(again.stderr).not.toContain('another state file');
+    expect(await p.read('callform.state.json')).toBe(stateBefore);
+  });
+
+  it('a first plan (made before any state existed) applied twice says so too', async () => {
+    const first = await freshProject();
+    expect((await runCli(['plan', '--out', 'first.cfplan'], { cwd: first.dir, env })).code).toBe(0);
+    expect((await runCli(['apply', 'first.cfplan'], { cwd: first.dir, env })).code).toBe(0);
+    const twice = await runCli(['apply', 'first.cfplan'], { cwd: first.dir, env });
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain(
+      'this saved plan was already applied: the state moved on since it was made (the state file was created since)',
+    );
+    expect(twice.stderr).not.toContain('made for another state file');
+  });
+
+  it('sendMode changed in the settings since the plan: names the setting', async () => {
+    const p = await plannedChange();
+    await p.write('callform.config.yaml', { parallelism: 4, timeoutMs: 5000, retries: 1, sendMode: 'declared' });
+    const res = await runCli(['apply', 'p.cfplan'], { cwd: p.dir, env });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      "Error: saved plan is stale: the settings' sendMode changed since the plan was made (plan: changed, now: declared), so task north-1 would send other fields",
+    );
+    expect(res.stderr).not.toContain('edited');
+  });
+
+  it('a plan made --offline applies with a warning that statuses were not checked', async () => {
+    const p = await plannedChange('offline.cfplan', '--offline');
+    const res = await runCli(['apply', 'offline.cfplan'], { cwd: p.dir, env });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toContain(
+      'warning: this plan was made with --offline: task statuses were not checked, so running or finished tasks will fail instead of showing as blocked',
+    );
+    const online = await runCli(['plan', '--out', 'online.cfplan'], { cwd: p.dir, env });
+    expect(online.code).toBe(0);
+    expect((await runCli(['apply', 'online.cfplan'], { cwd: p.dir, env })).stderr).not.toContain('--offline');
+  });
+});
+
+describe('a state path whose directory does not exist', () => {
+  it('apply fails with a clear message and doctor agrees; with the directory made, both pass', async () => {
+    const p = await freshProject();
+    await p.write('callform.config.yaml', { parallelism: 4, timeoutMs: 5000, retries: 1, state: 'nodir/state.json' });
+    const res = await runCli(['apply', '--auto-approve'], { cwd: p.dir, env });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      `Error: cannot lock state file: the state file's directory ${p.dir}/nodir does not exist`,
+    );
+    expect(res.stderr).toContain(`hint: create the directory (mkdir -p ${p.dir}/nodir)`);
+    expect(res.stderr).not.toMatch(/ENOENT|lock\.tmp-/);
+    const doctor = await runCli(['doctor'], { cwd: p.dir, env });
+    expect(doctor.code).toBe(1);
+    expect(doctor.stdout).toContain(
+      `✗ state               nodir/state.json: none yet, and apply cannot create it: the state file's directory ${p.dir}/nodir does not exist`,
+    );
+    await mkdir(`${p.dir}/nodir`);
+    expect((await runCli(['doctor'], { cwd: p.dir, env })).stdout).toContain(
+      '✓ state               nodir/state.json: none yet',
+    );
+    expect((await runCli(['apply', '--auto-approve'], { cwd: p.dir, env })).code).toBe(0);
   });
 });

@@ -3,6 +3,7 @@
  * risk gates (--fail-on-risk with and without --detailed-exitcode), policy checks in
  * validate and plan, and the policy re-checked at apply time (fresh and saved plans).
  */
+import { rm } from 'node:fs/promises';
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { validatePlan } from '../../src/generated/plan-validator.js';
@@ -61,7 +62,10 @@ beforeEach(async () => {
   await project.write('policies/base.yaml', POLICY_CAP(50));
   await writeTasks();
 });
-afterEach(() => sim.close());
+afterEach(async () => {
+  await sim.close();
+  await rm(project.dir, { recursive: true, force: true });
+});
 
 const cli = (...args: string[]) => runCli(args, { cwd: project.dir, env });
 
@@ -254,7 +258,7 @@ describe('policy at apply time', () => {
     const res = await cli('apply', 'plan.cfplan');
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(
-      'saved plan does not match its task files and state: task west would do something else (its action, payload or changes differ) (was the plan file edited?)',
+      'saved plan does not match its task files and state: task west would do something else (its payload differs): the plan file was edited',
     );
     expect(sent).toEqual([]);
   });
@@ -300,6 +304,177 @@ describe('policy at apply time', () => {
     const res = await cli('apply', 'plan.cfplan');
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('policyFiles policies/*.yaml match no file');
+    expect(sent).toEqual([]);
+  });
+});
+
+describe('--resync and risk callouts', () => {
+  it('re-sent fields go through the risk check: phoneEncrypt false and startupType 3 are callouts, --fail-on-risk exits 4', async () => {
+    await project.write(
+      'tasks/campaign.yaml',
+      `tasks:
+  - userTaskID: west
+    sceneID: scene-1
+    taskCreateSetting: { taskName: West, startupType: 3 }
+    funcFlag: { phoneEncrypt: false }
+`,
+    );
+    expect((await cli('apply', '--auto-approve')).code).toBe(0);
+    // Nothing changed since: without --resync there is nothing to send and nothing to flag.
+    expect((await cli('plan', '--fail-on-risk', '--detailed-exitcode')).code).toBe(0);
+    const json = await cli('plan', '--resync', '--fail-on-risk', '--format', 'json');
+    expect(json.code, json.stderr).toBe(4);
+    const plan = JSON.parse(json.stdout);
+    expect(plan.tasks.find((t: { userTaskID: string }) => t.userTaskID === 'west')).toMatchObject({
+      action: 'update',
+      changes: [],
+      resync: true,
+    });
+    expect(plan.risks.map((r: { kind: string }) => r.kind)).toEqual(['phone-encrypt-off', 'startup-immediate']);
+    const text = await cli('plan', '--resync', '--fail-on-risk');
+    expect(text.code).toBe(4);
+    expect(text.stdout).toContain(
+      'west: number encryption turned off (phoneEncrypt false; callform does not know the previous value)',
+    );
+    expect(text.stdout).toContain('west: startupType set to 3: the task starts dialing as soon as it has orders');
+  });
+});
+
+describe("a saved plan's derived parts are recomputed from its tasks by show and apply", () => {
+  const edit = async (from: string, to: string, change: (plan: any) => void) => {
+    const plan = JSON.parse(await project.read(from));
+    change(plan);
+    await project.write(to, JSON.stringify(plan));
+  };
+
+  it('an edited summary and risk list: show refuses the file in every format, naming the part', async () => {
+    expect((await cli('apply', '--auto-approve')).code).toBe(0);
+    await writeTasks({ maxCall: 45 });
+    expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
+    await edit('plan.cfplan', 'edited.cfplan', (plan) => {
+      plan.summary.update = 0;
+      plan.risks = [];
+    });
+    for (const format of ['text', 'markdown', 'json']) {
+      const shown = await cli('show', 'edited.cfplan', '--format', format);
+      expect(shown.code, format).toBe(1);
+      expect(shown.stderr, format).toContain(
+        'edited.cfplan: its summary says 0 to update, but its tasks have 1 to update: the plan file was edited',
+      );
+      expect(shown.stdout, format).toBe('');
+    }
+    // The risks alone.
+    await edit('plan.cfplan', 'risks.cfplan', (plan) => (plan.risks = []));
+    const risks = await cli('show', 'risks.cfplan');
+    expect(risks.code).toBe(1);
+    expect(risks.stderr).toContain(
+      'risks.cfplan: its risks list 0 risky changes (none), but its tasks have 1 risky change (west max-call-raised): the plan file was edited',
+    );
+    // The file as written shows.
+    const shown = await cli('show', 'plan.cfplan');
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stderr).toBe('');
+    expect(shown.stdout).toContain('Plan: 1 to update, 1 unchanged.');
+  });
+
+  it('an edited summary or risk list: apply refuses the file, naming the part; nothing is sent', async () => {
+    expect((await cli('apply', '--auto-approve')).code).toBe(0);
+    await writeTasks({ maxCall: 45 });
+    expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
+    await edit('plan.cfplan', 'edited.cfplan', (plan) => {
+      plan.summary.update = 0;
+      plan.risks = [];
+    });
+    await edit('plan.cfplan', 'risks.cfplan', (plan) => (plan.risks = []));
+    sent = [];
+    const applied = await cli('apply', 'edited.cfplan');
+    expect(applied.code).toBe(1);
+    expect(applied.stderr).toContain(
+      'edited.cfplan: its summary says 0 to update, but its tasks have 1 to update: the plan file was edited',
+    );
+    expect(applied.stderr).toContain('hint: make a new plan with `callform plan --out FILE`');
+    const risks = await cli('apply', 'risks.cfplan');
+    expect(risks.code).toBe(1);
+    expect(risks.stderr).toContain('risks.cfplan: its risks list 0 risky changes');
+    expect(sent).toEqual([]);
+    expect((await cli('apply', 'plan.cfplan')).code).toBe(0);
+    expect(sent.map((b) => b.userTaskID)).toEqual(['west']);
+  });
+
+  it('an edited dialing-window view is refused', async () => {
+    expect((await cli('apply', '--auto-approve')).code).toBe(0);
+    await writeTasks({ dialWindow: { hours: ['08:00-12:00', '15:00-18:00'] } });
+    expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
+    await edit('plan.cfplan', 'edited.cfplan', (plan) => (plan.dial_windows[0].added = []));
+    sent = [];
+    for (const command of ['show', 'apply']) {
+      const res = await cli(command, 'edited.cfplan');
+      expect(res.code, command).toBe(1);
+      expect(res.stderr, command).toContain(
+        'edited.cfplan: its dialing-window view of task west is not the window change its task makes: the plan file was edited',
+      );
+    }
+    expect(sent).toEqual([]);
+  });
+
+  it('an edited policy report is refused when the policy is the one the plan was checked against', async () => {
+    await project.write('policies/base.yaml', POLICY_CAP(5, 'warn'));
+    expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
+    expect(JSON.parse(await project.read('plan.cfplan')).policy.violations).toHaveLength(2);
+    await edit('plan.cfplan', 'edited.cfplan', (plan) => (plan.policy.violations = []));
+    const message =
+      /edited\.cfplan: its policy report lists 0 violations and 0 exemptions, but the policy \(sha256 [0-9a-f]{12}\) finds 2 violations and 0 exemptions in its tasks: the plan file was edited/;
+    for (const command of ['show', 'apply']) {
+      const res = await cli(command, 'edited.cfplan');
+      expect(res.code, command).toBe(1);
+      expect(res.stderr, command).toMatch(message);
+    }
+    expect(sent).toEqual([]);
+    // Outside the project, show cannot check the report against its policy, and says so.
+    const elsewhere = await tempProject();
+    try {
+      const { copyFile } = await import('node:fs/promises');
+      await copyFile(`${project.dir}/edited.cfplan`, `${elsewhere.dir}/edited.cfplan`);
+      const res = await runCli(['show', 'edited.cfplan'], { cwd: elsewhere.dir });
+      expect(res.code).toBe(0);
+      expect(res.stderr).toContain(
+        "warning: the plan's policy report was not checked again: the settings in use configure no policy",
+      );
+    } finally {
+      await rm(elsewhere.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('lint warnings and --target', () => {
+  it('plan prints the lint warnings of the targeted tasks only', async () => {
+    await writeTasks({ dialWindow: undefined, dialAtWeekDay: '1', dialAtUpHour: '10,19', dialAtDownHour: '10' });
+    const lone = '19:00–19:30 on Mon: a lone half-hour slot';
+    expect((await cli('plan', '--offline')).stderr).toContain(lone);
+    expect((await cli('plan', '--offline', '--target', 'west')).stderr).toContain(lone);
+    const east = await cli('plan', '--offline', '--target', 'east');
+    expect(east.code, east.stderr).toBe(0);
+    expect(east.stderr).not.toContain(lone);
+    expect(east.stderr).not.toContain('warning:');
+  });
+});
+
+describe('policy refusals list at most 20 violations', () => {
+  it('apply refused: the first 20, then "… and N more"', async () => {
+    const ids = Array.from({ length: 23 }, (_, i) => `t${String(i).padStart(2, '0')}`);
+    await project.write('tasks/campaign.yaml', {
+      tasks: ids.map((id) => ({
+        userTaskID: id,
+        sceneID: 'scene-1',
+        taskCreateSetting: { taskName: id, maxCall: 80 },
+      })),
+    });
+    const res = await cli('apply', '--auto-approve');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('apply refused: 23 policy violations at error level:');
+    expect(res.stderr).toContain('t19 [robot-concurrency] maxCall is 80, above the maximum 50');
+    expect(res.stderr).not.toContain('t20 [robot-concurrency]');
+    expect(res.stderr).toContain('\n  … and 3 more\n');
     expect(sent).toEqual([]);
   });
 });
