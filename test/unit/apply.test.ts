@@ -4,11 +4,12 @@ import { buildPlan } from '../../src/plan/plan.js';
 import { StateWriter } from '../../src/state/writer.js';
 import { ApiError } from '../../src/api/errors.js';
 import type { CallformState, TaskState } from '../../src/generated/state.js';
+import { WriteGate, settle } from '../support/gated-writer.js';
 
 const OLD = { taskCreateSetting: { maxCall: 1 }, funcFlag: {} };
 const NEW = { taskCreateSetting: { maxCall: 2 }, funcFlag: {} };
 
-function setup(pending?: TaskState['pending']) {
+function setup(pending?: TaskState['pending'], write?: (p: string, s: CallformState) => Promise<void>) {
   const state: CallformState = {
     version: 1,
     lineage: '00000000-0000-4000-8000-000000000000',
@@ -34,7 +35,7 @@ function setup(pending?: TaskState['pending']) {
     now: new Date(),
   });
   const written: CallformState[] = [];
-  const writer = new StateWriter('/unused', state, async (_p, s) => void written.push(structuredClone(s)));
+  const writer = new StateWriter('/unused', state, write ?? (async (_p, s) => void written.push(structuredClone(s))));
   return { plan, writer, written };
 }
 
@@ -43,20 +44,31 @@ const run = (plan: ReturnType<typeof setup>['plan'], writer: StateWriter, update
 
 describe('applyPlan and unconfirmed sends', () => {
   it('writes the pending mark before the call, and replaces the entry once confirmed', async () => {
-    const { plan, writer, written } = setup();
-    let seenBeforeCall: CallformState | undefined;
-    const result = await run(plan, writer, async () => {
-      seenBeforeCall = structuredClone(written[written.length - 1]);
+    const gate = new WriteGate();
+    const { plan, writer } = setup(undefined, gate.write);
+    const durableAtCall: Array<CallformState | undefined> = [];
+    const applying = run(plan, writer, async () => {
+      durableAtCall.push(structuredClone(gate.durable));
       return { retCode: 0, taskID: 'T-a' };
     });
+    await settle();
+    // The mark's write is in flight and held: no call may start before it completes.
+    expect(gate.held.map((h) => h.snapshot.tasks.a?.pending)).toEqual([
+      expect.objectContaining({ taskCreateSetting: { maxCall: 2 } }),
+    ]);
+    expect(durableAtCall, 'updateTask started before the pending mark was written').toEqual([]);
+    gate.open();
+    const result = await applying;
     expect(result.counts.applied).toBe(1);
+    expect(durableAtCall).toHaveLength(1);
+    expect(durableAtCall[0]?.tasks.a?.pending).toMatchObject({ taskCreateSetting: { maxCall: 2 } });
     expect(
-      written.every((w) => w.version === 2),
+      gate.released.every((w) => w.version === 2),
       'a version 1 state is written back as version 2',
     ).toBe(true);
-    expect(seenBeforeCall!.tasks.a!.pending).toMatchObject({ taskCreateSetting: { maxCall: 2 } });
     expect(writer.current.tasks.a).toMatchObject({ ...NEW, taskID: 'T-a' });
     expect(writer.current.tasks.a!.pending).toBeUndefined();
+    expect(gate.durable?.tasks.a).toEqual(writer.current.tasks.a);
   });
 
   it('keeps the mark when the outcome is unknown (network error, unverifiable answer)', async () => {

@@ -9,6 +9,7 @@ import { StateWriter } from '../../src/state/writer.js';
 import { ApiError } from '../../src/api/errors.js';
 import type { CallformState } from '../../src/generated/state.js';
 import type { DesiredTask } from '../../src/model/task.js';
+import { WriteGate, settle } from '../support/gated-writer.js';
 
 const LINEAGE = '00000000-0000-4000-8000-000000000000';
 
@@ -93,6 +94,7 @@ async function run(
   tasks: DesiredTask[],
   state?: Partial<CallformState>,
   pauseTimeoutMs = 5_000,
+  gate?: WriteGate,
 ) {
   const initial: CallformState = { version: 2, lineage: LINEAGE, serial: 1, tasks: {}, ...state };
   const remote = new Map(
@@ -112,7 +114,11 @@ async function run(
     now: p.now(),
   });
   const writes: CallformState[] = [];
-  const writer = new StateWriter('/unused', initial, async (_p, s) => void writes.push(structuredClone(s)));
+  const writer = new StateWriter(
+    '/unused',
+    initial,
+    gate?.write ?? (async (_p, s) => void writes.push(structuredClone(s))),
+  );
   const steps: string[] = [];
   const result = await applyPlan(plan, {
     client: p.client,
@@ -130,11 +136,25 @@ async function run(
 describe('pause → update → resume', () => {
   it('records the owed resume durably before the pause, pauses, updates, resumes, then clears it', async () => {
     const p = platform({ a: 2 });
-    const { plan, result, writer, writes, steps } = await run(p, [desired('a', 7)]);
+    const gate = new WriteGate();
+    const owedAtPause: unknown[] = [];
+    const mgrTaskStatus = p.client.mgrTaskStatus.bind(p.client);
+    p.client.mgrTaskStatus = (req) => {
+      if (req.taskOperate === 2) owedAtPause.push(gate.durable?.owedResumes?.a);
+      return mgrTaskStatus(req);
+    };
+    const applying = run(p, [desired('a', 7)], {}, 5_000, gate);
+    await settle();
+    // The owed resume's write is in flight and held: the pause must wait for it.
+    expect(gate.held.map((h) => h.snapshot.owedResumes?.a)).toEqual([expect.objectContaining({ phase: 'pausing' })]);
+    expect(p.log, 'the pause was sent before the owed resume was written').toEqual([]);
+    gate.open();
+    const { plan, result, writer, steps } = await applying;
     expect(plan.tasks[0]!.action).toBe('pause-update-resume');
     expect(p.log).toEqual(['pause a', 'update a (status 5)', 'start a']);
-    expect(writes.some((w) => w.owedResumes?.a?.phase === 'pausing')).toBe(true);
+    expect(owedAtPause).toEqual([expect.objectContaining({ phase: 'pausing' })]);
     expect(writer.current.owedResumes).toBeUndefined();
+    expect(gate.durable?.owedResumes).toBeUndefined();
     expect(writer.current.tasks.a).toMatchObject({ taskCreateSetting: { maxCall: 7 } });
     expect(p.statuses.a).toBe(2);
     expect(result.results[0]).toMatchObject({ outcome: 'applied', pausedMs: expect.any(Number) });
