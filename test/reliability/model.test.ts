@@ -122,7 +122,7 @@ function client(real: Real, transport: HttpPost, retries: number, timeoutMs: num
  */
 function sureEvents(plan: CallformPlan, state: CallformState): number {
   const calls = plan.tasks.filter((t) => isChange(t) && t.deferred === null && t.payload !== null);
-  return (calls.some((t) => state.tasks[t.userTaskID]) ? 1 : 0) + 2 * calls.length;
+  return (calls.some((t) => t.userTaskID in state.tasks) ? 1 : 0) + 2 * calls.length;
 }
 
 /** Kills planned and fired in the current property run (printed as a one-line summary). */
@@ -280,7 +280,7 @@ async function forceChange(real: Real, task: (typeof TASK_IDS)[number]): Promise
     getPath(state?.tasks[task]?.taskCreateSetting, 'maxCall'),
     getPath(real.files.tasks[task], 'taskCreateSetting.maxCall'),
   ];
-  const value = FIELD_VALUES['taskCreateSetting.maxCall']!.find((v) => !held.includes(v));
+  const value = FIELD_VALUES['taskCreateSetting.maxCall'].find((v) => !held.includes(v));
   await edit(real, { kind: 'set', scope: task, path: 'taskCreateSetting.maxCall', value });
 }
 
@@ -354,7 +354,7 @@ describe('model-based: edits × faults × kills, then one clean apply', () => {
       expect(finalState.owedResumes, `no resume is owed, after: ${real.log.join(' → ')}`).toBeUndefined();
       expect(Object.keys(finalState.tasks).sort()).toEqual([...TASK_IDS].sort());
       for (const id of TASK_IDS) {
-        const entry = finalState.tasks[id]!;
+        const entry = finalState.tasks[id];
         expect(entry.pending, `${id} keeps a pending mark, after: ${real.log.join(' → ')}`).toBeUndefined();
         expect(
           { taskCreateSetting: entry.taskCreateSetting, funcFlag: entry.funcFlag },

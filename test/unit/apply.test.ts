@@ -54,7 +54,7 @@ describe('applyPlan and unconfirmed sends', () => {
     });
     await settle();
     // The mark's write is in flight and held: no call may start before it completes.
-    expect(gate.held.map((h) => h.snapshot.tasks.a?.pending)).toEqual([
+    expect(gate.held.map((h) => h.snapshot.tasks.a.pending)).toEqual([
       expect.objectContaining({ taskCreateSetting: { maxCall: 2 } }),
     ]);
     expect(durableAtCall, 'updateTask started before the pending mark was written').toEqual([]);
@@ -228,17 +228,17 @@ describe('a failed state write', () => {
       (err: Error) => err.message,
     );
     await settle();
-    gate.held[0]!.release(); // the pending marks
+    gate.held[0].release(); // the pending marks
     await settle();
     expect(api.sent).toEqual(['a']);
-    api.answers[0]!(); // a is confirmed: its write starts (and is held), b is sent meanwhile
+    api.answers[0](); // a is confirmed: its write starts (and is held), b is sent meanwhile
     await settle();
     expect(api.sent).toEqual(['a', 'b']);
     expect(gate.held).toHaveLength(1);
-    gate.held[0]!.fail(new Error('EIO: i/o error, write'));
+    gate.held[0].fail(new Error('EIO: i/o error, write'));
     await settle();
     gate.open(); // later writes may succeed: the failure still stops the run
-    api.answers[1]!(); // b's answer arrives after the failure
+    api.answers[1](); // b's answer arrives after the failure
     await settle();
     expect(api.sent, 'a call started after a state write failed').toEqual(['a', 'b']);
     expect(await outcome).toBe('could not write state file callform.state.json: EIO: i/o error, write');

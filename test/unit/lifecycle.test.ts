@@ -305,7 +305,7 @@ describe('a failed state write around a pause window', () => {
     );
     await settle();
     expect(gate.held.map((h) => Object.keys(h.snapshot.owedResumes ?? {}))).toEqual([['a']]);
-    gate.held[0]!.fail(new Error('ENOSPC: no space left on device'));
+    gate.held[0].fail(new Error('ENOSPC: no space left on device'));
     await settle();
     gate.open();
     expect(await applying).toBe('could not write state file unused: ENOSPC: no space left on device');
@@ -318,8 +318,7 @@ describe('a failed state write around a pause window', () => {
     let writes = 0;
     const gate = {
       // 1: a's owed resume; 2: a is paused
-      write: (_path: string, _s: CallformState) =>
-        ++writes === 2 ? Promise.reject(new Error('EIO: i/o error')) : Promise.resolve(),
+      write: () => (++writes === 2 ? Promise.reject(new Error('EIO: i/o error')) : Promise.resolve()),
     };
     const tasks = [desired('a', 7), desired('b', 7)];
     const outcome = await run(p, tasks, {}, 5_000, gate, 1).then(

@@ -66,9 +66,9 @@ describe('state lock: injected filesystem conditions', () => {
     'a filesystem without hard links (link() fails with %s): a clear error, no lock and no temp file left',
     async (code) => {
       const tried: string[] = [];
-      hooks.link = async (_existing, target) => {
+      hooks.link = (_existing, target) => {
         tried.push(target);
-        throw errno(code);
+        return Promise.reject(errno(code));
       };
       const err = await refusal(acquire());
       expect(tried).toEqual([lockFile]); // one attempt: no retry loop, no fallback that skips the lock
@@ -83,16 +83,14 @@ describe('state lock: injected filesystem conditions', () => {
   );
 
   it('any other link() failure is reported as it is, and leaves nothing behind', async () => {
-    hooks.link = async () => {
-      throw Object.assign(new Error('EIO: i/o error, link'), { code: 'EIO' });
-    };
+    hooks.link = () => Promise.reject(Object.assign(new Error('EIO: i/o error, link'), { code: 'EIO' }));
     const err = await refusal(acquire());
     expect(err.message).toBe('cannot lock state file: EIO: i/o error, link');
     expect(await fs.readdir(dir)).toEqual([]);
   });
 
   it('a dead lock replaced by another run while this one breaks it: the new lock is kept, this run is refused', async () => {
-    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
     const stale: LockInfo = {
       id: randomUUID(),
       operation: 'apply',
