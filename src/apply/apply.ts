@@ -256,7 +256,13 @@ async function runWindow(
   const ctx = lifecycle(options);
   const id = t.userTaskID;
   ctx.state.oweResume(id, new Date(ctx.now()).toISOString());
-  await ctx.state.flush();
+  try {
+    await ctx.state.flush();
+  } catch (err) {
+    // The owed resume is not durable: no pause (apply fails with the write error once the calls in flight end).
+    results.record(id, 'failed', { message: `not paused nor updated: ${errorMessage(err)}` });
+    return;
+  }
   const start = ctx.now();
   ctx.onStep?.(id, 'pausing');
   const paused = await pauseTask(ctx, id);
@@ -376,12 +382,14 @@ export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Prom
     results,
   );
   const earlier = await markUnconfirmed(calls, options);
+  // A failed state write ends the run: no new call starts (the ones in flight finish).
+  const stop = () => options.state.failed || (options.shouldStop?.() ?? false);
   const callOf = new Map(calls.map((t) => [t.userTaskID, t]));
   await runPool(
     owed,
     options.parallelism,
     ([id, o]) => runOwed(id, o, callOf.get(id), earlier.get(id), options, results),
-    options.shouldStop,
+    stop,
   );
   const rest = calls.filter(
     (t) => !options.state.current.owedResumes?.[t.userTaskID] && !results.done.has(t.userTaskID),
@@ -390,7 +398,7 @@ export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Prom
     t.action === 'pause-update-resume'
       ? runWindow(t, earlier.get(t.userTaskID), options, results)
       : sendUpdate(t, earlier.get(t.userTaskID), options, results).then((o) => recordUpdate(t, o, results));
-  await runPool(rest, options.parallelism, run, options.shouldStop);
+  await runPool(rest, options.parallelism, run, stop);
   const unstarted = calls.filter((t) => !results.done.has(t.userTaskID));
   for (const t of unstarted)
     results.record(t.userTaskID, 'skipped', { message: 'not attempted: apply was interrupted' });

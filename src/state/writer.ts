@@ -34,6 +34,15 @@ export class StateWriter {
     return this.state;
   }
 
+  /**
+   * True once a write failed: the file may lag what the server got, so apply starts no
+   * further call (a send whose mark or confirmation cannot be recorded is not safe).
+   * It stays true; every later flush() rethrows the failure.
+   */
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
   // The writer owns its state object (a private copy): mutating it in place keeps a
   // thousand-task apply linear instead of copying the task map per landed update.
   /** A confirmed update (or a state-only one): the entry becomes exactly what was applied. */
@@ -127,7 +136,7 @@ export class StateWriter {
         if (this.dirty && !this.flushing) await this.pause(Math.min(2000, 9 * (performance.now() - started)));
       }
     } catch (err) {
-      this.failure = err;
+      this.failure ??= err;
     } finally {
       this.writing = null;
     }
@@ -151,7 +160,6 @@ export class StateWriter {
     this.flushing = false;
     if (this.failure) {
       const err = this.failure;
-      this.failure = null;
       throw new CallformError(`could not write state file ${path.basename(this.statePath)}: ${(err as Error).message}`);
     }
   }

@@ -1,7 +1,7 @@
 /**
  * The model-based reconcile test through the real CLI (dist/cli.js) with real SIGKILLs:
- * random task-file edits, then `apply --auto-approve` killed at a random moment or hit by
- * injected faults. After every step the state may only claim what the server holds; each
+ * random task-file edits, then `apply --auto-approve` killed at a request the simulator
+ * receives (the N-th of the run, N from the seed) or hit by injected faults. After every step the state may only claim what the server holds; each
  * sequence ends with a clean apply, then the server equals the files and
  * `plan --detailed-exitcode` exits 0. Fewer sequences than the in-process model test
  * (each CLI run costs a process start), the same model and invariant.
@@ -10,7 +10,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fc from 'fast-check';
 import { startSimulator, FAULT_KINDS, type Simulator } from '../../src/sim/index.js';
 import { knownSettings } from '../../src/plan/plan.js';
-import { leaves } from '../../src/model/settings.js';
+import { getPath, leaves } from '../../src/model/settings.js';
 import type { CallformState } from '../../src/generated/state.js';
 import {
   createProject,
@@ -18,12 +18,12 @@ import {
   dropDistSnapshot,
   runCli,
   simEnv,
-  sleep,
   spawnCli,
   useDistSnapshot,
   type TempProject,
 } from '../support/project.js';
 import {
+  FIELD_VALUES,
   SEED_TASKS,
   TASK_IDS,
   applyEdit,
@@ -41,23 +41,46 @@ import {
 
 const RUNS = Number(process.env.CALLFORM_MODEL_CLI_RUNS ?? 8);
 
+/**
+ * Requests a killed apply is sure to make: the status read (one listTask page for three
+ * tasks, fault-free: faults start with the second request), then at least one request
+ * per task, since a kill step changes every task (see {@link forceChanges}).
+ */
+const SURE_REQUESTS = 1 + TASK_IDS.length;
+
 interface Step {
   edits: Edit[];
-  /** ms after the spawn to SIGKILL the apply, or null to let it finish. */
-  killAfterMs: number | null;
+  /** SIGKILL the apply when the simulator receives its request number 1 + killAt mod SURE_REQUESTS (null: let it finish). */
+  killAt: number | null;
   faultRate: number;
   faultSeed: number;
 }
 
 const stepArb: fc.Arbitrary<Step> = fc.record({
   edits: fc.array(editArb, { minLength: 1, maxLength: 3 }),
-  killAfterMs: fc.option(fc.integer({ min: 0, max: 600 }), { freq: 3, nil: null }),
+  killAt: fc.option(fc.nat(1_000), { freq: 3, nil: null }),
   faultRate: fc.constantFrom(0, 0, 0.3),
   faultSeed: fc.nat(),
 });
 
+const killRequest = (s: Step) => (s.killAt === null ? null : 1 + (s.killAt % SURE_REQUESTS));
 const describeStep = (s: Step) =>
-  `[${s.edits.map(describeEdit).join(', ')}] apply${s.killAfterMs === null ? '' : ` SIGKILL@${s.killAfterMs}ms`}${s.faultRate ? ` faults ${s.faultRate}` : ''}`;
+  `[${s.edits.map(describeEdit).join(', ')}] apply${s.killAt === null ? '' : ` SIGKILL@request ${killRequest(s)}`}${s.faultRate ? ` faults ${s.faultRate}` : ''}`;
+
+/** Kills planned and fired over the property run (printed as a one-line summary). */
+const kills = { planned: 0, fired: 0 };
+
+/** Every task's own maxCall becomes a value neither the files nor the state's last-applied entry holds. */
+function forceChanges(files: Files, state: CallformState | null): Edit[] {
+  return TASK_IDS.map((id) => {
+    const held = [
+      getPath(state?.tasks[id]?.taskCreateSetting, 'maxCall'),
+      getPath(files.tasks[id], 'taskCreateSetting.maxCall'),
+    ];
+    const value = FIELD_VALUES['taskCreateSetting.maxCall'].find((v) => !held.includes(v));
+    return { kind: 'set', scope: id, path: 'taskCreateSetting.maxCall', value };
+  });
+}
 
 describe('model-based through the CLI: edits × SIGKILL × faults, then one clean apply', () => {
   beforeAll(async () => {
@@ -75,7 +98,9 @@ describe('model-based through the CLI: edits × SIGKILL × faults, then one clea
         timeoutFaultMs: 300,
       });
       const p: TempProject = await createProject(
-        { tasks: 'tasks/*.yaml', timeoutMs: 250, retries: 1, parallelism: 2 },
+        // A short pause window: the simulator pauses at once, and the apply after a kill
+        // between the owed-resume write and the pause waits out the window of that pause.
+        { tasks: 'tasks/*.yaml', timeoutMs: 250, retries: 1, parallelism: 2, pauseTimeoutMs: 1_500 },
         'callform-model-cli-',
       );
       const env = simEnv(sim);
@@ -115,19 +140,41 @@ describe('model-based through the CLI: edits × SIGKILL × faults, then one clea
             history.push(files);
             files = applyEdit(files, history, concrete);
           }
+          if (step.killAt !== null) {
+            for (const e of forceChanges(files, (await p.readState()) as CallformState | null)) {
+              history.push(files);
+              files = applyEdit(files, history, e);
+            }
+          }
           await writeFiles();
           log.push(describeStep(step));
-          sim.setFaults({ faultRate: step.faultRate, faultKinds: [...FAULT_KINDS], faultSeed: step.faultSeed });
+          // Faults start with the second request: the status read before them is clean.
+          const faults = { faultRate: step.faultRate, faultKinds: [...FAULT_KINDS], faultSeed: step.faultSeed };
+          sim.setFaults({ faultRate: 0 });
+          const killAt = killRequest(step);
+          let requests = 0;
+          // Called as each request arrives, before the simulator handles it: the kill lands at
+          // that exact request (it still lands on the server, as one already sent would).
+          sim.onRequest = () => {
+            requests++;
+            if (requests === 1) sim.setFaults(faults);
+            if (requests === killAt) child.child.kill('SIGKILL');
+          };
           const child = spawnCli(['apply', '--auto-approve', '--lock-timeout', '15000'], {
             cwd: p.dir,
             env,
             timeoutMs: 60_000,
           });
-          if (step.killAfterMs !== null) {
-            await sleep(step.killAfterMs);
-            child.child.kill('SIGKILL');
+          const r = await child.done;
+          sim.onRequest = undefined;
+          if (killAt !== null) {
+            kills.planned++;
+            if (r.signal === 'SIGKILL') kills.fired++;
+            expect(
+              r.signal,
+              `the kill at request ${killAt} never fired (${requests} requests), after ${log.join(' → ')}\n${describeResult(['apply'], r)}`,
+            ).toBe('SIGKILL');
           }
-          await child.done;
           await expectStateSound();
         }
         sim.setFaults({ faultRate: 0 });
@@ -148,6 +195,9 @@ describe('model-based through the CLI: edits × SIGKILL × faults, then one clea
       }
     });
     const seed = process.env.CALLFORM_MODEL_SEED ? Number(process.env.CALLFORM_MODEL_SEED) : undefined;
+    kills.planned = 0;
+    kills.fired = 0;
     await fc.assert(property, { numRuns: RUNS, seed, endOnFailure: true });
+    console.log(`model-cli kills: ${kills.fired}/${kills.planned} fired`);
   });
 });

@@ -4,11 +4,13 @@ import { buildPlan } from '../../src/plan/plan.js';
 import { StateWriter } from '../../src/state/writer.js';
 import { ApiError } from '../../src/api/errors.js';
 import type { CallformState, TaskState } from '../../src/generated/state.js';
+import { WriteGate, settle } from '../support/gated-writer.js';
 
 const OLD = { taskCreateSetting: { maxCall: 1 }, funcFlag: {} };
 const NEW = { taskCreateSetting: { maxCall: 2 }, funcFlag: {} };
+const at0 = '2026-01-01T00:00:00.000Z';
 
-function setup(pending?: TaskState['pending']) {
+function setup(pending?: TaskState['pending'], write?: (p: string, s: CallformState) => Promise<void>) {
   const state: CallformState = {
     version: 1,
     lineage: '00000000-0000-4000-8000-000000000000',
@@ -34,7 +36,7 @@ function setup(pending?: TaskState['pending']) {
     now: new Date(),
   });
   const written: CallformState[] = [];
-  const writer = new StateWriter('/unused', state, async (_p, s) => void written.push(structuredClone(s)));
+  const writer = new StateWriter('/unused', state, write ?? (async (_p, s) => void written.push(structuredClone(s))));
   return { plan, writer, written };
 }
 
@@ -43,20 +45,31 @@ const run = (plan: ReturnType<typeof setup>['plan'], writer: StateWriter, update
 
 describe('applyPlan and unconfirmed sends', () => {
   it('writes the pending mark before the call, and replaces the entry once confirmed', async () => {
-    const { plan, writer, written } = setup();
-    let seenBeforeCall: CallformState | undefined;
-    const result = await run(plan, writer, async () => {
-      seenBeforeCall = structuredClone(written[written.length - 1]);
+    const gate = new WriteGate();
+    const { plan, writer } = setup(undefined, gate.write);
+    const durableAtCall: Array<CallformState | undefined> = [];
+    const applying = run(plan, writer, async () => {
+      durableAtCall.push(structuredClone(gate.durable));
       return { retCode: 0, taskID: 'T-a' };
     });
+    await settle();
+    // The mark's write is in flight and held: no call may start before it completes.
+    expect(gate.held.map((h) => h.snapshot.tasks.a.pending)).toEqual([
+      expect.objectContaining({ taskCreateSetting: { maxCall: 2 } }),
+    ]);
+    expect(durableAtCall, 'updateTask started before the pending mark was written').toEqual([]);
+    gate.open();
+    const result = await applying;
     expect(result.counts.applied).toBe(1);
+    expect(durableAtCall).toHaveLength(1);
+    expect(durableAtCall[0]?.tasks.a?.pending).toMatchObject({ taskCreateSetting: { maxCall: 2 } });
     expect(
-      written.every((w) => w.version === 2),
+      gate.released.every((w) => w.version === 2),
       'a version 1 state is written back as version 2',
     ).toBe(true);
-    expect(seenBeforeCall!.tasks.a!.pending).toMatchObject({ taskCreateSetting: { maxCall: 2 } });
     expect(writer.current.tasks.a).toMatchObject({ ...NEW, taskID: 'T-a' });
     expect(writer.current.tasks.a!.pending).toBeUndefined();
+    expect(gate.durable?.tasks.a).toEqual(writer.current.tasks.a);
   });
 
   it('keeps the mark when the outcome is unknown (network error, unverifiable answer)', async () => {
@@ -165,5 +178,71 @@ describe('uncertain fields stay uncertain until a confirmed send covers them (is
     const { plan } = await apply(state, { maxCall: 3 }, { phoneEncrypt: false }, ok);
     const t = plan.tasks[0]!;
     expect(t.action === 'update' && t.payload?.funcFlag).toEqual({ phoneEncrypt: false });
+  });
+});
+
+describe('a failed state write', () => {
+  const lineage = '00000000-0000-4000-8000-000000000000';
+  const ids = ['a', 'b', 'c', 'd'];
+
+  /** updateTask calls whose answers the test gives, one by one. */
+  function heldClient() {
+    const sent: string[] = [];
+    const answers: Array<() => void> = [];
+    const updateTask = (p: { userTaskID: string }) => {
+      sent.push(p.userTaskID);
+      return new Promise<object>((resolve) =>
+        answers.push(() => resolve({ retCode: 0, retMsg: 'ok', taskID: `T-${p.userTaskID}` })),
+      );
+    };
+    return { sent, answers, updateTask };
+  }
+
+  it('stops all further sends: no call starts once a write failed, and apply fails naming the state file', async () => {
+    const state: CallformState = {
+      version: 2,
+      lineage,
+      serial: 1,
+      tasks: Object.fromEntries(ids.map((id) => [id, { sceneID: 's', taskID: `T-${id}`, ...OLD, appliedAt: at0 }])),
+    };
+    const plan = buildPlan({
+      desired: ids.map((id) => ({ userTaskID: id, sceneID: 's', ...NEW, lifecycle: {}, source: `tasks/${id}.yaml:1` })),
+      state,
+      stateExists: true,
+      remote: new Map(ids.map((id) => [id, { userTaskID: id, taskID: `T-${id}`, sceneID: 's', taskStatus: 1 }])),
+      targets: null,
+      filesDigest: 'f'.repeat(64),
+      toolVersion: 'test',
+      now: new Date(),
+    });
+    const gate = new WriteGate();
+    const writer = new StateWriter('/dir/callform.state.json', state, gate.write);
+    const api = heldClient();
+    const applying = applyPlan(plan, {
+      client: { updateTask: api.updateTask } as never,
+      state: writer,
+      parallelism: 1,
+    });
+    const outcome = applying.then(
+      () => 'resolved',
+      (err: Error) => err.message,
+    );
+    await settle();
+    gate.held[0].release(); // the pending marks
+    await settle();
+    expect(api.sent).toEqual(['a']);
+    api.answers[0](); // a is confirmed: its write starts (and is held), b is sent meanwhile
+    await settle();
+    expect(api.sent).toEqual(['a', 'b']);
+    expect(gate.held).toHaveLength(1);
+    gate.held[0].fail(new Error('EIO: i/o error, write'));
+    await settle();
+    gate.open(); // later writes may succeed: the failure still stops the run
+    api.answers[1](); // b's answer arrives after the failure
+    await settle();
+    expect(api.sent, 'a call started after a state write failed').toEqual(['a', 'b']);
+    expect(await outcome).toBe('could not write state file callform.state.json: EIO: i/o error, write');
+    // c and d were never sent: their marks stay, nothing claims they landed
+    expect(writer.current.tasks.c).toMatchObject({ ...OLD, pending: { taskCreateSetting: { maxCall: 2 } } });
   });
 });

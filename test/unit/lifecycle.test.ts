@@ -9,15 +9,27 @@ import { StateWriter } from '../../src/state/writer.js';
 import { ApiError } from '../../src/api/errors.js';
 import type { CallformState } from '../../src/generated/state.js';
 import type { DesiredTask } from '../../src/model/task.js';
+import { WriteGate, settle } from '../support/gated-writer.js';
 
 const LINEAGE = '00000000-0000-4000-8000-000000000000';
 
 /** A scripted platform: statuses per task, a pause that lands after `pauseAfterPolls` status reads, call log. */
 function platform(
   statuses: Record<string, number>,
-  opts: { pauseAfterPolls?: number; refuseStart?: number; failUpdate?: boolean; finishOnPause?: boolean } = {},
+  opts: {
+    pauseAfterPolls?: number;
+    refuseStart?: number;
+    failUpdate?: boolean;
+    finishOnPause?: boolean;
+    /** The pause is refused (retCode, first attempt) whatever the status. */
+    refusePause?: boolean;
+    /** listTask fails: the status cannot be read. */
+    unreadable?: boolean;
+  } = {},
 ) {
   const log: string[] = [];
+  /** Status reads (listTask), by task. */
+  const reads: string[] = [];
   const pendingPause = new Map<string, number>();
   let clock = 1_000_000;
   const client: ApplyClient = {
@@ -33,7 +45,7 @@ function platform(
       log.push(`${taskOperate === 2 ? 'pause' : taskOperate === 1 ? 'start' : 'finish'} ${userTaskID}`);
       const s = statuses[userTaskID]!;
       if (taskOperate === 2) {
-        if (s !== 2)
+        if (s !== 2 || opts.refusePause)
           throw new ApiError('mgrTaskStatus', 'retcode', `retCode 1: cannot pause status ${s}`, {
             retCode: 1,
             attempts: 1,
@@ -62,6 +74,8 @@ function platform(
       return { retCode: 0, retMsg: 'ok', taskStatus: 2 };
     },
     async listTaskPages({ userTaskID }) {
+      reads.push(...userTaskID);
+      if (opts.unreadable) throw new ApiError('listTask', 'network', 'socket hang up', { attempts: 3 });
       return userTaskID.flatMap((id) => {
         const left = pendingPause.get(id);
         if (left !== undefined) {
@@ -76,7 +90,7 @@ function platform(
       });
     },
   };
-  return { client, log, statuses, now: () => new Date(clock), sleep: async (ms: number) => void (clock += ms) };
+  return { client, log, reads, statuses, now: () => new Date(clock), sleep: async (ms: number) => void (clock += ms) };
 }
 
 const desired = (id: string, maxCall: number): DesiredTask => ({
@@ -93,6 +107,8 @@ async function run(
   tasks: DesiredTask[],
   state?: Partial<CallformState>,
   pauseTimeoutMs = 5_000,
+  gate?: Pick<WriteGate, 'write'>,
+  parallelism = 4,
 ) {
   const initial: CallformState = { version: 2, lineage: LINEAGE, serial: 1, tasks: {}, ...state };
   const remote = new Map(
@@ -112,12 +128,16 @@ async function run(
     now: p.now(),
   });
   const writes: CallformState[] = [];
-  const writer = new StateWriter('/unused', initial, async (_p, s) => void writes.push(structuredClone(s)));
+  const writer = new StateWriter(
+    '/unused',
+    initial,
+    gate?.write ?? (async (_p, s) => void writes.push(structuredClone(s))),
+  );
   const steps: string[] = [];
   const result = await applyPlan(plan, {
     client: p.client,
     state: writer,
-    parallelism: 4,
+    parallelism,
     now: p.now,
     sleep: p.sleep,
     pauseTimeoutMs,
@@ -130,11 +150,25 @@ async function run(
 describe('pause → update → resume', () => {
   it('records the owed resume durably before the pause, pauses, updates, resumes, then clears it', async () => {
     const p = platform({ a: 2 });
-    const { plan, result, writer, writes, steps } = await run(p, [desired('a', 7)]);
+    const gate = new WriteGate();
+    const owedAtPause: unknown[] = [];
+    const mgrTaskStatus = p.client.mgrTaskStatus.bind(p.client);
+    p.client.mgrTaskStatus = (req) => {
+      if (req.taskOperate === 2) owedAtPause.push(gate.durable?.owedResumes?.a);
+      return mgrTaskStatus(req);
+    };
+    const applying = run(p, [desired('a', 7)], {}, 5_000, gate);
+    await settle();
+    // The owed resume's write is in flight and held: the pause must wait for it.
+    expect(gate.held.map((h) => h.snapshot.owedResumes?.a)).toEqual([expect.objectContaining({ phase: 'pausing' })]);
+    expect(p.log, 'the pause was sent before the owed resume was written').toEqual([]);
+    gate.open();
+    const { plan, result, writer, steps } = await applying;
     expect(plan.tasks[0]!.action).toBe('pause-update-resume');
     expect(p.log).toEqual(['pause a', 'update a (status 5)', 'start a']);
-    expect(writes.some((w) => w.owedResumes?.a?.phase === 'pausing')).toBe(true);
+    expect(owedAtPause).toEqual([expect.objectContaining({ phase: 'pausing' })]);
     expect(writer.current.owedResumes).toBeUndefined();
+    expect(gate.durable?.owedResumes).toBeUndefined();
     expect(writer.current.tasks.a).toMatchObject({ taskCreateSetting: { maxCall: 7 } });
     expect(p.statuses.a).toBe(2);
     expect(result.results[0]).toMatchObject({ outcome: 'applied', pausedMs: expect.any(Number) });
@@ -226,6 +260,74 @@ describe('pause → update → resume', () => {
       message: expect.stringMatching(/finished meanwhile/),
     });
     expect(writer.current.owedResumes).toBeUndefined();
+  });
+});
+
+describe('a refused pause', () => {
+  it('while the task still runs: not updated, nothing resumed, the owed resume cleared, the refusal named', async () => {
+    const p = platform({ a: 2 }, { refusePause: true });
+    const { result, writer, steps } = await run(p, [desired('a', 7)]);
+    expect(p.log).toEqual(['pause a']);
+    expect(p.reads).toEqual(['a']); // why it was refused: the status says it still runs
+    expect(result.results[0]).toMatchObject({
+      outcome: 'failed',
+      calls: 0,
+      message: 'the pause was refused: mgrTaskStatus: retCode 1: cannot pause status 2',
+    });
+    expect(p.statuses.a).toBe(2);
+    expect(writer.current.owedResumes).toBeUndefined();
+    expect(steps).toEqual(['a:pausing']);
+  });
+
+  it('while the status cannot be read: not updated, nothing resumed, both reasons named', async () => {
+    const p = platform({ a: 2 }, { refusePause: true, unreadable: true });
+    const { result, writer } = await run(p, [desired('a', 7)]);
+    expect(p.log).toEqual(['pause a']);
+    expect(p.reads).toEqual(['a']);
+    expect(result.results[0]).toMatchObject({
+      outcome: 'failed',
+      calls: 0,
+      message:
+        'the pause was refused (mgrTaskStatus: retCode 1: cannot pause status 2) and the status could not be read: listTask: socket hang up',
+    });
+    expect(p.statuses.a).toBe(2);
+    expect(writer.current.owedResumes).toBeUndefined();
+  });
+});
+
+describe('a failed state write around a pause window', () => {
+  it('the owed resume cannot be written: nothing is paused, no other task is touched, apply fails', async () => {
+    const p = platform({ a: 2, b: 2 });
+    const gate = new WriteGate();
+    const applying = run(p, [desired('a', 7), desired('b', 7)], {}, 5_000, gate).then(
+      () => 'resolved',
+      (err: Error) => err.message,
+    );
+    await settle();
+    expect(gate.held.map((h) => Object.keys(h.snapshot.owedResumes ?? {}))).toEqual([['a']]);
+    gate.held[0].fail(new Error('ENOSPC: no space left on device'));
+    await settle();
+    gate.open();
+    expect(await applying).toBe('could not write state file unused: ENOSPC: no space left on device');
+    expect(p.log).toEqual([]);
+    expect(p.statuses).toEqual({ a: 2, b: 2 });
+  });
+
+  it('a write fails while a task is paused: it is still updated and resumed, the next task is never paused', async () => {
+    const p = platform({ a: 2, b: 2 });
+    let writes = 0;
+    const gate = {
+      // 1: a's owed resume; 2: a is paused
+      write: () => (++writes === 2 ? Promise.reject(new Error('EIO: i/o error')) : Promise.resolve()),
+    };
+    const tasks = [desired('a', 7), desired('b', 7)];
+    const outcome = await run(p, tasks, {}, 5_000, gate, 1).then(
+      () => 'resolved',
+      (err: Error) => err.message,
+    );
+    expect(outcome).toBe('could not write state file unused: EIO: i/o error');
+    expect(p.log).toEqual(['pause a', 'update a (status 5)', 'start a']);
+    expect(p.statuses).toEqual({ a: 2, b: 2 });
   });
 });
 
