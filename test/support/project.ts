@@ -47,7 +47,7 @@ export async function useDistSnapshot(): Promise<string> {
   if (snapshotDir) return cliPath();
   const deadline = Date.now() + 20_000;
   while (Date.now() - (await newestMtime(DIST_DIR)) < 2000 && Date.now() < deadline) await sleep(250);
-  const dir = await tempDir('callform-dist-');
+  const dir = await tempDir('callform-dist-', 'file'); // shared by the file's tests: kept until dropDistSnapshot()
   await cp(DIST_DIR, path.join(dir, 'dist'), { recursive: true });
   await cp(path.join(REPO_ROOT, 'package.json'), path.join(dir, 'package.json'));
   if (existsSync(path.join(REPO_ROOT, 'schemas')))
@@ -181,7 +181,7 @@ export function createProject(settings: ProjectSettings = {}, prefix = 'callform
  * (any object: a test may write settings callform must refuse).
  */
 export function tempProject(settings: object = {}): Promise<TempProject> {
-  return makeProject({ settings: settings as ProjectSettings, base: TEMP_PROJECT_SETTINGS, prefix: 'callform-it-' });
+  return makeProject({ settings, base: TEMP_PROJECT_SETTINGS, prefix: 'callform-it-' });
 }
 
 /** Credentials and endpoint for a simulator; NXCLOUD_* from the outer environment never leak in. */

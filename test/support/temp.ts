@@ -27,11 +27,18 @@ afterAll(async () => {
   await Promise.all([...fileScoped].map(removeTempDir));
 });
 
-/** Registers `dir` for removal: at the end of the running test, or of the file outside a test. */
-export function trackTempDir(dir: string): string {
+/**
+ * When a temp directory is removed: 'auto' at the end of the test that made it (of the file
+ * when made outside a test), 'file' at the end of the test file in any case.
+ */
+export type TempScope = 'auto' | 'file';
+
+/** Registers `dir` for removal (see {@link TempScope}). */
+export function trackTempDir(dir: string, scope: TempScope = 'auto'): string {
   // The file's afterAll removes it in any case (also when onTestFinished hooks do not run: a
   // test skipped with ctx.skip()); inside a test, it goes as soon as that test finishes.
   fileScoped.add(dir);
+  if (scope === 'file') return dir;
   try {
     onTestFinished(() => removeTempDir(dir));
   } catch {
@@ -41,8 +48,8 @@ export function trackTempDir(dir: string): string {
 }
 
 /** A fresh directory `os.tmpdir()/<prefix>XXXXXX`, removed automatically (see the module comment). */
-export async function tempDir(prefix = 'callform-'): Promise<string> {
-  return trackTempDir(await mkdtemp(path.join(tmpdir(), prefix)));
+export async function tempDir(prefix = 'callform-', scope: TempScope = 'auto'): Promise<string> {
+  return trackTempDir(await mkdtemp(path.join(tmpdir(), prefix)), scope);
 }
 
 /** A fresh temp directory holding `files` (relative path → content), removed automatically. */
