@@ -51,7 +51,8 @@ async function writeHuge(file: string): Promise<void> {
 
 /** Copies the case to a fresh temp dir (without expect.json; removed automatically) and generates what it asks for. */
 export async function materialise(caseName: string, expect: CaseExpect): Promise<string> {
-  const dir = await tempDir(`callform-bad-${caseName}-`);
+  // 'file': the corpus runs its cases with it.concurrent, where the running test is not known.
+  const dir = await tempDir(`callform-bad-${caseName}-`, 'file');
   await cp(path.join(BAD_DIR, caseName), dir, { recursive: true });
   await rm(path.join(dir, 'expect.json'));
   if (expect.generate) {

@@ -5,7 +5,9 @@
  * finishes. Everything lives under `os.tmpdir()`, which the vitest globalSetup
  * (global-setup.ts) points at one directory per run and checks for leftovers at the end.
  *
- * Import this module from test files only (it registers a file-level afterAll hook).
+ * Import this module from test files only (it registers a file-level afterAll hook). In
+ * `it.concurrent` tests vitest does not know which test is running: pass scope 'file' there
+ * (and remove the directory in a finally when the file makes many).
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
