@@ -199,8 +199,8 @@ export interface CliResult {
   stderr: string;
   /** True when the helper had to kill the process because `timeoutMs` passed. */
   timedOut: boolean;
-  /** Wall time from spawn to exit, ms (for messages and reports, never for assertions). */
-  ms: number;
+  /** Wall time from spawn to exit, ms (for messages and reports, never for assertions; runCli sets it). */
+  ms?: number;
 }
 
 export interface SpawnOptions {
