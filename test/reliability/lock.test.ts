@@ -124,9 +124,14 @@ describe('state lock', () => {
         { timeoutMs: 15_000, what: 'the first apply to take the lock' },
       );
       expect(info.pid).toBe(first.pid);
+      // Keep the first run inside its lock while the second starts (node's start-up alone can
+      // take seconds on a busy machine): each of its remaining calls now takes 2 s (its
+      // timeout is 10 s), until the second has given up.
+      sim.setFaults({ latencyMs: 2000 });
 
       const args = ['apply', '--auto-approve', '--lock-timeout', '200'];
       const second = await runCli(args, { cwd: p.dir, env });
+      sim.setFaults({ latencyMs: 300 });
       const where = describeResult(args, second);
       expect(second.code, where).toBe(1);
       expect(second.stderr, where).toMatch(/state is locked/);
