@@ -3,9 +3,13 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Integration, reliability and corpus tests run dist/cli.js: rebuild it first if stale.
+    // Integration, reliability and corpus tests run dist/cli.js: rebuild it first if stale. It also
+    // gives the run its own temp directory and fails the run when a test leaves anything in it.
     globalSetup: ['./test/support/global-setup.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
+    // Golden files (test/golden, toMatchFileSnapshot): a missing or different one fails the test.
+    // CALLFORM_UPDATE_GOLDEN=1 rewrites them (review the diff before committing); so does `vitest -u`.
+    update: process.env.CALLFORM_UPDATE_GOLDEN === '1' ? 'all' : 'none',
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Integration tests spawn the CLI; two cores here.

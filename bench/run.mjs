@@ -10,6 +10,8 @@
 //   5. apply at the API's limits: a rate-limited simulator (100 req/s), adaptive vs fixed
 //      concurrency, and a limit that drops from 100 to 30 req/s halfway through
 //   6. live tasks: paused time of 200 pause → update → resume windows at 50 ms latency
+//   7. bounds moved out of the tests: throttled share of small rate-limited applies per throttle
+//      style, the pacing rate after a limit drop, the state lock's recovery after a SIGKILLed holder
 //
 // Peak RSS: measured with `/usr/bin/time -f %M` (GNU time, max resident set size of the child, KiB)
 // when available; otherwise by polling /proc/<pid>/status VmHWM every 5 ms (may slightly under-read
@@ -978,6 +980,155 @@ await section('6 live tasks (200 running, pause → update → resume, 50 ms lat
     );
   } finally {
     await sim.close();
+  }
+});
+
+// ------------------------------------------------------------------ 7. figures moved out of the tests
+// Timing-dependent bounds the test suite used to assert (test/integration/rate-limit.test.ts,
+// test/reliability/lock.test.ts): the tests now check counts and events only; the bounds live here.
+await section('7 small rate-limited applies and lock recovery (figures moved out of the tests)', async () => {
+  const ids = (n) => Array.from({ length: n }, (_, i) => `rl-${String(i).padStart(4, '0')}`);
+  /** A project changing every one of `n` not-started tasks (YAML is a superset of JSON). */
+  const writeProject = async (dir, n, settings) => {
+    await mkdir(path.join(dir, 'tasks'), { recursive: true });
+    await writeFile(
+      path.join(dir, 'callform.config.yaml'),
+      JSON.stringify({ parallelism: 32, timeoutMs: 5000, retries: 1, ...settings }) + '\n',
+    );
+    const tasks = ids(n).map((userTaskID, i) => ({
+      userTaskID,
+      sceneID: 'scene-1',
+      taskCreateSetting: { maxCall: 1 + (i % 9) },
+    }));
+    await writeFile(path.join(dir, 'tasks', 'all.yaml'), JSON.stringify({ tasks }) + '\n');
+  };
+  const seedOf = (n) => ({ tasks: ids(n).map((userTaskID) => ({ userTaskID, sceneID: 'scene-1', taskStatus: 1 })) });
+  const pct = (x) => round(100 * x, 1);
+
+  // 7a: 60 tasks through the CLI against a 40 req/s limit (burst 4), per throttle style. The
+  // start's overshoot (parallelism 32 at once) is most of what is throttled.
+  for (const style of ['http429', 'retcode7', 'mixed']) {
+    const dir = path.join(tmp, `small-rate-${style}`);
+    await writeProject(dir, 60, {});
+    const sim = await startSimulator({
+      seed: seedOf(60),
+      rateLimit: 40,
+      throttleStyle: style,
+      latencyMs: 5,
+      faultSeed: 7,
+      port: 0,
+      host: '127.0.0.1',
+    });
+    try {
+      const env = cliEnv({ NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret });
+      const r = await runChild(NODE, [CLI, 'apply', '--auto-approve'], { cwd: dir, env });
+      expectOk(r, `apply --auto-approve (60 tasks, 40 req/s, ${style})`);
+      const s = sim.stats();
+      const share = s.throttled / Math.max(1, s.requests);
+      figure(
+        `7a-${style}`,
+        `60 tasks via the CLI at 40 req/s (${style}): throttled answers / API calls`,
+        pct(share),
+        '%',
+        '< 45%',
+        share < 0.45 && s.updates === 60,
+        { requests: s.requests, throttled: s.throttled, updates: s.updates, wallMs: round(r.ms) },
+      );
+    } finally {
+      await sim.close();
+    }
+  }
+
+  // 7b: 80 tasks, library apply, the limit drops from 60 to 20 req/s once 40 are done: where the
+  // controller's pacing rate ends up.
+  {
+    const dir = path.join(tmp, 'small-rate-drop');
+    await writeProject(dir, 80, {});
+    const sim = await startSimulator({
+      seed: seedOf(80),
+      rateLimit: 60,
+      latencyMs: 5,
+      faultSeed: 7,
+      port: 0,
+      host: '127.0.0.1',
+    });
+    try {
+      const env = cliEnv({ NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret });
+      const project = await openProject({ cwd: dir, env, overrides: { parallelism: 32 } });
+      const gate = createRateController(project);
+      const client = await createClient(project, { gate });
+      const run = await computePlan(project, { offline: false, targets: null, client });
+      let dropped = false;
+      const result = await executePlan(project, run.plan, run.state, {
+        client,
+        parallelism: 32,
+        onResult: (_r, done) => {
+          if (!dropped && done >= 40) {
+            dropped = true;
+            sim.setFaults({ rateLimit: 20 });
+          }
+        },
+      });
+      const paced = gate.snapshot().pacedAt;
+      figure(
+        '7b',
+        '80 tasks, limit 60 → 20 req/s after 40: pacing rate at the end (came down toward 20)',
+        paced === null ? null : round(paced),
+        'req/s',
+        '< 40',
+        paced !== null && paced < 40 && result.counts.applied === 80,
+        { applied: result.counts.applied, failed: result.counts.failed, decreases: gate.snapshot().decreases },
+      );
+    } finally {
+      await sim.close();
+    }
+  }
+
+  // 7c: SIGKILL a process looping acquire/release on the state lock at random moments; the next
+  // acquire (timeout 0) breaks whatever the dead holder left. How long that takes, at worst.
+  {
+    const KILLS = 20;
+    const dir = path.join(tmp, 'lock-kill');
+    await mkdir(dir, { recursive: true });
+    const statePath = path.join(dir, 'callform.state.json');
+    const lockModule = pathToFileURL(path.join(DIST, 'state', 'lock.js')).href;
+    const { acquireStateLock } = await import(lockModule);
+    const script = `
+      const { acquireStateLock } = await import(${JSON.stringify(lockModule)});
+      process.stdout.write('looping\\n');
+      for (;;) {
+        const lock = await acquireStateLock(${JSON.stringify(statePath)}, { operation: 'apply', timeoutMs: 0 });
+        await lock.release();
+      }
+    `;
+    let seed = 7;
+    const rng = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const times = [];
+    for (let k = 0; k < KILLS; k++) {
+      const child = spawn(NODE, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const exited = new Promise((resolve) => child.on('close', resolve));
+      await new Promise((resolve, reject) => {
+        child.stdout.on('data', (d) => String(d).includes('looping') && resolve());
+        child.on('close', (code) => reject(new Error(`the looping child exited ${code} before looping`)));
+      });
+      await new Promise((r) => setTimeout(r, Math.floor(rng() * 40)));
+      child.kill('SIGKILL');
+      await exited;
+      const t0 = performance.now();
+      const lock = await acquireStateLock(statePath, { operation: 'bench', timeoutMs: 0 });
+      times.push(performance.now() - t0);
+      await lock.release();
+    }
+    const worst = Math.max(...times);
+    figure(
+      '7c',
+      `state lock: next acquire (timeout 0) after SIGKILL of a holder, worst of ${KILLS}`,
+      round(worst),
+      'ms',
+      '< 1000 ms',
+      worst < 1000,
+      { medianMs: round(median(times)), timesMs: times.map((t) => round(t)) },
+    );
   }
 });
 

@@ -4,6 +4,7 @@ import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { validatePlan } from '../../src/generated/plan-validator.js';
 import { PLAN_FORMAT_VERSION } from '../../src/model/plan.js';
 import { runCli, tempProject, type TempProject } from '../support/cli-harness.js';
+import { describeResult } from '../support/project.js';
 
 let sim: Simulator;
 let env: Record<string, string>;
@@ -33,6 +34,12 @@ afterAll(async () => {
   await sim.close();
   await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true })));
 });
+
+/** A setup step: runs the CLI and fails the test at once (with its output) unless it exits 0. */
+async function ok(p: TempProject, ...args: string[]): Promise<void> {
+  const r = await runCli(args, { cwd: p.dir, env });
+  expect(r.code, describeResult(args, r)).toBe(0);
+}
 
 describe('saved plans', () => {
   it('round trip: plan --out, show in every format, apply exactly that plan', async () => {
@@ -68,8 +75,8 @@ describe('saved plans', () => {
 
   it('refuses a plan made before another apply changed the state', async () => {
     const p = await freshProject();
-    await runCli(['plan', '--out', 'old.cfplan'], { cwd: p.dir, env });
-    expect((await runCli(['apply', '--auto-approve', '--target', 'north-1'], { cwd: p.dir, env })).code).toBe(0);
+    await ok(p, 'plan', '--out', 'old.cfplan');
+    await ok(p, 'apply', '--auto-approve', '--target', 'north-1');
     const stateBefore = await p.read('callform.state.json');
     const res = await runCli(['apply', 'old.cfplan'], { cwd: p.dir, env });
     expect(res.code).toBe(1);
@@ -79,11 +86,11 @@ describe('saved plans', () => {
 
   it('refuses a plan whose task files were edited since', async () => {
     const p = await freshProject();
-    await runCli(['apply', '--auto-approve'], { cwd: p.dir, env });
+    await ok(p, 'apply', '--auto-approve');
     await p.write('tasks/t.yaml', {
       tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: 9 } })),
     });
-    await runCli(['plan', '--out', 'p.cfplan'], { cwd: p.dir, env });
+    await ok(p, 'plan', '--out', 'p.cfplan');
     await p.write('tasks/t.yaml', {
       tasks: IDS.map((id) => ({
         userTaskID: id,
@@ -99,11 +106,11 @@ describe('saved plans', () => {
   /** A project with a saved --target plan of one change, and the plan as written. */
   async function targetedPlan(): Promise<{ p: TempProject; original: any }> {
     const p = await freshProject();
-    await runCli(['apply', '--auto-approve'], { cwd: p.dir, env });
+    await ok(p, 'apply', '--auto-approve');
     await p.write('tasks/t.yaml', {
       tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: 9 } })),
     });
-    await runCli(['plan', '--out', 'p.cfplan', '--target', 'north-1'], { cwd: p.dir, env });
+    await ok(p, 'plan', '--out', 'p.cfplan', '--target', 'north-1');
     return { p, original: JSON.parse(await p.read('p.cfplan')) };
   }
 
@@ -143,12 +150,12 @@ describe('saved plans', () => {
 
   it('refuses a plan when the state serial moved (same lineage, same files)', async () => {
     const p = await freshProject();
-    await runCli(['apply', '--auto-approve'], { cwd: p.dir, env });
+    await ok(p, 'apply', '--auto-approve');
     await p.write('tasks/t.yaml', {
       tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: 5 } })),
     });
-    await runCli(['plan', '--out', 'p.cfplan'], { cwd: p.dir, env });
-    expect((await runCli(['apply', '--auto-approve', '--target', 'north-1'], { cwd: p.dir, env })).code).toBe(0);
+    await ok(p, 'plan', '--out', 'p.cfplan');
+    await ok(p, 'apply', '--auto-approve', '--target', 'north-1');
     const res = await runCli(['apply', 'p.cfplan'], { cwd: p.dir, env });
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/saved plan is stale: the state changed since the plan was made \(serial \d+ → \d+\)/);
@@ -156,9 +163,15 @@ describe('saved plans', () => {
 
   it('--target cannot be combined with a saved plan', async () => {
     const p = await freshProject();
-    await runCli(['plan', '--out', 'p.cfplan'], { cwd: p.dir, env });
+    const updatesBefore = sim.stats().updates;
+    await ok(p, 'plan', '--out', 'p.cfplan');
+    const stateBefore = await p.readState();
     const res = await runCli(['apply', 'p.cfplan', '--target', 'north-1'], { cwd: p.dir, env });
     expect(res.code).toBe(1);
+    expect(res.stderr).toContain('Error: --target cannot be combined with a saved plan');
+    expect(res.stderr).toContain('hint: these are chosen when the plan is made');
+    expect(await p.readState()).toEqual(stateBefore);
+    expect(sim.stats().updates, 'nothing was sent').toBe(updatesBefore);
   });
 });
 

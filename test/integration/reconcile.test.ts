@@ -167,7 +167,13 @@ describe('plan and apply against the simulator', () => {
     expect(res.stdout).toMatch(/task-a failed: updateTask: retCode \d+: .*cannot be modified/);
     const state = await project.state();
     expect(state.tasks['task-a']).toBeUndefined();
-    expect(state.tasks['task-b']).toBeDefined();
+    // task-b was applied as declared (with the file's defaults), confirmed: nothing pending.
+    expect(state.tasks['task-b']).toMatchObject({
+      taskCreateSetting: { taskName: 'B', maxCall: 2 },
+      funcFlag: { wholeTTS: true },
+    });
+    expect(state.tasks['task-b'].pending).toBeUndefined();
+    expect(sim.tasks.get('task-b')!.taskCreateSetting).toMatchObject({ taskName: 'B', maxCall: 2 });
   });
 
   it('apply without --auto-approve refuses when stdin is not a terminal', async () => {

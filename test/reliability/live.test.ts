@@ -164,7 +164,9 @@ describe('guaranteed resume', () => {
         const r = await runCli(['apply', '--auto-approve'], { cwd: p.dir, env, timeoutMs: 60_000 });
         expect(r.code, describeResult(['apply'], r)).toBe(0);
         await expectConverged(sim, p, 7, 'after faults');
-        expect(sim.stats().faults).toMatchObject({ badsign: expect.any(Number) });
+        // The rounds really met every kind of fault (the counters start at 0 for each kind).
+        const faults = sim.stats().faults;
+        for (const kind of FAULT_KINDS) expect(faults[kind], `${kind} faults injected`).toBeGreaterThan(0);
       } finally {
         await sim.close();
         await p.cleanup();

@@ -2,15 +2,15 @@
  * Helpers for the hostile-input corpus (test/fixtures/bad): materialise a case in a
  * temp dir, generate the inputs too big or too binary to commit, run the built CLI.
  */
-import { cp, mkdtemp, readFile, readdir, rm, writeFile, mkdir, open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile, readdir, rm, writeFile, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { runCli } from './project.js';
+import { REPO_ROOT } from './repo.js';
+import { runCli, type CliResult } from './project.js';
+import { tempDir } from './temp.js';
 
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CLI = path.join(REPO, 'dist', 'cli.js');
-export const BAD_DIR = path.join(REPO, 'test', 'fixtures', 'bad');
+export { REPO_ROOT as REPO, type CliResult };
+export const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
+export const BAD_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'bad');
 
 export interface CaseExpect {
   args: string[];
@@ -21,14 +21,6 @@ export interface CaseExpect {
   stderr: string[];
   /** Expected exit code; 1 when absent. */
   exitCode?: number;
-}
-
-export interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
 }
 
 export async function listCases(): Promise<string[]> {
@@ -57,9 +49,10 @@ async function writeHuge(file: string): Promise<void> {
   }
 }
 
-/** Copies the case to a fresh temp dir (without expect.json) and generates what it asks for. */
+/** Copies the case to a fresh temp dir (without expect.json; removed automatically) and generates what it asks for. */
 export async function materialise(caseName: string, expect: CaseExpect): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), `callform-bad-${caseName}-`));
+  // 'file': the corpus runs its cases with it.concurrent, where the running test is not known.
+  const dir = await tempDir(`callform-bad-${caseName}-`, 'file');
   await cp(path.join(BAD_DIR, caseName), dir, { recursive: true });
   await rm(path.join(dir, 'expect.json'));
   if (expect.generate) {
@@ -94,9 +87,7 @@ export async function runCase(
   extraEnv: Record<string, string> = {},
   timeoutMs = 20_000,
 ): Promise<CliResult> {
-  const started = Date.now();
-  const r = await runCli(args, { cwd, env: { FORCE_COLOR: undefined, ...extraEnv }, timeoutMs });
-  return { code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
+  return runCli(args, { cwd, env: { FORCE_COLOR: undefined, ...extraEnv }, timeoutMs });
 }
 
 /** Every path under dir whose name contains ".lock" (lock files, their temp files, an older callform's lock dirs and .lock.info). */

@@ -3,6 +3,7 @@
  * position callform reports for a text agrees with them (test/hostile/positions.fuzz.test.ts).
  */
 import { expect } from 'vitest';
+import jsYaml from 'js-yaml';
 import YAML, { LineCounter, isMap, isSeq, isScalar, isPair, type Node } from 'yaml';
 import { parseSource, traceSource, type PathSegment } from '../../src/diagnostics/source.js';
 import { formatPath } from '../../src/diagnostics/ajv.js';
@@ -55,8 +56,32 @@ export function paths(value: unknown, prefix: PathSegment[] = [], out: PathSegme
   return out;
 }
 
-/** Checks (a) for one text: the loader's locator and the trace against `yaml`'s ranges for every path. */
-export function checkAllPositions(file: string, text: string, expected: unknown[]): void {
+/**
+ * Why the js-yaml fast path may decline a text (traceSource returns null), as its contract
+ * states it: a BOM or a lone CR (offsets would shift), anchors/aliases/tags (or what may look
+ * like them), a line ending in `-` (maybe an empty sequence item), or js-yaml refusing it.
+ * Null when none applies: then declining is a failure, not a reason to skip the trace check.
+ */
+export function declineReason(file: string, text: string): string | null {
+  if (/^\uFEFF|\r(?!\n)/.test(text)) return 'a BOM or a lone CR';
+  const json = file.toLowerCase().endsWith('.json');
+  if (!json && /(?:^|[\s[{,:-])[&*!]/m.test(text)) return 'maybe anchors, aliases or tags';
+  if (!json && /(?:^|[ \t])-[ \t]*(?:#.*)?\r?$/m.test(text)) return 'maybe an empty sequence item';
+  try {
+    if (json) jsYaml.load(text, { schema: jsYaml.JSON_SCHEMA });
+    else jsYaml.loadAll(text, undefined, { schema: jsYaml.CORE_SCHEMA });
+  } catch (err) {
+    return `js-yaml refuses it (${(err as Error).message.split('\n')[0]})`;
+  }
+  return null;
+}
+
+/**
+ * Checks (a) for one text: the loader's locator and the trace against `yaml`'s ranges for every
+ * path. Says whether the trace was checked ('traced') or the fast path declined the text for
+ * a reason {@link declineReason} names ('declined'); a decline without one fails.
+ */
+export function checkAllPositions(file: string, text: string, expected: unknown[]): 'traced' | 'declined' {
   // Every message carries the text, so a failure shows the document it is about.
   const about = (what: string) => `${what}\n--- ${file} ---\n${text}\n---`;
   const ref = new Reference(text);
@@ -72,6 +97,8 @@ export function checkAllPositions(file: string, text: string, expected: unknown[
   // must fit the documents and answer for every path: `yaml` is only the fallback.
   const traced = traceSource(file, text);
   if (traced) expect(traced.trace, about('the trace fits the documents')).toBeDefined();
+  else
+    expect(declineReason(file, text), about('the js-yaml fast path declined the text without a reason')).not.toBeNull();
   parsed.documents.forEach((doc, i) => {
     for (const path of [[], ...paths(expected[i])]) {
       const want = ref.position(i, path);
@@ -94,4 +121,5 @@ export function checkAllPositions(file: string, text: string, expected: unknown[
       }
     }
   });
+  return traced ? 'traced' : 'declined';
 }

@@ -1,17 +1,18 @@
 /**
- * Shared helpers for the reliability tests (test/reliability/): temporary callform
- * projects, spawning the built CLI (dist/cli.js) with output capture, and waiting.
+ * Shared helpers for the CLI tests (test/integration/, test/reliability/): temporary callform
+ * projects (one TempProject, removed automatically: see temp.ts), spawning the built CLI
+ * (dist/cli.js) with output capture (one CliResult), and waiting.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { CallformSettings } from '../../src/generated/config.js';
+import { REPO_ROOT } from './repo.js';
+import { removeTempDir, tempDir } from './temp.js';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { REPO_ROOT };
 export const CLI_PATH = path.join(REPO_ROOT, 'dist', 'cli.js');
 export const DIST_DIR = path.join(REPO_ROOT, 'dist');
 
@@ -46,7 +47,7 @@ export async function useDistSnapshot(): Promise<string> {
   if (snapshotDir) return cliPath();
   const deadline = Date.now() + 20_000;
   while (Date.now() - (await newestMtime(DIST_DIR)) < 2000 && Date.now() < deadline) await sleep(250);
-  const dir = await mkdtemp(path.join(tmpdir(), 'callform-dist-'));
+  const dir = await tempDir('callform-dist-', 'file'); // shared by the file's tests: kept until dropDistSnapshot()
   await cp(DIST_DIR, path.join(dir, 'dist'), { recursive: true });
   await cp(path.join(REPO_ROOT, 'package.json'), path.join(dir, 'package.json'));
   if (existsSync(path.join(REPO_ROOT, 'schemas')))
@@ -63,7 +64,7 @@ export async function dropDistSnapshot(): Promise<void> {
   const dir = snapshotDir;
   snapshotDir = null;
   activeDist = DIST_DIR;
-  await rm(dir, { recursive: true, force: true });
+  await removeTempDir(dir);
 }
 
 export type ProjectSettings = CallformSettings;
@@ -81,19 +82,37 @@ export interface TempProject {
   /** Where an older callform (proper-lockfile layout: a `.lock` directory) kept its holder record. */
   legacyLockInfoPath: string;
   file(rel: string): string;
+  /** Writes a file (parents created): a string as is, an object as JSON (`*.json`) or YAML. */
   write(rel: string, content: string | object): Promise<void>;
+  read(rel: string): Promise<string>;
+  /** Writes callform.config.yaml: the project's base settings overlaid with `settings`. */
   writeSettings(settings: ProjectSettings): Promise<void>;
   /** Replaces every task file with `tasks/<name>.yaml` collections. */
   writeCollections(files: Record<string, TaskCollection>): Promise<void>;
   /** Parsed state file, or null when there is none. Throws on invalid JSON. */
   readState(): Promise<any | null>;
+  /** Parsed state file; throws when there is none. */
+  state(): Promise<any>;
   /** Every regular file in the project (recursive), relative path → content. */
   allFiles(): Promise<Map<string, string>>;
+  /** Removes the project now (it is removed after its test, or its file, anyway). */
   cleanup(): Promise<void>;
 }
 
-export async function createProject(settings: ProjectSettings = {}, prefix = 'callform-rel-'): Promise<TempProject> {
-  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+/** The settings tempProject() writes under what a test passes. */
+export const TEMP_PROJECT_SETTINGS: ProjectSettings = { parallelism: 4, timeoutMs: 5000, retries: 1 };
+
+/**
+ * A callform project in a fresh temp directory (removed when the test that made it finishes,
+ * or with its file when made outside a test), with callform.config.yaml written from
+ * `base` overlaid with `settings`.
+ */
+export async function makeProject(
+  options: { settings?: ProjectSettings; base?: ProjectSettings; prefix?: string } = {},
+): Promise<TempProject> {
+  const settings = options.settings ?? {};
+  const base = options.base ?? {};
+  const dir = await tempDir(options.prefix ?? 'callform-project-');
   const statePath = path.join(dir, settings.state ?? 'callform.state.json');
   const p: TempProject = {
     dir,
@@ -113,8 +132,9 @@ export async function createProject(settings: ProjectSettings = {}, prefix = 'ca
             : stringify(content),
       );
     },
+    read: (rel) => readFile(path.join(dir, rel), 'utf8'),
     async writeSettings(s) {
-      await p.write('callform.config.yaml', { tasks: 'tasks/**/*.yaml', ...s });
+      await p.write('callform.config.yaml', { ...base, ...s });
     },
     async writeCollections(files) {
       await rm(path.join(dir, 'tasks'), { recursive: true, force: true });
@@ -130,6 +150,9 @@ export async function createProject(settings: ProjectSettings = {}, prefix = 'ca
       }
       return JSON.parse(text);
     },
+    async state() {
+      return JSON.parse(await readFile(statePath, 'utf8'));
+    },
     async allFiles() {
       const out = new Map<string, string>();
       const walk = async (d: string): Promise<void> => {
@@ -142,10 +165,23 @@ export async function createProject(settings: ProjectSettings = {}, prefix = 'ca
       await walk(dir);
       return out;
     },
-    cleanup: () => rm(dir, { recursive: true, force: true }),
+    cleanup: () => removeTempDir(dir),
   };
   await p.writeSettings(settings);
   return p;
+}
+
+/** The reliability tests' project: its task files are the YAML files under tasks/. */
+export function createProject(settings: ProjectSettings = {}, prefix = 'callform-rel-'): Promise<TempProject> {
+  return makeProject({ settings, base: { tasks: 'tasks/**/*.yaml' }, prefix });
+}
+
+/**
+ * The integration tests' project: {@link TEMP_PROJECT_SETTINGS} overlaid with `settings`
+ * (any object: a test may write settings callform must refuse).
+ */
+export function tempProject(settings: object = {}): Promise<TempProject> {
+  return makeProject({ settings, base: TEMP_PROJECT_SETTINGS, prefix: 'callform-it-' });
 }
 
 /** Credentials and endpoint for a simulator; NXCLOUD_* from the outer environment never leak in. */
@@ -163,6 +199,8 @@ export interface CliResult {
   stderr: string;
   /** True when the helper had to kill the process because `timeoutMs` passed. */
   timedOut: boolean;
+  /** Wall time from spawn to exit, ms (for messages and reports, never for assertions; runCli sets it). */
+  ms?: number;
 }
 
 export interface SpawnOptions {
@@ -195,6 +233,7 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
 
 /** Starts `node dist/cli.js ...args` (node itself is the child, so signals reach callform directly). */
 export function spawnCli(args: string[], options: SpawnOptions): RunningCli {
+  const started = Date.now();
   const child = spawn(process.execPath, [cliPath(), ...args], {
     cwd: options.cwd,
     env: cliEnv(options.env),
@@ -216,7 +255,7 @@ export function spawnCli(args: string[], options: SpawnOptions): RunningCli {
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, timedOut });
+      resolve({ code, signal, stdout, stderr, timedOut, ms: Date.now() - started });
     });
   });
   child.stdin.on('error', () => undefined);

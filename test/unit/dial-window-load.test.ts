@@ -1,17 +1,11 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { loadTasks } from '../../src/config/load-tasks.js';
 import { warningIssue } from '../../src/config/dial-window.js';
 import { ValidationError, formatIssue } from '../../src/diagnostics/issue.js';
+import { tempTree } from '../support/temp.js';
 
 async function load(files: Record<string, string>) {
-  const dir = await mkdtemp(path.join(tmpdir(), 'callform-dialwindow-'));
-  for (const [name, text] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-    await writeFile(path.join(dir, name), text);
-  }
+  const dir = await tempTree(files, 'callform-dialwindow-');
   return loadTasks({ baseDir: dir, patterns: ['tasks/**/*.{yaml,yml,json}'] });
 }
 async function problems(files: Record<string, string>): Promise<string[]> {

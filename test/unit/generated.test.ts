@@ -1,13 +1,12 @@
 import { describe, it, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO } from '../support/cli-harness.js';
+import { REPO_ROOT as REPO, tempDir } from '../support/temp.js';
 
 describe('generated code', () => {
-  it('src/generated matches what `npm run gen` produces from schemas/ (no drift)', () => {
-    const out = mkdtempSync(path.join(tmpdir(), 'callform-gen-'));
+  it('src/generated matches what `npm run gen` produces from schemas/ (no drift)', async () => {
+    const out = await tempDir('callform-gen-');
     execFileSync(process.execPath, [path.join(REPO, 'scripts', 'gen.mjs'), out], { cwd: REPO, stdio: 'pipe' });
     const committed = path.join(REPO, 'src', 'generated');
     const names = readdirSync(out).sort();

@@ -2,18 +2,9 @@ import { describe, it, expect } from 'vitest';
 import { loadTasks, mergeDefaults } from '../../src/config/load-tasks.js';
 import { ValidationError, formatIssue } from '../../src/diagnostics/issue.js';
 
-// Task files are found by glob on disk, so each case writes a small temp tree.
-import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-async function onDisk(files: Record<string, string>) {
-  const dir = await mkdtemp(path.join(tmpdir(), 'callform-load-'));
-  for (const [name, text] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-    await writeFile(path.join(dir, name), text);
-  }
-  return dir;
-}
+// Task files are found by glob on disk, so each case writes a small temp tree (removed after the test).
+import { tempTree } from '../support/temp.js';
+const onDisk = (files: Record<string, string>) => tempTree(files, 'callform-load-');
 async function load(files: Record<string, string>) {
   const dir = await onDisk(files);
   return loadTasks({ baseDir: dir, patterns: ['tasks/**/*.{yaml,yml,json}'] });

@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import { expectGolden } from '../support/golden.js';
 import { buildPlan, type PlanInput } from '../../src/plan/plan.js';
 import { renderPlanMarkdown, MARKDOWN_LIMIT, MARKDOWN_MARKER } from '../../src/render/markdown.js';
 import { renderPlanText } from '../../src/render/text.js';
@@ -81,7 +82,7 @@ describe('markdown plan (PR comment)', () => {
     expect(md.startsWith(MARKDOWN_MARKER)).toBe(true);
     expect(md).toContain('**2 to update, 1 blocked, 1 to forget, 1 unchanged**');
     expect(md).not.toContain('s3cret');
-    await expect(md).toMatchFileSnapshot('../golden/plan-realistic.md');
+    await expectGolden(md, 'plan-realistic.md');
   });
 
   it('a resync says how many fields change and how many are sent', () => {
@@ -127,11 +128,11 @@ describe('markdown plan (PR comment)', () => {
       toolVersion: '0.1.0',
       now: NOW,
     });
-    await expect(renderPlanMarkdown(plan)).toMatchFileSnapshot('../golden/plan-empty.md');
+    await expectGolden(renderPlanMarkdown(plan), 'plan-empty.md');
   });
 
   it('renders the terminal text of the same plan', async () => {
-    await expect(renderPlanText(realisticPlan())).toMatchFileSnapshot('../golden/plan-realistic.txt');
+    await expectGolden(renderPlanText(realisticPlan()), 'plan-realistic.txt');
   });
 
   it("keeps a 2,000-task first apply under GitHub's comment limit, with a truncation note", async () => {
@@ -153,6 +154,6 @@ describe('markdown plan (PR comment)', () => {
     expect(md).toMatch(/task details omitted to stay under GitHub's 65,536-character comment limit/);
     // Never cut inside an element: every opened <details> is closed.
     expect(md.split('<details>').length).toBe(md.split('</details>').length);
-    await expect(md).toMatchFileSnapshot('../golden/plan-2000.md');
+    await expectGolden(md, 'plan-2000.md');
   });
 });

@@ -1,20 +1,13 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadPolicy } from '../../src/config/load-policy.js';
 import { evaluatePolicy, blockingViolations, type PolicySubject, type Policy } from '../../src/policy/index.js';
 import { ValidationError, formatIssue } from '../../src/diagnostics/issue.js';
 import type { CallformPolicy } from '../../src/generated/policy.js';
+import { tempTree } from '../support/temp.js';
 
-async function project(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'callform-policy-'));
-  for (const [name, text] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-    await writeFile(path.join(dir, name), text);
-  }
-  return dir;
-}
+const project = (files: Record<string, string>) => tempTree(files, 'callform-policy-');
 async function policyOf(yaml: string): Promise<Policy> {
   const dir = await project({ 'policies/p.yaml': yaml });
   return (await loadPolicy({ baseDir: dir, settingsFile: null, patterns: ['policies/*.yaml'] }))!;

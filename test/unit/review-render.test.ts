@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import { expectGolden } from '../support/golden.js';
 import { renderPlanMarkdown } from '../../src/render/markdown.js';
 import { renderPlanText } from '../../src/render/text.js';
 import { renderPlanJson } from '../../src/render/json.js';
@@ -22,7 +23,7 @@ describe('review renderings (risks, dialing windows, policy)', () => {
     expect(policy).toBeLessThan(table);
     expect(md).toContain('Mon ................+.+.####......######+.+.+.+.....');
     expect(md).not.toContain('s3cret');
-    await expect(md).toMatchFileSnapshot('../golden/plan-review.md');
+    await expectGolden(md, 'plan-review.md');
   });
 
   it('text: window lines in the task blocks, policy and risk callouts above the summary', async () => {
@@ -32,7 +33,7 @@ describe('review renderings (risks, dialing windows, policy)', () => {
     );
     expect(text.indexOf('Risky changes (')).toBeLessThan(text.indexOf('Plan: '));
     expect(text).not.toContain('s3cret');
-    await expect(text).toMatchFileSnapshot('../golden/plan-review.txt');
+    await expectGolden(text, 'plan-review.txt');
   });
 
   it('json: risks, dial_windows and policy as structured data, valid format 2.1', async () => {
@@ -65,7 +66,7 @@ describe('review renderings (risks, dialing windows, policy)', () => {
       removed: [],
     });
     expect(json).not.toContain('s3cret');
-    await expect(json).toMatchFileSnapshot('../golden/plan-review.json');
+    await expectGolden(json, 'plan-review.json');
   });
 
   it('a plan with nothing to do still shows the policy result', () => {

@@ -1,15 +1,12 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { readState } from '../../src/state/state.js';
+import { tempTree } from '../support/temp.js';
 
 const STATE = { version: 2, lineage: '11111111-2222-4333-8444-555555555555', serial: 3, tasks: {} };
 
 async function stateFile(text: string): Promise<string> {
-  const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'callform-state-read-')), 'callform.state.json');
-  await writeFile(file, text);
-  return file;
+  return path.join(await tempTree({ 'callform.state.json': text }, 'callform-state-read-'), 'callform.state.json');
 }
 
 describe('readState', () => {
