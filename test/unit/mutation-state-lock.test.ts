@@ -60,6 +60,11 @@ async function writeLegacy(info: LockInfo | null, ageMs = 0): Promise<void> {
   if (info) await writeFile(`${statePath}.lock.info`, JSON.stringify(info) + '\n');
   if (ageMs) await age(lockFile, ageMs);
 }
+/** What lockStatus says about breaking the lock ('free' when there is none). */
+async function breakable(now?: number): Promise<string | null> {
+  const s = await lockStatus(statePath, now);
+  return s.locked ? s.breakable : 'free';
+}
 const acquire = (over: Partial<AcquireOptions> = {}) =>
   acquireStateLock(statePath, { operation: 'apply', timeoutMs: 0, ...over });
 const refusal = (p: Promise<unknown>) =>
@@ -101,28 +106,28 @@ describe('lockStatus (what doctor sees)', () => {
     await writeLock(other);
     expect(await lockStatus(statePath)).toEqual({ locked: true, holder: other, breakable: null });
     const now = Date.now();
-    expect((await lockStatus(statePath, now + STALE_MS - 1000)).breakable).toBeNull();
-    expect((await lockStatus(statePath, now + 12_400)).breakable).toMatch(/^not refreshed for 1[23] s$/);
+    expect(await breakable(now + STALE_MS - 1000)).toBeNull();
+    expect(await breakable(now + 12_400)).toMatch(/^not refreshed for 1[23] s$/);
   });
 
   it('exactly 10 s without refresh is not stale yet', async () => {
     await writeLock(holder({ host: 'elsewhere' }));
     const { mtimeMs } = await import('node:fs/promises').then((fs) => fs.stat(lockFile));
-    expect((await lockStatus(statePath, mtimeMs + STALE_MS)).breakable).toBeNull();
-    expect((await lockStatus(statePath, mtimeMs + STALE_MS + 1)).breakable).toBe('not refreshed for 10 s');
+    expect(await breakable(mtimeMs + STALE_MS)).toBeNull();
+    expect(await breakable(mtimeMs + STALE_MS + 1)).toBe('not refreshed for 10 s');
   });
 
   it('a dead holder here is breakable at once; a dead pid on another host is not', async () => {
     const pid = deadPid();
     await writeLock(holder({ pid }));
-    expect((await lockStatus(statePath)).breakable).toBe(`holder pid ${pid} is dead`);
+    expect(await breakable()).toBe(`holder pid ${pid} is dead`);
     await writeLock(holder({ pid, host: 'elsewhere' }));
-    expect((await lockStatus(statePath)).breakable).toBeNull();
+    expect(await breakable()).toBeNull();
   });
 
   it('our own pid is dead unless this process holds that lock', async () => {
     await writeLock(holder({ pid: process.pid }));
-    expect((await lockStatus(statePath)).breakable).toBe(`holder pid ${process.pid} is dead`);
+    expect(await breakable()).toBe(`holder pid ${process.pid} is dead`);
     await rm(lockFile);
     const lock = await acquire();
     expect(await lockStatus(statePath)).toEqual({ locked: true, holder: lock.info, breakable: null });
@@ -342,14 +347,7 @@ describe('acquireStateLock', () => {
   it('the heartbeat refreshes the lock file', async () => {
     const a = await acquire({ refreshMs: 5 });
     await age(lockFile, 60_000);
-    await expect
-      .poll(
-        async () =>
-          (await lockStatus(statePath)).locked &&
-          ((await lockStatus(statePath)) as { breakable: string | null }).breakable,
-        { timeout: 10_000 },
-      )
-      .toBeNull();
+    await expect.poll(() => breakable(), { timeout: 10_000 }).toBeNull();
     await a.release();
   });
 });

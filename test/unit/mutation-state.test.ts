@@ -331,7 +331,7 @@ describe('readState / writeStateFile', () => {
   it('refuses a newer version, untouched', async () => {
     const dir = await tempDir();
     const file = path.join(dir, 's.json');
-    await writeFile(file, JSON.stringify(state({ version: 3 })));
+    await writeFile(file, JSON.stringify({ ...state(), version: 3 }));
     await expect(readState(file, 'shown.json')).rejects.toMatchObject({
       message: 'state file shown.json has version 3, written by a newer callform; this one understands version 2',
       hint: 'upgrade callform; the file was left untouched',
