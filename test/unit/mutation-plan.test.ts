@@ -3,7 +3,7 @@
  * staleness) and the exact words and fields of a plan. Written to kill the mutants
  * `npm run mutate` found alive (docs/testing.md).
  */
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect, afterAll, beforeEach } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -103,7 +103,11 @@ const applied = (t: DesiredTask) => ({
 });
 
 describe('saved plans', () => {
-  const plan = buildPlan(input({ desired: [task('a')], remote: new Map([['a', remote('a', 1)]]) }));
+  // Built inside each test, not while collecting: code run outside a test is a "static" mutant for Stryker (all tests rerun).
+  let plan: CallformPlan;
+  beforeEach(() => {
+    plan = buildPlan(input({ desired: [task('a')], remote: new Map([['a', remote('a', 1)]]) }));
+  });
 
   it('round-trips through a file, marked as a saved plan', async () => {
     const file = path.join(await tempDir(), 'p.json');
