@@ -196,6 +196,8 @@ describe('model/settings', () => {
     expect(dataEqual(null, {})).toBe(false);
     expect(dataEqual({}, null)).toBe(false);
     expect(dataEqual(1, '1')).toBe(false);
+    expect(dataEqual(1, 2)).toBe(false);
+    expect(dataEqual(true, false)).toBe(false);
     expect(dataEqual('a', 'a')).toBe(true);
     expect(dataEqual(null, null)).toBe(true);
     expect(dataEqual([], [])).toBe(true);
