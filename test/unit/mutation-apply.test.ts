@@ -363,6 +363,29 @@ describe('applyPlan: pause windows', () => {
     expect(writer.current.owedResumes?.a).toEqual({ since: '2026-11-25T00:00:30.000Z', phase: 'pausing' });
   });
 
+  it('status reads start 100 ms apart by default', async () => {
+    const sleeps: number[] = [];
+    const p = platform({ status: { a: 2 }, pause: { a: 2 } });
+    await run(p, [desired('a', 2)], {
+      state: { tasks: { a: entry(1) } },
+      remote: { a: 2 },
+      options: { pauseTimeoutMs: 1_000, sleep: async (ms) => (sleeps.push(ms), p.sleep(ms)) },
+    });
+    expect(sleeps.slice(0, 3)).toEqual([100, 200, 400]);
+  });
+
+  it('without injected clocks it runs on real time (a window that confirms at once)', async () => {
+    const p = platform({ status: { a: 2 } });
+    const before = Date.now();
+    const { a, writer } = await run(p, [desired('a', 2)], {
+      state: { tasks: { a: entry(1) } },
+      remote: { a: 2 },
+      options: { now: undefined, sleep: undefined },
+    }).then((r) => ({ ...r, a: byId(r.result.results).a! }));
+    expect(a.outcome).toBe('applied');
+    expect(Date.parse(writer.current.tasks.a!.appliedAt)).toBeGreaterThanOrEqual(before - 1000);
+  });
+
   it('a pause that never shows and a start that fails: says so', async () => {
     // Listed as not started, the pause and the start unanswered: neither can be confirmed.
     const down = new ApiError('mgrTaskStatus', 'network', 'down', { attempts: 3 });

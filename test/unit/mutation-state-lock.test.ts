@@ -232,6 +232,12 @@ describe('acquireStateLock', () => {
     expect(waits).toEqual([other]);
   });
 
+  it('without an injected clock it really waits, then refuses', async () => {
+    await writeLock(holder({ host: 'elsewhere' }));
+    const err = await refusal(acquire({ timeoutMs: 30 }));
+    expect(err.message).toContain('elsewhere');
+  });
+
   it('a wait that would be zero sleeps 1 ms', async () => {
     await writeLock(holder({ host: 'elsewhere' }));
     const t = Date.now();

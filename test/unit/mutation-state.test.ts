@@ -295,6 +295,14 @@ describe('StateWriter', () => {
     expect(written).toHaveLength(4);
   });
 
+  it('by default it writes the state file itself', async () => {
+    const file = path.join(await tempDir(), 'callform.state.json');
+    const writer = new StateWriter(file, state());
+    writer.forget('a');
+    await writer.flush();
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ serial: 2, tasks: {} });
+  });
+
   it('owes a resume in a state that had none', async () => {
     const { writer } = recorder();
     writer.oweResume('a', 'T1');
