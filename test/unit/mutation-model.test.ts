@@ -197,6 +197,8 @@ describe('model/settings', () => {
     expect(dataEqual({}, null)).toBe(false);
     expect(dataEqual(1, '1')).toBe(false);
     expect(dataEqual(1, 2)).toBe(false);
+    expect(dataEqual(5, {})).toBe(false);
+    expect(dataEqual({}, 5)).toBe(false);
     expect(dataEqual(true, false)).toBe(false);
     expect(dataEqual('a', 'a')).toBe(true);
     expect(dataEqual(null, null)).toBe(true);
