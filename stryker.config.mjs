@@ -30,7 +30,7 @@ export default {
   concurrency: 1,
   // The machine is busy: give a slow test run room before calling it a timeout.
   timeoutMS: 20_000,
-  ignorePatterns: ['dist', 'coverage', 'bench/work', 'bench/results.json'],
+  ignorePatterns: ['dist', 'coverage', 'bench/work', 'bench/results.json', '.stryker-tmp*'],
   reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },

@@ -248,6 +248,12 @@ describe('diff: pickSettings and unusual edits', () => {
     ]);
   });
 
+  it('changes come sorted by path even when the diff lists them otherwise', () => {
+    const before = { taskCreateSetting: { b: 1 }, funcFlag: {} } as never;
+    const after = { taskCreateSetting: { a: 2, b: 3 }, funcFlag: {} } as never;
+    expect(diffSettings(before, after).map((c) => c.path)).toEqual(['taskCreateSetting.a', 'taskCreateSetting.b']);
+  });
+
   it('a removed nested object unmanages each of its leaves', () => {
     const before = { taskCreateSetting: { m: { a: 1, b: 2 } }, funcFlag: {} } as never;
     const after = { taskCreateSetting: {}, funcFlag: {} } as never;

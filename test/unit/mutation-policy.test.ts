@@ -415,6 +415,19 @@ describe('compileRules and evaluatePolicy', () => {
     expect(evaluatePolicy(policy(), new Set(tasks))).toEqual(result);
   });
 
+  it('a task without a source gets no source field; many tasks breaking several rules stay in task, then rule order', () => {
+    const { rules: r } = compileRules([rule({ kind: 'maxCall', max: 1 }, 'a'), rule({ kind: 'maxCall', max: 2 }, 'b')]);
+    const many = Array.from({ length: 60 }, (_, i) => ({
+      ...task(`t${String(i).padStart(2, '0')}`, { maxCall: 5 }),
+      source: undefined,
+    }));
+    const { violations } = evaluatePolicy({ rules: r }, many);
+    expect(violations.map((v) => `${v.userTaskID}:${v.rule}`)).toEqual(
+      many.flatMap((t) => [`${t.userTaskID}:a`, `${t.userTaskID}:b`]),
+    );
+    expect(violations[0]).not.toHaveProperty('source');
+  });
+
   it('a finding without a path has no path field', () => {
     const { rules: r } = compileRules([rule({ kind: 'jsonSchema', schema: { required: ['nope'] } })]);
     const v = evaluatePolicy({ rules: r }, [task('a')]).violations[0]!;
