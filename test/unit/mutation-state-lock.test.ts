@@ -311,7 +311,9 @@ describe('acquireStateLock', () => {
 
   it('a lock path in a missing directory: a clear error, and nothing held', async () => {
     const err = await refusal(acquireStateLock(path.join(dir, 'no', 's.json'), { operation: 'apply', timeoutMs: 0 }));
-    expect(err.message).toMatch(/^cannot lock state file: ENOENT/);
+    expect(err.message).toBe(
+      `cannot lock state file: the state file's directory ${path.join(dir, 'no')} does not exist`,
+    );
   });
 
   it('a release that finds its lock removed reports it once; one that finds it replaced names the new holder', async () => {

@@ -221,17 +221,17 @@ describe('StateWriter', () => {
     expect(written).toHaveLength(2);
   });
 
-  it('a failed write is rethrown by flush (once), naming the file', async () => {
+  it('a failed write is rethrown by flush, naming the file, and stays failed', async () => {
     const { writer, failWrites } = recorder();
     failWrites(new Error('disk full'));
+    expect(writer.failed).toBe(false);
     writer.recordApplied('b', entry());
     const err = await writer.flush().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CallformError);
     expect((err as Error).message).toBe('could not write state file callform.state.json: disk full');
+    expect(writer.failed).toBe(true);
     failWrites(null);
-    await writer.flush();
-    writer.forget('b');
-    await writer.flush();
+    await expect(writer.flush()).rejects.toThrow('could not write state file callform.state.json: disk full');
   });
 
   it('markUnconfirmed marks tasks in state only, returns their entries as they were; restore puts one back', async () => {
