@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, beforeEach } from 'vitest';
 import { expectGolden } from '../support/golden.js';
 import { renderPlanMarkdown } from '../../src/render/markdown.js';
 import { renderPlanText } from '../../src/render/text.js';
@@ -7,7 +7,12 @@ import { validatePlan } from '../../src/generated/plan-validator.js';
 import { reviewedPlan } from '../support/review-plan.js';
 
 describe('review renderings (risks, dialing windows, policy)', () => {
-  const plan = reviewedPlan();
+  // Built per test, not while collecting: code run outside a test is a "static" mutant for
+  // `npm run mutate`, which then reruns every test for it (docs/testing.md).
+  let plan: ReturnType<typeof reviewedPlan>;
+  beforeEach(() => {
+    plan = reviewedPlan();
+  });
 
   it('markdown: opens with the risk block naming the tasks, then the policy table, then grids in the task sections', async () => {
     const md = renderPlanMarkdown(plan);
