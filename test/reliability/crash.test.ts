@@ -77,7 +77,7 @@ describe('SIGKILL during apply', () => {
     await dropDistSnapshot();
   });
 
-  it('state stays valid and never ahead of the server; re-runs converge', { timeout: 150_000 }, async () => {
+  it('state stays valid and never ahead of the server; re-runs converge', { timeout: 240_000 }, async () => {
     const rng = seededRandom(0xc0ffee);
     const desired: Desired = {
       defaults: {

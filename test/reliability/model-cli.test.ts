@@ -97,12 +97,19 @@ describe('model-based through the CLI: edits × SIGKILL × faults, then one clea
         latencyMs: 15,
         timeoutFaultMs: 300,
       });
-      const p: TempProject = await createProject(
-        // A short pause window: the simulator pauses at once, and the apply after a kill
-        // between the owed-resume write and the pause waits out the window of that pause.
-        { tasks: 'tasks/*.yaml', timeoutMs: 250, retries: 1, parallelism: 2, pauseTimeoutMs: 1_500 },
-        'callform-model-cli-',
-      );
+      // A short pause window: the simulator pauses at once, and the apply after a kill
+      // between the owed-resume write and the pause waits out the window of that pause.
+      // A short request timeout, so the simulator's timeout faults (held 300 ms) are timeouts.
+      const faultSettings = {
+        tasks: 'tasks/*.yaml',
+        timeoutMs: 250,
+        retries: 1,
+        parallelism: 2,
+        pauseTimeoutMs: 1_500,
+      };
+      // The first and the clean apply inject no faults: a slow answer on a busy machine is not one.
+      const cleanSettings = { ...faultSettings, timeoutMs: 10_000, retries: 3 };
+      const p: TempProject = await createProject(cleanSettings, 'callform-model-cli-');
       const env = simEnv(sim);
       let files: Files = initialFiles();
       const history: Files[] = [];
@@ -134,6 +141,7 @@ describe('model-based through the CLI: edits × SIGKILL × faults, then one clea
       try {
         await writeFiles();
         await apply('first apply');
+        await p.writeSettings(faultSettings);
         for (const step of steps) {
           for (const e of step.edits) {
             const concrete = resolveEdit(files, e, await uncertain());
@@ -178,6 +186,7 @@ describe('model-based through the CLI: edits × SIGKILL × faults, then one clea
           await expectStateSound();
         }
         sim.setFaults({ faultRate: 0 });
+        await p.writeSettings(cleanSettings);
         await apply('clean apply');
         for (const id of TASK_IDS) {
           const t = sim.tasks.get(id)!;
