@@ -115,7 +115,7 @@ async function discover(options: LoadSettingsOptions): Promise<{ config: unknown
     // cosmiconfig puts "YAML/JSON Error in FILE:" first and the reason on a later line, between code frames.
     const lines = e.message.split('\n');
     const reason = lines.slice(1).find((l) => l.trim() !== '' && !/^\s*(>?\s*\d*\s*\||-+\^)/.test(l));
-    const head = lines[0]!.trim().replace(/:$/, '');
+    const head = lines[0].trim().replace(/:$/, '');
     const detail = reason ? `${head}: ${reason.trim().replace(/ while parsing .*$/, '')}` : head;
     throw new CallformError(`cannot read settings file: ${detail}`, 'fix the syntax of the settings file');
   }

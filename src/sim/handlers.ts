@@ -154,7 +154,7 @@ function operate(transitions: TaskTransitions, task: SimTask, taskOperate: numbe
     return task.taskStatus;
   }
   if (pausing && taskOperate === 2) return task.taskStatus;
-  const op = OPERATIONS[taskOperate]!;
+  const op = OPERATIONS[taskOperate];
   if (!op.from.includes(task.taskStatus)) {
     throw new RetCodeError(
       RetCode.GenericError,

@@ -106,7 +106,7 @@ export async function readState(statePath: string, displayPath = statePath): Pro
     );
   }
   if (!validateState(value)) {
-    const doc = parseSource(displayPath.endsWith('.json') ? displayPath : `${displayPath}.json`, text).documents[0];
+    const doc = parseSource(displayPath.endsWith('.json') ? displayPath : `${displayPath}.json`, text).documents.at(0);
     const issues = ajvIssues(validateState.errors, {
       file: displayPath,
       basePath: [],

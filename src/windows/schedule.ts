@@ -166,7 +166,7 @@ export function cellsOf(s: DialSchedule): WeekCells {
 
 /** Cells in `a` that are not in `b`. */
 export function cellsMinus(a: WeekCells, b: WeekCells): WeekCells {
-  return a.map((day, i) => minus(day, b[i]!));
+  return a.map((day, i) => minus(day, b[i]));
 }
 
 export const noCells = (cells: WeekCells): boolean => cells.every(isEmpty);
