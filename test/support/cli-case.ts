@@ -16,7 +16,8 @@ export interface CaseExpect {
   args: string[];
   env?: Record<string, string>;
   /** Something to write at test time instead of committing it. */
-  generate?: 'huge' | 'latin1' | 'foreign-lock';
+  /** 'huge' | 'latin1' | 'foreign-lock'; read from expect.json, so any other word is rejected at run time. */
+  generate?: string;
   /** Fragments that must all appear in stderr. */
   stderr: string[];
   /** Expected exit code; 1 when absent. */

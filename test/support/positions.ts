@@ -23,10 +23,10 @@ export class Reference {
     return this.docs.flatMap((d) => d.errors.map((e) => e.message));
   }
   values(): unknown[] {
-    return this.docs.map((d) => d.toJS());
+    return this.docs.map((d): unknown => d.toJS());
   }
   position(doc: number, path: PathSegment[], atKey = false): SourcePosition | undefined {
-    let node: unknown = this.docs[doc]!.contents;
+    let node: unknown = this.docs[doc].contents;
     let at: number | undefined = (node as Node).range?.[0];
     for (const [i, seg] of path.entries()) {
       if (isMap(node)) {
@@ -50,9 +50,16 @@ export class Reference {
 
 /** Every path into a value: each key (with its value) and each item, depth first. */
 export function paths(value: unknown, prefix: PathSegment[] = [], out: PathSegment[][] = []): PathSegment[][] {
-  if (Array.isArray(value)) value.forEach((v, i) => (out.push([...prefix, i]), paths(v, [...prefix, i], out)));
+  if (Array.isArray(value))
+    value.forEach((v: unknown, i) => {
+      out.push([...prefix, i]);
+      paths(v, [...prefix, i], out);
+    });
   else if (isPlain(value))
-    for (const [k, v] of Object.entries(value)) (out.push([...prefix, k]), paths(v, [...prefix, k], out));
+    for (const [k, v] of Object.entries(value)) {
+      out.push([...prefix, k]);
+      paths(v, [...prefix, k], out);
+    }
   return out;
 }
 

@@ -11,6 +11,8 @@ import { stringify } from 'yaml';
 import type { CallformSettings } from '../../src/generated/config.js';
 import { REPO_ROOT } from './repo.js';
 import { removeTempDir, tempDir } from './temp.js';
+import type { CallformState } from '../../src/generated/state.js';
+import { parseJson } from './json.js';
 
 export { REPO_ROOT };
 export const CLI_PATH = path.join(REPO_ROOT, 'dist', 'cli.js');
@@ -90,9 +92,9 @@ export interface TempProject {
   /** Replaces every task file with `tasks/<name>.yaml` collections. */
   writeCollections(files: Record<string, TaskCollection>): Promise<void>;
   /** Parsed state file, or null when there is none. Throws on invalid JSON. */
-  readState(): Promise<any | null>;
+  readState(): Promise<CallformState | null>;
   /** Parsed state file; throws when there is none. */
-  state(): Promise<any>;
+  state(): Promise<CallformState>;
   /** Every regular file in the project (recursive), relative path → content. */
   allFiles(): Promise<Map<string, string>>;
   /** Removes the project now (it is removed after its test, or its file, anyway). */
@@ -148,10 +150,10 @@ export async function makeProject(
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
         throw err;
       }
-      return JSON.parse(text);
+      return parseJson<CallformState>(text);
     },
     async state() {
-      return JSON.parse(await readFile(statePath, 'utf8'));
+      return parseJson<CallformState>(await readFile(statePath, 'utf8'));
     },
     async allFiles() {
       const out = new Map<string, string>();
@@ -228,7 +230,7 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  return env as NodeJS.ProcessEnv;
+  return env;
 }
 
 /** Starts `node dist/cli.js ...args` (node itself is the child, so signals reach callform directly). */
@@ -278,7 +280,7 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export async function waitFor<T>(
   predicate: () => T | Promise<T>,
   options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<T> {
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   for (;;) {
     const v = await predicate();

@@ -103,7 +103,7 @@ export function reviewInput() {
     funcFlag: { ...t.funcFlag, ...ff },
     appliedAt: NOW.toISOString(),
   });
-  const [west, east, north, south, launch, vip, sms, narrower] = files as [
+  const [west, east, north, south, launch, vip, , narrower] = files as [
     DesiredTask,
     DesiredTask,
     DesiredTask,

@@ -150,7 +150,7 @@ export function overlappingArb(after: Managed): fc.Arbitrary<Managed> {
           }
           return out;
         }
-        const c = it.next().value;
+        const c: unknown = it.next().value;
         return structuredClone(c === 'same' ? a : c === 'other' ? o : undefined);
       };
       return {
