@@ -143,9 +143,9 @@ const header = (h: HttpResponse['headers'], name: string): string | undefined =>
   return Array.isArray(v) ? v[0] : v;
 };
 
-export const RETRY_BASE_MS = 200;
-export const RETRY_CAP_MS = 5000;
-export const DEFAULT_THROTTLE_RETRIES = 20;
+const RETRY_BASE_MS = 200;
+const RETRY_CAP_MS = 5000;
+const DEFAULT_THROTTLE_RETRIES = 20;
 const AUTH_HINT =
   'check NXCLOUD_UUID, NXCLOUD_SECRET_KEY and the signature algorithm (NXCLOUD_ALGORITHM / "algorithm"), and that the machine clock is correct';
 

@@ -24,7 +24,7 @@ import {
   type ResumeOutcome,
 } from './lifecycle.js';
 
-export type ApplyOutcome = 'applied' | 'blocked' | 'failed' | 'unchanged' | 'forgotten' | 'skipped' | 'resumed';
+type ApplyOutcome = 'applied' | 'blocked' | 'failed' | 'unchanged' | 'forgotten' | 'skipped' | 'resumed';
 
 export interface TaskResult {
   userTaskID: string;
@@ -48,7 +48,7 @@ export interface ApplyResult {
 }
 
 /** What apply needs from the API client. */
-export interface UpdateClient {
+interface UpdateClient {
   updateTask(payload: UpdateTaskPayload): Promise<UpdateTaskResponse>;
 }
 export type ApplyClient = UpdateClient & LifecycleClient;

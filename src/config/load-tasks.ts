@@ -67,14 +67,14 @@ export function mergeDefaults(under: unknown, over: unknown): unknown {
   return out;
 }
 
-export interface Declared {
+interface Declared {
   task: CallformTask;
   file: string;
   position?: SourcePosition;
 }
 
 /** A userTaskID declared somewhere, valid task or not: duplicates are found over all of them. */
-export interface Claim {
+interface Claim {
   userTaskID: string;
   file: string;
   position?: SourcePosition;

@@ -8,18 +8,17 @@ import { ajvIssues } from '../diagnostics/ajv.js';
 import { parseSource, type SourceDocument } from '../diagnostics/source.js';
 
 /** The signature algorithm the settings choose (the API client implements both). */
-export type SignAlgorithm = NonNullable<CallformSettings['algorithm']>;
+type SignAlgorithm = NonNullable<CallformSettings['algorithm']>;
 /** adaptive: AIMD concurrency and rate under the parallelism ceiling; fixed: always parallelism in flight. */
-export type ConcurrencyMode = NonNullable<CallformSettings['concurrency']>;
+type ConcurrencyMode = NonNullable<CallformSettings['concurrency']>;
 import type { SendMode } from '../model/task.js';
-export type { SendMode };
 
-export const MODULE_NAME = 'callform';
-export const DEFAULT_ENDPOINT = 'https://nxbot.nxcloud.com';
-export const DEFAULT_TASK_GLOB = 'tasks/**/*.{yaml,yml,json}';
-export const DEFAULT_STATE_FILE = 'callform.state.json';
+const MODULE_NAME = 'callform';
+const DEFAULT_ENDPOINT = 'https://nxbot.nxcloud.com';
+const DEFAULT_TASK_GLOB = 'tasks/**/*.{yaml,yml,json}';
+const DEFAULT_STATE_FILE = 'callform.state.json';
 
-export const SEARCH_PLACES = [
+const SEARCH_PLACES = [
   'package.json',
   `${MODULE_NAME}.config.json`,
   `${MODULE_NAME}.config.yaml`,

@@ -3,7 +3,7 @@ import type { Issue } from './issue.js';
 import type { PathSegment, SourceDocument } from './source.js';
 
 /** JSON pointer (/a/0/b) → path segments, numbers for array indexes. */
-export function pointerToPath(pointer: string): PathSegment[] {
+function pointerToPath(pointer: string): PathSegment[] {
   if (pointer === '') return [];
   return pointer
     .slice(1)
@@ -54,7 +54,7 @@ function levenshtein(a: string, b: string): number {
   return row[b.length];
 }
 
-export function closest(word: string, candidates: string[]): string | undefined {
+function closest(word: string, candidates: string[]): string | undefined {
   let best: string | undefined;
   let bestScore = Infinity;
   for (const c of candidates) {

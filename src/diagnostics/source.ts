@@ -13,7 +13,7 @@ const jsYaml = createRequire(import.meta.url)('js-yaml') as typeof import('js-ya
 /** Larger files are refused: task files are hand-edited settings, not data dumps. */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 /** YAML alias expansion limit: guards against "billion laughs" documents. */
-export const MAX_ALIAS_COUNT = 100;
+const MAX_ALIAS_COUNT = 100;
 
 export type { PathSegment };
 

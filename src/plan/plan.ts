@@ -34,7 +34,7 @@ export interface PlanInput {
   sendMode?: SendMode;
 }
 
-export const DELAYED_EFFECT_WARNING =
+const DELAYED_EFFECT_WARNING =
   'the server applies phoneEncrypt and SMS changes after about 5 minutes, and not to numbers already completed or imported';
 
 function delayedEffect(payload: UpdateTaskPayload | null): string[] {
@@ -44,7 +44,7 @@ function delayedEffect(payload: UpdateTaskPayload | null): string[] {
 }
 
 /** The settings of a state entry as plain ManagedSettings. */
-export function recordedSettings(recorded: TaskState): ManagedSettings {
+function recordedSettings(recorded: TaskState): ManagedSettings {
   return { taskCreateSetting: recorded.taskCreateSetting, funcFlag: recorded.funcFlag };
 }
 

@@ -5,7 +5,7 @@ import { dialingHoursCheck } from './dialing-hours.js';
 import type { Check, Finding, PolicySubject, RuleKind, RuleOf, RuleProblem } from './types.js';
 
 type Problem = Omit<RuleProblem, 'rule'>;
-export type CompiledCheck = { check: Check; problems: Problem[] };
+type CompiledCheck = { check: Check; problems: Problem[] };
 type Compiler<K extends RuleKind> = (rule: RuleOf<K>, helpers: CheckHelpers) => CompiledCheck;
 
 /** Shared by the checks that need them; ajv is loaded only for a jsonSchema rule. */
@@ -27,7 +27,7 @@ const MEMO_LIMIT = 10_000;
  * A check whose answer depends only on `key` of the task, remembered per key: the same
  * few routes, URLs and windows repeat across thousands of tasks, so each is judged once.
  */
-export function memoized(key: (task: PolicySubject) => string, check: Check): Check {
+function memoized(key: (task: PolicySubject) => string, check: Check): Check {
   const memo = new Map<string, Finding | null>();
   return (task) => {
     const k = key(task);

@@ -5,7 +5,7 @@
  */
 import { DAY_NAMES, SLOTS_PER_DAY, slotOn, cellsOf, type DialSchedule, type WeekCells } from '../windows/index.js';
 
-export const GRID_LEGEND = {
+const GRID_LEGEND = {
   kept: '#',
   added: '+',
   removed: '-',

@@ -13,7 +13,7 @@ const FULL_NAMES = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'sat
 const DAY_HINT =
   'use Mon, Tue, Wed, Thu, Fri, Sat, Sun (or 1..7, 1 = Monday), ranges like Mon-Fri, separated by commas';
 
-export const dayBit = (day: number): DayMask => 1 << (day - 1);
+const dayBit = (day: number): DayMask => 1 << (day - 1);
 export const hasDay = (mask: DayMask, day: number): boolean => (mask & dayBit(day)) !== 0;
 
 /** The days in a mask, ascending (1..7). */
@@ -40,7 +40,7 @@ function addDay(mask: DayMask, day: number, at: WindowProblem['at'], problems: W
 }
 
 /** "Mon-Fri", "Mon,Wed,Sat-Sun", "1-5": names or numbers, ranges running forwards. */
-export function parseDayText(text: string): Parsed<DayMask> {
+function parseDayText(text: string): Parsed<DayMask> {
   const problems: WindowProblem[] = [];
   let mask = 0;
   const at = ['days'];
@@ -72,7 +72,7 @@ export function parseDayText(text: string): Parsed<DayMask> {
 }
 
 /** [1, 2, 3]: day numbers (the schema has checked they are integers 1..7). */
-export function parseDayNumbers(days: readonly number[]): Parsed<DayMask> {
+function parseDayNumbers(days: readonly number[]): Parsed<DayMask> {
   const problems: WindowProblem[] = [];
   let mask = 0;
   days.forEach((d, i) => {

@@ -5,7 +5,7 @@
  */
 import { failed, parsed, type Parsed, type WindowProblem } from './problems.js';
 
-export type HourMask = number;
+type HourMask = number;
 
 export interface HalfHours {
   up: HourMask;
@@ -100,7 +100,7 @@ export function clock(slot: number): string {
 }
 
 /** Maximal runs of slots as [first, end) pairs, in order. */
-export function slotRuns(h: HalfHours): Array<[number, number]> {
+function slotRuns(h: HalfHours): Array<[number, number]> {
   const runs: Array<[number, number]> = [];
   for (let s = 0; s < SLOTS_PER_DAY; s++) {
     if (!slotOn(h, s)) continue;
@@ -130,5 +130,3 @@ export function loneHalfHours(h: HalfHours, acrossMidnight = true): number[] {
   for (let s = 0; s < SLOTS_PER_DAY; s++) if (on(s) && !on(s - 1) && !on(s + 1)) lone.push(s);
   return lone;
 }
-
-export { showSlot };

@@ -98,7 +98,7 @@ export async function call(sim: Simulator, endpoint: string, body: unknown, opts
   };
 }
 
-export const BASE_SEED: SeedFile = {
+const BASE_SEED: SeedFile = {
   tasks: [
     { userTaskID: 'task-c', sceneID: 'scene-1', taskStatus: 1, taskName: 'Gamma' },
     {

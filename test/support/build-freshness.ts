@@ -12,9 +12,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
-export const BUILD_STAMP = path.join('dist', '.build-stamp');
+const BUILD_STAMP = path.join('dist', '.build-stamp');
 /** What `npm run build` reads (relative to the repository root; missing ones are skipped). */
-export const BUILD_INPUTS = ['src', 'schemas', 'tsconfig.json', path.join('scripts', 'postbuild.mjs')];
+const BUILD_INPUTS = ['src', 'schemas', 'tsconfig.json', path.join('scripts', 'postbuild.mjs')];
 
 /** The newest file under `entry` (a file or a directory): its path and mtime, or null when there is none. */
 async function newest(entry: string): Promise<{ file: string; mtimeMs: number } | null> {

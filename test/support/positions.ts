@@ -49,7 +49,7 @@ export class Reference {
 }
 
 /** Every path into a value: each key (with its value) and each item, depth first. */
-export function paths(value: unknown, prefix: PathSegment[] = [], out: PathSegment[][] = []): PathSegment[][] {
+function paths(value: unknown, prefix: PathSegment[] = [], out: PathSegment[][] = []): PathSegment[][] {
   if (Array.isArray(value))
     value.forEach((v: unknown, i) => {
       out.push([...prefix, i]);

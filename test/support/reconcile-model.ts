@@ -9,17 +9,15 @@ import { stringify } from 'yaml';
 import { dataEqual, getPath, isPlain, setPath, type Plain } from '../../src/model/settings.js';
 import { mergeDefaults } from '../../src/config/load-tasks.js';
 
-export const SCENE = 'scene-model-v1';
+const SCENE = 'scene-model-v1';
 export const TASK_IDS = ['model-a', 'model-b', 'model-c'] as const;
-/** Not started: updated directly. */
-export const IDLE_TASK = 'model-a';
 /** Paused by a person: updated as it is, never resumed by callform. */
 export const PERSON_PAUSED_TASK = 'model-b';
 /** Running and opted in to pause → update → resume: every change pauses and resumes it. */
 export const RUNNING_TASK = 'model-c';
 
 /** Every field the commands touch, with a few values each (few, so reverts and repeats are common). */
-export const FIELD_VALUES: Record<string, readonly unknown[]> = {
+const FIELD_VALUES: Record<string, readonly unknown[]> = {
   'taskCreateSetting.maxCall': [1, 2, 3],
   'taskCreateSetting.taskName': ['Model A', 'Model B'],
   'taskCreateSetting.manualCallSetting.agentGroup': ['group-1', 'group-2'],
@@ -35,14 +33,9 @@ export const FIELD_VALUES: Record<string, readonly unknown[]> = {
     ],
   ],
 };
-export const FIELDS = Object.keys(FIELD_VALUES);
+const FIELDS = Object.keys(FIELD_VALUES);
 /** Whole sections a command may drop at once. */
-export const SECTIONS = [
-  'funcFlag',
-  'taskCreateSetting',
-  'taskCreateSetting.manualCallSetting',
-  'funcFlag.smsFuncFlag',
-];
+const SECTIONS = ['funcFlag', 'taskCreateSetting', 'taskCreateSetting.manualCallSetting', 'funcFlag.smsFuncFlag'];
 
 /** The task files: one collection with defaults, each task's own settings. */
 export interface Files {
@@ -67,7 +60,7 @@ function scopeOf(files: Files, scope: Scope): Plain {
   return scope === 'defaults' ? files.defaults : files.tasks[scope];
 }
 
-export function removeIn(root: Plain, path: string): void {
+function removeIn(root: Plain, path: string): void {
   const keys = path.split('.');
   let node: unknown = root;
   for (const k of keys.slice(0, -1)) node = isPlain(node) ? node[k] : undefined;
@@ -92,7 +85,7 @@ export type Edit =
   | { kind: 'revert'; back: number };
 
 /** Every [scope, path] the files declare, sections included (in a stable order). */
-export function presentPaths(files: Files): Array<[Scope, string]> {
+function presentPaths(files: Files): Array<[Scope, string]> {
   const out: Array<[Scope, string]> = [];
   const walk = (scope: Scope, node: Plain, prefix: string) => {
     for (const [k, v] of Object.entries(node)) {
