@@ -13,12 +13,12 @@ type SignAlgorithm = NonNullable<CallformSettings['algorithm']>;
 type ConcurrencyMode = NonNullable<CallformSettings['concurrency']>;
 import type { SendMode } from '../model/task.js';
 
-const MODULE_NAME = 'callform';
+export const MODULE_NAME = 'callform';
 const DEFAULT_ENDPOINT = 'https://nxbot.nxcloud.com';
-const DEFAULT_TASK_GLOB = 'tasks/**/*.{yaml,yml,json}';
+export const DEFAULT_TASK_GLOB = 'tasks/**/*.{yaml,yml,json}';
 const DEFAULT_STATE_FILE = 'callform.state.json';
 
-const SEARCH_PLACES = [
+export const SEARCH_PLACES = [
   'package.json',
   `${MODULE_NAME}.config.json`,
   `${MODULE_NAME}.config.yaml`,
@@ -149,7 +149,7 @@ function surroundingWhitespace(value: string): string | null {
                 : 'whitespace character',
       ),
     );
-    const kind = kinds.size === 1 ? [...kinds][0]! : 'whitespace character';
+    const kind = kinds.size === 1 ? [...kinds][0] : 'whitespace character';
     return ws.length === 1 ? `a ${kind}` : `${ws.length} ${kind}s`;
   };
   if (value.trim() === '') return 'only whitespace';

@@ -44,7 +44,7 @@ function delayedEffect(payload: UpdateTaskPayload | null): string[] {
 }
 
 /** The settings of a state entry as plain ManagedSettings. */
-function recordedSettings(recorded: TaskState): ManagedSettings {
+export function recordedSettings(recorded: TaskState): ManagedSettings {
   return { taskCreateSetting: recorded.taskCreateSetting, funcFlag: recorded.funcFlag };
 }
 

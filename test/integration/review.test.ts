@@ -334,13 +334,13 @@ describe('--resync and risk callouts', () => {
     expect((await cli('plan', '--fail-on-risk', '--detailed-exitcode')).code).toBe(0);
     const json = await cli('plan', '--resync', '--fail-on-risk', '--format', 'json');
     expect(json.code, json.stderr).toBe(4);
-    const plan = JSON.parse(json.stdout);
+    const plan = parseJson<CallformPlan>(json.stdout);
     expect(plan.tasks.find((t: { userTaskID: string }) => t.userTaskID === 'west')).toMatchObject({
       action: 'update',
       changes: [],
       resync: true,
     });
-    expect(plan.risks.map((r: { kind: string }) => r.kind)).toEqual(['phone-encrypt-off', 'startup-immediate']);
+    expect(plan.risks?.map((r: { kind: string }) => r.kind)).toEqual(['phone-encrypt-off', 'startup-immediate']);
     const text = await cli('plan', '--resync', '--fail-on-risk');
     expect(text.code).toBe(4);
     expect(text.stdout).toContain(
@@ -351,8 +351,8 @@ describe('--resync and risk callouts', () => {
 });
 
 describe("a saved plan's derived parts are recomputed from its tasks by show and apply", () => {
-  const edit = async (from: string, to: string, change: (plan: any) => void) => {
-    const plan = JSON.parse(await project.read(from));
+  const edit = async (from: string, to: string, change: (plan: CallformPlan) => void) => {
+    const plan = parseJson<CallformPlan>(await project.read(from));
     change(plan);
     await project.write(to, JSON.stringify(plan));
   };
@@ -415,7 +415,7 @@ describe("a saved plan's derived parts are recomputed from its tasks by show and
     expect((await cli('apply', '--auto-approve')).code).toBe(0);
     await writeTasks({ dialWindow: { hours: ['08:00-12:00', '15:00-18:00'] } });
     expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
-    await edit('plan.cfplan', 'edited.cfplan', (plan) => (plan.dial_windows[0].added = []));
+    await edit('plan.cfplan', 'edited.cfplan', (plan) => (plan.dial_windows![0].added = []));
     sent = [];
     for (const command of ['show', 'apply']) {
       const res = await cli(command, 'edited.cfplan');
@@ -430,8 +430,8 @@ describe("a saved plan's derived parts are recomputed from its tasks by show and
   it('an edited policy report is refused when the policy is the one the plan was checked against', async () => {
     await project.write('policies/base.yaml', POLICY_CAP(5, 'warn'));
     expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
-    expect(JSON.parse(await project.read('plan.cfplan')).policy.violations).toHaveLength(2);
-    await edit('plan.cfplan', 'edited.cfplan', (plan) => (plan.policy.violations = []));
+    expect(parseJson<CallformPlan>(await project.read('plan.cfplan')).policy?.violations).toHaveLength(2);
+    await edit('plan.cfplan', 'edited.cfplan', (plan) => (plan.policy!.violations = []));
     const message =
       /edited\.cfplan: its policy report lists 0 violations and 0 exemptions, but the policy \(sha256 [0-9a-f]{12}\) finds 2 violations and 0 exemptions in its tasks: the plan file was edited/;
     for (const command of ['show', 'apply']) {

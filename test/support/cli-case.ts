@@ -8,9 +8,9 @@ import { REPO_ROOT } from './repo.js';
 import { runCli, type CliResult } from './project.js';
 import { tempDir } from './temp.js';
 
-export { REPO_ROOT as REPO, type CliResult };
+export { type CliResult };
 export const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
-export const BAD_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'bad');
+const BAD_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'bad');
 
 export interface CaseExpect {
   args: string[];

@@ -69,7 +69,7 @@ function paths(value: unknown, prefix: PathSegment[] = [], out: PathSegment[][] 
  * like them), a line ending in `-` (maybe an empty sequence item), or js-yaml refusing it.
  * Null when none applies: then declining is a failure, not a reason to skip the trace check.
  */
-export function declineReason(file: string, text: string): string | null {
+function declineReason(file: string, text: string): string | null {
   if (/^\uFEFF|\r(?!\n)/.test(text)) return 'a BOM or a lone CR';
   const json = file.toLowerCase().endsWith('.json');
   if (!json && /(?:^|[\s[{,:-])[&*!]/m.test(text)) return 'maybe anchors, aliases or tags';

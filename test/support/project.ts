@@ -14,12 +14,11 @@ import { removeTempDir, tempDir } from './temp.js';
 import type { CallformState } from '../../src/generated/state.js';
 import { parseJson } from './json.js';
 
-export { REPO_ROOT };
-export const CLI_PATH = path.join(REPO_ROOT, 'dist', 'cli.js');
-export const DIST_DIR = path.join(REPO_ROOT, 'dist');
+const CLI_PATH = path.join(REPO_ROOT, 'dist', 'cli.js');
+const DIST_DIR = path.join(REPO_ROOT, 'dist');
 
 /** The reliability tests drive the real binary: fail early and clearly when it is not built. */
-export function assertBuilt(): void {
+function assertBuilt(): void {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` before these tests`);
 }
 
@@ -71,7 +70,7 @@ export async function dropDistSnapshot(): Promise<void> {
 
 export type ProjectSettings = CallformSettings;
 
-export interface TaskCollection {
+interface TaskCollection {
   defaults?: Record<string, unknown>;
   tasks: Array<Record<string, unknown>>;
 }
@@ -102,14 +101,14 @@ export interface TempProject {
 }
 
 /** The settings tempProject() writes under what a test passes. */
-export const TEMP_PROJECT_SETTINGS: ProjectSettings = { parallelism: 4, timeoutMs: 5000, retries: 1 };
+const TEMP_PROJECT_SETTINGS: ProjectSettings = { parallelism: 4, timeoutMs: 5000, retries: 1 };
 
 /**
  * A callform project in a fresh temp directory (removed when the test that made it finishes,
  * or with its file when made outside a test), with callform.config.yaml written from
  * `base` overlaid with `settings`.
  */
-export async function makeProject(
+async function makeProject(
   options: { settings?: ProjectSettings; base?: ProjectSettings; prefix?: string } = {},
 ): Promise<TempProject> {
   const settings = options.settings ?? {};
@@ -292,11 +291,6 @@ export async function waitFor<T>(
 
 /** Small deterministic PRNG for test randomness (floats in [0, 1)): the simulator's own. */
 export { mulberry32 as seededRandom } from '../../src/sim/faults.js';
-
-/** True when every key of `expected` (recursively) is present in `actual` with an equal value. */
-export function containsSettings(actual: unknown, expected: unknown): boolean {
-  return mismatches(actual, expected).length === 0;
-}
 
 /** Paths (a.b.c) where `actual` does not carry `expected`'s value; arrays compare whole. */
 export function mismatches(actual: unknown, expected: unknown, at = ''): string[] {

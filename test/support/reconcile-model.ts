@@ -17,7 +17,7 @@ export const PERSON_PAUSED_TASK = 'model-b';
 export const RUNNING_TASK = 'model-c';
 
 /** Every field the commands touch, with a few values each (few, so reverts and repeats are common). */
-const FIELD_VALUES: Record<string, readonly unknown[]> = {
+export const FIELD_VALUES: Record<string, readonly unknown[]> = {
   'taskCreateSetting.maxCall': [1, 2, 3],
   'taskCreateSetting.taskName': ['Model A', 'Model B'],
   'taskCreateSetting.manualCallSetting.agentGroup': ['group-1', 'group-2'],

@@ -69,7 +69,7 @@ const REVIEW_RULES: PolicyRule[] = [
   },
 ];
 
-function reviewPolicy(): Policy {
+export function reviewPolicy(): Policy {
   const { rules, problems } = compileRules(REVIEW_RULES);
   if (problems.length > 0) throw new Error(JSON.stringify(problems));
   return { rules, sources: ['policies/base.yaml'], digest: 'ab'.repeat(32) };
