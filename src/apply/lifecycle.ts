@@ -37,7 +37,7 @@ const POLL_CAP_MS = 2_000;
 const OPERATE = { start: 1, pause: 2 } as const;
 
 /** The task's status now, or null when listTask does not know it. */
-async function readStatus(ctx: LifecycleContext, userTaskID: string): Promise<number | null> {
+export async function readStatus(ctx: LifecycleContext, userTaskID: string): Promise<number | null> {
   const found = await ctx.client.listTaskPages({ userTaskID: [userTaskID] });
   return found.find((t) => t.userTaskID === userTaskID)?.taskStatus ?? null;
 }

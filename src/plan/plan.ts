@@ -34,7 +34,7 @@ export interface PlanInput {
   sendMode?: SendMode;
 }
 
-const DELAYED_EFFECT_WARNING =
+export const DELAYED_EFFECT_WARNING =
   'the server applies phoneEncrypt and SMS changes after about 5 minutes, and not to numbers already completed or imported';
 
 function delayedEffect(payload: UpdateTaskPayload | null): string[] {

@@ -27,7 +27,7 @@ const MEMO_LIMIT = 10_000;
  * A check whose answer depends only on `key` of the task, remembered per key: the same
  * few routes, URLs and windows repeat across thousands of tasks, so each is judged once.
  */
-function memoized(key: (task: PolicySubject) => string, check: Check): Check {
+export function memoized(key: (task: PolicySubject) => string, check: Check): Check {
   const memo = new Map<string, Finding | null>();
   return (task) => {
     const k = key(task);

@@ -55,13 +55,13 @@ export interface StateLock {
 }
 
 /** A lock not refreshed for this long is stale and may be broken (also proper-lockfile's value, for old leftovers). */
-const STALE_MS = 10_000;
+export const STALE_MS = 10_000;
 const REFRESH_MS = 2_000;
 
 /** The lock file (the holder record) for a state file. */
-const lockPath = (statePath: string) => `${statePath}.lock`;
+export const lockPath = (statePath: string) => `${statePath}.lock`;
 /** Where an older callform (proper-lockfile layout) wrote its holder record. */
-const legacyLockInfoPath = (statePath: string) => `${statePath}.lock.info`;
+export const legacyLockInfoPath = (statePath: string) => `${statePath}.lock.info`;
 
 const TEMP_MARK = '.tmp-';
 let hostTag: string | undefined;
