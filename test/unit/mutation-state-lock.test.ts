@@ -38,7 +38,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid!;
+const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid;
 const holder = (over: Partial<LockInfo> = {}): LockInfo => ({
   id: randomUUID(),
   operation: 'apply',
