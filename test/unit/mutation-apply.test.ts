@@ -317,7 +317,11 @@ describe('applyPlan: pause windows', () => {
     expect(a).toMatchObject({ outcome: 'applied', calls: 1, pausedMs: 0 });
     expect(steps).toEqual(['a:pausing', 'a:updating', 'a:resuming', 'a:resumed']);
     expect(writer.current.owedResumes).toBeUndefined();
-    expect(writes.some((s) => s.owedResumes?.a?.phase === 'pausing')).toBe(true);
+    expect(
+      writes.some(
+        (s) => s.owedResumes !== undefined && Object.hasOwn(s.owedResumes, 'a') && s.owedResumes.a.phase === 'pausing',
+      ),
+    ).toBe(true);
   });
 
   it('update refused inside the window: failed, and the task was resumed', async () => {
