@@ -158,6 +158,9 @@ export function benchPolicy({ jsonSchema = false } = {}) {
  * n tasks, 50 per file; a task differs from state when isChanged(i).
  * With `policy` ('builtin' or 'jsonSchema'), also policies/bench.yaml and policyFiles in the settings.
  * Returns { tasks: [{ userTaskID, sceneID, taskID, desired, recorded, changed }], files, changed }.
+ * @param {string} dir
+ * @param {number} n
+ * @param {{ perFile?: number, isChanged?: (i: number) => boolean, config?: object, policy?: 'builtin' | 'jsonSchema' | null }} [options]
  */
 export async function generateProject(
   dir,

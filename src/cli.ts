@@ -3,8 +3,9 @@ import { Command, Option, InvalidArgumentError } from 'commander';
 import { CallformError, ExitCode } from './errors.js';
 import { TOOL_VERSION } from './version.js';
 import { processIo, type Io } from './cli/io.js';
-import type { GlobalOptions } from './cli/commands.js';
+import type { ApplyCommandOptions, Format, GlobalOptions, ImportCommandOptions, PlanOptions } from './cli/commands.js';
 import { duration, planOutFile, preParse, projectErrorOutput } from './cli/options.js';
+import type { SimCliArgs } from './sim/index.js';
 
 /** Plain decimal digits only: Number() would also take "0x10", "1e2" and " 8 ". */
 function intInRange(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -65,7 +66,7 @@ function reportError(io: Io, err: unknown, debug: boolean): number {
     io.stderr.write(`Error: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ''}`);
     return err.exitCode;
   }
-  const e = err as Error;
+  const e = err as Partial<Error> | null | undefined; // anything can be thrown
   io.stderr.write(`Error: unexpected failure: ${e?.message ?? String(err)}\n`);
   io.stderr.write(
     debug ? `${e?.stack ?? ''}\n` : '  hint: run again with --debug for details, and report it if it persists\n',
@@ -112,7 +113,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--fail-on-risk', 'exit 4 when the plan has risky changes (see the callouts); an error still exits 1')
     .option('--offline', 'do not read remote task statuses (no credentials needed; blocked tasks not detected)')
     .option('-o, --out <file>', 'save the plan for `callform apply FILE` (exact payloads, stale-checked)', planOutFile);
-  planShaping(plan).action((opts) => run(async () => (await commands()).planCommand(io, global(), opts))());
+  planShaping(plan).action((opts: PlanOptions) =>
+    run(async () => (await commands()).planCommand(io, global(), opts))(),
+  );
 
   const apply = program
     .command('apply [planfile]')
@@ -133,7 +136,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         .choices(['text', 'json'])
         .default('text'),
     );
-  planShaping(apply).action((planfile, opts) =>
+  planShaping(apply).action((planfile: string | undefined, opts: ApplyCommandOptions) =>
     run(async () => (await commands()).applyCommand(io, global(), planfile, opts))(),
   );
 
@@ -141,7 +144,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .command('show <planfile>')
     .description('render a saved plan')
     .addOption(formatOption())
-    .action((planfile, opts) => run(async () => (await commands()).showCommand(io, global(), planfile, opts))());
+    .action((planfile: string, opts: { format: Format }) =>
+      run(async () => (await commands()).showCommand(io, global(), planfile, opts))(),
+    );
 
   program
     .command('doctor')
@@ -149,7 +154,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       'check the setup: settings, task files, state and lock, owed resumes, credentials, endpoint, a signed ping, clock, Node.js',
     )
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((opts) => run(async () => (await commands()).doctorCommand(io, global(), opts))());
+    .action((opts: { format: 'text' | 'json' }) =>
+      run(async () => (await commands()).doctorCommand(io, global(), opts))(),
+    );
 
   program
     .command('import')
@@ -165,12 +172,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       nonEmpty('--name-contains'),
     )
     .option('--dry-run', 'list what would be imported; write nothing')
-    .action((opts) => run(async () => (await commands()).importCommand(io, global(), opts))());
+    .action((opts: ImportCommandOptions) => run(async () => (await commands()).importCommand(io, global(), opts))());
 
   program
     .command('force-unlock <id>')
     .description('remove a state lock left by a run that is gone (ID from the "state is locked" message)')
-    .action((id) => run(async () => (await commands()).forceUnlockCommand(io, global(), id))());
+    .action((id: string) => run(async () => (await commands()).forceUnlockCommand(io, global(), id))());
 
   program
     .command('init [dir]')
@@ -218,7 +225,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         'mixed',
       ]),
     )
-    .action((opts) =>
+    .action((opts: SimCliArgs) =>
       run(async () => {
         const { runSimCli } = await import('./sim/index.js');
         // Bad options, an unreadable seed, a busy port: the user's to fix, not a crash.

@@ -30,7 +30,7 @@ export function errorMessage(err: unknown): string {
 
 /** A file-system error in words (the code, not libuv's text): "no such file", "it is a directory", … */
 export function fsProblem(err: unknown): string {
-  switch ((err as NodeJS.ErrnoException | undefined)?.code) {
+  switch ((err as NodeJS.ErrnoException | undefined)?.code ?? '') {
     case 'ENOENT':
       return 'no such file';
     case 'EISDIR':

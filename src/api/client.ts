@@ -73,7 +73,7 @@ export async function gotTransport(maxSockets: number): Promise<HttpPost> {
   return async (url, req) => {
     try {
       const res = await post(url, { headers: req.headers, body: req.body, timeout: { request: req.timeoutMs } });
-      return { statusCode: res.statusCode, headers: res.headers, body: res.body as string };
+      return { statusCode: res.statusCode, headers: res.headers, body: res.body };
     } catch (err) {
       if (err instanceof RequestError) throw new NetworkError(err.message, err.code);
       throw err;
@@ -104,7 +104,10 @@ export type GateOutcome =
   { kind: 'accepted' } | { kind: 'throttled'; retryAfterMs: number | null } | { kind: 'failed' };
 
 /** No admission control: every attempt goes at once. */
-const OPEN_GATE: CallGate = { acquire: async () => ({ settle: () => undefined }), describe: () => 'no rate control' };
+const OPEN_GATE: CallGate = {
+  acquire: () => Promise.resolve({ settle: () => undefined }),
+  describe: () => 'no rate control',
+};
 
 /** Calls and throttled answers so far (summaries and benchmarks). */
 export interface ClientTraffic {
@@ -140,9 +143,9 @@ const header = (h: HttpResponse['headers'], name: string): string | undefined =>
   return Array.isArray(v) ? v[0] : v;
 };
 
-export const RETRY_BASE_MS = 200;
-export const RETRY_CAP_MS = 5000;
-export const DEFAULT_THROTTLE_RETRIES = 20;
+const RETRY_BASE_MS = 200;
+const RETRY_CAP_MS = 5000;
+const DEFAULT_THROTTLE_RETRIES = 20;
 const AUTH_HINT =
   'check NXCLOUD_UUID, NXCLOUD_SECRET_KEY and the signature algorithm (NXCLOUD_ALGORITHM / "algorithm"), and that the machine clock is correct';
 
@@ -414,7 +417,7 @@ export class NxCloudClient {
     const value = parsed as T & Partial<BaseResponse>;
     if (isSuccess(value)) return { ok: true, value };
     const retCode = typeof value.retCode === 'number' ? value.retCode : (value as unknown as PingResponse).code;
-    const retMsg = value.retMsg ?? (value as unknown as PingResponse).msg;
+    const retMsg = (value as Partial<BaseResponse>).retMsg ?? (value as unknown as Partial<PingResponse>).msg;
     const error = new ApiError(
       endpoint,
       AUTH_RET_CODES.has(retCode) ? 'auth' : 'retcode',

@@ -24,7 +24,7 @@ import {
   type ResumeOutcome,
 } from './lifecycle.js';
 
-export type ApplyOutcome = 'applied' | 'blocked' | 'failed' | 'unchanged' | 'forgotten' | 'skipped' | 'resumed';
+type ApplyOutcome = 'applied' | 'blocked' | 'failed' | 'unchanged' | 'forgotten' | 'skipped' | 'resumed';
 
 export interface TaskResult {
   userTaskID: string;
@@ -48,7 +48,7 @@ export interface ApplyResult {
 }
 
 /** What apply needs from the API client. */
-export interface UpdateClient {
+interface UpdateClient {
   updateTask(payload: UpdateTaskPayload): Promise<UpdateTaskResponse>;
 }
 export type ApplyClient = UpdateClient & LifecycleClient;
@@ -139,7 +139,7 @@ function settleWithoutCalls(tasks: readonly TaskPlan[], options: ApplyOptions, r
       // Only unmanaged fields changed (or an unconfirmed mark is dropped): the state catches up.
       options.state.recordApplied(
         t.userTaskID,
-        appliedEntry(t.sceneID, t.after, t.remote?.taskID ?? options.state.current.tasks[t.userTaskID]?.taskID, at),
+        appliedEntry(t.sceneID, t.after, t.remote?.taskID ?? options.state.task(t.userTaskID)?.taskID, at),
       );
       results.record(t.userTaskID, 'applied', { message: 'state only (no field to send)' });
     }
@@ -176,7 +176,7 @@ export function unexecutedResults(plan: CallformPlan, why: string): ApplyResult 
 async function markUnconfirmed(calls: readonly Call[], options: ApplyOptions): Promise<Map<string, TaskState>> {
   const since = timestamp(options);
   const sent = calls
-    .filter((t) => options.state.current.tasks[t.userTaskID])
+    .filter((t) => options.state.task(t.userTaskID))
     .map((t) => ({ userTaskID: t.userTaskID, settings: sentSettings(t.payload) }));
   if (sent.length === 0) return new Map();
   const earlier = options.state.markUnconfirmed(sent, since);
@@ -201,7 +201,7 @@ async function sendUpdate(
   results.updateCalls++;
   try {
     const res = await options.client.updateTask(t.payload);
-    const taskID = res.taskID ?? t.remote?.taskID ?? options.state.current.tasks[t.userTaskID]?.taskID;
+    const taskID = res.taskID ?? t.remote?.taskID ?? options.state.task(t.userTaskID)?.taskID;
     options.state.recordApplied(t.userTaskID, appliedEntry(t.sceneID, t.after, taskID, timestamp(options)));
     return { ok: true };
   } catch (err) {

@@ -61,7 +61,7 @@ function render(plan: CallformPlan, format: Format, io: Io, global: GlobalOption
       return renderPlanJson(plan);
     case 'markdown':
       return renderPlanMarkdown(plan);
-    default:
+    case 'text':
       return renderPlanText(plan, colors(io, global));
   }
 }
@@ -274,7 +274,7 @@ function progressReporter(io: Io, out: Io['stdout'], gate: RateController) {
     live = false;
   };
   return {
-    onResult(r: ApplyResult['results'][number], done: number, total: number) {
+    onResult: (r: ApplyResult['results'][number], done: number, total: number) => {
       if (r.outcome === 'failed') failures++;
       const line = r.outcome !== 'unchanged' && r.outcome !== 'skipped';
       if (tty) {

@@ -22,7 +22,7 @@ function schemaRef(fromFile: string, schema: string): string {
 }
 
 /** What init did: files and entries created, and what it found already there (and so left alone). */
-export interface InitResult {
+interface InitResult {
   created: string[];
   kept: string[];
 }

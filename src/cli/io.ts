@@ -8,7 +8,7 @@ export type OutputName = 'stdout' | 'stderr';
  * Without a handler the process exits at once, quietly, with ExitCode.OutputClosed; a command
  * with work to finish (apply) handles it instead, as a stop.
  */
-export interface OutputWatch {
+interface OutputWatch {
   /** Until the returned function is called, a lost reader calls `handler` (once) instead of exiting. */
   handle(handler: (stream: OutputName) => void): () => void;
   /**
@@ -35,7 +35,7 @@ type Watched = NodeJS.EventEmitter & { errored?: Error | null; destroyed?: boole
  * Watches two output streams for write errors. Once a stream has failed, Node destroys it:
  * later writes to it are dropped without another 'error' event, so output code need not care.
  */
-export function watchOutput(
+function watchOutput(
   streams: Record<OutputName, Watched>,
   exit: (code: number) => void = (code) => process.exit(code),
 ): OutputWatch {

@@ -54,7 +54,7 @@ function helpCommandOf(command: Command): string {
  * in the project's form: `Error: …` then a `hint:` with the suggestion, if any, and the
  * command's `--help`.
  */
-export function formatCommanderError(text: string, command: Command): string {
+function formatCommanderError(text: string, command: Command): string {
   const lines = text
     .replace(/^error: /, '')
     .trimEnd()

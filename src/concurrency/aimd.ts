@@ -71,13 +71,13 @@ export const DEFAULT_AIMD: Omit<AimdConfig, 'ceiling'> = {
 export const RECENT_ANSWERS = 20;
 
 /** Accepted answers a measurement needs before it may cut below half the current rate. */
-export const MIN_SAMPLE = 5;
+const MIN_SAMPLE = 5;
 
 /** The deepest single cut of the known rate: to an eighth of the current rate. */
-export const MAX_CUT = 1 / 8;
+const MAX_CUT = 1 / 8;
 
 /** A known rate measured over at least this long is firm: a light throttle does not lower it. */
-export const FIRM_WINDOW_MS = 1000;
+const FIRM_WINDOW_MS = 1000;
 
 export type AimdPhase =
   /** Before the first throttle: unpaced, `window` requests in flight. */
@@ -89,7 +89,7 @@ export type AimdPhase =
   | { kind: 'paced'; rate: number; known: number; firm: boolean; probing: Probing };
 
 /** Beyond the known rate since when (ms), or not yet since the last decrease. */
-export type Probing = { since: number } | null;
+type Probing = { since: number } | null;
 
 export interface AimdState {
   phase: AimdPhase;

@@ -6,8 +6,8 @@
  */
 
 /** Capacity in seconds of sends. */
-export const PACER_BURST_S = 0.1;
-export const PACER_MIN_BURST = 2;
+const PACER_BURST_S = 0.1;
+const PACER_MIN_BURST = 2;
 
 export function pacerBurst(rate: number): number {
   return Math.max(PACER_MIN_BURST, rate * PACER_BURST_S);

@@ -9,7 +9,7 @@ export async function runPool<T>(
   const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
     while (next < items.length && !shouldStop()) {
       const index = next++;
-      await worker(items[index] as T, index);
+      await worker(items[index], index);
     }
   });
   await Promise.all(lanes);

@@ -198,7 +198,7 @@ export function dialWindowWarnings(
       file: ctx.file,
       path: label(ctx, at),
       message: `${mine.map((s) => `${clock(s)}–${clock(s + 1)}`).join(', ')}${days}: ${plural(mine.length, 'a lone half-hour slot', 'lone half-hour slots')} (${plural(hours.length, 'hour', 'hours')} ${hours.join(', ')} in ${field} but not in ${other}, nothing dialable next to ${plural(mine.length, 'it', 'them')})`,
-      hint: `to dial whole hours, add ${hours.join(',')} to ${other}; or declare dialWindow with explicit ranges (e.g. hours: ["${clock(mine[0]! & ~1)}-${clock((mine[0]! & ~1) + 2)}"])`,
+      hint: `to dial whole hours, add ${hours.join(',')} to ${other}; or declare dialWindow with explicit ranges (e.g. hours: ["${clock(mine[0] & ~1)}-${clock((mine[0] & ~1) + 2)}"])`,
       locate: () => ctx.doc.locate(at),
     });
   }

@@ -21,7 +21,7 @@ import {
   type SourceDocument,
 } from '../diagnostics/source.js';
 import { compileRules } from '../policy/compile.js';
-import type { Policy, PolicyRule } from '../policy/types.js';
+import type { Policy } from '../policy/types.js';
 
 export interface LoadPolicyOptions {
   /** Policy file globs and shown paths are relative to this directory (the settings file's). */
@@ -58,7 +58,7 @@ const jsYaml = createRequire(import.meta.url)('js-yaml') as typeof import('js-ya
 function parsePolicyText(file: string, text: string): ParsedSource {
   if (!text.includes('&')) {
     try {
-      const value = file.toLowerCase().endsWith('.json')
+      const value: unknown = file.toLowerCase().endsWith('.json')
         ? JSON.parse(text)
         : jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA });
       let exact: ParsedSource | undefined;
@@ -126,12 +126,12 @@ async function fileSources(options: LoadPolicyOptions, issues: Issue[]): Promise
     }
     const parsed = parsePolicyText(file, text);
     issues.push(...parsed.issues);
-    const doc = parsed.documents[0];
+    const doc = parsed.documents.at(0);
     if (parsed.issues.length > 0 || !doc) continue;
     if (parsed.documents.length > 1)
       issues.push({
         file,
-        position: parsed.documents[1]!.locate([]),
+        position: parsed.documents[1].locate([]),
         message: 'a policy file holds one document',
         hint: 'put every rule in one rules list, or use several files',
       });
@@ -143,7 +143,7 @@ async function fileSources(options: LoadPolicyOptions, issues: Issue[]): Promise
       name: file,
       content: bytes,
       policy: doc.value as CallformPolicy,
-      doc: async () => doc,
+      doc: () => Promise.resolve(doc),
       basePath: [],
     });
   }
@@ -181,9 +181,9 @@ export async function loadPolicy(options: LoadPolicyOptions): Promise<Policy | n
       hint: 'give every rule its own name: violations, exemptions and plans refer to rules by name',
     });
   }
-  const compiled = compileRules(owned.map((o) => o.rule as PolicyRule));
+  const compiled = compileRules(owned.map((o) => o.rule));
   for (const p of compiled.problems) {
-    const entry = owned[p.rule]!;
+    const entry = owned[p.rule];
     issues.push({
       file: entry.source.name,
       position: await locate(entry, p.at),

@@ -67,14 +67,14 @@ export function mergeDefaults(under: unknown, over: unknown): unknown {
   return out;
 }
 
-export interface Declared {
+interface Declared {
   task: CallformTask;
   file: string;
   position?: SourcePosition;
 }
 
 /** A userTaskID declared somewhere, valid task or not: duplicates are found over all of them. */
-export interface Claim {
+interface Claim {
   userTaskID: string;
   file: string;
   position?: SourcePosition;
@@ -175,7 +175,7 @@ function claimOf(raw: unknown, path: PathSegment[], file: string, doc: SourceDoc
 /** A document's task items: a collection's `tasks`, or the document itself as one task. */
 function itemsOf(value: Plain): Array<{ raw: unknown; path: PathSegment[] }> {
   if (!('tasks' in value)) return [{ raw: value, path: [] }];
-  return Array.isArray(value.tasks) ? value.tasks.map((raw, i) => ({ raw, path: ['tasks', i] })) : [];
+  return Array.isArray(value.tasks) ? value.tasks.map((raw: unknown, i) => ({ raw, path: ['tasks', i] })) : [];
 }
 
 /** The userTaskIDs of a file that failed its schema, for duplicate checks. */

@@ -8,16 +8,15 @@ import { ajvIssues } from '../diagnostics/ajv.js';
 import { parseSource, type SourceDocument } from '../diagnostics/source.js';
 
 /** The signature algorithm the settings choose (the API client implements both). */
-export type SignAlgorithm = NonNullable<CallformSettings['algorithm']>;
+type SignAlgorithm = NonNullable<CallformSettings['algorithm']>;
 /** adaptive: AIMD concurrency and rate under the parallelism ceiling; fixed: always parallelism in flight. */
-export type ConcurrencyMode = NonNullable<CallformSettings['concurrency']>;
+type ConcurrencyMode = NonNullable<CallformSettings['concurrency']>;
 import type { SendMode } from '../model/task.js';
-export type { SendMode };
 
 export const MODULE_NAME = 'callform';
-export const DEFAULT_ENDPOINT = 'https://nxbot.nxcloud.com';
+const DEFAULT_ENDPOINT = 'https://nxbot.nxcloud.com';
 export const DEFAULT_TASK_GLOB = 'tasks/**/*.{yaml,yml,json}';
-export const DEFAULT_STATE_FILE = 'callform.state.json';
+const DEFAULT_STATE_FILE = 'callform.state.json';
 
 export const SEARCH_PLACES = [
   'package.json',
@@ -115,7 +114,7 @@ async function discover(options: LoadSettingsOptions): Promise<{ config: unknown
     // cosmiconfig puts "YAML/JSON Error in FILE:" first and the reason on a later line, between code frames.
     const lines = e.message.split('\n');
     const reason = lines.slice(1).find((l) => l.trim() !== '' && !/^\s*(>?\s*\d*\s*\||-+\^)/.test(l));
-    const head = lines[0]!.trim().replace(/:$/, '');
+    const head = lines[0].trim().replace(/:$/, '');
     const detail = reason ? `${head}: ${reason.trim().replace(/ while parsing .*$/, '')}` : head;
     throw new CallformError(`cannot read settings file: ${detail}`, 'fix the syntax of the settings file');
   }
@@ -150,7 +149,7 @@ function surroundingWhitespace(value: string): string | null {
                 : 'whitespace character',
       ),
     );
-    const kind = kinds.size === 1 ? [...kinds][0]! : 'whitespace character';
+    const kind = kinds.size === 1 ? [...kinds][0] : 'whitespace character';
     return ws.length === 1 ? `a ${kind}` : `${ws.length} ${kind}s`;
   };
   if (value.trim() === '') return 'only whitespace';

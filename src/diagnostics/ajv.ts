@@ -3,7 +3,7 @@ import type { Issue } from './issue.js';
 import type { PathSegment, SourceDocument } from './source.js';
 
 /** JSON pointer (/a/0/b) → path segments, numbers for array indexes. */
-export function pointerToPath(pointer: string): PathSegment[] {
+function pointerToPath(pointer: string): PathSegment[] {
   if (pointer === '') return [];
   return pointer
     .slice(1)
@@ -20,7 +20,7 @@ export function formatPath(path: PathSegment[]): string {
 
 function show(value: unknown): string {
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value); // JSON.stringify says "null"
-  const text = JSON.stringify(value);
+  const text = JSON.stringify(value) as string | undefined; // undefined for undefined and functions
   if (text === undefined) return String(value);
   return text.length > 60 ? text.slice(0, 57) + '...' : text;
 }
@@ -43,22 +43,18 @@ function gotValue(value: unknown): string {
 function levenshtein(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
+    let prev = row[0];
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(
-        row[j]! + 1,
-        row[j - 1]! + 1,
-        prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
-      );
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
       prev = cur;
     }
   }
-  return row[b.length]!;
+  return row[b.length];
 }
 
-export function closest(word: string, candidates: string[]): string | undefined {
+function closest(word: string, candidates: string[]): string | undefined {
   let best: string | undefined;
   let bestScore = Infinity;
   for (const c of candidates) {
@@ -71,6 +67,16 @@ export function closest(word: string, candidates: string[]): string | undefined 
   return best !== undefined && bestScore <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
+/** The parts of a schema node the messages read (ajv types `parentSchema` as any). */
+interface SchemaNode {
+  description?: string;
+  properties?: Record<string, SchemaNode | undefined>;
+}
+
+function schemaOf(err: AjvError): SchemaNode | undefined {
+  return err.parentSchema as SchemaNode | undefined;
+}
+
 interface Described {
   message: string;
   hint?: string;
@@ -79,30 +85,30 @@ interface Described {
 }
 
 function describe(err: AjvError): Described | undefined {
-  const description: string | undefined = err.parentSchema?.description;
+  const description = schemaOf(err)?.description;
   const p = err.params;
   switch (err.keyword) {
     case 'required':
       // A field required by another's value (startupType 2 → startupAt) is explained by its rule.
       return {
         message: `missing required field "${p.missingProperty}"`,
-        hint: fieldHint(err, p.missingProperty) ?? description,
+        hint: fieldHint(err, String(p.missingProperty)) ?? description,
         extra: undefined,
       };
     case 'additionalProperties': {
-      const allowed = Object.keys(err.parentSchema?.properties ?? {}).filter((k) => k !== '$schema');
+      const allowed = Object.keys(schemaOf(err)?.properties ?? {}).filter((k) => k !== '$schema');
       const guess = closest(String(p.additionalProperty), allowed);
       if (p.additionalProperty === '<<') {
         return {
           message: 'YAML merge keys (<<) are not supported',
           hint: 'share settings with a `defaults:` block in a task collection (see docs/configuration.md)',
-          extra: p.additionalProperty,
+          extra: String(p.additionalProperty),
         };
       }
       return {
         message: `unknown field "${p.additionalProperty}"${guess ? ` (did you mean "${guess}"?)` : ''}`,
         hint: allowed.length ? `allowed fields here: ${allowed.join(', ')}` : 'remove it',
-        extra: p.additionalProperty,
+        extra: String(p.additionalProperty),
       };
     }
     case 'type':
@@ -151,7 +157,7 @@ function describe(err: AjvError): Described | undefined {
 }
 
 function fieldHint(err: AjvError, field: string): string | undefined {
-  return err.parentSchema?.properties?.[field]?.description;
+  return schemaOf(err)?.properties?.[field]?.description;
 }
 
 export interface IssueContext {
@@ -189,7 +195,7 @@ export function ajvIssues(errors: AjvError[] | null | undefined, ctx: IssueConte
       position = src.doc.locate([...src.basePath, ...located], true, atKey);
       if (position) break;
     }
-    const first = ctx.sources[0];
+    const first = ctx.sources.at(0);
     if (!position && first) position = first.doc.locate([...first.basePath, ...located]);
     issues.push({
       file: ctx.file,

@@ -13,7 +13,7 @@ const jsYaml = createRequire(import.meta.url)('js-yaml') as typeof import('js-ya
 /** Larger files are refused: task files are hand-edited settings, not data dumps. */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 /** YAML alias expansion limit: guards against "billion laughs" documents. */
-export const MAX_ALIAS_COUNT = 100;
+const MAX_ALIAS_COUNT = 100;
 
 export type { PathSegment };
 
@@ -52,7 +52,7 @@ export function decodeUtf8(file: string, bytes: Uint8Array): { text?: string; is
       issue: {
         file,
         position: positionOfByte(bytes, offset),
-        message: `file is not valid UTF-8 (bad byte 0x${bytes[offset]?.toString(16).padStart(2, '0')} at offset ${offset})`,
+        message: `file is not valid UTF-8 (bad byte 0x${bytes.at(offset)?.toString(16).padStart(2, '0')} at offset ${offset})`,
         hint: 're-save the file as UTF-8',
       },
     };
@@ -75,7 +75,7 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
   }
   // The failing prefix may end in the middle of a valid sequence; step back to its lead byte.
   let at = Math.min(lo, bytes.byteLength - 1);
-  while (at > 0 && (bytes[at]! & 0xc0) === 0x80) at--;
+  while (at > 0 && (bytes[at] & 0xc0) === 0x80) at--;
   return at;
 }
 
@@ -226,7 +226,7 @@ function parseTraced(file: string, text: string): ParsedSource | null {
           return exactPath && answer.found < path.length ? undefined : trace!.position(answer.pos);
         // Same documents for `yaml`, or no answer rather than a wrong one.
         exact ??= exactDocuments(file, text);
-        return exact.length === values.length ? exact[index]!.locate(path, exactPath, atKey) : undefined;
+        return exact.length === values.length ? exact[index].locate(path, exactPath, atKey) : undefined;
       },
     })),
   };

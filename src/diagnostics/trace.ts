@@ -89,7 +89,7 @@ export class ParseTrace {
     return (
       this.open.length === 0 &&
       this.roots.length === documents.length &&
-      documents.every((d, i) => Object.is(this.result[this.roots[i]!], d))
+      documents.every((d, i) => Object.is(this.result[this.roots[i]], d))
     );
   }
 
@@ -109,7 +109,7 @@ export class ParseTrace {
 
   private children(node: number): number[] {
     const out: number[] = [];
-    for (let c = node + 1; c < this.after[node]!; c = this.after[c]!) out.push(c);
+    for (let c = node + 1; c < this.after[node]; c = this.after[c]!) out.push(c);
     return out;
   }
 
@@ -121,7 +121,7 @@ export class ParseTrace {
     // Exactly one child (its subtree ends where the node's does), holding the same object.
     while (
       isObject(this.result[node]) &&
-      this.after[node]! > node + 1 &&
+      this.after[node] > node + 1 &&
       this.after[node + 1] === this.after[node] &&
       this.result[node + 1] === this.result[node]
     )
@@ -138,20 +138,20 @@ export class ParseTrace {
     let ok = false;
     if (Array.isArray(value)) {
       ok = kids.length === value.length;
-      for (let i = 0; ok && i < kids.length; i++) ok = Object.is(this.result[kids[i]!], value[i]);
+      for (let i = 0; ok && i < kids.length; i++) ok = Object.is(this.result[kids[i]], value[i]);
     } else if (isObject(value)) {
       const own = value as Record<string, unknown>;
       let size = 0;
       for (const k in own) if (Object.hasOwn(own, k)) size++;
       // A block mapping ends with js-yaml trying one more key where the next line (a `---`, say)
       // holds none: a node that read nothing.
-      const last = kids[kids.length - 1]!;
+      const last = kids[kids.length - 1];
       if (kids.length === 2 * size + 1 && this.end[last] === this.start[last] && this.result[last] === null) kids.pop();
       ok = kids.length === 2 * size;
       for (let i = 0; ok && i < kids.length; i += 2) {
-        const key = this.result[kids[i]!];
+        const key = this.result[kids[i]];
         const name = String(key);
-        ok = !isObject(key) && Object.hasOwn(own, name) && Object.is(own[name], this.result[kids[i + 1]!]);
+        ok = !isObject(key) && Object.hasOwn(own, name) && Object.is(own[name], this.result[kids[i + 1]]);
       }
     }
     const out = ok ? kids : null;
@@ -162,7 +162,7 @@ export class ParseTrace {
   /** Where a node's content starts (see the module comment), or null when the trace cannot tell. */
   private startOf(node: number): number | null {
     const text = this.input;
-    const s = this.start[node]!;
+    const s = this.start[node];
     let p = s;
     for (;;) {
       let ch = text.charCodeAt(p);
@@ -171,7 +171,7 @@ export class ParseTrace {
       if (ch === LF || ch === CR) p++;
       else break;
     }
-    if (this.end[node]! > p) return p;
+    if (this.end[node] > p) return p;
     // Empty: right after its indicator and the blanks that follow on that line. In a flow
     // collection js-yaml opens the node after the separation space, which may span lines: back
     // over it to the `:` (a comment in between leaves the indicator unseen: null).
@@ -194,7 +194,7 @@ export class ParseTrace {
    * ancestor found, with how many segments were found; 'unsure' when the trace cannot answer.
    */
   find(doc: number, path: PathSegment[], atKey: boolean): TraceAnswer {
-    let node = this.roots[doc];
+    let node = this.roots.at(doc);
     if (node === undefined) return 'unsure';
     let keyNode: number | undefined;
     let found = 0;
@@ -212,7 +212,7 @@ export class ParseTrace {
       } else {
         const name = String(segment);
         for (let i = 0; i < entries.length; i += 2) {
-          if (String(this.result[entries[i]!]) === name) {
+          if (String(this.result[entries[i]]) === name) {
             keyNode = entries[i]!;
             next = entries[i + 1]!;
             break;
@@ -235,10 +235,10 @@ export class ParseTrace {
     let high = starts.length;
     while (low < high) {
       const mid = (low + high) >> 1;
-      if (starts[mid]! <= offset) low = mid + 1;
+      if (starts[mid] <= offset) low = mid + 1;
       else high = mid;
     }
-    return { line: low, column: offset - starts[low - 1]! + 1 };
+    return { line: low, column: offset - starts[low - 1] + 1 };
   }
 }
 

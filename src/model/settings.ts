@@ -16,7 +16,7 @@ export const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !=
 export const EMPTY_SETTINGS: ManagedSettings = Object.freeze({
   taskCreateSetting: {},
   funcFlag: {},
-}) as ManagedSettings;
+});
 
 /**
  * Deep equality for parsed JSON/YAML data (plain objects, arrays, scalars), key order
@@ -78,7 +78,7 @@ export function setPath(root: Plain, path: string, value: unknown): void {
     if (!isPlain(node[key])) node[key] = {};
     node = node[key] as Plain;
   }
-  node[keys[keys.length - 1]!] = structuredClone(value);
+  node[keys[keys.length - 1]] = structuredClone(value);
 }
 
 /**
@@ -91,7 +91,7 @@ export function withoutLeaves<T extends object>(settings: T, paths: Iterable<str
     const keys = path.split('.');
     let node: unknown = out;
     for (const key of keys.slice(0, -1)) node = isPlain(node) ? node[key] : undefined;
-    if (isPlain(node)) delete node[keys[keys.length - 1]!];
+    if (isPlain(node)) delete node[keys[keys.length - 1]];
   }
   return out as T;
 }
@@ -114,7 +114,7 @@ function coveredByAncestor(root: Plain, path: string): boolean {
   const keys = path.split('.');
   let node: unknown = root;
   for (let i = 0; i < keys.length - 1; i++) {
-    node = (node as Plain)[keys[i]!];
+    node = (node as Plain)[keys[i]];
     if (node === undefined) return false;
     if (!isPlain(node) || Object.keys(node).length === 0 || isWholeValuePath(keys.slice(0, i + 1).join('.')))
       return true;

@@ -17,7 +17,7 @@ export const TASK_STATUS_LABEL: Readonly<Record<number, string>> = {
 };
 
 export function isTaskStatus(value: unknown): value is TaskStatusCode {
-  return typeof value === 'number' && Number.isInteger(value) && TASK_STATUS_LABEL[value] !== undefined;
+  return typeof value === 'number' && Number.isInteger(value) && Object.hasOwn(TASK_STATUS_LABEL, value);
 }
 
 /** "2 (running)": a status code with its meaning, for messages. */

@@ -63,7 +63,7 @@ export function diffSettings(before: ManagedSettings | null, after: ManagedSetti
 export function pickSettings(after: ManagedSettings, paths: readonly string[]): PayloadSettings | null {
   const out: Plain = {};
   for (const path of paths) setPath(out, path, getPath(after, path));
-  return Object.keys(out).length > 0 ? (out as PayloadSettings) : null;
+  return Object.keys(out).length > 0 ? out : null;
 }
 
 /** The partial settings to send: only added or changed values (arrays whole). */

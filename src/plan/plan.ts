@@ -118,7 +118,7 @@ function sentPaths(changes: SettingChange[], after: ManagedSettings, everyDeclar
 }
 
 function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
-  const recorded = input.state.tasks[task.userTaskID];
+  const recorded = input.state.tasks[task.userTaskID] as TaskState | undefined;
   const before = knownSettings(recorded);
   const after: ManagedSettings = { taskCreateSetting: task.taskCreateSetting, funcFlag: task.funcFlag };
   const remoteTask = input.remote?.get(task.userTaskID);
@@ -171,7 +171,7 @@ function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
     remoteTask?.taskStatus === TaskStatus.Running &&
     (task.lifecycle.whenRunning === 'pause' || input.pauseRunning === true);
   const deferred = deferral(task, recorded, input, payload !== null, pauses);
-  if (pauses && payload) return { ...update, action: 'pause-update-resume', pauseResume: true, payload, deferred };
+  if (pauses) return { ...update, action: 'pause-update-resume', pauseResume: true, payload, deferred };
   return { ...update, action: 'update', payload, deferred };
 }
 
@@ -198,7 +198,7 @@ export function buildPlan(input: PlanInput): CallformPlan {
   }
   for (const id in input.state.tasks) {
     if (!Object.hasOwn(input.state.tasks, id) || declared.has(id) || !selected(id)) continue;
-    const recorded = input.state.tasks[id]!;
+    const recorded = input.state.tasks[id];
     tasks.push({
       userTaskID: id,
       sceneID: recorded.sceneID,

@@ -44,7 +44,9 @@ export async function readSavedPlan(file: string): Promise<CallformPlan> {
   }
   const version = (value as { format_version?: unknown } | null)?.format_version;
   const [major, minor] = PLAN_FORMAT_VERSION.split('.').map(Number) as [number, number];
-  const [theirMajor, theirMinor] = typeof version === 'string' ? version.split('.').map(Number) : [];
+  const [theirMajor, theirMinor] = (typeof version === 'string' ? version.split('.').map(Number) : []) as Array<
+    number | undefined
+  >;
   if (typeof version === 'string' && theirMajor !== major) {
     throw new CallformError(
       `${file} has plan format ${version}; this callform reads format ${major}.x (it writes ${PLAN_FORMAT_VERSION})`,
@@ -53,7 +55,7 @@ export async function readSavedPlan(file: string): Promise<CallformPlan> {
   }
   if (theirMinor !== undefined && theirMinor > minor) {
     throw new CallformError(
-      `${file} has plan format ${version}, written by a newer callform; this one reads format ${major}.0 to ${PLAN_FORMAT_VERSION}`,
+      `${file} has plan format ${String(version)}, written by a newer callform; this one reads format ${major}.0 to ${PLAN_FORMAT_VERSION}`,
       'apply it with the callform that made it, or upgrade callform',
     );
   }

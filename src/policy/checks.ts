@@ -5,7 +5,7 @@ import { dialingHoursCheck } from './dialing-hours.js';
 import type { Check, Finding, PolicySubject, RuleKind, RuleOf, RuleProblem } from './types.js';
 
 type Problem = Omit<RuleProblem, 'rule'>;
-export type CompiledCheck = { check: Check; problems: Problem[] };
+type CompiledCheck = { check: Check; problems: Problem[] };
 type Compiler<K extends RuleKind> = (rule: RuleOf<K>, helpers: CheckHelpers) => CompiledCheck;
 
 /** Shared by the checks that need them; ajv is loaded only for a jsonSchema rule. */
@@ -66,7 +66,7 @@ const requiredFuncFlags: Compiler<'requiredFuncFlags'> = (rule) => {
     if (wrong.length === 0) return null;
     const describe = ([flag, value]: (typeof wrong)[number]) =>
       `${flag} is ${funcFlag[flag] === undefined ? 'not declared' : show(funcFlag[flag])} (must be ${value})`;
-    return { path: `funcFlag.${wrong[0]![0]}`, finding: wrong.map(describe).join('; ') };
+    return { path: `funcFlag.${wrong[0][0]}`, finding: wrong.map(describe).join('; ') };
   });
 };
 
@@ -156,7 +156,7 @@ const jsonSchema: Compiler<'jsonSchema'> = (rule, helpers) => {
     const { source: _source, ...settings } = task;
     if (validate(settings)) return null;
     const errors = validate.errors ?? [];
-    const first = errors[0];
+    const first = errors.at(0);
     const text = errors
       .slice(0, 3)
       .map((e) => `${e.instancePath ? dotted(e.instancePath) : 'the task'} ${e.message ?? 'is not valid'}`);

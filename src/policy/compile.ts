@@ -16,7 +16,7 @@ export function compileRules(rules: readonly PolicyRule[]): { rules: CompiledRul
       r: RuleOf<RuleKind>,
       h: CheckHelpers,
     ) => ReturnType<(typeof CHECKS)[RuleKind]>;
-    const { check, problems: own } = compile(rule as RuleOf<RuleKind>, helpers);
+    const { check, problems: own } = compile(rule, helpers);
     problems.push(...own.map((p) => ({ ...p, rule: index })));
     const scope = rule.tasks === undefined ? null : targetFilter(patternList(rule.tasks));
     const exemptions = (rule.exempt ?? []).map((e) => ({

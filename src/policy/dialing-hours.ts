@@ -32,7 +32,7 @@ type Compiled = { check: Check; problems: Array<Omit<RuleProblem, 'rule'>> };
 function outside(cells: WeekCells, allowed: WeekCells, shiftQuarters: number): WeekCells {
   const allowedQuarter = (q: number) => {
     const at = ((q % QUARTERS_PER_WEEK) + QUARTERS_PER_WEEK) % QUARTERS_PER_WEEK;
-    return slotOn(allowed[Math.floor(at / QUARTERS_PER_DAY)]!, Math.floor((at % QUARTERS_PER_DAY) / 2));
+    return slotOn(allowed[Math.floor(at / QUARTERS_PER_DAY)], Math.floor((at % QUARTERS_PER_DAY) / 2));
   };
   return cells.map((day, d) => {
     let bad: HalfHours = NO_SLOTS;
@@ -56,7 +56,7 @@ export function dialingHoursCheck(rule: RuleOf<'dialingHours'>): Compiled {
 
   const dayMask = days?.value ?? ALL_DAYS;
   const allowed = cellsOf({ days: dayMask, ...between.value });
-  const range = formatHours(between.value)[0]!;
+  const range = formatHours(between.value)[0];
   const where = `${dayMask === ALL_DAYS ? '' : `${formatDays(dayMask)} `}${range} ${rule.zoneSecond === undefined ? "in the task's local time" : formatZone(rule.zoneSecond)}`;
   const check: Check = (task) => {
     const tcs = task.taskCreateSetting;

@@ -14,7 +14,7 @@ export function evaluatePolicy(policy: Pick<Policy, 'rules'>, subjects: Iterable
   policy.rules.forEach((rule, r) => {
     const { check, appliesTo } = rule;
     for (let i = 0; i < tasks.length; i++) {
-      const task = tasks[i]!;
+      const task = tasks[i];
       if (appliesTo && !appliesTo(task.userTaskID)) continue;
       const finding = check(task);
       if (!finding) continue;

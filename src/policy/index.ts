@@ -6,4 +6,4 @@
 export type * from './types.js';
 export { compileRules } from './compile.js';
 export { evaluatePolicy, policyReport } from './evaluate.js';
-export { blockingViolations, formatViolation, formatExemption, shortDigest } from './report.js';
+export { blockingViolations, formatViolation, formatExemption } from './report.js';

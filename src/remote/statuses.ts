@@ -8,7 +8,7 @@ export interface ListClient {
 }
 
 /** listTask takes this many userTaskIDs per query (and pages of this size). */
-export const STATUS_BATCH = 100;
+const STATUS_BATCH = 100;
 
 /** Status of many tasks: batches of userTaskIDs, `parallelism` batches at a time; unknown IDs are absent. */
 export async function readRemoteTasks(

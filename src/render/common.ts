@@ -13,8 +13,7 @@ import {
 export type TaskLabel = TaskPlan['action'] | 'blocked' | 'error';
 export const taskLabel = (t: TaskPlan): TaskLabel => deferralOf(t)?.reason ?? t.action;
 
-export const FORGET_NOTE =
-  'no longer declared in any task file: removed from state only; the remote task keeps its settings';
+const FORGET_NOTE = 'no longer declared in any task file: removed from state only; the remote task keeps its settings';
 
 /** The field changes a task shows (none for unchanged and forgotten tasks). */
 export const changesOf = (t: TaskPlan): SettingChange[] => (isChange(t) ? t.changes : []);

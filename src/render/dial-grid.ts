@@ -5,7 +5,7 @@
  */
 import { DAY_NAMES, SLOTS_PER_DAY, slotOn, cellsOf, type DialSchedule, type WeekCells } from '../windows/index.js';
 
-export const GRID_LEGEND = {
+const GRID_LEGEND = {
   kept: '#',
   added: '+',
   removed: '-',
@@ -37,8 +37,8 @@ export function dialGrid(before: DialSchedule | null, after: DialSchedule | null
   for (let d = 0; d < 7; d++) {
     lines.push(
       row(d, (s) => {
-        const was = b ? slotOn(b[d]!, s) : false;
-        const is = a ? slotOn(a[d]!, s) : false;
+        const was = b ? slotOn(b[d], s) : false;
+        const is = a ? slotOn(a[d], s) : false;
         if (b && a)
           return was && is ? GRID_LEGEND.kept : is ? GRID_LEGEND.added : was ? GRID_LEGEND.removed : GRID_LEGEND.off;
         return was || is ? GRID_LEGEND.kept : GRID_LEGEND.off;

@@ -21,7 +21,7 @@ export interface ReadableWindow {
 /** The whole window a settings object describes, or null when any raw field is missing. */
 export function readableWindow(settings: ManagedSettings | null): ReadableWindow | null {
   const schedule = settings && scheduleOf(settings.taskCreateSetting);
-  return schedule ? { schedule, zoneSecond: settings!.taskCreateSetting.zoneSecond } : null;
+  return schedule ? { schedule, zoneSecond: settings.taskCreateSetting.zoneSecond } : null;
 }
 
 function view(w: ReadableWindow | null): DialWindowView | null {

@@ -32,7 +32,7 @@ function sendsDeclared(sent: object | undefined, declared: object): boolean {
 
 /** What the server will hold for a task after apply: its declared settings, plus whatever the payload sends. */
 function settingsToCheck(task: TaskPlan): ManagedSettings | null {
-  if (task.action === 'forget' || !task.after) return null;
+  if (task.action === 'forget') return null;
   // Structural: any action that carries a payload (update, and actions added later) is checked on it.
   const payload = 'payload' in task ? task.payload : null;
   const after = task.after;

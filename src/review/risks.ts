@@ -50,7 +50,7 @@ function switchedTo(sent: SentChanges, path: string, value: boolean, what: strin
   if (!c || c.after !== value || c.before === value) return null;
   return c.before === undefined
     ? `${what} (${path.split('.')[1]} ${value}; ${UNKNOWN})`
-    : `${what} (${path.split('.')[1]} ${c.before} → ${value})`;
+    : `${what} (${path.split('.')[1]} ${JSON.stringify(c.before)} → ${value})`;
 }
 
 const settingsOf = (task: TaskPlan, side: 'before' | 'after'): ManagedSettings | null => task[side];
@@ -138,7 +138,7 @@ export const RISK_DETECTORS: readonly RiskDetector[] = [
     detect: (_t, sent) => {
       const c = sent.get('taskCreateSetting.startupType');
       if (!c || c.after !== 3 || c.before === 3) return null;
-      return `startupType set to 3: the task starts dialing as soon as it has orders (${c.before === undefined ? UNKNOWN : `was ${c.before}`})`;
+      return `startupType set to 3: the task starts dialing as soon as it has orders (${c.before === undefined ? UNKNOWN : `was ${JSON.stringify(c.before)}`})`;
     },
   },
   {

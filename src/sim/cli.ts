@@ -25,7 +25,7 @@ export interface SimCliArgs {
 }
 
 /** Options as startSimulator takes them; the values are checked there (bad ones throw). */
-export function simOptionsFromCli(argv: SimCliArgs): SimulatorOptions {
+function simOptionsFromCli(argv: SimCliArgs): SimulatorOptions {
   const opts: SimulatorOptions = {};
   if (argv.port !== undefined) opts.port = Number(argv.port);
   if (argv.host !== undefined) opts.host = argv.host;

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isTaskStatus } from '../model/status.js';
 import { isPlainObject, describeValue } from './validate.js';
-import { MAX_BODY_BYTES, type Simulator, type SimFaultSettings } from './types.js';
+import { MAX_BODY_BYTES, type Simulator } from './types.js';
 import { readBody, readJsonBody, sendJson } from './http.js';
 import { sortedTasks } from './handlers.js';
 import { RUNTIME_SETTING_KEYS } from './settings.js';
@@ -50,7 +50,7 @@ async function objectBody(r: ControlRequest): Promise<Record<string, unknown> | 
 
 /** The task named by the first `:id`, or a 404 answer. */
 function knownTask(deps: ControlDeps, r: ControlRequest): string | undefined {
-  const id = r.params[0]!;
+  const id = r.params[0];
   if (deps.tasks.has(id)) return id;
   sendJson(r.res, 404, { error: `task not found: ${id}` });
   return undefined;
@@ -114,7 +114,7 @@ const setFaults: ControlHandler = async (deps, r) => {
       error: `unknown field ${unknown.join(', ')}; known fields: ${RUNTIME_SETTING_KEYS.join(', ')}`,
     });
   try {
-    deps.setFaults(body as SimFaultSettings);
+    deps.setFaults(body);
   } catch (err) {
     return sendJson(r.res, 400, { error: (err as Error).message });
   }
@@ -141,7 +141,7 @@ function match(pattern: string, parts: string[]): string[] | undefined {
   if (segments.length !== parts.length) return undefined;
   const params: string[] = [];
   for (let i = 0; i < segments.length; i++) {
-    if (segments[i] === ':id') params.push(parts[i]!);
+    if (segments[i] === ':id') params.push(parts[i]);
     else if (segments[i] !== parts[i]) return undefined;
   }
   return params;

@@ -18,7 +18,7 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-export function isFaultKind(v: unknown): v is FaultKind {
+function isFaultKind(v: unknown): v is FaultKind {
   return typeof v === 'string' && (FAULT_KINDS as readonly string[]).includes(v);
 }
 

@@ -59,7 +59,7 @@ function findTask(tasks: Map<string, SimTask>, userTaskID: string): SimTask {
   return task;
 }
 
-export function handleListTask(ctx: HandlerContext, body: Record<string, unknown>): Payload {
+function handleListTask(ctx: HandlerContext, body: Record<string, unknown>): Payload {
   const { tasks, maxPageSize } = ctx;
   const { page, size, queryConditions: qc } = checkSchema<ListTaskRequest>(validateListTaskRequest, body);
   if (size > maxPageSize) {
@@ -99,7 +99,7 @@ export function handleListTask(ctx: HandlerContext, body: Record<string, unknown
   };
 }
 
-export function handleUpdateTask(ctx: HandlerContext, body: Record<string, unknown>): Payload {
+function handleUpdateTask(ctx: HandlerContext, body: Record<string, unknown>): Payload {
   const {
     userTaskID,
     sceneID,
@@ -154,7 +154,7 @@ function operate(transitions: TaskTransitions, task: SimTask, taskOperate: numbe
     return task.taskStatus;
   }
   if (pausing && taskOperate === 2) return task.taskStatus;
-  const op = OPERATIONS[taskOperate]!;
+  const op = OPERATIONS[taskOperate];
   if (!op.from.includes(task.taskStatus)) {
     throw new RetCodeError(
       RetCode.GenericError,
@@ -166,14 +166,14 @@ function operate(transitions: TaskTransitions, task: SimTask, taskOperate: numbe
   return task.taskStatus;
 }
 
-export function handleMgrTaskStatus(ctx: HandlerContext, body: Record<string, unknown>): Payload {
+function handleMgrTaskStatus(ctx: HandlerContext, body: Record<string, unknown>): Payload {
   const { userTaskID, taskOperate } = checkSchema<MgrTaskStatusRequest>(validateMgrTaskStatusRequest, body);
   const task = findTask(ctx.tasks, userTaskID);
   const taskStatus = operate(ctx.transitions, task, taskOperate);
   return { retCode: RetCode.Success, retMsg: 'success', responseID: newId(), taskID: task.taskID, taskStatus };
 }
 
-export function handlePing(ctx: HandlerContext, body: Record<string, unknown>): Payload {
+function handlePing(ctx: HandlerContext, body: Record<string, unknown>): Payload {
   const { data } = checkSchema<PingRequest>(validatePingRequest, body);
   return { data, timestamp: ctx.nowSec(), code: 0, msg: 'success', reqId: newId() };
 }

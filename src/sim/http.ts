@@ -84,7 +84,7 @@ export interface Signer {
 }
 
 /** Turns a valid signature into a wrong one of the same length. */
-export function corruptSign(s: string): string {
+function corruptSign(s: string): string {
   if (s.length === 0) return '0';
   return (s[0] === '0' ? '1' : '0') + s.slice(1);
 }

@@ -15,7 +15,7 @@ export type RequestListener = (req: IncomingMessage, res: ServerResponse) => voi
  * them and a request sent on a closing socket fails with ECONNRESET. close() still ends
  * every socket at once.
  */
-export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 export class ServerLifecycle {
   private server: Server | undefined;

@@ -249,7 +249,7 @@ function handle(deps: PipelineDeps, call: ApiCall): Payload {
     return errorPayload(
       call.reply,
       RetCode.InternalError,
-      `internal server error: ${(err as Error)?.message ?? String(err)}`,
+      `internal server error: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
 }

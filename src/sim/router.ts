@@ -29,7 +29,7 @@ export function createRouter(api: ApiHandler, control: ControlDeps): RequestList
   return (req, res) => {
     route(api, control, req, res).catch((err: unknown) => {
       try {
-        sendJson(res, 500, { error: `simulator error: ${(err as Error)?.message ?? String(err)}` });
+        sendJson(res, 500, { error: `simulator error: ${err instanceof Error ? err.message : String(err)}` });
       } catch {
         res.destroy();
       }

@@ -87,12 +87,12 @@ export function validateSeed(input: unknown, label = 'seed'): SeedFile {
     if (raw.taskCreateSetting !== undefined && raw.taskCreateSetting !== null) {
       const err = schemaError(validateRequestTaskCreateSetting, raw.taskCreateSetting, `${at}.taskCreateSetting`);
       if (err) fail(err.message);
-      task.taskCreateSetting = raw.taskCreateSetting as TaskCreateSetting;
+      task.taskCreateSetting = raw.taskCreateSetting;
     }
     if (raw.funcFlag !== undefined && raw.funcFlag !== null) {
       const err = schemaError(validateRequestFuncFlag, raw.funcFlag, `${at}.funcFlag`);
       if (err) fail(err.message);
-      task.funcFlag = raw.funcFlag as FuncFlag;
+      task.funcFlag = raw.funcFlag;
     }
     return task;
   });

@@ -164,10 +164,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const settings = new RuntimeSettings(config.now);
   settings.apply(initialRuntimeSettings(opts));
   const parts = createParts(config, settings, await resolveSeed(opts.seed));
-  let sim: Simulator | undefined;
-  const self = (): Simulator => sim!; // requests arrive only after listen(), when `sim` is set
+  const self = (): Simulator => sim; // requests arrive only after listen(), when `sim` is set
   const router = createRouter(createApiPipeline(pipelineDeps(parts, self)), controlDeps(parts, self));
   const url = await parts.lifecycle.listen(router, config.host, config.port);
-  sim = simulatorApi(parts, url);
+  const sim = simulatorApi(parts, url);
   return sim;
 }

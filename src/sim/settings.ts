@@ -33,7 +33,9 @@ export interface SimConfig {
 
 /** A value for a message: numbers as JS prints them (NaN, Infinity), the rest as JSON. */
 function show(v: unknown): string {
-  return typeof v === 'number' || v === undefined ? String(v) : (JSON.stringify(v) ?? String(v));
+  if (typeof v === 'number' || v === undefined) return String(v);
+  const json = JSON.stringify(v) as string | undefined; // undefined for functions and symbols
+  return json ?? typeof v;
 }
 
 function nonNegativeNumber(name: string, v: unknown): number {
@@ -120,7 +122,7 @@ function parseRuntimeSettings(patch: SimFaultSettings): Parsed {
     const value = (patch as Record<string, unknown>)[key];
     if (value !== undefined) out[key] = parse(value);
   }
-  return out as Parsed;
+  return out;
 }
 
 /** The settings that may change while the simulator runs. */

@@ -37,7 +37,7 @@ export function describeValue(v: unknown): string {
 
 /** A value for a message: JSON, shortened. */
 function show(v: unknown): string {
-  const text = JSON.stringify(v) ?? String(v);
+  const text = (JSON.stringify(v) as string | undefined) ?? String(v); // undefined for functions and symbols
   return text.length > 60 ? text.slice(0, 57) + '...' : text;
 }
 
@@ -89,12 +89,12 @@ function describeError(err: AjvError, base: string): string {
   const p = err.params;
   const at = fieldPath(base, err.instancePath);
   const got = `(got ${show(err.data)})`;
-  const description: string | undefined = err.parentSchema?.description;
+  const description = (err.parentSchema as { description?: string } | undefined)?.description;
   switch (err.keyword) {
     case 'required':
-      return `${fieldPath(base, err.instancePath, p.missingProperty)} is required`;
+      return `${fieldPath(base, err.instancePath, p.missingProperty as string)} is required`;
     case 'additionalProperties':
-      return `${fieldPath(base, err.instancePath, p.additionalProperty)} is not a known field`;
+      return `${fieldPath(base, err.instancePath, p.additionalProperty as string)} is not a known field`;
     case 'type': {
       const types = String(p.type)
         .split(',')
@@ -125,7 +125,7 @@ function describeError(err: AjvError, base: string): string {
     case 'minItems':
       return `${at} must have at least ${p.limit} element${p.limit === 1 ? '' : 's'}`;
     case 'uniqueItems':
-      return `${at} has a repeated element (elements ${Math.min(p.i, p.j)} and ${Math.max(p.i, p.j)} are equal)`;
+      return `${at} has a repeated element (elements ${Math.min(p.i as number, p.j as number)} and ${Math.max(p.i as number, p.j as number)} are equal)`;
     default:
       return `${at} ${err.message ?? `fails ${err.keyword}`}`;
   }

@@ -343,7 +343,7 @@ export async function acquireStateLock(statePath: string, options: AcquireOption
     since: new Date().toISOString(),
   };
   heldHere.add(info.id); // before the lock can exist, so it never looks like an earlier process's
-  let fh: FileHandle | null = null;
+  let fh: FileHandle | null;
   let waited = false;
   try {
     for (;;) {

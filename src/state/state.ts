@@ -1,14 +1,14 @@
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { CallformState, TaskState } from '../generated/state.js';
+import type { CallformState } from '../generated/state.js';
 import { validateState } from '../generated/validators.js';
 import { CallformError, fsProblem } from '../errors.js';
 import { ajvIssues } from '../diagnostics/ajv.js';
 import { parseSource } from '../diagnostics/source.js';
 import { formatIssue } from '../diagnostics/issue.js';
 
-export type { CallformState, TaskState };
+export type { CallformState };
 /** The version this callform writes; it reads this and every earlier one (1: no owedResumes). */
 export const STATE_VERSION = 2;
 
@@ -106,7 +106,7 @@ export async function readState(statePath: string, displayPath = statePath): Pro
     );
   }
   if (!validateState(value)) {
-    const doc = parseSource(displayPath.endsWith('.json') ? displayPath : `${displayPath}.json`, text).documents[0];
+    const doc = parseSource(displayPath.endsWith('.json') ? displayPath : `${displayPath}.json`, text).documents.at(0);
     const issues = ajvIssues(validateState.errors, {
       file: displayPath,
       basePath: [],

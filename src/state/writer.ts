@@ -43,6 +43,11 @@ export class StateWriter {
     return this.failure !== null;
   }
 
+  /** A task's entry, if the state has one. */
+  task(userTaskID: string): TaskState | undefined {
+    return this.state.tasks[userTaskID];
+  }
+
   // The writer owns its state object (a private copy): mutating it in place keeps a
   // thousand-task apply linear instead of copying the task map per landed update.
   /** A confirmed update (or a state-only one): the entry becomes exactly what was applied. */
@@ -61,7 +66,7 @@ export class StateWriter {
   ): Map<string, TaskState> {
     const earlier = new Map<string, TaskState>();
     for (const { userTaskID, settings } of sent) {
-      const entry = this.state.tasks[userTaskID];
+      const entry = this.task(userTaskID);
       if (!entry) continue;
       earlier.set(userTaskID, entry);
       this.state.tasks[userTaskID] = withUnconfirmed(entry, settings, since);
@@ -133,7 +138,9 @@ export class StateWriter {
         // Serialised synchronously inside write(): later mutations cannot tear this snapshot.
         await this.write(this.statePath, this.state);
         this.writes++;
-        if (this.dirty && !this.flushing) await this.pause(Math.min(2000, 9 * (performance.now() - started)));
+        // record() may have set `dirty` again during the await (the narrowing above does not know).
+        if ((this.dirty as boolean) && !this.flushing)
+          await this.pause(Math.min(2000, 9 * (performance.now() - started)));
       }
     } catch (err) {
       this.failure ??= err;

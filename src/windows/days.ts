@@ -13,7 +13,7 @@ const FULL_NAMES = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'sat
 const DAY_HINT =
   'use Mon, Tue, Wed, Thu, Fri, Sat, Sun (or 1..7, 1 = Monday), ranges like Mon-Fri, separated by commas';
 
-export const dayBit = (day: number): DayMask => 1 << (day - 1);
+const dayBit = (day: number): DayMask => 1 << (day - 1);
 export const hasDay = (mask: DayMask, day: number): boolean => (mask & dayBit(day)) !== 0;
 
 /** The days in a mask, ascending (1..7). */
@@ -40,7 +40,7 @@ function addDay(mask: DayMask, day: number, at: WindowProblem['at'], problems: W
 }
 
 /** "Mon-Fri", "Mon,Wed,Sat-Sun", "1-5": names or numbers, ranges running forwards. */
-export function parseDayText(text: string): Parsed<DayMask> {
+function parseDayText(text: string): Parsed<DayMask> {
   const problems: WindowProblem[] = [];
   let mask = 0;
   const at = ['days'];
@@ -49,7 +49,7 @@ export function parseDayText(text: string): Parsed<DayMask> {
     const bounds = item.split(/[-–]/);
     const numbers = bounds.map(dayNumber);
     if (bounds.length > 2 || numbers.some((n) => n === undefined)) {
-      const bad = bounds.length > 2 ? item.trim() : bounds[numbers.indexOf(undefined)]!.trim();
+      const bad = bounds.length > 2 ? item.trim() : bounds[numbers.indexOf(undefined)].trim();
       problems.push({
         at,
         message: bad === '' ? `"${item.trim()}" is not a day or a range of days` : `unknown day "${bad}"`,
@@ -58,21 +58,21 @@ export function parseDayText(text: string): Parsed<DayMask> {
       continue;
     }
     const [from, to = from] = numbers as number[];
-    if (from! > to!) {
+    if (from > to) {
       problems.push({
         at,
         message: `range "${item.trim()}" runs backwards`,
-        hint: `ranges run Monday to Sunday; write ${DAY_NAMES[from! - 1]}-Sun,Mon${to! > 1 ? `-${DAY_NAMES[to! - 1]}` : ''}`,
+        hint: `ranges run Monday to Sunday; write ${DAY_NAMES[from - 1]}-Sun,Mon${to > 1 ? `-${DAY_NAMES[to - 1]}` : ''}`,
       });
       continue;
     }
-    for (let d = from!; d <= to!; d++) mask = addDay(mask, d, at, problems);
+    for (let d = from; d <= to; d++) mask = addDay(mask, d, at, problems);
   }
   return problems.length > 0 ? failed(problems) : parsed(mask);
 }
 
 /** [1, 2, 3]: day numbers (the schema has checked they are integers 1..7). */
-export function parseDayNumbers(days: readonly number[]): Parsed<DayMask> {
+function parseDayNumbers(days: readonly number[]): Parsed<DayMask> {
   const problems: WindowProblem[] = [];
   let mask = 0;
   days.forEach((d, i) => {
@@ -92,7 +92,7 @@ export function parseDays(days: string | readonly number[]): Parsed<DayMask> {
 function dayRuns(mask: DayMask): Array<[number, number]> {
   const runs: Array<[number, number]> = [];
   for (const d of daysOf(mask)) {
-    const last = runs[runs.length - 1];
+    const last = runs.at(-1);
     if (last && last[1] === d - 1) last[1] = d;
     else runs.push([d, d]);
   }

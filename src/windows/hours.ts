@@ -5,7 +5,7 @@
  */
 import { failed, parsed, type Parsed, type WindowProblem } from './problems.js';
 
-export type HourMask = number;
+type HourMask = number;
 
 export interface HalfHours {
   up: HourMask;
@@ -77,7 +77,7 @@ export function parseHourRanges(ranges: readonly string[]): Parsed<HalfHours> {
     if (!range.ok) return void problems.push(...range.problems);
     const [from, to] = range.value;
     for (let s = from; s < to; s++) {
-      const first = owner[s];
+      const first = owner.at(s); // sparse: unset until a range claims the slot
       if (first !== undefined) {
         problems.push({
           at: ['hours', index],
@@ -100,11 +100,11 @@ export function clock(slot: number): string {
 }
 
 /** Maximal runs of slots as [first, end) pairs, in order. */
-export function slotRuns(h: HalfHours): Array<[number, number]> {
+function slotRuns(h: HalfHours): Array<[number, number]> {
   const runs: Array<[number, number]> = [];
   for (let s = 0; s < SLOTS_PER_DAY; s++) {
     if (!slotOn(h, s)) continue;
-    const last = runs[runs.length - 1];
+    const last = runs.at(-1);
     if (last && last[1] === s) last[1] = s + 1;
     else runs.push([s, s + 1]);
   }
@@ -130,5 +130,3 @@ export function loneHalfHours(h: HalfHours, acrossMidnight = true): number[] {
   for (let s = 0; s < SLOTS_PER_DAY; s++) if (on(s) && !on(s - 1) && !on(s + 1)) lone.push(s);
   return lone;
 }
-
-export { showSlot };

@@ -67,10 +67,10 @@ export function slotsOf(raw: RawDialFields): HalfHours | null {
 }
 
 /** Canonical raw fields: ascending, no repeats, so compiling never makes a spurious diff. */
-export function rawDays(days: DayMask): string {
+function rawDays(days: DayMask): string {
   return listOfMask(days, 1);
 }
-export function rawHours(h: HalfHours): { dialAtUpHour: string; dialAtDownHour: string } {
+function rawHours(h: HalfHours): { dialAtUpHour: string; dialAtDownHour: string } {
   return { dialAtUpHour: listOfMask(h.up, 0), dialAtDownHour: listOfMask(h.down, 0) };
 }
 export function rawOf(s: DialSchedule): Required<RawDialFields> {
@@ -146,12 +146,6 @@ export const windowFormOf: (s: DialSchedule) => Required<DialWindowForm> & { day
   hours: formatHours(s, '-'),
 }));
 
-/** Readable → schedule: compiles a dialWindow form that has both days and hours. */
-export function scheduleOfForm(form: DialWindowForm): DialSchedule | null {
-  const compiled = compileDialWindow(form);
-  return compiled.problems.length === 0 ? scheduleOf(compiled.fields) : null;
-}
-
 /** "Mon–Fri 09:00–12:00, 14:00–17:30". */
 export const describeSchedule: (s: DialSchedule) => string = perSchedule((s) =>
   s.days === 0 || isEmpty(s) ? 'never' : `${formatDays(s.days)} ${formatHours(s).join(', ')}`,
@@ -166,10 +160,8 @@ export function cellsOf(s: DialSchedule): WeekCells {
 
 /** Cells in `a` that are not in `b`. */
 export function cellsMinus(a: WeekCells, b: WeekCells): WeekCells {
-  return a.map((day, i) => minus(day, b[i]!));
+  return a.map((day, i) => minus(day, b[i]));
 }
-
-export const noCells = (cells: WeekCells): boolean => cells.every(isEmpty);
 
 /**
  * The cells of `a` that are not in `b`, grouped by days with the same hours: at most two
@@ -226,9 +218,4 @@ export function groupCells(cells: WeekCells): Array<{ days: DayMask; slots: Half
 /** "Mon–Fri 08:00–09:00; Sat 09:00–12:00", or "nothing". */
 export function describeCells(cells: WeekCells): string {
   return describeGroups(groupCells(cells));
-}
-
-/** The cells as dialWindow forms (one per group of days with the same hours). */
-export function cellForms(cells: WeekCells): Array<{ days: number[]; hours: string[] }> {
-  return groupForms(groupCells(cells));
 }

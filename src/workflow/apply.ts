@@ -68,7 +68,7 @@ export interface ApplyHooks extends Pick<ApplyOptions, 'onResult' | 'shouldStop'
   onSavedPlan?(plan: CallformPlan, file: string): void;
   /** Asked for a fresh plan with changes; false cancels. Absent: approved. */
   confirm?(plan: CallformPlan): Promise<boolean>;
-  warn?(message: string): void;
+  warn?: (message: string) => void;
 }
 
 /** How an apply ended; `result` has every task's outcome (without a run: held back, unchanged or skipped). */

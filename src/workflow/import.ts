@@ -74,7 +74,7 @@ async function declaredIds(project: Project): Promise<Set<string>> {
     if (
       err instanceof ValidationError &&
       err.issues.length === 1 &&
-      err.issues[0]!.message.startsWith('no task files match')
+      err.issues[0].message.startsWith('no task files match')
     )
       return new Set();
     throw err;

@@ -13,7 +13,7 @@ import type { Policy } from '../policy/types.js';
 
 const REMAKE = 'make a new plan with `callform plan --out FILE`, review it, and apply that';
 
-export function editedPlanError(file: string, what: string): CallformError {
+function editedPlanError(file: string, what: string): CallformError {
   return new CallformError(`${file}: ${what}: the plan file was edited`, REMAKE);
 }
 

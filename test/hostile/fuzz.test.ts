@@ -27,6 +27,9 @@ import {
   type Managed,
 } from '../support/task-arbitraries.js';
 
+/** YAML.stringify answers undefined for undefined (its types say string). */
+const toYaml = (v: unknown): string | undefined => YAML.stringify(v);
+
 /**
  * A fixed number of runs per property (no wall-clock budget that quietly passes after a few
  * runs on a slow box); the whole file takes about 3-4 s on the 2-core dev machine.
@@ -194,7 +197,7 @@ function setAt(root: unknown, path: Array<string | number>, value: unknown): unk
   if (path.length === 0) return value;
   const [head, ...rest] = path;
   if (Array.isArray(root) && typeof head === 'number') {
-    const copy = [...root];
+    const copy = [...(root as unknown[])];
     copy[Math.min(head, copy.length)] = setAt(root[head], rest, value);
     return copy;
   }
@@ -310,8 +313,8 @@ describe('(a) hostile input never crashes the loaders', () => {
               }
             : VALID_TASK;
           const doc = setAt(base, p, value);
-          const json = JSON.stringify(doc) ?? 'null';
-          await loadNeverCrashes({ yaml: YAML.stringify(doc) ?? '', json });
+          const json = (JSON.stringify(doc) as string | undefined) ?? 'null';
+          await loadNeverCrashes({ yaml: toYaml(doc) ?? '', json });
         }),
         { numRuns: RUNS, timeout: 2_000 },
       );
@@ -438,10 +441,7 @@ function merge(before: Managed | null, payload: ReturnType<typeof payloadSetting
   if (!payload) return out;
   const tcs = out.taskCreateSetting as Record<string, unknown>;
   for (const [k, v] of Object.entries(payload.taskCreateSetting ?? {})) {
-    tcs[k] =
-      k === 'manualCallSetting'
-        ? { ...((tcs.manualCallSetting as object) ?? {}), ...(v as object) }
-        : structuredClone(v);
+    tcs[k] = k === 'manualCallSetting' ? { ...(tcs.manualCallSetting ?? {}), ...(v as object) } : structuredClone(v);
   }
   const ff = out.funcFlag as Record<string, unknown>;
   for (const [k, v] of Object.entries(payload.funcFlag ?? {})) ff[k] = structuredClone(v); // smsFuncFlag replaced whole
@@ -460,7 +460,7 @@ describe('(c) diff and payload', () => {
         fc.property(managedArb, (x) => {
           expect(diffSettings(x, x)).toEqual([]);
           expect(diffSettings(x, structuredClone(x))).toEqual([]);
-          expect(diffSettings(JSON.parse(JSON.stringify(x)), x)).toEqual([]);
+          expect(diffSettings(JSON.parse(JSON.stringify(x)) as typeof x, x)).toEqual([]);
           expect(payloadSettings(diffSettings(x, x), x)).toBeNull();
         }),
         { numRuns: RUNS },

@@ -14,7 +14,7 @@ import type { PathSegment } from '../../src/diagnostics/source.js';
 import { loadTaskFile } from '../../src/config/load-tasks.js';
 import { formatPath } from '../../src/diagnostics/ajv.js';
 import type { SourcePosition } from '../../src/diagnostics/issue.js';
-import { taskArb, idArb, isPlain } from '../support/task-arbitraries.js';
+import { taskArb, idArb } from '../support/task-arbitraries.js';
 import { yamlLayout, jsonLayout } from '../support/yaml-layout.js';
 import { Reference, checkAllPositions } from '../support/positions.js';
 
@@ -69,10 +69,10 @@ const defaultsArb = fc.record(
 const taskDocArb = fc
   .tuple(tasksArb, fc.option(defaultsArb, { nil: undefined }), fc.boolean(), fc.nat())
   .map(([tasks, defaults, single, order]) => {
-    if (single && tasks.length === 1 && !defaults) return tasks[0] as Plain;
+    if (single && tasks.length === 1 && !defaults) return tasks[0];
     const entries: Array<[string, unknown]> = [['tasks', tasks]];
     if (defaults) entries.push(['defaults', defaults]);
-    return Object.fromEntries(order % 2 ? entries.reverse() : entries) as Plain;
+    return Object.fromEntries<unknown>(order % 2 ? entries.reverse() : entries);
   });
 
 /** Odd but loadable shapes for the position check: nulls (empty values), empty and nested collections, numbers. */
@@ -93,7 +93,7 @@ const junkArb: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 
 const looseDocArb = fc
   .tuple(taskDocArb, fc.dictionary(fc.constantFrom('extra', 'x#y', 'note', 'userTaskID '), junkArb, { maxKeys: 2 }))
-  .map(([doc, extra]) => ({ ...doc, ...extra }) as Plain);
+  .map(([doc, extra]) => ({ ...doc, ...extra }));
 
 const seedArb = fc.noShrink(fc.integer());
 
@@ -142,7 +142,7 @@ describe('positions agree with the yaml library', () => {
     const tasks = Array.isArray(doc.tasks) ? (doc.tasks as Plain[]) : null;
     const j = tasks ? pick % tasks.length : 0;
     const base: PathSegment[] = tasks ? ['tasks', j] : [];
-    const task = structuredClone(tasks ? tasks[j]! : doc);
+    const task = structuredClone(tasks ? tasks[j] : doc);
     const put = (t: Plain): Plain => (tasks ? { ...doc, tasks: tasks.map((x, i) => (i === j ? t : x)) } : t);
     const tcs = { ...((task.taskCreateSetting as Plain | undefined) ?? {}) };
     const field = (f: string): PathSegment[] => [...base, 'taskCreateSetting', f];
@@ -269,7 +269,7 @@ describe('positions agree with the yaml library', () => {
     () => {
       fc.assert(
         fc.property(faultyDocsArb, seedArb, (faults, seed) => {
-          checkLoaded('tasks/t.json', jsonLayout(faults[0]!.doc, seed), [faults[0]!.doc], faults.slice(0, 1));
+          checkLoaded('tasks/t.json', jsonLayout(faults[0].doc, seed), [faults[0].doc], faults.slice(0, 1));
         }),
         { numRuns: RUNS },
       );

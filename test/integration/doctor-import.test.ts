@@ -5,6 +5,9 @@ import path from 'node:path';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { runCli, tempProject, type TempProject } from '../support/cli-harness.js';
 import { describeResult } from '../support/project.js';
+import { matching } from '../support/expect.js';
+import type { DoctorReport } from '../../src/workflow/doctor.js';
+import { parseJson } from '../support/json.js';
 
 let sim: Simulator;
 let project: TempProject;
@@ -35,7 +38,7 @@ const env = (over: Record<string, string> = {}) => ({
 });
 
 afterEach(async () => {
-  await sim?.close();
+  await (sim as Simulator | undefined)?.close(); // unset when the setup failed
 });
 
 describe('callform doctor', () => {
@@ -67,12 +70,12 @@ describe('callform doctor', () => {
       env: env({ NXCLOUD_SECRET_KEY: 'not-the-secret' }),
     });
     expect(r.code).toBe(1);
-    const report = JSON.parse(r.stdout);
+    const report = parseJson<DoctorReport & { kind: string }>(r.stdout);
     expect(report).toMatchObject({ kind: 'callform-doctor', ok: false });
     expect(report.checks.find((c: { id: string }) => c.id === 'request-signature')).toMatchObject({
       status: 'fail',
-      detail: expect.stringMatching(/retCode 6/),
-      fix: expect.stringMatching(/NXCLOUD_SECRET_KEY/),
+      detail: matching(/retCode 6/),
+      fix: matching(/NXCLOUD_SECRET_KEY/),
     });
     expect(r.stdout).not.toContain('not-the-secret');
   });

@@ -5,6 +5,13 @@ import { validatePlan } from '../../src/generated/plan-validator.js';
 import { PLAN_FORMAT_VERSION } from '../../src/model/plan.js';
 import { runCli, tempProject, type TempProject } from '../support/cli-harness.js';
 import { describeResult } from '../support/project.js';
+import type { CallformPlan } from '../../src/model/plan.js';
+import { parseJson } from '../support/json.js';
+
+/** The parts of a saved plan the tamper tests edit. */
+type EditablePlan = {
+  tasks: Array<{ payload: { taskCreateSetting: Record<string, unknown> }; changes: Array<{ after: unknown }> }>;
+};
 
 let sim: Simulator;
 let env: Record<string, string>;
@@ -47,7 +54,7 @@ describe('saved plans', () => {
     const planned = await runCli(['plan', '--out', 'plan.cfplan'], { cwd: p.dir, env });
     expect(planned.code).toBe(0);
     expect(planned.stdout).toMatch(/Saved the plan to plan.cfplan/);
-    const saved = JSON.parse(await p.read('plan.cfplan'));
+    const saved = parseJson<CallformPlan>(await p.read('plan.cfplan'));
     expect(saved.kind).toBe('callform-saved-plan');
     expect(validatePlan(saved)).toBe(true);
     expect(saved.state).toEqual({ lineage: null, serial: 0 });
@@ -56,7 +63,7 @@ describe('saved plans', () => {
 
     const json = await runCli(['show', 'plan.cfplan', '--format', 'json'], { cwd: p.dir });
     expect(json.code).toBe(0);
-    const shown = JSON.parse(json.stdout);
+    const shown = parseJson<CallformPlan>(json.stdout);
     expect(validatePlan(shown), JSON.stringify(validatePlan.errors)).toBe(true);
     expect(shown.format_version).toBe(PLAN_FORMAT_VERSION);
     expect(json.stdout).not.toContain('hunter2');
@@ -104,19 +111,19 @@ describe('saved plans', () => {
   });
 
   /** A project with a saved --target plan of one change, and the plan as written. */
-  async function targetedPlan(): Promise<{ p: TempProject; original: any }> {
+  async function targetedPlan(): Promise<{ p: TempProject; original: EditablePlan }> {
     const p = await freshProject();
     await ok(p, 'apply', '--auto-approve');
     await p.write('tasks/t.yaml', {
       tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: 9 } })),
     });
     await ok(p, 'plan', '--out', 'p.cfplan', '--target', 'north-1');
-    return { p, original: JSON.parse(await p.read('p.cfplan')) };
+    return { p, original: parseJson<EditablePlan>(await p.read('p.cfplan')) };
   }
 
   it('refuses a plan file edited by hand: what show renders and what apply sends are one plan', async () => {
     const { p, original } = await targetedPlan();
-    const edits: Array<[string, (plan: any) => void]> = [
+    const edits: Array<[string, (plan: EditablePlan) => void]> = [
       ['payload', (plan) => (plan.tasks[0].payload.taskCreateSetting.maxCall = 99)],
       ['changes', (plan) => (plan.tasks[0].changes[0].after = 1)],
       ['tasks', (plan) => (plan.tasks = [])],
@@ -179,7 +186,7 @@ describe('targets and formats', () => {
   it('--target globs select tasks for plan and apply', async () => {
     const p = await freshProject();
     const plan = await runCli(['plan', '--offline', '--format', 'json', '--target', 'north-*'], { cwd: p.dir });
-    expect(JSON.parse(plan.stdout).tasks.map((t: any) => t.userTaskID)).toEqual(['north-1', 'north-2']);
+    expect(parseJson<CallformPlan>(plan.stdout).tasks.map((t) => t.userTaskID)).toEqual(['north-1', 'north-2']);
     const apply = await runCli(['apply', '--auto-approve', '-t', 'south-?'], { cwd: p.dir, env });
     expect(apply.code).toBe(0);
     expect(Object.keys((await p.state()).tasks)).toEqual(['south-1']);
@@ -197,7 +204,7 @@ describe('targets and formats', () => {
   it('plan --format json validates against plan.schema.json and masks URL credentials', async () => {
     const p = await freshProject();
     const res = await runCli(['plan', '--format', 'json'], { cwd: p.dir, env });
-    const plan = JSON.parse(res.stdout);
+    const plan = parseJson<CallformPlan>(res.stdout);
     expect(validatePlan(plan), JSON.stringify(validatePlan.errors)).toBe(true);
     expect(plan.kind).toBe('callform-plan');
     expect(res.stdout).toContain('https://***:***@hooks.example.com/cb');

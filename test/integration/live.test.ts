@@ -9,6 +9,10 @@ import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { validatePlan } from '../../src/generated/plan-validator.js';
 import { runCli, tempProject, type TempProject } from '../support/cli-harness.js';
 import { describeResult, spawnCli, waitFor } from '../support/project.js';
+import { anyNumber } from '../support/expect.js';
+import type { CallformPlan } from '../../src/model/plan.js';
+import type { TaskResult } from '../../src/apply/apply.js';
+import { parseJson } from '../support/json.js';
 
 let sim: Simulator;
 let project: TempProject;
@@ -61,7 +65,7 @@ function story(id: string): string[] {
 }
 
 afterEach(async () => {
-  await sim?.close();
+  await (sim as Simulator | undefined)?.close(); // unset when the setup failed
 });
 
 describe('live tasks: pause → update → resume', () => {
@@ -73,9 +77,9 @@ describe('live tasks: pause → update → resume', () => {
     expect(plan.stdout).toMatch(/! live-plain is BLOCKED[\s\S]*lifecycle.whenRunning: pause/);
     expect(plan.stdout).toMatch(/! live-done is BLOCKED[\s\S]*finished task cannot be changed/);
     const json = await runCli(['plan', '--format', 'json'], { cwd: project.dir, env });
-    const parsed = JSON.parse(json.stdout);
+    const parsed = parseJson<CallformPlan>(json.stdout);
     expect(validatePlan(parsed), JSON.stringify(validatePlan.errors)).toBe(true);
-    expect(parsed.tasks.find((t: any) => t.userTaskID === 'live-opted')).toMatchObject({
+    expect(parsed.tasks.find((t) => t.userTaskID === 'live-opted')).toMatchObject({
       action: 'pause-update-resume',
       pauseResume: true,
     });
@@ -89,11 +93,11 @@ describe('live tasks: pause → update → resume', () => {
     expect(story('live-person')).toEqual(['status 2→5', 'update']);
     expect(sim.tasks.get('live-person')).toMatchObject({ taskStatus: 5, taskCreateSetting: { maxCall: 10 } });
     expect(story('live-plain')).toEqual([]);
-    const report = JSON.parse(apply.stdout);
+    const report = parseJson<{ results: TaskResult[] }>(apply.stdout);
     expect(report).toMatchObject({ kind: 'callform-apply', status: 'applied', exit_code: 3, paused: { tasks: 1 } });
-    expect(report.results.find((r: any) => r.userTaskID === 'live-opted')).toMatchObject({
+    expect(report.results.find((r) => r.userTaskID === 'live-opted')).toMatchObject({
       outcome: 'applied',
-      pausedMs: expect.any(Number),
+      pausedMs: anyNumber(),
     });
     expect(apply.stderr).toMatch(/paused \(pause → update → resume\): 1 task/);
     expect((await project.state()).owedResumes).toBeUndefined();

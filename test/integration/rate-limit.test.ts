@@ -9,6 +9,8 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { startSimulator, type Simulator, type ThrottleStyle } from '../../src/sim/index.js';
 import { runCli, tempProject, type TempProject } from '../support/cli-harness.js';
 import { openProject, computePlan, executePlan, createClient, createRateController } from '../../src/workflow/index.js';
+import { matching } from '../support/expect.js';
+import { parseJson } from '../support/json.js';
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `rl-${String(i).padStart(4, '0')}`);
 
@@ -92,7 +94,9 @@ describe('apply against a rate-limited API', () => {
     const { project, env } = await setup(10, { rateLimit: 1000 });
     const r = await runCli(['apply', '--auto-approve', '--format', 'json'], { cwd: project.dir, env });
     expect(r.code).toBe(0);
-    const report = JSON.parse(r.stdout);
+    const report = parseJson<{
+      traffic: { api_calls: number; throttled: number; seconds: number; calls_per_second: number };
+    }>(r.stdout);
     expect(report.traffic).toMatchObject({ api_calls: 10, throttled: 0 });
     expect(report.traffic.seconds).toBeGreaterThan(0);
     // calls_per_second is api_calls / seconds (each rounded in the report).
@@ -119,7 +123,7 @@ describe('apply against a rate-limited API', () => {
     expect(sim.stats().updates).toBe(1);
     // The update that went out unconfirmed is marked pending, so the next plan sends it again.
     expect((await project.state()).tasks['rl-0000'].pending).toEqual({
-      since: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
+      since: matching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
       taskCreateSetting: { maxCall: 42 },
     });
   });

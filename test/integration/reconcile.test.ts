@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { runCli, tempProject, type TempProject } from '../support/cli-harness.js';
+import type { UpdateTaskRequest } from '../../src/api/wire.js';
 
 const SETTINGS = {
   taskCreateSetting: {
@@ -29,7 +30,7 @@ const SETTINGS = {
 
 let sim: Simulator;
 let project: TempProject;
-let updates: Array<{ userTaskID: string; body: any }>;
+let updates: Array<{ userTaskID: string; body: UpdateTaskRequest }>;
 let env: Record<string, string>;
 
 async function writeTasks(maxCallOfA = 5) {
@@ -64,7 +65,8 @@ beforeEach(async () => {
     },
   });
   updates = [];
-  sim.onRequest = (endpoint, body: any) => {
+  sim.onRequest = (endpoint, raw) => {
+    const body = raw as UpdateTaskRequest;
     if (endpoint === 'updateTask') updates.push({ userTaskID: body.userTaskID, body });
   };
   project = await tempProject();

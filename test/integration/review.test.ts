@@ -8,6 +8,11 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { validatePlan } from '../../src/generated/plan-validator.js';
 import { runCli, tempProject, type TempProject } from '../support/cli-harness.js';
+import type { CallformPlan } from '../../src/model/plan.js';
+import { parseJson } from '../support/json.js';
+
+/** The parts of a saved plan the test edits. */
+type EditablePlan = { tasks: Array<{ userTaskID: string; payload: { taskCreateSetting: Record<string, unknown> } }> };
 
 const IDS = ['west', 'east'];
 let sim: Simulator;
@@ -54,8 +59,8 @@ beforeEach(async () => {
     seed: { tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskStatus: 1 })) },
   });
   sent = [];
-  sim.onRequest = (endpoint, body: any) => {
-    if (endpoint === 'updateTask') sent.push(body);
+  sim.onRequest = (endpoint, body) => {
+    if (endpoint === 'updateTask') sent.push(body as (typeof sent)[number]);
   };
   env = { NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret };
   project = await tempProject({ policyFiles: 'policies/*.yaml' });
@@ -111,7 +116,7 @@ describe('risk gate: --fail-on-risk', () => {
     expect(md.stdout).toContain('Mon ................++++####......######............');
     const json = await cli('plan', '--fail-on-risk', '--format', 'json');
     expect(json.code).toBe(4);
-    const plan = JSON.parse(json.stdout);
+    const plan = parseJson<CallformPlan>(json.stdout);
     expect(validatePlan(plan), JSON.stringify(validatePlan.errors)).toBe(true);
     expect(plan.risks).toEqual([
       {
@@ -177,12 +182,12 @@ describe('policy in validate and plan', () => {
       'x tasks/campaign.yaml:9: west [robot-concurrency] maxCall is 80, above the maximum 50',
     );
     expect(text.stderr).toContain('Error: the plan has 1 policy violation at error level; apply will refuse it');
-    expect(JSON.parse(await project.read('plan.cfplan')).policy.violations).toHaveLength(1);
+    expect(parseJson<CallformPlan>(await project.read('plan.cfplan')).policy?.violations).toHaveLength(1);
     const md = await cli('plan', '--format', 'markdown');
     expect(md.code).toBe(1);
     expect(md.stdout).toContain('> ❌ **Policy: 1 violation at error level: apply will refuse this plan.**');
-    const json = JSON.parse((await cli('plan', '--format', 'json')).stdout);
-    expect(json.policy.violations[0]).toMatchObject({
+    const json = parseJson<CallformPlan>((await cli('plan', '--format', 'json')).stdout);
+    expect(json.policy?.violations[0]).toMatchObject({
       rule: 'robot-concurrency',
       severity: 'error',
       userTaskID: 'west',
@@ -239,11 +244,11 @@ describe('policy at apply time', () => {
     await project.write('policies/base.yaml', POLICY_CAP(45));
     const text = await cli('plan');
     expect(text.stdout).toContain(
-      `the policy files changed since the last apply (it ran under sha256 ${recorded.slice(0, 12)})`,
+      `the policy files changed since the last apply (it ran under sha256 ${(recorded ?? '').slice(0, 12)})`,
     );
-    const json = JSON.parse((await cli('plan', '--format', 'json')).stdout);
+    const json = parseJson<CallformPlan>((await cli('plan', '--format', 'json')).stdout);
     expect(json.policy).toMatchObject({ previous_digest: recorded });
-    expect(json.policy.digest).not.toBe(recorded);
+    expect(json.policy?.digest).not.toBe(recorded);
     expect((await cli('plan', '--format', 'markdown')).stdout).toContain('changed since the last apply');
   });
 
@@ -251,8 +256,8 @@ describe('policy at apply time', () => {
     expect((await cli('apply', '--auto-approve')).code).toBe(0);
     await writeTasks({ maxCall: 12 });
     expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
-    const plan = JSON.parse(await project.read('plan.cfplan'));
-    plan.tasks.find((t: { userTaskID: string }) => t.userTaskID === 'west').payload.taskCreateSetting.maxCall = 500;
+    const plan = parseJson<EditablePlan>(await project.read('plan.cfplan'));
+    plan.tasks.find((t) => t.userTaskID === 'west')!.payload.taskCreateSetting.maxCall = 500;
     await project.write('plan.cfplan', JSON.stringify(plan));
     sent = [];
     const res = await cli('apply', 'plan.cfplan');
@@ -266,7 +271,12 @@ describe('policy at apply time', () => {
   it('applies a saved plan of format 2.0 (no policy record) after checking it against the current policy', async () => {
     await writeTasks({ maxCall: 40 });
     expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
-    const { risks: _r, dial_windows: _w, policy: _p, ...older } = JSON.parse(await project.read('plan.cfplan'));
+    const {
+      risks: _r,
+      dial_windows: _w,
+      policy: _p,
+      ...older
+    } = parseJson<CallformPlan>(await project.read('plan.cfplan'));
     await project.write('plan.cfplan', JSON.stringify({ ...older, format_version: '2.0' }));
     const res = await cli('apply', 'plan.cfplan');
     expect(res.code, res.stderr).toBe(0);
@@ -324,13 +334,13 @@ describe('--resync and risk callouts', () => {
     expect((await cli('plan', '--fail-on-risk', '--detailed-exitcode')).code).toBe(0);
     const json = await cli('plan', '--resync', '--fail-on-risk', '--format', 'json');
     expect(json.code, json.stderr).toBe(4);
-    const plan = JSON.parse(json.stdout);
+    const plan = parseJson<CallformPlan>(json.stdout);
     expect(plan.tasks.find((t: { userTaskID: string }) => t.userTaskID === 'west')).toMatchObject({
       action: 'update',
       changes: [],
       resync: true,
     });
-    expect(plan.risks.map((r: { kind: string }) => r.kind)).toEqual(['phone-encrypt-off', 'startup-immediate']);
+    expect(plan.risks?.map((r: { kind: string }) => r.kind)).toEqual(['phone-encrypt-off', 'startup-immediate']);
     const text = await cli('plan', '--resync', '--fail-on-risk');
     expect(text.code).toBe(4);
     expect(text.stdout).toContain(
@@ -341,8 +351,8 @@ describe('--resync and risk callouts', () => {
 });
 
 describe("a saved plan's derived parts are recomputed from its tasks by show and apply", () => {
-  const edit = async (from: string, to: string, change: (plan: any) => void) => {
-    const plan = JSON.parse(await project.read(from));
+  const edit = async (from: string, to: string, change: (plan: CallformPlan) => void) => {
+    const plan = parseJson<CallformPlan>(await project.read(from));
     change(plan);
     await project.write(to, JSON.stringify(plan));
   };
@@ -405,7 +415,7 @@ describe("a saved plan's derived parts are recomputed from its tasks by show and
     expect((await cli('apply', '--auto-approve')).code).toBe(0);
     await writeTasks({ dialWindow: { hours: ['08:00-12:00', '15:00-18:00'] } });
     expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
-    await edit('plan.cfplan', 'edited.cfplan', (plan) => (plan.dial_windows[0].added = []));
+    await edit('plan.cfplan', 'edited.cfplan', (plan) => (plan.dial_windows![0].added = []));
     sent = [];
     for (const command of ['show', 'apply']) {
       const res = await cli(command, 'edited.cfplan');
@@ -420,8 +430,8 @@ describe("a saved plan's derived parts are recomputed from its tasks by show and
   it('an edited policy report is refused when the policy is the one the plan was checked against', async () => {
     await project.write('policies/base.yaml', POLICY_CAP(5, 'warn'));
     expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
-    expect(JSON.parse(await project.read('plan.cfplan')).policy.violations).toHaveLength(2);
-    await edit('plan.cfplan', 'edited.cfplan', (plan) => (plan.policy.violations = []));
+    expect(parseJson<CallformPlan>(await project.read('plan.cfplan')).policy?.violations).toHaveLength(2);
+    await edit('plan.cfplan', 'edited.cfplan', (plan) => (plan.policy!.violations = []));
     const message =
       /edited\.cfplan: its policy report lists 0 violations and 0 exemptions, but the policy \(sha256 [0-9a-f]{12}\) finds 2 violations and 0 exemptions in its tasks: the plan file was edited/;
     for (const command of ['show', 'apply']) {

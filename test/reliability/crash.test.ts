@@ -72,8 +72,8 @@ describe('SIGKILL during apply', () => {
     env = simEnv(sim);
   });
   afterAll(async () => {
-    await sim?.close();
-    await p?.cleanup();
+    await (sim as Simulator | undefined)?.close(); // unset when the setup failed
+    await (p as TempProject | undefined)?.cleanup();
     await dropDistSnapshot();
   });
 
@@ -122,7 +122,7 @@ describe('SIGKILL during apply', () => {
     };
 
     const assertConverged = async (label: string) => {
-      const state = await p.readState();
+      const state = await p.state();
       expect(state, `${label}: state file`).not.toBeNull();
       expect(state.version).toBe(2);
       for (let i = 0; i < TASKS; i++) {
@@ -151,10 +151,10 @@ describe('SIGKILL during apply', () => {
       expect(state.version, `${label}: state version`).toBe(2);
       expect(typeof state.serial).toBe('number');
       expect(typeof state.lineage).toBe('string');
-      for (const [uid, entry] of Object.entries<any>(state.tasks)) {
+      for (const [uid, entry] of Object.entries(state.tasks)) {
         const hist = history.get(uid);
         expect(hist, `${label}: state has unknown task ${uid}`).toBeDefined();
-        const recorded: Settings = { taskCreateSetting: entry.taskCreateSetting, funcFlag: entry.funcFlag };
+        const recorded: Settings = asSettings(entry);
         // The state records a snapshot the files really declared at some point...
         const k = hist!.map((h) => JSON.stringify(h)).lastIndexOf(JSON.stringify(recorded));
         expect(
@@ -167,13 +167,11 @@ describe('SIGKILL during apply', () => {
         const server = asSettings(t);
         for (const path of mismatches(server, recorded)) {
           const [section, key] = path.split('.') as [keyof Settings, string];
-          const serverValue = JSON.stringify((server[section] as Record<string, unknown>)[key]);
-          const laterSent = hist!
-            .slice(k + 1)
-            .some((h) => JSON.stringify((h[section] as Record<string, unknown>)[key]) === serverValue);
+          const serverValue = JSON.stringify(server[section][key]);
+          const laterSent = hist!.slice(k + 1).some((h) => JSON.stringify(h[section][key]) === serverValue);
           expect(
             laterSent,
-            `${label}: state claims ${uid} ${path}=${JSON.stringify((recorded[section] as Record<string, unknown>)[key])} but the server has ${serverValue}`,
+            `${label}: state claims ${uid} ${path}=${JSON.stringify(recorded[section][key])} but the server has ${serverValue}`,
           ).toBe(true);
           lagging++;
         }
@@ -236,7 +234,7 @@ describe('SIGKILL during apply', () => {
       const targeted = rng() < 0.5;
       const delay = Math.floor(rng() * (targeted ? updateSpanMs : maxDelay));
       const child = spawnCli(['apply', '--auto-approve'], { cwd: p.dir, env, timeoutMs: 30_000 });
-      let exited = false;
+      let exited = false as boolean; // set by the exit callback
       void child.done.then(() => (exited = true));
       if (targeted) while (!exited && sim.stats().updates === updatesBefore) await sleep(2);
       await sleep(delay);

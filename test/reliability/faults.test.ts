@@ -70,7 +70,7 @@ const simSettings = (sim: Simulator, id: string): Settings => {
 /** `x <id> failed: <reason>` lines of the apply summary. */
 function failedLines(stdout: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const m of stdout.matchAll(/^x (\S+) failed: (.*)$/gm)) out.set(m[1]!, m[2]!);
+  for (const m of stdout.matchAll(/^x (\S+) failed: (.*)$/gm)) out.set(m[1], m[2]);
   return out;
 }
 
@@ -99,8 +99,8 @@ describe('fault injection', () => {
     await writeTasks(p, specs);
   });
   afterAll(async () => {
-    await sim?.close();
-    await p?.cleanup();
+    await (sim as Simulator | undefined)?.close(); // unset when the setup failed
+    await (p as TempProject | undefined)?.cleanup();
   });
 
   it(
@@ -111,7 +111,7 @@ describe('fault injection', () => {
       const args = ['apply', '--auto-approve'];
       const landed = new Set<string>(); // tasks whose simulator settings reached the desired values
       const runs: CliResult[] = [];
-      let converged = false;
+      let converged = false as boolean; // set inside the loop
       let failuresReported = 0;
       const reasons = new Set<string>();
       for (let run = 1; run <= 15 && !converged; run++) {
@@ -125,7 +125,7 @@ describe('fault injection', () => {
         const state = await p.readState();
         if (state) {
           expect(state.version).toBe(2);
-          for (const [id, entry] of Object.entries<any>(state.tasks)) {
+          for (const [id, entry] of Object.entries(state.tasks)) {
             expect(
               mismatches(simSettings(sim, id), {
                 taskCreateSetting: entry.taskCreateSetting,
@@ -192,7 +192,7 @@ describe('fault injection', () => {
       expect([...reasons].join('\n')).toMatch(/signature/);
 
       // Final: simulator == desired files == state.
-      const state = await p.readState();
+      const state = await p.state();
       for (const s of specs) {
         expect(simSettings(sim, s.userTaskID), s.userTaskID).toEqual(s.merged);
         expect({
@@ -214,7 +214,7 @@ describe('bad response signatures', () => {
   it('are reported as a signature failure and the task is not recorded in the state', { timeout: 60_000 }, async () => {
     const SCENE = 'scene-badsign';
     const specs = taskSpecs('bsg', 4, SCENE);
-    const victim = specs[1]!.userTaskID;
+    const victim = specs[1].userTaskID;
     const sim = await startSimulator({
       seed: { tasks: specs.map((s) => ({ userTaskID: s.userTaskID, sceneID: SCENE, taskStatus: 1 })) },
     });
@@ -223,7 +223,7 @@ describe('bad response signatures', () => {
       await writeTasks(p, specs);
       // Only the victim's updateTask answers carry a corrupted signature (decided per request).
       sim.onRequest = (endpoint, body) => {
-        const hit = endpoint === 'updateTask' && (body as { userTaskID?: string })?.userTaskID === victim;
+        const hit = endpoint === 'updateTask' && (body as { userTaskID?: string } | null)?.userTaskID === victim;
         sim.setFaults({ faultRate: hit ? 1 : 0, faultKinds: ['badsign'] });
       };
       const env = simEnv(sim);
@@ -237,7 +237,7 @@ describe('bad response signatures', () => {
       expect(failed.get(victim), where).toMatch(/signature/i);
       expect(r.stdout, where).toMatch(/3 applied, 0 blocked, 1 failed/);
       // A response that does not verify is not trusted: not recorded, and not retried blindly.
-      const state = await p.readState();
+      const state = await p.state();
       expect(state.tasks[victim], where).toBeUndefined();
       for (const s of specs)
         if (s.userTaskID !== victim)
@@ -252,12 +252,12 @@ describe('bad response signatures', () => {
       const again = await runCli(args, { cwd: p.dir, env });
       expect(again.code, describeResult(args, again)).toBe(0);
       expect(again.stdout).toMatch(/1 applied, 0 blocked, 0 failed, 3 unchanged/);
-      const after = await p.readState();
+      const after = await p.state();
       expect({
         taskCreateSetting: after.tasks[victim].taskCreateSetting,
         funcFlag: after.tasks[victim].funcFlag,
-      }).toEqual(specs[1]!.merged);
-      expect(simSettings(sim, victim)).toEqual(specs[1]!.merged);
+      }).toEqual(specs[1].merged);
+      expect(simSettings(sim, victim)).toEqual(specs[1].merged);
 
       // A badsign on the read (listTask) fails the whole run before any change, naming the signature.
       sim.setFaults({ faultRate: 1, faultKinds: ['badsign'] });

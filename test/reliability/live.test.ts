@@ -102,7 +102,7 @@ describe('guaranteed resume', () => {
       for (let round = 1; round <= KILLS; round++) {
         await writeRound(p, round);
         const child = spawnCli(['apply', '--auto-approve'], { cwd: p.dir, env, timeoutMs: 60_000 });
-        let exited = false;
+        let exited = false as boolean; // set by the exit callback
         void child.done.then(() => (exited = true));
         // Half of the kills aim at a pause window (shortly after one opens), half land anywhere.
         if (rng() < 0.5) {

@@ -39,6 +39,7 @@ import {
   type TempProject,
 } from '../support/project.js';
 import { lockLeftovers } from '../support/cli-case.js';
+import { parseJson } from '../support/json.js';
 
 const SCENE = 'scene-lock';
 type Settings = { taskCreateSetting: Record<string, unknown>; funcFlag: Record<string, unknown> };
@@ -79,7 +80,7 @@ const settingsOf = (t: { taskCreateSetting: object; funcFlag: object }): Setting
 });
 
 /** Takes the state lock with the library function in a child process, then SIGKILLs it. */
-async function leaveDeadLock(statePath: string): Promise<{ pid: number; info: any }> {
+async function leaveDeadLock(statePath: string): Promise<{ pid: number; info: LockInfo }> {
   const lockModule = pathToFileURL(path.join(distDir(), 'state', 'lock.js')).href;
   const script = `
     const { acquireStateLock } = await import(${JSON.stringify(lockModule)});
@@ -101,7 +102,7 @@ async function leaveDeadLock(statePath: string): Promise<{ pid: number; info: an
   }
   child.kill('SIGKILL');
   await exited;
-  const info = JSON.parse(await readFile(`${statePath}.lock`, 'utf8')); // the lock file is the holder record
+  const info = parseJson<LockInfo>(await readFile(`${statePath}.lock`, 'utf8')); // the lock file is the holder record
   expect(info.id).toBe(/locked (\S+)/.exec(out)![1]);
   return { pid: child.pid!, info };
 }
@@ -120,7 +121,7 @@ describe('state lock', () => {
       const first = spawnCli(['apply', '--auto-approve'], { cwd: p.dir, env });
       // The lock file (the holder record) appears once the first run holds the lock.
       const info = await waitFor(
-        async () => (existsSync(p.lockPath) ? JSON.parse(await readFile(p.lockPath, 'utf8')) : null),
+        async () => (existsSync(p.lockPath) ? parseJson<LockInfo>(await readFile(p.lockPath, 'utf8')) : null),
         { timeoutMs: 15_000, what: 'the first apply to take the lock' },
       );
       expect(info.pid).toBe(first.pid);
@@ -170,7 +171,7 @@ describe('state lock', () => {
         const r = await runCli(args, { cwd: p.dir, env });
         expect(r.code, describeResult(args, r)).toBe(0);
         expect(r.stdout).toMatch(/3 applied/);
-        const state = await p.readState();
+        const state = await p.state();
         for (const t of tasks) expect(settingsOf(state.tasks[t.userTaskID])).toEqual(settingsOf(t));
         expect(await lockLeftovers(p.dir)).toEqual([]);
       } finally {
@@ -195,7 +196,7 @@ describe('state lock', () => {
       expect(wrong.code, describeResult(wrongArgs, wrong)).toBe(1);
       expect(wrong.stderr).toMatch(/does not match/);
       expect(wrong.stderr).toContain(info.id); // names the current holder so the user can retry
-      expect(JSON.parse(await readFile(p.lockPath, 'utf8'))).toEqual(info);
+      expect(parseJson<LockInfo>(await readFile(p.lockPath, 'utf8'))).toEqual(info);
 
       const rightArgs = ['force-unlock', info.id];
       const right = await runCli(rightArgs, { cwd: p.dir });
@@ -273,7 +274,7 @@ describe('state lock', () => {
           expect(r.stderr, where).toContain(`${signal}: finishing the calls in flight`);
           expect(r.stdout, where).toMatch(/skipped: not attempted: apply was interrupted/);
 
-          const state = await p.readState(); // valid JSON
+          const state = await p.state(); // valid JSON
           expect(state, where).not.toBeNull();
           expect(state.version).toBe(2);
           const recorded = Object.keys(state.tasks);
@@ -285,7 +286,7 @@ describe('state lock', () => {
             const onServer =
               mismatches({ taskCreateSetting: simTask.taskCreateSetting, funcFlag: simTask.funcFlag }, settingsOf(t))
                 .length === 0;
-            const inState = state.tasks[t.userTaskID] !== undefined;
+            const inState = Object.hasOwn(state.tasks, t.userTaskID);
             expect(inState, `${where}\n${t.userTaskID}: in state ${inState}, on server ${onServer}`).toBe(onServer);
             if (inState) expect(settingsOf(state.tasks[t.userTaskID])).toEqual(settingsOf(t));
           }
@@ -368,7 +369,7 @@ describe('state lock under SIGKILL while taking and releasing it', () => {
           const left = await lockLeftovers(dir);
           if (left.includes('callform.state.json.lock')) {
             leftLocked++;
-            const holder = JSON.parse(await readFile(`${statePath}.lock`, 'utf8'));
+            const holder = parseJson<LockInfo>(await readFile(`${statePath}.lock`, 'utf8'));
             expect(holder.pid, `${where}: the lock left behind names its holder`).toBe(looper.child.pid);
           }
           if (left.some((f) => f.includes('.lock.tmp-'))) leftTemps++;
@@ -380,6 +381,7 @@ describe('state lock under SIGKILL while taking and releasing it', () => {
           } catch (err) {
             throw new Error(
               `${where}: the next acquire failed: ${(err as Error).message}; left behind: ${left.join(', ')}`,
+              { cause: err },
             );
           }
           // How long it took is a bench figure (bench/run.mjs, 7c), not an assertion here.
@@ -432,8 +434,8 @@ describe('state lock across processes', () => {
       const lines = (await readFile(log, 'utf8')).trim().split('\n');
       expect(lines).toHaveLength(60);
       for (let i = 0; i < lines.length; i += 2) {
-        expect(lines[i]!.startsWith('in '), lines.slice(0, i + 2).join('\n')).toBe(true);
-        expect(lines[i + 1], lines.slice(0, i + 2).join('\n')).toBe(lines[i]!.replace('in ', 'out '));
+        expect(lines[i].startsWith('in '), lines.slice(0, i + 2).join('\n')).toBe(true);
+        expect(lines[i + 1], lines.slice(0, i + 2).join('\n')).toBe(lines[i].replace('in ', 'out '));
       }
       expect(await lockLeftovers(dir)).toEqual([]);
     } finally {
@@ -456,7 +458,7 @@ describe('state lock (library)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid!;
+  const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid;
   const holder = (over: Partial<LockInfo> = {}): LockInfo => ({
     id: randomUUID(),
     operation: 'apply',
@@ -481,7 +483,7 @@ describe('state lock (library)', () => {
 
   it('the lock file is the holder record; release removes it and leaves nothing', async () => {
     const lock = await acquire();
-    expect(JSON.parse(await readFile(lockFile, 'utf8'))).toEqual(lock.info);
+    expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8'))).toEqual(lock.info);
     expect(lock.info).toMatchObject({ operation: 'apply', pid: process.pid, host: hostname() });
     await lock.release();
     await lock.release(); // twice is harmless
@@ -500,14 +502,14 @@ describe('state lock (library)', () => {
     const waits: unknown[] = [];
     const second = await acquire({ timeoutMs: 10_000, onWait: (h) => waits.push(h) });
     expect(waits).toEqual([first.info]); // said once, naming the holder
-    expect(JSON.parse(await readFile(lockFile, 'utf8')).id).toBe(second.info.id);
+    expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8')).id).toBe(second.info.id);
     await second.release();
   });
 
   it('a dead holder on this host is broken at once', async () => {
     await writeLock(holder({ pid: deadPid() }));
     const lock = await acquire();
-    expect(JSON.parse(await readFile(lockFile, 'utf8')).id).toBe(lock.info.id);
+    expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8')).id).toBe(lock.info.id);
     await lock.release();
     expect(await readdir(dir)).toEqual([]);
   });
@@ -567,12 +569,12 @@ describe('state lock (library)', () => {
       const won = results.filter((r): r is PromiseFulfilledResult<StateLock> => r.status === 'fulfilled');
       expect(
         won.length,
-        `round ${round}: ${results.map((r) => (r.status === 'rejected' ? r.reason.message : 'won')).join(' / ')}`,
+        `round ${round}: ${results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'won')).join(' / ')}`,
       ).toBe(1);
       const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-      expect(lost.reason.message).toBe(`state is locked: ${describeHolder(won[0]!.value.info)}`);
-      expect(JSON.parse(await readFile(lockFile, 'utf8')).id).toBe(won[0]!.value.info.id);
-      await won[0]!.value.release();
+      expect((lost.reason as Error).message).toBe(`state is locked: ${describeHolder(won[0].value.info)}`);
+      expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8')).id).toBe(won[0].value.info.id);
+      await won[0].value.release();
       expect(await readdir(dir)).toEqual([]);
     }
   });
@@ -583,7 +585,7 @@ describe('state lock (library)', () => {
     await writeLock(other);
     const wrong = await refusal(forceUnlock(statePath, 'not-the-id'));
     expect(wrong.message).toBe(`lock ID not-the-id does not match the current lock (${describeHolder(other)})`);
-    expect(JSON.parse(await readFile(lockFile, 'utf8'))).toEqual(other);
+    expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8'))).toEqual(other);
     expect(await forceUnlock(statePath, other.id)).toEqual(other);
     expect(await readdir(dir)).toEqual([]);
   });
@@ -597,7 +599,7 @@ describe('state lock (library)', () => {
     expect(compromised[0]).toMatch(/was removed|now belongs to/);
     await a.release();
     expect(compromised).toHaveLength(1);
-    expect(JSON.parse(await readFile(lockFile, 'utf8')).id).toBe(b.info.id);
+    expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8')).id).toBe(b.info.id);
     await b.release();
     expect(await readdir(dir)).toEqual([]);
   });
@@ -609,7 +611,7 @@ describe('state lock (library)', () => {
     const b = await acquire();
     await a.release();
     expect(compromised).toEqual([`${lockFile} now belongs to ${describeHolder(b.info)}`]);
-    expect(JSON.parse(await readFile(lockFile, 'utf8')).id).toBe(b.info.id);
+    expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8')).id).toBe(b.info.id);
     await b.release();
   });
 
@@ -644,7 +646,7 @@ describe('state lock (library)', () => {
     it('a dead holder on this host is broken at once (and its .lock.info removed)', async () => {
       await writeLegacy(holder({ pid: deadPid() }));
       const lock = await acquire();
-      expect(JSON.parse(await readFile(lockFile, 'utf8')).id).toBe(lock.info.id);
+      expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8')).id).toBe(lock.info.id);
       expect(existsSync(`${statePath}.lock.info`)).toBe(false);
       await lock.release();
       expect(await readdir(dir)).toEqual([]);

@@ -121,7 +121,7 @@ describe('model-based through the CLI: edits × SIGKILL × faults, then one clea
         expect(r.code, `${label} after ${log.join(' → ')}\n${describeResult(args, r)}`).toBe(0);
       };
       const uncertain = async (): Promise<Array<[Scope, string]>> => {
-        const state = (await p.readState()) as CallformState | null;
+        const state = await p.readState();
         return Object.entries(state?.tasks ?? {}).flatMap(([id, e]) =>
           leaves({ ...e.pending, since: undefined }, '')
             .filter(([k]) => k !== 'since')
@@ -129,7 +129,7 @@ describe('model-based through the CLI: edits × SIGKILL × faults, then one clea
         );
       };
       const expectStateSound = async () => {
-        const state = (await p.readState()) as CallformState | null;
+        const state = await p.readState();
         for (const [id, entry] of Object.entries(state?.tasks ?? {})) {
           const t = sim.tasks.get(id)!;
           expect(
@@ -149,7 +149,7 @@ describe('model-based through the CLI: edits × SIGKILL × faults, then one clea
             files = applyEdit(files, history, concrete);
           }
           if (step.killAt !== null) {
-            for (const e of forceChanges(files, (await p.readState()) as CallformState | null)) {
+            for (const e of forceChanges(files, await p.readState())) {
               history.push(files);
               files = applyEdit(files, history, e);
             }

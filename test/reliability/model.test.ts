@@ -27,6 +27,7 @@ import { isChange, planHasChanges, type CallformPlan } from '../../src/model/pla
 import { validateState } from '../../src/generated/validators.js';
 import type { CallformState } from '../../src/generated/state.js';
 import { getPath, leaves } from '../../src/model/settings.js';
+import { parseJson } from '../support/json.js';
 import {
   FIELD_VALUES,
   PERSON_PAUSED_TASK,
@@ -154,7 +155,7 @@ async function applyOnce(real: Real, mode: Mode, retries: number, parallelism = 
     } finally {
       tick(); // an answer or an error arrived
     }
-    if (killed) throw new NetworkError('killed before the answer was read');
+    if (killed as boolean) throw new NetworkError('killed before the answer was read');
     return res;
   };
   const faults =
@@ -167,7 +168,7 @@ async function applyOnce(real: Real, mode: Mode, retries: number, parallelism = 
     mode.kind !== 'clean' && mode.kinds.includes('timeout') ? 40 : 5_000,
   );
   const tasks = await loadTasks({ baseDir: real.dir, patterns: ['tasks/*.yaml'] });
-  const state: CallformState = real.disk ? JSON.parse(real.disk) : emptyState();
+  const state: CallformState = real.disk ? parseJson<CallformState>(real.disk) : emptyState();
   let remote;
   try {
     remote = await readRemoteTasks(

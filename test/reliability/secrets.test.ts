@@ -58,8 +58,8 @@ describe('secrets and credentials stay out of output and files', () => {
     });
   });
   afterAll(async () => {
-    await sim?.close();
-    await p?.cleanup();
+    await (sim as Simulator | undefined)?.close(); // unset when the setup failed
+    await (p as TempProject | undefined)?.cleanup();
     await dropDistSnapshot();
   });
 
@@ -97,8 +97,8 @@ describe('secrets and credentials stay out of output and files', () => {
       expect(sim.tasks.get('sec-task-0')!.taskCreateSetting.taskCallbackUrl).toBe(CALLBACK); // the real URL was sent
 
       // Change the files, then apply directly (with and without --debug).
-      tasks[1]!.taskCreateSetting.maxCall = 40;
-      tasks[0]!.taskCreateSetting.taskName = 'Secret test 0 renamed';
+      tasks[1].taskCreateSetting.maxCall = 40;
+      tasks[0].taskCreateSetting.taskName = 'Secret test 0 renamed';
       await p.writeCollections({
         all: {
           defaults: { taskCreateSetting: { startupType: 1, zoneSecond: 28800 }, funcFlag: { taskKeep: true } },
@@ -107,7 +107,7 @@ describe('secrets and credentials stay out of output and files', () => {
       });
       await run('plan --debug markdown', ['--debug', 'plan', '--format', 'markdown'], 0, { planRendering: true });
       await run('apply --debug', ['--debug', 'apply', '--auto-approve'], 0, { planRendering: true });
-      tasks[2]!.taskCreateSetting.maxCall = 41;
+      tasks[2].taskCreateSetting.maxCall = 41;
       await p.writeCollections({
         all: {
           defaults: { taskCreateSetting: { startupType: 1, zoneSecond: 28800 }, funcFlag: { taskKeep: true } },
@@ -131,7 +131,7 @@ describe('secrets and credentials stay out of output and files', () => {
       }
 
       // Bad response signatures on updateTask (the plan's reads verify).
-      tasks[3]!.taskCreateSetting.maxCall = 42;
+      tasks[3].taskCreateSetting.maxCall = 42;
       await p.writeCollections({
         all: {
           defaults: { taskCreateSetting: { startupType: 1, zoneSecond: 28800 }, funcFlag: { taskKeep: true } },
@@ -151,7 +151,7 @@ describe('secrets and credentials stay out of output and files', () => {
 
       // The lock file (the holder record): read it while an apply holds the lock, then leave one behind with SIGKILL.
       sim.setFaults({ latencyMs: 300 });
-      tasks[3]!.taskCreateSetting.maxCall = 43;
+      tasks[3].taskCreateSetting.maxCall = 43;
       await p.writeCollections({
         all: {
           defaults: { taskCreateSetting: { startupType: 1, zoneSecond: 28800 }, funcFlag: { taskKeep: true } },

@@ -3,7 +3,7 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, loadSeedFile, runSimCli, DEFAULT_SIM_UUID, type Simulator } from '../../src/sim/index.js';
-import { call, seedCopy } from './helpers.js';
+import { call, seedCopy, type ControlReply } from './helpers.js';
 
 let sim: Simulator;
 beforeEach(async () => {
@@ -15,14 +15,14 @@ afterEach(async () => {
 
 const get = async (path: string) => {
   const r = await fetch(sim.url + path);
-  return { status: r.status, json: (await r.json()) as any };
+  return { status: r.status, json: (await r.json()) as ControlReply };
 };
 const post = async (path: string, body?: unknown) => {
   const r = await fetch(sim.url + path, {
     method: 'POST',
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: r.status, json: (await r.json()) as any };
+  return { status: r.status, json: (await r.json()) as ControlReply };
 };
 
 describe('setStatus hook', () => {
@@ -33,7 +33,7 @@ describe('setStatus hook', () => {
       sceneID: 'scene-1',
       funcFlag: { wholeTTS: true },
     });
-    expect(ok.json.retCode).toBe(0);
+    expect(ok.json?.retCode).toBe(0);
     sim.setStatus('task-a', 2);
     const refused = await call(sim, 'updateTask', {
       productID: 'callbot',
@@ -41,7 +41,7 @@ describe('setStatus hook', () => {
       sceneID: 'scene-1',
       funcFlag: { wholeTTS: false },
     });
-    expect(refused.json.retCode).toBe(1);
+    expect(refused.json?.retCode).toBe(1);
     expect(sim.tasks.get('task-a')!.funcFlag.wholeTTS).toBe(true);
     expect(() => sim.setStatus('ghost', 1)).toThrow(/task not found/);
     expect(() => sim.setStatus('task-a', 9)).toThrow(/1\.\.5/);
@@ -53,7 +53,7 @@ describe('control endpoints (/__sim)', () => {
   it('GET /__sim/tasks lists all tasks sorted with settings', async () => {
     const r = await get('/__sim/tasks');
     expect(r.status).toBe(200);
-    expect(r.json.tasks.map((t: any) => t.userTaskID)).toEqual([
+    expect(r.json.tasks?.map((t) => t.userTaskID)).toEqual([
       'task-a',
       'task-b',
       'task-c',
@@ -61,8 +61,8 @@ describe('control endpoints (/__sim)', () => {
       'task-e',
       'task-f',
     ]);
-    expect(r.json.tasks[0].taskCreateSetting.maxCall).toBe(5);
-    expect(r.json.tasks[2]).toMatchObject({ taskID: 'T000001', taskCreateSetting: {}, funcFlag: {} });
+    expect(r.json.tasks?.[0].taskCreateSetting.maxCall).toBe(5);
+    expect(r.json.tasks?.[2]).toMatchObject({ taskID: 'T000001', taskCreateSetting: {}, funcFlag: {} });
   });
 
   it('GET /__sim/tasks/:id and 404', async () => {
@@ -94,11 +94,11 @@ describe('control endpoints (/__sim)', () => {
     const r = await post('/__sim/faults', { faultRate: 1, faultKinds: ['retcode'], faultSeed: 3 });
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ faultRate: 1, faultKinds: ['retcode'] });
-    expect((await call(sim, 'ping', { data: 'x' })).json.retCode).toBe(7);
+    expect((await call(sim, 'ping', { data: 'x' })).json?.retCode).toBe(7);
     expect((await post('/__sim/faults', { faultKinds: ['nope'] })).status).toBe(400);
     expect((await post('/__sim/faults', { rate: 1 })).status).toBe(400);
     await post('/__sim/faults', { faultRate: 0 });
-    expect((await call(sim, 'ping', { data: 'x' })).json.code).toBe(0);
+    expect((await call(sim, 'ping', { data: 'x' })).json?.code).toBe(0);
   });
 
   it('unknown control path -> 404', async () => {
@@ -161,7 +161,7 @@ describe('seed files', () => {
   it('loads JSON', async () => {
     const p = join(dir, 'seed.json');
     await writeFile(p, JSON.stringify({ tasks: [{ userTaskID: 'j', sceneID: 's' }] }));
-    expect((await loadSeedFile(p)).tasks[0]!.userTaskID).toBe('j');
+    expect((await loadSeedFile(p)).tasks[0].userTaskID).toBe('j');
   });
 
   it('rejects duplicates, bad statuses, bad shapes, bad settings, with the path in the message', async () => {
@@ -202,7 +202,7 @@ describe('seed files', () => {
 describe('runSimCli', () => {
   it('starts and prints exactly one listening line', async () => {
     const writes: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => {
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
       writes.push(String(chunk));
       return true;
     });
@@ -217,10 +217,10 @@ describe('runSimCli', () => {
       expect(writes[0]).toMatch(
         new RegExp(`^callform sim listening on http://127\\.0\\.0\\.1:\\d+ uuid=${DEFAULT_SIM_UUID} secret=\\S+\\n$`),
       );
-      expect(writes[0]).toContain(s2!.url);
-      expect((await call(s2!, 'ping', { data: 'cli' })).json.code).toBe(0);
+      expect(writes[0]).toContain(s2.url);
+      expect((await call(s2, 'ping', { data: 'cli' })).json?.code).toBe(0);
     } finally {
-      await s2!.close();
+      await s2.close();
     }
     await expect(runSimCli({ faultKinds: 'http500,nope' })).rejects.toThrow(/unknown fault kind "nope"/);
   });

@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { call, seedCopy } from './helpers.js';
+import { call, seedCopy, type CallResult } from './helpers.js';
+import type { ListedTask } from '../../src/api/wire.js';
 
 let sim: Simulator;
 beforeEach(async () => {
@@ -19,12 +20,12 @@ const mgr = (userTaskID: string, taskOperate: unknown, extra: Record<string, unk
 describe('listTask', () => {
   it('pages in userTaskID order with total, zero taskStat and no settings echoed', async () => {
     const p1 = await list();
-    expect(p1.json.retCode).toBe(0);
-    expect(p1.json.retMsg).toBe('success');
-    expect(typeof p1.json.responseID).toBe('string');
-    expect(p1.json.total).toBe(6);
-    expect(p1.json.taskData.map((t: any) => t.userTaskID)).toEqual(['task-a', 'task-b', 'task-c', 'task-d']);
-    const a = p1.json.taskData[0];
+    expect(p1.json?.retCode).toBe(0);
+    expect(p1.json?.retMsg).toBe('success');
+    expect(typeof p1.json?.responseID).toBe('string');
+    expect(p1.json?.total).toBe(6);
+    expect(p1.json?.taskData?.map((t) => t.userTaskID)).toEqual(['task-a', 'task-b', 'task-c', 'task-d']);
+    const a: Partial<ListedTask> & { taskCreateSetting?: unknown; funcFlag?: unknown } = p1.json?.taskData?.[0] ?? {};
     expect(a).toMatchObject({
       userTaskID: 'task-a',
       taskID: 'PLAT-A',
@@ -46,54 +47,54 @@ describe('listTask', () => {
     expect(a.funcFlag).toBeUndefined();
     expect(p1.verified).toBe(true);
     const p2 = await list({ page: 2 });
-    expect(p2.json.total).toBe(6);
-    expect(p2.json.taskData.map((t: any) => t.userTaskID)).toEqual(['task-e', 'task-f']);
+    expect(p2.json?.total).toBe(6);
+    expect(p2.json?.taskData?.map((t) => t.userTaskID)).toEqual(['task-e', 'task-f']);
     const p3 = await list({ page: 3 });
-    expect(p3.json.taskData).toEqual([]);
+    expect(p3.json?.taskData).toEqual([]);
     const small = await list({ page: 3, size: 2 });
-    expect(small.json.taskData.map((t: any) => t.userTaskID)).toEqual(['task-e', 'task-f']);
+    expect(small.json?.taskData?.map((t) => t.userTaskID)).toEqual(['task-e', 'task-f']);
   });
 
   it('generates taskIDs T000001.. for seed tasks without one', async () => {
     const r = await list({}, { userTaskID: ['task-c'] });
-    expect(r.json.taskData[0].taskID).toBe('T000001');
+    expect(r.json?.taskData?.[0].taskID).toBe('T000001');
   });
 
   it('filters by userTaskID, taskStatus, sceneID, taskName (exact) and combinations', async () => {
-    const ids = (r: any) => r.json.taskData.map((t: any) => t.userTaskID);
+    const ids = (r: CallResult) => r.json?.taskData?.map((t) => t.userTaskID);
     expect(ids(await list({}, { userTaskID: ['task-f', 'task-b', 'nope'] }))).toEqual(['task-b', 'task-f']);
     expect(ids(await list({}, { taskStatus: [1, 5] }))).toEqual(['task-a', 'task-c', 'task-f']);
     expect(ids(await list({}, { sceneID: 'scene-2' }))).toEqual(['task-b', 'task-d']);
     expect(ids(await list({}, { taskName: ['Alpha', 'Bet'] }))).toEqual(['task-a']);
     const combo = await list({}, { sceneID: 'scene-1', taskStatus: [1, 4], taskName: ['Gamma', 'Epsilon'] });
     expect(ids(combo)).toEqual(['task-c', 'task-e']);
-    expect(combo.json.total).toBe(2);
+    expect(combo.json?.total).toBe(2);
     const none = await list({}, { sceneID: 'zzz' });
     expect(none.json).toMatchObject({ retCode: 0, total: 0, taskData: [] });
     const ranged = await list({}, { startTs: 0, endTs: 1 });
-    expect(ranged.json.total).toBe(0);
+    expect(ranged.json?.total).toBe(0);
   });
 
   it('size limit and page/size validation', async () => {
     const big = await list({ size: 5 });
-    expect(big.json.retCode).toBe(4);
-    expect(big.json.retMsg).toMatch(/size must be between 1 and 4/);
-    expect((await list({ size: 0 })).json.retCode).toBe(4);
-    expect((await list({ page: 0 })).json.retCode).toBe(4);
-    expect((await list({ page: 1.5 })).json.retCode).toBe(3);
-    expect((await list({ size: '4' })).json.retCode).toBe(3);
+    expect(big.json?.retCode).toBe(4);
+    expect(big.json?.retMsg).toMatch(/size must be between 1 and 4/);
+    expect((await list({ size: 0 })).json?.retCode).toBe(4);
+    expect((await list({ page: 0 })).json?.retCode).toBe(4);
+    expect((await list({ page: 1.5 })).json?.retCode).toBe(3);
+    expect((await list({ size: '4' })).json?.retCode).toBe(3);
   });
 
   it('missing / wrong-type fields', async () => {
     const noQc = await call(sim, 'listTask', { productID: 'callbot', page: 1, size: 1 });
-    expect(noQc.json.retCode).toBe(2);
-    expect(noQc.json.retMsg).toMatch(/queryConditions is required/);
+    expect(noQc.json?.retCode).toBe(2);
+    expect(noQc.json?.retMsg).toMatch(/queryConditions is required/);
     const noPage = await call(sim, 'listTask', { productID: 'callbot', size: 1, queryConditions: {} });
     expect(noPage.json).toMatchObject({ retCode: 2, retMsg: 'page is required' });
-    expect((await list({ queryConditions: [] })).json.retCode).toBe(3);
-    expect((await list({}, { userTaskID: 'task-a' })).json.retCode).toBe(3);
-    expect((await list({}, { taskStatus: ['1'] })).json.retCode).toBe(3);
-    expect((await list({}, { userTaskId: ['x'] })).json.retMsg).toMatch(
+    expect((await list({ queryConditions: [] })).json?.retCode).toBe(3);
+    expect((await list({}, { userTaskID: 'task-a' })).json?.retCode).toBe(3);
+    expect((await list({}, { taskStatus: ['1'] })).json?.retCode).toBe(3);
+    expect((await list({}, { userTaskId: ['x'] })).json?.retMsg).toMatch(
       /queryConditions.userTaskId is not a known field/,
     );
   });
@@ -102,36 +103,36 @@ describe('listTask', () => {
 describe('common body validation', () => {
   it('malformed JSON -> 3', async () => {
     const r = await call(sim, 'listTask', '{"productID": "callbot", ');
-    expect(r.json.retCode).toBe(3);
-    expect(r.json.retMsg).toMatch(/malformed JSON/);
+    expect(r.json?.retCode).toBe(3);
+    expect(r.json?.retMsg).toMatch(/malformed JSON/);
     expect(r.verified).toBe(true);
   });
   it('non-object JSON -> 3', async () => {
-    expect((await call(sim, 'updateTask', '[1,2]')).json.retCode).toBe(3);
-    expect((await call(sim, 'ping', 'null')).json.retCode).toBe(3);
+    expect((await call(sim, 'updateTask', '[1,2]')).json?.retCode).toBe(3);
+    expect((await call(sim, 'ping', 'null')).json?.retCode).toBe(3);
   });
   it('wrong productID -> 4, missing -> 2, wrong type -> 3', async () => {
     const r = await call(sim, 'mgrTaskStatus', { productID: 'callcenter', userTaskID: 'task-a', taskOperate: 1 });
-    expect(r.json.retCode).toBe(4);
-    expect(r.json.retMsg).toMatch(/productID must be "callbot"/);
-    expect((await call(sim, 'mgrTaskStatus', { userTaskID: 'task-a', taskOperate: 1 })).json.retCode).toBe(2);
+    expect(r.json?.retCode).toBe(4);
+    expect(r.json?.retMsg).toMatch(/productID must be "callbot"/);
+    expect((await call(sim, 'mgrTaskStatus', { userTaskID: 'task-a', taskOperate: 1 })).json?.retCode).toBe(2);
     expect(
-      (await call(sim, 'mgrTaskStatus', { productID: 1, userTaskID: 'task-a', taskOperate: 1 })).json.retCode,
+      (await call(sim, 'mgrTaskStatus', { productID: 1, userTaskID: 'task-a', taskOperate: 1 })).json?.retCode,
     ).toBe(3);
     expect(sim.tasks.get('task-a')!.taskStatus).toBe(1);
   });
   it('body over 1 MiB -> 4001', async () => {
     const r = await call(sim, 'ping', JSON.stringify({ data: 'x'.repeat(1024 * 1024 + 10) }));
-    expect(r.json.retCode).toBe(4001);
+    expect(r.json?.retCode).toBe(4001);
     expect(r.verified).toBe(true);
   });
   it('unknown path and non-POST -> HTTP 404 JSON', async () => {
     const a = await call(sim, 'createTask', { productID: 'callbot' });
     expect(a.status).toBe(404);
-    expect(a.json.error).toMatch(/not found/);
+    expect(a.json?.error).toMatch(/not found/);
     const b = await fetch(`${sim.url}/callcentre/api/v3/ping`);
     expect(b.status).toBe(404);
-    expect(((await b.json()) as any).error).toMatch(/use POST/);
+    expect(((await b.json()) as { error?: string }).error).toMatch(/use POST/);
     const c = await fetch(`${sim.url}/`);
     expect(c.status).toBe(404);
   });
@@ -146,7 +147,7 @@ describe('updateTask', () => {
       funcFlag: { wholeTTS: true, smsFuncFlag: [{ smsID: 's9', intentName: ['yes'] }] },
     });
     expect(r.json).toMatchObject({ retCode: 0, retMsg: 'success', taskID: 'PLAT-A' });
-    expect(typeof r.json.responseID).toBe('string');
+    expect(typeof r.json?.responseID).toBe('string');
     expect(r.verified).toBe(true);
     const t = sim.tasks.get('task-a')!;
     expect(t.taskCreateSetting).toEqual({
@@ -160,22 +161,22 @@ describe('updateTask', () => {
 
   it('an update without settings is a successful no-op', async () => {
     const r = await update({ userTaskID: 'task-c', sceneID: 'scene-1' });
-    expect(r.json.retCode).toBe(0);
+    expect(r.json?.retCode).toBe(0);
     expect(sim.tasks.get('task-c')!.taskCreateSetting).toEqual({});
   });
 
   it('taskCreateSetting.taskName renames the listed task', async () => {
     await update({ userTaskID: 'task-c', sceneID: 'scene-1', taskCreateSetting: { taskName: 'Renamed' } });
     const r = await list({}, { taskName: ['Renamed'] });
-    expect(r.json.taskData.map((t: any) => t.userTaskID)).toEqual(['task-c']);
+    expect(r.json?.taskData?.map((t) => t.userTaskID)).toEqual(['task-c']);
   });
 
   it('allowed for status 1 and 5, refused for 2, 3, 4 with retCode 1', async () => {
     expect(
-      (await update({ userTaskID: 'task-c', sceneID: 'scene-1', taskCreateSetting: { maxCall: 2 } })).json.retCode,
+      (await update({ userTaskID: 'task-c', sceneID: 'scene-1', taskCreateSetting: { maxCall: 2 } })).json?.retCode,
     ).toBe(0);
     expect(
-      (await update({ userTaskID: 'task-f', sceneID: 'scene-3', taskCreateSetting: { maxCall: 2 } })).json.retCode,
+      (await update({ userTaskID: 'task-f', sceneID: 'scene-3', taskCreateSetting: { maxCall: 2 } })).json?.retCode,
     ).toBe(0);
     const cases: Array<[string, string, string]> = [
       ['task-b', 'scene-2', 'task status 2 (running) cannot be modified; only not started (1) or paused (5)'],
@@ -188,8 +189,8 @@ describe('updateTask', () => {
     ];
     for (const [id, scene, msg] of cases) {
       const r = await update({ userTaskID: id, sceneID: scene, taskCreateSetting: { maxCall: 2 } });
-      expect(r.json.retCode).toBe(1);
-      expect(r.json.retMsg).toBe(msg);
+      expect(r.json?.retCode).toBe(1);
+      expect(r.json?.retMsg).toBe(msg);
       expect(sim.tasks.get(id)!.taskCreateSetting).toEqual({});
     }
     expect(sim.stats().updates).toBe(2);
@@ -197,11 +198,11 @@ describe('updateTask', () => {
 
   it('unknown task -> 4 task not found; sceneID mismatch -> 4', async () => {
     const a = await update({ userTaskID: 'ghost', sceneID: 'scene-1', funcFlag: { taskKeep: true } });
-    expect(a.json.retCode).toBe(4);
-    expect(a.json.retMsg).toMatch(/^task not found/);
+    expect(a.json?.retCode).toBe(4);
+    expect(a.json?.retMsg).toMatch(/^task not found/);
     const b = await update({ userTaskID: 'task-a', sceneID: 'scene-2', funcFlag: { taskKeep: false } });
-    expect(b.json.retCode).toBe(4);
-    expect(b.json.retMsg).toMatch(/^sceneID does not match task/);
+    expect(b.json?.retCode).toBe(4);
+    expect(b.json?.retMsg).toMatch(/^sceneID does not match task/);
     expect(sim.tasks.get('task-a')!.funcFlag.taskKeep).toBe(true);
   });
 
@@ -228,15 +229,15 @@ describe('updateTask', () => {
         taskCreateSetting: { maxCall: 99 },
         ...extra,
       });
-      expect(r.json.retCode, JSON.stringify(extra)).toBe(code);
-      expect(r.json.retMsg, JSON.stringify(extra)).toMatch(msg);
+      expect(r.json?.retCode, JSON.stringify(extra)).toBe(code);
+      expect(r.json?.retMsg, JSON.stringify(extra)).toMatch(msg);
     }
     expect(sim.tasks.get('task-a')!.taskCreateSetting.maxCall).toBe(5);
     expect(sim.stats().updates).toBe(0);
-    expect((await call(sim, 'updateTask', { productID: 'callbot', sceneID: 'scene-1' })).json.retCode).toBe(2);
-    expect((await call(sim, 'updateTask', { productID: 'callbot', userTaskID: 'task-a' })).json.retCode).toBe(2);
+    expect((await call(sim, 'updateTask', { productID: 'callbot', sceneID: 'scene-1' })).json?.retCode).toBe(2);
+    expect((await call(sim, 'updateTask', { productID: 'callbot', userTaskID: 'task-a' })).json?.retCode).toBe(2);
     expect(
-      (await call(sim, 'updateTask', { productID: 'callbot', userTaskID: 7, sceneID: 'scene-1' })).json.retCode,
+      (await call(sim, 'updateTask', { productID: 'callbot', userTaskID: 7, sceneID: 'scene-1' })).json?.retCode,
     ).toBe(3);
   });
 
@@ -284,9 +285,9 @@ describe('mgrTaskStatus', () => {
       sim.setStatus('task-a', from);
       const r = await mgr('task-a', op, { delCall: 0 });
       if (to === undefined) {
-        expect(r.json.retCode).toBe(1);
-        expect(r.json.retMsg).toMatch(
-          new RegExp(`^cannot ${names[op]} a task in status ${from} \\(${labels[from]!.replace(/[()]/g, '\\$&')}\\)`),
+        expect(r.json?.retCode).toBe(1);
+        expect(r.json?.retMsg).toMatch(
+          new RegExp(`^cannot ${names[op]} a task in status ${from} \\(${labels[from].replace(/[()]/g, '\\$&')}\\)`),
         );
         expect(sim.tasks.get('task-a')!.taskStatus).toBe(from);
       } else {
@@ -298,16 +299,16 @@ describe('mgrTaskStatus', () => {
   }
 
   it('validates taskOperate, delCall and the task', async () => {
-    expect((await mgr('task-a', 4)).json.retCode).toBe(4);
-    expect((await mgr('task-a', '1')).json.retCode).toBe(3);
-    expect((await mgr('task-a', 1, { delCall: 2 })).json.retCode).toBe(4);
-    expect((await mgr('task-a', 1, { delCall: true })).json.retCode).toBe(3);
-    expect((await call(sim, 'mgrTaskStatus', { productID: 'callbot', userTaskID: 'task-a' })).json.retCode).toBe(2);
+    expect((await mgr('task-a', 4)).json?.retCode).toBe(4);
+    expect((await mgr('task-a', '1')).json?.retCode).toBe(3);
+    expect((await mgr('task-a', 1, { delCall: 2 })).json?.retCode).toBe(4);
+    expect((await mgr('task-a', 1, { delCall: true })).json?.retCode).toBe(3);
+    expect((await call(sim, 'mgrTaskStatus', { productID: 'callbot', userTaskID: 'task-a' })).json?.retCode).toBe(2);
     const ghost = await mgr('ghost', 1);
-    expect(ghost.json.retCode).toBe(4);
-    expect(ghost.json.retMsg).toMatch(/task not found/);
+    expect(ghost.json?.retCode).toBe(4);
+    expect(ghost.json?.retMsg).toMatch(/task not found/);
     expect(sim.tasks.get('task-a')!.taskStatus).toBe(1);
-    expect((await mgr('task-a', 1, { delCall: 1 })).json.taskStatus).toBe(2);
+    expect((await mgr('task-a', 1, { delCall: 1 })).json?.taskStatus).toBe(2);
   });
 });
 
@@ -315,14 +316,14 @@ describe('ping', () => {
   it('echoes data with timestamp, code, msg, reqId', async () => {
     const r = await call(sim, 'ping', { data: 'abc' });
     expect(r.json).toMatchObject({ data: 'abc', code: 0, msg: 'success' });
-    expect(Math.abs(r.json.timestamp - Date.now() / 1000)).toBeLessThan(5);
-    expect(r.json.reqId).toMatch(/^[0-9a-f]{32}$/);
+    expect(Math.abs((r.json?.timestamp ?? NaN) - Date.now() / 1000)).toBeLessThan(5);
+    expect(r.json?.reqId).toMatch(/^[0-9a-f]{32}$/);
     expect(r.verified).toBe(true);
   });
   it('missing data -> code/retCode 2', async () => {
     const r = await call(sim, 'ping', {});
     expect(r.json).toMatchObject({ retCode: 2, code: 2 });
-    expect((await call(sim, 'ping', { data: 1 })).json.retCode).toBe(3);
+    expect((await call(sim, 'ping', { data: 1 })).json?.retCode).toBe(3);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { Agent, request } from 'node:http';
-import { startSimulator, mulberry32, type Simulator } from '../../src/sim/index.js';
+import { startSimulator, mulberry32, type Simulator, type FaultKind } from '../../src/sim/index.js';
 import { call, seedCopy, verifyResponse } from './helpers.js';
 
 let sim: Simulator;
@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 const start = (id = 'task-a') => call(sim, 'mgrTaskStatus', { productID: 'callbot', userTaskID: id, taskOperate: 1 });
-const only = (kind: any) => sim.setFaults({ faultRate: 1, faultKinds: [kind] });
+const only = (kind: FaultKind) => sim.setFaults({ faultRate: 1, faultKinds: [kind] });
 
 describe('fault injection', () => {
   it('http500 and http503: that status, small JSON body, change not applied', async () => {
@@ -23,7 +23,7 @@ describe('fault injection', () => {
       only(kind);
       const r = await start();
       expect(r.status).toBe(status);
-      expect(r.json.fault).toBe(kind);
+      expect(r.json?.fault).toBe(kind);
       expect(sim.tasks.get('task-a')!.taskStatus).toBe(1);
       expect(sim.stats().faults[kind]).toBe(1);
     }
@@ -108,7 +108,7 @@ describe('fault injection', () => {
     only('http500');
     const r = await call(sim, 'ping', { data: 'x' }, { secret: 'wrong' });
     expect(r.status).toBe(200);
-    expect(r.json.retCode).toBe(6);
+    expect(r.json?.retCode).toBe(6);
     expect(sim.stats().faults.http500).toBe(0);
   });
 
@@ -134,7 +134,7 @@ describe('fault injection', () => {
 
   it('setFaults validates its input', () => {
     expect(() => sim.setFaults({ faultRate: 2 })).toThrow(/faultRate/);
-    expect(() => sim.setFaults({ faultKinds: ['boom' as any] })).toThrow(/unknown fault kind/);
+    expect(() => sim.setFaults({ faultKinds: ['boom' as FaultKind] })).toThrow(/unknown fault kind/);
     expect(() => sim.setFaults({ latencyMs: -1 })).toThrow(/latencyMs/);
   });
 
@@ -142,7 +142,7 @@ describe('fault injection', () => {
     sim.setFaults({ latencyMs: 120 });
     const t0 = Date.now();
     const r = await call(sim, 'ping', { data: 'slow' });
-    expect(r.json.code).toBe(0);
+    expect(r.json?.code).toBe(0);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(110);
     sim.setFaults({ latencyMs: 0 });
   });

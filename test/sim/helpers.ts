@@ -1,6 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { sign, parseAlgorithm } from '../../src/api/sign.js';
-import type { Simulator } from '../../src/sim/index.js';
+import type { SeedFile, SimLogEntry, SimStats, SimTask, SimTaskHistory, Simulator } from '../../src/sim/index.js';
+import type { ListTaskResponse, MgrTaskStatusResponse, PingResponse, UpdateTaskResponse } from '../../src/api/wire.js';
+
+/**
+ * An API reply as the tests read it: the fields any endpoint answers with (ping's code/msg too), plus
+ * what an injected fault or an unknown path answers; each may be absent.
+ */
+export type SimReply = Partial<
+  ListTaskResponse & UpdateTaskResponse & MgrTaskStatusResponse & PingResponse & { fault: string; error: string }
+>;
+
+/** A control endpoint's (/__sim/...) reply as the tests read it; each field may be absent. */
+export type ControlReply = Partial<
+  SimStats & SimTaskHistory & SimTask & { tasks: SimTask[]; entries: SimLogEntry[]; lastSeq: number; error: string }
+>;
 
 export interface CallOpts {
   algorithm?: string;
@@ -23,7 +37,8 @@ export interface CallResult {
   status: number;
   headers: Headers;
   text: string;
-  json: any;
+  /** The body as JSON; undefined when it is not JSON. */
+  json: SimReply | undefined;
   verified: boolean;
   requestID: string;
 }
@@ -67,9 +82,9 @@ export async function call(sim: Simulator, endpoint: string, body: unknown, opts
     signal: opts.signal,
   });
   const resText = await res.text();
-  let json: any;
+  let json: SimReply | undefined;
   try {
-    json = JSON.parse(resText);
+    json = JSON.parse(resText) as SimReply;
   } catch {
     json = undefined;
   }
@@ -83,7 +98,7 @@ export async function call(sim: Simulator, endpoint: string, body: unknown, opts
   };
 }
 
-export const BASE_SEED = {
+const BASE_SEED: SeedFile = {
   tasks: [
     { userTaskID: 'task-c', sceneID: 'scene-1', taskStatus: 1, taskName: 'Gamma' },
     {
@@ -108,6 +123,6 @@ export const BASE_SEED = {
   ],
 };
 
-export function seedCopy() {
-  return structuredClone(BASE_SEED) as any;
+export function seedCopy(): SeedFile {
+  return structuredClone(BASE_SEED);
 }

@@ -1,9 +1,9 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { startSimulator, type Simulator, type SimLogEntry } from '../../src/sim/index.js';
+import { startSimulator, type Simulator, type SimLogEntry, type FaultKind } from '../../src/sim/index.js';
 import { Journal } from '../../src/sim/journal.js';
 import { TaskTransitions, type TimerHost } from '../../src/sim/transitions.js';
 import type { SimTask } from '../../src/sim/seed.js';
-import { call, seedCopy } from './helpers.js';
+import { call, seedCopy, type ControlReply } from './helpers.js';
 
 // An injected clock near the real one (requests carry real createTs, checked within ±300 s).
 let clock: number;
@@ -24,14 +24,14 @@ const update = (id = 'task-b', scene = 'scene-2') =>
   call(sim, 'updateTask', { productID: 'callbot', userTaskID: id, sceneID: scene, taskCreateSetting: { maxCall: 7 } });
 const get = async (path: string) => {
   const r = await fetch(sim.url + path);
-  return { status: r.status, json: (await r.json()) as any };
+  return { status: r.status, json: (await r.json()) as ControlReply };
 };
 const post = async (path: string, body?: unknown) => {
   const r = await fetch(sim.url + path, {
     method: 'POST',
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: r.status, json: (await r.json()) as any };
+  return { status: r.status, json: (await r.json()) as ControlReply };
 };
 const statusOf = async (id: string) => (await get(`/__sim/tasks/${id}`)).json.taskStatus;
 
@@ -68,8 +68,8 @@ describe('pause delay', () => {
     expect(await statusOf('task-b')).toBe(2);
     expect(sim.history('task-b').pendingPause).toEqual({ requestedAt: t0, dueAt: t0 + 5000 });
     const refused = await update();
-    expect(refused.json.retCode).toBe(1);
-    expect(refused.json.retMsg).toBe(
+    expect(refused.json?.retCode).toBe(1);
+    expect(refused.json?.retMsg).toBe(
       'task status 2 (running) cannot be modified; only not started (1) or paused (5); a pause is pending, retry once it has landed',
     );
     clock += 4999;
@@ -85,7 +85,7 @@ describe('pause delay', () => {
       [1, 2, 0, true, 2],
       [2, 'updateTask', 1, false, undefined],
     ]);
-    expect((await update()).json.retCode).toBe(0);
+    expect((await update()).json?.retCode).toBe(0);
   });
 
   it('a pending pause lands by itself on a real timer (no request needed)', async () => {
@@ -93,7 +93,7 @@ describe('pause delay', () => {
     try {
       expect(
         (await call(s2, 'mgrTaskStatus', { productID: 'callbot', userTaskID: 'task-b', taskOperate: 2 })).json
-          .taskStatus,
+          ?.taskStatus,
       ).toBe(2);
       for (let i = 0; i < 200 && s2.tasks.get('task-b')!.taskStatus !== 5; i++)
         await new Promise((r) => setTimeout(r, 10));
@@ -119,7 +119,7 @@ describe('pause delay', () => {
       [1, true, 2],
     ]);
     // without a pending pause, start on a running task is refused as before
-    expect((await start()).json.retCode).toBe(1);
+    expect((await start()).json?.retCode).toBe(1);
   });
 
   it('a second pause while pending is accepted and keeps the first due time', async () => {
@@ -206,7 +206,7 @@ describe('history and log', () => {
     const http = await get('/__sim/log');
     expect(http.json.entries).toEqual(JSON.parse(JSON.stringify(log)));
     expect(http.json.lastSeq).toBe(11);
-    expect((await get('/__sim/log?since=9')).json.entries.map((e: any) => e.seq)).toEqual([10, 11]);
+    expect((await get('/__sim/log?since=9')).json.entries?.map((e) => e.seq)).toEqual([10, 11]);
     expect((await get('/__sim/log?since=x')).status).toBe(400);
     expect((await get('/__sim/tasks/task-a/history')).json).toEqual(JSON.parse(JSON.stringify(sim.history('task-a'))));
   });
@@ -278,10 +278,10 @@ describe('history and log', () => {
 });
 
 describe('fault injection on mgrTaskStatus (journaled)', () => {
-  const only = (kind: any) => sim.setFaults({ faultRate: 1, faultKinds: [kind] });
+  const only = (kind: FaultKind) => sim.setFaults({ faultRate: 1, faultKinds: [kind] });
 
   it('refusing faults: nothing applied, the call is journaled with the fault and applied false', async () => {
-    const cases: Array<[string, number | null]> = [
+    const cases: Array<[FaultKind, number | null]> = [
       ['http500', null],
       ['http503', null],
       ['reset', null],
@@ -339,8 +339,8 @@ describe('Journal (unit)', () => {
     expect(j.log(8).map((e) => e.kind)).toEqual(['status', 'call']);
     expect(j.history('nobody')).toEqual({ statusChanges: [], calls: [], dropped: { statusChanges: 0, calls: 0 } });
     // copies: changing what history() returned does not change the journal
-    a.statusChanges[0]!.to = 99;
-    expect(j.history('a').statusChanges[0]!.to).toBe(2);
+    a.statusChanges[0].to = 99;
+    expect(j.history('a').statusChanges[0].to).toBe(2);
   });
 });
 
@@ -375,11 +375,11 @@ describe('TaskTransitions (unit, fake timers and clock)', () => {
     expect(tr.pause(task)).toBe(2);
     expect(fired.map((f) => f.ms)).toEqual([500]);
     now = 1300;
-    fired[0]!.fn(); // early by the injected clock
+    fired[0].fn(); // early by the injected clock
     expect(task.taskStatus).toBe(2);
     expect(fired.map((f) => f.ms)).toEqual([500, 200]);
     now = 1700;
-    fired[1]!.fn();
+    fired[1].fn();
     expect(task.taskStatus).toBe(5);
     expect(journal.log()).toEqual([
       { kind: 'status', seq: 1, at: 1500, userTaskID: 't', from: 2, to: 5, cause: 'pause-delay' },

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { startSimulator, runSimCli, type Simulator } from '../../src/sim/index.js';
 import { TokenBuckets, defaultBurst, retryAfterSeconds } from '../../src/sim/throttle.js';
 import { main } from '../../src/cli.js';
-import { call, seedCopy } from './helpers.js';
+import { call, seedCopy, type ControlReply } from './helpers.js';
 
 describe('TokenBuckets (injected clock)', () => {
   let t: number;
@@ -104,12 +104,12 @@ describe('rate limiting over HTTP', () => {
   const start = () => call(sim, 'mgrTaskStatus', { productID: 'callbot', userTaskID: 'task-a', taskOperate: 1 });
   const faults = async (body: unknown) => {
     const r = await fetch(`${sim.url}/__sim/faults`, { method: 'POST', body: JSON.stringify(body) });
-    return { status: r.status, json: (await r.json()) as any };
+    return { status: r.status, json: (await r.json()) as ControlReply };
   };
 
   it('http429 (default): 429 with Retry-After (whole seconds) and Retry-After-Ms; counted; nothing applied', async () => {
-    expect((await ping()).json.code).toBe(0);
-    expect((await ping()).json.code).toBe(0);
+    expect((await ping()).json?.code).toBe(0);
+    expect((await ping()).json?.code).toBe(0);
     const r = await start();
     expect(r.status).toBe(429);
     expect(r.headers.get('retry-after')).toBe('1');
@@ -164,7 +164,7 @@ describe('rate limiting over HTTP', () => {
       let out = '';
       for (let i = 0; i < 16; i++) {
         const r = await call(s, 'ping', { data: String(i) });
-        out += r.status === 429 ? 'H' : r.json.retCode === 7 ? 'R' : '.';
+        out += r.status === 429 ? 'H' : r.json?.retCode === 7 ? 'R' : '.';
       }
       return out;
     };
@@ -232,7 +232,7 @@ describe('rate limiting over HTTP', () => {
   it('control endpoints are not limited; failed auth spends no token', async () => {
     for (let i = 0; i < 10; i++) expect((await fetch(`${sim.url}/__sim/stats`)).status).toBe(200);
     for (let i = 0; i < 5; i++)
-      expect((await call(sim, 'ping', { data: 'x' }, { secret: 'wrong' })).json.retCode).toBe(6);
+      expect((await call(sim, 'ping', { data: 'x' }, { secret: 'wrong' })).json?.retCode).toBe(6);
     expect((await ping()).status).toBe(200);
     expect((await ping()).status).toBe(200);
     expect((await ping()).status).toBe(429);
@@ -286,10 +286,10 @@ describe('CLI options', () => {
       spy.mockRestore();
     }
     try {
-      const view = await (await fetch(`${s!.url}/__sim/faults`)).json();
+      const view = await (await fetch(`${s.url}/__sim/faults`)).json();
       expect(view).toMatchObject({ rateLimit: 5, burst: 4, throttleStyle: 'mixed', pauseDelayMs: 20 });
     } finally {
-      await s!.close();
+      await s.close();
     }
     await expect(runSimCli({ port: 0, throttleStyle: 'nope' })).rejects.toThrow(/throttleStyle must be one of/);
     await expect(runSimCli({ port: 0, rateLimit: Number('x') })).rejects.toThrow(/rateLimit must be .*\(got NaN\)/);

@@ -87,9 +87,9 @@ describe('request validation derived from schemas/api.schema.json', () => {
   for (const [extra, retCode, msg] of updateCases) {
     it(`updateTask ${JSON.stringify(extra).slice(0, 90)} -> ${retCode}`, async () => {
       const r = await update(extra);
-      expect(r.json.retCode).toBe(retCode);
-      if (typeof msg === 'string') expect(r.json.retMsg).toBe(msg);
-      else expect(r.json.retMsg).toMatch(msg);
+      expect(r.json?.retCode).toBe(retCode);
+      if (typeof msg === 'string') expect(r.json?.retMsg).toBe(msg);
+      else expect(r.json?.retMsg).toMatch(msg);
       expect(r.verified).toBe(true);
       expect(sim.tasks.get('task-c')!.taskCreateSetting).toEqual({});
       expect(sim.tasks.get('task-c')!.funcFlag).toEqual({});
@@ -98,7 +98,7 @@ describe('request validation derived from schemas/api.schema.json', () => {
 
   it('exactly 1000 elements are accepted', async () => {
     const r = await update({ funcFlag: { smsFuncFlag: [{ smsID: 's', intentID: many(1000) }] } });
-    expect(r.json.retCode).toBe(0);
+    expect(r.json?.retCode).toBe(0);
     await update({ funcFlag: { smsFuncFlag: [] } });
   });
 
@@ -110,7 +110,7 @@ describe('request validation derived from schemas/api.schema.json', () => {
       retCode: 4001,
       retMsg: 'queryConditions.userTaskID has 1001 elements; at most 1000 allowed',
     });
-    expect((await list({ userTaskID: many(1000) })).json.retCode).toBe(0);
+    expect((await list({ userTaskID: many(1000) })).json?.retCode).toBe(0);
     expect((await list({ taskStatus: [1, 'two'] })).json).toMatchObject({
       retCode: 3,
       retMsg: 'queryConditions.taskStatus[1] must be an integer (got string "two")',
@@ -148,7 +148,7 @@ describe('request validation derived from schemas/api.schema.json', () => {
     });
     expect(sim.tasks.get('task-c')!.taskStatus).toBe(1);
     // ping ignores other fields (only data is documented, and callers echo what they like)
-    expect((await call(sim, 'ping', { data: 'x', other: 1 })).json.code).toBe(0);
+    expect((await call(sim, 'ping', { data: 'x', other: 1 })).json?.code).toBe(0);
     expect((await call(sim, 'ping', { data: null })).json).toMatchObject({
       retCode: 3,
       code: 3,
@@ -167,7 +167,7 @@ describe('request validation derived from schemas/api.schema.json', () => {
     expect(r.json).toMatchObject({ retCode: 2, retMsg: 'userTaskID is required' });
     // too many elements beats the bad elements inside
     const big = await update({ funcFlag: { smsFuncFlag: many(1001, () => 5) } });
-    expect(big.json.retCode).toBe(4001);
+    expect(big.json?.retCode).toBe(4001);
     // wrong type beats wrong value
     expect((await update({ taskCreateSetting: { startupType: 0, maxCall: 'x' } })).json).toMatchObject({
       retCode: 3,

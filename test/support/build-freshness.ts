@@ -12,9 +12,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
-export const BUILD_STAMP = path.join('dist', '.build-stamp');
+const BUILD_STAMP = path.join('dist', '.build-stamp');
 /** What `npm run build` reads (relative to the repository root; missing ones are skipped). */
-export const BUILD_INPUTS = ['src', 'schemas', 'tsconfig.json', path.join('scripts', 'postbuild.mjs')];
+const BUILD_INPUTS = ['src', 'schemas', 'tsconfig.json', path.join('scripts', 'postbuild.mjs')];
 
 /** The newest file under `entry` (a file or a directory): its path and mtime, or null when there is none. */
 async function newest(entry: string): Promise<{ file: string; mtimeMs: number } | null> {
@@ -27,10 +27,10 @@ async function newest(entry: string): Promise<{ file: string; mtimeMs: number } 
   }
   if (!st.isDirectory()) return { file: entry, mtimeMs: st.mtimeMs };
   // A directory's own mtime moves when a file in it is added, renamed or deleted.
-  let best: { file: string; mtimeMs: number } | null = { file: entry, mtimeMs: st.mtimeMs };
+  let best = { file: entry, mtimeMs: st.mtimeMs };
   for (const name of await readdir(entry)) {
     const n = await newest(path.join(entry, name));
-    if (n && (!best || n.mtimeMs >= best.mtimeMs)) best = n; // ties: name the file, not its directory
+    if (n && n.mtimeMs >= best.mtimeMs) best = n; // ties: name the file, not its directory
   }
   return best;
 }

@@ -8,15 +8,16 @@ import { REPO_ROOT } from './repo.js';
 import { runCli, type CliResult } from './project.js';
 import { tempDir } from './temp.js';
 
-export { REPO_ROOT as REPO, type CliResult };
+export { type CliResult };
 export const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
-export const BAD_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'bad');
+const BAD_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'bad');
 
 export interface CaseExpect {
   args: string[];
   env?: Record<string, string>;
   /** Something to write at test time instead of committing it. */
-  generate?: 'huge' | 'latin1' | 'foreign-lock';
+  /** 'huge' | 'latin1' | 'foreign-lock'; read from expect.json, so any other word is rejected at run time. */
+  generate?: string;
   /** Fragments that must all appear in stderr. */
   stderr: string[];
   /** Expected exit code; 1 when absent. */

@@ -28,7 +28,8 @@ async function ensureFreshBuild(): Promise<void> {
   const started = Date.now();
   const r = spawnSync('npm', ['run', 'build'], { cwd: REPO, encoding: 'utf8', shell: process.platform === 'win32' });
   if (r.error || r.status !== 0) {
-    const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+    // Both are null when npm could not be started at all (r.error).
+    const output = `${(r.stdout as string | null) ?? ''}${(r.stderr as string | null) ?? ''}`.trim();
     throw new Error(
       `dist/ is stale (${reason}) and \`npm run build\` failed (${r.error ? r.error.message : `exit ${r.status}`}): not running the tests against an old build.\n${output}`,
     );

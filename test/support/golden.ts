@@ -7,8 +7,8 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { REPO_ROOT } from './repo.js';
 
-export const GOLDEN_DIR = path.join(REPO_ROOT, 'test', 'golden');
-export const UPDATE_GOLDEN = process.env.CALLFORM_UPDATE_GOLDEN === '1';
+const GOLDEN_DIR = path.join(REPO_ROOT, 'test', 'golden');
+const UPDATE_GOLDEN = process.env.CALLFORM_UPDATE_GOLDEN === '1';
 
 /** Compares `actual` with test/golden/<name>. */
 export async function expectGolden(actual: string, name: string): Promise<void> {

@@ -23,10 +23,10 @@ export class Reference {
     return this.docs.flatMap((d) => d.errors.map((e) => e.message));
   }
   values(): unknown[] {
-    return this.docs.map((d) => d.toJS());
+    return this.docs.map((d): unknown => d.toJS());
   }
   position(doc: number, path: PathSegment[], atKey = false): SourcePosition | undefined {
-    let node: unknown = this.docs[doc]!.contents;
+    let node: unknown = this.docs[doc].contents;
     let at: number | undefined = (node as Node).range?.[0];
     for (const [i, seg] of path.entries()) {
       if (isMap(node)) {
@@ -49,10 +49,17 @@ export class Reference {
 }
 
 /** Every path into a value: each key (with its value) and each item, depth first. */
-export function paths(value: unknown, prefix: PathSegment[] = [], out: PathSegment[][] = []): PathSegment[][] {
-  if (Array.isArray(value)) value.forEach((v, i) => (out.push([...prefix, i]), paths(v, [...prefix, i], out)));
+function paths(value: unknown, prefix: PathSegment[] = [], out: PathSegment[][] = []): PathSegment[][] {
+  if (Array.isArray(value))
+    value.forEach((v: unknown, i) => {
+      out.push([...prefix, i]);
+      paths(v, [...prefix, i], out);
+    });
   else if (isPlain(value))
-    for (const [k, v] of Object.entries(value)) (out.push([...prefix, k]), paths(v, [...prefix, k], out));
+    for (const [k, v] of Object.entries(value)) {
+      out.push([...prefix, k]);
+      paths(v, [...prefix, k], out);
+    }
   return out;
 }
 
@@ -62,7 +69,7 @@ export function paths(value: unknown, prefix: PathSegment[] = [], out: PathSegme
  * like them), a line ending in `-` (maybe an empty sequence item), or js-yaml refusing it.
  * Null when none applies: then declining is a failure, not a reason to skip the trace check.
  */
-export function declineReason(file: string, text: string): string | null {
+function declineReason(file: string, text: string): string | null {
   if (/^\uFEFF|\r(?!\n)/.test(text)) return 'a BOM or a lone CR';
   const json = file.toLowerCase().endsWith('.json');
   if (!json && /(?:^|[\s[{,:-])[&*!]/m.test(text)) return 'maybe anchors, aliases or tags';

@@ -11,13 +11,14 @@ import { stringify } from 'yaml';
 import type { CallformSettings } from '../../src/generated/config.js';
 import { REPO_ROOT } from './repo.js';
 import { removeTempDir, tempDir } from './temp.js';
+import type { CallformState } from '../../src/generated/state.js';
+import { parseJson } from './json.js';
 
-export { REPO_ROOT };
-export const CLI_PATH = path.join(REPO_ROOT, 'dist', 'cli.js');
-export const DIST_DIR = path.join(REPO_ROOT, 'dist');
+const CLI_PATH = path.join(REPO_ROOT, 'dist', 'cli.js');
+const DIST_DIR = path.join(REPO_ROOT, 'dist');
 
 /** The reliability tests drive the real binary: fail early and clearly when it is not built. */
-export function assertBuilt(): void {
+function assertBuilt(): void {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` before these tests`);
 }
 
@@ -69,7 +70,7 @@ export async function dropDistSnapshot(): Promise<void> {
 
 export type ProjectSettings = CallformSettings;
 
-export interface TaskCollection {
+interface TaskCollection {
   defaults?: Record<string, unknown>;
   tasks: Array<Record<string, unknown>>;
 }
@@ -90,9 +91,9 @@ export interface TempProject {
   /** Replaces every task file with `tasks/<name>.yaml` collections. */
   writeCollections(files: Record<string, TaskCollection>): Promise<void>;
   /** Parsed state file, or null when there is none. Throws on invalid JSON. */
-  readState(): Promise<any | null>;
+  readState(): Promise<CallformState | null>;
   /** Parsed state file; throws when there is none. */
-  state(): Promise<any>;
+  state(): Promise<CallformState>;
   /** Every regular file in the project (recursive), relative path → content. */
   allFiles(): Promise<Map<string, string>>;
   /** Removes the project now (it is removed after its test, or its file, anyway). */
@@ -100,14 +101,14 @@ export interface TempProject {
 }
 
 /** The settings tempProject() writes under what a test passes. */
-export const TEMP_PROJECT_SETTINGS: ProjectSettings = { parallelism: 4, timeoutMs: 5000, retries: 1 };
+const TEMP_PROJECT_SETTINGS: ProjectSettings = { parallelism: 4, timeoutMs: 5000, retries: 1 };
 
 /**
  * A callform project in a fresh temp directory (removed when the test that made it finishes,
  * or with its file when made outside a test), with callform.config.yaml written from
  * `base` overlaid with `settings`.
  */
-export async function makeProject(
+async function makeProject(
   options: { settings?: ProjectSettings; base?: ProjectSettings; prefix?: string } = {},
 ): Promise<TempProject> {
   const settings = options.settings ?? {};
@@ -148,10 +149,10 @@ export async function makeProject(
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
         throw err;
       }
-      return JSON.parse(text);
+      return parseJson<CallformState>(text);
     },
     async state() {
-      return JSON.parse(await readFile(statePath, 'utf8'));
+      return parseJson<CallformState>(await readFile(statePath, 'utf8'));
     },
     async allFiles() {
       const out = new Map<string, string>();
@@ -228,7 +229,7 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  return env as NodeJS.ProcessEnv;
+  return env;
 }
 
 /** Starts `node dist/cli.js ...args` (node itself is the child, so signals reach callform directly). */
@@ -278,7 +279,7 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export async function waitFor<T>(
   predicate: () => T | Promise<T>,
   options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<T> {
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   for (;;) {
     const v = await predicate();
@@ -290,11 +291,6 @@ export async function waitFor<T>(
 
 /** Small deterministic PRNG for test randomness (floats in [0, 1)): the simulator's own. */
 export { mulberry32 as seededRandom } from '../../src/sim/faults.js';
-
-/** True when every key of `expected` (recursively) is present in `actual` with an equal value. */
-export function containsSettings(actual: unknown, expected: unknown): boolean {
-  return mismatches(actual, expected).length === 0;
-}
 
 /** Paths (a.b.c) where `actual` does not carry `expected`'s value; arrays compare whole. */
 export function mismatches(actual: unknown, expected: unknown, at = ''): string[] {

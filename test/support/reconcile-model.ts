@@ -9,10 +9,8 @@ import { stringify } from 'yaml';
 import { dataEqual, getPath, isPlain, setPath, type Plain } from '../../src/model/settings.js';
 import { mergeDefaults } from '../../src/config/load-tasks.js';
 
-export const SCENE = 'scene-model-v1';
+const SCENE = 'scene-model-v1';
 export const TASK_IDS = ['model-a', 'model-b', 'model-c'] as const;
-/** Not started: updated directly. */
-export const IDLE_TASK = 'model-a';
 /** Paused by a person: updated as it is, never resumed by callform. */
 export const PERSON_PAUSED_TASK = 'model-b';
 /** Running and opted in to pause → update → resume: every change pauses and resumes it. */
@@ -35,14 +33,9 @@ export const FIELD_VALUES: Record<string, readonly unknown[]> = {
     ],
   ],
 };
-export const FIELDS = Object.keys(FIELD_VALUES);
+const FIELDS = Object.keys(FIELD_VALUES);
 /** Whole sections a command may drop at once. */
-export const SECTIONS = [
-  'funcFlag',
-  'taskCreateSetting',
-  'taskCreateSetting.manualCallSetting',
-  'funcFlag.smsFuncFlag',
-];
+const SECTIONS = ['funcFlag', 'taskCreateSetting', 'taskCreateSetting.manualCallSetting', 'funcFlag.smsFuncFlag'];
 
 /** The task files: one collection with defaults, each task's own settings. */
 export interface Files {
@@ -53,7 +46,7 @@ export interface Files {
 /** The files a sequence starts from: every field declared (in the tasks, some through the defaults). */
 export function initialFiles(): Files {
   const own: Plain = {};
-  for (const field of FIELDS) setPath(own, field, FIELD_VALUES[field]![0]);
+  for (const field of FIELDS) setPath(own, field, FIELD_VALUES[field][0]);
   const defaults: Plain = {};
   setPath(defaults, 'funcFlag.taskKeep', true);
   setPath(defaults, 'taskCreateSetting.manualCallSetting.dispatchType', 0);
@@ -64,14 +57,14 @@ export function initialFiles(): Files {
 export type Scope = 'defaults' | (typeof TASK_IDS)[number];
 
 function scopeOf(files: Files, scope: Scope): Plain {
-  return scope === 'defaults' ? files.defaults : files.tasks[scope]!;
+  return scope === 'defaults' ? files.defaults : files.tasks[scope];
 }
 
-export function removeIn(root: Plain, path: string): void {
+function removeIn(root: Plain, path: string): void {
   const keys = path.split('.');
   let node: unknown = root;
   for (const k of keys.slice(0, -1)) node = isPlain(node) ? node[k] : undefined;
-  if (isPlain(node)) delete node[keys[keys.length - 1]!];
+  if (isPlain(node)) delete node[keys[keys.length - 1]];
 }
 
 /**
@@ -92,7 +85,7 @@ export type Edit =
   | { kind: 'revert'; back: number };
 
 /** Every [scope, path] the files declare, sections included (in a stable order). */
-export function presentPaths(files: Files): Array<[Scope, string]> {
+function presentPaths(files: Files): Array<[Scope, string]> {
   const out: Array<[Scope, string]> = [];
   const walk = (scope: Scope, node: Plain, prefix: string) => {
     for (const [k, v] of Object.entries(node)) {
@@ -110,18 +103,18 @@ export function resolveEdit(files: Files, edit: Edit, uncertain: ReadonlyArray<[
   if (edit.kind === 'drop-uncertain') {
     const present = uncertain.filter(([scope, path]) => getPath(scopeOf(files, scope), path) !== undefined);
     if (present.length === 0) return resolveEdit(files, { kind: 'remove-existing', pick: edit.pick });
-    const [scope, path] = present[edit.pick % present.length]!;
+    const [scope, path] = present[edit.pick % present.length];
     return { kind: 'remove', scope, path };
   }
   if (edit.kind === 'toggle') {
-    const values = FIELD_VALUES[edit.path]!;
+    const values = FIELD_VALUES[edit.path];
     const current = values.findIndex((v) => dataEqual(v, getPath(scopeOf(files, edit.scope), edit.path)));
     return { kind: 'set', scope: edit.scope, path: edit.path, value: values[(current + 1) % values.length] };
   }
   if (edit.kind !== 'remove-existing') return edit;
   const present = presentPaths(files);
   if (present.length === 0) return { kind: 'revert', back: 0 };
-  const [scope, path] = present[edit.pick % present.length]!;
+  const [scope, path] = present[edit.pick % present.length];
   return { kind: 'remove', scope, path };
 }
 
@@ -129,7 +122,7 @@ export function applyEdit(files: Files, history: Files[], edit: Edit): Files {
   if (edit.kind === 'revert')
     return history.length === 0
       ? files
-      : structuredClone(history[Math.max(0, history.length - 1 - (edit.back % history.length))]!);
+      : structuredClone(history[Math.max(0, history.length - 1 - (edit.back % history.length))]);
   if (edit.kind === 'remove-existing' || edit.kind === 'toggle' || edit.kind === 'drop-uncertain')
     throw new Error(`resolve ${edit.kind} first`);
   const next = structuredClone(files);
@@ -181,7 +174,10 @@ export const editArb: fc.Arbitrary<Edit> = fc.oneof(
 /** The settings a task declares once the defaults are merged under its own. */
 export function declared(files: Files, id: string): { taskCreateSetting: Plain; funcFlag: Plain } {
   const merged = mergeDefaults(files.defaults, files.tasks[id]) as Plain;
-  return { taskCreateSetting: (merged.taskCreateSetting as Plain) ?? {}, funcFlag: (merged.funcFlag as Plain) ?? {} };
+  return {
+    taskCreateSetting: (merged.taskCreateSetting as Plain | undefined) ?? {},
+    funcFlag: (merged.funcFlag as Plain | undefined) ?? {},
+  };
 }
 
 /** The task file's YAML text. */

@@ -8,7 +8,7 @@ import { compileRules, policyReport, type Policy, type PolicyRule } from '../../
 import type { DesiredTask, RemoteTask } from '../../src/model/task.js';
 import type { CallformState } from '../../src/generated/state.js';
 
-export const NOW = new Date('2026-11-25T12:00:00Z');
+const NOW = new Date('2026-11-25T12:00:00Z');
 const LINEAGE = '11111111-2222-4333-8444-555555555555';
 
 const BASE = {
@@ -36,7 +36,7 @@ function desired(
   };
 }
 
-export const REVIEW_RULES: PolicyRule[] = [
+const REVIEW_RULES: PolicyRule[] = [
   {
     name: 'robot-concurrency',
     kind: 'maxCall',
@@ -76,7 +76,7 @@ export function reviewPolicy(): Policy {
 }
 
 /** Tasks as declared now and as last applied, one per kind of review finding. */
-export function reviewInput() {
+function reviewInput() {
   const files = [
     // The issue's example: up hours widened, down hours unchanged: evenings gain lone half hours.
     desired('collections-west', { dialAtUpHour: '8,9,10,11,15,16,17,18,19,20,21' }, { phoneEncrypt: true }),
@@ -103,7 +103,7 @@ export function reviewInput() {
     funcFlag: { ...t.funcFlag, ...ff },
     appliedAt: NOW.toISOString(),
   });
-  const [west, east, north, south, launch, vip, sms, narrower] = files as [
+  const [west, east, north, south, launch, vip, , narrower] = files as [
     DesiredTask,
     DesiredTask,
     DesiredTask,

@@ -32,7 +32,7 @@ const commaList = (lo: number, hi: number) =>
 
 const rateArb = fc.double({ min: 0.001, max: 1000, noNaN: true, noDefaultInfinity: true });
 
-export const manualCallSettingArb: fc.Arbitrary<ManualCallSetting> = fc
+const manualCallSettingArb: fc.Arbitrary<ManualCallSetting> = fc
   .record(
     {
       agentGroup: idArb,
@@ -49,7 +49,7 @@ export const manualCallSettingArb: fc.Arbitrary<ManualCallSetting> = fc
     return compact(out);
   });
 
-export const taskCreateSettingArb: fc.Arbitrary<TaskCreateSetting> = fc
+const taskCreateSettingArb: fc.Arbitrary<TaskCreateSetting> = fc
   .record(
     {
       strategyName: fc.oneof(fc.constant(''), textArb),
@@ -75,7 +75,7 @@ export const taskCreateSettingArb: fc.Arbitrary<TaskCreateSetting> = fc
   });
 
 /** 1..4 SMS rules; intents drawn from disjoint pools so no intent is claimed twice. */
-export const smsRulesArb: fc.Arbitrary<SmsRule[]> = fc
+const smsRulesArb: fc.Arbitrary<SmsRule[]> = fc
   .tuple(
     fc.uniqueArray(idArb, { minLength: 0, maxLength: 8 }),
     fc.uniqueArray(idArb, { minLength: 0, maxLength: 8 }),
@@ -94,7 +94,7 @@ export const smsRulesArb: fc.Arbitrary<SmsRule[]> = fc
     }),
   );
 
-export const funcFlagArb: fc.Arbitrary<FuncFlag> = fc
+const funcFlagArb: fc.Arbitrary<FuncFlag> = fc
   .record(
     {
       taskKeep: fc.boolean(),
@@ -150,7 +150,7 @@ export function overlappingArb(after: Managed): fc.Arbitrary<Managed> {
           }
           return out;
         }
-        const c = it.next().value;
+        const c: unknown = it.next().value;
         return structuredClone(c === 'same' ? a : c === 'other' ? o : undefined);
       };
       return {

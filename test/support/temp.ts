@@ -36,7 +36,7 @@ afterAll(async () => {
 export type TempScope = 'auto' | 'file';
 
 /** Registers `dir` for removal (see {@link TempScope}). */
-export function trackTempDir(dir: string, scope: TempScope = 'auto'): string {
+function trackTempDir(dir: string, scope: TempScope = 'auto'): string {
   // The file's afterAll removes it in any case (also when onTestFinished hooks do not run: a
   // test skipped with ctx.skip()); inside a test, it goes as soon as that test finishes.
   fileScoped.add(dir);

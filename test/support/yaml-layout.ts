@@ -8,7 +8,7 @@
 type Plain = Record<string, unknown>;
 const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export class Rng {
+class Rng {
   private s: number;
   constructor(seed: number) {
     this.s = seed >>> 0;
@@ -27,13 +27,13 @@ export class Rng {
     return Math.floor(this.next() * n);
   }
   pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
+    return xs[this.int(xs.length)];
   }
   shuffle<T>(xs: T[]): T[] {
     const out = [...xs];
     for (let i = out.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
-      [out[i], out[j]] = [out[j]!, out[i]!];
+      [out[i], out[j]] = [out[j], out[i]];
     }
     return out;
   }
@@ -41,7 +41,7 @@ export class Rng {
 
 /** Characters YAML forbids raw (or that the two parsers treat as line breaks): escaped in "…", never plain or '…'. */
 const NEEDS_ESCAPE =
-  /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u;
+  /[\p{Cc}\u2028\u2029\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u;
 const NEEDS_ESCAPE_G = new RegExp(NEEDS_ESCAPE.source, 'gu');
 /** Plain scalars that would resolve to something other than a string in the YAML 1.2 core schema (or look like one). */
 const NOT_A_PLAIN_STRING =
@@ -118,7 +118,7 @@ class YamlWriter {
     if (typeof v === 'boolean') return String(v);
     if (typeof v === 'number')
       return Number.isInteger(v) ? String(v) : this.rng.chance(0.5) ? String(v) : JSON.stringify(v);
-    const s = String(v);
+    const s = typeof v === 'string' ? v : JSON.stringify(v); // the scalars left are strings
     const r = this.rng.next();
     if (r < 0.4 && plainable(s, flow)) return s;
     if (r < 0.7 && singleQuotable(s)) return `'${s.replace(/'/g, "''")}'`;

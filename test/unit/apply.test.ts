@@ -68,7 +68,7 @@ describe('applyPlan and unconfirmed sends', () => {
       'a version 1 state is written back as version 2',
     ).toBe(true);
     expect(writer.current.tasks.a).toMatchObject({ ...NEW, taskID: 'T-a' });
-    expect(writer.current.tasks.a!.pending).toBeUndefined();
+    expect(writer.current.tasks.a.pending).toBeUndefined();
     expect(gate.durable?.tasks.a).toEqual(writer.current.tasks.a);
   });
 
@@ -78,8 +78,8 @@ describe('applyPlan and unconfirmed sends', () => {
       await run(plan, writer, async () => {
         throw new ApiError('updateTask', kind, 'lost', { attempts: 1 });
       });
-      expect(writer.current.tasks.a!.pending, kind).toMatchObject({ taskCreateSetting: { maxCall: 2 } });
-      expect(writer.current.tasks.a!.taskCreateSetting).toEqual(OLD.taskCreateSetting);
+      expect(writer.current.tasks.a.pending, kind).toMatchObject({ taskCreateSetting: { maxCall: 2 } });
+      expect(writer.current.tasks.a.taskCreateSetting).toEqual(OLD.taskCreateSetting);
     }
   });
 
@@ -92,12 +92,12 @@ describe('applyPlan and unconfirmed sends', () => {
     };
     const fresh = setup();
     await run(fresh.plan, fresh.writer, refuse);
-    expect(fresh.writer.current.tasks.a!.pending).toBeUndefined();
+    expect(fresh.writer.current.tasks.a.pending).toBeUndefined();
 
     const earlier = { since: '2026-01-02T00:00:00.000Z', funcFlag: { phoneEncrypt: true } };
     const again = setup(earlier);
     await run(again.plan, again.writer, refuse);
-    expect(again.writer.current.tasks.a!.pending).toEqual(earlier);
+    expect(again.writer.current.tasks.a.pending).toEqual(earlier);
   });
 
   it('a refusal after retries keeps the mark: an earlier attempt may have landed', async () => {
@@ -105,7 +105,7 @@ describe('applyPlan and unconfirmed sends', () => {
     await run(plan, writer, async () => {
       throw new ApiError('updateTask', 'retcode', 'retCode 1', { retCode: 1, attempts: 3 });
     });
-    expect(writer.current.tasks.a!.pending).toBeDefined();
+    expect(writer.current.tasks.a.pending).toBeDefined();
   });
 });
 
@@ -152,13 +152,13 @@ describe('uncertain fields stay uncertain until a confirmed send covers them (is
     ({ state } = await apply(state, { maxCall: 1 }, { phoneEncrypt: true }, lost));
     // 3. files stop declaring funcFlag and change another field; again the answer is lost
     ({ state } = await apply(state, { maxCall: 2 }, {}, lost));
-    expect(state.tasks.a!.pending).toMatchObject({
+    expect(state.tasks.a.pending).toMatchObject({
       funcFlag: { phoneEncrypt: true },
       taskCreateSetting: { maxCall: 2 },
     });
     // 4. files declare phoneEncrypt: false again: it must be sent
     const { plan } = await apply(state, { maxCall: 2 }, { phoneEncrypt: false }, ok);
-    const t = plan.tasks[0]!;
+    const t = plan.tasks[0];
     expect(t.action === 'update' && t.payload?.funcFlag).toEqual({ phoneEncrypt: false });
   });
 
@@ -174,9 +174,9 @@ describe('uncertain fields stay uncertain until a confirmed send covers them (is
     ({ state } = await apply(state, { maxCall: 1 }, { phoneEncrypt: true }, lost));
     ({ state } = await apply(state, { maxCall: 3 }, {}, ok));
     expect(state.tasks.a).toMatchObject({ taskCreateSetting: { maxCall: 3 }, funcFlag: {} });
-    expect(state.tasks.a!.pending).toBeUndefined();
+    expect(state.tasks.a.pending).toBeUndefined();
     const { plan } = await apply(state, { maxCall: 3 }, { phoneEncrypt: false }, ok);
-    const t = plan.tasks[0]!;
+    const t = plan.tasks[0];
     expect(t.action === 'update' && t.payload?.funcFlag).toEqual({ phoneEncrypt: false });
   });
 });

@@ -10,6 +10,12 @@ import {
 } from '../../src/api/client.js';
 import { sign } from '../../src/api/sign.js';
 import { ApiError } from '../../src/api/errors.js';
+import type { ListTaskRequest } from '../../src/api/wire.js';
+
+/** For a call that must fail: reaching this fails the test. */
+const unexpected = (): never => {
+  throw new Error('expected the call to fail');
+};
 
 const SECRET = 'test-secret';
 const UUID = 'test-uuid';
@@ -28,7 +34,7 @@ function scripted(
   const requests: Array<{ url: string; headers: Record<string, string>; body: string }> = [];
   const transport: HttpPost = async (url, req) => {
     requests.push({ url, headers: req.headers, body: req.body });
-    const reply = replies[Math.min(requests.length - 1, replies.length - 1)]!;
+    const reply = replies[Math.min(requests.length - 1, replies.length - 1)];
     if (reply.network) throw new NetworkError('socket hang up', 'ECONNRESET');
     const body = JSON.stringify(reply.body ?? { retCode: 0, retMsg: 'ok' });
     const createTs = '1700000000';
@@ -39,7 +45,7 @@ function scripted(
       ...reply.headers,
     };
     if (!reply.unsigned) {
-      const s = sign({ secretKey: SECRET, body, createTs, requestID: req.headers.requestID!, uuid: UUID }, 'MD5');
+      const s = sign({ secretKey: SECRET, body, createTs, requestID: req.headers.requestID, uuid: UUID }, 'MD5');
       headers.sign = reply.badSign ? s.replace(/^./, s[0] === 'A' ? 'B' : 'A') : s;
     }
     return { statusCode: reply.status ?? 200, headers, body };
@@ -74,14 +80,14 @@ describe('NxCloudClient', () => {
   it('signs the exact bytes it sends, with the documented headers', async () => {
     const { transport, requests } = scripted([{}]);
     await client(transport).updateTask(payload);
-    const r = requests[0]!;
+    const r = requests[0];
     expect(r.url).toBe('http://nx.test/callcentre/api/v3/updateTask');
     expect(r.body).toBe(JSON.stringify(payload));
     expect(r.headers).toMatchObject({ uuid: UUID, createTs: '1700000000', algorithm: 'MD5' });
     expect(r.headers.requestID).toMatch(/^[0-9a-f]{32}$/);
     expect(r.headers.sign).toBe(
       sign(
-        { secretKey: SECRET, body: r.body, createTs: '1700000000', requestID: r.headers.requestID!, uuid: UUID },
+        { secretKey: SECRET, body: r.body, createTs: '1700000000', requestID: r.headers.requestID, uuid: UUID },
         'MD5',
       ),
     );
@@ -100,7 +106,7 @@ describe('NxCloudClient', () => {
     const { transport, requests } = scripted([{ status: 500 }]);
     const err = await client(transport, [], 2)
       .updateTask(payload)
-      .catch((e) => e);
+      .then(unexpected, (e: unknown) => e as ApiError);
     expect(err).toBeInstanceOf(ApiError);
     expect(err.kind).toBe('http');
     expect(err.details.attempts).toBe(3);
@@ -131,7 +137,7 @@ describe('NxCloudClient', () => {
     const failing = scripted([{ body: { retCode: 1, retMsg: 'task status 2 cannot be modified' } }]);
     const err = await client(failing.transport)
       .updateTask(payload)
-      .catch((e) => e);
+      .then(unexpected, (e: unknown) => e as ApiError);
     expect(err.message).toBe('updateTask: retCode 1: task status 2 cannot be modified');
     expect(failing.requests).toHaveLength(1);
     const busy = scripted([{ body: { retCode: 7, retMsg: 'busy' } }, {}]);
@@ -175,7 +181,7 @@ describe('NxCloudClient', () => {
       const { transport, requests } = scripted([throttled429({ 'retry-after': '3' })]);
       const err = await client(transport, sleeps, 3, { throttleRetries: 4 })
         .updateTask(payload)
-        .catch((e) => e);
+        .then(unexpected, (e: unknown) => e as ApiError);
       expect(requests).toHaveLength(5);
       expect(err).toBeInstanceOf(ApiError);
       expect(err.kind).toBe('throttled');
@@ -188,7 +194,7 @@ describe('NxCloudClient', () => {
       const { transport, requests } = scripted([busy]);
       const err = await client(transport, [], 3, { throttleRetries: 0 })
         .updateTask(payload)
-        .catch((e) => e);
+        .then(unexpected, (e: unknown) => e as ApiError);
       expect(requests).toHaveLength(1);
       expect(err.message).toBe('updateTask: the API kept throttling (1 throttled answer over 0.0 s)');
       expect(err.details).toMatchObject({ retCode: 7, attempts: 1 });
@@ -198,7 +204,7 @@ describe('NxCloudClient', () => {
       const { transport, requests } = scripted([{ ...busy, badSign: true }]);
       const err = await client(transport)
         .updateTask(payload)
-        .catch((e) => e);
+        .then(unexpected, (e: unknown) => e as ApiError);
       expect(err.kind).toBe('signature');
       expect(requests).toHaveLength(1);
     });
@@ -251,7 +257,7 @@ describe('NxCloudClient', () => {
       const { transport, requests } = scripted([reply]);
       const err = await client(transport)
         .updateTask(payload)
-        .catch((e) => e);
+        .then(unexpected, (e: unknown) => e as ApiError);
       expect(err.kind).toBe('signature');
       expect(err.message).toMatch(/^updateTask: response (signature does not verify|is not signed)/);
       expect(requests).toHaveLength(1);
@@ -262,7 +268,7 @@ describe('NxCloudClient', () => {
     const { transport } = scripted([{ body: { retCode: 6, retMsg: 'signature incorrect' }, badSign: true }]);
     const err = await client(transport)
       .updateTask(payload)
-      .catch((e) => e);
+      .then(unexpected, (e: unknown) => e as ApiError);
     expect(err.kind).toBe('auth');
     expect(err.hint).toMatch(/NXCLOUD_SECRET_KEY/);
   });
@@ -271,9 +277,9 @@ describe('NxCloudClient', () => {
     const ids = Array.from({ length: 250 }, (_, i) => `t${i}`);
     const seen: string[][] = [];
     const transport: HttpPost = async (url, req) => {
-      const body = JSON.parse(req.body);
-      seen.push(body.queryConditions.userTaskID);
-      const data = body.queryConditions.userTaskID.map((id: string) => ({
+      const body = JSON.parse(req.body) as ListTaskRequest;
+      seen.push(body.queryConditions.userTaskID ?? []);
+      const data = (body.queryConditions.userTaskID ?? []).map((id) => ({
         userTaskID: id,
         taskID: id,
         sceneID: 's',
@@ -288,7 +294,7 @@ describe('NxCloudClient', () => {
           requestid: req.headers.requestID,
           uuid: UUID,
           createts: createTs,
-          sign: sign({ secretKey: SECRET, body: text, createTs, requestID: req.headers.requestID!, uuid: UUID }),
+          sign: sign({ secretKey: SECRET, body: text, createTs, requestID: req.headers.requestID, uuid: UUID }),
         },
         body: text,
       };

@@ -12,7 +12,7 @@ async function problems(files: Record<string, string>): Promise<string[]> {
   try {
     await load(files);
   } catch (err) {
-    if (err instanceof ValidationError) return err.issues.map((i) => formatIssue(i).split('\n')[0]!);
+    if (err instanceof ValidationError) return err.issues.map((i) => formatIssue(i).split('\n')[0]);
     throw err;
   }
   throw new Error('expected a ValidationError');
@@ -163,7 +163,7 @@ tasks:
       'tasks/w.yaml:14:40: tasks[3].taskCreateSetting.dialAtUpHour: 10:30–11:00, 11:30–12:00, 15:30–16:00, 16:30–17:00, 17:30–18:00 on Mon–Fri: lone half-hour slots (hours 10, 11, 15, 16, 17 in dialAtDownHour but not in dialAtUpHour, nothing dialable next to them)',
     ]);
     // c: 09:30-10:00 borders 10:00; 18:00-20:00 whole hours: nothing lone.
-    expect(warnings[0]!.hint).toBe(
+    expect(warnings[0].hint).toBe(
       'to dial whole hours, add 19 to dialAtDownHour; or declare dialWindow with explicit ranges (e.g. hours: ["19:00-20:00"])',
     );
   });

@@ -43,7 +43,7 @@ describe('diffSettings / payloadSettings', () => {
 
   it('replaces smsFuncFlag whole when any part of it changes', () => {
     const after = clone(base);
-    after.funcFlag.smsFuncFlag![1]!.intentID = ['i2', 'i3'];
+    after.funcFlag.smsFuncFlag![1].intentID = ['i2', 'i3'];
     const changes = diffSettings(base, after);
     expect(changes).toHaveLength(1);
     expect(changes[0]).toMatchObject({ path: 'funcFlag.smsFuncFlag', kind: 'change' });
@@ -94,15 +94,15 @@ describe('diffSettings / payloadSettings', () => {
     const after = clone(base);
     after.funcFlag.smsFuncFlag = [{ smsID: 'x' }];
     const payload = payloadSettings(diffSettings(base, after), after)!;
-    payload.funcFlag!.smsFuncFlag![0]!.smsID = 'mutated';
-    expect(after.funcFlag.smsFuncFlag[0]!.smsID).toBe('x');
+    payload.funcFlag!.smsFuncFlag![0].smsID = 'mutated';
+    expect(after.funcFlag.smsFuncFlag[0].smsID).toBe('x');
   });
 });
 
 describe('dataEqual', () => {
   it('ignores key order and works on null-prototype objects', async () => {
     const { dataEqual } = await import('../../src/model/settings.js');
-    const bare = Object.assign(Object.create(null), { b: [1, { c: 2 }], a: 'x' });
+    const bare = Object.assign(Object.create(null) as object, { b: [1, { c: 2 }], a: 'x' });
     expect(dataEqual({ a: 'x', b: [1, { c: 2 }] }, bare)).toBe(true);
     expect(dataEqual({ a: 'x', b: [1, { c: 3 }] }, bare)).toBe(false);
     expect(dataEqual({ a: undefined }, { b: undefined })).toBe(false);

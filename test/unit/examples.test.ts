@@ -66,7 +66,7 @@ describe('examples/', () => {
       expect(uses.length).toBeGreaterThan(0);
       for (const [, , command, rest] of uses) {
         expect(COMMANDS, `npx callform ${command}`).toContain(command);
-        for (const flag of rest!.match(/--[a-z-]+/g) ?? []) expect(FLAGS, `${command} ${flag}`).toContain(flag);
+        for (const flag of rest.match(/--[a-z-]+/g) ?? []) expect(FLAGS, `${command} ${flag}`).toContain(flag);
       }
     },
   );

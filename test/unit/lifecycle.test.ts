@@ -10,6 +10,7 @@ import { ApiError } from '../../src/api/errors.js';
 import type { CallformState } from '../../src/generated/state.js';
 import type { DesiredTask } from '../../src/model/task.js';
 import { WriteGate, settle } from '../support/gated-writer.js';
+import { anyNumber, matching } from '../support/expect.js';
 
 const LINEAGE = '00000000-0000-4000-8000-000000000000';
 
@@ -43,7 +44,7 @@ function platform(
     },
     async mgrTaskStatus({ userTaskID, taskOperate }) {
       log.push(`${taskOperate === 2 ? 'pause' : taskOperate === 1 ? 'start' : 'finish'} ${userTaskID}`);
-      const s = statuses[userTaskID]!;
+      const s = statuses[userTaskID];
       if (taskOperate === 2) {
         if (s !== 2 || opts.refusePause)
           throw new ApiError('mgrTaskStatus', 'retcode', `retCode 1: cannot pause status ${s}`, {
@@ -84,9 +85,9 @@ function platform(
             statuses[id] = 5;
           } else pendingPause.set(id, left - 1);
         }
-        return statuses[id] === undefined
+        return !Object.hasOwn(statuses, id)
           ? []
-          : [{ userTaskID: id, taskID: `T-${id}`, sceneID: 's', taskStatus: statuses[id]! }];
+          : [{ userTaskID: id, taskID: `T-${id}`, sceneID: 's', taskStatus: statuses[id] }];
       });
     },
   };
@@ -164,14 +165,14 @@ describe('pause → update → resume', () => {
     expect(p.log, 'the pause was sent before the owed resume was written').toEqual([]);
     gate.open();
     const { plan, result, writer, steps } = await applying;
-    expect(plan.tasks[0]!.action).toBe('pause-update-resume');
+    expect(plan.tasks[0].action).toBe('pause-update-resume');
     expect(p.log).toEqual(['pause a', 'update a (status 5)', 'start a']);
     expect(owedAtPause).toEqual([expect.objectContaining({ phase: 'pausing' })]);
     expect(writer.current.owedResumes).toBeUndefined();
     expect(gate.durable?.owedResumes).toBeUndefined();
     expect(writer.current.tasks.a).toMatchObject({ taskCreateSetting: { maxCall: 7 } });
     expect(p.statuses.a).toBe(2);
-    expect(result.results[0]).toMatchObject({ outcome: 'applied', pausedMs: expect.any(Number) });
+    expect(result.results[0]).toMatchObject({ outcome: 'applied', pausedMs: anyNumber() });
     expect(steps).toEqual(['a:pausing', 'a:updating', 'a:resuming', 'a:resumed']);
   });
 
@@ -180,7 +181,7 @@ describe('pause → update → resume', () => {
     const { result } = await run(p, [desired('a', 7)]);
     expect(p.log).toEqual(['pause a', 'update a (status 5)', 'start a']);
     expect(result.counts.applied).toBe(1);
-    expect(result.results[0]!.pausedMs).toBeGreaterThanOrEqual(100 + 200); // two waits before the third read
+    expect(result.results[0].pausedMs).toBeGreaterThanOrEqual(100 + 200); // two waits before the third read
   });
 
   it('a pause that does not take effect in time: a start cancels it, nothing is updated, the task fails clearly, the record stays', async () => {
@@ -189,7 +190,7 @@ describe('pause → update → resume', () => {
     expect(p.log).toEqual(['pause a', 'start a']);
     expect(result.results[0]).toMatchObject({
       outcome: 'failed',
-      message: expect.stringMatching(/pause did not take effect within 1000 ms.*not updated/),
+      message: matching(/pause did not take effect within 1000 ms.*not updated/),
     });
     // a pause landing later (if a start does not cancel it) is undone by the next apply
     expect(writer.current.owedResumes?.a).toMatchObject({ phase: 'pausing' });
@@ -202,7 +203,7 @@ describe('pause → update → resume', () => {
     expect(p.log).toEqual(['pause a', 'update a (status 5)', 'start a']);
     expect(result.results[0]).toMatchObject({
       outcome: 'failed',
-      message: expect.stringMatching(/retCode 4.*the task was resumed/),
+      message: matching(/retCode 4.*the task was resumed/),
     });
     expect(p.statuses.a).toBe(2);
   });
@@ -212,7 +213,7 @@ describe('pause → update → resume', () => {
     const { result, writer } = await run(p, [desired('a', 7)], {}, 1_000);
     expect(result.results[0]).toMatchObject({
       outcome: 'failed',
-      message: expect.stringMatching(/updated, but could not resume it.*next apply resumes it/),
+      message: matching(/updated, but could not resume it.*next apply resumes it/),
     });
     expect(writer.current.owedResumes?.a).toMatchObject({ phase: 'paused' });
   });
@@ -246,7 +247,7 @@ describe('pause → update → resume', () => {
     expect(p.statuses.a).toBe(5);
     expect(result.results[0]).toMatchObject({
       outcome: 'applied',
-      warnings: [expect.stringMatching(/already paused: updated without pausing, and not resumed/)],
+      warnings: [matching(/already paused: updated without pausing, and not resumed/)],
     });
     expect(writer.current.owedResumes).toBeUndefined();
   });
@@ -257,7 +258,7 @@ describe('pause → update → resume', () => {
     expect(p.log).toEqual(['pause a']);
     expect(result.results[0]).toMatchObject({
       outcome: 'blocked',
-      message: expect.stringMatching(/finished meanwhile/),
+      message: matching(/finished meanwhile/),
     });
     expect(writer.current.owedResumes).toBeUndefined();
   });
@@ -349,7 +350,7 @@ describe('owed resumes', () => {
     const p = platform({ a: 5 });
     const { result } = await run(p, [desired('a', 9)], owed('paused'));
     expect(p.log).toEqual(['update a (status 5)', 'start a']);
-    expect(result.results[0]).toMatchObject({ outcome: 'applied', warnings: [expect.stringMatching(/^resumed/)] });
+    expect(result.results[0]).toMatchObject({ outcome: 'applied', warnings: [matching(/^resumed/)] });
   });
 
   it.each([
@@ -360,7 +361,7 @@ describe('owed resumes', () => {
     const p = platform({ a: status });
     const { result, writer } = await run(p, [], owed('paused'));
     expect(p.log).toEqual([]);
-    expect(result.results[0]).toMatchObject({ outcome: 'resumed', message: expect.stringMatching(why) });
+    expect(result.results[0]).toMatchObject({ outcome: 'resumed', message: matching(why) });
     expect(writer.current.owedResumes).toBeUndefined();
   });
 
@@ -379,7 +380,7 @@ describe('owed resumes', () => {
     await p.client.mgrTaskStatus({ userTaskID: 'a', taskOperate: 2 }); // a killed run's pause, still pending
     p.log.length = 0;
     const { plan, result, writer } = await run(p, [desired('a', 9)], owed('pausing', p.now().toISOString()));
-    expect(plan.tasks[0]!.action).toBe('pause-update-resume');
+    expect(plan.tasks[0].action).toBe('pause-update-resume');
     expect(p.log).toEqual(['start a', 'pause a', 'update a (status 5)', 'start a']);
     expect(result.results[0]).toMatchObject({ outcome: 'applied' });
     expect(p.statuses.a).toBe(2);

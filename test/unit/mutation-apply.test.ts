@@ -149,10 +149,10 @@ describe('applyPlan: tasks without calls', () => {
     const r = byId(result.results);
     expect(r.gone).toEqual({ userTaskID: 'gone', outcome: 'forgotten', calls: 0, warnings: [] });
     expect(r.blocked).toMatchObject({ outcome: 'blocked', calls: 0 });
-    expect(r.blocked!.message).toMatch(/^task is 2 \(running\)/);
-    expect(r.blocked!.warnings).toHaveLength(1);
+    expect(r.blocked.message).toMatch(/^task is 2 \(running\)/);
+    expect(r.blocked.warnings).toHaveLength(1);
     expect(r.missing).toMatchObject({ outcome: 'failed', calls: 0, warnings: [] });
-    expect(r.missing!.message).toMatch(/^task not found on NXCloud/);
+    expect(r.missing.message).toMatch(/^task not found on NXCloud/);
     expect(r.same).toEqual({ userTaskID: 'same', outcome: 'unchanged', calls: 0, warnings: [] });
     expect(r.stateonly).toEqual({
       userTaskID: 'stateonly',
@@ -199,7 +199,7 @@ describe('applyPlan: tasks without calls', () => {
       state: { tasks: { a: entry(1, { taskCreateSetting: { maxCall: 1, taskName: 'x' } }) } },
       offline: true,
     });
-    expect(writer.current.tasks.a!.taskID).toBe('T-state');
+    expect(writer.current.tasks.a.taskID).toBe('T-state');
   });
 });
 
@@ -210,12 +210,12 @@ describe('applyPlan: updates', () => {
       state: { tasks: { c: entry(1) } },
       remote: { a: 1, b: 1, c: 1 },
     });
-    expect(writer.current.tasks.a!.taskID).toBe('T-answer');
-    expect(writer.current.tasks.b!.taskID).toBe('T-remote-b');
+    expect(writer.current.tasks.a.taskID).toBe('T-answer');
+    expect(writer.current.tasks.b.taskID).toBe('T-remote-b');
     expect(result.updateCalls).toBe(3);
     const offline = platform({ status: {}, update: { c: {} } });
     const off = await run(offline, [desired('c', 2)], { state: { tasks: { c: entry(1) } }, offline: true });
-    expect(off.writer.current.tasks.c!.taskID).toBe('T-state');
+    expect(off.writer.current.tasks.c.taskID).toBe('T-state');
     const none = await run(platform({ status: {}, update: { n: {} } }), [desired('n', 2)], { offline: true });
     expect(none.writer.current.tasks.n).not.toHaveProperty('taskID');
   });
@@ -259,14 +259,14 @@ describe('applyPlan: updates', () => {
       state: { tasks: { a: entry(1), b: entry(1) } },
       remote: { a: 1, b: 1, n: 1 },
     });
-    expect(writes[0]!.tasks.a!.pending).toEqual({
+    expect(writes[0].tasks.a.pending).toEqual({
       since: '2026-11-25T00:00:00.000Z',
       taskCreateSetting: { maxCall: 2 },
     });
-    expect(writes[0]!.tasks.b!.pending).toBeDefined();
-    expect(writes[0]!.tasks).not.toHaveProperty('n');
+    expect(writes[0].tasks.b.pending).toBeDefined();
+    expect(writes[0].tasks).not.toHaveProperty('n');
     expect(writer.current.tasks.a).toEqual(entry(1));
-    expect(writer.current.tasks.b!.pending).toBeDefined();
+    expect(writer.current.tasks.b.pending).toBeDefined();
     expect(writer.current.tasks).not.toHaveProperty('n');
   });
 
@@ -274,7 +274,7 @@ describe('applyPlan: updates', () => {
     const p = platform({ status: { n: 1 } });
     const { writes } = await run(p, [desired('n', 2)], { remote: { n: 1 } });
     expect(writes).toHaveLength(1);
-    expect(writes[0]!.tasks.n).toBeDefined();
+    expect(writes[0].tasks.n).toBeDefined();
   });
 
   it('a stop signal: calls not started are skipped, the run is interrupted', async () => {
@@ -308,7 +308,7 @@ describe('applyPlan: pause windows', () => {
     return run(p, [desired('a', 2)], { state: { tasks: { a: entry(1) } }, remote: { a: 2 }, options }).then((r) => ({
       ...r,
       p,
-      a: byId(r.result.results).a!,
+      a: byId(r.result.results).a,
     }));
   };
 
@@ -317,7 +317,11 @@ describe('applyPlan: pause windows', () => {
     expect(a).toMatchObject({ outcome: 'applied', calls: 1, pausedMs: 0 });
     expect(steps).toEqual(['a:pausing', 'a:updating', 'a:resuming', 'a:resumed']);
     expect(writer.current.owedResumes).toBeUndefined();
-    expect(writes.some((s) => s.owedResumes?.a?.phase === 'pausing')).toBe(true);
+    expect(
+      writes.some(
+        (s) => s.owedResumes !== undefined && Object.hasOwn(s.owedResumes, 'a') && s.owedResumes.a.phase === 'pausing',
+      ),
+    ).toBe(true);
   });
 
   it('update refused inside the window: failed, and the task was resumed', async () => {
@@ -381,9 +385,9 @@ describe('applyPlan: pause windows', () => {
       state: { tasks: { a: entry(1) } },
       remote: { a: 2 },
       options: { now: undefined, sleep: undefined },
-    }).then((r) => ({ ...r, a: byId(r.result.results).a! }));
+    }).then((r) => ({ ...r, a: byId(r.result.results).a }));
     expect(a.outcome).toBe('applied');
-    expect(Date.parse(writer.current.tasks.a!.appliedAt)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(writer.current.tasks.a.appliedAt)).toBeGreaterThanOrEqual(before - 1000);
   });
 
   it('a pause that never shows and a start that fails: says so', async () => {
@@ -501,7 +505,7 @@ describe('applyPlan: owed resumes', () => {
       remote: { a: 5 },
       options: { pauseTimeoutMs: 200 },
     });
-    expect(r2.result.results[0]!.message).toBe(
+    expect(r2.result.results[0].message).toBe(
       'updateTask: retCode 4: refused; could not resume it (mgrTaskStatus: down); the next apply resumes it',
     );
   });

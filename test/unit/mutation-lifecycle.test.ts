@@ -32,7 +32,7 @@ function ctxFor(
   let t = 1_000_000;
   const operate = [...(script.operate ?? [])];
   const statuses = [...(script.statuses ?? [])];
-  const next = <T>(q: T[]): T => (q.length > 1 ? q.shift()! : q[0]!);
+  const next = <T>(q: T[]): T => (q.length > 1 ? q.shift()! : q[0]);
   const ctx: LifecycleContext = {
     client: {
       async mgrTaskStatus({ userTaskID, taskOperate }) {
@@ -49,7 +49,7 @@ function ctxFor(
           ? [{ userTaskID: 'other', taskID: 'T-o', sceneID: 's', taskStatus: 2 }]
           : [
               { userTaskID: 'other', taskID: 'T-o', sceneID: 's', taskStatus: 4 },
-              { userTaskID: userTaskID[0]!, taskID: 'T', sceneID: 's', taskStatus: s },
+              { userTaskID: userTaskID[0], taskID: 'T', sceneID: 's', taskStatus: s },
             ];
       },
     },

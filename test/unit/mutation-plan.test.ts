@@ -266,7 +266,7 @@ describe('diff: pickSettings and unusual edits', () => {
 
 const only = (plan: CallformPlan): TaskPlan => {
   expect(plan.tasks).toHaveLength(1);
-  return plan.tasks[0]!;
+  return plan.tasks[0];
 };
 
 describe('buildPlan: exact fields and words', () => {

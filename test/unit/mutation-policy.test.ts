@@ -22,7 +22,7 @@ const task = (
 
 function compiled(r: Record<string, unknown>) {
   const { rules, problems } = compileRules([rule(r)]);
-  return { check: rules[0]!.check, problems, rule: rules[0]! };
+  return { check: rules[0].check, problems, rule: rules[0] };
 }
 const finding = (r: Record<string, unknown>, t: PolicySubject) => compiled(r).check(t);
 const WINDOW = { zoneSecond: 28800, dialAtWeekDay: '1,2,3,4,5', dialAtUpHour: '9,10', dialAtDownHour: '9,10' };
@@ -199,7 +199,7 @@ describe('jsonSchema', () => {
       at: ['schema'],
       hint: 'draft-07 keywords only; ajv checks it in strict mode (unknown keywords are errors)',
     });
-    expect(problems[0]!.message).toMatch(/^not a usable JSON Schema: \S/);
+    expect(problems[0].message).toMatch(/^not a usable JSON Schema: \S/);
     expect(check(task('x'))).toBeNull();
     expect(compiled({ kind: 'jsonSchema', schema: { unknownKeyword: 1 } }).problems).toHaveLength(1);
   });
@@ -339,7 +339,7 @@ describe('dialingHours', () => {
     expect(bad.check(task('a', { ...WINDOW, dialAtUpHour: '3' }))).toBeNull();
     const badDays = compiled({ kind: 'dialingHours', between: '08:00-21:00', days: 'Funday' });
     expect(badDays.problems.length).toBeGreaterThan(0);
-    expect(badDays.problems[0]!.message.length).toBeGreaterThan(0);
+    expect(badDays.problems[0].message.length).toBeGreaterThan(0);
     expect(badDays.check(task('a', { ...WINDOW, dialAtUpHour: '3' }))).toBeNull();
   });
 
@@ -430,7 +430,7 @@ describe('compileRules and evaluatePolicy', () => {
 
   it('a finding without a path has no path field', () => {
     const { rules: r } = compileRules([rule({ kind: 'jsonSchema', schema: { required: ['nope'] } })]);
-    const v = evaluatePolicy({ rules: r }, [task('a')]).violations[0]!;
+    const v = evaluatePolicy({ rules: r }, [task('a')]).violations[0];
     expect(v).not.toHaveProperty('path');
     expect(v.source).toBe('tasks/a.yaml:2');
   });
@@ -447,13 +447,13 @@ describe('compileRules and evaluatePolicy', () => {
         ],
       }),
     ]);
-    expect(r[0]!.appliesTo!('b')).toBe(false);
-    expect(r[0]!.exemptionOf('ab')).toEqual({ patterns: ['ab'], reason: 'first' });
-    expect(r[0]!.exemptionOf('ac')).toEqual({ patterns: ['a*'], reason: 'second' });
-    expect(r[0]!.exemptionOf('b')).toBeUndefined();
+    expect(r[0].appliesTo!('b')).toBe(false);
+    expect(r[0].exemptionOf('ab')).toEqual({ patterns: ['ab'], reason: 'first' });
+    expect(r[0].exemptionOf('ac')).toEqual({ patterns: ['a*'], reason: 'second' });
+    expect(r[0].exemptionOf('b')).toBeUndefined();
     const { rules: all } = compileRules([rule({ kind: 'maxCall', max: 1 })]);
-    expect(all[0]!.appliesTo).toBeNull();
-    expect(all[0]!.exemptionOf('x')).toBeUndefined();
+    expect(all[0].appliesTo).toBeNull();
+    expect(all[0].exemptionOf('x')).toBeUndefined();
     expect(all[0]).toMatchObject({ name: 'r1', kind: 'maxCall', severity: 'error', message: 'because' });
   });
 
@@ -468,10 +468,10 @@ describe('compileRules and evaluatePolicy', () => {
     expect(report.violations).toHaveLength(3);
     expect(report.exemptions).toHaveLength(1);
     expect(blockingViolations(report).map((v) => v.userTaskID)).toEqual(['sales-1', 'vip']);
-    expect(formatViolation(report.violations[1]!)).toBe(
+    expect(formatViolation(report.violations[1])).toBe(
       'tasks/sales-1.yaml:2: sales-1 [cap] maxCall is 11, above the maximum 10 — because',
     );
-    expect(formatViolation(report.violations[2]!)).toBe('vip [cap] maxCall is 12, above the maximum 10 — because');
+    expect(formatViolation(report.violations[2])).toBe('vip [cap] maxCall is 12, above the maximum 10 — because');
     expect(formatExemption({ rule: 'cap', userTaskID: 'x', patterns: ['a', 'b'], reason: 'why' })).toBe(
       'x exempt from [cap] (a, b): why',
     );

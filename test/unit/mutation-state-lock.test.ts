@@ -25,6 +25,8 @@ import {
   type LockInfo,
 } from '../../src/state/lock.js';
 import type { CallformError } from '../../src/errors.js';
+import { parseJson } from '../support/json.js';
+import { matching } from '../support/expect.js';
 
 let dir: string;
 let statePath: string;
@@ -38,7 +40,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid!;
+const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid;
 const holder = (over: Partial<LockInfo> = {}): LockInfo => ({
   id: randomUUID(),
   operation: 'apply',
@@ -171,11 +173,11 @@ describe('acquireStateLock', () => {
   it('the record names this run; release removes the lock once, twice is harmless', async () => {
     const lock = await acquire({ operation: 'import' });
     expect(lock.info).toEqual({
-      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      id: matching(/^[0-9a-f-]{36}$/),
       operation: 'import',
       pid: process.pid,
       host: hostname(),
-      since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      since: matching(/^\d{4}-\d\d-\d\dT/),
     });
     expect(await readFile(lockFile, 'utf8')).toBe(JSON.stringify(lock.info) + '\n');
     await lock.release();
@@ -334,7 +336,7 @@ describe('acquireStateLock', () => {
     const c = await acquire();
     await b.release();
     expect(again).toEqual([`${lockFile} now belongs to ${describeHolder(c.info)}`]);
-    expect(JSON.parse(await readFile(lockFile, 'utf8')).id).toBe(c.info.id);
+    expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8')).id).toBe(c.info.id);
     await c.release();
     expect(await readdir(dir)).toEqual([]);
   });
@@ -348,7 +350,7 @@ describe('acquireStateLock', () => {
     const b = await acquire();
     await a.release();
     expect(told).toHaveLength(1);
-    expect(JSON.parse(await readFile(lockFile, 'utf8')).id).toBe(b.info.id);
+    expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8')).id).toBe(b.info.id);
     await b.release();
   });
 

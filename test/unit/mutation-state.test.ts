@@ -128,7 +128,7 @@ describe('StateWriter', () => {
     writer.forget('b');
     await writer.flush();
     expect(written.map((s) => s.serial)).toEqual([2, 3]);
-    expect(written[1]!.tasks).toEqual({ a: entry() });
+    expect(written[1].tasks).toEqual({ a: entry() });
     expect(writer.writes).toBe(2);
   });
 
@@ -251,7 +251,7 @@ describe('StateWriter', () => {
     expect(written).toHaveLength(1);
     writer.restore('a', earlier.get('a')!);
     await writer.flush();
-    expect(written[1]!.tasks).toEqual({ a: entry() });
+    expect(written[1].tasks).toEqual({ a: entry() });
   });
 
   it('recordPolicy writes only a change', async () => {
@@ -262,10 +262,10 @@ describe('StateWriter', () => {
     writer.recordPolicy(null);
     await writer.flush();
     expect(written).toHaveLength(1);
-    expect(written[0]!.policyDigest).toBeNull();
+    expect(written[0].policyDigest).toBeNull();
     writer.recordPolicy('d2');
     await writer.flush();
-    expect(written[1]!.policyDigest).toBe('d2');
+    expect(written[1].policyDigest).toBe('d2');
   });
 
   it('owed resumes: owe, mark paused, clear (the map goes when empty)', async () => {
@@ -276,19 +276,19 @@ describe('StateWriter', () => {
     expect(written).toEqual([]);
     writer.oweResume('a', 'T1');
     await writer.flush();
-    expect(written[0]!.owedResumes).toEqual({
+    expect(written[0].owedResumes).toEqual({
       z: { since: 'T0', phase: 'paused' },
       a: { since: 'T1', phase: 'pausing' },
     });
     writer.markPaused('a');
     await writer.flush();
-    expect(written[1]!.owedResumes).toEqual({
+    expect(written[1].owedResumes).toEqual({
       z: { since: 'T0', phase: 'paused' },
       a: { since: 'T1', phase: 'paused' },
     });
     writer.clearResume('a');
     await writer.flush();
-    expect(written[2]!.owedResumes).toEqual({ z: { since: 'T0', phase: 'paused' } });
+    expect(written[2].owedResumes).toEqual({ z: { since: 'T0', phase: 'paused' } });
     writer.clearResume('z');
     await writer.flush();
     expect(written[3]).not.toHaveProperty('owedResumes');

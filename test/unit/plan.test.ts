@@ -3,6 +3,7 @@ import { buildPlan, type PlanInput } from '../../src/plan/plan.js';
 import { planHasChanges, type TaskPlan } from '../../src/model/plan.js';
 import { validatePlan } from '../../src/generated/plan-validator.js';
 import type { DesiredTask, RemoteTask } from '../../src/model/task.js';
+import { matching } from '../support/expect.js';
 
 const task = (id: string, over: Partial<DesiredTask> = {}): DesiredTask => ({
   userTaskID: id,
@@ -101,15 +102,15 @@ describe('buildPlan', () => {
       input({ desired: [task('a'), task('b')], remote: new Map([['b', remote('b', 1, 'other')]]) }),
     );
     const [a, b] = plan.tasks.map(asUpdate);
-    expect(a!.deferred).toMatchObject({
+    expect(a.deferred).toMatchObject({
       reason: 'error',
       code: 'task-missing',
-      message: expect.stringMatching(/not found on NXCloud/),
+      message: matching(/not found on NXCloud/),
     });
-    expect(b!.deferred).toMatchObject({
+    expect(b.deferred).toMatchObject({
       reason: 'error',
       code: 'scene-mismatch',
-      message: expect.stringMatching(/sceneID "other"/),
+      message: matching(/sceneID "other"/),
     });
     expect(plan.summary).toMatchObject({ update: 0, error: 2 });
   });
@@ -163,7 +164,7 @@ describe('buildPlan', () => {
     const plan = buildPlan(
       input({ desired: [task('a', { funcFlag: { phoneEncrypt: true } })], remote: new Map([['a', remote('a', 1)]]) }),
     );
-    expect(plan.tasks[0]!.warnings.join()).toMatch(/5 minutes/);
+    expect(plan.tasks[0].warnings.join()).toMatch(/5 minutes/);
   });
 
   it('targets select tasks by glob, including forgets', () => {
@@ -192,7 +193,7 @@ describe('buildPlan', () => {
       payload: { taskCreateSetting: { maxCall: 5 } },
       changes: [{ path: 'taskCreateSetting.maxCall', kind: 'add' }],
     });
-    expect(plan.tasks[0]!.warnings[0]).toMatch(/without getting a confirmation/);
+    expect(plan.tasks[0].warnings[0]).toMatch(/without getting a confirmation/);
     const undeclared = { ...t, taskCreateSetting: { taskName: 'a' } };
     const pendingOnly = { ...input({}).state, tasks: { a: { ...applied(undeclared), pending } } };
     const cleared = buildPlan(
@@ -222,7 +223,7 @@ describe('buildPlan: live tasks, send modes, resync, owed resumes', () => {
     expect(plan.summary).toMatchObject({ update: 1, blocked: 1 });
     expect(validatePlan(plan), JSON.stringify(validatePlan.errors)).toBe(true);
     const flag = buildPlan(input({ desired: [plain], remote, pauseRunning: true }));
-    expect(flag.tasks[0]!.action).toBe('pause-update-resume');
+    expect(flag.tasks[0].action).toBe('pause-update-resume');
   });
 
   it.each([3, 4])('a finished task (status %i) stays blocked even when opted in', (status) => {
@@ -255,7 +256,7 @@ describe('buildPlan: live tasks, send modes, resync, owed resumes', () => {
     expect(u.sentFields).toEqual(['taskCreateSetting.maxCall', 'taskCreateSetting.taskName', 'funcFlag.taskKeep']);
     expect(u.payload).toMatchObject({ taskCreateSetting: { maxCall: 6, taskName: 'a' }, funcFlag: { taskKeep: true } });
     expect(u.sendMode).toBe('declared');
-    expect(buildPlan(input({ desired: [t], state, remote: new Map([['a', remote('a', 1)]]) })).tasks[0]!.action).toBe(
+    expect(buildPlan(input({ desired: [t], state, remote: new Map([['a', remote('a', 1)]]) })).tasks[0].action).toBe(
       'noop',
     );
     // the settings' sendMode applies when the task does not say

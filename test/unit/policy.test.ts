@@ -25,7 +25,7 @@ async function policyProblems(
       patterns: options.patterns ?? ['policies/*.yaml'],
     });
   } catch (err) {
-    if (err instanceof ValidationError) return err.issues.map((i) => formatIssue(i).split('\n')[0]!);
+    if (err instanceof ValidationError) return err.issues.map((i) => formatIssue(i).split('\n')[0]);
     throw err;
   }
   throw new Error('expected a ValidationError');
@@ -192,7 +192,7 @@ schema:
     expect(findings(p, [task('ok', { routeID: 'r', maxRingTime: 40 }), task('bad', { maxRingTime: 60 })])).toEqual([
       "bad [r1] taskCreateSetting must have required property 'routeID'; taskCreateSetting.maxRingTime must be <= 40",
     ]);
-    expect(evaluatePolicy(p, [task('bad', { maxRingTime: 60 })]).violations[0]!.path).toBe('taskCreateSetting');
+    expect(evaluatePolicy(p, [task('bad', { maxRingTime: 60 })]).violations[0].path).toBe('taskCreateSetting');
   });
 });
 

@@ -280,7 +280,10 @@ function harness(options: Partial<ConstructorParameters<typeof RateController>[0
   async function advance(ms: number) {
     const until = clock + ms;
     for (;;) {
-      const due = timers.filter((t) => t.at <= until).sort((a, b) => a.at - b.at)[0];
+      const due = timers
+        .filter((t) => t.at <= until)
+        .sort((a, b) => a.at - b.at)
+        .at(0);
       if (!due) break;
       timers = timers.filter((t) => t !== due);
       clock = due.at;
@@ -300,8 +303,8 @@ describe('RateController', () => {
     await h.flush();
     expect(h.granted).toHaveLength(16);
     await h.advance(40);
-    h.granted[0]!.settle({ kind: 'accepted' }); // others are waiting: the window grows to 16.5
-    h.granted[1]!.settle({ kind: 'accepted' }); // ...and to 17
+    h.granted[0].settle({ kind: 'accepted' }); // others are waiting: the window grows to 16.5
+    h.granted[1].settle({ kind: 'accepted' }); // ...and to 17
     await h.flush();
     expect(h.granted).toHaveLength(19);
     expect(h.controller.snapshot()).toMatchObject({
@@ -327,7 +330,7 @@ describe('RateController', () => {
     for (let i = 0; i < 6; i++) h.request();
     await h.flush();
     expect(h.granted).toHaveLength(4);
-    h.granted[0]!.settle({ kind: 'throttled', retryAfterMs: 5000 });
+    h.granted[0].settle({ kind: 'throttled', retryAfterMs: 5000 });
     await h.flush();
     expect(h.granted).toHaveLength(5); // no pause, no cut: a throttled call waits on its own
     expect(h.controller.snapshot()).toMatchObject({ concurrency: 4, throttled: 1, decreases: 0 });
@@ -339,7 +342,7 @@ describe('RateController', () => {
     await h.flush();
     await h.advance(50);
     for (let i = 0; i < 3; i++) h.request();
-    h.granted[0]!.settle({ kind: 'throttled', retryAfterMs: 200 });
+    h.granted[0].settle({ kind: 'throttled', retryAfterMs: 200 });
     await h.flush();
     expect(h.granted).toHaveLength(8); // paused, though the window has room
     const snap = h.controller.snapshot();
@@ -359,10 +362,10 @@ describe('RateController', () => {
     for (let i = 0; i < 8; i++) h.request();
     await h.flush();
     await h.advance(50);
-    h.granted[0]!.settle({ kind: 'throttled', retryAfterMs: 1000 }); // cuts, pauses 1 s
+    h.granted[0].settle({ kind: 'throttled', retryAfterMs: 1000 }); // cuts, pauses 1 s
     await h.advance(1000);
     h.request();
-    h.granted[1]!.settle({ kind: 'throttled', retryAfterMs: 1000 }); // sent before the cut
+    h.granted[1].settle({ kind: 'throttled', retryAfterMs: 1000 }); // sent before the cut
     await h.flush();
     expect(h.controller.snapshot()).toMatchObject({ decreases: 1, throttled: 2 });
     expect(h.granted).toHaveLength(9); // not paused again
@@ -387,8 +390,8 @@ describe('RateController', () => {
     h.request();
     h.request();
     await h.flush();
-    h.granted[0]!.settle({ kind: 'failed' });
-    h.granted[0]!.settle({ kind: 'failed' });
+    h.granted[0].settle({ kind: 'failed' });
+    h.granted[0].settle({ kind: 'failed' });
     await h.flush();
     expect(h.controller.snapshot()).toMatchObject({ inFlight: 1, sent: 2 });
   });

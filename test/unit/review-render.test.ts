@@ -5,6 +5,8 @@ import { renderPlanText } from '../../src/render/text.js';
 import { renderPlanJson } from '../../src/render/json.js';
 import { validatePlan } from '../../src/generated/plan-validator.js';
 import { reviewedPlan } from '../support/review-plan.js';
+import type { CallformPlan } from '../../src/model/plan.js';
+import { parseJson } from '../support/json.js';
 
 describe('review renderings (risks, dialing windows, policy)', () => {
   // Built per test, not while collecting: code run outside a test is a "static" mutant for
@@ -43,10 +45,10 @@ describe('review renderings (risks, dialing windows, policy)', () => {
 
   it('json: risks, dial_windows and policy as structured data, valid format 2.1', async () => {
     const json = renderPlanJson(plan);
-    const parsed = JSON.parse(json);
+    const parsed = parseJson<CallformPlan>(json);
     expect(validatePlan(parsed), JSON.stringify(validatePlan.errors)).toBe(true);
     expect(parsed.format_version).toBe('2.1');
-    expect(parsed.dial_windows.find((w: { userTaskID: string }) => w.userTaskID === 'collections-west')).toEqual({
+    expect(parsed.dial_windows?.find((w) => w.userTaskID === 'collections-west')).toEqual({
       userTaskID: 'collections-west',
       before: { zoneSecond: 28800, days: [1, 2, 3, 4, 5], hours: ['10:00-12:00', '15:00-18:00'] },
       after: {

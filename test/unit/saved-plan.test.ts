@@ -12,6 +12,7 @@ import type { CallformPlan } from '../../src/model/plan.js';
 import type { CallformState } from '../../src/generated/state.js';
 import type { DesiredTask } from '../../src/model/task.js';
 import { reviewedPlan, reviewPolicy } from '../support/review-plan.js';
+import { matching } from '../support/expect.js';
 
 const LINEAGE = '00000000-0000-4000-8000-000000000000';
 const task = (id: string, over: Partial<DesiredTask> = {}): DesiredTask => ({
@@ -59,7 +60,7 @@ describe('derived parts of a plan', () => {
       'a phone-encrypt-off',
       'a startup-immediate',
     ]);
-    expect(resynced.risks![0]!.message).toContain('callform does not know the previous value');
+    expect(resynced.risks![0].message).toContain('callform does not know the previous value');
     // Without --resync the same task sends nothing and risks nothing.
     expect(reviewPlan(plan({ desired: [t], state: stateOf(3, [t]) }), null).risks).toEqual([]);
   });
@@ -90,11 +91,11 @@ describe('derived parts of a plan', () => {
     expect(edit((p) => (p.risks = []))).toMatch(
       /^its risks list 0 risky changes \(none\), but its tasks have \d+ risky changes \(collections-east phone-encrypt-off, /,
     );
-    expect(edit((p) => (p.risks![0]!.message = 'nothing to see'))).toMatch(/^its risks list/);
+    expect(edit((p) => (p.risks![0].message = 'nothing to see'))).toMatch(/^its risks list/);
     expect(edit((p) => (p.dial_windows = []))).toMatch(
       /^its dialing-window views are of none, but its tasks change the windows of collections-west/,
     );
-    expect(edit((p) => (p.dial_windows![0]!.after = p.dial_windows![0]!.before))).toBe(
+    expect(edit((p) => (p.dial_windows![0].after = p.dial_windows![0].before))).toBe(
       'its dialing-window view of task collections-west is not the window change its task makes',
     );
     // A format 2.0 plan has only a summary to compare.
@@ -152,7 +153,7 @@ describe('a saved plan applied again', () => {
     expect(planStaleness(first, otherB, true, first.files_digest)?.applied).toBe(false);
     // A change sent without confirmation is not applied.
     const pending = stateOf(5, [a, b]);
-    pending.tasks.b!.pending = { since: '2026-01-01T00:00:00.000Z', taskCreateSetting: { maxCall: 3 } };
+    pending.tasks.b.pending = { since: '2026-01-01T00:00:00.000Z', taskCreateSetting: { maxCall: 3 } };
     expect(planStaleness(first, pending, true, first.files_digest)?.applied).toBe(false);
   });
 
@@ -168,7 +169,7 @@ describe('a saved plan applied again', () => {
     );
     const elsewhere = { ...stateOf(4, [a]), lineage: '99999999-0000-4000-8000-000000000000' };
     expect(planStaleness(first, elsewhere, true, first.files_digest)).toMatchObject({
-      reason: expect.stringMatching(/^the state lineage changed .*: this plan was made for another state file$/),
+      reason: matching(/^the state lineage changed .*: this plan was made for another state file$/),
       applied: false,
     });
     // A current plan is not stale; a plan with nothing to do is never "already applied".

@@ -34,7 +34,7 @@ function apiAllows(r: { days: number[]; up: number[]; down: number[] }, day: num
   const hour = slot >> 1;
   return r.days.includes(day) && (slot % 2 === 0 ? r.up.includes(hour) : r.down.includes(hour));
 }
-const cellOn = (s: DialSchedule, day: number, slot: number) => slotOn(cellsOf(s)[day - 1]!, slot);
+const cellOn = (s: DialSchedule, day: number, slot: number) => slotOn(cellsOf(s)[day - 1], slot);
 
 describe('windows: raw ↔ readable', () => {
   it('raw → schedule → raw is the canonical (ascending) form of the same lists', () => {
@@ -75,7 +75,7 @@ describe('windows: raw ↔ readable', () => {
       fc.property(slotsArb, listArb(1, 7), fc.integer({ min: 0, max: 47 }), (slots, days, cut) => {
         const ranges: Array<[number, number]> = [];
         slots.forEach((on, s) => {
-          const last = ranges[ranges.length - 1];
+          const last = ranges.at(-1);
           if (!on) return;
           if (last && last[1] === s && s !== cut)
             last[1] = s + 1; // split a run at `cut`: still the same cells
@@ -218,7 +218,7 @@ describe('windows: compile errors', () => {
     expect(problems({ days: 'Mon-Fry' })).toEqual(['days: unknown day "Fry"']);
     expect(problems({ days: 'Mon-Fri,Wed' })).toEqual(['days: Wed is listed twice']);
     expect(problems({ days: 'Fri-Mon' })).toEqual(['days: range "Fri-Mon" runs backwards']);
-    expect(compileDialWindow({ days: 'Fri-Tue' }).problems[0]!.hint).toBe(
+    expect(compileDialWindow({ days: 'Fri-Tue' }).problems[0].hint).toBe(
       'ranges run Monday to Sunday; write Fri-Sun,Mon-Tue',
     );
     expect(problems({ days: [1, 2, 2] })).toEqual(['days.2: Tue is listed twice']);
