@@ -202,7 +202,7 @@ describe('saved plans', () => {
     await write('2.0');
     // 2.0 passes the version gate (then the schema decides).
     const older = (await readSavedPlan(at('2.0')).catch((e: unknown) => e)) as Error;
-    expect(String(older.message ?? older)).not.toMatch(/plan format/);
+    expect(String(older.message)).not.toMatch(/plan format/);
   });
 
   it('staleReason: lineage, then serial, then files', () => {

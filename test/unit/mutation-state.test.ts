@@ -93,10 +93,10 @@ function recorder(initial = state()) {
   return {
     writer,
     written,
-    holdWrites(p: Promise<void>) {
+    holdWrites: (p: Promise<void>) => {
       hold = p;
     },
-    failWrites(e: Error | null) {
+    failWrites: (e: Error | null) => {
       fail = e;
     },
   };
