@@ -165,7 +165,7 @@ describe('model-based through the CLI: edits × SIGKILL × faults, then one clea
           // that exact request (it still lands on the server, as one already sent would).
           sim.onRequest = () => {
             requests++;
-            if (requests === 1) sim.setFaults(faults);
+            if (requests === 2) sim.setFaults(faults); // before the second request is handled: the first is clean
             if (requests === killAt) child.child.kill('SIGKILL');
           };
           const child = spawnCli(['apply', '--auto-approve', '--lock-timeout', '15000'], {
