@@ -13,6 +13,11 @@ const HINT_LINE = '\nhint: ';
 
 /** plan's `-o, --out <file>`: a saved-plan file, never a format name. */
 export function planOutFile(value: string): string {
+  if (value.trim() === '' || value === '-') {
+    throw new InvalidArgumentError(
+      `${value === '-' ? '"-"' : 'an empty name'} is not a file to save the plan to (a saved plan is always a file)${HINT_LINE}give a file name, e.g. --out plan.cfplan; to print the plan as JSON use --format json`,
+    );
+  }
   if (FORMAT_NAMES.has(value.toLowerCase())) {
     throw new InvalidArgumentError(
       `"${value}" is an output format, not a file to save the plan to${HINT_LINE}for the output format use --format ${value.toLowerCase() === 'md' ? 'markdown' : value.toLowerCase()}; to save the plan give a file name, e.g. --out plan.cfplan`,

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { PLAN_FORMAT_VERSION, isChange, type CallformPlan } from '../model/plan.js';
 import { dataEqual } from '../model/settings.js';
 import { recordedSettings } from './plan.js';
@@ -14,6 +14,7 @@ import { ajvIssues } from '../diagnostics/ajv.js';
  * like the state, it does hold the settings themselves, taskCallbackUrl included.
  */
 export async function writeSavedPlan(file: string, plan: CallformPlan): Promise<void> {
+  await refuseNonRegularTarget(file);
   const { default: writeFileAtomic } = await import('write-file-atomic');
   try {
     await writeFileAtomic(file, JSON.stringify({ ...plan, kind: 'callform-saved-plan' }, null, 2) + '\n');
@@ -24,6 +25,33 @@ export async function writeSavedPlan(file: string, plan: CallformPlan): Promise<
       'check the --out path',
     );
   }
+}
+
+/**
+ * The atomic write renames a temp file over the target: over a device, a pipe or a
+ * directory that would replace it (as root, `--out /dev/null` would delete the device).
+ * Only a new path or an existing regular file may be a saved plan.
+ */
+async function refuseNonRegularTarget(file: string): Promise<void> {
+  // stat, not lstat: the write follows a symbolic link, so its target is what gets replaced.
+  const st = await stat(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw new CallformError(`cannot write saved plan ${file}: ${fsProblem(err)}`, 'check the --out path');
+  });
+  if (st === null || st.isFile()) return;
+  const kind = st.isDirectory()
+    ? 'a directory'
+    : st.isFIFO()
+      ? 'a named pipe'
+      : st.isCharacterDevice() || st.isBlockDevice()
+        ? 'a device'
+        : st.isSocket()
+          ? 'a socket'
+          : 'not a regular file';
+  throw new CallformError(
+    `cannot write saved plan ${file}: it is ${kind}, and saving would replace it`,
+    'give --out a new file name or an existing plan file, e.g. --out plan.cfplan',
+  );
 }
 
 export async function readSavedPlan(file: string): Promise<CallformPlan> {
