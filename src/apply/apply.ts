@@ -400,8 +400,14 @@ export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Prom
       : sendUpdate(t, earlier.get(t.userTaskID), options, results).then((o) => recordUpdate(t, o, results));
   await runPool(rest, options.parallelism, run, stop);
   const unstarted = calls.filter((t) => !results.done.has(t.userTaskID));
-  for (const t of unstarted)
+  for (const t of unstarted) {
+    // Never sent: the server cannot hold it, so its unconfirmed mark would be a false alarm
+    // that hides the real diff in the next plan (found by a hostile tryout). After a failed
+    // state write nothing more is written, and the marks on disk stay (docs/state.md).
+    const before = earlier.get(t.userTaskID);
+    if (before && !options.state.failed) options.state.restore(t.userTaskID, before);
     results.record(t.userTaskID, 'skipped', { message: 'not attempted: apply was interrupted' });
+  }
   await options.state.flush();
   return {
     results: results.list.sort(byUserTaskID),

@@ -297,6 +297,24 @@ describe('applyPlan: updates', () => {
     expect(result.counts.skipped).toBe(2);
     expect(result.updateCalls).toBe(1);
   });
+
+  it('a stop signal: tasks never sent get their earlier entries back, without an unconfirmed mark', async () => {
+    const p = platform({ status: { a: 1, b: 1, c: 1 } });
+    let calls = 0;
+    const state = { tasks: { a: entry(1), b: entry(1), c: entry(1) } };
+    const { writer, writes } = await run(p, [desired('a', 2), desired('b', 2), desired('c', 2)], {
+      state,
+      remote: { a: 1, b: 1, c: 1 },
+      options: { shouldStop: () => calls++ >= 1 },
+    });
+    // All three were marked before the first call (the write-ahead)...
+    expect(['a', 'b', 'c'].every((id) => writes[0].tasks[id].pending !== undefined)).toBe(true);
+    // ...and at the end only the one sent is recorded as applied; the others are as before.
+    expect(writer.current.tasks.a).toMatchObject({ taskCreateSetting: { maxCall: 2 } });
+    expect(writer.current.tasks.a.pending).toBeUndefined();
+    expect(writer.current.tasks.b).toEqual(entry(1));
+    expect(writer.current.tasks.c).toEqual(entry(1));
+  });
 });
 
 describe('applyPlan: pause windows', () => {
