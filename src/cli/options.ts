@@ -124,6 +124,17 @@ export function preParse(program: Command, argv: string[]): { argv: string[]; re
       continue;
     }
     const word = /^-([A-Za-z][A-Za-z-]+)(=.*)?$/.exec(arg);
+    // Terraform's `show -json` / `plan -json`: callform spells it --format json.
+    if ((arg === '-json' || arg === '--json') && options.some((o) => o.long === '--format')) {
+      const where = command ? `callform ${command.name()}` : 'callform';
+      return {
+        argv,
+        refusal: {
+          message: `unknown option '${arg}'`,
+          hint: `did you mean --format json? \`${where} --help\` lists its options`,
+        },
+      };
+    }
     if (word) {
       const long = `--${word[1]}`;
       if (long === '--help' || options.some((o) => o.long === long)) {

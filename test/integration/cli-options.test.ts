@@ -61,6 +61,19 @@ describe('Terraform habits are refused with the right spelling', () => {
     expect(debug.stderr).toContain('did you mean --debug?');
   });
 
+  it('show -json and plan -json name --format json (terraform show -json)', async () => {
+    await project();
+    for (const args of [
+      ['plan', '--offline', '-json'],
+      ['show', 'x.cfplan', '-json'],
+      ['plan', '--json'],
+    ]) {
+      const r = await run(args);
+      expect(r.code, describeResult(args, r)).toBe(1);
+      expect(r.stderr).toContain('hint: did you mean --format json?');
+    }
+  });
+
   it('a value that happens to look like a single-dash option is left alone', async () => {
     await project();
     // -t takes a value: "-offline" here is a target pattern, not a misspelt --offline.
