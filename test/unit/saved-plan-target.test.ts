@@ -28,11 +28,14 @@ describe('writeSavedPlan: the target', () => {
     await expect(writeSavedPlan(path.join(dir, 'tasks'), plan)).rejects.toThrow(/it is a directory/);
   });
 
-  it('refuses a symbolic link to a device (the write would follow it)', async () => {
+  it('refuses a symbolic link to a named pipe (the write would follow it)', async () => {
+    // Never a real device here: without the fix, the test itself would replace it.
     const dir = await tempDir('callform-plan-target-');
-    await symlink('/dev/null', path.join(dir, 'link.cfplan'));
-    await expect(writeSavedPlan(path.join(dir, 'link.cfplan'), plan)).rejects.toThrow(/it is a device/);
-    expect((await stat('/dev/null')).isCharacterDevice()).toBe(true);
+    const fifo = path.join(dir, 'ff');
+    execFileSync('mkfifo', [fifo]);
+    await symlink(fifo, path.join(dir, 'link.cfplan'));
+    await expect(writeSavedPlan(path.join(dir, 'link.cfplan'), plan)).rejects.toThrow(/it is a named pipe/);
+    expect((await stat(fifo)).isFIFO()).toBe(true);
   });
 
   it('writes a new path and replaces an existing plan file', async () => {
