@@ -353,6 +353,20 @@ describe('dialingHours', () => {
     expect(check(task('e', { ...WINDOW, dialAtWeekDay: '6' }))).toBeNull();
     expect(check(task('f', late))).toEqual(check(task('a', late)));
   });
+
+  it('a window judged once gives back the same finding (no second judgement), per zone', () => {
+    const { check } = compiled(r);
+    const late = { ...WINDOW, dialAtUpHour: '22', dialAtDownHour: '22' };
+    const first = check(task('a', late));
+    expect(first).not.toBeNull();
+    // The same window on another task: the remembered finding itself, not an equal new one.
+    expect(check(task('b', late))).toBe(first);
+    // The same days and hours in another zone are judged apart, then remembered too.
+    const elsewhere = check(task('c', { ...late, zoneSecond: 0 }));
+    expect(elsewhere).not.toBe(first);
+    expect(check(task('d', { ...late, zoneSecond: 0 }))).toBe(elsewhere);
+    expect(check(task('e', late))).toBe(first);
+  });
 });
 
 describe('compileRules and evaluatePolicy', () => {
