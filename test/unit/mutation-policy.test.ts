@@ -142,6 +142,18 @@ describe('callbackUrl', () => {
       finding: 'taskCallbackUrl is not declared',
     });
   });
+
+  it('remembers per URL: an unset URL and an empty one are told apart', () => {
+    const { check } = compiled({ ...r, required: true });
+    expect(check(task('a'))).toEqual({
+      path: 'taskCreateSetting.taskCallbackUrl',
+      finding: 'taskCallbackUrl is not declared',
+    });
+    expect(check(task('b', { taskCallbackUrl: '' }))).toEqual({
+      path: 'taskCreateSetting.taskCallbackUrl',
+      finding: 'taskCallbackUrl is not a URL',
+    });
+  });
 });
 
 describe('forbiddenStartupTypes', () => {
@@ -217,6 +229,27 @@ describe('jsonSchema', () => {
     expect(finding(r, task('x', { taskCallbackUrl: 'not a uri' }))?.finding).toBe(
       'taskCreateSetting.taskCallbackUrl must match format "uri"',
     );
+  });
+
+  it('formats are checked the fast way: a date is its shape, not a day of the calendar', () => {
+    const r = { kind: 'jsonSchema', schema: { properties: { sceneID: { format: 'date' } } } };
+    expect(compiled(r).problems).toEqual([]);
+    // Fast mode: 30 February has a date's shape, so it passes (full mode would reject it).
+    expect(finding(r, task('x', {}, {}, '2021-02-30'))).toBeNull();
+    expect(finding(r, task('x', {}, {}, '2021-2-3'))).toEqual({
+      path: 'sceneID',
+      finding: 'sceneID must match format "date"',
+    });
+  });
+
+  it('a tuple schema (items as an array) without minItems or additionalItems is usable', () => {
+    const r = {
+      kind: 'jsonSchema',
+      schema: {
+        properties: { taskCreateSetting: { properties: { x: { type: 'array', items: [{ type: 'string' }] } } } },
+      },
+    };
+    expect(compiled(r).problems).toEqual([]);
   });
 
   it('ajv is loaded once per compile and shared', () => {
