@@ -158,6 +158,10 @@ describe('saved plans', () => {
     expect((invalid as Error).message).toMatch(
       new RegExp(`^${at('invalid.json').replace(/[.]/g, '\\.')} is not a valid callform saved plan:\\n  \\S`),
     );
+    // The issue names the field at its place in the plan (the root: no prefix of its own).
+    expect((invalid as Error).message.split('\n')[1]).toBe(
+      `  ${at('invalid.json')}: offline: must be boolean, got string "no"`,
+    );
 
     await writeFile(at('null.json'), 'null');
     await expect(readSavedPlan(at('null.json'))).rejects.toThrow(/is not a valid callform saved plan/);
