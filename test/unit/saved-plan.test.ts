@@ -223,6 +223,14 @@ describe('a saved plan applied again: the edges (mutation testing)', () => {
     expect(stateRecordsPlan(forget, stateOf(4, [a, b]))).toBe(false);
   });
 
+  it('a held-back (deferred) change is not work the plan does: recording it elsewhere does not make the plan applied', () => {
+    const moved = task('a', { sceneID: 'scene-2', taskCreateSetting: { taskName: 'a', startupType: 3, maxCall: 9 } });
+    const held = plan({ desired: [moved], state: stateOf(3, [a]) });
+    expect(held.tasks[0]).toMatchObject({ action: 'update', deferred: { reason: 'error', code: 'scene-changed' } });
+    // Even a state that records exactly its settings: the plan itself sends nothing.
+    expect(stateRecordsPlan(held, stateOf(4, [moved]))).toBe(false);
+  });
+
   it('an owed resume is recorded once the state no longer owes it (a state without owedResumes owes none)', () => {
     const owing: CallformState = {
       ...stateOf(3, [a]),
