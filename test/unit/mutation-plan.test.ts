@@ -293,6 +293,21 @@ describe('buildPlan: exact fields and words', () => {
     expect(buildPlan(input({})).offline).toBe(false);
   });
 
+  it('a change that sends nothing (a field no longer managed) is not blocked by a running task', () => {
+    const before = task('a', { taskCreateSetting: { maxCall: 5, taskName: 'x' } });
+    const now = task('a', { taskCreateSetting: { maxCall: 5 } });
+    const t = only(
+      buildPlan(
+        input({
+          desired: [now],
+          state: state({ tasks: { a: applied(before) } }),
+          remote: new Map([['a', remote('a', 2)]]),
+        }),
+      ),
+    );
+    expect(t).toMatchObject({ action: 'update', payload: null, deferred: null });
+  });
+
   it('a noop task, exactly', () => {
     const t = task('a');
     const plan = buildPlan(
