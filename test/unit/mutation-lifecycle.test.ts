@@ -124,6 +124,26 @@ describe('pauseTask', () => {
     });
   });
 
+  it('missing or finished ends the watch at once: one read, no wait', async () => {
+    const missing = ctxFor({ operate: [networkError()], statuses: [null] });
+    expect(await pauseTask(missing.ctx, 'a')).toEqual({ kind: 'missing' });
+    expect(missing.log).toEqual(['pause a', 'list a']);
+    for (const done of [3, 4]) {
+      const finished = ctxFor({ operate: [2], statuses: [done] });
+      expect(await pauseTask(finished.ctx, 'a')).toEqual({ kind: 'finished', status: done });
+      expect(finished.log).toEqual(['pause a', 'list a']);
+    }
+  });
+
+  it('only a retCode refusal on the first attempt is a refusal: any other failure is settled by the status', async () => {
+    const http = new ApiError('mgrTaskStatus', 'http', 'HTTP 502', { statusCode: 502, attempts: 1 });
+    for (const err of [http, new Error('boom')]) {
+      const { ctx, log } = ctxFor({ operate: [err], statuses: [5] });
+      expect(await pauseTask(ctx, 'a')).toEqual({ kind: 'paused' });
+      expect(log).toEqual(['pause a', 'list a']);
+    }
+  });
+
   it('status reads that keep failing: a timeout with the status unknown', async () => {
     const { ctx, elapsed } = ctxFor({ operate: [2], statuses: [new Error('down')] });
     expect(await pauseTask(ctx, 'a')).toEqual({
@@ -244,6 +264,20 @@ describe('settleOwedResume', () => {
       kind: 'failed',
       message: 'could not resume it (mgrTaskStatus: socket hang up); the next apply resumes it',
     });
+  });
+
+  it('a pause known to have landed, or a pause still on its way that landed: one read, no wait', async () => {
+    // "paused" inside the window: read once, not watched (a running task is not waited on).
+    const paused = ctxFor({ operate: [2], statuses: [2] });
+    expect(await settleOwedResume(paused.ctx, 'a', owed('paused'))).toEqual({
+      kind: 'cleared',
+      why: 'it is running again',
+    });
+    expect(paused.log).toEqual(['list a']);
+    // "pausing" inside the window, already paused: the watch ends at the first read, then the resume.
+    const landed = ctxFor({ operate: [2], statuses: [5] });
+    expect(await settleOwedResume(landed.ctx, 'a', owed('pausing'))).toEqual({ kind: 'resumed' });
+    expect(landed.log).toEqual(['list a', 'start a']);
   });
 
   it('a pause that may still be on its way: watched until the window ends, then resumed if it landed', async () => {

@@ -158,6 +158,10 @@ describe('saved plans', () => {
     expect((invalid as Error).message).toMatch(
       new RegExp(`^${at('invalid.json').replace(/[.]/g, '\\.')} is not a valid callform saved plan:\\n  \\S`),
     );
+    // The issue names the field at its place in the plan (the root: no prefix of its own).
+    expect((invalid as Error).message.split('\n')[1]).toBe(
+      `  ${at('invalid.json')}: offline: must be boolean, got string "no"`,
+    );
 
     await writeFile(at('null.json'), 'null');
     await expect(readSavedPlan(at('null.json'))).rejects.toThrow(/is not a valid callform saved plan/);
@@ -287,6 +291,21 @@ describe('buildPlan: exact fields and words', () => {
     });
     expect(buildPlan(input({})).state.lineage).toBe(LINEAGE);
     expect(buildPlan(input({})).offline).toBe(false);
+  });
+
+  it('a change that sends nothing (a field no longer managed) is not blocked by a running task', () => {
+    const before = task('a', { taskCreateSetting: { maxCall: 5, taskName: 'x' } });
+    const now = task('a', { taskCreateSetting: { maxCall: 5 } });
+    const t = only(
+      buildPlan(
+        input({
+          desired: [now],
+          state: state({ tasks: { a: applied(before) } }),
+          remote: new Map([['a', remote('a', 2)]]),
+        }),
+      ),
+    );
+    expect(t).toMatchObject({ action: 'update', payload: null, deferred: null });
   });
 
   it('a noop task, exactly', () => {

@@ -142,6 +142,18 @@ describe('callbackUrl', () => {
       finding: 'taskCallbackUrl is not declared',
     });
   });
+
+  it('remembers per URL: an unset URL and an empty one are told apart', () => {
+    const { check } = compiled({ ...r, required: true });
+    expect(check(task('a'))).toEqual({
+      path: 'taskCreateSetting.taskCallbackUrl',
+      finding: 'taskCallbackUrl is not declared',
+    });
+    expect(check(task('b', { taskCallbackUrl: '' }))).toEqual({
+      path: 'taskCreateSetting.taskCallbackUrl',
+      finding: 'taskCallbackUrl is not a URL',
+    });
+  });
 });
 
 describe('forbiddenStartupTypes', () => {
@@ -217,6 +229,27 @@ describe('jsonSchema', () => {
     expect(finding(r, task('x', { taskCallbackUrl: 'not a uri' }))?.finding).toBe(
       'taskCreateSetting.taskCallbackUrl must match format "uri"',
     );
+  });
+
+  it('formats are checked the fast way: a date is its shape, not a day of the calendar', () => {
+    const r = { kind: 'jsonSchema', schema: { properties: { sceneID: { format: 'date' } } } };
+    expect(compiled(r).problems).toEqual([]);
+    // Fast mode: 30 February has a date's shape, so it passes (full mode would reject it).
+    expect(finding(r, task('x', {}, {}, '2021-02-30'))).toBeNull();
+    expect(finding(r, task('x', {}, {}, '2021-2-3'))).toEqual({
+      path: 'sceneID',
+      finding: 'sceneID must match format "date"',
+    });
+  });
+
+  it('a tuple schema (items as an array) without minItems or additionalItems is usable', () => {
+    const r = {
+      kind: 'jsonSchema',
+      schema: {
+        properties: { taskCreateSetting: { properties: { x: { type: 'array', items: [{ type: 'string' }] } } } },
+      },
+    };
+    expect(compiled(r).problems).toEqual([]);
   });
 
   it('ajv is loaded once per compile and shared', () => {
@@ -352,6 +385,20 @@ describe('dialingHours', () => {
     expect(check(task('d', { ...WINDOW, dialAtDownHour: '22' }))).not.toBeNull();
     expect(check(task('e', { ...WINDOW, dialAtWeekDay: '6' }))).toBeNull();
     expect(check(task('f', late))).toEqual(check(task('a', late)));
+  });
+
+  it('a window judged once gives back the same finding (no second judgement), per zone', () => {
+    const { check } = compiled(r);
+    const late = { ...WINDOW, dialAtUpHour: '22', dialAtDownHour: '22' };
+    const first = check(task('a', late));
+    expect(first).not.toBeNull();
+    // The same window on another task: the remembered finding itself, not an equal new one.
+    expect(check(task('b', late))).toBe(first);
+    // The same days and hours in another zone are judged apart, then remembered too.
+    const elsewhere = check(task('c', { ...late, zoneSecond: 0 }));
+    expect(elsewhere).not.toBe(first);
+    expect(check(task('d', { ...late, zoneSecond: 0 }))).toBe(elsewhere);
+    expect(check(task('e', late))).toBe(first);
   });
 });
 

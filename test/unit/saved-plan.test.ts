@@ -178,3 +178,69 @@ describe('a saved plan applied again', () => {
     expect(stateRecordsPlan(nothing, stateOf(4, [a]))).toBe(false);
   });
 });
+
+describe('a saved plan applied again: the edges (mutation testing)', () => {
+  const a = task('a');
+  const b = task('b', { taskCreateSetting: { taskName: 'b', maxCall: 3 } });
+  const first = plan({ desired: [a, b], state: { version: 2, lineage: LINEAGE, serial: 3, tasks: {} } });
+
+  it('a state still at the plan\'s serial is the plan\'s own state: current, never "already applied"', () => {
+    // Even when it holds everything the plan does, the state has not moved: nothing ran since.
+    expect(stateRecordsPlan(first, stateOf(3, [a, b]))).toBe(true);
+    expect(planStaleness(first, stateOf(3, [a, b]), true, first.files_digest)).toBeNull();
+  });
+
+  it('a plan made without a state, and a state created since at the same serial, is applied (the lineage moved)', () => {
+    const fresh = plan({
+      desired: [a],
+      state: { version: 2, lineage: LINEAGE, serial: 0, tasks: {} },
+      stateExists: false,
+    });
+    expect(fresh.state).toEqual({ lineage: null, serial: 0 });
+    expect(planStaleness(fresh, stateOf(0, [a]), true, fresh.files_digest)).toEqual({
+      reason:
+        'this saved plan was already applied: the state moved on since it was made (the state file was created since) and records its changes',
+      applied: true,
+    });
+  });
+
+  it('another state file holding the same changes is not this plan applied', () => {
+    const elsewhere = { ...stateOf(5, [a, b]), lineage: '99999999-0000-4000-8000-000000000000' };
+    expect(stateRecordsPlan(first, elsewhere)).toBe(true);
+    expect(planStaleness(first, elsewhere, true, first.files_digest)).toEqual({
+      reason: `the state lineage changed (plan: ${LINEAGE}, now: 99999999-0000-4000-8000-000000000000): this plan was made for another state file`,
+      applied: false,
+    });
+  });
+
+  it('a forget is recorded once the task left the state', () => {
+    const forget = plan({ desired: [a], state: stateOf(3, [a, b]) });
+    expect(forget.tasks.map((t) => [t.userTaskID, t.action])).toEqual([
+      ['a', 'noop'],
+      ['b', 'forget'],
+    ]);
+    expect(stateRecordsPlan(forget, stateOf(4, [a]))).toBe(true);
+    expect(planStaleness(forget, stateOf(4, [a]), true, forget.files_digest)?.applied).toBe(true);
+    expect(stateRecordsPlan(forget, stateOf(4, [a, b]))).toBe(false);
+  });
+
+  it('a held-back (deferred) change is not work the plan does: recording it elsewhere does not make the plan applied', () => {
+    const moved = task('a', { sceneID: 'scene-2', taskCreateSetting: { taskName: 'a', startupType: 3, maxCall: 9 } });
+    const held = plan({ desired: [moved], state: stateOf(3, [a]) });
+    expect(held.tasks[0]).toMatchObject({ action: 'update', deferred: { reason: 'error', code: 'scene-changed' } });
+    // Even a state that records exactly its settings: the plan itself sends nothing.
+    expect(stateRecordsPlan(held, stateOf(4, [moved]))).toBe(false);
+  });
+
+  it('an owed resume is recorded once the state no longer owes it (a state without owedResumes owes none)', () => {
+    const owing: CallformState = {
+      ...stateOf(3, [a]),
+      owedResumes: { a: { since: '2026-01-01T00:00:00.000Z', phase: 'paused' } },
+    };
+    const resume = plan({ desired: [a], state: owing });
+    expect(resume.resumes.map((r) => r.userTaskID)).toEqual(['a']);
+    expect(stateRecordsPlan(resume, stateOf(4, [a]))).toBe(true);
+    expect(stateRecordsPlan(resume, { ...stateOf(4, [a]), owedResumes: {} })).toBe(true);
+    expect(stateRecordsPlan(resume, { ...owing, serial: 4 })).toBe(false);
+  });
+});
