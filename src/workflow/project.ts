@@ -3,7 +3,8 @@ import { loadSettings, credentialsFromEnv, type ResolvedSettings } from '../conf
 import { loadTasks, type LoadedTasks } from '../config/load-tasks.js';
 export { warningIssue, type LintWarning } from '../config/dial-window.js';
 import type { Policy } from '../policy/types.js';
-import { readState, type LoadedState } from '../state/state.js';
+import type { LoadedState } from '../state/state.js';
+import { openStateBackend, type StateBackend } from '../state/backend.js';
 import { NxCloudClient, gotTransport, type CallGate, type HttpPost } from '../api/client.js';
 import { RateController } from '../concurrency/controller.js';
 
@@ -14,8 +15,8 @@ export interface Project {
   settings: ResolvedSettings;
   cwd: string;
   env: NodeJS.ProcessEnv;
-  /** The state file path as shown to users (relative to the working directory). */
-  displayStatePath: string;
+  /** The state store the settings name (file or Postgres). */
+  state: StateBackend;
 }
 
 export async function openProject(options: {
@@ -29,7 +30,7 @@ export async function openProject(options: {
     settings,
     cwd: options.cwd,
     env: options.env,
-    displayStatePath: path.relative(options.cwd, settings.statePath) || settings.statePath,
+    state: await openStateBackend(settings.state, { cwd: options.cwd, env: options.env }),
   };
 }
 
@@ -57,7 +58,7 @@ export async function loadProjectPolicy(project: Project): Promise<Policy | null
 }
 
 export function loadProjectState(project: Project): Promise<LoadedState> {
-  return readState(project.settings.statePath, project.displayStatePath);
+  return project.state.read();
 }
 
 export interface ClientExtras {
