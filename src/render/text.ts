@@ -161,9 +161,11 @@ export function renderApplySummary(
     );
     lines.push(c.dim(`  ${each.join(', ')}`));
   }
-  const warnings = new Set(result.results.filter((r) => r.outcome === 'applied').flatMap((r) => r.warnings));
+  const warnings = new Set(
+    result.results.filter((r) => r.outcome === 'applied' || r.outcome === 'created').flatMap((r) => r.warnings),
+  );
   for (const w of warnings) lines.push(c.yellow(`warning: ${w}`));
-  const parts = [`${k.applied} applied`, `${k.blocked} blocked`, `${k.failed} failed`, `${k.unchanged} unchanged`];
+  const parts = [...(k.created ? [`${k.created} created`] : []), `${k.applied} applied`, `${k.blocked} blocked`, `${k.failed} failed`, `${k.unchanged} unchanged`];
   if (k.forgotten) parts.push(`${k.forgotten} forgotten`);
   if (k.skipped) parts.push(`${k.skipped} skipped`);
   if (k.resumed) parts.push(`${k.resumed} resumed`);
