@@ -9,6 +9,8 @@ import { AUTH_RET_CODES, THROTTLE_RET_CODES, TRANSIENT_RET_CODES } from '../mode
 import {
   API_PREFIX,
   type BaseResponse,
+  type CreateTaskRequest,
+  type CreateTaskResponse,
   type ListTaskRequest,
   type ListTaskResponse,
   type ListedTask,
@@ -450,6 +452,15 @@ export class NxCloudClient {
     if (uuid !== this.options.uuid) return 'names a different uuid';
     const expected = sign({ secretKey: this.options.secretKey, body: res.body, createTs, requestID, uuid }, algorithm);
     return signaturesEqual(expected, got.toUpperCase()) ? undefined : 'signature does not verify';
+  }
+
+  /**
+   * createTask, signed and verified like every call. Retried on transient failures like the
+   * others: a retry cannot create the task twice, since the platform refuses a userTaskID
+   * that exists (the caller looks the task up after any failure, see apply/create.ts).
+   */
+  createTask(payload: CreateTaskRequest): Promise<CreateTaskResponse> {
+    return this.call<CreateTaskResponse>('createTask', payload);
   }
 
   updateTask(payload: UpdateTaskRequest): Promise<UpdateTaskResponse> {

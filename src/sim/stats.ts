@@ -10,6 +10,8 @@ function emptyStats(): SimStats {
     authFailures: 0,
     faults: Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])),
     updates: 0,
+    creates: 0,
+    duplicateCreates: 0,
     listTaskQueries: {
       ...Object.fromEntries(LIST_TASK_CONDITIONS.map((c) => [c, 0])),
       none: 0,
@@ -39,6 +41,16 @@ export class StatsKeeper {
   throttled(endpoint: SimEndpoint): void {
     this.stats.throttled++;
     this.stats.throttledByEndpoint[endpoint] = (this.stats.throttledByEndpoint[endpoint] ?? 0) + 1;
+  }
+
+  /** A successful createTask. */
+  create(): void {
+    this.stats.creates++;
+  }
+
+  /** A createTask refused: the userTaskID exists. */
+  duplicateCreate(): void {
+    this.stats.duplicateCreates++;
   }
 
   /** A successful updateTask. */

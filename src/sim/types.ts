@@ -8,7 +8,7 @@ import type { ThrottleStyle } from './throttle.js';
 
 export const DEFAULT_SIM_UUID = 'sim-uuid-0000000000000000000000';
 export const DEFAULT_SIM_SECRET = 'sim-secret-00000000000000000000';
-export const SIM_ENDPOINTS = ['listTask', 'updateTask', 'mgrTaskStatus', 'ping'] as const;
+export const SIM_ENDPOINTS = ['listTask', 'createTask', 'updateTask', 'mgrTaskStatus', 'ping'] as const;
 export type SimEndpoint = (typeof SIM_ENDPOINTS)[number];
 /** listTask's `queryConditions` filters (API notes §3.6). */
 export const LIST_TASK_CONDITIONS = ['userTaskID', 'taskStatus', 'taskName', 'sceneID', 'startTs', 'endTs'] as const;
@@ -61,6 +61,10 @@ export interface SimStats {
   faults: Record<string, number>;
   /** Successful updateTask calls. */
   updates: number;
+  /** Successful createTask calls (tasks created). */
+  creates: number;
+  /** createTask calls refused because the userTaskID exists (a retried or repeated create). */
+  duplicateCreates: number;
   /**
    * Answered listTask queries by the `queryConditions` filter they used (a query using
    * several counts under each); `none` = no filter (a full listing).
