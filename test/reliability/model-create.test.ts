@@ -110,12 +110,12 @@ async function applyOnce(real: Real, mode: Mode, retries: number, parallelism: n
     let res = null;
     try {
       res = await real.transport(url, req);
-      return res;
     } finally {
       if (failedCreate(url, res)) counts.createFaults++;
       tick(); // an answer or an error arrived
-      if (killed as boolean) throw new NetworkError('killed before the answer was read');
     }
+    if (killed as boolean) throw new NetworkError('killed before the answer was read');
+    return res;
   };
   const api = client(real, transport, retries, mode.kind !== 'clean' && mode.kinds.includes('timeout') ? 40 : 5_000);
   real.sim.setFaults({ faultRate: 0 });
@@ -149,7 +149,7 @@ async function applyOnce(real: Real, mode: Mode, retries: number, parallelism: n
     if (!killed) real.disk = text;
   });
   await applyPlan(plan, { client: api, state: writer, parallelism });
-  if (mode.kind === 'kill' && killed) counts.killsFired++;
+  if (mode.kind === 'kill' && (killed as boolean)) counts.killsFired++;
   counts.faults += faultsSoFar() - faultsBefore;
   real.sim.setFaults({ faultRate: 0 });
   if (real.disk) expect(validateState(JSON.parse(real.disk)), JSON.stringify(validateState.errors)).toBe(true);
