@@ -8,6 +8,7 @@ import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { createProject, describeResult, runCli, simEnv, type TempProject } from '../support/project.js';
 import type { CallformPlan } from '../../src/model/plan.js';
 import { parseJson } from '../support/json.js';
+import { tempDir } from '../support/temp.js';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -134,6 +135,14 @@ describe('creating tasks (CLI)', () => {
     expect(sim.stats().byEndpoint.createTask).toBe(0);
     expect(sim.tasks.get('c-7')!.taskCreateSetting).toMatchObject({ maxCall: 4, taskName: 'c-7' });
     expect((await cli(p, ['plan', '--detailed-exitcode'])).code).toBe(0);
+  });
+
+  it('init scaffolds a task that the first plan creates', async () => {
+    const dir = await tempDir('callform-create-init-');
+    expect((await runCli(['init'], { cwd: dir, env: simEnv(sim) })).code).toBe(0);
+    const plan = await runCli(['plan'], { cwd: dir, env: simEnv(sim) });
+    expect(plan.code, describeResult(['plan'], plan)).toBe(0);
+    expect(plan.stdout).toMatch(/^\+ example-task-0001 will be created {2}\(tasks\/example-task\.yaml:\d+\)$/m);
   });
 
   it('bad inputs: a task without sceneID, whenMissing with a bad value: file:line and a hint', async () => {
