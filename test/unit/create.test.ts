@@ -340,9 +340,7 @@ describe('apply: creating a task', () => {
       creating: { phase: 'created' },
     });
     // …and the next plan sends every declared field.
-    const next = buildPlan(
-      input({ desired: [task('a')], state: state, remote: new Map([['a', remote('a')]]) }),
-    );
+    const next = buildPlan(input({ desired: [task('a')], state: state, remote: new Map([['a', remote('a')]]) }));
     expect(only(next)).toMatchObject({
       action: 'update',
       created: true,
