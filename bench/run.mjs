@@ -26,6 +26,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { generateProject, seedFor } from './gen.mjs';
+import { benchCreate } from './create.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -1131,6 +1132,10 @@ await section('7 small rate-limited applies and lock recovery (figures moved out
     );
   }
 });
+
+await section('8 create (1k new tasks, 50 ms latency, parallelism 16)', () =>
+  benchCreate({ tmp, figure, startSimProcess, cliEnv, openProject, computePlan, executePlan, createClient, round }),
+);
 
 // ------------------------------------------------------------------ report
 const totalMs = performance.now() - started;

@@ -11,6 +11,9 @@ describe('npm run demo', () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('== callform plan --detailed-exitcode');
     expect(run.stdout).toContain('second plan exit code 0');
+    // The seed lacks one example task: the plan shows it created, and apply creates it.
+    expect(run.stdout).toMatch(/^\+ appointment-confirm-clinic-2026-11 will be created/m);
+    expect(run.stdout).toContain('"taskName": "Clinic appointment confirmations');
     expect(run.stdout).not.toContain('\x1b[');
   }, 90_000);
 });
