@@ -6,10 +6,7 @@
  * before its link.
  */
 import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   acquireStateLock,
@@ -20,7 +17,7 @@ import {
   type LockInfo,
   type StateLock,
 } from '../../src/state/lock.js';
-import type { CallformError } from '../../src/errors.js';
+import { deadPid, holder, lockScene, refusal, type LockScene } from '../support/lock-fixtures.js';
 
 type FaultyFn = 'lstat' | 'open' | 'rename' | 'link' | 'readdir';
 /** Runs before a call of `fn` whose arguments match `when`, `times` times (then it is gone); throw in it to fail the call. */
@@ -74,29 +71,19 @@ const errno = (code: string, what = 'operation not permitted, link') =>
   Object.assign(new Error(`${code}: ${what}`), { code });
 
 describe('state lock: injected filesystem conditions', () => {
+  let scene: LockScene;
   let dir: string;
   let statePath: string;
   let lockFile: string;
   beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(tmpdir(), 'callform-lockfs-'));
-    statePath = path.join(dir, 'callform.state.json');
-    lockFile = `${statePath}.lock`;
+    scene = await lockScene('callform-lockfs-');
+    ({ dir, statePath, lockFile } = scene);
   });
-  afterEach(async () => {
+  afterEach(() => {
     faults.list.length = 0;
     faults.utimes = null;
-    await fs.rm(dir, { recursive: true, force: true });
   });
-
-  const acquire = (over: Partial<AcquireOptions> = {}) =>
-    acquireStateLock(statePath, { operation: 'apply', timeoutMs: 0, ...over });
-  const refusal = (p: Promise<unknown>) =>
-    p.then(
-      () => {
-        throw new Error('expected the lock to be refused');
-      },
-      (err: CallformError) => err,
-    );
+  const acquire = (over: Partial<AcquireOptions> = {}) => scene.acquire(over);
 
   it.each(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'])(
     'a filesystem without hard links (link() fails with %s): a clear error, no lock and no temp file left',
@@ -135,15 +122,7 @@ describe('state lock: injected filesystem conditions', () => {
   });
 
   it('a dead lock replaced by another run while this one breaks it: the new lock is kept, this run is refused', async () => {
-    const dead = spawnSync(process.execPath, ['-e', '']).pid;
-    const stale: LockInfo = {
-      id: randomUUID(),
-      operation: 'apply',
-      pid: dead,
-      host: hostname(),
-      since: '2026-11-02T10:00:00.000Z',
-    };
-    await fs.writeFile(lockFile, JSON.stringify(stale) + '\n');
+    await scene.writeLock(holder({ pid: deadPid() }));
     // This run looks at the dead lock and decides to break it; just before its rename,
     // another run breaks the same dead lock and takes the lock.
     let other: StateLock | undefined;
@@ -172,16 +151,9 @@ describe('state lock: injected filesystem conditions', () => {
   });
 
   /** A lock file naming a live run on another host, `ageMs` old (stale past 10 s). */
-  async function otherHostLock(ageMs = 0, id: string = randomUUID()): Promise<LockInfo> {
-    const info: LockInfo = {
-      id,
-      operation: 'apply',
-      pid: 4242,
-      host: 'ci-runner-7',
-      since: '2026-11-02T10:00:00.000Z',
-    };
-    await fs.writeFile(lockFile, JSON.stringify(info) + '\n');
-    if (ageMs) await fs.utimes(lockFile, new Date(Date.now() - ageMs), new Date(Date.now() - ageMs));
+  async function otherHostLock(ageMs = 0): Promise<LockInfo> {
+    const info = holder({ pid: 4242, host: 'ci-runner-7' });
+    await scene.writeLock(info, ageMs);
     return info;
   }
   const isLock = (args: string[]) => args[0] === lockFile;
