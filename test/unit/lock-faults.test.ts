@@ -7,6 +7,7 @@
  */
 import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest';
 import * as fs from 'node:fs/promises';
+import type { RmOptions } from 'node:fs';
 import path from 'node:path';
 import {
   acquireStateLock,
@@ -19,7 +20,7 @@ import {
 } from '../../src/state/lock.js';
 import { deadPid, holder, lockScene, refusal, type LockScene } from '../support/lock-fixtures.js';
 
-type FaultyFn = 'lstat' | 'open' | 'rename' | 'link' | 'readdir';
+type FaultyFn = 'lstat' | 'open' | 'rename' | 'link' | 'readdir' | 'rm';
 /** Runs before a call of `fn` whose arguments match `when`, `times` times (then it is gone); throw in it to fail the call. */
 interface Fault {
   fn: FaultyFn;
@@ -54,6 +55,7 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     rename: wrap('rename', (from: string, to: string) => real.rename(from, to)),
     link: wrap('link', (existing: string, target: string) => real.link(existing, target)),
     readdir: wrap('readdir', (p: string) => real.readdir(p)),
+    rm: wrap('rm', (p: string, options?: RmOptions) => real.rm(p, options)),
     open: wrap('open', async (p: string, flags: string) => {
       const fh = await real.open(p, flags);
       const utimes = fh.utimes.bind(fh);
@@ -177,6 +179,14 @@ describe('state lock: injected filesystem conditions', () => {
       expect((await refusal(acquire())).message).toBe('cannot lock state file: EMFILE: too many open files');
     });
 
+    it('a lock released just before the look counts as free: the next attempt takes it', async () => {
+      await otherHostLock();
+      fault('lstat', isLock, () => fs.rm(lockFile));
+      const lock = await acquire();
+      expect(JSON.parse(await fs.readFile(lockFile, 'utf8'))).toEqual(lock.info);
+      await lock.release();
+    });
+
     it('a lock released between the look and the read counts as free: the next attempt takes it', async () => {
       await otherHostLock();
       const remove = () => fs.rm(lockFile);
@@ -234,7 +244,74 @@ describe('state lock: injected filesystem conditions', () => {
     });
   });
 
+  describe('waiting', () => {
+    it('without an injected sleep, waits on a timer between looks (no busy loop)', async () => {
+      await otherHostLock();
+      let looks = 0;
+      fault('lstat', isLock, () => void looks++, Infinity);
+      await refusal(acquire({ timeoutMs: 100 }));
+      expect(looks).toBeGreaterThanOrEqual(1);
+      expect(looks).toBeLessThanOrEqual(5);
+    });
+
+    it('the holder refreshes its lock every 2 s by default, or at the interval asked for', async () => {
+      let refreshes = 0;
+      faults.utimes = () => {
+        refreshes++;
+        return Promise.resolve();
+      };
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      try {
+        const lock = await acquire();
+        await vi.advanceTimersByTimeAsync(1_999);
+        expect(refreshes).toBe(0);
+        await vi.advanceTimersByTimeAsync(1);
+        await expect.poll(() => refreshes).toBe(1);
+        await lock.release();
+        const quick = await acquire({ refreshMs: 500 });
+        await vi.advanceTimersByTimeAsync(500);
+        await expect.poll(() => refreshes).toBe(2);
+        await quick.release();
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+  });
+
   describe('breaking a stale lock', () => {
+    it('moved aside, then swept by another run before this one removes it: the break still succeeds', async () => {
+      await otherHostLock(11_000);
+      fault(
+        'rm',
+        ([p]) => p.startsWith(`${lockFile}.tmp-`),
+        ([aside]) => fs.rm(aside),
+      );
+      const lock = await acquire();
+      expect(JSON.parse(await fs.readFile(lockFile, 'utf8'))).toEqual(lock.info);
+      await lock.release();
+      expect(await fs.readdir(dir)).toEqual([]);
+    });
+
+    it("an older callform's dead lock directory replaced by a live one during the break: kept, with its record", async () => {
+      await scene.writeLegacy(holder({ pid: deadPid() }));
+      const rival = holder({ host: 'ci-runner-7' });
+      fault('rename', isLock, async () => {
+        // The rival's own directory (made while the old one exists: a new inode), then its record.
+        await fs.mkdir(`${lockFile}-rival`);
+        await fs.rm(lockFile, { recursive: true });
+        await fs.rename(`${lockFile}-rival`, lockFile);
+        await fs.writeFile(`${statePath}.lock.info`, JSON.stringify(rival));
+      });
+      const err = await refusal(acquire());
+      expect(err.message).toBe(`state is locked: ${describeHolder(rival)}`);
+      expect((await fs.lstat(lockFile)).isDirectory()).toBe(true);
+      expect(JSON.parse(await fs.readFile(`${statePath}.lock.info`, 'utf8'))).toEqual(rival);
+      expect((await fs.readdir(dir)).sort()).toEqual([
+        path.basename(lockFile),
+        path.basename(`${statePath}.lock.info`),
+      ]);
+    });
+
     it('released by its holder just before the break: this run takes the lock', async () => {
       await otherHostLock(11_000);
       fault('rename', isLock, () => fs.rm(lockFile));

@@ -5,10 +5,10 @@
  * the wait) so `npm run mutate` can judge src/state/lock.ts from the fast tests alone
  * (docs/testing.md).
  */
-import { describe, it, expect, beforeEach } from 'vitest';
+import { describe, it, expect, beforeEach, vi } from 'vitest';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import {
@@ -53,6 +53,20 @@ describe('lock names and constants', () => {
     expect(describeHolder(holder({ id: 'L1', pid: 42, host: 'h1' }))).toBe(
       'apply (lock ID L1) by pid 42 on h1 since 2026-11-02T10:00:00.000Z',
     );
+  });
+
+  it('a process of another user (signalling it is not permitted, EPERM) is alive: its lock is respected', async () => {
+    const other = holder({ pid: 4242 });
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => {
+      throw Object.assign(new Error('kill EPERM'), { code: 'EPERM' });
+    });
+    try {
+      expect(holderRunsHere(other)).toBe(true);
+      await scene.writeLock(other);
+      expect(await breakable()).toBeNull();
+    } finally {
+      kill.mockRestore();
+    }
   });
 
   it('holderRunsHere: a live pid on this host only', () => {
@@ -275,6 +289,20 @@ describe('acquireStateLock', () => {
     );
   });
 
+  it('sweeps by the clock the run was given: a temp file exactly 10 s old stays, one a millisecond older goes', async () => {
+    const tag = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+    const temp = `${lockFile}.tmp-ffffffff-123-aaaaaa`;
+    // Not a whole pid: never judged by pid (it stays while fresh, like any other).
+    const oddPid = `${lockFile}.tmp-${tag}-1.5-bbbbbb`;
+    await writeFile(temp, '');
+    await writeFile(oddPid, '');
+    const { mtimeMs } = await stat(temp);
+    await (await scene.acquire({ now: () => mtimeMs + STALE_MS })).release();
+    expect((await readdir(dir)).sort()).toEqual([path.basename(temp), path.basename(oddPid)].sort());
+    await (await scene.acquire({ now: () => mtimeMs + STALE_MS + 1 })).release();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('a lock path in a missing directory: a clear error, and nothing held', async () => {
     const err = await refusal(acquireStateLock(path.join(dir, 'no', 's.json'), { operation: 'apply', timeoutMs: 0 }));
     expect(err.message).toBe(
@@ -316,6 +344,29 @@ describe('acquireStateLock', () => {
     expect(told).toHaveLength(1);
     expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8')).id).toBe(b.info.id);
     await b.release();
+  });
+
+  it('the heartbeat notices its lock replaced by another run (a new file at the name) and names the new holder', async () => {
+    const told: string[] = [];
+    const a = await scene.acquire({ refreshMs: 5, onCompromised: (e) => told.push(e.message) });
+    const other = holder({ host: 'elsewhere' });
+    await writeFile(`${dir}/replacement`, JSON.stringify(other) + '\n');
+    await rename(`${dir}/replacement`, lockFile);
+    await expect.poll(() => told.length, { timeout: 10_000 }).toBe(1);
+    expect(told).toEqual([`${lockFile} now belongs to ${describeHolder(other)}`]);
+    await a.release();
+    expect(told).toHaveLength(1);
+    expect(JSON.parse(await readFile(lockFile, 'utf8'))).toEqual(other);
+  });
+
+  it('after release the heartbeat stops: no refresh, no false alarm, and a second release reports nothing', async () => {
+    const told: string[] = [];
+    const a = await scene.acquire({ refreshMs: 2, onCompromised: (e) => told.push(e.message) });
+    await a.release();
+    await a.release();
+    await new Promise((r) => setTimeout(r, 40)); // twenty heartbeats' worth
+    expect(told).toEqual([]);
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('the heartbeat refreshes the lock file', async () => {
