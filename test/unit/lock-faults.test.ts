@@ -344,13 +344,13 @@ describe('state lock: injected filesystem conditions', () => {
     it('a replacing lock that cannot be put back (a third run took the name): nothing moved aside is left', async () => {
       await otherHostLock(11_000);
       let third: LockInfo | undefined;
-      fault('rename', isLock, async () => {
+      fault('rename', isLock, async ([, aside]) => {
         await fs.rm(lockFile);
         await otherHostLock(); // the rival's new lock (a new inode)
         // The rival's lock is moved aside; before it can be linked back, a third run takes the name.
         fault(
           'link',
-          ([, target]) => target === lockFile,
+          ([existing, target]) => existing === aside && target === lockFile,
           async () => void (third = await otherHostLock()),
         );
       });
@@ -358,6 +358,50 @@ describe('state lock: injected filesystem conditions', () => {
       expect(err.message).toBe(`state is locked: ${describeHolder(third!)}`);
       expect(JSON.parse(await fs.readFile(lockFile, 'utf8'))).toEqual(third);
       expect(await fs.readdir(dir)).toEqual([path.basename(lockFile)]);
+    });
+    it('a dead lock rewritten in place by another run with the same mtime is still told apart by its holder ID', async () => {
+      await scene.writeLock(holder({ pid: deadPid() })); // breakable at once: its holder is dead
+      const { mtime } = await fs.stat(lockFile);
+      const rival = holder({ host: 'ci-runner-8' });
+      fault('rename', isLock, async () => {
+        await scene.writeLock(rival);
+        await fs.utimes(lockFile, mtime, mtime); // same inode, same mtime: only the record differs
+      });
+      const err = await refusal(acquire());
+      expect(err.message).toBe(`state is locked: ${describeHolder(rival)}`);
+      expect(JSON.parse(await fs.readFile(lockFile, 'utf8'))).toEqual(rival);
+    });
+
+    it('a stale lock rewritten in place without a valid record during the break is kept, as "an unknown process"', async () => {
+      await otherHostLock(11_000);
+      fault('rename', isLock, () => scene.writeLock('{"half": '));
+      const err = await refusal(acquire());
+      expect(err.message).toBe('state is locked: an unknown process');
+      expect(await fs.readFile(lockFile, 'utf8')).toBe('{"half": ');
+      expect(await fs.readdir(dir)).toEqual([path.basename(lockFile)]);
+    });
+
+    it("an older callform's replacing directory that cannot be put back (a third run took the name): nothing left aside", async () => {
+      await scene.writeLegacy(holder({ pid: deadPid() }));
+      let third: LockInfo | undefined;
+      fault('rename', isLock, async ([, aside]) => {
+        await fs.mkdir(`${lockFile}-rival`);
+        await fs.writeFile(`${lockFile}-rival/inside`, '');
+        await fs.rm(lockFile, { recursive: true });
+        await fs.rename(`${lockFile}-rival`, lockFile);
+        fault(
+          'rename',
+          ([from, to]) => from === aside && to === lockFile,
+          async () => void (third = await otherHostLock()),
+        );
+      });
+      const err = await refusal(acquire());
+      expect(err.message).toBe(`state is locked: ${describeHolder(third!)}`);
+      // The dead holder's .lock.info stays until the next holder sweeps it.
+      expect((await fs.readdir(dir)).sort()).toEqual([
+        path.basename(lockFile),
+        path.basename(`${statePath}.lock.info`),
+      ]);
     });
   });
 
@@ -402,6 +446,20 @@ describe('state lock: injected filesystem conditions', () => {
       await lock.release();
       expect(told).toEqual([]);
       expect(await fs.readdir(dir)).toEqual([]);
+    });
+
+    it('on a slow disk refreshes queue up, yet a lost lock is reported once', async () => {
+      const told: string[] = [];
+      const lock = await acquire({ refreshMs: 5, onCompromised: (e) => told.push(e.message) });
+      // Every look at the lock name takes 30 ms: beats every 5 ms queue up behind it.
+      fault('lstat', isLock, () => new Promise((r) => setTimeout(r, 30)), Infinity);
+      await new Promise((r) => setTimeout(r, 20));
+      await fs.rm(lockFile);
+      await expect.poll(() => told.length, { timeout: 10_000 }).toBe(1);
+      await new Promise((r) => setTimeout(r, 150)); // the queued beats run, and find the lock gone too
+      faults.list.length = 0;
+      await lock.release();
+      expect(told).toEqual([`${lockFile} was removed`]);
     });
 
     it('a release that cannot remove the lock leaves it behind, and the next run here breaks it at once', async () => {

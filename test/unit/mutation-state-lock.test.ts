@@ -8,7 +8,7 @@
 import { describe, it, expect, beforeEach, vi } from 'vitest';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import {
@@ -273,6 +273,7 @@ describe('acquireStateLock', () => {
     await age(names.oldDir, 11_000);
     await age(names.tenSeconds, 9_000);
     await writeFile(`${statePath}.other`, 'not ours');
+    await age(`${statePath}.other`, 60_000); // however old: not a lock temp file
     await (await scene.acquire()).release();
     expect((await readdir(dir)).sort()).toEqual(
       [
@@ -294,9 +295,12 @@ describe('acquireStateLock', () => {
     const temp = `${lockFile}.tmp-ffffffff-123-aaaaaa`;
     // Not a whole pid: never judged by pid (it stays while fresh, like any other).
     const oddPid = `${lockFile}.tmp-${tag}-1.5-bbbbbb`;
-    await writeFile(temp, '');
-    await writeFile(oddPid, '');
-    const { mtimeMs } = await stat(temp);
+    const past = new Date(Date.now() - 5_000);
+    for (const f of [temp, oddPid]) {
+      await writeFile(f, '');
+      await utimes(f, past, past);
+    }
+    const { mtimeMs } = await stat(temp); // as the filesystem stored it
     await (await scene.acquire({ now: () => mtimeMs + STALE_MS })).release();
     expect((await readdir(dir)).sort()).toEqual([path.basename(temp), path.basename(oddPid)].sort());
     await (await scene.acquire({ now: () => mtimeMs + STALE_MS + 1 })).release();
@@ -369,11 +373,32 @@ describe('acquireStateLock', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it('the heartbeat refreshes the lock file', async () => {
-    const a = await scene.acquire({ refreshMs: 5 });
+  it('the heartbeat refreshes the lock file, raises no alarm over its own lock, and release removes it', async () => {
+    const told: string[] = [];
+    const a = await scene.acquire({ refreshMs: 5, onCompromised: (e) => told.push(e.message) });
     await age(lockFile, 60_000);
     await expect.poll(() => breakable(), { timeout: 10_000 }).toBeNull();
     await a.release();
+    expect(told).toEqual([]);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("a lock without a holder record is broken once stale: a lock file, or an older callform's directory", async () => {
+    await scene.writeLock('', 11_000);
+    await (await scene.acquire()).release();
+    expect(await readdir(dir)).toEqual([]);
+    await scene.writeLegacy(null, 11_000);
+    await (await scene.acquire()).release();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('refused attempts leave no file descriptor open (a run waiting on a lock does not leak)', async () => {
+    const fds = '/proc/self/fd';
+    if (!existsSync(fds)) return; // Linux only
+    await scene.writeLock(holder({ host: 'elsewhere' }));
+    const before = (await readdir(fds)).length;
+    for (let i = 0; i < 20; i++) await refusal(scene.acquire());
+    expect((await readdir(fds)).length - before).toBeLessThan(5);
   });
 });
 
