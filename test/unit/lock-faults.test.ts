@@ -32,6 +32,8 @@ const faults = vi.hoisted(() => ({
   list: [] as Fault[],
   /** Replaces FileHandle.utimes (the heartbeat's refresh) while set. */
   utimes: null as null | (() => Promise<void>),
+  /** Record files opened to take the lock ('wx'), and how many of them were closed. */
+  records: { opened: 0, closed: 0 },
 }));
 
 vi.mock('node:fs/promises', async (importOriginal) => {
@@ -60,6 +62,14 @@ vi.mock('node:fs/promises', async (importOriginal) => {
       const fh = await real.open(p, flags);
       const utimes = fh.utimes.bind(fh);
       fh.utimes = (a, m) => (faults.utimes ? faults.utimes() : utimes(a, m));
+      if (flags === 'wx') {
+        faults.records.opened++;
+        const close = fh.close.bind(fh);
+        fh.close = () => {
+          faults.records.closed++;
+          return close();
+        };
+      }
       return fh;
     }),
   };
@@ -230,6 +240,19 @@ describe('state lock: injected filesystem conditions', () => {
       expect(JSON.parse(await fs.readFile(lockFile, 'utf8'))).toEqual(lock.info);
       await lock.release();
       expect(await fs.readdir(dir)).toEqual([]);
+    });
+
+    it('refused attempts close every record file they opened (a run waiting on a lock does not leak descriptors)', async () => {
+      await otherHostLock();
+      faults.records = { opened: 0, closed: 0 };
+      for (let i = 0; i < 3; i++) await refusal(acquire());
+      fault(
+        'link',
+        () => true,
+        () => Promise.reject(errno('EPERM')),
+      );
+      await refusal(acquire());
+      expect(faults.records).toEqual({ opened: 4, closed: 4 });
     });
 
     it('temp files beside the lock that cannot be listed are left for later: the lock is still taken', async () => {
