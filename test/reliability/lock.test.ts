@@ -5,23 +5,15 @@
  * is handled; and SIGINT / SIGTERM stop an apply cleanly (exit 130 / 143, state true to
  * the server). The library cases at the end run src/state/lock.ts in-process.
  */
-import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { describe, it, expect, beforeAll, afterAll, beforeEach } from 'vitest';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CallformError } from '../../src/errors.js';
-import {
-  acquireStateLock,
-  describeHolder,
-  forceUnlock,
-  type AcquireOptions,
-  type LockInfo,
-  type StateLock,
-} from '../../src/state/lock.js';
+import { acquireStateLock, describeHolder, forceUnlock, type LockInfo, type StateLock } from '../../src/state/lock.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import {
   createProject,
@@ -40,6 +32,7 @@ import {
 } from '../support/project.js';
 import { lockLeftovers } from '../support/cli-case.js';
 import { parseJson } from '../support/json.js';
+import { deadPid, holder, lockScene, refusal, type LockScene } from '../support/lock-fixtures.js';
 
 const SCENE = 'scene-lock';
 type Settings = { taskCreateSetting: Record<string, unknown>; funcFlag: Record<string, unknown> };
@@ -446,43 +439,17 @@ describe('state lock across processes', () => {
 
 /** The lock library in this process (src/), with injected clocks where time matters. */
 describe('state lock (library)', () => {
+  let scene: LockScene;
   let dir: string;
   let statePath: string;
   let lockFile: string;
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'callform-lockunit-'));
-    statePath = path.join(dir, 'callform.state.json');
-    lockFile = `${statePath}.lock`;
+    scene = await lockScene('callform-lockunit-');
+    ({ dir, statePath, lockFile } = scene);
   });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid;
-  const holder = (over: Partial<LockInfo> = {}): LockInfo => ({
-    id: randomUUID(),
-    operation: 'apply',
-    pid: process.ppid,
-    host: hostname(),
-    since: '2026-11-02T10:00:00.000Z',
-    ...over,
-  });
-  async function writeLock(info: LockInfo, ageMs = 0): Promise<void> {
-    await writeFile(lockFile, JSON.stringify(info) + '\n');
-    if (ageMs) await utimes(lockFile, new Date(Date.now() - ageMs), new Date(Date.now() - ageMs));
-  }
-  const acquire = (over: Partial<AcquireOptions> = {}) =>
-    acquireStateLock(statePath, { operation: 'apply', timeoutMs: 0, ...over });
-  const refusal = (p: Promise<unknown>) =>
-    p.then(
-      () => {
-        throw new Error('expected the lock to be refused');
-      },
-      (err: CallformError) => err,
-    );
 
   it('the lock file is the holder record; release removes it and leaves nothing', async () => {
-    const lock = await acquire();
+    const lock = await scene.acquire();
     expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8'))).toEqual(lock.info);
     expect(lock.info).toMatchObject({ operation: 'apply', pid: process.pid, host: hostname() });
     await lock.release();
@@ -491,8 +458,8 @@ describe('state lock (library)', () => {
   });
 
   it('a live holder is named; --lock-timeout waits for it to release', async () => {
-    const first = await acquire();
-    const err = await refusal(acquire());
+    const first = await scene.acquire();
+    const err = await refusal(scene.acquire());
     expect(err.message).toBe(`state is locked: ${describeHolder(first.info)}`);
     expect(err.message).toMatch(
       new RegExp(`apply \\(lock ID ${first.info.id}\\) by pid ${process.pid} on .+ since \\d{4}-`),
@@ -500,58 +467,58 @@ describe('state lock (library)', () => {
     expect(err.hint).toContain(`callform force-unlock ${first.info.id}`);
     setTimeout(() => void first.release(), 300);
     const waits: unknown[] = [];
-    const second = await acquire({ timeoutMs: 10_000, onWait: (h) => waits.push(h) });
+    const second = await scene.acquire({ timeoutMs: 10_000, onWait: (h) => waits.push(h) });
     expect(waits).toEqual([first.info]); // said once, naming the holder
     expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8')).id).toBe(second.info.id);
     await second.release();
   });
 
   it('a dead holder on this host is broken at once', async () => {
-    await writeLock(holder({ pid: deadPid() }));
-    const lock = await acquire();
+    await scene.writeLock(holder({ pid: deadPid() }));
+    const lock = await scene.acquire();
     expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8')).id).toBe(lock.info.id);
     await lock.release();
     expect(await readdir(dir)).toEqual([]);
   });
 
   it('a lock naming our own pid but not held by this process (an earlier process with the same pid) is broken', async () => {
-    await writeLock(holder({ pid: process.pid }));
-    const lock = await acquire();
+    await scene.writeLock(holder({ pid: process.pid }));
+    const lock = await scene.acquire();
     await lock.release();
   });
 
   it('a live holder on this host is respected until it stops refreshing for 10 s (injected clock)', async () => {
     const other = holder(); // our parent process: alive
-    await writeLock(other);
-    expect((await refusal(acquire())).message).toContain(`by pid ${other.pid} on ${hostname()}`);
-    expect((await refusal(acquire({ now: () => Date.now() + 9_000 }))).message).toContain(other.id);
-    const lock = await acquire({ now: () => Date.now() + 10_500 });
+    await scene.writeLock(other);
+    expect((await refusal(scene.acquire())).message).toContain(`by pid ${other.pid} on ${hostname()}`);
+    expect((await refusal(scene.acquire({ now: () => Date.now() + 9_000 }))).message).toContain(other.id);
+    const lock = await scene.acquire({ now: () => Date.now() + 10_500 });
     await lock.release();
   });
 
   it('a holder on another host is respected while fresh and broken once stale (injected clock)', async () => {
     const other = holder({ host: 'ci-runner-7', pid: deadPid() }); // a dead pid here says nothing about another host
-    await writeLock(other);
-    expect((await refusal(acquire())).message).toBe(`state is locked: ${describeHolder(other)}`);
+    await scene.writeLock(other);
+    expect((await refusal(scene.acquire())).message).toBe(`state is locked: ${describeHolder(other)}`);
     // Waiting: a fake clock and sleep, so the 5 s wait takes no time.
     const mtime = (await stat(lockFile)).mtimeMs;
     let t = Date.now();
     const t0 = t;
     const fake = { now: () => t, sleep: async (ms: number) => void (t += ms) };
-    expect((await refusal(acquire({ timeoutMs: 5_000, ...fake }))).message).toContain('ci-runner-7');
+    expect((await refusal(scene.acquire({ timeoutMs: 5_000, ...fake }))).message).toContain('ci-runner-7');
     expect(t - t0).toBe(5_000); // waited exactly the timeout (fake time)
     // Waiting long enough: the lock turns stale (no refresh for 10 s) and is broken.
-    const lock = await acquire({ timeoutMs: 60_000, ...fake });
+    const lock = await scene.acquire({ timeoutMs: 60_000, ...fake });
     expect(t - mtime).toBeGreaterThan(10_000);
     expect(t - mtime).toBeLessThanOrEqual(10_250); // at the first look after it turned stale
     await lock.release();
     // Really aged (no injected clock) works the same.
-    await writeLock(other, 11_000);
-    await (await acquire()).release();
+    await scene.writeLock(other, 11_000);
+    await (await scene.acquire()).release();
   });
 
   it('the holder refreshes the lock (heartbeat), so a long run is not stale', async () => {
-    const lock = await acquire({ refreshMs: 20 });
+    const lock = await scene.acquire({ refreshMs: 20 });
     const past = new Date(Date.now() - 60_000);
     await utimes(lockFile, past, past);
     await waitFor(async () => Date.now() - (await stat(lockFile)).mtimeMs < 5_000, {
@@ -564,8 +531,8 @@ describe('state lock (library)', () => {
   it('two runs breaking the same dead lock at the same time: exactly one gets it', async () => {
     const dead = deadPid();
     for (let round = 0; round < 30; round++) {
-      await writeLock(holder({ pid: dead }));
-      const results = await Promise.allSettled([acquire(), acquire()]);
+      await scene.writeLock(holder({ pid: dead }));
+      const results = await Promise.allSettled([scene.acquire(), scene.acquire()]);
       const won = results.filter((r): r is PromiseFulfilledResult<StateLock> => r.status === 'fulfilled');
       expect(
         won.length,
@@ -582,7 +549,7 @@ describe('state lock (library)', () => {
   it('force-unlock: refuses when unlocked or for a wrong ID, removes only the named lock', async () => {
     expect((await refusal(forceUnlock(statePath, 'x'))).message).toMatch(/not locked/);
     const other = holder({ host: 'ci-runner-7' });
-    await writeLock(other);
+    await scene.writeLock(other);
     const wrong = await refusal(forceUnlock(statePath, 'not-the-id'));
     expect(wrong.message).toBe(`lock ID not-the-id does not match the current lock (${describeHolder(other)})`);
     expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8'))).toEqual(other);
@@ -592,9 +559,9 @@ describe('state lock (library)', () => {
 
   it("force-unlock of a live run: it is told (once), carries on, and its release keeps the new holder's lock", async () => {
     const compromised: string[] = [];
-    const a = await acquire({ refreshMs: 20, onCompromised: (e) => compromised.push(e.message) });
+    const a = await scene.acquire({ refreshMs: 20, onCompromised: (e) => compromised.push(e.message) });
     await forceUnlock(statePath, a.info.id);
-    const b = await acquire();
+    const b = await scene.acquire();
     await waitFor(() => compromised.length > 0, { timeoutMs: 5_000, what: 'the heartbeat to notice' });
     expect(compromised[0]).toMatch(/was removed|now belongs to/);
     await a.release();
@@ -606,9 +573,9 @@ describe('state lock (library)', () => {
 
   it('a release that finds its lock replaced (before any heartbeat) reports it and deletes nothing', async () => {
     const compromised: string[] = [];
-    const a = await acquire({ onCompromised: (e) => compromised.push(e.message) });
+    const a = await scene.acquire({ onCompromised: (e) => compromised.push(e.message) });
     await forceUnlock(statePath, a.info.id);
-    const b = await acquire();
+    const b = await scene.acquire();
     await a.release();
     expect(compromised).toEqual([`${lockFile} now belongs to ${describeHolder(b.info)}`]);
     expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8')).id).toBe(b.info.id);
@@ -617,11 +584,11 @@ describe('state lock (library)', () => {
 
   it('a lock file without a valid record (not written by callform) is reported, and breaks once stale', async () => {
     await writeFile(lockFile, '');
-    const err = await refusal(acquire());
+    const err = await refusal(scene.acquire());
     expect(err.message).toBe('state is locked: an unknown process');
     expect(err.hint).toMatch(/no valid holder record/);
     expect((await refusal(forceUnlock(statePath, 'x'))).message).toMatch(/no holder record/);
-    await (await acquire({ now: () => Date.now() + 11_000 })).release();
+    await (await scene.acquire({ now: () => Date.now() + 11_000 })).release();
   });
 
   it('temp files of killed runs are swept by the next holder: dead pid here at once, others once 10 s old', async () => {
@@ -632,20 +599,14 @@ describe('state lock (library)', () => {
     for (const f of [deadHere, freshElsewhere, oldElsewhere]) await writeFile(f, '');
     await utimes(oldElsewhere, new Date(Date.now() - 11_000), new Date(Date.now() - 11_000));
     await writeFile(`${statePath}.other`, 'not ours');
-    await (await acquire()).release();
+    await (await scene.acquire()).release();
     expect((await readdir(dir)).sort()).toEqual([path.basename(freshElsewhere), 'callform.state.json.other'].sort());
   });
 
   describe("an older callform's lock (a .lock directory, holder in .lock.info)", () => {
-    async function writeLegacy(info: LockInfo | null, ageMs = 0): Promise<void> {
-      await mkdir(lockFile);
-      if (info) await writeFile(`${statePath}.lock.info`, JSON.stringify(info) + '\n');
-      if (ageMs) await utimes(lockFile, new Date(Date.now() - ageMs), new Date(Date.now() - ageMs));
-    }
-
     it('a dead holder on this host is broken at once (and its .lock.info removed)', async () => {
-      await writeLegacy(holder({ pid: deadPid() }));
-      const lock = await acquire();
+      await scene.writeLegacy(holder({ pid: deadPid() }));
+      const lock = await scene.acquire();
       expect(parseJson<LockInfo>(await readFile(lockFile, 'utf8')).id).toBe(lock.info.id);
       expect(existsSync(`${statePath}.lock.info`)).toBe(false);
       await lock.release();
@@ -654,20 +615,20 @@ describe('state lock (library)', () => {
 
     it('a live holder is named, and force-unlock with its ID removes it', async () => {
       const other = holder({ host: 'ci-runner-7' });
-      await writeLegacy(other);
-      expect((await refusal(acquire())).message).toBe(`state is locked: ${describeHolder(other)}`);
+      await scene.writeLegacy(other);
+      expect((await refusal(scene.acquire())).message).toBe(`state is locked: ${describeHolder(other)}`);
       expect(await forceUnlock(statePath, other.id)).toEqual(other);
       expect(await readdir(dir)).toEqual([]);
     });
 
     it('no holder record: "an unknown process" while fresh, broken once not refreshed for 10 s', async () => {
-      await writeLegacy(null);
-      const err = await refusal(acquire());
+      await scene.writeLegacy(null);
+      const err = await refusal(scene.acquire());
       expect(err.message).toBe('state is locked: an unknown process');
       expect(err.hint).toMatch(/no holder record \(an older callform/);
-      await (await acquire({ now: () => Date.now() + 10_500 })).release();
-      await writeLegacy(null, 11_000);
-      await (await acquire()).release();
+      await (await scene.acquire({ now: () => Date.now() + 10_500 })).release();
+      await scene.writeLegacy(null, 11_000);
+      await (await scene.acquire()).release();
       expect(await readdir(dir)).toEqual([]);
     });
   });

@@ -200,7 +200,7 @@ export interface CliResult {
   stderr: string;
   /** True when the helper had to kill the process because `timeoutMs` passed. */
   timedOut: boolean;
-  /** Wall time from spawn to exit, ms (for messages and reports, never for assertions; runCli sets it). */
+  /** Wall time from spawn to exit, ms (for messages and reports, never for assertions). */
   ms?: number;
 }
 
@@ -232,23 +232,40 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
   return env;
 }
 
-/** Starts `node dist/cli.js ...args` (node itself is the child, so signals reach callform directly). */
-export function spawnCli(args: string[], options: SpawnOptions): RunningCli {
+/** A child's output, collected as it comes. */
+export interface CollectedOutput {
+  stdout: () => string;
+  stderr: () => string;
+  /** True once the process has exited and its pipes closed. */
+  exited: () => boolean;
+  /** Resolves when the process has exited and its pipes closed; SIGKILLs it after `timeoutMs`. */
+  done: Promise<CliResult>;
+}
+
+/**
+ * Collects a spawned child's stdout and stderr as text until it exits, killing it after
+ * `timeoutMs`. `onChange` runs when stdout grows and when the child exits (for waiters).
+ */
+export function collectOutput(
+  child: ChildProcessWithoutNullStreams,
+  timeoutMs: number,
+  onChange: () => void = () => undefined,
+): CollectedOutput {
   const started = Date.now();
-  const child = spawn(process.execPath, [cliPath(), ...args], {
-    cwd: options.cwd,
-    env: cliEnv(options.env),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
   let stdout = '';
   let stderr = '';
   let timedOut = false;
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  let exited = false;
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    onChange();
+  });
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin.on('error', () => undefined);
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill('SIGKILL');
-  }, options.timeoutMs ?? 60_000);
+  }, timeoutMs);
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', (err) => {
       clearTimeout(timer);
@@ -256,12 +273,24 @@ export function spawnCli(args: string[], options: SpawnOptions): RunningCli {
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      exited = true;
+      onChange();
       resolve({ code, signal, stdout, stderr, timedOut, ms: Date.now() - started });
     });
   });
-  child.stdin.on('error', () => undefined);
+  return { stdout: () => stdout, stderr: () => stderr, exited: () => exited, done };
+}
+
+/** Starts `node dist/cli.js ...args` (node itself is the child, so signals reach callform directly). */
+export function spawnCli(args: string[], options: SpawnOptions): RunningCli {
+  const child = spawn(process.execPath, [cliPath(), ...args], {
+    cwd: options.cwd,
+    env: cliEnv(options.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const out = collectOutput(child, options.timeoutMs ?? 60_000);
   child.stdin.end(options.input ?? '');
-  return { child, pid: child.pid!, stdout: () => stdout, stderr: () => stderr, done };
+  return { child, pid: child.pid!, stdout: out.stdout, stderr: out.stderr, done: out.done };
 }
 
 export function runCli(args: string[], options: SpawnOptions): Promise<CliResult> {

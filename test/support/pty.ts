@@ -6,7 +6,7 @@
  * the CLI's exit code (128 + N when a signal N killed it).
  */
 import { spawn } from 'node:child_process';
-import { cliEnv, cliPath, type CliResult } from './project.js';
+import { cliEnv, cliPath, collectOutput, type CliResult } from './project.js';
 
 const RELAY = String.raw`
 import fcntl, os, pty, select, signal, struct, sys, termios
@@ -59,52 +59,30 @@ export function spawnCliInPty(
     env: cliEnv(options.env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  let screen = '';
-  let stderr = '';
-  let exited = false;
   const waiters = new Set<() => void>();
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    screen += d;
+  const out = collectOutput(child, options.timeoutMs ?? 30_000, () => {
     for (const w of waiters) w();
   });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  child.stdin.on('error', () => undefined);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill('SIGKILL');
-  }, options.timeoutMs ?? 30_000);
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      exited = true;
-      for (const w of waiters) w();
-      resolve({ code, signal, stdout: screen, stderr, timedOut });
-    });
-  });
   return {
-    screen: () => screen,
+    screen: out.stdout,
     type: (keys) => child.stdin.write(keys),
     signal: (s) => child.kill(s),
     waitFor: (text) =>
       new Promise<void>((resolve, reject) => {
         const check = () => {
+          const screen = out.stdout();
           if (typeof text === 'string' ? screen.includes(text) : text.test(screen)) {
             waiters.delete(check);
             resolve();
-          } else if (exited) {
+          } else if (out.exited()) {
             waiters.delete(check);
-            reject(new Error(`the CLI exited before ${String(text)} appeared:\n${screen}\n${stderr}`));
+            reject(new Error(`the CLI exited before ${String(text)} appeared:\n${screen}\n${out.stderr()}`));
           }
         };
         waiters.add(check);
         check();
       }),
-    done,
+    done: out.done,
   };
 }
 

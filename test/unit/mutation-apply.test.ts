@@ -5,7 +5,13 @@
  * time. Written to kill the mutants `npm run mutate` found alive (docs/testing.md).
  */
 import { describe, it, expect } from 'vitest';
-import { applyPlan, type ApplyClient, type ApplyOptions, type TaskResult } from '../../src/apply/apply.js';
+import {
+  applyPlan,
+  unexecutedResults,
+  type ApplyClient,
+  type ApplyOptions,
+  type TaskResult,
+} from '../../src/apply/apply.js';
 import { pausedTimes, callsPerSecond } from '../../src/apply/report.js';
 import { buildPlan } from '../../src/plan/plan.js';
 import { StateWriter } from '../../src/state/writer.js';
@@ -82,16 +88,15 @@ const entry = (maxCall: number, over: Partial<TaskState> = {}): TaskState => ({
   ...over,
 });
 
-async function run(
-  p: ReturnType<typeof platform>,
-  tasks: DesiredTask[],
-  opts: {
-    state?: Partial<CallformState>;
-    remote?: Record<string, number | null>;
-    offline?: boolean;
-    options?: Partial<ApplyOptions>;
-  } = {},
-) {
+interface Scene {
+  state?: Partial<CallformState>;
+  remote?: Record<string, number | null>;
+  offline?: boolean;
+  options?: Partial<ApplyOptions>;
+}
+
+/** The plan for `tasks` against a state and a listing (the scene), made at the platform's time. */
+function planFor(p: ReturnType<typeof platform>, tasks: DesiredTask[], opts: Scene = {}) {
   const initial: CallformState = { version: 2, lineage: LINEAGE, serial: 1, tasks: {}, ...opts.state };
   const remoteStatus = opts.remote ?? {};
   const remote = new Map(
@@ -109,6 +114,11 @@ async function run(
     toolVersion: 't',
     now: p.now(),
   });
+  return { initial, plan };
+}
+
+async function run(p: ReturnType<typeof platform>, tasks: DesiredTask[], opts: Scene = {}) {
+  const { initial, plan } = planFor(p, tasks, opts);
   const writes: CallformState[] = [];
   const writer = new StateWriter('/unused', initial, async (_p, s) => void writes.push(structuredClone(s)));
   const progress: string[] = [];
@@ -566,6 +576,60 @@ describe('applyPlan: owed resumes', () => {
       remote: { a: 5 },
     });
     expect(progress.map((l) => l.split(' ')[1])).toEqual(['1/1', '2/1']);
+  });
+});
+
+describe('unexecutedResults (a cancelled apply)', () => {
+  it('every task and owed resume gets its outcome; nothing held back goes ahead; sorted, counted, nothing sent', () => {
+    const p = platform({ status: {} });
+    const { plan } = planFor(
+      p,
+      [
+        desired('e-update', 2),
+        desired('a-blocked', 2, { lifecycle: {}, funcFlag: { phoneEncrypt: true } }),
+        desired('c-missing', 2),
+        desired('d-same', 1),
+      ],
+      {
+        state: {
+          tasks: { 'e-update': entry(1), 'a-blocked': entry(1), 'd-same': entry(1), 'b-gone': entry(1) },
+          owedResumes: {
+            'e-update': { since: '2026-11-24T00:00:00.000Z', phase: 'paused' },
+            'f-owed': { since: '2026-11-24T00:00:00.000Z', phase: 'paused' },
+          },
+        },
+        remote: { 'e-update': 1, 'a-blocked': 2, 'd-same': 1 },
+      },
+    );
+    const result = unexecutedResults(plan, 'cancelled');
+    const r = byId(result.results);
+    expect(r['a-blocked']).toMatchObject({ outcome: 'blocked', calls: 0 });
+    expect(r['a-blocked'].message).toMatch(/^task is 2 \(running\)/);
+    expect(r['a-blocked'].warnings).toHaveLength(1);
+    expect(r['c-missing']).toMatchObject({ outcome: 'failed', calls: 0, warnings: [] });
+    expect(r['c-missing'].message).toMatch(/^task not found on NXCloud/);
+    expect(r['d-same']).toEqual({ userTaskID: 'd-same', outcome: 'unchanged', calls: 0, warnings: [] });
+    for (const id of ['b-gone', 'e-update', 'f-owed'])
+      expect(r[id], id).toEqual({ userTaskID: id, outcome: 'skipped', message: 'cancelled', calls: 0, warnings: [] });
+    expect(result.results.map((x) => x.userTaskID)).toEqual([
+      'a-blocked',
+      'b-gone',
+      'c-missing',
+      'd-same',
+      'e-update',
+      'f-owed',
+    ]);
+    expect(result.counts).toEqual({
+      applied: 0,
+      blocked: 1,
+      failed: 1,
+      unchanged: 1,
+      forgotten: 0,
+      skipped: 3,
+      resumed: 0,
+    });
+    expect([result.interrupted, result.updateCalls]).toEqual([false, 0]);
+    expect(p.log).toEqual([]);
   });
 });
 

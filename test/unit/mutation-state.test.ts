@@ -4,26 +4,23 @@
  * readState's refusals. Written to kill the mutants `npm run mutate` found alive
  * (docs/testing.md).
  */
-import { describe, it, expect, afterAll, afterEach, vi } from 'vitest';
-import { mkdtemp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { describe, it, expect, afterEach, vi } from 'vitest';
+import { mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { withUnconfirmed, appliedEntry } from '../../src/state/entry.js';
 import { StateWriter } from '../../src/state/writer.js';
-import { readState, writeStateFile, emptyState, STATE_VERSION } from '../../src/state/state.js';
+import {
+  readState,
+  writeStateFile,
+  emptyState,
+  stateDirectoryHint,
+  stateDirectoryProblem,
+  STATE_VERSION,
+} from '../../src/state/state.js';
+import { tempDir } from '../support/temp.js';
 import { TOOL_VERSION } from '../../src/version.js';
 import { CallformError } from '../../src/errors.js';
 import type { CallformState, TaskState } from '../../src/generated/state.js';
-
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(path.join(tmpdir(), 'callform-mut-state-'));
-  dirs.push(d);
-  return d;
-}
 
 const LINEAGE = '00000000-0000-4000-8000-000000000000';
 const entry = (over: Partial<TaskState> = {}): TaskState => ({
@@ -296,7 +293,7 @@ describe('StateWriter', () => {
   });
 
   it('by default it writes the state file itself', async () => {
-    const file = path.join(await tempDir(), 'callform.state.json');
+    const file = path.join(await tempDir('callform-mut-state-'), 'callform.state.json');
     const writer = new StateWriter(file, state());
     writer.forget('a');
     await writer.flush();
@@ -311,9 +308,37 @@ describe('StateWriter', () => {
   });
 });
 
+describe('stateDirectoryProblem (where apply, its lock and doctor need the state file to go)', () => {
+  it('none for an existing directory; says which directory is missing, not a directory, or unreadable', async () => {
+    const dir = await tempDir('callform-mut-state-');
+    expect(await stateDirectoryProblem(path.join(dir, 's.json'))).toBeNull();
+    const missing = path.join(dir, 'no');
+    expect(await stateDirectoryProblem(path.join(missing, 's.json'))).toBe(
+      `the state file's directory ${missing} does not exist`,
+    );
+    const file = path.join(dir, 'a-file');
+    await writeFile(file, '');
+    expect(await stateDirectoryProblem(path.join(file, 's.json'))).toBe(
+      `${file}, where the state file goes, is not a directory`,
+    );
+    // Below a file: ENOTDIR, which is "does not exist" as well.
+    expect(await stateDirectoryProblem(path.join(file, 'sub', 's.json'))).toBe(
+      `the state file's directory ${path.join(file, 'sub')} does not exist`,
+    );
+    const loop = path.join(dir, 'loop');
+    await symlink(loop, loop);
+    expect(await stateDirectoryProblem(path.join(loop, 's.json'))).toMatch(
+      new RegExp(`^the state file's directory ${loop} cannot be read: ELOOP: `),
+    );
+    expect(stateDirectoryHint(path.join(missing, 's.json'))).toBe(
+      `create the directory (mkdir -p ${missing}), or set "state" in the settings file to a path in an existing directory`,
+    );
+  });
+});
+
 describe('readState / writeStateFile', () => {
   it('no file: an empty state that does not exist yet', async () => {
-    const dir = await tempDir();
+    const dir = await tempDir('callform-mut-state-');
     const { state: s, exists } = await readState(path.join(dir, 'none.json'));
     expect(exists).toBe(false);
     expect(s).toMatchObject({ version: 2, serial: 0, tasks: {} });
@@ -323,7 +348,7 @@ describe('readState / writeStateFile', () => {
   });
 
   it('writes atomically, pretty, ending in a newline, readable back; a large file reads whole', async () => {
-    const dir = await tempDir();
+    const dir = await tempDir('callform-mut-state-');
     const file = path.join(dir, 's.json');
     const tasks: CallformState['tasks'] = {};
     for (let i = 0; i < 3000; i++) tasks[`task-${i}`] = entry({ taskCreateSetting: { taskName: 'é'.repeat(50) } });
@@ -337,7 +362,7 @@ describe('readState / writeStateFile', () => {
   });
 
   it('refuses a newer version, untouched', async () => {
-    const dir = await tempDir();
+    const dir = await tempDir('callform-mut-state-');
     const file = path.join(dir, 's.json');
     await writeFile(file, JSON.stringify({ ...state(), version: 3 }));
     await expect(readState(file, 'shown.json')).rejects.toMatchObject({
@@ -347,7 +372,7 @@ describe('readState / writeStateFile', () => {
   });
 
   it('refuses an invalid state, listing at most ten problems located in the file', async () => {
-    const dir = await tempDir();
+    const dir = await tempDir('callform-mut-state-');
     const file = path.join(dir, 's.json');
     const tasks: Record<string, unknown> = {};
     for (let i = 0; i < 12; i++) tasks[`t${i}`] = { sceneID: 5 };
@@ -364,7 +389,7 @@ describe('readState / writeStateFile', () => {
   });
 
   it('an invalid state shown under a name without .json is still located', async () => {
-    const dir = await tempDir();
+    const dir = await tempDir('callform-mut-state-');
     const file = path.join(dir, 'state');
     await writeFile(file, '{\n  "version": 2,\n  "serial": "x"\n}\n');
     const err = (await readState(file).catch((e: unknown) => e)) as CallformError;
@@ -372,14 +397,14 @@ describe('readState / writeStateFile', () => {
   });
 
   it('null or a non-object is refused as not a valid state', async () => {
-    const dir = await tempDir();
+    const dir = await tempDir('callform-mut-state-');
     const file = path.join(dir, 's.json');
     await writeFile(file, 'null');
     await expect(readState(file)).rejects.toThrow(`state file ${file} is not a valid callform state:`);
   });
 
   it('broken JSON: where it breaks; a message without a position is kept as is', async () => {
-    const dir = await tempDir();
+    const dir = await tempDir('callform-mut-state-');
     const file = path.join(dir, 's.json');
     await writeFile(file, '{\n  "a": 1,\n  oops\n}');
     const err = (await readState(file).catch((e: unknown) => e)) as CallformError;
@@ -397,7 +422,7 @@ describe('readState / writeStateFile', () => {
   });
 
   it('a state path that cannot be read names the settings key', async () => {
-    const dir = await tempDir();
+    const dir = await tempDir('callform-mut-state-');
     await mkdir(path.join(dir, 'd.json'));
     const err = (await readState(path.join(dir, 'd.json'), 'shown.json').catch((e: unknown) => e)) as CallformError;
     expect(err.message).toMatch(/^cannot read state file shown\.json: /);
