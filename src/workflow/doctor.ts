@@ -8,7 +8,6 @@ import path from 'node:path';
 import { ApiError } from '../api/errors.js';
 import type { HttpPost } from '../api/client.js';
 import { credentialsFromEnv } from '../config/settings.js';
-import { describeHolder } from '../state/lock.js';
 import type { LoadedState } from '../state/state.js';
 import { CallformError, errorMessage } from '../errors.js';
 import { createClient, loadProjectState, loadProjectTasks, openProject, type Project } from './project.js';
@@ -151,11 +150,11 @@ async function lockCheck(project: Project, now: number): Promise<Found> {
     if (!status.locked) return ok('not locked');
     if (status.breakable)
       return warn(
-        `locked by ${describeHolder(status.holder)}, but ${status.breakable}: the next apply breaks it`,
+        `locked by ${project.state.describeHolder(status.holder)}, but ${status.breakable}: the next apply breaks it`,
         'nothing to do',
       );
     return warn(
-      `locked by ${describeHolder(status.holder)}`,
+      `locked by ${project.state.describeHolder(status.holder)}`,
       status.holder
         ? `wait for that run; if it is gone, callform force-unlock ${status.holder.id}`
         : 'wait 10 s (a lock without holder record expires), or remove the lock file if no callform run is active',
