@@ -25,8 +25,8 @@ export type StateSetting =
   | { backend: 'file'; path: string }
   | { backend: 'postgres'; urlEnv: string; schema: string; name: string; skipSchemaCreation: boolean };
 
-export const DEFAULT_STATE_FILE = 'callform.state.json';
-export const DEFAULT_URL_ENV = 'CALLFORM_DATABASE_URL';
+const DEFAULT_STATE_FILE = 'callform.state.json';
+const DEFAULT_URL_ENV = 'CALLFORM_DATABASE_URL';
 
 /**
  * The `state` setting as written (a path, or a postgres object; absent: the default file),
@@ -65,12 +65,19 @@ export interface StateBackend {
    * state has the same lineage and a lower serial (compare-and-swap), whatever the lock says.
    */
   write(state: CallformState): Promise<void>;
+  /**
+   * Replaces the state as a whole (state push, under the lock, after its checks): only if
+   * the store still holds `expected` (null: no state yet).
+   */
+  replace(state: CallformState, expected: { lineage: string; serial: number } | null): Promise<void>;
   lock(options: BackendLockOptions): Promise<StateLock>;
   lockStatus(now?: number): Promise<LockStatus>;
   /** A holder record as the "state is locked" message shows it. */
   describeHolder(holder: LockInfo | null): string;
   /** File backend only: Postgres locks die with the holder's connection. */
   forceUnlock(id: string): Promise<LockInfo>;
+  /** Where the store is, for doctor (Postgres: database, server version, schema version; no credentials). */
+  describeStore(): Promise<string>;
   /** Why apply could not save the state here (doctor), or null. */
   writeProblem(): Promise<StoreProblem | null>;
   /** Records one apply; called after the run's state is saved. */

@@ -30,6 +30,11 @@ export class FileStateBackend implements StateBackend {
     return writeStateFile(this.path, state);
   }
 
+  /** Under the lock nobody else writes the file: the atomic replace is enough. */
+  replace(state: CallformState): Promise<void> {
+    return writeStateFile(this.path, state);
+  }
+
   lock(options: AcquireOptions) {
     return acquireStateLock(this.path, options);
   }
@@ -44,6 +49,10 @@ export class FileStateBackend implements StateBackend {
 
   forceUnlock(id: string) {
     return forceUnlock(this.path, id);
+  }
+
+  describeStore(): Promise<string> {
+    return Promise.resolve(`state file ${this.display}`);
   }
 
   async writeProblem(): Promise<StoreProblem | null> {

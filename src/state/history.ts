@@ -12,7 +12,7 @@ import { isChange } from '../model/plan.js';
 import { maskValue } from '../model/redact.js';
 import type { ApplyResult } from '../apply/apply.js';
 
-export type RunOutcome = 'complete' | 'partial' | 'interrupted' | 'failed';
+type RunOutcome = 'complete' | 'partial' | 'interrupted' | 'failed';
 
 export interface FieldChange {
   field: string;
@@ -20,7 +20,7 @@ export interface FieldChange {
   after: unknown;
 }
 
-export interface HistoryTask {
+interface HistoryTask {
   userTaskID: string;
   /** The plan's action, or resume for a resume owed from an earlier run. */
   action: TaskPlan['action'] | 'resume';
@@ -52,6 +52,8 @@ export interface HistoryRun {
 }
 
 export interface HistoryQuery {
+  /** Only the run with this id. */
+  id?: string;
   /** Only runs that changed (or tried) this task. */
   task?: string;
   since?: Date;
@@ -79,7 +81,7 @@ export function gitCommit(cwd: string): Promise<string | null> {
   });
 }
 
-export function planDigest(plan: CallformPlan): string {
+function planDigest(plan: CallformPlan): string {
   return createHash('sha256').update(JSON.stringify(plan.tasks)).digest('hex');
 }
 
@@ -144,6 +146,7 @@ export function historyRun(
 export function selectRuns(runs: HistoryRun[], query: HistoryQuery): HistoryRun[] {
   const since = query.since?.getTime();
   return runs
+    .filter((r) => query.id === undefined || r.id === query.id)
     .filter((r) => since === undefined || Date.parse(r.startedAt) >= since)
     .filter((r) => !query.task || r.tasks.some((t) => t.userTaskID === query.task))
     .sort((a, b) => b.startedAt.localeCompare(a.startedAt))

@@ -235,7 +235,6 @@ export class PostgresStateBackend implements StateBackend {
     );
   }
 
-  /** Overwrites the state unconditionally (state push, after its own checks under the lock). */
   async replace(state: CallformState, expected: { lineage: string; serial: number } | null): Promise<void> {
     await this.ensureSchema();
     const text = JSON.stringify(state);
@@ -404,12 +403,17 @@ export class PostgresStateBackend implements StateBackend {
   }
 
   /** doctor: where the database is (no credentials), and its schema version. */
-  async describe(): Promise<string> {
-    const r = await this.query<{ db: string; v: string }>(
-      `SELECT current_database() AS db, current_setting('server_version') AS v`,
-    );
-    const version = await this.schemaVersion();
-    return `database ${r.rows[0].db} (PostgreSQL ${r.rows[0].v}), schema ${this.setting.schema} at version ${version}${version === SCHEMA_VERSION ? '' : ` (callform creates version ${SCHEMA_VERSION} on first apply)`}`;
+  async describeStore(): Promise<string> {
+    try {
+      const r = await this.query<{ db: string; v: string }>(
+        `SELECT current_database() AS db, current_setting('server_version') AS v`,
+      );
+      const version = await this.schemaVersion();
+      const row = r.rows[0];
+      return `${this.display}: database ${row.db} (PostgreSQL ${row.v}), schema ${this.setting.schema} at version ${version}${version === SCHEMA_VERSION ? '' : ` (the first apply creates version ${SCHEMA_VERSION})`}`;
+    } catch (err) {
+      throw this.fail('cannot reach the database', err);
+    }
   }
 
   /** The state names in the schema (state list). */
@@ -459,10 +463,10 @@ export class PostgresStateBackend implements StateBackend {
       if ((await this.schemaVersion()) === 0) return [];
       const runs = await this.query<{ record: HistoryRun }>(
         `SELECT r.record FROM ${this.t('runs')} r
-         WHERE r.state_name = $1 AND ($2::timestamptz IS NULL OR r.started_at >= $2)
+         WHERE r.state_name = $1 AND ($2::timestamptz IS NULL OR r.started_at >= $2) AND ($5::text IS NULL OR r.id = $5)
            AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM ${this.t('run_tasks')} t WHERE t.run_id = r.id AND t.user_task_id = $3))
          ORDER BY r.started_at DESC LIMIT $4`,
-        [this.setting.name, query.since?.toISOString() ?? null, query.task ?? null, query.limit],
+        [this.setting.name, query.since?.toISOString() ?? null, query.task ?? null, query.limit, query.id ?? null],
       );
       const ids = runs.rows.map((r) => r.record.id);
       const tasks = await this.query<{ run_id: string; record: HistoryRun['tasks'][number] }>(
@@ -508,7 +512,7 @@ async function endClient(client: pg.Client): Promise<void> {
   await Promise.race([client.end().catch(() => undefined), sleep(2000)]);
 }
 
-export function describePgHolder(record: LockInfo | null, backendPid: number | null): string {
+function describePgHolder(record: LockInfo | null, backendPid: number | null): string {
   if (!record) return `a run whose holder record is not written yet (database session ${backendPid ?? '?'})`;
   const r = record as Partial<PgLockInfo>;
   return `${record.operation} by ${r.user ?? '?'} (pid ${record.pid} on ${record.host}${r.ciRunUrl ? `, ${r.ciRunUrl}` : ''}) since ${record.since}`;

@@ -51,6 +51,7 @@ export class StateWriter {
    */
   abort(err: Error): void {
     this.failure ??= err;
+    this.wake(); // a drain pausing between writes ends now
   }
 
   /** A task's entry, if the state has one. */
@@ -128,7 +129,9 @@ export class StateWriter {
 
   private schedule(): void {
     this.dirty = true;
-    if (!this.writing) this.writing = this.drain();
+    // Nothing is written after a failure. (A drain that ends without an await would also
+    // clear `writing` before this assignment, leaving a settled promise flush() awaits forever.)
+    if (!this.writing && this.failure === null) this.writing = this.drain();
   }
 
   /**

@@ -18,6 +18,7 @@ export interface Check {
   id:
     | 'settings'
     | 'tasks'
+    | 'backend'
     | 'state'
     | 'lock'
     | 'resumes'
@@ -144,6 +145,21 @@ async function stateCheck(project: Project): Promise<{ found: Found; state?: Loa
   }
 }
 
+/** Postgres: reachable, schema version, write permission (the lock holder is the lock check's). */
+async function backendCheck(project: Project): Promise<Found> {
+  try {
+    const where = await project.state.describeStore();
+    const problem = await project.state.writeProblem();
+    if (problem) return fail(`${where}; ${problem.problem}`, problem.hint);
+    return ok(`${where}; writable`);
+  } catch (err) {
+    return fail(
+      errorMessage(err),
+      err instanceof CallformError && err.hint ? err.hint : 'check the connection string and the database',
+    );
+  }
+}
+
 async function lockCheck(project: Project, now: number): Promise<Found> {
   try {
     const status = await project.state.lockStatus(now);
@@ -152,6 +168,11 @@ async function lockCheck(project: Project, now: number): Promise<Found> {
       return warn(
         `locked by ${project.state.describeHolder(status.holder)}, but ${status.breakable}: the next apply breaks it`,
         'nothing to do',
+      );
+    if (project.state.kind === 'postgres')
+      return warn(
+        `locked by ${project.state.describeHolder(status.holder)}`,
+        'wait for that run; its lock ends with its database session (no force-unlock needed)',
       );
     return warn(
       `locked by ${project.state.describeHolder(status.holder)}`,
@@ -272,6 +293,7 @@ function nodeCheck(): Found {
 const TITLES: Record<Check['id'], string> = {
   settings: 'settings file',
   tasks: 'task files',
+  backend: 'state backend',
   state: 'state',
   lock: 'state lock',
   resumes: 'owed resumes',
@@ -293,6 +315,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const project = settings.project;
   const needsSettings = skip('needs a valid settings file');
   add('tasks', project ? await tasksCheck(project) : needsSettings);
+  // The file backend's checks are the state and lock ones; a database is checked first.
+  if (project?.state.kind === 'postgres') add('backend', await backendCheck(project));
   const state = project ? await stateCheck(project) : { found: needsSettings };
   add('state', state.found);
   add('lock', project ? await lockCheck(project, now()) : needsSettings);

