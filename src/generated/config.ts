@@ -74,7 +74,7 @@ export interface CallformSettings {
  */
 export interface PostgresStateSetting {
   /**
-   * The PostgreSQL backend.
+   * Must be postgres: an object names a PostgreSQL state (a string names a state file).
    */
   backend: 'postgres';
   /**
