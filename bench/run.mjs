@@ -1132,6 +1132,11 @@ await section('7 small rate-limited applies and lock recovery (figures moved out
   }
 });
 
+// ------------------------------------------------------------------ 18. postgres state backend (bench/postgres.mjs)
+await (
+  await import('./postgres.mjs')
+).benchPostgres({ section, figure, runChild, expectOk, startSimProcess, NODE, CLI, tmp, median, round, cliEnv });
+
 // ------------------------------------------------------------------ report
 const totalMs = performance.now() - started;
 const fmt = (f) => (f.value === null || f.value === undefined ? 'n/a' : `${f.value}${f.unit ? ' ' + f.unit : ''}`);
