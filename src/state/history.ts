@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import type { CallformPlan, TaskPlan } from '../model/plan.js';
 import { isChange } from '../model/plan.js';
 import { maskValue } from '../model/redact.js';
@@ -60,9 +61,17 @@ export interface HistoryQuery {
   limit: number;
 }
 
-/** Who ran it: the CI's user, else the OS user. */
+/** Who ran it: the CI's user, else the OS user (from the environment, else the account itself). */
 export function actorFrom(env: NodeJS.ProcessEnv): string | null {
-  return env.GITHUB_ACTOR || env.GITLAB_USER_LOGIN || env.USER || env.USERNAME || null;
+  return env.GITHUB_ACTOR || env.GITLAB_USER_LOGIN || env.USER || env.USERNAME || osUser();
+}
+
+function osUser(): string | null {
+  try {
+    return userInfo().username;
+  } catch {
+    return null; // no passwd entry for this uid (some containers)
+  }
 }
 
 /** The CI run's URL, when a known CI sets enough variables to build it. */

@@ -13,7 +13,7 @@
  *   writer, so no new API call starts (see workflow/apply.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import pg from 'pg';
 import type { CallformState } from '../generated/state.js';
 import { CallformError, errorMessage } from '../errors.js';
@@ -312,7 +312,7 @@ export class PostgresStateBackend implements StateBackend {
         pid: process.pid,
         host: hostname(),
         since: new Date().toISOString(),
-        user: actorFrom(this.env) ?? safeUser(),
+        user: actorFrom(this.env),
         ciRunUrl: ciRunUrl(this.env),
         backendPid: pid,
       };
@@ -494,14 +494,6 @@ export class PostgresStateBackend implements StateBackend {
 function passwordOf(url: string): string | null {
   try {
     return decodeURIComponent(new URL(url).password) || null;
-  } catch {
-    return null;
-  }
-}
-
-function safeUser(): string | null {
-  try {
-    return userInfo().username;
   } catch {
     return null;
   }
