@@ -1137,6 +1137,11 @@ await section('8 create (1k new tasks, 50 ms latency, parallelism 16)', () =>
   benchCreate({ tmp, figure, startSimProcess, cliEnv, openProject, computePlan, executePlan, createClient, round }),
 );
 
+// ------------------------------------------------------------------ 18. postgres state backend (bench/postgres.mjs)
+await (
+  await import('./postgres.mjs')
+).benchPostgres({ section, figure, runChild, expectOk, startSimProcess, NODE, CLI, tmp, median, round, cliEnv });
+
 // ------------------------------------------------------------------ report
 const totalMs = performance.now() - started;
 const fmt = (f) => (f.value === null || f.value === undefined ? 'n/a' : `${f.value}${f.unit ? ' ' + f.unit : ''}`);

@@ -78,8 +78,9 @@ for (const name of names) {
     cwd: schemaDir,
     bannerComment: banner.trim(),
     additionalProperties: false,
-    // task.ts declares every shared definition (TaskCreateSetting is reached only through refs into it).
-    unreachableDefinitions: name === 'task',
+    // task.ts declares every shared definition (TaskCreateSetting is reached only through refs into it);
+    // config.ts its PostgresStateSetting (reached only through the state setting's if/then/else).
+    unreachableDefinitions: name === 'task' || name === 'config',
     style: { singleQuote: true },
   });
   // unreachableDefinitions notes "referenced by `undefined`'s JSON-Schema": noise in the doc comments.
@@ -108,6 +109,8 @@ const ajvOptions = {
 const ajv = new Ajv.default(ajvOptions);
 // "fast" formats: simpler regexes (uri, date-time), validated thousands of times per run.
 addFormats.default(ajv, { mode: 'fast' });
+// json-schema-to-typescript's type override (a union whose branches an if/then/else picks).
+ajv.addKeyword('tsType');
 // Validators needed only sometimes get modules of their own, loaded lazily: the policy's
 // (when a policy is configured) and the plan's (reading a saved plan). Every command
 // loads validators.js, so it holds only what every run needs.

@@ -6,6 +6,7 @@ import { processIo, type Io } from './cli/io.js';
 import type { ApplyCommandOptions, Format, GlobalOptions, ImportCommandOptions, PlanOptions } from './cli/commands.js';
 import { duration, planOutFile, preParse, projectErrorOutput } from './cli/options.js';
 import type { SimCliArgs } from './sim/index.js';
+import { registerStateCommands } from './cli/state.js';
 
 /** Plain decimal digits only: Number() would also take "0x10", "1e2" and " 8 ". */
 function intInRange(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -240,6 +241,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         return ExitCode.Ok;
       })(),
     );
+  registerStateCommands(program, io, global, run);
   projectErrorOutput(program);
   return program;
 }

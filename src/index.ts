@@ -18,6 +18,14 @@ export { loadTasks, mergeDefaults, type LoadedTasks } from './config/load-tasks.
 export { readState, writeStateFile, emptyState } from './state/state.js';
 export { StateWriter } from './state/writer.js';
 export { acquireStateLock, forceUnlock, type StateLock, type LockInfo } from './state/lock.js';
+export {
+  openStateBackend,
+  resolveStateSetting,
+  type StateBackend,
+  type StateSetting,
+  type BackendLockOptions,
+} from './state/backend.js';
+export type { HistoryRun, HistoryQuery } from './state/history.js';
 export { diffSettings, payloadSettings } from './plan/diff.js';
 export { buildPlan, type PlanInput } from './plan/plan.js';
 export { readSavedPlan, writeSavedPlan, staleReason, planStaleness, type Staleness } from './plan/saved-plan.js';

@@ -12,12 +12,11 @@ type SignAlgorithm = NonNullable<CallformSettings['algorithm']>;
 /** adaptive: AIMD concurrency and rate under the parallelism ceiling; fixed: always parallelism in flight. */
 type ConcurrencyMode = NonNullable<CallformSettings['concurrency']>;
 import type { SendMode } from '../model/task.js';
-import type { StateSetting } from '../state/backend.js';
+import { resolveStateSetting, type StateSetting } from '../state/backend.js';
 
 export const MODULE_NAME = 'callform';
 const DEFAULT_ENDPOINT = 'https://nxbot.nxcloud.com';
 export const DEFAULT_TASK_GLOB = 'tasks/**/*.{yaml,yml,json}';
-const DEFAULT_STATE_FILE = 'callform.state.json';
 
 export const SEARCH_PLACES = [
   'package.json',
@@ -218,7 +217,7 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<Resolv
     configFile: found?.filepath ?? null,
     baseDir,
     taskPatterns: s.tasks === undefined ? [DEFAULT_TASK_GLOB] : Array.isArray(s.tasks) ? s.tasks : [s.tasks],
-    state: { backend: 'file', path: path.resolve(baseDir, s.state ?? DEFAULT_STATE_FILE) },
+    state: resolveStateSetting(s.state, baseDir),
     endpoint: endpoint.replace(/\/+$/, ''),
     algorithm,
     parallelism: s.parallelism ?? 8,

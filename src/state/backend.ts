@@ -7,11 +7,47 @@
  */
 import path from 'node:path';
 import type { CallformState } from '../generated/state.js';
+import type { StateSetting as StateSettingValue } from '../generated/config.js';
 import type { LoadedState } from './state.js';
 import type { AcquireOptions, LockInfo, LockStatus, StateLock } from './lock.js';
+import type { HistoryQuery, HistoryRun } from './history.js';
+
+export interface BackendLockOptions extends AcquireOptions {
+  /**
+   * The lock is gone while held (Postgres: its connection dropped, so the server released
+   * it). The run must start no new API call; the calls in flight may finish.
+   */
+  onLost?: (err: Error) => void;
+}
 
 /** The resolved `state` setting: a file path (absolute), or a Postgres state. */
-export type StateSetting = { backend: 'file'; path: string };
+export type StateSetting =
+  | { backend: 'file'; path: string }
+  | { backend: 'postgres'; urlEnv: string; schema: string; name: string; skipSchemaCreation: boolean };
+
+const DEFAULT_STATE_FILE = 'callform.state.json';
+const DEFAULT_URL_ENV = 'CALLFORM_DATABASE_URL';
+
+/**
+ * The `state` setting as written (a path, or a postgres object; absent: the default file),
+ * resolved against the settings file's directory. `environment` names the state when the
+ * object leaves `name` out (per-environment states); without one it is "default".
+ */
+export function resolveStateSetting(
+  value: StateSettingValue | undefined,
+  baseDir: string,
+  environment?: string,
+): StateSetting {
+  if (value === undefined || typeof value === 'string')
+    return { backend: 'file', path: path.resolve(baseDir, value ?? DEFAULT_STATE_FILE) };
+  return {
+    backend: 'postgres',
+    urlEnv: value.urlEnv ?? DEFAULT_URL_ENV,
+    schema: value.schema ?? 'callform',
+    name: value.name ?? environment ?? 'default',
+    skipSchemaCreation: value.skipSchemaCreation ?? false,
+  };
+}
 
 /** A problem that keeps apply from writing the state, with how to fix it. */
 export interface StoreProblem {
@@ -29,12 +65,25 @@ export interface StateBackend {
    * state has the same lineage and a lower serial (compare-and-swap), whatever the lock says.
    */
   write(state: CallformState): Promise<void>;
-  lock(options: AcquireOptions): Promise<StateLock>;
+  /**
+   * Replaces the state as a whole (state push, under the lock, after its checks): only if
+   * the store still holds `expected` (null: no state yet).
+   */
+  replace(state: CallformState, expected: { lineage: string; serial: number } | null): Promise<void>;
+  lock(options: BackendLockOptions): Promise<StateLock>;
   lockStatus(now?: number): Promise<LockStatus>;
+  /** A holder record as the "state is locked" message shows it. */
+  describeHolder(holder: LockInfo | null): string;
   /** File backend only: Postgres locks die with the holder's connection. */
   forceUnlock(id: string): Promise<LockInfo>;
+  /** Where the store is, for doctor (Postgres: database, server version, schema version; no credentials). */
+  describeStore(): Promise<string>;
   /** Why apply could not save the state here (doctor), or null. */
   writeProblem(): Promise<StoreProblem | null>;
+  /** Records one apply; called after the run's state is saved. */
+  appendHistory(run: HistoryRun): Promise<void>;
+  /** Runs newest first, as the query selects them. */
+  readHistory(query: HistoryQuery): Promise<HistoryRun[]>;
   /** Closes connections (a no-op for files). */
   close(): Promise<void>;
 }
@@ -46,6 +95,10 @@ export interface BackendContext {
 
 /** The store the resolved `state` setting names (the Postgres client is loaded only when used). */
 export async function openStateBackend(setting: StateSetting, ctx: BackendContext): Promise<StateBackend> {
-  const { FileStateBackend } = await import('./file-backend.js');
-  return new FileStateBackend(setting.path, path.relative(ctx.cwd, setting.path) || setting.path);
+  if (setting.backend === 'file') {
+    const { FileStateBackend } = await import('./file-backend.js');
+    return new FileStateBackend(setting.path, path.relative(ctx.cwd, setting.path) || setting.path);
+  }
+  const { PostgresStateBackend } = await import('./postgres-backend.js');
+  return new PostgresStateBackend(setting, ctx.env);
 }

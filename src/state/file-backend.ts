@@ -2,7 +2,16 @@
 import type { CallformState } from '../generated/state.js';
 import type { StateBackend, StoreProblem } from './backend.js';
 import { readState, stateDirectoryHint, stateDirectoryProblem, writeStateFile, type LoadedState } from './state.js';
-import { acquireStateLock, forceUnlock, lockStatus, type AcquireOptions, type LockStatus } from './lock.js';
+import {
+  acquireStateLock,
+  describeHolder,
+  forceUnlock,
+  lockStatus,
+  type AcquireOptions,
+  type LockInfo,
+  type LockStatus,
+} from './lock.js';
+import { appendHistoryLine, readHistoryLines, selectRuns, type HistoryQuery, type HistoryRun } from './history.js';
 
 export class FileStateBackend implements StateBackend {
   readonly kind = 'file';
@@ -21,6 +30,11 @@ export class FileStateBackend implements StateBackend {
     return writeStateFile(this.path, state);
   }
 
+  /** Under the lock nobody else writes the file: the atomic replace is enough. */
+  replace(state: CallformState): Promise<void> {
+    return writeStateFile(this.path, state);
+  }
+
   lock(options: AcquireOptions) {
     return acquireStateLock(this.path, options);
   }
@@ -29,13 +43,34 @@ export class FileStateBackend implements StateBackend {
     return lockStatus(this.path, now);
   }
 
+  describeHolder(holder: LockInfo | null): string {
+    return describeHolder(holder);
+  }
+
   forceUnlock(id: string) {
     return forceUnlock(this.path, id);
+  }
+
+  describeStore(): Promise<string> {
+    return Promise.resolve(`state file ${this.display}`);
   }
 
   async writeProblem(): Promise<StoreProblem | null> {
     const problem = await stateDirectoryProblem(this.path);
     return problem ? { problem, hint: stateDirectoryHint(this.path) } : null;
+  }
+
+  /** `<state>.history.jsonl` beside the state file. */
+  get historyPath(): string {
+    return `${this.path}.history.jsonl`;
+  }
+
+  appendHistory(run: HistoryRun): Promise<void> {
+    return appendHistoryLine(this.historyPath, run);
+  }
+
+  async readHistory(query: HistoryQuery): Promise<HistoryRun[]> {
+    return selectRuns(await readHistoryLines(this.historyPath), query);
   }
 
   async close(): Promise<void> {

@@ -87,6 +87,11 @@ export async function readState(statePath: string, displayPath = statePath): Pro
       'check "state" in the settings file: it names the state file (default callform.state.json)',
     );
   }
+  return { state: parseState(text, displayPath), exists: true };
+}
+
+/** A state's JSON text, checked: a corrupt or unknown-version state is refused (the store is left untouched). */
+export function parseState(text: string, displayPath: string, what = 'state file'): CallformState {
   // A BOM (an editor's) is not part of the JSON: drop it, as task and settings files do.
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let value: unknown;
@@ -94,14 +99,14 @@ export async function readState(statePath: string, displayPath = statePath): Pro
     value = JSON.parse(text);
   } catch (err) {
     throw new CallformError(
-      `state file ${displayPath} is not valid JSON (${jsonErrorAt(text, (err as Error).message)})`,
+      `${what} ${displayPath} is not valid JSON (${jsonErrorAt(text, (err as Error).message)})`,
       KEEP,
     );
   }
   const version = (value as { version?: unknown } | null)?.version;
   if (typeof version === 'number' && version > STATE_VERSION) {
     throw new CallformError(
-      `state file ${displayPath} has version ${version}, written by a newer callform; this one understands version ${STATE_VERSION}`,
+      `${what} ${displayPath} has version ${version}, written by a newer callform; this one understands version ${STATE_VERSION}`,
       'upgrade callform; the file was left untouched',
     );
   }
@@ -113,14 +118,14 @@ export async function readState(statePath: string, displayPath = statePath): Pro
       sources: doc ? [{ doc, basePath: [] }] : [],
     });
     throw new CallformError(
-      `state file ${displayPath} is not a valid callform state:\n${issues
+      `${what} ${displayPath} is not a valid callform state:\n${issues
         .slice(0, 10)
         .map((i) => '  ' + formatIssue(i))
         .join('\n')}`,
       KEEP,
     );
   }
-  return { state: value as CallformState, exists: true };
+  return value as CallformState;
 }
 
 /** Atomic replace: temp file in the same directory, fsync, rename. Readers see old or new, never torn. */

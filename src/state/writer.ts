@@ -26,6 +26,8 @@ export class StateWriter {
     readonly statePath: string,
     initial: CallformState,
     private readonly write: (p: string, s: CallformState) => Promise<void> = writeStateFile,
+    /** How the state is named in a write error (default: the file's name). */
+    private readonly label = `file ${path.basename(statePath)}`,
   ) {
     this.state = { ...initial, tasks: { ...initial.tasks } };
   }
@@ -41,6 +43,15 @@ export class StateWriter {
    */
   get failed(): boolean {
     return this.failure !== null;
+  }
+
+  /**
+   * Ends writing for good: the store can no longer be trusted to take writes (Postgres: the
+   * lock's connection dropped). Apply sees `failed` and starts no new call; flush() throws `err`.
+   */
+  abort(err: Error): void {
+    this.failure ??= err;
+    this.wake(); // a drain pausing between writes ends now
   }
 
   /** A task's entry, if the state has one. */
@@ -118,7 +129,9 @@ export class StateWriter {
 
   private schedule(): void {
     this.dirty = true;
-    if (!this.writing) this.writing = this.drain();
+    // Nothing is written after a failure. (A drain that ends without an await would also
+    // clear `writing` before this assignment, leaving a settled promise flush() awaits forever.)
+    if (!this.writing && this.failure === null) this.writing = this.drain();
   }
 
   /**
@@ -129,7 +142,7 @@ export class StateWriter {
    */
   private async drain(): Promise<void> {
     try {
-      while (this.dirty) {
+      while (this.dirty && this.failure === null) {
         this.dirty = false;
         this.state.serial += 1;
         this.state.toolVersion = TOOL_VERSION;
@@ -167,7 +180,8 @@ export class StateWriter {
     this.flushing = false;
     if (this.failure) {
       const err = this.failure;
-      throw new CallformError(`could not write state file ${path.basename(this.statePath)}: ${(err as Error).message}`);
+      if (err instanceof CallformError) throw err;
+      throw new CallformError(`could not write state ${this.label}: ${(err as Error).message}`);
     }
   }
 }

@@ -1,12 +1,14 @@
 import type { CallformPlan } from '../model/plan.js';
 import { planHasChanges, planHasWork } from '../model/plan.js';
-import { describeHolder, type LockInfo, type StateLock } from '../state/lock.js';
+import type { LockInfo, StateLock } from '../state/lock.js';
 import { StateWriter } from '../state/writer.js';
 import type { LoadedState } from '../state/state.js';
 import { applyPlan, unexecutedResults, type ApplyOptions, type ApplyResult } from '../apply/apply.js';
 import type { ApiTraffic } from '../apply/report.js';
 import type { ClientTraffic, NxCloudClient } from '../api/client.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, errorMessage } from '../errors.js';
+import type { TaskResult } from '../apply/apply.js';
+import { gitCommit, historyRun } from '../state/history.js';
 import { computePlan, assertPlanCurrent } from './plan.js';
 import { createClient, loadProjectState, type Project } from './project.js';
 import { assertPolicyAllows, assertSavedPlanAllowed } from './policy-gate.js';
@@ -17,11 +19,31 @@ export async function lockState(
   operation: string,
   onCompromised?: (err: Error) => void,
   warn?: (message: string) => void,
+  onLost?: (err: Error) => void,
 ): Promise<StateLock> {
   const timeoutMs = project.settings.lockTimeoutMs;
   const onWait = (holder: LockInfo | null) =>
-    warn?.(`the state is locked by ${describeHolder(holder)}; waiting up to ${timeoutMs} ms for it (--lock-timeout)`);
-  return project.state.lock({ operation, timeoutMs, onCompromised, onWait });
+    warn?.(
+      `the state is locked by ${project.state.describeHolder(holder)}; waiting up to ${timeoutMs} ms for it (--lock-timeout)`,
+    );
+  return project.state.lock({ operation, timeoutMs, onCompromised, onWait, onLost });
+}
+
+/**
+ * Ties a lost lock to the run's state writer: once the lock is gone (Postgres: its
+ * connection dropped), the writer fails, so apply starts no new call and exits 1.
+ */
+class LockWatch {
+  lost: Error | null = null;
+  private writer: StateWriter | null = null;
+  readonly onLost = (err: Error) => {
+    this.lost ??= err;
+    this.writer?.abort(err);
+  };
+  attach(writer: StateWriter): void {
+    this.writer = writer;
+    if (this.lost) writer.abort(this.lost);
+  }
 }
 
 /** An executed plan, with the API traffic of the execution when the client counts it. */
@@ -35,10 +57,16 @@ export async function executePlan(
   project: Project,
   plan: CallformPlan,
   state: LoadedState,
-  options: Omit<ApplyOptions, 'state'> & { policyDigest?: string | null },
+  options: Omit<ApplyOptions, 'state'> & { policyDigest?: string | null; onWriter?: (writer: StateWriter) => void },
 ): Promise<ExecutedPlan> {
   const backend = project.state;
-  const writer = new StateWriter(backend.display, state.state, (_display, s) => backend.write(s));
+  const writer = new StateWriter(
+    backend.display,
+    state.state,
+    (_display, s) => backend.write(s),
+    backend.kind === 'file' ? undefined : backend.display,
+  );
+  options.onWriter?.(writer);
   if (options.policyDigest !== undefined) writer.recordPolicy(options.policyDigest);
   const client = options.client;
   const before = countsTraffic(client) ? client.traffic() : null;
@@ -133,29 +161,84 @@ async function planToApply(
 /** `apply`: lock the state, settle which plan to apply, execute it, release the lock. */
 export async function runApply(project: Project, request: ApplyRequest, hooks: ApplyHooks = {}): Promise<ApplyRun> {
   const client = hooks.client ?? (await createClient(project));
+  const watch = new LockWatch();
   const lock = await lockState(
     project,
     request.planFile ? `apply ${request.planFile}` : 'apply',
     (err) => hooks.warn?.(COMPROMISED(err)),
     hooks.warn,
+    watch.onLost,
   );
   try {
     const chosen = await planToApply(project, request, client, hooks);
     if ('status' in chosen) return chosen;
     // Stopped while planning or asking: nothing is marked or sent.
     if (hooks.shouldStop?.()) return unexecuted('cancelled', chosen.plan);
-    const result = await executePlan(project, chosen.plan, chosen.state, {
-      client,
-      parallelism: project.settings.parallelism,
-      pauseTimeoutMs: project.settings.pauseTimeoutMs,
-      onResult: hooks.onResult,
-      shouldStop: hooks.shouldStop,
-      onStep: hooks.onStep,
-      policyDigest: chosen.policyDigest,
-    });
+    if (watch.lost) throw watch.lost;
+    const startedAt = new Date();
+    const seen: TaskResult[] = [];
+    let result: ExecutedPlan;
+    try {
+      result = await executePlan(project, chosen.plan, chosen.state, {
+        client,
+        parallelism: project.settings.parallelism,
+        pauseTimeoutMs: project.settings.pauseTimeoutMs,
+        onResult: (r, done, total) => {
+          seen.push(r);
+          hooks.onResult?.(r, done, total);
+        },
+        shouldStop: hooks.shouldStop,
+        onStep: hooks.onStep,
+        policyDigest: chosen.policyDigest,
+        onWriter: (w) => watch.attach(w),
+      });
+    } catch (err) {
+      // The state could not be saved (or the lock was lost): still record what was tried.
+      await recordRun(project, chosen.plan, resultOf(seen), startedAt, hooks, errorMessage(err));
+      throw err;
+    }
+    await recordRun(project, chosen.plan, result, startedAt, hooks, null);
     return { status: 'applied', plan: chosen.plan, result };
   } finally {
     await lock.release();
+  }
+}
+
+/** An ApplyResult from the results seen before the run failed. */
+function resultOf(seen: TaskResult[]): ApplyResult {
+  const counts = { created: 0, applied: 0, blocked: 0, failed: 0, unchanged: 0, forgotten: 0, skipped: 0, resumed: 0 };
+  for (const r of seen) counts[r.outcome]++;
+  return { results: seen, counts, interrupted: counts.skipped > 0, updateCalls: 0, createCalls: 0 };
+}
+
+/**
+ * Appends the run to the history, after its state was saved. A failed history write
+ * never undoes or hides the apply: it is reported as a warning.
+ */
+async function recordRun(
+  project: Project,
+  plan: CallformPlan,
+  result: ApplyResult,
+  startedAt: Date,
+  hooks: ApplyHooks,
+  error: string | null,
+): Promise<void> {
+  try {
+    const run = historyRun(
+      plan,
+      result,
+      {
+        state: project.state.display,
+        environment: project.environment ?? null,
+        startedAt,
+        env: project.env,
+        commit: await gitCommit(project.cwd),
+      },
+      error,
+    );
+    await project.state.appendHistory(run);
+  } catch (err) {
+    hooks.warn?.(`the run was not recorded in the history: ${errorMessage(err)} (the apply itself is unaffected)`);
   }
 }
 

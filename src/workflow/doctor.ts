@@ -8,7 +8,6 @@ import path from 'node:path';
 import { ApiError } from '../api/errors.js';
 import type { HttpPost } from '../api/client.js';
 import { credentialsFromEnv } from '../config/settings.js';
-import { describeHolder } from '../state/lock.js';
 import type { LoadedState } from '../state/state.js';
 import { CallformError, errorMessage } from '../errors.js';
 import { createClient, loadProjectState, loadProjectTasks, openProject, type Project } from './project.js';
@@ -19,6 +18,7 @@ export interface Check {
   id:
     | 'settings'
     | 'tasks'
+    | 'backend'
     | 'state'
     | 'lock'
     | 'resumes'
@@ -145,17 +145,37 @@ async function stateCheck(project: Project): Promise<{ found: Found; state?: Loa
   }
 }
 
+/** Postgres: reachable, schema version, write permission (the lock holder is the lock check's). */
+async function backendCheck(project: Project): Promise<Found> {
+  try {
+    const where = await project.state.describeStore();
+    const problem = await project.state.writeProblem();
+    if (problem) return fail(`${where}; ${problem.problem}`, problem.hint);
+    return ok(`${where}; writable`);
+  } catch (err) {
+    return fail(
+      errorMessage(err),
+      err instanceof CallformError && err.hint ? err.hint : 'check the connection string and the database',
+    );
+  }
+}
+
 async function lockCheck(project: Project, now: number): Promise<Found> {
   try {
     const status = await project.state.lockStatus(now);
     if (!status.locked) return ok('not locked');
     if (status.breakable)
       return warn(
-        `locked by ${describeHolder(status.holder)}, but ${status.breakable}: the next apply breaks it`,
+        `locked by ${project.state.describeHolder(status.holder)}, but ${status.breakable}: the next apply breaks it`,
         'nothing to do',
       );
+    if (project.state.kind === 'postgres')
+      return warn(
+        `locked by ${project.state.describeHolder(status.holder)}`,
+        'wait for that run; its lock ends with its database session (no force-unlock needed)',
+      );
     return warn(
-      `locked by ${describeHolder(status.holder)}`,
+      `locked by ${project.state.describeHolder(status.holder)}`,
       status.holder
         ? `wait for that run; if it is gone, callform force-unlock ${status.holder.id}`
         : 'wait 10 s (a lock without holder record expires), or remove the lock file if no callform run is active',
@@ -273,6 +293,7 @@ function nodeCheck(): Found {
 const TITLES: Record<Check['id'], string> = {
   settings: 'settings file',
   tasks: 'task files',
+  backend: 'state backend',
   state: 'state',
   lock: 'state lock',
   resumes: 'owed resumes',
@@ -294,6 +315,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const project = settings.project;
   const needsSettings = skip('needs a valid settings file');
   add('tasks', project ? await tasksCheck(project) : needsSettings);
+  // The file backend's checks are the state and lock ones; a database is checked first.
+  if (project?.state.kind === 'postgres') add('backend', await backendCheck(project));
   const state = project ? await stateCheck(project) : { found: needsSettings };
   add('state', state.found);
   add('lock', project ? await lockCheck(project, now()) : needsSettings);

@@ -17,6 +17,8 @@ export interface Project {
   env: NodeJS.ProcessEnv;
   /** The state store the settings name (file or Postgres). */
   state: StateBackend;
+  /** The environment this project is resolved for, when environments are used (history records it). */
+  environment?: string;
 }
 
 export async function openProject(options: {

@@ -38,8 +38,15 @@ import {
   type Files,
   type Scope,
 } from '../support/reconcile-model.js';
+import { dropSchema, freshSchema, pgEnv, pgStateSetting, storedState } from '../support/pg-state.js';
 
 const RUNS = Number(process.env.CALLFORM_MODEL_CLI_RUNS ?? 8);
+/** The same property with the state in PostgreSQL (the suite's server): its own, smaller count. */
+const PG_RUNS = Number(process.env.CALLFORM_MODEL_CLI_PG_RUNS ?? 2);
+const BACKENDS = [
+  { backend: 'file', runs: RUNS },
+  { backend: 'postgres', runs: PG_RUNS },
+] as const;
 
 /**
  * Requests a killed apply is sure to make: the status read (one listTask page for three
@@ -82,131 +89,148 @@ function forceChanges(files: Files, state: CallformState | null): Edit[] {
   });
 }
 
-describe('model-based through the CLI: edits × SIGKILL × faults, then one clean apply', () => {
-  beforeAll(async () => {
-    await useDistSnapshot();
-  });
-  afterAll(async () => {
-    await dropDistSnapshot();
-  });
-
-  it(`converges and never claims what the server does not hold (${RUNS} sequences)`, { timeout: 240_000 }, async () => {
-    const property = fc.asyncProperty(fc.array(stepArb, { minLength: 2, maxLength: 4 }), async (steps) => {
-      const sim: Simulator = await startSimulator({
-        seed: { tasks: structuredClone(SEED_TASKS) },
-        latencyMs: 15,
-        timeoutFaultMs: 300,
-      });
-      // A short pause window: the simulator pauses at once, and the apply after a kill
-      // between the owed-resume write and the pause waits out the window of that pause.
-      // A short request timeout, so the simulator's timeout faults (held 300 ms) are timeouts.
-      const faultSettings = {
-        tasks: 'tasks/*.yaml',
-        timeoutMs: 250,
-        retries: 1,
-        parallelism: 2,
-        pauseTimeoutMs: 1_500,
-      };
-      // The first and the clean apply inject no faults: a slow answer on a busy machine is not one.
-      const cleanSettings = { ...faultSettings, timeoutMs: 10_000, retries: 3 };
-      const p: TempProject = await createProject(cleanSettings, 'callform-model-cli-');
-      const env = simEnv(sim);
-      let files: Files = initialFiles();
-      const history: Files[] = [];
-      const log: string[] = [];
-      const writeFiles = () => p.write('tasks/model.yaml', filesYaml(files));
-      const apply = async (label: string) => {
-        const args = ['apply', '--auto-approve', '--lock-timeout', '15000'];
-        const r = await runCli(args, { cwd: p.dir, env, timeoutMs: 60_000 });
-        expect(r.code, `${label} after ${log.join(' → ')}\n${describeResult(args, r)}`).toBe(0);
-      };
-      const uncertain = async (): Promise<Array<[Scope, string]>> => {
-        const state = await p.readState();
-        return Object.entries(state?.tasks ?? {}).flatMap(([id, e]) =>
-          leaves({ ...e.pending, since: undefined }, '')
-            .filter(([k]) => k !== 'since')
-            .map(([k]) => [id as Scope, k] as [Scope, string]),
-        );
-      };
-      const expectStateSound = async () => {
-        const state = await p.readState();
-        for (const [id, entry] of Object.entries(state?.tasks ?? {})) {
-          const t = sim.tasks.get(id)!;
-          expect(
-            serverMismatches({ taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag }, knownSettings(entry)),
-            `state of ${id} after ${log.join(' → ')}`,
-          ).toEqual([]);
-        }
-      };
-      try {
-        await writeFiles();
-        await apply('first apply');
-        await p.writeSettings(faultSettings);
-        for (const step of steps) {
-          for (const e of step.edits) {
-            const concrete = resolveEdit(files, e, await uncertain());
-            history.push(files);
-            files = applyEdit(files, history, concrete);
-          }
-          if (step.killAt !== null) {
-            for (const e of forceChanges(files, await p.readState())) {
-              history.push(files);
-              files = applyEdit(files, history, e);
-            }
-          }
-          await writeFiles();
-          log.push(describeStep(step));
-          // Faults start with the second request: the status read before them is clean.
-          const faults = { faultRate: step.faultRate, faultKinds: [...FAULT_KINDS], faultSeed: step.faultSeed };
-          sim.setFaults({ faultRate: 0 });
-          const killAt = killRequest(step);
-          let requests = 0;
-          // Called as each request arrives, before the simulator handles it: the kill lands at
-          // that exact request (it still lands on the server, as one already sent would).
-          sim.onRequest = () => {
-            requests++;
-            if (requests === 2) sim.setFaults(faults); // before the second request is handled: the first is clean
-            if (requests === killAt) child.child.kill('SIGKILL');
-          };
-          const child = spawnCli(['apply', '--auto-approve', '--lock-timeout', '15000'], {
-            cwd: p.dir,
-            env,
-            timeoutMs: 60_000,
-          });
-          const r = await child.done;
-          sim.onRequest = undefined;
-          if (killAt !== null) {
-            kills.planned++;
-            if (r.signal === 'SIGKILL') kills.fired++;
-            expect(
-              r.signal,
-              `the kill at request ${killAt} never fired (${requests} requests), after ${log.join(' → ')}\n${describeResult(['apply'], r)}`,
-            ).toBe('SIGKILL');
-          }
-          await expectStateSound();
-        }
-        sim.setFaults({ faultRate: 0 });
-        await p.writeSettings(cleanSettings);
-        await apply('clean apply');
-        for (const id of TASK_IDS) {
-          const t = sim.tasks.get(id)!;
-          expect(
-            serverMismatches({ taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag }, declared(files, id)),
-            `${id} after ${log.join(' → ')}`,
-          ).toEqual([]);
-        }
-        const args = ['plan', '--detailed-exitcode'];
-        const plan = await runCli(args, { cwd: p.dir, env, timeoutMs: 60_000 });
-        expect(plan.code, `plan after ${log.join(' → ')}\n${describeResult(args, plan)}`).toBe(0);
-      } finally {
-        await sim.close();
-        await p.cleanup();
-      }
+describe.each(BACKENDS)(
+  'model-based through the CLI ($backend state): edits × SIGKILL × faults, then one clean apply',
+  ({ backend, runs }) => {
+    const schema = freshSchema('model');
+    let sequence = 0;
+    beforeAll(async () => {
+      await useDistSnapshot();
     });
-    const seed = process.env.CALLFORM_MODEL_SEED ? Number(process.env.CALLFORM_MODEL_SEED) : undefined;
-    kills.planned = 0;
-    kills.fired = 0;
-    await fc.assert(property, { numRuns: RUNS, seed, endOnFailure: true });
-    console.log(`model-cli kills: ${kills.fired}/${kills.planned} fired`);
-  });
-});
+    afterAll(async () => {
+      await dropDistSnapshot();
+      if (backend === 'postgres') await dropSchema(schema);
+    });
+
+    it(
+      `converges and never claims what the server does not hold (${runs} sequences)`,
+      { timeout: 240_000 },
+      async () => {
+        const property = fc.asyncProperty(fc.array(stepArb, { minLength: 2, maxLength: 4 }), async (steps) => {
+          const name = `seq-${++sequence}`;
+          const store = backend === 'postgres' ? { state: pgStateSetting(schema, name) } : {};
+          const sim: Simulator = await startSimulator({
+            seed: { tasks: structuredClone(SEED_TASKS) },
+            latencyMs: 15,
+            timeoutFaultMs: 300,
+          });
+          // A short pause window: the simulator pauses at once, and the apply after a kill
+          // between the owed-resume write and the pause waits out the window of that pause.
+          // A short request timeout, so the simulator's timeout faults (held 300 ms) are timeouts.
+          const faultSettings = {
+            ...store,
+            tasks: 'tasks/*.yaml',
+            timeoutMs: 250,
+            retries: 1,
+            parallelism: 2,
+            pauseTimeoutMs: 1_500,
+          };
+          // The first and the clean apply inject no faults: a slow answer on a busy machine is not one.
+          const cleanSettings = { ...faultSettings, timeoutMs: 10_000, retries: 3 };
+          const p: TempProject = await createProject(cleanSettings, 'callform-model-cli-');
+          const env = { ...simEnv(sim), ...(backend === 'postgres' ? pgEnv() : {}) };
+          const readState = () => (backend === 'postgres' ? storedState(schema, name) : p.readState());
+          let files: Files = initialFiles();
+          const history: Files[] = [];
+          const log: string[] = [];
+          const writeFiles = () => p.write('tasks/model.yaml', filesYaml(files));
+          const apply = async (label: string) => {
+            const args = ['apply', '--auto-approve', '--lock-timeout', '15000'];
+            const r = await runCli(args, { cwd: p.dir, env, timeoutMs: 60_000 });
+            expect(r.code, `${label} after ${log.join(' → ')}\n${describeResult(args, r)}`).toBe(0);
+          };
+          const uncertain = async (): Promise<Array<[Scope, string]>> => {
+            const state = await readState();
+            return Object.entries(state?.tasks ?? {}).flatMap(([id, e]) =>
+              leaves({ ...e.pending, since: undefined }, '')
+                .filter(([k]) => k !== 'since')
+                .map(([k]) => [id as Scope, k] as [Scope, string]),
+            );
+          };
+          const expectStateSound = async () => {
+            const state = await readState();
+            for (const [id, entry] of Object.entries(state?.tasks ?? {})) {
+              const t = sim.tasks.get(id)!;
+              expect(
+                serverMismatches(
+                  { taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag },
+                  knownSettings(entry),
+                ),
+                `state of ${id} after ${log.join(' → ')}`,
+              ).toEqual([]);
+            }
+          };
+          try {
+            await writeFiles();
+            await apply('first apply');
+            await p.writeSettings(faultSettings);
+            for (const step of steps) {
+              for (const e of step.edits) {
+                const concrete = resolveEdit(files, e, await uncertain());
+                history.push(files);
+                files = applyEdit(files, history, concrete);
+              }
+              if (step.killAt !== null) {
+                for (const e of forceChanges(files, await readState())) {
+                  history.push(files);
+                  files = applyEdit(files, history, e);
+                }
+              }
+              await writeFiles();
+              log.push(describeStep(step));
+              // Faults start with the second request: the status read before them is clean.
+              const faults = { faultRate: step.faultRate, faultKinds: [...FAULT_KINDS], faultSeed: step.faultSeed };
+              sim.setFaults({ faultRate: 0 });
+              const killAt = killRequest(step);
+              let requests = 0;
+              // Called as each request arrives, before the simulator handles it: the kill lands at
+              // that exact request (it still lands on the server, as one already sent would).
+              sim.onRequest = () => {
+                requests++;
+                if (requests === 2) sim.setFaults(faults); // before the second request is handled: the first is clean
+                if (requests === killAt) child.child.kill('SIGKILL');
+              };
+              const child = spawnCli(['apply', '--auto-approve', '--lock-timeout', '15000'], {
+                cwd: p.dir,
+                env,
+                timeoutMs: 60_000,
+              });
+              const r = await child.done;
+              sim.onRequest = undefined;
+              if (killAt !== null) {
+                kills.planned++;
+                if (r.signal === 'SIGKILL') kills.fired++;
+                expect(
+                  r.signal,
+                  `the kill at request ${killAt} never fired (${requests} requests), after ${log.join(' → ')}\n${describeResult(['apply'], r)}`,
+                ).toBe('SIGKILL');
+              }
+              await expectStateSound();
+            }
+            sim.setFaults({ faultRate: 0 });
+            await p.writeSettings(cleanSettings);
+            await apply('clean apply');
+            for (const id of TASK_IDS) {
+              const t = sim.tasks.get(id)!;
+              expect(
+                serverMismatches({ taskCreateSetting: t.taskCreateSetting, funcFlag: t.funcFlag }, declared(files, id)),
+                `${id} after ${log.join(' → ')}`,
+              ).toEqual([]);
+            }
+            const args = ['plan', '--detailed-exitcode'];
+            const plan = await runCli(args, { cwd: p.dir, env, timeoutMs: 60_000 });
+            expect(plan.code, `plan after ${log.join(' → ')}\n${describeResult(args, plan)}`).toBe(0);
+          } finally {
+            await sim.close();
+            await p.cleanup();
+          }
+        });
+        const seed = process.env.CALLFORM_MODEL_SEED ? Number(process.env.CALLFORM_MODEL_SEED) : undefined;
+        kills.planned = 0;
+        kills.fired = 0;
+        await fc.assert(property, { numRuns: runs, seed, endOnFailure: true });
+        console.log(`model-cli kills (${backend}): ${kills.fired}/${kills.planned} fired`);
+      },
+    );
+  },
+);

@@ -114,7 +114,7 @@ async function makeProject(
   const settings = options.settings ?? {};
   const base = options.base ?? {};
   const dir = await tempDir(options.prefix ?? 'callform-project-');
-  const statePath = path.join(dir, settings.state ?? 'callform.state.json');
+  const statePath = path.join(dir, typeof settings.state === 'string' ? settings.state : 'callform.state.json');
   const p: TempProject = {
     dir,
     statePath,

@@ -10,7 +10,19 @@ import { loadSeedFile } from '../../src/sim/index.js';
 import { REPO } from '../support/cli-harness.js';
 
 const EXAMPLES = path.join(REPO, 'examples');
-const COMMANDS = ['validate', 'plan', 'apply', 'show', 'init', 'sim', 'force-unlock', 'doctor', 'import'];
+const COMMANDS = [
+  'validate',
+  'plan',
+  'apply',
+  'show',
+  'init',
+  'sim',
+  'force-unlock',
+  'doctor',
+  'import',
+  'history',
+  'state',
+];
 const FLAGS = [
   '--config',
   '--format',
@@ -22,6 +34,7 @@ const FLAGS = [
   '--auto-approve',
   '--parallelism',
   '--lock-timeout',
+  '--limit',
   '--debug',
   '--no-color',
   '--pause-running',

