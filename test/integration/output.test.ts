@@ -44,7 +44,14 @@ afterEach(async () => {
   project = undefined;
 });
 
-type Spec = { userTaskID: string; sceneID: string; taskCreateSetting: { taskName: string; maxCall: number } };
+type Spec = {
+  userTaskID: string;
+  sceneID: string;
+  taskCreateSetting: { taskName: string; maxCall: number };
+  lifecycle?: { whenMissing: 'error' };
+};
+/** A task missing on the server fails (is not created): the tests below use it as a failing task. */
+const failWhenMissing = (tasks: Spec[]): Spec[] => tasks.map((t) => ({ ...t, lifecycle: { whenMissing: 'error' } }));
 
 function specs(count: number, prefix = 'out'): Spec[] {
   return Array.from({ length: count }, (_, i) => ({
@@ -185,7 +192,7 @@ describe('a reader of stdout or stderr that goes away', () => {
 
 describe('apply --format json reports every task, whatever the status', () => {
   it('nothing applicable (only blocked and missing tasks): each task with its outcome and reason; exit 1', async () => {
-    const tasks = specs(3, 'na');
+    const tasks = failWhenMissing(specs(3, 'na'));
     const { p, env } = await setup(tasks, {
       seed: [
         { userTaskID: 'na-000', sceneID: 's', taskStatus: 2 }, // running, not opted in: blocked
@@ -243,7 +250,7 @@ describe('apply --format json reports every task, whatever the status', () => {
 
 describe("apply's last line says how it ended", () => {
   it('a task failed: "Apply failed", exit 1', async () => {
-    const tasks = specs(2, 'af');
+    const tasks = failWhenMissing(specs(2, 'af'));
     const { p, env } = await setup(tasks, { seed: [{ userTaskID: 'af-000', sceneID: 's', taskStatus: 1 }] });
     const r = await runCli(['apply', '--auto-approve'], { cwd: p.dir, env });
     expect(r.code, describeResult(['apply'], r)).toBe(1);
