@@ -9,7 +9,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import type { CallformPlan, TaskPlan } from '../model/plan.js';
-import { isChange } from '../model/plan.js';
+import { isChange, isCreate } from '../model/plan.js';
 import { maskValue } from '../model/redact.js';
 import type { ApplyResult } from '../apply/apply.js';
 
@@ -128,7 +128,7 @@ export function historyRun(
         retCode: r.retCode ?? null,
         message: r.message ?? null,
         changes:
-          t && isChange(t)
+          t && (isChange(t) || isCreate(t))
             ? t.changes.map((c) => ({ field: c.path, before: c.before ?? null, after: c.after ?? null }))
             : [],
         pausedMs: r.pausedMs ?? null,
