@@ -4,8 +4,6 @@ import type { LoadedTasks } from '../config/load-tasks.js';
 import type { LoadedState } from '../state/state.js';
 import { buildPlan } from '../plan/plan.js';
 import { targetFilter, targetMatcher } from '../plan/targets.js';
-import { planStaleness } from '../plan/saved-plan.js';
-import { readRemoteTasks } from '../remote/statuses.js';
 import type { NxCloudClient } from '../api/client.js';
 import path from 'node:path';
 import { CallformError, ExitCode } from '../errors.js';
@@ -15,7 +13,6 @@ import { blockingViolations } from '../policy/report.js';
 import { TOOL_VERSION } from '../version.js';
 import { createClient, loadProjectPolicy, loadProjectState, loadProjectTasks, type Project } from './project.js';
 import { reviewPlan } from '../review/index.js';
-import { policyVerdict } from './saved-plan.js';
 import type { Policy } from '../policy/types.js';
 
 /** --target patterns that select nothing are a mistake worth stopping for. */
@@ -69,6 +66,7 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
     const ids = new Set(tasks.tasks.filter((t) => selected(t.userTaskID)).map((t) => t.userTaskID));
     // Owed resumes are settled whatever the targets: their statuses are read too.
     for (const id of Object.keys(state.state.owedResumes ?? {})) ids.add(id);
+    const { readRemoteTasks } = await import('../remote/statuses.js');
     remote = await readRemoteTasks(client, [...ids], project.settings.parallelism);
   }
   const built = buildPlan({
@@ -86,7 +84,9 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
   });
   // The plan's own task entries are the policy's subjects (the targeted declared tasks, as
   // the server will hold them): a saved plan's report is checked again the same way.
-  const report = policy && (await policyVerdict(policy, built, state.state.policyDigest));
+  // Saved-plan code (and the policy's) loads only when a policy is configured.
+  const report =
+    policy && (await (await import('./saved-plan.js')).policyVerdict(policy, built, state.state.policyDigest));
   return { plan: reviewPlan(built, report), tasks, state, policy };
 }
 
@@ -97,6 +97,7 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
  */
 export async function assertPlanCurrent(project: Project, plan: CallformPlan, state: LoadedState): Promise<void> {
   const tasks = await savedPlanTasks(project);
+  const { planStaleness } = await import('../plan/saved-plan.js');
   const stale = planStaleness(plan, state.state, state.exists, tasks.filesDigest);
   if (stale?.applied)
     throw new CallformError(
