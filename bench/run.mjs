@@ -1132,6 +1132,13 @@ await section('7 small rate-limited applies and lock recovery (figures moved out
   }
 });
 
+// ------------------------------------------------------------------ 8. scale (bench/scale.mjs)
+await section('8 scale: parse floor, 100k tasks (BENCH_100K=1), apply of 10k changes', async () => {
+  const { scaleFigures } = await import('./scale.mjs');
+  const lib = { openProject, computePlan, executePlan, createClient };
+  await scaleFigures({ tmp, NODE, CLI, runChild, expectOk, figure, median, round, cliEnv, startSimProcess, lib });
+});
+
 // ------------------------------------------------------------------ report
 const totalMs = performance.now() - started;
 const fmt = (f) => (f.value === null || f.value === undefined ? 'n/a' : `${f.value}${f.unit ? ' ' + f.unit : ''}`);
