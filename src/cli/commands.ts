@@ -25,6 +25,7 @@ import { ask as askUser, type Io, type OutputName } from './io.js';
 import type { ApplyResult } from '../apply/apply.js';
 import type { LifecycleStep } from '../apply/lifecycle.js';
 import type { ImportDestination } from '../workflow/import.js';
+import type { RefreshMode } from '../workflow/plan.js';
 
 export type Format = 'text' | 'markdown' | 'json';
 
@@ -95,6 +96,7 @@ export interface PlanOptions {
   out?: string;
   pauseRunning?: boolean;
   resync?: boolean;
+  refresh?: RefreshMode;
 }
 
 export async function planCommand(io: Io, global: GlobalOptions, opts: PlanOptions): Promise<number> {
@@ -105,6 +107,7 @@ export async function planCommand(io: Io, global: GlobalOptions, opts: PlanOptio
     targets: opts.target?.length ? opts.target : null,
     pauseRunning: opts.pauseRunning,
     resync: opts.resync,
+    refresh: opts.refresh,
     client,
   });
   // With --target, only the targeted tasks' warnings: the others are not part of this plan.
@@ -163,6 +166,7 @@ export interface ApplyCommandOptions {
   lockTimeout?: number;
   pauseRunning?: boolean;
   resync?: boolean;
+  refresh?: RefreshMode;
   format?: 'text' | 'json';
 }
 
@@ -297,9 +301,12 @@ function progressReporter(io: Io, out: Io['stdout'], gate: RateController) {
 
 /** Flags that shape a plan: with a saved plan, they were chosen when it was made. */
 function planShapingFlags(opts: ApplyCommandOptions): string[] {
-  return [opts.target?.length && '--target', opts.pauseRunning && '--pause-running', opts.resync && '--resync'].filter(
-    (f): f is string => Boolean(f),
-  );
+  return [
+    opts.target?.length && '--target',
+    opts.pauseRunning && '--pause-running',
+    opts.resync && '--resync',
+    opts.refresh && '--refresh',
+  ].filter((f): f is string => Boolean(f));
 }
 
 export async function applyCommand(
@@ -345,7 +352,12 @@ export async function applyCommand(
   try {
     const request = planFile
       ? { planFile }
-      : { targets: opts.target?.length ? opts.target : null, pauseRunning: opts.pauseRunning, resync: opts.resync };
+      : {
+          targets: opts.target?.length ? opts.target : null,
+          pauseRunning: opts.pauseRunning,
+          resync: opts.resync,
+          refresh: opts.refresh,
+        };
     const run = await runApply(p, request, {
       client,
       onPlan: (plan) => human.write(renderPlanText(plan, c)),

@@ -8,6 +8,7 @@ import {
   showValue,
   summaryLine,
   taskLabel,
+  unreadNote,
   type TaskLabel,
 } from './common.js';
 import { policyBlock, riskBlock, taskReview } from './review-markdown.js';
@@ -76,7 +77,7 @@ export function renderPlanMarkdown(plan: CallformPlan, options: { title?: string
     `### ${options.title ?? 'callform plan'}`,
     '',
     ...riskBlock(plan),
-    `**${summaryLine(plan)}**${plan.offline ? ' (offline: task statuses not read; blocked tasks, tasks missing remotely and sceneID mismatches not detected)' : ''}`,
+    `**${summaryLine(plan)}**${plan.offline ? ' (offline: task statuses not read; blocked tasks, tasks missing remotely and sceneID mismatches not detected)' : ''}${unreadNote(plan) ? ` (${unreadNote(plan)})` : ''}`,
     '',
     ...policyBlock(plan),
   ];
