@@ -83,9 +83,10 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
     const declared = tasks.tasks.filter((t) => selected(t.userTaskID)).map((t) => t.userTaskID);
     let ids = declared;
     if ((options.refresh ?? project.settings.refresh) === 'changed') {
-      // Diff offline first: only the tasks with something to do (changes, unconfirmed sends) are read.
+      // Diff offline first: only the declared tasks with something to do (changes, unconfirmed
+      // sends; any action but noop) are read. Forgotten tasks are never read.
       const offline = buildPlan({ ...input, remote: null });
-      ids = offline.tasks.filter((t) => isChange(t)).map((t) => t.userTaskID);
+      ids = offline.tasks.filter((t) => t.action !== 'noop' && t.action !== 'forget').map((t) => t.userTaskID);
     }
     // Owed resumes are settled whatever the targets and refresh: their statuses are read too.
     const read = new Set([...ids, ...Object.keys(state.state.owedResumes ?? {})]);
