@@ -147,7 +147,7 @@ export async function scaleFigures(b) {
       '≤ 400 MiB',
       rss100 <= 400,
       {
-        runs: s100.plan.rss.map((x) => (x === null ? null : round(x))),
+        runs: s100.plan.rss.map((x) => round(x)),
         bareParsePeakRssMb: round(Math.max(...s100.bare.rss)),
       },
     );
@@ -172,16 +172,16 @@ export async function scaleFigures(b) {
         return { listTask: st.byEndpoint.listTask ?? 0, updateTask: st.byEndpoint.updateTask ?? 0, ms: r.ms };
       };
       const rows = [
-        ['8h', 'plan --refresh changed', ['plan', '--refresh', 'changed'], 1, 0],
-        ['8i', 'plan --refresh all', ['plan', '--refresh', 'all'], 100, 0],
-        ['8j', 'apply --auto-approve --refresh changed', ['apply', '--auto-approve', '--refresh', 'changed'], 1, 10],
-        ['8k', 'apply --auto-approve --refresh all', ['apply', '--auto-approve', '--refresh', 'all'], 100, 10],
+        { fid: '8h', args: ['plan', '--refresh', 'changed'], reads: 1, updates: 0 },
+        { fid: '8i', args: ['plan', '--refresh', 'all'], reads: 100, updates: 0 },
+        { fid: '8j', args: ['apply', '--auto-approve', '--refresh', 'changed'], reads: 1, updates: 10 },
+        { fid: '8k', args: ['apply', '--auto-approve', '--refresh', 'all'], reads: 100, updates: 10 },
       ];
-      for (const [fid, what, args, reads, updates] of rows) {
+      for (const { fid, args, reads, updates } of rows) {
         const c = await calls(args);
         figure(
           fid,
-          `${what}, 10k tasks with 10 changed: listTask calls (updateTask ${c.updateTask})`,
+          `${args.join(' ')}, 10k tasks with 10 changed: listTask calls (updateTask ${c.updateTask})`,
           c.listTask,
           'calls',
           `= ${reads}`,
