@@ -673,7 +673,7 @@ await section('4 cold start (examples/, plan --offline vs node -e 0)', async () 
   figure('4b', 'node -e 0 (median of 10, interleaved)', round(mBare), 'ms', 'info', null, {
     runs: bare.map((x) => round(x)),
   });
-  figure('4c', 'cold start ratio: plan --offline / node -e 0', round(mCf / mBare, 2), '×', '≤ 3×', mCf / mBare <= 3);
+  figure('4c', 'cold start ratio: plan --offline / node -e 0', round(mCf / mBare, 2), '×', '≤ 2×', mCf / mBare <= 2);
   if (cfCpu.every((x) => x !== undefined) && bareCpu.every((x) => x !== undefined)) {
     figure(
       '4d',
