@@ -43,7 +43,7 @@ function yamlBlock(value, indent) {
   return lines.join('\n');
 }
 
-function fileDefaults(f) {
+function fileDefaults(f, smsEverywhere = false) {
   const kind = f % 5 === 4 ? 'sms' : f % 4 === 3 ? 'aicc' : 'plain';
   const tcs = {
     strategyName: `strategy-${['3-rounds', 'daytime', 'evening', 'weekend'][f % 4]}`,
@@ -59,7 +59,7 @@ function fileDefaults(f) {
   };
   if (kind === 'aicc') tcs.manualCallSetting = { agentGroup: `agents-${f % 6}`, dispatchType: 1, ratioCallRate: 1.5 };
   const ff = { wholeTTS: true, taskKeep: true, roundRedial: false };
-  if (kind === 'sms') {
+  if (kind === 'sms' || smsEverywhere) {
     ff.smsEnable = true;
     ff.phoneEncrypt = true;
     ff.smsFuncFlag = [
@@ -160,12 +160,13 @@ export function benchPolicy({ jsonSchema = false } = {}) {
  * Returns { tasks: [{ userTaskID, sceneID, taskID, desired, recorded, changed }], files, changed }.
  * @param {string} dir
  * @param {number} n
- * @param {{ perFile?: number, isChanged?: (i: number) => boolean, config?: object, policy?: 'builtin' | 'jsonSchema' | null }} [options]
+ * With `json(f)` true, file f is JSON instead of YAML; with `sms`, every task has SMS rules.
+ * @param {{ perFile?: number, isChanged?: (i: number) => boolean, config?: object, policy?: 'builtin' | 'jsonSchema' | null, json?: (f: number) => boolean, sms?: boolean }} [options]
  */
 export async function generateProject(
   dir,
   n,
-  { perFile = 50, isChanged = (i) => i % 10 === 3, config = {}, policy = null } = {},
+  { perFile = 50, isChanged = (i) => i % 10 === 3, config = {}, policy = null, json = () => false, sms = false } = {},
 ) {
   await mkdir(path.join(dir, 'tasks'), { recursive: true });
   if (policy) {
@@ -192,7 +193,7 @@ export async function generateProject(
   const fileCount = Math.ceil(n / perFile);
   const writes = [];
   for (let f = 0; f < fileCount; f++) {
-    const { kind, defaults } = fileDefaults(f);
+    const { kind, defaults } = fileDefaults(f, sms);
     const own = [];
     for (let i = f * perFile; i < Math.min(n, (f + 1) * perFile); i++) {
       const t = taskOwn(i, f, kind);
@@ -208,6 +209,11 @@ export async function generateProject(
         recorded: changed ? perturb(desired, i) : clone(desired),
         changed,
       });
+    }
+    if (json(f)) {
+      const text = JSON.stringify({ defaults, tasks: own }, null, 2) + '\n';
+      writes.push(writeFile(path.join(dir, 'tasks', `campaign-${String(f).padStart(4, '0')}.json`), text));
+      continue;
     }
     const body = [
       `# Campaign ${f} (${kind}): ${own.length} tasks. Defaults are deep-merged under every task.`,

@@ -58,6 +58,12 @@ const planShaping = (command: Command) =>
     .option(
       '--resync',
       'send every declared field of the targeted tasks, whatever the state says (repairs console edits)',
+    )
+    .addOption(
+      new Option(
+        '--refresh <mode>',
+        'task statuses to read: all (every declared task), or changed (only those with something to do) (default: settings, all)',
+      ).choices(['changed', 'all']),
     );
 const formatOption = () =>
   new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text');

@@ -2,12 +2,9 @@ import { deferralOf, type CallformPlan } from '../model/plan.js';
 import { CallformError, ExitCode } from '../errors.js';
 import { colorsFor, noColors } from '../render/colors.js';
 import { renderPlanText, renderApplySummary, renderApplyLine } from '../render/text.js';
-import { renderPlanMarkdown } from '../render/markdown.js';
-import { renderPlanJson, renderApplyJson } from '../render/json.js';
-import { writeSavedPlan } from '../plan/saved-plan.js';
-import { holderRunsHere } from '../state/lock.js';
-// Plan and validate load only what they use; apply, doctor and import load their own
-// workflows when run (cold start is a benchmark figure: every command pays for what it imports).
+// Plan and validate load only what they use; the API client, other output formats, saved
+// plans, the lock and the apply, doctor and import workflows load when a command needs them
+// (cold start is a benchmark figure: every command pays for what it imports).
 import {
   openProject,
   createClient,
@@ -20,7 +17,6 @@ import {
 } from '../workflow/project.js';
 import { computePlan, planExitCode } from '../workflow/plan.js';
 import { targetFilter } from '../plan/targets.js';
-import { checkSavedPolicyReport, readCheckedPlan } from '../workflow/saved-plan.js';
 import { validateProject } from '../workflow/policy-gate.js';
 import { describeStatus } from '../model/status.js';
 import { policyVerdict, validatePolicyLines, warningLines } from '../render/review-text.js';
@@ -29,6 +25,7 @@ import { ask as askUser, type Io, type OutputName } from './io.js';
 import type { ApplyResult } from '../apply/apply.js';
 import type { LifecycleStep } from '../apply/lifecycle.js';
 import type { ImportDestination } from '../workflow/import.js';
+import type { RefreshMode } from '../workflow/plan.js';
 
 export type Format = 'text' | 'markdown' | 'json';
 
@@ -55,12 +52,12 @@ function colors(io: Io, global: GlobalOptions) {
   return colorsFor(io.stdout, io.env, global.color === false ? false : undefined);
 }
 
-function render(plan: CallformPlan, format: Format, io: Io, global: GlobalOptions): string {
+async function render(plan: CallformPlan, format: Format, io: Io, global: GlobalOptions): Promise<string> {
   switch (format) {
     case 'json':
-      return renderPlanJson(plan);
+      return (await import('../render/json.js')).renderPlanJson(plan);
     case 'markdown':
-      return renderPlanMarkdown(plan);
+      return (await import('../render/markdown.js')).renderPlanMarkdown(plan);
     case 'text':
       return renderPlanText(plan, colors(io, global));
   }
@@ -99,6 +96,7 @@ export interface PlanOptions {
   out?: string;
   pauseRunning?: boolean;
   resync?: boolean;
+  refresh?: RefreshMode;
 }
 
 export async function planCommand(io: Io, global: GlobalOptions, opts: PlanOptions): Promise<number> {
@@ -109,6 +107,7 @@ export async function planCommand(io: Io, global: GlobalOptions, opts: PlanOptio
     targets: opts.target?.length ? opts.target : null,
     pauseRunning: opts.pauseRunning,
     resync: opts.resync,
+    refresh: opts.refresh,
     client,
   });
   // With --target, only the targeted tasks' warnings: the others are not part of this plan.
@@ -117,8 +116,8 @@ export async function planCommand(io: Io, global: GlobalOptions, opts: PlanOptio
     ? tasks.warnings.filter((w) => (w.userTaskIDs ?? []).some(selected))
     : tasks.warnings;
   io.stderr.write(firstWarnings(warnings));
-  if (opts.out) await writeSavedPlan(opts.out, plan);
-  io.stdout.write(render(plan, opts.format, io, global));
+  if (opts.out) await (await import('../plan/saved-plan.js')).writeSavedPlan(opts.out, plan);
+  io.stdout.write(await render(plan, opts.format, io, global));
   if (opts.out && opts.format === 'text')
     io.stdout.write(`\nSaved the plan to ${opts.out}. Apply exactly this plan with: callform apply ${opts.out}\n`);
   io.stderr.write(policyVerdict(plan));
@@ -145,6 +144,7 @@ export async function showCommand(
   file: string,
   opts: { format: Format },
 ): Promise<number> {
+  const { checkSavedPolicyReport, readCheckedPlan } = await import('../workflow/saved-plan.js');
   const plan = await readCheckedPlan(file);
   if (plan.policy) {
     // The policy report is checked against the policy of the project show runs in, when it
@@ -155,7 +155,7 @@ export async function showCommand(
     );
     if (unchecked) io.stderr.write(`warning: the plan's policy report was not checked again: ${unchecked}\n`);
   }
-  io.stdout.write(render(plan, opts.format, io, global));
+  io.stdout.write(await render(plan, opts.format, io, global));
   return ExitCode.Ok;
 }
 
@@ -166,6 +166,7 @@ export interface ApplyCommandOptions {
   lockTimeout?: number;
   pauseRunning?: boolean;
   resync?: boolean;
+  refresh?: RefreshMode;
   format?: 'text' | 'json';
 }
 
@@ -300,9 +301,12 @@ function progressReporter(io: Io, out: Io['stdout'], gate: RateController) {
 
 /** Flags that shape a plan: with a saved plan, they were chosen when it was made. */
 function planShapingFlags(opts: ApplyCommandOptions): string[] {
-  return [opts.target?.length && '--target', opts.pauseRunning && '--pause-running', opts.resync && '--resync'].filter(
-    (f): f is string => Boolean(f),
-  );
+  return [
+    opts.target?.length && '--target',
+    opts.pauseRunning && '--pause-running',
+    opts.resync && '--resync',
+    opts.refresh && '--refresh',
+  ].filter((f): f is string => Boolean(f));
 }
 
 export async function applyCommand(
@@ -348,7 +352,12 @@ export async function applyCommand(
   try {
     const request = planFile
       ? { planFile }
-      : { targets: opts.target?.length ? opts.target : null, pauseRunning: opts.pauseRunning, resync: opts.resync };
+      : {
+          targets: opts.target?.length ? opts.target : null,
+          pauseRunning: opts.pauseRunning,
+          resync: opts.resync,
+          refresh: opts.refresh,
+        };
     const run = await runApply(p, request, {
       client,
       onPlan: (plan) => human.write(renderPlanText(plan, c)),
@@ -370,7 +379,7 @@ export async function applyCommand(
         '\n' + renderApplySummary(run.result, c, run.result.traffic, run.result.interrupted || stops.stopped()),
       );
     const exit = stops.exitCode() ?? applyExitCode(run);
-    if (json) io.stdout.write(renderApplyJson(run, exit));
+    if (json) io.stdout.write((await import('../render/json.js')).renderApplyJson(run, exit));
     return exit;
   } finally {
     stops.dispose();
@@ -378,6 +387,7 @@ export async function applyCommand(
 }
 
 export async function forceUnlockCommand(io: Io, global: GlobalOptions, id: string): Promise<number> {
+  const { holderRunsHere } = await import('../state/lock.js');
   const p = await project(io, global);
   const holder = await p.state.forceUnlock(id);
   io.stdout.write(`Removed lock ${holder.id} (held by pid ${holder.pid} on ${holder.host} since ${holder.since}).\n`);

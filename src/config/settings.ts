@@ -11,6 +11,8 @@ import { parseSource, type SourceDocument } from '../diagnostics/source.js';
 type SignAlgorithm = NonNullable<CallformSettings['algorithm']>;
 /** adaptive: AIMD concurrency and rate under the parallelism ceiling; fixed: always parallelism in flight. */
 type ConcurrencyMode = NonNullable<CallformSettings['concurrency']>;
+/** Which task statuses plan and apply read: every declared task, or only those with something to do. */
+export type RefreshMode = NonNullable<CallformSettings['refresh']>;
 import type { SendMode } from '../model/task.js';
 import { resolveStateSetting, type StateSetting } from '../state/backend.js';
 
@@ -71,6 +73,8 @@ export interface ResolvedSettings {
   pauseTimeoutMs: number;
   /** Which fields an update carries, unless a task's lifecycle.sendMode says otherwise. */
   sendMode: SendMode;
+  /** Which task statuses plan and apply read (--refresh overrides). */
+  refresh: RefreshMode;
   /** The settings file's own policy section, if any (checked against policy.schema.json when loaded). */
   policy?: object;
   /** Globs of policy files, relative to baseDir (none: no policy files). */
@@ -229,6 +233,7 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<Resolv
     lockTimeoutMs: s.lockTimeoutMs ?? 0,
     pauseTimeoutMs: s.pauseTimeoutMs ?? 30_000,
     sendMode: s.sendMode ?? 'changed',
+    refresh: s.refresh ?? 'all',
     ...(s.policy ? { policy: s.policy } : {}),
     policyPatterns: s.policyFiles === undefined ? [] : Array.isArray(s.policyFiles) ? s.policyFiles : [s.policyFiles],
   };

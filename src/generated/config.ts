@@ -45,6 +45,10 @@ export interface CallformSettings {
    */
   concurrency?: 'adaptive' | 'fixed';
   /**
+   * Which task statuses plan and apply read with listTask. all (default): every declared task, so tasks missing remotely and sceneID drift are found across the whole account. changed: only the tasks with something to do (changes, unconfirmed sends, owed resumes), found by an offline diff first; --refresh overrides.
+   */
+  refresh?: 'all' | 'changed';
+  /**
    * Hard cap on API requests per second (the account's known quota), fractions allowed. Adaptive control still works under it. Default: none.
    */
   rateLimit?: number;

@@ -100,6 +100,18 @@ export function planHasChanges(plan: CallformPlan): boolean {
   return (s.create ?? 0) + s.update + s.blocked + s.forget + s.error + s.resume > 0;
 }
 
+/**
+ * The tasks of an online plan whose status was not read (--refresh changed): unchanged, with no
+ * remote view and nothing deferred. A task that was read and not found is deferred
+ * (task-missing), so the two never look alike; an offline plan read none (it says so itself).
+ */
+export function unreadTasks(plan: CallformPlan): string[] {
+  if (plan.offline) return [];
+  return plan.tasks
+    .filter((t) => t.action === 'noop' && t.remote === null && t.deferred === null)
+    .map((t) => t.userTaskID);
+}
+
 /** True when apply has something to do: a create, an update, a forget or an owed resume. */
 export function planHasWork(plan: CallformPlan): boolean {
   const s = plan.summary;

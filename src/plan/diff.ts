@@ -1,4 +1,4 @@
-import deepDiff from 'deep-diff';
+import { createRequire } from 'node:module';
 import type { SettingChange } from '../model/plan.js';
 import {
   dataEqual,
@@ -17,6 +17,11 @@ export interface PayloadSettings {
   funcFlag?: FuncFlag;
 }
 
+type DeepDiff = typeof import('deep-diff');
+let deepDiffModule: DeepDiff | undefined;
+/** Loaded at the first task with changes: a plan where nothing changed never loads it. */
+const deepDiff = (): DeepDiff => (deepDiffModule ??= createRequire(import.meta.url)('deep-diff') as DeepDiff);
+
 const byPath = (a: SettingChange, b: SettingChange) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
 /**
@@ -33,7 +38,7 @@ export function diffSettings(before: ManagedSettings | null, after: ManagedSetti
   const put = (c: SettingChange) => {
     if (!changes.has(c.path)) changes.set(c.path, c);
   };
-  for (const d of deepDiff.diff(lhs, after) ?? []) {
+  for (const d of deepDiff().diff(lhs, after) ?? []) {
     const path = (d.path ?? []).join('.');
     const whole = wholeValuePathOf(path);
     if (whole) {

@@ -23,6 +23,8 @@ export interface PlanInput {
   stateExists: boolean;
   /** Remote view by userTaskID; null for an offline plan (statuses not read). */
   remote: Map<string, RemoteTask> | null;
+  /** Declared tasks whose status was not read (--refresh changed: nothing to do): judged as offline. */
+  unread?: ReadonlySet<string>;
   targets: string[] | null;
   filesDigest: string;
   toolVersion: string;
@@ -88,7 +90,7 @@ function deferral(
       `sceneID changed from "${recorded.sceneID}" to "${task.sceneID}": updateTask cannot change a task's dialogue template; give the new template a new task (new userTaskID)`,
     );
   }
-  if (!input.remote) return null;
+  if (!input.remote || input.unread?.has(task.userTaskID)) return null;
   const remote = input.remote.get(task.userTaskID);
   if (!remote)
     return error(

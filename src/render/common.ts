@@ -8,7 +8,15 @@ import {
   type TaskPlan,
   type SettingChange,
   type OwedResumePlan,
+  unreadTasks,
 } from '../model/plan.js';
+
+/** The one line an online plan with unread statuses (--refresh changed) carries, or null. */
+export function unreadNote(plan: CallformPlan): string | null {
+  const n = unreadTasks(plan).length;
+  if (n === 0) return null;
+  return `--refresh changed: the statuses of ${n} unchanged task${n === 1 ? ' were' : 's were'} not read; tasks missing remotely and sceneID mismatches among them are not detected (--refresh all reads every task)`;
+}
 
 /** How a task shows in a plan: its action, or the reason it is held back. */
 export type TaskLabel = TaskPlan['action'] | 'blocked' | 'error';

@@ -10,6 +10,7 @@ import {
   showValue,
   summaryLine,
   taskLabel,
+  unreadNote,
   type TaskLabel,
 } from './common.js';
 import { policyBlock, riskBlock, taskReview } from './review-markdown.js';
@@ -80,7 +81,7 @@ export function renderPlanMarkdown(plan: CallformPlan, options: { title?: string
     `### ${options.title ?? 'callform plan'}`,
     '',
     ...riskBlock(plan),
-    `**${summaryLine(plan)}**${plan.offline ? ' (offline: task statuses not read; blocked tasks, tasks missing remotely and sceneID mismatches not detected; no task planned for creation)' : ''}`,
+    `**${summaryLine(plan)}**${plan.offline ? ' (offline: task statuses not read; blocked tasks, tasks missing remotely and sceneID mismatches not detected; no task planned for creation)' : ''}${unreadNote(plan) ? ` (${unreadNote(plan)})` : ''}`,
     '',
     ...policyBlock(plan),
   ];

@@ -14,6 +14,7 @@ import {
   showValue,
   summaryLine,
   taskLabel,
+  unreadNote,
   type TaskLabel,
 } from './common.js';
 import { windowSummary } from './review-common.js';
@@ -100,6 +101,8 @@ export function renderPlanText(plan: CallformPlan, c: Colors = noColors): string
       ),
       '',
     );
+  const unread = unreadNote(plan);
+  if (unread) out.push(c.yellow(`${unread}.`), '');
   for (const r of plan.resumes) out.push(c.magenta(`! ${resumeText(r)}: apply resumes it first`));
   if (plan.resumes.length > 0) out.push('');
   const shown = plan.tasks.filter((t) => taskLabel(t) !== 'noop');

@@ -1,4 +1,5 @@
 import type { CallformPlan } from '../model/plan.js';
+import type { RefreshMode } from './plan.js';
 import { planHasChanges, planHasWork } from '../model/plan.js';
 import type { LockInfo, StateLock } from '../state/lock.js';
 import { StateWriter } from '../state/writer.js';
@@ -86,7 +87,15 @@ export async function executePlan(
 
 /** What `apply` is asked to do: exactly a saved plan, or a fresh plan of (some) tasks. */
 export type ApplyRequest =
-  { planFile: string } | { planFile?: undefined; targets: string[] | null; pauseRunning?: boolean; resync?: boolean };
+  | { planFile: string }
+  | {
+      planFile?: undefined;
+      targets: string[] | null;
+      pauseRunning?: boolean;
+      resync?: boolean;
+      /** Which statuses to read (default: the settings' refresh). */
+      refresh?: RefreshMode;
+    };
 
 /** How the caller (the CLI) shows progress and takes decisions. */
 export interface ApplyHooks extends Pick<ApplyOptions, 'onResult' | 'shouldStop' | 'onStep'> {
@@ -148,6 +157,7 @@ async function planToApply(
     targets: request.targets,
     pauseRunning: request.pauseRunning,
     resync: request.resync,
+    refresh: request.refresh,
     client,
   });
   hooks.onPlan?.(plan);

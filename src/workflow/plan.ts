@@ -1,11 +1,9 @@
-import { isChange, planHasChanges, type CallformPlan } from '../model/plan.js';
+import { isChange, planHasChanges, unreadTasks, type CallformPlan } from '../model/plan.js';
 import { dataEqual } from '../model/settings.js';
 import type { LoadedTasks } from '../config/load-tasks.js';
 import type { LoadedState } from '../state/state.js';
 import { buildPlan } from '../plan/plan.js';
 import { targetFilter, targetMatcher } from '../plan/targets.js';
-import { planStaleness } from '../plan/saved-plan.js';
-import { readRemoteTasks } from '../remote/statuses.js';
 import type { NxCloudClient } from '../api/client.js';
 import path from 'node:path';
 import { CallformError, ExitCode } from '../errors.js';
@@ -15,8 +13,9 @@ import { blockingViolations } from '../policy/report.js';
 import { TOOL_VERSION } from '../version.js';
 import { createClient, loadProjectPolicy, loadProjectState, loadProjectTasks, type Project } from './project.js';
 import { reviewPlan } from '../review/index.js';
-import { policyVerdict } from './saved-plan.js';
 import type { Policy } from '../policy/types.js';
+import type { RefreshMode } from '../config/settings.js';
+export type { RefreshMode };
 
 /** --target patterns that select nothing are a mistake worth stopping for. */
 export function checkTargets(targets: string[] | null, ids: Iterable<string>): void {
@@ -51,6 +50,8 @@ export interface PlanOptions {
   resync?: boolean;
   client?: NxCloudClient;
   now?: Date;
+  /** Which statuses to read when online (default: the settings' refresh, all). */
+  refresh?: RefreshMode;
 }
 
 /** config → state → remote statuses (unless offline) → plan, reviewed (risks, windows, policy). No writes. */
@@ -62,20 +63,10 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
   ]);
   if (options.targets)
     checkTargets(options.targets, [...tasks.tasks.map((t) => t.userTaskID), ...Object.keys(state.state.tasks)]);
-  let remote = null;
-  if (!options.offline) {
-    const client = options.client ?? (await createClient(project));
-    const selected = targetFilter(options.targets);
-    const ids = new Set(tasks.tasks.filter((t) => selected(t.userTaskID)).map((t) => t.userTaskID));
-    // Owed resumes are settled whatever the targets: their statuses are read too.
-    for (const id of Object.keys(state.state.owedResumes ?? {})) ids.add(id);
-    remote = await readRemoteTasks(client, [...ids], project.settings.parallelism);
-  }
-  const built = buildPlan({
+  const input = {
     desired: tasks.tasks,
     state: state.state,
     stateExists: state.exists,
-    remote,
     targets: options.targets,
     filesDigest: tasks.filesDigest,
     toolVersion: TOOL_VERSION,
@@ -83,10 +74,32 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
     pauseRunning: options.pauseRunning,
     resync: options.resync,
     sendMode: project.settings.sendMode,
-  });
+  };
+  let built: CallformPlan;
+  if (options.offline) built = buildPlan({ ...input, remote: null });
+  else {
+    const client = options.client ?? (await createClient(project));
+    const selected = targetFilter(options.targets);
+    const declared = tasks.tasks.filter((t) => selected(t.userTaskID)).map((t) => t.userTaskID);
+    let ids = declared;
+    if ((options.refresh ?? project.settings.refresh) === 'changed') {
+      // Diff offline first: only the declared tasks with something to do (changes, unconfirmed
+      // sends; any action but noop) are read. Forgotten tasks are never read.
+      const offline = buildPlan({ ...input, remote: null });
+      ids = offline.tasks.filter((t) => t.action !== 'noop' && t.action !== 'forget').map((t) => t.userTaskID);
+    }
+    // Owed resumes are settled whatever the targets and refresh: their statuses are read too.
+    const read = new Set([...ids, ...Object.keys(state.state.owedResumes ?? {})]);
+    const unread = new Set(declared.filter((id) => !read.has(id)));
+    const { readRemoteTasks } = await import('../remote/statuses.js');
+    const remote = await readRemoteTasks(client, [...read], project.settings.parallelism);
+    built = buildPlan({ ...input, remote, unread });
+  }
   // The plan's own task entries are the policy's subjects (the targeted declared tasks, as
   // the server will hold them): a saved plan's report is checked again the same way.
-  const report = policy && (await policyVerdict(policy, built, state.state.policyDigest));
+  // Saved-plan code (and the policy's) loads only when a policy is configured.
+  const report =
+    policy && (await (await import('./saved-plan.js')).policyVerdict(policy, built, state.state.policyDigest));
   return { plan: reviewPlan(built, report), tasks, state, policy };
 }
 
@@ -97,6 +110,7 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
  */
 export async function assertPlanCurrent(project: Project, plan: CallformPlan, state: LoadedState): Promise<void> {
   const tasks = await savedPlanTasks(project);
+  const { planStaleness } = await import('../plan/saved-plan.js');
   const stale = planStaleness(plan, state.state, state.exists, tasks.filesDigest);
   if (stale?.applied)
     throw new CallformError(
@@ -171,6 +185,7 @@ function replan(project: Project, saved: CallformPlan, tasks: LoadedTasks, state
     state: state.state,
     stateExists: state.exists,
     remote: saved.offline ? null : new Map(views),
+    unread: new Set(unreadTasks(saved)),
     targets: saved.targets,
     filesDigest: tasks.filesDigest,
     toolVersion: TOOL_VERSION,

@@ -5,7 +5,7 @@ export { warningIssue, type LintWarning } from '../config/dial-window.js';
 import type { Policy } from '../policy/types.js';
 import type { LoadedState } from '../state/state.js';
 import { openStateBackend, type StateBackend } from '../state/backend.js';
-import { NxCloudClient, gotTransport, type CallGate, type HttpPost } from '../api/client.js';
+import type { NxCloudClient, CallGate, HttpPost } from '../api/client.js';
 import { RateController } from '../concurrency/controller.js';
 
 export type { RateController };
@@ -81,6 +81,8 @@ export function createRateController(project: Project, debug?: (line: string) =>
 export async function createClient(project: Project, extras: ClientExtras = {}): Promise<NxCloudClient> {
   const creds = credentialsFromEnv(project.env);
   const s = project.settings;
+  // Loaded here: commands that make no API call (plan --offline, validate, show) never load the client.
+  const { NxCloudClient, gotTransport } = await import('../api/client.js');
   return new NxCloudClient({
     endpoint: s.endpoint,
     uuid: creds.uuid,

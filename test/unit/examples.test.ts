@@ -30,6 +30,7 @@ const FLAGS = [
   '--detailed-exitcode',
   '--fail-on-risk',
   '--offline',
+  '--refresh',
   '--out',
   '--auto-approve',
   '--parallelism',

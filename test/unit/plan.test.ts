@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { buildPlan, type PlanInput } from '../../src/plan/plan.js';
-import { planHasChanges, type TaskPlan } from '../../src/model/plan.js';
+import { planHasChanges, unreadTasks, type TaskPlan } from '../../src/model/plan.js';
 import { validatePlan } from '../../src/generated/plan-validator.js';
 import type { DesiredTask, RemoteTask } from '../../src/model/task.js';
 import { matching } from '../support/expect.js';
@@ -76,6 +76,26 @@ describe('buildPlan', () => {
     );
     expect(plan.tasks[0]).toMatchObject({ action: 'noop', deferred: null });
     expect(planHasChanges(plan)).toBe(false);
+  });
+
+  it('unread tasks (--refresh changed) are judged as offline; a read task not returned is missing', () => {
+    const [a, b, c] = [task('a'), task('b'), task('c', { taskCreateSetting: { maxCall: 9, taskName: 'c' } })];
+    const state = { ...input({}).state, tasks: { a: applied(a), b: applied(b), c: applied(task('c')) } };
+    // a and b unchanged and not read (b is gone remotely: not detected); c changed, read, not returned.
+    const plan = buildPlan(input({ desired: [a, b, c], state, remote: new Map(), unread: new Set(['a', 'b']) }));
+    expect(
+      plan.tasks.map((t) => [t.userTaskID, t.action, t.remote, t.action === 'forget' ? null : t.deferred?.code]),
+    ).toEqual([
+      ['a', 'noop', null, undefined],
+      ['b', 'noop', null, undefined],
+      ['c', 'update', null, 'task-missing'],
+    ]);
+    expect(unreadTasks(plan)).toEqual(['a', 'b']);
+    expect(unreadTasks({ ...plan, offline: true })).toEqual([]);
+    // Read and not found: deferred, so never counted as unread.
+    const all = buildPlan(input({ desired: [a, b, c], state, remote: new Map([['a', remote('a', 1)]]) }));
+    expect(unreadTasks(all)).toEqual([]);
+    expect(all.summary).toMatchObject({ noop: 1, error: 2 });
   });
 
   it.each([2, 3, 4])(
