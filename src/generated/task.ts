@@ -20,6 +20,18 @@ export type CallformTask = {
   taskCreateSetting?: DeclaredTaskCreateSetting;
   funcFlag?: FuncFlag;
   lifecycle?: Lifecycle;
+  /**
+   * Per-environment settings of this task (environment name → patch), applied after the overlays.
+   */
+  environments?: {
+    [k: string]: TaskPatch;
+  };
+  /**
+   * The environments this task exists in (default: every environment).
+   *
+   * @minItems 1
+   */
+  only?: [string, ...string[]];
 };
 
 /**
@@ -173,6 +185,18 @@ export interface Lifecycle {
    * changed (default): an update carries only the fields that changed; declared: it carries every declared field of taskCreateSetting and funcFlag (for teams that would rather not rely on updateTask keeping omitted fields). Overrides the settings file's sendMode.
    */
   sendMode?: 'changed' | 'declared';
+}
+/**
+ * Settings an environment changes: merged over the task (maps merge deeply, arrays are replaced whole, null removes a declared field). The merged task is validated as a whole.
+ */
+export interface TaskPatch {
+  /**
+   * Dialogue template (script) ID in this environment's account.
+   */
+  sceneID?: string;
+  taskCreateSetting?: {} | null;
+  funcFlag?: {} | null;
+  lifecycle?: {} | null;
 }
 /**
  * Dialing settings (updateTask taskCreateSetting).
