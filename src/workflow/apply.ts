@@ -57,7 +57,9 @@ export async function executePlan(
 
 /** What `apply` is asked to do: exactly a saved plan, or a fresh plan of (some) tasks. */
 export type ApplyRequest =
-  { planFile: string } | { planFile?: undefined; targets: string[] | null; pauseRunning?: boolean; resync?: boolean };
+  /** `plan`: already read from planFile (and checked as readCheckedPlan does), e.g. from an all-environments file. */
+  | { planFile: string; plan?: CallformPlan }
+  | { planFile?: undefined; targets: string[] | null; pauseRunning?: boolean; resync?: boolean };
 
 /** How the caller (the CLI) shows progress and takes decisions. */
 export interface ApplyHooks extends Pick<ApplyOptions, 'onResult' | 'shouldStop' | 'onStep'> {
@@ -102,7 +104,7 @@ async function planToApply(
   hooks: ApplyHooks,
 ): Promise<{ plan: CallformPlan; state: LoadedState; policyDigest: string | null } | Unexecuted> {
   if (request.planFile !== undefined) {
-    const plan = await readCheckedPlan(request.planFile);
+    const plan = request.plan ?? (await readCheckedPlan(request.planFile));
     const state = await loadProjectState(project);
     await assertPlanCurrent(project, plan, state);
     const { digest } = await assertSavedPlanAllowed(

@@ -87,7 +87,10 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
   // The plan's own task entries are the policy's subjects (the targeted declared tasks, as
   // the server will hold them): a saved plan's report is checked again the same way.
   const report = policy && (await policyVerdict(policy, built, state.state.policyDigest));
-  return { plan: reviewPlan(built, report), tasks, state, policy };
+  const reviewed = reviewPlan(built, report);
+  // A declared environment's plan says which one it is: apply FILE runs there.
+  const plan = project.environment ? { ...reviewed, environment: project.environment.name } : reviewed;
+  return { plan, tasks, state, policy };
 }
 
 /**
