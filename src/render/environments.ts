@@ -112,9 +112,22 @@ function sectionOf(e: EnvironmentPlan, level: Level): Section {
   };
 }
 
+/** Omits the fewest middle entries that bring the section to at most `cap` characters. */
+function cutTo(s: Section, cap: number): void {
+  if (renderSection(s).length <= cap) return;
+  let [lo, hi] = [1, s.entries.length];
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (renderSection({ ...s, omitted: mid }).length <= cap) hi = mid;
+    else lo = mid + 1;
+  }
+  s.omitted = lo;
+}
+
 function renderSection(s: Section): string {
   const entries = s.entries;
   if (s.omitted === 0) return [...s.open, ...entries, ...s.close].join('\n');
+  if (s.omitted >= entries.length) return [...s.open, omittedLine(s.omitted), ...s.close].join('\n');
   const keep = entries.length - s.omitted;
   const head = entries.slice(0, Math.ceil(keep / 2));
   const tail = entries.slice(entries.length - Math.floor(keep / 2));
@@ -165,15 +178,16 @@ export function renderAllEnvsMarkdown(envs: readonly EnvironmentPlan[], budget =
     sections = changed.map((e) => sectionOf(e, level));
     if (lengthOf(head, sections) <= budget) return head + sections.map(renderSection).join('\n');
   }
-  // Cut the middle of the longest section until the comment fits (the omitted line counts).
-  for (;;) {
-    const total = lengthOf(head, sections);
-    if (total <= budget) break;
-    const longest = sections.reduce((a, b) => (renderSection(b).length > renderSection(a).length ? b : a));
-    const kept = longest.entries.length - longest.omitted;
-    if (kept === 0) break;
-    const avg = renderSection(longest).length / Math.max(1, kept);
-    longest.omitted += Math.min(kept, Math.max(1, Math.ceil((total - budget) / avg)));
+  // Cut the middles of the longest sections: every section is held to one length cap, the
+  // largest that fits (so the longest lose the most), each with its "… N omitted" line.
+  const room = budget - head.length - sections.length;
+  const lengths = sections.map((s) => renderSection(s).length);
+  let [lo, hi] = [0, Math.max(0, ...lengths)];
+  while (lo < hi) {
+    const cap = Math.ceil((lo + hi) / 2);
+    if (lengths.reduce((n, l) => n + Math.min(l, cap), 0) <= room) lo = cap;
+    else hi = cap - 1;
   }
+  for (const s of sections) cutTo(s, lo);
   return head + sections.map(renderSection).join('\n');
 }
