@@ -116,7 +116,7 @@ export type Selection =
 
 /** "did you mean staging?" for a close name. */
 export function didYouMean(word: string, names: string[]): string {
-  const near = names.find((n) => n.startsWith(word) || word.startsWith(n) || editDistance(word, n) <= 2);
+  const near = names.find((n) => n.startsWith(word) || word.startsWith(n) || editDistance(word, n) <= Math.max(2, Math.ceil(word.length / 2)));
   return near ? `did you mean ${near}? ` : '';
 }
 
