@@ -120,7 +120,8 @@ describe('environments: bad input', () => {
   });
 
   it('a credential variable name that is not a variable name, an unknown key, a bad environment name', async () => {
-    await project.writeSettings({
+    // Written as a user would: project.writeSettings types its argument, and these keys are wrong.
+    await project.write('callform.config.yaml', {
       tasks: 'tasks/**/*.yaml',
       environments: {
         staging: { ...ENVIRONMENTS.staging, credentials: { uuid: '1-UUID', secretKey: 'NXCLOUD_SECRET_KEY_STAGING' }, overlay: 'x' },

@@ -11,7 +11,9 @@ import {
 } from '../../src/render/environments.js';
 import { MARKDOWN_MARKER } from '../../src/render/markdown.js';
 import type { DesiredTask } from '../../src/model/task.js';
-import type { PolicyReport } from '../../src/model/plan.js';
+import type { CallformPlan } from '../../src/model/plan.js';
+
+type PolicyReport = CallformPlan['policy'];
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 const LINEAGE = '11111111-2222-4333-8444-555555555555';
@@ -55,7 +57,7 @@ function envPlan(name: string, count: number, risky: string[] = [], policy: Poli
     toolVersion: '0.1.0',
     now: NOW,
   });
-  return { name, plan: { ...reviewPlan(built, policy), environment: name } };
+  return { name, plan: { ...reviewPlan(built, policy ?? null), environment: name } };
 }
 
 const blockingPolicy = (id: string): PolicyReport => ({
