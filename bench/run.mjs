@@ -10,6 +10,7 @@
 //   5. apply at the API's limits: a rate-limited simulator (100 req/s), adaptive vs fixed
 //      concurrency, and a limit that drops from 100 to 30 req/s halfway through
 //   6. live tasks: paused time of 200 pause → update → resume windows at 50 ms latency
+//   8. environments: plan --all-envs --offline, 3 environments × 10k tasks vs one (bench/environments.mjs)
 //   7. bounds moved out of the tests: throttled share of small rate-limited applies per throttle
 //      style, the pacing rate after a limit drop, the state lock's recovery after a SIGKILLed holder
 //
@@ -1130,6 +1131,12 @@ await section('7 small rate-limited applies and lock recovery (figures moved out
       { medianMs: round(median(times)), timesMs: times.map((t) => round(t)) },
     );
   }
+});
+
+// ------------------------------------------------------------------ 8. environments (bench/environments.mjs)
+await section('8 environments: plan --all-envs', async () => {
+  const { benchEnvironments } = await import('./environments.mjs');
+  await benchEnvironments({ tmp, generateProject, runChild, expectOk, figure, median, round, NODE, CLI });
 });
 
 // ------------------------------------------------------------------ report

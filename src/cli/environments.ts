@@ -6,7 +6,14 @@ import { CallformError, ExitCode } from '../errors.js';
 import { ValidationError, sortIssues, type Issue } from '../diagnostics/issue.js';
 import type { CallformPlan } from '../model/plan.js';
 import { colorsFor } from '../render/colors.js';
-import { renderAllEnvsJson, renderAllEnvsMarkdown, renderAllEnvsText, type EnvironmentPlan } from '../render/environments.js';
+import {
+  renderAllEnvsJson,
+  renderAllEnvsMarkdown,
+  renderAllEnvsText,
+  renderAllEnvsTotal,
+  renderEnvironmentText,
+  type EnvironmentPlan,
+} from '../render/environments.js';
 import { policyVerdict as policyVerdictLines, validatePolicyLines, warningLines } from '../render/review-text.js';
 import { readPlanFileOfAnyKind, writeAllEnvsPlan, type PlanFile, type SavedEnvironmentPlan } from '../plan/all-envs-plan.js';
 import { readCheckedPlan, checkSavedPolicyReport } from '../workflow/saved-plan.js';
@@ -72,8 +79,12 @@ export async function planAllCommand(io: Io, global: GlobalOptions, opts: PlanOp
   if (!opts.offline) assertCredentials(projects);
   const debug = global.debug ? (line: string) => io.stderr.write(`[debug] ${line}\n`) : undefined;
   const plans: EnvironmentPlan[] = [];
+  // Text without --out is written environment by environment: only the summaries stay in memory.
+  const streaming = opts.format === 'text' && !opts.out;
+  const c = colorsFor(io.stdout, io.env, global.color === false ? false : undefined);
   let warned = false;
-  for (const p of projects) {
+  const codes: number[] = [];
+  for (const [i, p] of projects.entries()) {
     const client = opts.offline ? undefined : await createClient(p, { debug });
     const { plan, tasks } = await computePlan(p, {
       offline: Boolean(opts.offline),
@@ -85,17 +96,30 @@ export async function planAllCommand(io: Io, global: GlobalOptions, opts: PlanOp
     if (!warned && tasks.warnings.length > 0)
       io.stderr.write(warningLines(tasks.warnings.slice(0, 10).map(warningIssue), Math.max(0, tasks.warnings.length - 10)));
     warned = true;
-    plans.push({ name: envName(p), plan });
+    const e = { name: envName(p), plan };
+    codes.push(planExitCode(plan, { detailedExitcode: opts.detailedExitcode, failOnRisk: opts.failOnRisk }));
+    const verdict = policyVerdictLines(plan);
+    if (verdict) io.stderr.write(`environment ${e.name}: ${verdict}`);
+    if (streaming) {
+      io.stdout.write(`${i > 0 ? '\n' : ''}${renderEnvironmentText(e, c)}`);
+      plans.push({ name: e.name, plan: headlineOnly(plan) });
+    } else plans.push(e);
+  }
+  if (streaming) {
+    io.stdout.write(`\n${renderAllEnvsTotal(plans)}`);
+    return allEnvsExitCode(codes);
   }
   if (opts.out) await writeAllEnvsPlan(opts.out, plans);
   io.stdout.write(renderAll(plans, opts.format, io, global));
   if (opts.out && opts.format === 'text')
     io.stdout.write(`\nSaved every environment's plan to ${opts.out}. Apply them in order with: callform apply ${opts.out}\n`);
-  for (const e of plans) {
-    const verdict = policyVerdictLines(e.plan);
-    if (verdict) io.stderr.write(`environment ${e.name}: ${verdict}`);
-  }
-  return allEnvsExitCode(plans.map((e) => planExitCode(e.plan, { detailedExitcode: opts.detailedExitcode, failOnRisk: opts.failOnRisk })));
+  return allEnvsExitCode(codes);
+}
+
+/** What the closing line reads of a plan already written (summary, blocking policy findings); its tasks are dropped. */
+function headlineOnly(plan: CallformPlan): CallformPlan {
+  const policy = plan.policy && { ...plan.policy, violations: plan.policy.violations.filter((v) => v.severity === 'error'), exemptions: [] };
+  return { ...plan, tasks: [], resumes: [], risks: [], dial_windows: [], policy };
 }
 
 function renderAll(plans: EnvironmentPlan[], format: Format, io: Io, global: GlobalOptions): string {

@@ -126,27 +126,28 @@ function winner(merged: MergedLayers, field: string): number | undefined {
   return best;
 }
 
-/** Issues of a merged task, each at the file:line:col of the layer whose value won. */
-function mergedIssues(task: DesiredTask, env: string, layers: Layer[], candidate: Plain): Issue[] {
-  const merged = mergeLayers(layers);
+/** Issues of a merged task, each at the file:line:col of the layer whose value won (provenance only when needed). */
+function mergedIssues(task: DesiredTask, env: string, layers: () => Layer[], candidate: Plain): Issue[] {
+  const schemaValid = validateTask(candidate);
+  const errors = schemaValid ? [] : [...(validateTask.errors ?? [])];
+  const violations = schemaValid ? checkTaskRules(candidate as never) : [];
+  if (schemaValid && violations.length === 0) return [];
+  const all = layers();
+  const merged = mergeLayers(all);
   const at = (segments: PathSegment[]) => {
     const field = segments.filter((s) => typeof s === 'string').join('.');
-    const origin = layers[winner(merged, field) ?? layers.length - 1].origin;
-    return origin;
+    return all[winner(merged, field) ?? all.length - 1].origin;
   };
   const label = (i: Issue): Issue => ({ ...i, message: `task ${task.userTaskID} in environment ${env}: ${i.message}` });
   const issues: Issue[] = [];
-  if (!validateTask(candidate)) {
-    for (const err of validateTask.errors ?? []) {
-      const rel = err.instancePath.split('/').slice(1);
-      const extra = (err.params as { additionalProperty?: string }).additionalProperty;
-      const origin = at(extra ? [...rel, extra] : rel);
-      const doc: SourceDocument = { value: undefined, locate: (p) => origin.locate(p.join('.')) };
-      issues.push(...ajvIssues([err as AjvError], { file: origin.file, basePath: [], sources: [{ doc, basePath: [] }] }).map(label));
-    }
-    return issues;
+  for (const err of errors) {
+    const rel = err.instancePath.split('/').slice(1);
+    const extra = (err.params as { additionalProperty?: string }).additionalProperty;
+    const origin = at(extra ? [...rel, extra] : rel);
+    const doc: SourceDocument = { value: undefined, locate: (p) => origin.locate(p.join('.')) };
+    issues.push(...ajvIssues([err as AjvError], { file: origin.file, basePath: [], sources: [{ doc, basePath: [] }] }).map(label));
   }
-  for (const v of checkTaskRules(candidate as never)) {
+  for (const v of violations) {
     const origin = at(v.path);
     issues.push(label({ file: origin.file, position: origin.locate(v.path.join('.')), path: formatPath(v.path), message: v.message, hint: v.hint }));
   }
@@ -207,16 +208,24 @@ export function environmentTasks(base: LoadedTasks, baseDir: string, env: string
   const tasks: DesiredTask[] = [];
   for (const task of base.tasks) {
     if (task.only && !task.only.includes(env)) continue;
+    const matching = overlays.patches.filter((p) => p.matches(task.userTaskID));
+    if (matching.length === 0 && !task.environments) {
+      tasks.push(task.only ? withLayers(task, baseValue(task)) : task);
+      continue;
+    }
+    for (const p of matching) used.add(p);
     const decl = lazyDeclaration(baseDir, task);
-    const { layers, issues: blockIssues } = patchLayers(task, env, overlays.patches, decl);
+    const { layers, issues: blockIssues } = patchLayers(task, env, matching, decl);
     issues.push(...blockIssues);
-    for (const p of overlays.patches) if (p.matches(task.userTaskID)) used.add(p);
     if (layers.length === 0) {
-      tasks.push(task.environments || task.only ? withLayers(task, baseValue(task)) : task);
+      tasks.push(withLayers(task, baseValue(task)));
       continue;
     }
     const value = mergeValues(baseValue(task), layers.map((l) => l.value));
-    const found = mergedIssues(task, env, [{ value: baseValue(task), origin: baseOrigin(decl) }, ...layers], { userTaskID: task.userTaskID, ...value });
+    const found = mergedIssues(task, env, () => [{ value: baseValue(task), origin: baseOrigin(decl) }, ...layers], {
+      userTaskID: task.userTaskID,
+      ...value,
+    });
     if (found.length > 0) issues.push(...found);
     else tasks.push(withLayers(task, value));
   }

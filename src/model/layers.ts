@@ -102,6 +102,9 @@ export function mergeLayers(layers: readonly Layer[]): MergedLayers {
   return merged;
 }
 
+/** Scalars as they are; arrays (the only other leaves) copied, so no two tasks share one. */
+const copy = (v: unknown): unknown => (typeof v === 'object' && v !== null ? structuredClone(v) : v);
+
 /** Just the merged value, without provenance: the plan path's fast merge (same rules). */
 export function mergeValues(base: Plain, patches: readonly Plain[]): Plain {
   let out = base;
@@ -116,7 +119,7 @@ function mergeOne(base: Plain, patch: Plain, prefix: string): Plain {
     if (v === null) delete out[key];
     else if (isPlain(v) && !isWholeValuePath(path))
       setKey(out, key, mergeOne(Object.hasOwn(out, key) && isPlain(out[key]) ? out[key] : {}, v, path));
-    else setKey(out, key, structuredClone(v));
+    else setKey(out, key, copy(v));
   }
   return out;
 }

@@ -53,13 +53,26 @@ export function allEnvsHeadline(envs: readonly EnvironmentPlan[]): string {
   return `${plural(envs.length, 'environment')}, ${changed} with changes, ${errors} with errors`;
 }
 
-export function renderAllEnvsText(envs: readonly EnvironmentPlan[], c: Colors = noColors): string {
-  const parts = envs.map((e) => `${c.bold(`== environment ${e.name}`)}\n${renderPlanText(e.plan, c)}`);
+/** One environment's section of the text output. */
+export function renderEnvironmentText(e: EnvironmentPlan, c: Colors = noColors): string {
+  return `${c.bold(`== environment ${e.name}`)}\n${renderPlanText(e.plan, c)}`;
+}
+
+/** The closing line of the text output, from each environment's plan (or just its summary). */
+export function renderAllEnvsTotal(envs: readonly EnvironmentPlan[]): string {
   const total = envs.reduce(
-    (acc, e) => ({ update: acc.update + e.plan.summary.update, blocked: acc.blocked + e.plan.summary.blocked, error: acc.error + e.plan.summary.error }),
+    (acc, e) => ({
+      update: acc.update + e.plan.summary.update,
+      blocked: acc.blocked + e.plan.summary.blocked,
+      error: acc.error + e.plan.summary.error,
+    }),
     { update: 0, blocked: 0, error: 0 },
   );
-  return `${parts.join('\n')}\nAll environments: ${allEnvsHeadline(envs)}; ${total.update} to update, ${total.blocked} blocked, ${total.error} in error.\n`;
+  return `All environments: ${allEnvsHeadline(envs)}; ${total.update} to update, ${total.blocked} blocked, ${total.error} in error.\n`;
+}
+
+export function renderAllEnvsText(envs: readonly EnvironmentPlan[], c: Colors = noColors): string {
+  return `${envs.map((e) => renderEnvironmentText(e, c)).join('\n')}\n${renderAllEnvsTotal(envs)}`;
 }
 
 export function renderAllEnvsJson(envs: readonly EnvironmentPlan[]): string {
