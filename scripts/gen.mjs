@@ -125,6 +125,7 @@ const exportsMap = {
     [
       'listTaskRequest',
       'updateTaskRequest',
+      'createTaskRequest',
       'mgrTaskStatusRequest',
       'pingRequest',
       'requestTaskCreateSetting',

@@ -4,10 +4,13 @@ import { ApiError } from './errors.js';
 import { retryAfterFromHeaders } from './retry-after.js';
 import { maskPhones, maskUrlCredentials } from '../model/redact.js';
 import { PRODUCT_ID } from '../model/task.js';
+import { runPool } from '../concurrency/pool.js';
 import { AUTH_RET_CODES, THROTTLE_RET_CODES, TRANSIENT_RET_CODES } from '../model/retcode.js';
 import {
   API_PREFIX,
   type BaseResponse,
+  type CreateTaskRequest,
+  type CreateTaskResponse,
   type ListTaskRequest,
   type ListTaskResponse,
   type ListedTask,
@@ -143,6 +146,8 @@ const header = (h: HttpResponse['headers'], name: string): string | undefined =>
   return Array.isArray(v) ? v[0] : v;
 };
 
+/** userTaskIDs per listTask query (and its page size): the API's example page size, the simulator's maximum. */
+export const LIST_IDS_PER_CALL = 100;
 const RETRY_BASE_MS = 200;
 const RETRY_CAP_MS = 5000;
 const DEFAULT_THROTTLE_RETRIES = 20;
@@ -449,6 +454,15 @@ export class NxCloudClient {
     return signaturesEqual(expected, got.toUpperCase()) ? undefined : 'signature does not verify';
   }
 
+  /**
+   * createTask, signed and verified like every call. Retried on transient failures like the
+   * others: a retry cannot create the task twice, since the platform refuses a userTaskID
+   * that exists (the caller looks the task up after any failure, see apply/create.ts).
+   */
+  createTask(payload: CreateTaskRequest): Promise<CreateTaskResponse> {
+    return this.call<CreateTaskResponse>('createTask', payload);
+  }
+
   updateTask(payload: UpdateTaskRequest): Promise<UpdateTaskResponse> {
     return this.call<UpdateTaskResponse>('updateTask', payload);
   }
@@ -459,6 +473,25 @@ export class NxCloudClient {
 
   ping(data = 'callform'): Promise<PingResponse> {
     return this.call<PingResponse>('ping', { data }, (r) => r.code === 0);
+  }
+
+  /**
+   * The listed tasks among `userTaskIDs` (unknown IDs are simply absent; duplicates are
+   * asked once): listTask queries of at most LIST_IDS_PER_CALL IDs, `parallelism` at a time,
+   * each through the same rate control and retries as every other call.
+   */
+  async listTasksByUserTaskIDs(userTaskIDs: readonly string[], parallelism = 1): Promise<ListedTask[]> {
+    const unique = [...new Set(userTaskIDs)];
+    const batches: string[][] = [];
+    for (let i = 0; i < unique.length; i += LIST_IDS_PER_CALL) batches.push(unique.slice(i, i + LIST_IDS_PER_CALL));
+    const found = new Map<string, ListedTask>();
+    await runPool(batches, parallelism, async (batch) => {
+      const wanted = new Set(batch);
+      for (const t of await this.listTaskPages({ userTaskID: batch }, LIST_IDS_PER_CALL)) {
+        if (wanted.has(t.userTaskID)) found.set(t.userTaskID, t);
+      }
+    });
+    return unique.flatMap((id) => found.get(id) ?? []);
   }
 
   /** One listTask query, following pages until `total` (or a short page) says it is complete. */

@@ -21,6 +21,17 @@ export interface UpdateTaskResponse extends BaseResponse {
   taskID?: string;
 }
 
+/** createTask as callform sends it: the required fields only (the settings follow with updateTask). */
+export interface CreateTaskRequest {
+  productID: typeof PRODUCT_ID;
+  userTaskID: string;
+  sceneID: string;
+}
+/** The docs' example does not show the answer; by analogy with updateTask, taskID when given. */
+export interface CreateTaskResponse extends BaseResponse {
+  taskID?: string;
+}
+
 export interface ListTaskRequest {
   productID: typeof PRODUCT_ID;
   page: number;

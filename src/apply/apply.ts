@@ -1,5 +1,6 @@
 import {
   isChange,
+  isCreate,
   type CallformPlan,
   type TaskPlan,
   type ChangeTaskPlan,
@@ -13,6 +14,7 @@ import { ApiError } from '../api/errors.js';
 import { runPool } from '../concurrency/pool.js';
 import type { StateWriter } from '../state/writer.js';
 import { appliedEntry, type SentSettings } from '../state/entry.js';
+import { markCreating, sendCreate, unmarkCreating, type CreateCall, type CreateClient } from './create.js';
 import { errorMessage } from '../errors.js';
 import {
   pauseTask,
@@ -24,7 +26,7 @@ import {
   type ResumeOutcome,
 } from './lifecycle.js';
 
-type ApplyOutcome = 'applied' | 'blocked' | 'failed' | 'unchanged' | 'forgotten' | 'skipped' | 'resumed';
+type ApplyOutcome = 'created' | 'applied' | 'blocked' | 'failed' | 'unchanged' | 'forgotten' | 'skipped' | 'resumed';
 
 export interface TaskResult {
   userTaskID: string;
@@ -32,7 +34,7 @@ export interface TaskResult {
   /** Why it failed or was held back; for an applied task, what was sent. */
   message?: string;
   retCode?: number;
-  /** updateTask calls for this task (0 or 1); pause and resume calls count in the run's traffic. */
+  /** updateTask calls for this task (0 or 1); createTask, pause and resume calls count in the run's traffic. */
   calls: number;
   warnings: string[];
   /** pause → update → resume: from sending the pause to the confirmed resume (ms). */
@@ -45,13 +47,15 @@ export interface ApplyResult {
   /** True when a stop signal ended the run before every task was tried. */
   interrupted: boolean;
   updateCalls: number;
+  /** createTask calls (one per task to create that was tried; the client's retries not counted). */
+  createCalls: number;
 }
 
 /** What apply needs from the API client. */
 interface UpdateClient {
   updateTask(payload: UpdateTaskPayload): Promise<UpdateTaskResponse>;
 }
-export type ApplyClient = UpdateClient & LifecycleClient;
+export type ApplyClient = UpdateClient & LifecycleClient & CreateClient;
 
 export interface ApplyOptions {
   client: ApplyClient;
@@ -79,6 +83,10 @@ function isCall(t: TaskPlan): t is Call {
   return isChange(t) && t.deferred === null && t.payload !== null;
 }
 
+function isCreateCall(t: TaskPlan): t is CreateCall {
+  return isCreate(t) && t.deferred === null;
+}
+
 /** The settings part of an updateTask payload (what may land on the server). */
 function sentSettings(payload: UpdateTaskPayload): SentSettings {
   const { productID: _p, userTaskID: _u, sceneID: _s, ...settings } = payload;
@@ -91,6 +99,7 @@ const timestamp = (options: ApplyOptions) => (options.now?.() ?? new Date()).toI
 class Results {
   readonly list: TaskResult[] = [];
   readonly counts: Record<ApplyOutcome, number> = {
+    created: 0,
     applied: 0,
     blocked: 0,
     failed: 0,
@@ -100,6 +109,7 @@ class Results {
     resumed: 0,
   };
   updateCalls = 0;
+  createCalls = 0;
   /** Tasks that got a result: the rest of the calls were never started. */
   readonly done = new Set<string>();
 
@@ -165,7 +175,13 @@ export function unexecutedResults(plan: CallformPlan, why: string): ApplyResult 
   }
   for (const r of plan.resumes)
     if (!results.done.has(r.userTaskID)) results.record(r.userTaskID, 'skipped', { message: why });
-  return { results: results.list.sort(byUserTaskID), counts: results.counts, interrupted: false, updateCalls: 0 };
+  return {
+    results: results.list.sort(byUserTaskID),
+    counts: results.counts,
+    interrupted: false,
+    updateCalls: 0,
+    createCalls: 0,
+  };
 }
 
 /**
@@ -363,6 +379,46 @@ async function runOwed(
 }
 
 /**
+ * A task to create: createTask (settled by a lookup when it fails), then updateTask with
+ * every declared setting. A failed update leaves the state at `created`, so the next plan
+ * shows the task as "updated (created, settings not yet sent)" and sends every field.
+ */
+async function runCreate(
+  t: CreateCall,
+  earlier: TaskState | undefined,
+  since: string,
+  options: ApplyOptions,
+  results: Results,
+): Promise<void> {
+  results.createCalls++;
+  const created = await sendCreate(t, options.client, options.state, earlier, since);
+  if (!created.ok) {
+    results.record(t.userTaskID, 'failed', { message: created.message, retCode: created.retCode });
+    return;
+  }
+  const warnings = created.note ? [created.note] : [];
+  if (t.payload === null) {
+    options.state.recordApplied(t.userTaskID, appliedEntry(t.sceneID, t.after, created.taskID, timestamp(options)));
+    results.record(t.userTaskID, 'created', { warnings, message: 'created (no setting declared)' });
+    return;
+  }
+  results.updateCalls++;
+  try {
+    const res = await options.client.updateTask(t.payload);
+    const entry = appliedEntry(t.sceneID, t.after, res.taskID ?? created.taskID, timestamp(options));
+    options.state.recordApplied(t.userTaskID, entry);
+    results.record(t.userTaskID, 'created', { calls: 1, warnings });
+  } catch (err) {
+    results.record(t.userTaskID, 'failed', {
+      message: `created, but its settings were not sent: ${errorMessage(err)}; the next plan sends them (created, settings not yet sent)`,
+      retCode: err instanceof ApiError ? err.details.retCode : undefined,
+      calls: 1,
+      warnings,
+    });
+  }
+}
+
+/**
  * Executes a plan. First the resumes an earlier apply owes, then one updateTask per
  * changed task that goes ahead (running tasks opted in are paused around it), with
  * bounded parallelism. Each success is recorded in state as soon as it is confirmed, so a
@@ -376,12 +432,15 @@ export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Prom
     options.onResult,
   );
   const calls = plan.tasks.filter(isCall);
+  const creates = plan.tasks.filter(isCreateCall);
   settleWithoutCalls(
-    plan.tasks.filter((t) => !isCall(t)),
+    plan.tasks.filter((t) => !isCall(t) && !isCreateCall(t)),
     options,
     results,
   );
   const earlier = await markUnconfirmed(calls, options);
+  const creatingSince = timestamp(options);
+  const beforeCreate = await markCreating(creates, options.state, creatingSince);
   // A failed state write ends the run: no new call starts (the ones in flight finish).
   const stop = () => options.state.failed || (options.shouldStop?.() ?? false);
   const callOf = new Map(calls.map((t) => [t.userTaskID, t]));
@@ -394,11 +453,19 @@ export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Prom
   const rest = calls.filter(
     (t) => !options.state.current.owedResumes?.[t.userTaskID] && !results.done.has(t.userTaskID),
   );
-  const run = (t: Call) =>
-    t.action === 'pause-update-resume'
-      ? runWindow(t, earlier.get(t.userTaskID), options, results)
-      : sendUpdate(t, earlier.get(t.userTaskID), options, results).then((o) => recordUpdate(t, o, results));
-  await runPool(rest, options.parallelism, run, stop);
+  const run = (t: Call | CreateCall) =>
+    t.action === 'create'
+      ? runCreate(t, beforeCreate.get(t.userTaskID), creatingSince, options, results)
+      : t.action === 'pause-update-resume'
+        ? runWindow(t, earlier.get(t.userTaskID), options, results)
+        : sendUpdate(t, earlier.get(t.userTaskID), options, results).then((o) => recordUpdate(t, o, results));
+  await runPool([...creates, ...rest], options.parallelism, run, stop);
+  const unstartedCreates = creates.filter((c) => !results.done.has(c.userTaskID));
+  for (const t of unstartedCreates) {
+    // Never sent: the write-ahead mark goes (nothing can have been created).
+    if (!options.state.failed) unmarkCreating(options.state, t.userTaskID, beforeCreate.get(t.userTaskID));
+    results.record(t.userTaskID, 'skipped', { message: 'not attempted: apply was interrupted' });
+  }
   const unstarted = calls.filter((t) => !results.done.has(t.userTaskID));
   for (const t of unstarted) {
     // Never sent: the server cannot hold it, so its unconfirmed mark would be a false alarm
@@ -412,7 +479,8 @@ export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Prom
   return {
     results: results.list.sort(byUserTaskID),
     counts: results.counts,
-    interrupted: unstarted.length > 0,
+    interrupted: unstarted.length + unstartedCreates.length > 0,
     updateCalls: results.updateCalls,
+    createCalls: results.createCalls,
   };
 }

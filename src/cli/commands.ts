@@ -5,7 +5,7 @@ import { renderPlanText, renderApplySummary, renderApplyLine } from '../render/t
 import { renderPlanMarkdown } from '../render/markdown.js';
 import { renderPlanJson, renderApplyJson } from '../render/json.js';
 import { writeSavedPlan } from '../plan/saved-plan.js';
-import { forceUnlock, holderRunsHere } from '../state/lock.js';
+import { holderRunsHere } from '../state/lock.js';
 // Plan and validate load only what they use; apply, doctor and import load their own
 // workflows when run (cold start is a benchmark figure: every command pays for what it imports).
 import {
@@ -445,7 +445,7 @@ export async function applyInProject(
 
 export async function forceUnlockCommand(io: Io, global: GlobalOptions, id: string, opts: EnvOptions = {}): Promise<number> {
   const p = await oneProject(io, global, opts, 'force-unlock');
-  const holder = await forceUnlock(p.settings.statePath, id);
+  const holder = await p.state.forceUnlock(id);
   io.stdout.write(`Removed lock ${holder.id} (held by pid ${holder.pid} on ${holder.host} since ${holder.since}).\n`);
   if (holderRunsHere(holder)) {
     io.stderr.write(

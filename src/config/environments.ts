@@ -8,6 +8,7 @@ import { CallformError } from '../errors.js';
 import { ValidationError, type Issue } from '../diagnostics/issue.js';
 import type { PathSegment } from '../diagnostics/source.js';
 import { settingsDocument, type CredentialNames, type ResolvedSettings } from './settings.js';
+import type { StateSetting } from '../state/backend.js';
 
 /** One environment: its name, credential variable names, overlay globs, and its settings. */
 export interface EnvironmentSpec {
@@ -26,12 +27,16 @@ export function defaultEnvironmentState(name: string): string {
 }
 
 /**
- * The one place a state setting becomes a path: relative to the settings file's directory.
- * (A `state` that names a backend other than a file will be resolved here too.)
+ * An environment's `state` setting resolved as the top-level one is: a file path relative
+ * to the settings file's directory. (A backend object, once the schema shares its
+ * definition, is resolved here too.)
  */
-export function resolveStatePath(baseDir: string, state: string): string {
-  return path.resolve(baseDir, state);
+export function resolveStateSetting(baseDir: string, state: string): StateSetting {
+  return { backend: 'file', path: path.resolve(baseDir, state) };
 }
+
+/** Two environments share a store when these keys are equal. */
+const stateKey = (s: StateSetting) => `${s.backend}\0${s.path}`;
 
 function specOf(base: ResolvedSettings, name: string, e: EnvironmentSettings): EnvironmentSpec {
   const { environments: _declared, ...shared } = base;
@@ -41,7 +46,7 @@ function specOf(base: ResolvedSettings, name: string, e: EnvironmentSettings): E
     overlayPatterns: asList(e.overlays),
     settings: {
       ...shared,
-      statePath: resolveStatePath(base.baseDir, e.state ?? defaultEnvironmentState(name)),
+      state: resolveStateSetting(base.baseDir, e.state ?? defaultEnvironmentState(name)),
       endpoint: (e.endpoint ?? base.endpoint).replace(/\/+$/, ''),
       algorithm: e.algorithm ?? base.algorithm,
       parallelism: e.parallelism ?? base.parallelism,
@@ -68,14 +73,14 @@ export async function resolveEnvironments(base: ResolvedSettings, cwd: string): 
   const byState = new Map<string, string>();
   const byAccount = new Map<string, string>();
   for (const spec of specs) {
-    const first = byState.get(spec.settings.statePath);
+    const first = byState.get(stateKey(spec.settings.state));
     if (first)
       clashes.push({
         at: ['environments', spec.name, ...(declared[spec.name].state ? ['state'] : [])],
-        message: `environment ${spec.name} uses the state file ${path.relative(cwd, spec.settings.statePath) || spec.settings.statePath}, as environment ${first} does`,
+        message: `environment ${spec.name} uses the state file ${path.relative(cwd, spec.settings.state.path) || spec.settings.state.path}, as environment ${first} does`,
         hint: 'give each environment its own state (environments never share a state or a lock)',
       });
-    else byState.set(spec.settings.statePath, spec.name);
+    else byState.set(stateKey(spec.settings.state), spec.name);
     const account = `${spec.settings.endpoint}\0${spec.credentials.uuid}\0${spec.credentials.secretKey}`;
     const same = byAccount.get(account);
     if (same)

@@ -12,6 +12,7 @@ type SignAlgorithm = NonNullable<CallformSettings['algorithm']>;
 /** adaptive: AIMD concurrency and rate under the parallelism ceiling; fixed: always parallelism in flight. */
 type ConcurrencyMode = NonNullable<CallformSettings['concurrency']>;
 import type { SendMode } from '../model/task.js';
+import type { StateSetting } from '../state/backend.js';
 
 export const MODULE_NAME = 'callform';
 const DEFAULT_ENDPOINT = 'https://nxbot.nxcloud.com';
@@ -54,7 +55,8 @@ export interface ResolvedSettings {
   /** Globs and the state path are relative to this directory. */
   baseDir: string;
   taskPatterns: string[];
-  statePath: string;
+  /** Where the state lives (see state/backend.ts): the backend is a function of this value alone. */
+  state: StateSetting;
   endpoint: string;
   algorithm: SignAlgorithm;
   parallelism: number;
@@ -226,7 +228,7 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<Resolv
     configFile: found?.filepath ?? null,
     baseDir,
     taskPatterns: s.tasks === undefined ? [DEFAULT_TASK_GLOB] : Array.isArray(s.tasks) ? s.tasks : [s.tasks],
-    statePath: path.resolve(baseDir, s.state ?? DEFAULT_STATE_FILE),
+    state: { backend: 'file', path: path.resolve(baseDir, s.state ?? DEFAULT_STATE_FILE) },
     endpoint: endpoint.replace(/\/+$/, ''),
     algorithm,
     parallelism: s.parallelism ?? 8,

@@ -3,9 +3,10 @@
 import type { TaskCreateSetting, FuncFlag } from './task.js';
 
 /**
- * Request bodies of the Callbot v3 endpoints the simulator serves (listTask, updateTask, mgrTaskStatus, ping; API notes section 3). The simulator validates every request body against these definitions. Array lengths are capped at 1000 elements (the simulator answers retCode 4001 beyond that; the platform's own limit is not documented).
+ * Request bodies of the Callbot v3 endpoints the simulator serves (listTask, createTask, updateTask, mgrTaskStatus, ping; API notes section 3). The simulator validates every request body against these definitions. Array lengths are capped at 1000 elements (the simulator answers retCode 4001 beyond that; the platform's own limit is not documented).
  */
-export type CallbotApiRequest = ListTaskRequest | UpdateTaskRequest | MgrTaskStatusRequest | PingRequest;
+export type CallbotApiRequest =
+  ListTaskRequest | CreateTaskRequest | UpdateTaskRequest | MgrTaskStatusRequest | PingRequest;
 /**
  * Always "callbot".
  */
@@ -78,6 +79,20 @@ export interface ListTaskQueryConditions {
    * Creation time range end, Unix seconds.
    */
   endTs?: number | null;
+}
+/**
+ * POST /callcentre/api/v3/createTask, as callform sends it: only the fields the createTask page marks required. The page's settings use other spellings than updateTask (smsId/intentId, "dialAtUpHour ", a top-level taskCallbackUrl), so callform sends the settings with updateTask right after (docs/api-notes.md); the simulator refuses any other field with retCode 3.
+ */
+export interface CreateTaskRequest {
+  productID: ProductID;
+  /**
+   * Caller task ID; must not exist yet.
+   */
+  userTaskID: string;
+  /**
+   * Script template ID.
+   */
+  sceneID: string;
 }
 /**
  * POST /callcentre/api/v3/updateTask. The settings are partial: omitted fields stay unchanged.

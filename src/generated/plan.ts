@@ -10,7 +10,7 @@ export type RemoteView = null | {
   taskStatus: number;
   sceneID: string;
 };
-export type TaskPlan = NoopTaskPlan | UpdateTaskPlan | PauseUpdateTaskPlan | ForgetTaskPlan;
+export type TaskPlan = NoopTaskPlan | UpdateTaskPlan | PauseUpdateTaskPlan | ForgetTaskPlan | CreateTaskPlan;
 /**
  * A whole dialing window: the raw fields read as days and half-hour ranges; null when not known.
  */
@@ -57,9 +57,9 @@ export type PolicyReport = {
  */
 export interface CallformPlan {
   /**
-   * Major.minor: a minor bump only adds fields or values; a major bump changes or removes them. 2.1 adds risks, dial_windows and policy.
+   * Major.minor: a minor bump only adds fields or values; a major bump changes or removes them. 2.1 adds risks, dial_windows and policy; 2.2 adds the create action, summary.create, the new-task risk, the task-conflict deferral code and update's created flag.
    */
-  format_version: '2.0' | '2.1';
+  format_version: '2.0' | '2.1' | '2.2';
   kind: 'callform-plan' | 'callform-saved-plan';
   tool_version: string;
   /**
@@ -87,7 +87,7 @@ export interface CallformPlan {
    */
   targets: string[] | null;
   /**
-   * Task counts. update counts updates that go ahead (pause-update-resume included); noop unchanged; blocked and error count tasks held back for that reason, whatever their action; resume the resumes still owed.
+   * Task counts. create counts tasks to create that go ahead (format 2.2; present only when the plan creates tasks); update counts updates that go ahead (pause-update-resume included); noop unchanged; blocked and error count tasks held back for that reason, whatever their action; resume the resumes still owed.
    */
   summary: {
     update: number;
@@ -96,6 +96,7 @@ export interface CallformPlan {
     forget: number;
     error: number;
     resume: number;
+    create?: number;
   };
   /**
    * Resumes callform still owes (from the state), whatever the targets: apply settles them first.
@@ -151,9 +152,9 @@ export interface Deferral {
    */
   reason: 'blocked' | 'error';
   /**
-   * task-status: not paused or not started; task-missing: listTask does not know the userTaskID; scene-mismatch: the remote sceneID differs from the file; scene-changed: the file's sceneID differs from the state.
+   * task-status: not paused or not started; task-missing: listTask does not know the userTaskID; scene-mismatch: the remote sceneID differs from the file; scene-changed: the file's sceneID differs from the state. task-conflict: a task to create exists with another sceneID (createTask refused; format 2.2).
    */
-  code: 'task-status' | 'task-missing' | 'scene-mismatch' | 'scene-changed';
+  code: 'task-status' | 'task-missing' | 'scene-mismatch' | 'scene-changed' | 'task-conflict';
   message: string;
 }
 /**
@@ -189,6 +190,10 @@ export interface UpdateTaskPlan {
    * Dotted paths of the fields the payload carries (smsFuncFlag whole).
    */
   sentFields: string[];
+  /**
+   * Present (true) when an earlier apply created the task and its settings were not sent yet: every declared field is sent (format 2.2).
+   */
+  created?: true;
 }
 export interface SettingChange {
   /**
@@ -243,6 +248,10 @@ export interface PauseUpdateTaskPlan {
    * Always true: the task is paused and resumed around its update.
    */
   pauseResume: true;
+  /**
+   * Present (true) when an earlier apply created the task and its settings were not sent yet: every declared field is sent (format 2.2).
+   */
+  created?: true;
 }
 /**
  * No task file declares the task any more: it leaves the state; no API call, the remote task keeps its settings.
@@ -260,10 +269,48 @@ export interface ForgetTaskPlan {
   before: ManagedSettings;
   after: null;
 }
+/**
+ * The task is declared but NXCloud does not have it (lifecycle.whenMissing: create): apply sends createTask (createPayload), then updateTask with every declared setting (payload; null when the files declare none). Format 2.2.
+ */
+export interface CreateTaskPlan {
+  userTaskID: string;
+  sceneID: string;
+  /**
+   * file:line where the task is declared.
+   */
+  source?: string;
+  /**
+   * Always null: listTask does not know the task.
+   */
+  remote: null;
+  warnings: string[];
+  action: 'create';
+  before: null;
+  after: ManagedSettings;
+  changes: SettingChange[];
+  createPayload: CreateTaskPayload;
+  /**
+   * The updateTask body sent right after createTask: every declared field; null when the files declare no setting.
+   */
+  payload: null | UpdateTaskPayload;
+  deferred: null | Deferral;
+  /**
+   * Dotted paths of the fields the payload carries (smsFuncFlag whole).
+   */
+  sentFields: string[];
+}
+/**
+ * The createTask body: only the fields the createTask page marks required (the settings follow in the updateTask payload).
+ */
+export interface CreateTaskPayload {
+  productID: 'callbot';
+  userTaskID: string;
+  sceneID: string;
+}
 export interface PlanRisk {
   userTaskID: string;
   /**
-   * phone-encrypt-off: phoneEncrypt set to false; sms-enabled: smsEnable set to true; sms-rules-changed: smsFuncFlag sent; dial-window-widened: the window allows a half hour it did not; max-call-raised: maxCall raised more than 2x or by more than 50; callback-host-changed: taskCallbackUrl points at another host; startup-immediate: startupType set to 3. live-task-paused: a running task will be paused, updated and resumed (pause-update-resume).
+   * phone-encrypt-off: phoneEncrypt set to false; sms-enabled: smsEnable set to true; sms-rules-changed: smsFuncFlag sent; dial-window-widened: the window allows a half hour it did not; max-call-raised: maxCall raised more than 2x or by more than 50; callback-host-changed: taskCallbackUrl points at another host; startup-immediate: startupType set to 3. live-task-paused: a running task will be paused, updated and resumed (pause-update-resume). new-task: the task does not exist on NXCloud and will be created (format 2.2).
    */
   kind:
     | 'phone-encrypt-off'
@@ -273,7 +320,8 @@ export interface PlanRisk {
     | 'max-call-raised'
     | 'callback-host-changed'
     | 'startup-immediate'
-    | 'live-task-paused';
+    | 'live-task-paused'
+    | 'new-task';
   /**
    * What changes, e.g. "maxCall raised 20 → 80 (4×)".
    */

@@ -66,4 +66,17 @@ export interface TaskState {
     taskCreateSetting?: TaskCreateSetting;
     funcFlag?: FuncFlag;
   };
+  /**
+   * Write-ahead mark of a task callform creates: written (fsync) before createTask is sent, dropped once the update after it is confirmed. The settings of an entry with this mark are empty: nothing is known to be set on the server.
+   */
+  creating?: {
+    /**
+     * When createTask was about to be sent.
+     */
+    since: string;
+    /**
+     * requested: createTask was (maybe) sent, its outcome unknown: the next plan looks the task up with listTask before creating it again; created: the task is confirmed to exist, its settings are not sent yet.
+     */
+    phase: 'requested' | 'created';
+  };
 }

@@ -14,7 +14,7 @@ export type CallformTask = {
    */
   userTaskID: string;
   /**
-   * Dialogue template (script) ID from Script Management.
+   * Dialogue template (script) ID from Script Management; createTask needs it to create a missing task, and updateTask cannot change it.
    */
   sceneID: string;
   taskCreateSetting?: DeclaredTaskCreateSetting;
@@ -174,7 +174,7 @@ export interface SmsRule {
   intentName?: string[];
 }
 /**
- * callform-only settings (never sent to the API): what to do with a running task that has changes, and which fields an update carries.
+ * callform-only settings (never sent to the API): what to do with a running task that has changes, which fields an update carries, and whether a task missing on NXCloud is created.
  */
 export interface Lifecycle {
   /**
@@ -185,6 +185,10 @@ export interface Lifecycle {
    * changed (default): an update carries only the fields that changed; declared: it carries every declared field of taskCreateSetting and funcFlag (for teams that would rather not rely on updateTask keeping omitted fields). Overrides the settings file's sendMode.
    */
   sendMode?: 'changed' | 'declared';
+  /**
+   * A declared task that NXCloud does not have: create (default) plans it as create (createTask, then updateTask with every declared setting); error reports it as an error and creates nothing (for teams that create tasks elsewhere).
+   */
+  whenMissing?: 'create' | 'error';
 }
 /**
  * Settings an environment changes: merged over the task (maps merge deeply, arrays are replaced whole, null removes a declared field). The merged task is validated as a whole.

@@ -9,6 +9,7 @@ export declare const validateSettings: CompiledValidator;
 export declare const validateState: CompiledValidator;
 export declare const validateListTaskRequest: CompiledValidator;
 export declare const validateUpdateTaskRequest: CompiledValidator;
+export declare const validateCreateTaskRequest: CompiledValidator;
 export declare const validateMgrTaskStatusRequest: CompiledValidator;
 export declare const validatePingRequest: CompiledValidator;
 export declare const validateRequestTaskCreateSetting: CompiledValidator;

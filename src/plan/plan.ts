@@ -9,6 +9,7 @@ import {
   type UpdateTaskPayload,
   type OwedResumePlan,
   type SettingChange,
+  type CreateTaskPlan,
 } from '../model/plan.js';
 import { PRODUCT_ID, byUserTaskID, type DesiredTask, type RemoteTask, type SendMode } from '../model/task.js';
 import { TaskStatus, describeStatus, isUpdatableStatus } from '../model/status.js';
@@ -80,7 +81,8 @@ function deferral(
   pauses: boolean,
 ): Deferral | null {
   const error = (code: Deferral['code'], message: string): Deferral => ({ reason: 'error', code, message });
-  if (recorded && recorded.sceneID !== task.sceneID) {
+  // A task callform is creating has no settled sceneID yet: the remote one is checked below.
+  if (recorded && !recorded.creating && recorded.sceneID !== task.sceneID) {
     return error(
       'scene-changed',
       `sceneID changed from "${recorded.sceneID}" to "${task.sceneID}": updateTask cannot change a task's dialogue template; give the new template a new task (new userTaskID)`,
@@ -91,7 +93,7 @@ function deferral(
   if (!remote)
     return error(
       'task-missing',
-      'task not found on NXCloud: callform updates existing tasks only; create it first (createTask) or fix the userTaskID',
+      'task not found on NXCloud, and its lifecycle.whenMissing is error: create it elsewhere first, fix the userTaskID, or set whenMissing: create',
     );
   if (remote.sceneID !== task.sceneID) {
     return error(
@@ -117,7 +119,40 @@ function sentPaths(changes: SettingChange[], after: ManagedSettings, everyDeclar
   return leaves(after, '').map(([path]) => path);
 }
 
+/**
+ * A declared task NXCloud does not have: createTask with the required fields only, then
+ * updateTask with every declared setting (docs/api-notes.md says why two calls).
+ */
+function planCreate(task: DesiredTask): CreateTaskPlan {
+  const after: ManagedSettings = { taskCreateSetting: task.taskCreateSetting, funcFlag: task.funcFlag };
+  const sentFields = leaves(after, '').map(([path]) => path);
+  const settings = pickSettings(after, sentFields);
+  const identity = { productID: PRODUCT_ID, userTaskID: task.userTaskID, sceneID: task.sceneID };
+  return {
+    userTaskID: task.userTaskID,
+    sceneID: task.sceneID,
+    source: task.source,
+    remote: null,
+    action: 'create',
+    before: null,
+    after,
+    changes: diffSettings(null, after),
+    createPayload: identity,
+    payload: settings ? { ...identity, ...settings } : null,
+    deferred: null,
+    sentFields,
+    warnings: [],
+  };
+}
+
+/** Missing remotely (an offline plan cannot tell) and allowed to be created. */
+function toCreate(task: DesiredTask, input: PlanInput): boolean {
+  if (!input.remote || input.remote.has(task.userTaskID)) return false;
+  return (task.lifecycle.whenMissing ?? 'create') === 'create';
+}
+
 function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
+  if (toCreate(task, input)) return planCreate(task);
   const recorded = input.state.tasks[task.userTaskID] as TaskState | undefined;
   const before = knownSettings(recorded);
   const after: ManagedSettings = { taskCreateSetting: task.taskCreateSetting, funcFlag: task.funcFlag };
@@ -158,6 +193,8 @@ function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
     : [];
   const update = {
     ...base,
+    // Created by an earlier apply, settings not sent yet: `before` is empty, so every declared field is sent.
+    ...(recorded?.creating ? { created: true as const } : {}),
     before,
     after,
     changes,

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { PLAN_FORMAT_VERSION, isChange, type CallformPlan } from '../model/plan.js';
+import { PLAN_FORMAT_VERSION, isChange, isCreate, type CallformPlan } from '../model/plan.js';
 import { dataEqual } from '../model/settings.js';
 import { recordedSettings } from './plan.js';
 import type { CallformState } from '../generated/state.js';
@@ -115,7 +115,7 @@ export async function checkSavedPlanValue(file: string, value: unknown): Promise
 }
 
 /**
- * True when the state already records everything the plan does: each update it applies
+ * True when the state already records everything the plan does: each create or update it applies
  * (the recorded settings are its `after`, confirmed), each forget, each owed resume. So a
  * second `apply FILE` of the same plan can say so.
  */
@@ -126,9 +126,10 @@ export function stateRecordsPlan(plan: CallformPlan, state: CallformState): bool
     if (t.action === 'forget') {
       work++;
       if (recorded) return false;
-    } else if (isChange(t) && t.deferred === null) {
+    } else if ((isChange(t) || isCreate(t)) && t.deferred === null) {
       work++;
-      if (!recorded || recorded.pending || !dataEqual(recordedSettings(recorded), t.after)) return false;
+      if (!recorded || recorded.pending || recorded.creating || !dataEqual(recordedSettings(recorded), t.after))
+        return false;
     }
   }
   return work > 0 && plan.resumes.every((r) => !state.owedResumes?.[r.userTaskID]);

@@ -3,6 +3,7 @@ import { TASK_STATUS_LABEL } from '../model/status.js';
 import {
   deferralOf,
   isChange,
+  isCreate,
   type CallformPlan,
   type TaskPlan,
   type SettingChange,
@@ -16,7 +17,13 @@ export const taskLabel = (t: TaskPlan): TaskLabel => deferralOf(t)?.reason ?? t.
 const FORGET_NOTE = 'no longer declared in any task file: removed from state only; the remote task keeps its settings';
 
 /** The field changes a task shows (none for unchanged and forgotten tasks). */
-export const changesOf = (t: TaskPlan): SettingChange[] => (isChange(t) ? t.changes : []);
+export const changesOf = (t: TaskPlan): SettingChange[] => (isChange(t) || isCreate(t) ? t.changes : []);
+
+/** Fields a task's updateTask call carries (0 without a call). */
+export const sentCount = (t: TaskPlan): number => ((isChange(t) || isCreate(t)) && t.payload ? t.sentFields.length : 0);
+
+/** An update that finishes a creation: an earlier apply created the task and did not send its settings. */
+export const isCreatedUpdate = (t: TaskPlan): boolean => isChange(t) && t.created === true;
 
 /** The one-line explanation of a task: why it is held back, or what forgetting means. */
 export function noteOf(t: TaskPlan): string | undefined {
@@ -29,7 +36,7 @@ export function showValue(value: unknown): string {
 
 export function summaryLine(plan: CallformPlan): string {
   const s = plan.summary;
-  const parts = [`${s.update} to update`];
+  const parts = s.create ? [`${s.create} to create`, `${s.update} to update`] : [`${s.update} to update`];
   if (s.blocked) parts.push(`${s.blocked} blocked`);
   if (s.forget) parts.push(`${s.forget} to forget`);
   if (s.error) parts.push(`${s.error} error${s.error === 1 ? '' : 's'}`);

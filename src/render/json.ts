@@ -16,7 +16,7 @@ export function renderPlanJson(plan: CallformPlan): string {
  * the client does not count them).
  */
 export function renderApplyJson(run: ApplyRun, exitCode: number): string {
-  const { results, counts, interrupted, updateCalls, traffic: t } = run.result;
+  const { results, counts, interrupted, updateCalls, createCalls, traffic: t } = run.result;
   const traffic = t && {
     api_calls: t.calls,
     throttled: t.throttled,
@@ -33,6 +33,7 @@ export function renderApplyJson(run: ApplyRun, exitCode: number): string {
         counts,
         interrupted,
         update_calls: updateCalls,
+        create_calls: createCalls,
         traffic,
         paused: pausedTimes(results),
         results,

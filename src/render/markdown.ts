@@ -1,10 +1,12 @@
 import { isChange, type CallformPlan, type TaskPlan, type SettingChange } from '../model/plan.js';
 import {
   changesOf,
+  isCreatedUpdate,
   noteOf,
   remoteText,
   resumeText,
   sendNote,
+  sentCount,
   showValue,
   summaryLine,
   taskLabel,
@@ -19,6 +21,7 @@ export const MARKDOWN_LIMIT = 65_536;
 const BUDGET = MARKDOWN_LIMIT - 1_500;
 
 export const LABEL: Record<TaskLabel, string> = {
+  create: '🟢 create',
   update: '🟡 update',
   'pause-update-resume': '⏯️ pause → update → resume',
   blocked: '⛔ blocked',
@@ -43,8 +46,9 @@ export function details(plan: CallformPlan, t: TaskPlan): string {
   const changed = `${changes.length} field${changes.length === 1 ? '' : 's'}`;
   // A resync or sendMode declared sends more than it changes: say both.
   const count = sendNote(t) && isChange(t) ? `${changed} changed, ${t.sentFields.length} sent` : changed;
+  const created = isCreatedUpdate(t) ? ' (created, settings not yet sent)' : '';
   const lines = [
-    `<details><summary><code>${escapeHtml(t.userTaskID)}</code>: ${LABEL[taskLabel(t)]} (${count})</summary>`,
+    `<details><summary><code>${escapeHtml(t.userTaskID)}</code>: ${LABEL[taskLabel(t)]}${created} (${count})</summary>`,
     '',
   ];
   if (changes.length > 0) {
@@ -76,7 +80,7 @@ export function renderPlanMarkdown(plan: CallformPlan, options: { title?: string
     `### ${options.title ?? 'callform plan'}`,
     '',
     ...riskBlock(plan),
-    `**${summaryLine(plan)}**${plan.offline ? ' (offline: task statuses not read; blocked tasks, tasks missing remotely and sceneID mismatches not detected)' : ''}`,
+    `**${summaryLine(plan)}**${plan.offline ? ' (offline: task statuses not read; blocked tasks, tasks missing remotely and sceneID mismatches not detected; no task planned for creation)' : ''}`,
     '',
     ...policyBlock(plan),
   ];
@@ -92,7 +96,8 @@ export function renderPlanMarkdown(plan: CallformPlan, options: { title?: string
   let rows = 0;
   for (const t of changed) {
     const note = noteOf(t) ?? (t.warnings[0] ? `⚠️ ${t.warnings[0]}` : '');
-    const row = `| \`${cell(t.userTaskID)}\` | ${LABEL[taskLabel(t)]} | ${isChange(t) && t.payload ? t.sentFields.length : 0} | ${cell(remoteText(t) ?? '')} | ${cell(note)} |\n`;
+    const label = `${LABEL[taskLabel(t)]}${isCreatedUpdate(t) ? ' (created, settings not yet sent)' : ''}`;
+    const row = `| \`${cell(t.userTaskID)}\` | ${label} | ${sentCount(t)} | ${cell(remoteText(t) ?? '')} | ${cell(note)} |\n`;
     if (text.length + row.length > BUDGET / 2) break;
     text += row;
     rows++;

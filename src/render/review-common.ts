@@ -13,6 +13,7 @@ export const RISK_TITLE: Record<PlanRisk['kind'], string> = {
   'callback-host-changed': 'callback host changed',
   'startup-immediate': 'immediate start (startupType 3)',
   'live-task-paused': 'running task paused and resumed',
+  'new-task': 'new task',
 };
 
 export const risksOf = (plan: CallformPlan): PlanRisk[] => plan.risks ?? [];

@@ -6,6 +6,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 import { noColors, type Colors } from './colors.js';
 import {
   changesOf,
+  isCreatedUpdate,
   noteOf,
   remoteText,
   resumeText,
@@ -20,6 +21,7 @@ import { policyLines, riskLines } from './review-text.js';
 
 const CHANGE_SYMBOL: Record<SettingChange['kind'], string> = { add: '+', change: '~', unmanage: '-' };
 const LABEL_SYMBOL: Record<TaskLabel, string> = {
+  create: '+',
   update: '~',
   'pause-update-resume': '~',
   blocked: '!',
@@ -40,6 +42,7 @@ function describeChange(c: SettingChange): string {
 }
 
 const LABEL_WORD: Record<TaskLabel, string> = {
+  create: 'will be created',
   update: 'will be updated',
   'pause-update-resume': 'will be updated (pause → update → resume)',
   blocked: 'is BLOCKED',
@@ -51,6 +54,7 @@ const LABEL_WORD: Record<TaskLabel, string> = {
 function taskBlock(t: TaskPlan, c: Colors): string {
   const label = taskLabel(t);
   const tint = {
+    create: c.green,
     update: c.yellow,
     'pause-update-resume': c.yellow,
     blocked: c.magenta,
@@ -61,7 +65,9 @@ function taskBlock(t: TaskPlan, c: Colors): string {
   const remote = remoteText(t);
   const meta = [t.source, remote && `remote ${remote}`].filter(Boolean).join(', ');
   const lines = [
-    tint(`${LABEL_SYMBOL[label]} ${c.bold(t.userTaskID)} ${LABEL_WORD[label]}`) + (meta ? c.dim(`  (${meta})`) : ''),
+    tint(
+      `${LABEL_SYMBOL[label]} ${c.bold(t.userTaskID)} ${LABEL_WORD[label]}${label === 'update' && isCreatedUpdate(t) ? ' (created, settings not yet sent)' : ''}`,
+    ) + (meta ? c.dim(`  (${meta})`) : ''),
   ];
   for (const ch of changesOf(t)) {
     const color = ch.kind === 'add' ? c.green : ch.kind === 'change' ? c.yellow : c.red;
@@ -69,6 +75,10 @@ function taskBlock(t: TaskPlan, c: Colors): string {
   }
   const window = windowSummary(t);
   if (window) lines.push(c.cyan(`    ${window.line}`));
+  if (t.action === 'create' && t.deferred === null)
+    lines.push(
+      c.dim(`    (createTask with productID, userTaskID and sceneID, then updateTask with ${t.sentFields.length} field${t.sentFields.length === 1 ? '' : 's'})`),
+    );
   if (t.action === 'update' && !t.payload) lines.push(c.dim('    (nothing to send: only the state is updated)'));
   const send = sendNote(t);
   if (send) lines.push(c.dim(`    (${send})`));
@@ -84,7 +94,7 @@ export function renderPlanText(plan: CallformPlan, c: Colors = noColors): string
   if (plan.offline)
     out.push(
       c.yellow(
-        'Offline plan: remote task statuses were not read; blocked tasks, tasks missing remotely and sceneID mismatches cannot be detected.',
+        'Offline plan: remote task statuses were not read; blocked tasks, tasks missing remotely and sceneID mismatches cannot be detected, and no task is planned for creation.',
       ),
       '',
     );
@@ -111,6 +121,10 @@ export function renderApplyLine(r: ApplyResult['results'][number], done: number,
   const detail = r.message ? `: ${r.message}` : '';
   return `[${done}/${total}] ${r.userTaskID} ${r.outcome}${detail}`;
 }
+
+/** "2 createTask calls, " when the run created tasks. */
+const createNote = (r: ApplyResult) =>
+  r.createCalls ? `${r.createCalls} createTask call${r.createCalls === 1 ? '' : 's'}, ` : '';
 
 /** "; 14 API calls at 42.1 calls/s, 0 throttled" (empty without traffic figures). */
 function trafficNote(t: ApiTraffic | null): string {
@@ -147,9 +161,11 @@ export function renderApplySummary(
     );
     lines.push(c.dim(`  ${each.join(', ')}`));
   }
-  const warnings = new Set(result.results.filter((r) => r.outcome === 'applied').flatMap((r) => r.warnings));
+  const warnings = new Set(
+    result.results.filter((r) => r.outcome === 'applied' || r.outcome === 'created').flatMap((r) => r.warnings),
+  );
   for (const w of warnings) lines.push(c.yellow(`warning: ${w}`));
-  const parts = [`${k.applied} applied`, `${k.blocked} blocked`, `${k.failed} failed`, `${k.unchanged} unchanged`];
+  const parts = [...(k.created ? [`${k.created} created`] : []), `${k.applied} applied`, `${k.blocked} blocked`, `${k.failed} failed`, `${k.unchanged} unchanged`];
   if (k.forgotten) parts.push(`${k.forgotten} forgotten`);
   if (k.skipped) parts.push(`${k.skipped} skipped`);
   if (k.resumed) parts.push(`${k.resumed} resumed`);
@@ -158,7 +174,7 @@ export function renderApplySummary(
   lines.push(
     (ok ? c.green : c.red)(
       c.bold(
-        `${ending}: ${parts.join(', ')} (${result.updateCalls} updateTask call${result.updateCalls === 1 ? '' : 's'}${trafficNote(traffic)}).`,
+        `${ending}: ${parts.join(', ')} (${createNote(result)}${result.updateCalls} updateTask call${result.updateCalls === 1 ? '' : 's'}${trafficNote(traffic)}).`,
       ),
     ),
   );

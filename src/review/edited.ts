@@ -9,6 +9,7 @@ import { dataEqual } from '../model/settings.js';
 import { derivePlanParts } from './index.js';
 
 const SUMMARY_WORDS: Record<keyof PlanSummary, string> = {
+  create: 'to create',
   update: 'to update',
   noop: 'unchanged',
   blocked: 'blocked',
@@ -25,8 +26,9 @@ const asStored = (value: unknown): unknown => JSON.parse(JSON.stringify(value ??
 
 function summaryDifference(stored: PlanSummary, derived: PlanSummary): string | null {
   for (const key of Object.keys(SUMMARY_WORDS) as Array<keyof PlanSummary>) {
-    if (stored[key] !== derived[key])
-      return `its summary says ${stored[key]} ${SUMMARY_WORDS[key]}, but its tasks have ${derived[key]} ${SUMMARY_WORDS[key]}`;
+    // A plan older than format 2.2 has no create count: it creates nothing.
+    if ((stored[key] ?? 0) !== (derived[key] ?? 0))
+      return `its summary says ${stored[key] ?? 0} ${SUMMARY_WORDS[key]}, but its tasks have ${derived[key] ?? 0} ${SUMMARY_WORDS[key]}`;
   }
   return null;
 }

@@ -33,7 +33,7 @@ function sentChanges(task: TaskPlan): SentChanges {
   // a field it re-sends unchanged may still switch the server's value, so it counts as a
   // change from an unknown value. (sendMode declared re-sends what callform last applied
   // and is not a resync: its unchanged fields are not callouts.)
-  if (task.resync && task.payload) {
+  if (task.action !== 'create' && task.resync && task.payload) {
     for (const path of task.sentFields)
       if (!sent.has(path)) sent.set(path, { path, kind: 'change', after: getPath(task.after, path) });
   }
@@ -142,6 +142,13 @@ export const RISK_DETECTORS: readonly RiskDetector[] = [
     },
   },
   {
+    kind: 'new-task',
+    detect: (t) =>
+      t.action === 'create'
+        ? `task does not exist on NXCloud and will be created (sceneID "${t.sceneID}"), then get its ${t.sentFields.length} declared setting${t.sentFields.length === 1 ? '' : 's'}`
+        : null,
+  },
+  {
     kind: 'live-task-paused',
     detect: (t) =>
       t.action === 'pause-update-resume' && t.deferred === null
@@ -158,7 +165,8 @@ export function classifyRisks(
   const risks: PlanRisk[] = [];
   for (const task of plan.tasks) {
     // A task sends something when it has changes, or a payload without any (a resync, sendMode declared).
-    if (!('changes' in task) || (task.changes.length === 0 && task.payload === null)) continue;
+    if (!('changes' in task) || (task.changes.length === 0 && task.payload === null && task.action !== 'create'))
+      continue;
     const sent = sentChanges(task);
     for (const d of detectors) {
       const message = d.detect(task, sent);

@@ -1,5 +1,5 @@
 /**
- * The four API endpoint handlers. Each takes the task store (plus limits/clock) and the
+ * The five API endpoint handlers. Each takes the task store (plus limits/clock) and the
  * parsed JSON object body, and returns the response payload; validation failures throw
  * RetCodeError, which the server turns into a signed retCode reply.
  */
@@ -8,11 +8,15 @@ import { RetCode } from '../model/retcode.js';
 import { describeStatus, isUpdatableStatus } from '../model/status.js';
 import {
   validateListTaskRequest,
+  validateCreateTaskRequest,
   validateUpdateTaskRequest,
   validateMgrTaskStatusRequest,
   validatePingRequest,
 } from '../generated/validators.js';
-import type { ListTaskRequest, UpdateTaskRequest, MgrTaskStatusRequest, PingRequest } from '../generated/api.js';
+import type {
+  CreateTaskRequest,
+  ListTaskRequest,
+  UpdateTaskRequest, MgrTaskStatusRequest, PingRequest } from '../generated/api.js';
 import { RetCodeError, checkSchema } from './validate.js';
 import type { SimTask } from './seed.js';
 import type { SimEndpoint } from './types.js';
@@ -27,6 +31,17 @@ export interface HandlerContext {
   maxPageSize: number;
   nowSec: () => number;
 }
+
+/**
+ * What a task created by createTask holds until updateTask changes it: the simulator's
+ * stand-in for the platform's defaults (not documented): manual start, one robot, no
+ * SMS, numbers shown in clear. Deliberately not what a typical task file declares, so a
+ * missing update shows.
+ */
+export const CREATED_TASK_DEFAULTS = {
+  taskCreateSetting: { startupType: 1, maxCall: 1 },
+  funcFlag: { taskKeep: false, roundRedial: false, wholeTTS: false, smsEnable: false, phoneEncrypt: false },
+} as const;
 
 export type Payload = Record<string, unknown>;
 export type Handler = (ctx: HandlerContext, body: Record<string, unknown>) => Payload;
@@ -97,6 +112,27 @@ function handleListTask(ctx: HandlerContext, body: Record<string, unknown>): Pay
       taskStat: { ...ZERO_TASK_STAT },
     })),
   };
+}
+
+/**
+ * createTask: a new task in status 1 with the platform defaults. The docs list no retCode
+ * for a userTaskID that exists; the simulator answers 4 (parameter value wrong).
+ */
+function handleCreateTask(ctx: HandlerContext, body: Record<string, unknown>): Payload {
+  const { userTaskID, sceneID } = checkSchema<CreateTaskRequest>(validateCreateTaskRequest, body);
+  if (ctx.tasks.has(userTaskID))
+    throw new RetCodeError(RetCode.ParameterValue, `userTaskID "${userTaskID}" already exists`);
+  const task: SimTask = {
+    userTaskID,
+    sceneID,
+    taskID: `C${newId().slice(0, 12).toUpperCase()}`,
+    taskStatus: 1,
+    createTs: ctx.nowSec(),
+    taskCreateSetting: structuredClone(CREATED_TASK_DEFAULTS.taskCreateSetting) as SimTask['taskCreateSetting'],
+    funcFlag: structuredClone(CREATED_TASK_DEFAULTS.funcFlag) as SimTask['funcFlag'],
+  };
+  ctx.tasks.set(userTaskID, task);
+  return { retCode: RetCode.Success, retMsg: 'success', responseID: newId(), taskID: task.taskID };
 }
 
 function handleUpdateTask(ctx: HandlerContext, body: Record<string, unknown>): Payload {
@@ -180,6 +216,7 @@ function handlePing(ctx: HandlerContext, body: Record<string, unknown>): Payload
 
 export const HANDLERS: Record<SimEndpoint, Handler> = {
   listTask: handleListTask,
+  createTask: handleCreateTask,
   updateTask: handleUpdateTask,
   mgrTaskStatus: handleMgrTaskStatus,
   ping: handlePing,

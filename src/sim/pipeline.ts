@@ -15,6 +15,7 @@
  * end (fault or dispatch), with applied = whether the request took effect.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ListTaskRequest } from '../generated/api.js';
 import { parseAlgorithm } from '../api/sign.js';
 import { RetCode } from '../model/retcode.js';
 import { RetCodeError, isPlainObject, describeValue } from './validate.js';
@@ -243,9 +244,15 @@ function handle(deps: PipelineDeps, call: ApiCall): Payload {
     const payload = HANDLERS[call.endpoint](deps.handlerCtx, call.body);
     // Counted here rather than in the handler: handlers stay stats-free.
     if (call.endpoint === 'updateTask') deps.stats.update();
+    if (call.endpoint === 'createTask') deps.stats.create();
+    if (call.endpoint === 'listTask') deps.stats.listQuery((call.body as unknown as ListTaskRequest).queryConditions);
     return payload;
   } catch (err) {
-    if (err instanceof RetCodeError) return errorPayload(call.reply, err.retCode, err.message);
+    if (err instanceof RetCodeError) {
+      if (call.endpoint === 'createTask' && isPlainObject(call.body) && deps.handlerCtx.tasks.has(String(call.body.userTaskID)))
+        deps.stats.duplicateCreate();
+      return errorPayload(call.reply, err.retCode, err.message);
+    }
     return errorPayload(
       call.reply,
       RetCode.InternalError,

@@ -4,6 +4,7 @@
  *
  * API endpoints (POST only, signed like the real platform, see src/api/sign.ts):
  *   POST /callcentre/api/v3/listTask       {productID, page, size, queryConditions}
+ *   POST /callcentre/api/v3/createTask     {productID, userTaskID, sceneID}
  *   POST /callcentre/api/v3/updateTask     {productID, userTaskID, sceneID, taskCreateSetting?, funcFlag?}
  *   POST /callcentre/api/v3/mgrTaskStatus  {productID, userTaskID, taskOperate, delCall?} -> {..., taskStatus}
  *   POST /callcentre/api/v3/ping           {data}

@@ -8,8 +8,11 @@ import type { ThrottleStyle } from './throttle.js';
 
 export const DEFAULT_SIM_UUID = 'sim-uuid-0000000000000000000000';
 export const DEFAULT_SIM_SECRET = 'sim-secret-00000000000000000000';
-export const SIM_ENDPOINTS = ['listTask', 'updateTask', 'mgrTaskStatus', 'ping'] as const;
+export const SIM_ENDPOINTS = ['listTask', 'createTask', 'updateTask', 'mgrTaskStatus', 'ping'] as const;
 export type SimEndpoint = (typeof SIM_ENDPOINTS)[number];
+/** listTask's `queryConditions` filters (API notes §3.6). */
+export const LIST_TASK_CONDITIONS = ['userTaskID', 'taskStatus', 'taskName', 'sceneID', 'startTs', 'endTs'] as const;
+type ListTaskCondition = (typeof LIST_TASK_CONDITIONS)[number];
 /** Request bodies above this many bytes get retCode 4001. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -58,6 +61,17 @@ export interface SimStats {
   faults: Record<string, number>;
   /** Successful updateTask calls. */
   updates: number;
+  /** Successful createTask calls (tasks created). */
+  creates: number;
+  /** createTask calls refused because the userTaskID exists (a retried or repeated create). */
+  duplicateCreates: number;
+  /**
+   * Answered listTask queries by the `queryConditions` filter they used (a query using
+   * several counts under each); `none` = no filter (a full listing).
+   */
+  listTaskQueries: Record<ListTaskCondition | 'none', number>;
+  /** userTaskIDs asked for in answered listTask queries (the length of each `userTaskID` filter). */
+  listTaskIDs: number;
   /** Requests refused by the rate limiter (they are counted in `requests` too). */
   throttled: number;
   /** Throttled requests per endpoint. */

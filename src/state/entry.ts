@@ -42,3 +42,24 @@ export function appliedEntry(
     appliedAt,
   };
 }
+
+/**
+ * The entry of a task callform is creating (the write-ahead `creating` mark): no settings
+ * known on the server yet, so the next plan sends every declared field. `requested`: the
+ * createTask outcome is unknown; `created`: the task is confirmed to exist.
+ */
+export function creatingEntry(
+  sceneID: string,
+  since: string,
+  phase: NonNullable<TaskState['creating']>['phase'],
+  taskID?: string,
+): TaskState {
+  return {
+    sceneID,
+    ...(taskID ? { taskID } : {}),
+    taskCreateSetting: {},
+    funcFlag: {},
+    appliedAt: since,
+    creating: { since, phase },
+  };
+}

@@ -1,6 +1,6 @@
 import type { CallformPlan } from '../model/plan.js';
 import { planHasChanges, planHasWork } from '../model/plan.js';
-import { acquireStateLock, describeHolder, type LockInfo, type StateLock } from '../state/lock.js';
+import { describeHolder, type LockInfo, type StateLock } from '../state/lock.js';
 import { StateWriter } from '../state/writer.js';
 import type { LoadedState } from '../state/state.js';
 import { applyPlan, unexecutedResults, type ApplyOptions, type ApplyResult } from '../apply/apply.js';
@@ -21,7 +21,7 @@ export async function lockState(
   const timeoutMs = project.settings.lockTimeoutMs;
   const onWait = (holder: LockInfo | null) =>
     warn?.(`the state is locked by ${describeHolder(holder)}; waiting up to ${timeoutMs} ms for it (--lock-timeout)`);
-  return acquireStateLock(project.settings.statePath, { operation, timeoutMs, onCompromised, onWait });
+  return project.state.lock({ operation, timeoutMs, onCompromised, onWait });
 }
 
 /** An executed plan, with the API traffic of the execution when the client counts it. */
@@ -37,7 +37,8 @@ export async function executePlan(
   state: LoadedState,
   options: Omit<ApplyOptions, 'state'> & { policyDigest?: string | null },
 ): Promise<ExecutedPlan> {
-  const writer = new StateWriter(project.settings.statePath, state.state);
+  const backend = project.state;
+  const writer = new StateWriter(backend.display, state.state, (_display, s) => backend.write(s));
   if (options.policyDigest !== undefined) writer.recordPolicy(options.policyDigest);
   const client = options.client;
   const before = countsTraffic(client) ? client.traffic() : null;

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { ApiError } from '../api/errors.js';
 import type { HttpPost } from '../api/client.js';
 import { credentialsFromEnv, type CredentialNames } from '../config/settings.js';
-import { lockStatus, describeHolder } from '../state/lock.js';
-import { stateDirectoryHint, stateDirectoryProblem, type LoadedState } from '../state/state.js';
+import { describeHolder } from '../state/lock.js';
+import type { LoadedState } from '../state/state.js';
 import { CallformError, errorMessage } from '../errors.js';
 import { createClient, loadProjectState, loadProjectTasks, openProject, type Project } from './project.js';
 
@@ -119,22 +119,22 @@ async function stateCheck(project: Project): Promise<{ found: Found; state?: Loa
     const state = await loadProjectState(project);
     if (!state.exists) {
       // No state yet is fine, but apply must be able to create it (and its lock) there.
-      const problem = await stateDirectoryProblem(project.settings.statePath);
+      const problem = await project.state.writeProblem();
       if (problem)
         return {
           state,
           found: fail(
-            `${project.displayStatePath}: none yet, and apply cannot create it: ${problem}`,
-            stateDirectoryHint(project.settings.statePath),
+            `${project.state.display}: none yet, and apply cannot create it: ${problem.problem}`,
+            problem.hint,
           ),
         };
-      return { state, found: ok(`${project.displayStatePath}: none yet (nothing applied)`) };
+      return { state, found: ok(`${project.state.display}: none yet (nothing applied)`) };
     }
     const n = Object.keys(state.state.tasks).length;
     return {
       state,
       found: ok(
-        `${project.displayStatePath}: readable, serial ${state.state.serial}, lineage ${state.state.lineage}, ${n} task${n === 1 ? '' : 's'}`,
+        `${project.state.display}: readable, serial ${state.state.serial}, lineage ${state.state.lineage}, ${n} task${n === 1 ? '' : 's'}`,
       ),
     };
   } catch (err) {
@@ -149,7 +149,7 @@ async function stateCheck(project: Project): Promise<{ found: Found; state?: Loa
 
 async function lockCheck(project: Project, now: number): Promise<Found> {
   try {
-    const status = await lockStatus(project.settings.statePath, now);
+    const status = await project.state.lockStatus(now);
     if (!status.locked) return ok('not locked');
     if (status.breakable)
       return warn(

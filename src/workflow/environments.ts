@@ -15,6 +15,7 @@ import {
 import { ValidationError } from '../diagnostics/issue.js';
 import { credentialsFromEnv } from '../config/settings.js';
 import { openProject, type Project } from './project.js';
+import { openStateBackend } from '../state/backend.js';
 
 export type { EnvironmentChoice };
 
@@ -39,7 +40,12 @@ const once = <T>(fn: () => Promise<T>): (() => Promise<T>) => {
 };
 
 /** Every environment's Project over one shared parse of the task files. */
-function environmentProjects(root: Project, specs: EnvironmentSpec[], names: string[], cliParallelism?: number): Project[] {
+async function environmentProjects(
+  root: Project,
+  specs: EnvironmentSpec[],
+  names: string[],
+  cliParallelism?: number,
+): Promise<Project[]> {
   const { baseDir, taskPatterns } = root.settings;
   const base = once(async (): Promise<LoadedTasks> => {
     const loaded = await loadTasks({ baseDir, patterns: taskPatterns });
@@ -49,14 +55,15 @@ function environmentProjects(root: Project, specs: EnvironmentSpec[], names: str
     return loaded;
   });
   const settingsFile = root.settings.configFile ? path.relative(root.cwd, root.settings.configFile) : 'settings';
-  return specs.map((spec) => {
+  const projects = specs.map(async (spec): Promise<Project> => {
     const overlays = once(async () => (await import('../config/overlays.js')).loadOverlays(baseDir, spec.overlayPatterns, settingsFile));
     return {
       // --parallelism and --lock-timeout on the command line win over an environment's own.
       settings: { ...spec.settings, lockTimeoutMs: root.settings.lockTimeoutMs, parallelism: cliParallelism ?? spec.settings.parallelism },
       cwd: root.cwd,
       env: root.env,
-      displayStatePath: path.relative(root.cwd, spec.settings.statePath) || spec.settings.statePath,
+      // Each environment its own store (and so its own lock), through the same backend interface.
+      state: await openStateBackend(spec.settings.state, { cwd: root.cwd, env: root.env }),
       environment: {
         name: spec.name,
         credentials: spec.credentials,
@@ -70,6 +77,7 @@ function environmentProjects(root: Project, specs: EnvironmentSpec[], names: str
       },
     };
   });
+  return Promise.all(projects);
 }
 
 /** Opens the project and picks the environment(s) the command runs in (--env, CALLFORM_ENV, --all-envs). */
@@ -79,7 +87,7 @@ export async function openSelection(options: OpenEnvironmentsOptions): Promise<P
   const selected = selectEnvironments(specs, options.choice, options.command);
   if (selected.kind === 'implicit') return { kind: 'implicit', project: root };
   const chosen = selected.kind === 'one' ? [selected.spec] : selected.specs;
-  const projects = environmentProjects(root, chosen, (specs ?? []).map((s) => s.name), options.overrides?.parallelism);
+  const projects = await environmentProjects(root, chosen, (specs ?? []).map((s) => s.name), options.overrides?.parallelism);
   return selected.kind === 'one' ? { kind: 'one', project: projects[0] } : { kind: 'all', projects };
 }
 

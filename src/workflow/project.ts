@@ -5,7 +5,8 @@ import { ValidationError } from '../diagnostics/issue.js';
 import type { LoadedOverlays } from '../config/overlays.js';
 export { warningIssue, type LintWarning } from '../config/dial-window.js';
 import type { Policy } from '../policy/types.js';
-import { readState, type LoadedState } from '../state/state.js';
+import type { LoadedState } from '../state/state.js';
+import { openStateBackend, type StateBackend } from '../state/backend.js';
 import { NxCloudClient, gotTransport, type CallGate, type HttpPost } from '../api/client.js';
 import { RateController } from '../concurrency/controller.js';
 
@@ -16,8 +17,8 @@ export interface Project {
   settings: ResolvedSettings;
   cwd: string;
   env: NodeJS.ProcessEnv;
-  /** The state file path as shown to users (relative to the working directory). */
-  displayStatePath: string;
+  /** The state store the settings name (file or Postgres). */
+  state: StateBackend;
   /** The declared environment this project is (absent: the implicit one, today's project). */
   environment?: ProjectEnvironment;
 }
@@ -45,7 +46,7 @@ export async function openProject(options: {
     settings,
     cwd: options.cwd,
     env: options.env,
-    displayStatePath: path.relative(options.cwd, settings.statePath) || settings.statePath,
+    state: await openStateBackend(settings.state, { cwd: options.cwd, env: options.env }),
   };
 }
 
@@ -80,7 +81,7 @@ export async function loadProjectPolicy(project: Project): Promise<Policy | null
 }
 
 export function loadProjectState(project: Project): Promise<LoadedState> {
-  return readState(project.settings.statePath, project.displayStatePath);
+  return project.state.read();
 }
 
 export interface ClientExtras {

@@ -81,7 +81,7 @@ describe('environments: bad input', () => {
 
   it('an overlay patch that matches no task', async () => {
     await project.write('overlays/staging/a.yaml', 'patches:\n  - tasks: renewal-*\n    taskCreateSetting: { maxCall: 2 }\n');
-    const r = await cli('plan', '--offline', '--env', 'staging', '--out', 'p.cfplan');
+    const r = await cli('plan', '--offline', '--env', 'staging', '--out', project.file('p.cfplan'));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('overlays/staging/a.yaml:2:12: patches[0].tasks: patch matches no task in environment staging: "renewal-*"');
     await expectNothingWritten();
@@ -136,11 +136,13 @@ describe('environments: bad input', () => {
   });
 
   it('a saved all-environments plan applied with --env', async () => {
-    const plan = await cli('plan', '--offline', '--all-envs', '--out', 'all.cfplan');
+    // In process, paths are the test process's: an absolute one keeps the plan in the project.
+    const file = project.file('all.cfplan');
+    const plan = await cli('plan', '--offline', '--all-envs', '--out', file);
     expect(plan.code, plan.stderr).toBe(0);
-    const r = await cli('apply', 'all.cfplan', '--env', 'staging');
+    const r = await cli('apply', file, '--env', 'staging');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('all.cfplan is an all-environments plan: --env cannot pick one environment of it');
+    expect(r.stderr).toContain(`${file} is an all-environments plan: --env cannot pick one environment of it`);
     const files = [...(await project.allFiles()).keys()];
     expect(files.filter((f) => f.endsWith('.state.json') || f.endsWith('.lock'))).toEqual([]);
   });

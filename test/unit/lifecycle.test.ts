@@ -34,6 +34,7 @@ function platform(
   const pendingPause = new Map<string, number>();
   let clock = 1_000_000;
   const client: ApplyClient = {
+    createTask: () => Promise.reject(new Error('unexpected createTask')),
     async updateTask(p) {
       log.push(`update ${p.userTaskID} (status ${statuses[p.userTaskID]})`);
       if (opts.failUpdate)

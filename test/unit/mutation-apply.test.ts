@@ -32,6 +32,7 @@ function platform(script: Script) {
   const log: string[] = [];
   let t = Date.parse('2026-11-25T00:00:00.000Z');
   const client: ApplyClient = {
+    createTask: () => Promise.reject(new Error('unexpected createTask')),
     async updateTask(p) {
       log.push(`update ${p.userTaskID}`);
       const u = script.update?.[p.userTaskID] ?? { taskID: `T-${p.userTaskID}` };
@@ -131,7 +132,7 @@ describe('applyPlan: tasks without calls', () => {
     const p = platform({ status: {} });
     const tasks = [
       desired('blocked', 2, { lifecycle: {}, funcFlag: { phoneEncrypt: true } }),
-      desired('missing', 2, { funcFlag: { phoneEncrypt: true } }),
+      desired('missing', 2, { funcFlag: { phoneEncrypt: true }, lifecycle: { whenMissing: 'error' } }),
       desired('same', 1),
       desired('stateonly', 1),
       desired('stateonly2', 1),
@@ -172,6 +173,7 @@ describe('applyPlan: tasks without calls', () => {
     // Not listed remotely (it is then an error) — the state-only path keeps the state's taskID when offline:
     expect(writer.current.tasks).not.toHaveProperty('gone');
     expect(result.counts).toEqual({
+      created: 0,
       applied: 1,
       blocked: 1,
       failed: 2,

@@ -305,6 +305,7 @@ describe('model/plan', () => {
   const deferred = { reason: 'blocked', code: 'task-status', message: 'm' } as const;
   const noop = { action: 'noop', deferred: null } as unknown as TaskPlan;
   const update = { action: 'update', deferred: null } as unknown as TaskPlan;
+  const create = { action: 'create', deferred: null } as unknown as TaskPlan;
   const pur = { action: 'pause-update-resume', deferred: null } as unknown as TaskPlan;
   const blocked = { action: 'update', deferred } as unknown as TaskPlan;
   const failed = {
@@ -314,7 +315,7 @@ describe('model/plan', () => {
   const forget = { action: 'forget', deferred } as unknown as TaskPlan;
 
   it('format version', () => {
-    expect(PLAN_FORMAT_VERSION).toBe('2.1');
+    expect(PLAN_FORMAT_VERSION).toBe('2.2');
   });
 
   it('deferralOf: a forget is never held back', () => {
@@ -328,7 +329,8 @@ describe('model/plan', () => {
   });
 
   it('summaryKey and summarize', () => {
-    expect([noop, update, pur, blocked, failed, forget].map(summaryKey)).toEqual([
+    expect([create, noop, update, pur, blocked, failed, forget].map(summaryKey)).toEqual([
+      'create',
       'noop',
       'update',
       'update',
@@ -337,7 +339,8 @@ describe('model/plan', () => {
       'forget',
     ]);
     const resumes = [{}, {}] as OwedResumePlan[];
-    expect(summarize([noop, update, pur, blocked, failed, forget, update], resumes)).toEqual({
+    expect(summarize([noop, update, pur, blocked, failed, forget, update, create], resumes)).toEqual({
+      create: 1,
       update: 3,
       noop: 1,
       blocked: 1,
@@ -349,9 +352,9 @@ describe('model/plan', () => {
 
   it('planHasChanges: anything but noops; planHasWork: updates, forgets and resumes', () => {
     expect(planHasChanges(summaryOf({ noop: 3 }))).toBe(false);
-    for (const k of ['update', 'blocked', 'forget', 'error', 'resume'] as const)
+    for (const k of ['create', 'update', 'blocked', 'forget', 'error', 'resume'] as const)
       expect(planHasChanges(summaryOf({ [k]: 1 })), k).toBe(true);
     expect(planHasWork(summaryOf({ noop: 3, blocked: 1, error: 1 }))).toBe(false);
-    for (const k of ['update', 'forget', 'resume'] as const) expect(planHasWork(summaryOf({ [k]: 1 })), k).toBe(true);
+    for (const k of ['create', 'update', 'forget', 'resume'] as const) expect(planHasWork(summaryOf({ [k]: 1 })), k).toBe(true);
   });
 });

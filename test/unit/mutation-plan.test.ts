@@ -81,12 +81,13 @@ const remote = (id: string, taskStatus: number, sceneID = 'scene-1'): RemoteTask
   sceneID,
   taskStatus,
 });
+/** By default every declared task exists remotely, not started (a missing one would be a create). */
 function input(over: Partial<PlanInput>): PlanInput {
   return {
     desired: [],
     state: state(),
     stateExists: true,
-    remote: new Map(),
+    remote: new Map((over.desired ?? []).map((t) => [t.userTaskID, remote(t.userTaskID, 1)])),
     targets: null,
     filesDigest: 'a'.repeat(64),
     toolVersion: '0.0.0-test',
@@ -193,14 +194,14 @@ describe('saved plans', () => {
       writeFile(at(v), JSON.stringify({ ...plan, kind: 'callform-saved-plan', format_version: v }));
     await write('3.0');
     await expect(readSavedPlan(at('3.0'))).rejects.toMatchObject({
-      message: `${at('3.0')} has plan format 3.0; this callform reads format 2.x (it writes 2.1)`,
+      message: `${at('3.0')} has plan format 3.0; this callform reads format 2.x (it writes 2.2)`,
       hint: 'make the plan again with this callform: `callform plan --out FILE`',
     });
     await write('1.9');
     await expect(readSavedPlan(at('1.9'))).rejects.toThrow('has plan format 1.9; this callform reads format 2.x');
-    await write('2.2');
-    await expect(readSavedPlan(at('2.2'))).rejects.toMatchObject({
-      message: `${at('2.2')} has plan format 2.2, written by a newer callform; this one reads format 2.0 to 2.1`,
+    await write('2.3');
+    await expect(readSavedPlan(at('2.3'))).rejects.toMatchObject({
+      message: `${at('2.3')} has plan format 2.3, written by a newer callform; this one reads format 2.0 to 2.2`,
       hint: 'apply it with the callform that made it, or upgrade callform',
     });
     await write('2.0');
@@ -277,7 +278,7 @@ describe('buildPlan: exact fields and words', () => {
   it('the plan header', () => {
     const plan = buildPlan(input({ stateExists: false, targets: ['a*'], remote: null }));
     expect(plan).toEqual({
-      format_version: '2.1',
+      format_version: '2.2',
       kind: 'callform-plan',
       tool_version: '0.0.0-test',
       created_at: '2026-11-25T00:00:00.000Z',
@@ -373,12 +374,19 @@ describe('buildPlan: exact fields and words', () => {
         'task is 3 (completed): only not started (1) or paused (5) tasks can be updated; a finished task cannot be changed',
     });
     expect(deferred({ remote: new Map([['a', remote('a', 5)]]) })).toBeNull();
-    expect(deferred({ remote: new Map() })).toEqual({
-      reason: 'error',
-      code: 'task-missing',
-      message:
-        'task not found on NXCloud: callform updates existing tasks only; create it first (createTask) or fix the userTaskID',
+    const missing = (lifecycle: DesiredTask['lifecycle']) =>
+      only(buildPlan(input({ desired: [{ ...t, lifecycle }], state: state({ tasks: rec }), remote: new Map() })));
+    expect(missing({ whenMissing: 'error' })).toMatchObject({
+      action: 'update',
+      deferred: {
+        reason: 'error',
+        code: 'task-missing',
+        message:
+          'task not found on NXCloud, and its lifecycle.whenMissing is error: create it elsewhere first, fix the userTaskID, or set whenMissing: create',
+      },
     });
+    expect(missing({})).toMatchObject({ action: 'create', deferred: null });
+    expect(missing({ whenMissing: 'create' })).toMatchObject({ action: 'create', deferred: null });
     expect(deferred({ remote: new Map([['a', remote('a', 1, 'scene-2')]]) })).toEqual({
       reason: 'error',
       code: 'scene-mismatch',
@@ -405,8 +413,9 @@ describe('buildPlan: exact fields and words', () => {
       ),
     );
     expect(unchanged.action !== 'forget' && unchanged.deferred).toBeNull();
+    const kept = { ...t, lifecycle: { whenMissing: 'error' as const } };
     const gone = only(
-      buildPlan(input({ desired: [t], state: state({ tasks: { a: applied(t) } }), remote: new Map() })),
+      buildPlan(input({ desired: [kept], state: state({ tasks: { a: applied(t) } }), remote: new Map() })),
     );
     expect(gone.action).toBe('noop');
     expect(gone.action !== 'forget' && gone.deferred?.code).toBe('task-missing');

@@ -97,10 +97,9 @@ describe('buildPlan', () => {
     expect(plan.tasks[0]).toMatchObject({ action: 'update', deferred: null });
   });
 
-  it('a task missing remotely, or with another sceneID, is an error', () => {
-    const plan = buildPlan(
-      input({ desired: [task('a'), task('b')], remote: new Map([['b', remote('b', 1, 'other')]]) }),
-    );
+  it('a task missing remotely (whenMissing: error), or with another sceneID, is an error', () => {
+    const kept = { ...task('a'), lifecycle: { whenMissing: 'error' as const } };
+    const plan = buildPlan(input({ desired: [kept, task('b')], remote: new Map([['b', remote('b', 1, 'other')]]) }));
     const [a, b] = plan.tasks.map(asUpdate);
     expect(a.deferred).toMatchObject({
       reason: 'error',

@@ -43,11 +43,11 @@ describe('review renderings (risks, dialing windows, policy)', () => {
     await expectGolden(text, 'plan-review.txt');
   });
 
-  it('json: risks, dial_windows and policy as structured data, valid format 2.1', async () => {
+  it('json: risks, dial_windows and policy as structured data, valid format 2.2', async () => {
     const json = renderPlanJson(plan);
     const parsed = parseJson<CallformPlan>(json);
     expect(validatePlan(parsed), JSON.stringify(validatePlan.errors)).toBe(true);
-    expect(parsed.format_version).toBe('2.1');
+    expect(parsed.format_version).toBe('2.2');
     expect(parsed.dial_windows?.find((w) => w.userTaskID === 'collections-west')).toEqual({
       userTaskID: 'collections-west',
       before: { zoneSecond: 28800, days: [1, 2, 3, 4, 5], hours: ['10:00-12:00', '15:00-18:00'] },

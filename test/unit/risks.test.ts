@@ -1,11 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import { classifyRisks, RISK_DETECTORS, type RiskDetector } from '../../src/review/index.js';
-import type { SettingChange, TaskPlan } from '../../src/model/plan.js';
+import type { SettingChange, TaskPlan, UpdateTaskPlan } from '../../src/model/plan.js';
 import type { ManagedSettings } from '../../src/model/settings.js';
 import { reviewedPlan } from '../support/review-plan.js';
 
 /** An update task with the given field changes; before/after hold the changed values. */
-function update(changes: SettingChange[], base: Partial<ManagedSettings['taskCreateSetting']> = {}): TaskPlan {
+function update(changes: SettingChange[], base: Partial<ManagedSettings['taskCreateSetting']> = {}): UpdateTaskPlan {
   const before: ManagedSettings = { taskCreateSetting: { ...base }, funcFlag: {} };
   const after: ManagedSettings = { taskCreateSetting: { ...base }, funcFlag: {} };
   for (const c of changes) {
