@@ -46,20 +46,29 @@ export async function benchEnvironments({ tmp, generateProject, runChild, expect
   }
   const [oneMs, allMs] = [median(runs.one.map((r) => r.ms)), median(runs.all.map((r) => r.ms))];
   const cpu = (rs) => (rs.every((r) => r.cpuMs !== undefined) ? median(rs.map((r) => r.cpuMs)) : null);
-  const ratio = allMs / oneMs;
+  const [oneCpu, allCpu] = [cpu(runs.one), cpu(runs.all)];
+  // Judged on CPU time (user + sys) when GNU time reports it: on a shared machine the wall
+  // time of a 2-second run mostly measures the other processes. Wall is recorded too.
+  const byCpu = oneCpu !== null && allCpu !== null;
+  const ratio = byCpu ? allCpu / oneCpu : allMs / oneMs;
   figure(
     '8',
-    'plan --all-envs --offline, 3 environments × 10k tasks (overlay on 10 % each) / one-environment plan',
+    `plan --all-envs --offline, 3 environments × 10k tasks (overlay on 10 % each) / one-environment plan (${byCpu ? 'CPU' : 'wall'}, median of 5)`,
     round(ratio, 2),
     '×',
     '≤ 1.5 ×',
     ratio <= 1.5,
     {
+      judgedOn: byCpu ? 'cpu' : 'wall',
+      wallRatio: round(allMs / oneMs, 2),
       oneEnvWallMsMedian: round(oneMs),
       allEnvsWallMsMedian: round(allMs),
-      oneEnvCpuMsMedian: cpu(runs.one) === null ? null : round(cpu(runs.one)),
-      allEnvsCpuMsMedian: cpu(runs.all) === null ? null : round(cpu(runs.all)),
-      peakRssMb: { one: round(Math.max(...runs.one.map((r) => r.rssMb ?? 0))), all: round(Math.max(...runs.all.map((r) => r.rssMb ?? 0))) },
+      oneEnvCpuMsMedian: oneCpu === null ? null : round(oneCpu),
+      allEnvsCpuMsMedian: allCpu === null ? null : round(allCpu),
+      peakRssMb: {
+        one: round(Math.max(...runs.one.map((r) => r.rssMb ?? 0))),
+        all: round(Math.max(...runs.all.map((r) => r.rssMb ?? 0))),
+      },
     },
   );
 }
