@@ -209,10 +209,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description(
       'scaffold a settings file, tasks/ with one example task (only in a project without task files), and .gitignore entries; idempotent',
     )
-    .action((dir: string | undefined) =>
+    .option('--env <name>', 'declare this environment (repeatable): settings, overlays/<name>/', collect)
+    .action((dir: string | undefined, opts: { env?: string[] }) =>
       run(async () => {
         const { initCommand } = await import('./cli/init.js');
-        return initCommand(io, dir);
+        return initCommand(io, dir, opts.env ?? []);
       })(),
     );
 

@@ -11,6 +11,10 @@ describe('npm run demo', () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('== callform plan --detailed-exitcode');
     expect(run.stdout).toContain('second plan exit code 0');
+    // The environments part: one comment for two accounts, staging's overlay, a clean re-plan.
+    expect(run.stdout).toContain('### callform plan: 2 environments, 2 with changes, 0 with errors');
+    expect(run.stdout).toContain('renewals-2026-q4-west maxCall: staging account 2, prod account 14');
+    expect(run.stdout).toContain('environments: apply exit code 0, second plan exit code 0');
     expect(run.stdout).not.toContain('\x1b[');
   }, 90_000);
 });

@@ -157,3 +157,18 @@ describe('environments: bad input', () => {
     expect(env.stderr).toContain('--env prod: the settings declare no environments');
   });
 });
+
+describe('init --env', () => {
+  it('scaffolds environments and overlay folders that validate at once', async () => {
+    const dir = project.file('fresh');
+    const init = await cli('init', dir, '--env', 'staging', '--env', 'prod-eu');
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stdout).toContain('created overlays/staging/overlay.yaml');
+    expect(init.stdout).toContain('created overlays/prod-eu/overlay.yaml');
+    const settings = await project.read('fresh/callform.config.yaml');
+    expect(settings).toContain('credentials: { uuid: NXCLOUD_UUID_PROD_EU, secretKey: NXCLOUD_SECRET_KEY_PROD_EU }');
+    const r = await cli('--config', `${dir}/callform.config.yaml`, 'validate');
+    expect(r.stdout).toBe('Valid: 1 task in environment staging.\nValid: 1 task in environment prod-eu.\n');
+    expect((await cli('init', dir, '--env', 'Prod')).stderr).toContain('init --env Prod: not an environment name');
+  });
+});
