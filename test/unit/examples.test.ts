@@ -10,7 +10,7 @@ import { loadSeedFile } from '../../src/sim/index.js';
 import { REPO } from '../support/cli-harness.js';
 
 const EXAMPLES = path.join(REPO, 'examples');
-const COMMANDS = ['validate', 'plan', 'apply', 'show', 'init', 'sim', 'force-unlock', 'doctor', 'import'];
+const COMMANDS = ['validate', 'plan', 'apply', 'show', 'init', 'sim', 'force-unlock', 'doctor', 'import', 'explain'];
 const FLAGS = [
   '--config',
   '--format',
@@ -26,6 +26,8 @@ const FLAGS = [
   '--no-color',
   '--pause-running',
   '--resync',
+  '--env',
+  '--all-envs',
 ];
 
 describe('examples/', () => {
