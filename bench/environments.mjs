@@ -27,7 +27,17 @@ async function withEnvironments(single, dir) {
   }
 }
 
-export async function benchEnvironments({ tmp, generateProject, runChild, expectOk, figure, median, round, NODE, CLI }) {
+export async function benchEnvironments({
+  tmp,
+  generateProject,
+  runChild,
+  expectOk,
+  figure,
+  median,
+  round,
+  NODE,
+  CLI,
+}) {
   const single = path.join(tmp, 'envs-single');
   await generateProject(single, 10000);
   const multi = path.join(tmp, 'envs-multi');

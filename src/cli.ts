@@ -156,10 +156,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     run(async () => (await commands()).applyCommand(io, global(), planfile, opts))(),
   );
 
-  envOptions(program.command('show <planfile>').description('render a saved plan').addOption(formatOption()), false)
-    .action((planfile: string, opts: { format: Format } & EnvOptions) =>
-      run(async () => (await commands()).showCommand(io, global(), planfile, opts))(),
-    );
+  envOptions(
+    program.command('show <planfile>').description('render a saved plan').addOption(formatOption()),
+    false,
+  ).action((planfile: string, opts: { format: Format } & EnvOptions) =>
+    run(async () => (await commands()).showCommand(io, global(), planfile, opts))(),
+  );
 
   envOptions(program.command('doctor'), true)
     .description(
@@ -190,11 +192,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .command('force-unlock <id>')
       .description('remove a state lock left by a run that is gone (ID from the "state is locked" message)'),
     false,
-  ).action((id: string, opts: EnvOptions) => run(async () => (await commands()).forceUnlockCommand(io, global(), id, opts))());
+  ).action((id: string, opts: EnvOptions) =>
+    run(async () => (await commands()).forceUnlockCommand(io, global(), id, opts))(),
+  );
 
   program
     .command('explain <userTaskID>')
-    .description("list a task's final settings in an environment: each field's value, the file:line it came from, and what it overrode")
+    .description(
+      "list a task's final settings in an environment: each field's value, the file:line it came from, and what it overrode",
+    )
     .option('--env <name>', 'the environment (also CALLFORM_ENV)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((id: string, opts: { format: 'text' | 'json' } & EnvOptions) =>

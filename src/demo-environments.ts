@@ -55,15 +55,22 @@ export async function environmentsDemo(
     // A pull request: west dials more (staging's overlay keeps every renewal at 2) and east stops redialing.
     const renewals = path.join(work, 'tasks', 'collections', 'renewals.yaml');
     const text = await readFile(renewals, 'utf8');
-    await writeFile(renewals, text.replace('maxCall: 10', 'maxCall: 14').replace('roundRedial: true', 'roundRedial: false'));
-    step('a change to tasks/collections/renewals.yaml: callform plan --all-envs --format markdown (the one PR comment)');
+    await writeFile(
+      renewals,
+      text.replace('maxCall: 10', 'maxCall: 14').replace('roundRedial: true', 'roundRedial: false'),
+    );
+    step(
+      'a change to tasks/collections/renewals.yaml: callform plan --all-envs --format markdown (the one PR comment)',
+    );
     await run('plan', '--all-envs', '--format', 'markdown');
     step('callform explain renewals-2026-q4-west --env staging (why staging does not change)');
     if ((await run('explain', 'renewals-2026-q4-west', '--env', 'staging')) !== 0) return 1;
     step('callform apply --all-envs --auto-approve');
     const applied = await run('apply', '--all-envs', '--auto-approve');
     const maxCall = (sim: typeof staging) => sim.tasks.get('renewals-2026-q4-west')?.taskCreateSetting.maxCall;
-    io.stdout.write(`\nrenewals-2026-q4-west maxCall: staging account ${maxCall(staging)}, prod account ${maxCall(prod)}\n`);
+    io.stdout.write(
+      `\nrenewals-2026-q4-west maxCall: staging account ${maxCall(staging)}, prod account ${maxCall(prod)}\n`,
+    );
     step('callform plan --all-envs --detailed-exitcode (again: nothing left to do)');
     const again = await run('plan', '--all-envs', '--detailed-exitcode');
     io.stdout.write(`environments: apply exit code ${applied}, second plan exit code ${again}\n`);

@@ -25,8 +25,7 @@ export type CreateCall = CreateTaskPlan & { deferred: null };
 
 export type CreateOutcome =
   /** The task exists with the declared sceneID: its settings are sent next. `note`: how that was found out. */
-  | { ok: true; taskID: string | undefined; note?: string }
-  | { ok: false; message: string; retCode?: number };
+  { ok: true; taskID: string | undefined; note?: string } | { ok: false; message: string; retCode?: number };
 
 /**
  * The write-ahead marks, one flush for every create of the run: each task's entry becomes

@@ -20,7 +20,7 @@ import {
 } from '../workflow/project.js';
 import { computePlan, planExitCode } from '../workflow/plan.js';
 import { targetFilter } from '../plan/targets.js';
-import { checkSavedPolicyReport, readCheckedPlan } from '../workflow/saved-plan.js';
+import { checkSavedPolicyReport } from '../workflow/saved-plan.js';
 import { validateProject } from '../workflow/policy-gate.js';
 import { describeStatus } from '../model/status.js';
 import { policyVerdict, validatePolicyLines, warningLines } from '../render/review-text.js';
@@ -65,7 +65,13 @@ export async function selectProjects(
 }
 
 /** One project for a command that runs in one environment. */
-async function oneProject(io: Io, global: GlobalOptions, opts: EnvOptions, name: string, overrides = {}): Promise<Project> {
+async function oneProject(
+  io: Io,
+  global: GlobalOptions,
+  opts: EnvOptions,
+  name: string,
+  overrides = {},
+): Promise<Project> {
   const s = await selectProjects(io, global, opts, { name, allowAll: false }, overrides);
   if (s.kind === 'all') throw new CallformError(`${name} runs in one environment`, 'pass --env NAME');
   return s.project;
@@ -73,14 +79,6 @@ async function oneProject(io: Io, global: GlobalOptions, opts: EnvOptions, name:
 
 function debugSink(io: Io, global: GlobalOptions) {
   return global.debug ? (line: string) => io.stderr.write(`[debug] ${line}\n`) : undefined;
-}
-
-async function project(
-  io: Io,
-  global: GlobalOptions,
-  overrides: { parallelism?: number; lockTimeoutMs?: number } = {},
-): Promise<Project> {
-  return openProject({ cwd: io.cwd, configFile: global.config, env: io.env, overrides });
 }
 
 /** --no-color wins; otherwise colours follow the terminal and NO_COLOR / FORCE_COLOR. */
@@ -443,7 +441,12 @@ export async function applyInProject(
   }
 }
 
-export async function forceUnlockCommand(io: Io, global: GlobalOptions, id: string, opts: EnvOptions = {}): Promise<number> {
+export async function forceUnlockCommand(
+  io: Io,
+  global: GlobalOptions,
+  id: string,
+  opts: EnvOptions = {},
+): Promise<number> {
   const p = await oneProject(io, global, opts, 'force-unlock');
   const holder = await p.state.forceUnlock(id);
   io.stdout.write(`Removed lock ${holder.id} (held by pid ${holder.pid} on ${holder.host} since ${holder.since}).\n`);
@@ -472,7 +475,12 @@ export async function doctorCommand(
     root && (root.settings.environments || chosen)
       ? await selectProjects(io, global, opts, { name: 'doctor', allowAll: true })
       : null;
-  const projects = selection && selection.kind !== 'implicit' ? (selection.kind === 'all' ? selection.projects : [selection.project]) : [undefined];
+  const projects =
+    selection && selection.kind !== 'implicit'
+      ? selection.kind === 'all'
+        ? selection.projects
+        : [selection.project]
+      : [undefined];
   let ok = true;
   for (const p of projects) {
     const report = await runDoctor({ ...base, ...(p && { project: p }) });

@@ -15,7 +15,12 @@ import {
   type EnvironmentPlan,
 } from '../render/environments.js';
 import { policyVerdict as policyVerdictLines, validatePolicyLines, warningLines } from '../render/review-text.js';
-import { readPlanFileOfAnyKind, writeAllEnvsPlan, type PlanFile, type SavedEnvironmentPlan } from '../plan/all-envs-plan.js';
+import {
+  readPlanFileOfAnyKind,
+  writeAllEnvsPlan,
+  type PlanFile,
+  type SavedEnvironmentPlan,
+} from '../plan/all-envs-plan.js';
 import { readCheckedPlan, checkSavedPolicyReport } from '../workflow/saved-plan.js';
 import { validateProject } from '../workflow/policy-gate.js';
 import { computePlan, planExitCode } from '../workflow/plan.js';
@@ -58,10 +63,16 @@ export async function validateEnvironments(io: Io, selection: ProjectSelection, 
       if (verdict) io.stdout.write(verdict.stdout);
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
-      issues.push(...err.issues.filter((i) => !issues.some((j) => j.file === i.file && j.message === i.message && j.position?.line === i.position?.line)));
+      issues.push(
+        ...err.issues.filter(
+          (i) =>
+            !issues.some((j) => j.file === i.file && j.message === i.message && j.position?.line === i.position?.line),
+        ),
+      );
     }
   }
-  if (issues.length > 0) throw new ValidationError(issues, projects.length > 1 ? 'the environments' : `environment ${envName(projects[0])}`);
+  if (issues.length > 0)
+    throw new ValidationError(issues, projects.length > 1 ? 'the environments' : `environment ${envName(projects[0])}`);
   return failed ? ExitCode.Error : ExitCode.Ok;
 }
 
@@ -69,13 +80,18 @@ export async function validateEnvironments(io: Io, selection: ProjectSelection, 
  * Exit code over every environment's plan: 1 if any has an error, else 4 if any is risky
  * (--fail-on-risk), else 2 if any has something to do (--detailed-exitcode), else 0.
  */
-export function allEnvsExitCode(codes: number[]): number {
+function allEnvsExitCode(codes: number[]): number {
   for (const code of [ExitCode.Error, ExitCode.Risky, ExitCode.Changes]) if (codes.includes(code)) return code;
   return ExitCode.Ok;
 }
 
 /** plan --all-envs: every environment planned (credentials of all checked first), one output. */
-export async function planAllCommand(io: Io, global: GlobalOptions, opts: PlanOptions, projects: Project[]): Promise<number> {
+export async function planAllCommand(
+  io: Io,
+  global: GlobalOptions,
+  opts: PlanOptions,
+  projects: Project[],
+): Promise<number> {
   if (!opts.offline) assertCredentials(projects);
   const debug = global.debug ? (line: string) => io.stderr.write(`[debug] ${line}\n`) : undefined;
   const plans: EnvironmentPlan[] = [];
@@ -94,7 +110,9 @@ export async function planAllCommand(io: Io, global: GlobalOptions, opts: PlanOp
       client,
     });
     if (!warned && tasks.warnings.length > 0)
-      io.stderr.write(warningLines(tasks.warnings.slice(0, 10).map(warningIssue), Math.max(0, tasks.warnings.length - 10)));
+      io.stderr.write(
+        warningLines(tasks.warnings.slice(0, 10).map(warningIssue), Math.max(0, tasks.warnings.length - 10)),
+      );
     warned = true;
     const e = { name: envName(p), plan };
     codes.push(planExitCode(plan, { detailedExitcode: opts.detailedExitcode, failOnRisk: opts.failOnRisk }));
@@ -112,13 +130,19 @@ export async function planAllCommand(io: Io, global: GlobalOptions, opts: PlanOp
   if (opts.out) await writeAllEnvsPlan(opts.out, plans);
   io.stdout.write(renderAll(plans, opts.format, io, global));
   if (opts.out && opts.format === 'text')
-    io.stdout.write(`\nSaved every environment's plan to ${opts.out}. Apply them in order with: callform apply ${opts.out}\n`);
+    io.stdout.write(
+      `\nSaved every environment's plan to ${opts.out}. Apply them in order with: callform apply ${opts.out}\n`,
+    );
   return allEnvsExitCode(codes);
 }
 
 /** What the closing line reads of a plan already written (summary, blocking policy findings); its tasks are dropped. */
 function headlineOnly(plan: CallformPlan): CallformPlan {
-  const policy = plan.policy && { ...plan.policy, violations: plan.policy.violations.filter((v) => v.severity === 'error'), exemptions: [] };
+  const policy = plan.policy && {
+    ...plan.policy,
+    violations: plan.policy.violations.filter((v) => v.severity === 'error'),
+    exemptions: [],
+  };
   return { ...plan, tasks: [], resumes: [], risks: [], dial_windows: [], policy };
 }
 
@@ -160,7 +184,9 @@ export async function showAllCommand(
 ): Promise<number> {
   if (opts.env !== undefined) throw allEnvsFileWithEnv(file);
   assertUnedited(file, plans);
-  const selection = await selectProjects(io, global, { allEnvs: true }, { name: 'show', allowAll: true }).catch(() => null);
+  const selection = await selectProjects(io, global, { allEnvs: true }, { name: 'show', allowAll: true }).catch(
+    () => null,
+  );
   for (const e of plans) {
     if (!e.plan.policy || !selection || selection.kind !== 'all') continue;
     const p = selection.projects.find((q) => q.environment?.name === e.name);
@@ -170,7 +196,8 @@ export async function showAllCommand(
           (err: unknown) => (err instanceof CallformError ? err.message : String(err)),
         )
       : `environment ${e.name} is not declared in the settings`;
-    if (unchecked) io.stderr.write(`warning: environment ${e.name}: the plan's policy report was not checked again: ${unchecked}\n`);
+    if (unchecked)
+      io.stderr.write(`warning: environment ${e.name}: the plan's policy report was not checked again: ${unchecked}\n`);
   }
   io.stdout.write(renderAll(plans, opts.format, io, global));
   return ExitCode.Ok;
@@ -203,22 +230,46 @@ export async function applyTarget(
     if (opts.env !== undefined) throw allEnvsFileWithEnv(planFile);
     assertUnedited(planFile, saved.plans);
     const s = await selectProjects(io, global, { allEnvs: true }, { name: 'apply', allowAll: true }, overrides);
-    if (s.kind !== 'all') throw new CallformError(`${planFile} is an all-environments plan, but the settings declare no environments`, 'apply it in the project it was made in');
+    if (s.kind !== 'all')
+      throw new CallformError(
+        `${planFile} is an all-environments plan, but the settings declare no environments`,
+        'apply it in the project it was made in',
+      );
     const projects = saved.plans.map((e) => {
       const p = s.projects.find((q) => q.environment?.name === e.name);
-      if (!p) throw new CallformError(`${planFile}: environment ${e.name} is not declared in the settings`, 'make the plan again: callform plan --all-envs --out FILE');
+      if (!p)
+        throw new CallformError(
+          `${planFile}: environment ${e.name} is not declared in the settings`,
+          'make the plan again: callform plan --all-envs --out FILE',
+        );
       return p;
     });
     return { kind: 'all', projects, plans: new Map(saved.plans.map((e) => [e.name, e.plan])) };
   }
   const plan = saved.plan;
-  if (opts.allEnvs) throw new CallformError(`${planFile} is one environment's plan: --all-envs does not apply to it`, 'leave out --all-envs');
+  if (opts.allEnvs)
+    throw new CallformError(
+      `${planFile} is one environment's plan: --all-envs does not apply to it`,
+      'leave out --all-envs',
+    );
   if (plan.environment !== undefined && opts.env !== undefined && opts.env !== plan.environment)
-    throw new CallformError(`${planFile} is a plan for environment ${plan.environment}, not ${opts.env}`, `apply it without --env (it runs in ${plan.environment}), or make a plan for ${opts.env}`);
-  const s = await selectProjects(io, global, { env: plan.environment ?? opts.env }, { name: 'apply', allowAll: false }, overrides);
+    throw new CallformError(
+      `${planFile} is a plan for environment ${plan.environment}, not ${opts.env}`,
+      `apply it without --env (it runs in ${plan.environment}), or make a plan for ${opts.env}`,
+    );
+  const s = await selectProjects(
+    io,
+    global,
+    { env: plan.environment ?? opts.env },
+    { name: 'apply', allowAll: false },
+    overrides,
+  );
   if (s.kind === 'all') throw new CallformError('apply FILE runs in one environment', 'pass --env NAME');
   if (s.kind === 'one' && plan.environment === undefined)
-    throw new CallformError(`${planFile} was made without environments`, 'make the plan again for an environment: callform plan --env NAME --out FILE');
+    throw new CallformError(
+      `${planFile} was made without environments`,
+      'make the plan again for an environment: callform plan --env NAME --out FILE',
+    );
   return { kind: 'one', project: s.project, plan };
 }
 
@@ -235,11 +286,21 @@ export async function applyAllCommand(
 ): Promise<number> {
   assertCredentials(target.projects);
   const human = opts.format === 'json' ? io.stderr : io.stdout;
-  const codes: Array<{ name: string; code: number | null }> = target.projects.map((p) => ({ name: envName(p), code: null }));
+  const codes: Array<{ name: string; code: number | null }> = target.projects.map((p) => ({
+    name: envName(p),
+    code: null,
+  }));
   for (const [i, p] of target.projects.entries()) {
     human.write(`${i > 0 ? '\n' : ''}== environment ${envName(p)}\n`);
     const plan = target.plans?.get(envName(p));
-    const code = await applyInProject(io, global, p, plan ? `environment ${envName(p)} of the saved plan` : undefined, opts, plan);
+    const code = await applyInProject(
+      io,
+      global,
+      p,
+      plan ? `environment ${envName(p)} of the saved plan` : undefined,
+      opts,
+      plan,
+    );
     codes[i].code = code;
     if (code === ExitCode.Error || code >= 128) break;
   }
@@ -248,7 +309,12 @@ export async function applyAllCommand(
     `\nEnvironments: ${codes.map((c) => `${c.name} ${c.code === null ? 'not started' : c.code === 0 ? 'ok' : `exit ${c.code}`}`).join(', ')}.\n`,
   );
   if (notStarted.length > 0)
-    io.stderr.write(`Error: an environment failed; not started: ${notStarted.join(', ')}\n  hint: fix it, then apply again (environments already applied have nothing left to do)\n`);
+    io.stderr.write(
+      `Error: an environment failed; not started: ${notStarted.join(', ')}\n  hint: fix it, then apply again (environments already applied have nothing left to do)\n`,
+    );
   const ran = codes.flatMap((c) => (c.code === null ? [] : [c.code]));
-  return ran.find((c) => c === ExitCode.Error || c >= 128) ?? (ran.includes(ExitCode.Blocked) ? ExitCode.Blocked : ExitCode.Ok);
+  return (
+    ran.find((c) => c === ExitCode.Error || c >= 128) ??
+    (ran.includes(ExitCode.Blocked) ? ExitCode.Blocked : ExitCode.Ok)
+  );
 }

@@ -5,9 +5,10 @@ import { explainTask, type Explanation, type ExplainedSource } from '../workflow
 import type { Io } from './io.js';
 import { selectProjects, type EnvOptions, type GlobalOptions } from './commands.js';
 
-const at = (s: ExplainedSource) => `${s.kind === 'environment' ? 'environment block' : s.kind} ${s.file}${s.line === null ? '' : `:${s.line}`}`;
+const at = (s: ExplainedSource) =>
+  `${s.kind === 'environment' ? 'environment block' : s.kind} ${s.file}${s.line === null ? '' : `:${s.line}`}`;
 
-export function renderExplainText(e: Explanation): string {
+function renderExplainText(e: Explanation): string {
   const lines = [`${e.userTaskID} in environment ${e.environment} (declared at ${e.source})`];
   const width = Math.min(48, Math.max(0, ...e.fields.map((f) => f.path.length)));
   for (const f of e.fields) {
@@ -31,6 +32,10 @@ export async function explainCommand(
   const s = await selectProjects(io, global, opts, { name: 'explain', allowAll: false });
   const project = s.kind === 'all' ? s.projects[0] : s.project;
   const e = await explainTask(project, userTaskID);
-  io.stdout.write(opts.format === 'json' ? JSON.stringify({ kind: 'callform-explain', ...(maskValue(e) as object) }, null, 2) + '\n' : renderExplainText(e));
+  io.stdout.write(
+    opts.format === 'json'
+      ? JSON.stringify({ kind: 'callform-explain', ...(maskValue(e) as object) }, null, 2) + '\n'
+      : renderExplainText(e),
+  );
   return ExitCode.Ok;
 }

@@ -89,7 +89,8 @@ async function scaffold(dir: string, envs: string[]): Promise<InitResult> {
   if (settings) kept.push(`settings file ${settings}`);
   if (taskFiles.length > 0) kept.push(`${taskFiles.length} task file${taskFiles.length === 1 ? '' : 's'}`);
   if (!settings) await writeConfig(configFile, created, envs);
-  else if (envs.length > 0) kept.push(`settings file ${settings} (add the environments to it by hand: docs/environments.md)`);
+  else if (envs.length > 0)
+    kept.push(`settings file ${settings} (add the environments to it by hand: docs/environments.md)`);
   if (!settings && taskFiles.length === 0) await writeExampleTask(taskFile, created);
   for (const env of envs) await writeOverlayFolder(dir, env, created, kept);
   await addGitignoreEntries(dir, created, kept, envs.length > 0);

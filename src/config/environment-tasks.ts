@@ -15,7 +15,6 @@ import { originIn } from './overlays.js';
 import { compileDeclaredWindow } from './dial-window.js';
 import { checkTaskRules } from './rules.js';
 import { validateTask } from '../generated/validators.js';
-import type { AjvError } from '../generated/validators.js';
 import { ajvIssues, formatPath } from '../diagnostics/ajv.js';
 import { ValidationError, type Issue } from '../diagnostics/issue.js';
 import { parseSource, type PathSegment, type SourceDocument } from '../diagnostics/source.js';
@@ -34,7 +33,7 @@ export interface TaskDeclaration {
 }
 
 /** "tasks/a.yaml:12" → "tasks/a.yaml". */
-export function sourceFile(source: string): string {
+function sourceFile(source: string): string {
   return /^(.*):\d+$/.exec(source)?.[1] ?? source;
 }
 
@@ -52,7 +51,13 @@ export function findDeclaration(baseDir: string, task: DesiredTask): TaskDeclara
     const items = Array.isArray(v.tasks) ? (v.tasks as unknown[]) : [];
     const i = items.findIndex((t) => isPlain(t) && t.userTaskID === task.userTaskID);
     if (i >= 0)
-      return { file, doc, itemPath: ['tasks', i], defaults: isPlain(v.defaults) ? v.defaults : null, raw: items[i] as Plain };
+      return {
+        file,
+        doc,
+        itemPath: ['tasks', i],
+        defaults: isPlain(v.defaults) ? v.defaults : null,
+        raw: items[i] as Plain,
+      };
   }
   return { file, doc: { value: undefined, locate: () => undefined }, itemPath: [], defaults: null, raw: {} };
 }
@@ -65,7 +70,12 @@ function lazyDeclaration(baseDir: string, task: DesiredTask): () => TaskDeclarat
 
 /** The task as the files declare it (defaults merged, dialWindow compiled): the lowest layer. */
 function baseValue(task: DesiredTask): Plain {
-  return { sceneID: task.sceneID, taskCreateSetting: task.taskCreateSetting, funcFlag: task.funcFlag, lifecycle: task.lifecycle };
+  return {
+    sceneID: task.sceneID,
+    taskCreateSetting: task.taskCreateSetting,
+    funcFlag: task.funcFlag,
+    lifecycle: task.lifecycle,
+  };
 }
 
 function baseOrigin(decl: () => TaskDeclaration): LayerOrigin {
@@ -77,7 +87,11 @@ function baseOrigin(decl: () => TaskDeclaration): LayerOrigin {
     locate(field) {
       const d = decl();
       const at = field.split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-      return d.doc.locate([...d.itemPath, ...at], true) ?? d.doc.locate(['defaults', ...at], true) ?? d.doc.locate(d.itemPath);
+      return (
+        d.doc.locate([...d.itemPath, ...at], true) ??
+        d.doc.locate(['defaults', ...at], true) ??
+        d.doc.locate(d.itemPath)
+      );
     },
   };
 }
@@ -106,7 +120,9 @@ function environmentBlock(
     },
     locate(field) {
       const d = decl();
-      return originIn('environment', d.file, () => d.doc, [...d.itemPath, 'environments', env], windowFields).locate(field);
+      return originIn('environment', d.file, () => d.doc, [...d.itemPath, 'environments', env], windowFields).locate(
+        field,
+      );
     },
   };
   return {
@@ -122,7 +138,8 @@ function winner(merged: MergedLayers, field: string): number | undefined {
   let best: number | undefined;
   for (const [p, e] of merged.fields)
     if (p.startsWith(field + '.') || field.startsWith(p + '.')) best = Math.max(best ?? -1, e.layer);
-  for (const r of merged.removed) if (r.path === field || field.startsWith(r.path + '.')) best = Math.max(best ?? -1, r.layer);
+  for (const r of merged.removed)
+    if (r.path === field || field.startsWith(r.path + '.')) best = Math.max(best ?? -1, r.layer);
   return best;
 }
 
@@ -145,11 +162,19 @@ function mergedIssues(task: DesiredTask, env: string, layers: () => Layer[], can
     const extra = (err.params as { additionalProperty?: string }).additionalProperty;
     const origin = at(extra ? [...rel, extra] : rel);
     const doc: SourceDocument = { value: undefined, locate: (p) => origin.locate(p.join('.')) };
-    issues.push(...ajvIssues([err as AjvError], { file: origin.file, basePath: [], sources: [{ doc, basePath: [] }] }).map(label));
+    issues.push(...ajvIssues([err], { file: origin.file, basePath: [], sources: [{ doc, basePath: [] }] }).map(label));
   }
   for (const v of violations) {
     const origin = at(v.path);
-    issues.push(label({ file: origin.file, position: origin.locate(v.path.join('.')), path: formatPath(v.path), message: v.message, hint: v.hint }));
+    issues.push(
+      label({
+        file: origin.file,
+        position: origin.locate(v.path.join('.')),
+        path: formatPath(v.path),
+        message: v.message,
+        hint: v.hint,
+      }),
+    );
   }
   return issues;
 }
@@ -161,23 +186,49 @@ export function environmentNameIssues(tasks: DesiredTask[], baseDir: string, nam
     if (!task.environments && !task.only) continue;
     const decl = lazyDeclaration(baseDir, task);
     const problem = (at: PathSegment[], message: string, hint: string) =>
-      issues.push({ file: decl().file, position: decl().doc.locate([...decl().itemPath, ...at], true, true) ?? decl().doc.locate([...decl().itemPath, ...at]), path: formatPath(at), message, hint });
+      issues.push({
+        file: decl().file,
+        position:
+          decl().doc.locate([...decl().itemPath, ...at], true, true) ?? decl().doc.locate([...decl().itemPath, ...at]),
+        path: formatPath(at),
+        message,
+        hint,
+      });
     if (!names) {
-      problem([task.environments ? 'environments' : 'only'], `task ${task.userTaskID} has per-environment settings, but the settings declare no environments`, 'declare them under `environments:` in the settings file (docs/environments.md), or remove this block');
+      problem(
+        [task.environments ? 'environments' : 'only'],
+        `task ${task.userTaskID} has per-environment settings, but the settings declare no environments`,
+        'declare them under `environments:` in the settings file (docs/environments.md), or remove this block',
+      );
       continue;
     }
     const unknown = (name: string) => `unknown environment "${name}" (declared: ${names.join(', ')})`;
     for (const name of Object.keys(task.environments ?? {}))
-      if (!names.includes(name)) problem(['environments', name], unknown(name), `${didYouMean(name, names)}environment names are the keys of \`environments:\` in the settings file`);
+      if (!names.includes(name))
+        problem(
+          ['environments', name],
+          unknown(name),
+          `${didYouMean(name, names)}environment names are the keys of \`environments:\` in the settings file`,
+        );
     (task.only ?? []).forEach((name, i) => {
-      if (!names.includes(name)) problem(['only', i], unknown(name), `${didYouMean(name, names)}environment names are the keys of \`environments:\` in the settings file`);
+      if (!names.includes(name))
+        problem(
+          ['only', i],
+          unknown(name),
+          `${didYouMean(name, names)}environment names are the keys of \`environments:\` in the settings file`,
+        );
     });
   }
   return issues;
 }
 
 /** The layers of one task in one environment, above its declaration. */
-export function patchLayers(task: DesiredTask, env: string, patches: readonly OverlayPatch[], decl: () => TaskDeclaration): { layers: Layer[]; issues: Issue[] } {
+export function patchLayers(
+  task: DesiredTask,
+  env: string,
+  patches: readonly OverlayPatch[],
+  decl: () => TaskDeclaration,
+): { layers: Layer[]; issues: Issue[] } {
   const layers: Layer[] = [];
   for (const p of patches) if (p.matches(task.userTaskID)) layers.push({ value: p.value, origin: p.origin });
   const block = environmentBlock(task, env, decl);
@@ -191,9 +242,9 @@ function withLayers(task: DesiredTask, value: Plain): DesiredTask {
   return {
     ...rest,
     sceneID: value.sceneID as string,
-    taskCreateSetting: (value.taskCreateSetting ?? {}) as DesiredTask['taskCreateSetting'],
-    funcFlag: (value.funcFlag ?? {}) as DesiredTask['funcFlag'],
-    lifecycle: (value.lifecycle ?? {}) as DesiredTask['lifecycle'],
+    taskCreateSetting: value.taskCreateSetting ?? {},
+    funcFlag: value.funcFlag ?? {},
+    lifecycle: value.lifecycle ?? {},
   };
 }
 
@@ -202,7 +253,12 @@ function withLayers(task: DesiredTask, value: Plain): DesiredTask {
  * tasks' own blocks merged in, the changed tasks validated again. Tasks no layer touches
  * are shared, not copied. Throws one ValidationError with every problem.
  */
-export function environmentTasks(base: LoadedTasks, baseDir: string, env: string, overlays: LoadedOverlays): LoadedTasks {
+export function environmentTasks(
+  base: LoadedTasks,
+  baseDir: string,
+  env: string,
+  overlays: LoadedOverlays,
+): LoadedTasks {
   const issues: Issue[] = [...overlays.issues];
   const used = new Set<OverlayPatch>();
   const tasks: DesiredTask[] = [];
@@ -221,7 +277,10 @@ export function environmentTasks(base: LoadedTasks, baseDir: string, env: string
       tasks.push(withLayers(task, baseValue(task)));
       continue;
     }
-    const value = mergeValues(baseValue(task), layers.map((l) => l.value));
+    const value = mergeValues(
+      baseValue(task),
+      layers.map((l) => l.value),
+    );
     const found = mergedIssues(task, env, () => [{ value: baseValue(task), origin: baseOrigin(decl) }, ...layers], {
       userTaskID: task.userTaskID,
       ...value,

@@ -22,7 +22,7 @@ export interface EnvironmentSpec {
 const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /** The default state file of an environment: callform.<name>.state.json. */
-export function defaultEnvironmentState(name: string): string {
+function defaultEnvironmentState(name: string): string {
   return `callform.${name}.state.json`;
 }
 
@@ -31,7 +31,7 @@ export function defaultEnvironmentState(name: string): string {
  * to the settings file's directory. (A backend object, once the schema shares its
  * definition, is resolved here too.)
  */
-export function resolveStateSetting(baseDir: string, state: string): StateSetting {
+function resolveStateSetting(baseDir: string, state: string): StateSetting {
   return { backend: 'file', path: path.resolve(baseDir, state) };
 }
 
@@ -87,7 +87,9 @@ export async function resolveEnvironments(base: ResolvedSettings, cwd: string): 
       clashes.push({
         at: ['environments', spec.name, 'credentials'],
         message: `environment ${spec.name} has the same endpoint and credential variables (${spec.credentials.uuid}, ${spec.credentials.secretKey}) as environment ${same}`,
-        hint: 'each environment is its own account: name other variables, e.g. NXCLOUD_UUID_' + spec.name.toUpperCase().replace(/-/g, '_'),
+        hint:
+          'each environment is its own account: name other variables, e.g. NXCLOUD_UUID_' +
+          spec.name.toUpperCase().replace(/-/g, '_'),
       });
     else byAccount.set(account, spec.name);
   }
@@ -115,13 +117,13 @@ export interface EnvironmentChoice {
 }
 
 export type Selection =
-  | { kind: 'implicit' }
-  | { kind: 'one'; spec: EnvironmentSpec }
-  | { kind: 'all'; specs: EnvironmentSpec[] };
+  { kind: 'implicit' } | { kind: 'one'; spec: EnvironmentSpec } | { kind: 'all'; specs: EnvironmentSpec[] };
 
 /** "did you mean staging?" for a close name. */
 export function didYouMean(word: string, names: string[]): string {
-  const near = names.find((n) => n.startsWith(word) || word.startsWith(n) || editDistance(word, n) <= Math.max(2, Math.ceil(word.length / 2)));
+  const near = names.find(
+    (n) => n.startsWith(word) || word.startsWith(n) || editDistance(word, n) <= Math.max(2, Math.ceil(word.length / 2)),
+  );
   return near ? `did you mean ${near}? ` : '';
 }
 
@@ -149,7 +151,10 @@ export function selectEnvironments(
   command: { name: string; allowAll: boolean; defaultAll?: boolean },
 ): Selection {
   if (choice.env !== undefined && choice.allEnvs)
-    throw new CallformError('--env and --all-envs cannot be used together', 'pass one environment with --env NAME, or every one with --all-envs');
+    throw new CallformError(
+      '--env and --all-envs cannot be used together',
+      'pass one environment with --env NAME, or every one with --all-envs',
+    );
   const name = choice.env ?? (choice.allEnvs ? undefined : choice.fromVariable || undefined);
   const source = choice.env !== undefined ? '--env' : 'CALLFORM_ENV';
   if (!specs) {
@@ -163,7 +168,10 @@ export function selectEnvironments(
   const names = specs.map((s) => s.name);
   if (choice.allEnvs) {
     if (!command.allowAll)
-      throw new CallformError(`${command.name} does not take --all-envs`, `run it for one environment: --env ${names.join(' | ')}`);
+      throw new CallformError(
+        `${command.name} does not take --all-envs`,
+        `run it for one environment: --env ${names.join(' | ')}`,
+      );
     return { kind: 'all', specs };
   }
   if (name !== undefined) {

@@ -9,7 +9,14 @@ import { glob } from 'tinyglobby';
 import { fsProblem } from '../errors.js';
 import type { Issue } from '../diagnostics/issue.js';
 import { ajvIssues, formatPath } from '../diagnostics/ajv.js';
-import { decodeUtf8, parseSource, tooLarge, MAX_FILE_BYTES, type PathSegment, type SourceDocument } from '../diagnostics/source.js';
+import {
+  decodeUtf8,
+  parseSource,
+  tooLarge,
+  MAX_FILE_BYTES,
+  type PathSegment,
+  type SourceDocument,
+} from '../diagnostics/source.js';
 import { compileDeclaredWindow } from './dial-window.js';
 import { isPlain, type Plain } from '../model/settings.js';
 import type { LayerOrigin } from '../model/layers.js';
@@ -66,7 +73,7 @@ function patchesOf(file: string, doc: SourceDocument, value: Plain): { patches: 
       issues.push(...compiled.issues);
       return;
     }
-    const { tasks, ...rest } = (compiled?.value ?? raw) as Plain;
+    const { tasks, ...rest } = compiled?.value ?? raw;
     const globs = Array.isArray(tasks) ? (tasks as string[]) : [tasks as string];
     const matchers = globs.map(targetMatcher);
     patches.push({
@@ -82,7 +89,10 @@ function patchesOf(file: string, doc: SourceDocument, value: Plain): { patches: 
 }
 
 /** One overlay file: its patches, or the issues that stop it. */
-async function loadOverlayFile(baseDir: string, file: string): Promise<{ digest: string; patches: OverlayPatch[]; issues: Issue[] }> {
+async function loadOverlayFile(
+  baseDir: string,
+  file: string,
+): Promise<{ digest: string; patches: OverlayPatch[]; issues: Issue[] }> {
   const abs = path.resolve(baseDir, file);
   const size = await stat(abs).then((s) => s.size);
   if (size > MAX_FILE_BYTES) return { digest: '', patches: [], issues: [tooLarge(file, size)] };
@@ -93,7 +103,17 @@ async function loadOverlayFile(baseDir: string, file: string): Promise<{ digest:
   const parsed = parseSource(file, text);
   if (parsed.issues.length > 0) return { digest, patches: [], issues: parsed.issues };
   if (parsed.documents.length !== 1)
-    return { digest, patches: [], issues: [{ file, message: `an overlay file holds one document; found ${parsed.documents.length}`, hint: 'put every patch in one `patches:` list' }] };
+    return {
+      digest,
+      patches: [],
+      issues: [
+        {
+          file,
+          message: `an overlay file holds one document; found ${parsed.documents.length}`,
+          hint: 'put every patch in one `patches:` list',
+        },
+      ],
+    };
   const doc = parsed.documents[0];
   const value = doc.value;
   const issues: Issue[] = [];
@@ -111,7 +131,11 @@ async function loadOverlayFile(baseDir: string, file: string): Promise<{ digest:
   if (issues.length > 0) return { digest, patches: [], issues };
   const { validateOverlay } = await import('../generated/overlay-validator.js');
   if (!validateOverlay(value))
-    return { digest, patches: [], issues: ajvIssues(validateOverlay.errors, { file, basePath: [], sources: [{ doc, basePath: [] }] }) };
+    return {
+      digest,
+      patches: [],
+      issues: ajvIssues(validateOverlay.errors, { file, basePath: [], sources: [{ doc, basePath: [] }] }),
+    };
   return { digest, ...patchesOf(file, doc, value as Plain) };
 }
 
@@ -122,13 +146,21 @@ export async function loadOverlays(baseDir: string, patterns: string[], settings
   for (const pattern of patterns) {
     const found = await glob(pattern, { cwd: baseDir, onlyFiles: true, dot: false, expandDirectories: false });
     if (found.length === 0)
-      issues.push({ file: settingsFile, message: `overlays pattern "${pattern}" matches no file`, hint: 'check the pattern (relative to the settings file), or create the overlay file' });
+      issues.push({
+        file: settingsFile,
+        message: `overlays pattern "${pattern}" matches no file`,
+        hint: 'check the pattern (relative to the settings file), or create the overlay file',
+      });
     for (const f of found) files.add(f);
   }
   const sorted = [...files].sort();
   const results = await Promise.all(
     sorted.map((f) =>
-      loadOverlayFile(baseDir, f).catch((err: unknown) => ({ digest: '', patches: [], issues: [{ file: f, message: fsProblem(err) }] as Issue[] })),
+      loadOverlayFile(baseDir, f).catch((err: unknown) => ({
+        digest: '',
+        patches: [],
+        issues: [{ file: f, message: fsProblem(err) }] as Issue[],
+      })),
     ),
   );
   const digest = createHash('sha256');

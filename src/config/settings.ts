@@ -125,10 +125,15 @@ async function discover(options: LoadSettingsOptions): Promise<{ config: unknown
 }
 
 /** The settings file parsed for positions (JS/TS settings get none), and its display name. */
-export async function settingsDocument(filepath: string, value: unknown, cwd: string): Promise<{ file: string; doc: SourceDocument; basePath: PathSegment[] }> {
+export async function settingsDocument(
+  filepath: string,
+  value: unknown,
+  cwd: string,
+): Promise<{ file: string; doc: SourceDocument; basePath: PathSegment[] }> {
   const file = path.relative(cwd, filepath) || filepath;
   let doc: SourceDocument = { value, locate: () => undefined };
-  if (!/\.(m|c)?(j|t)s$/.test(filepath)) doc = parseSource(filepath, await readFile(filepath, 'utf8')).documents[0] ?? doc;
+  if (!/\.(m|c)?(j|t)s$/.test(filepath))
+    doc = parseSource(filepath, await readFile(filepath, 'utf8')).documents[0] ?? doc;
   return { file, doc, basePath: path.basename(filepath) === 'package.json' ? [MODULE_NAME] : [] };
 }
 
@@ -257,7 +262,10 @@ export interface CredentialNames {
 const DEFAULT_CREDENTIAL_NAMES: CredentialNames = { uuid: 'NXCLOUD_UUID', secretKey: 'NXCLOUD_SECRET_KEY' };
 
 /** Credentials come only from the environment; the secret is never echoed. */
-export function credentialsFromEnv(env: NodeJS.ProcessEnv, names: CredentialNames = DEFAULT_CREDENTIAL_NAMES): Credentials {
+export function credentialsFromEnv(
+  env: NodeJS.ProcessEnv,
+  names: CredentialNames = DEFAULT_CREDENTIAL_NAMES,
+): Credentials {
   assertNoSurroundingWhitespace(env, [names.uuid, names.secretKey]);
   const missing = [names.uuid, names.secretKey].filter((k) => !env[k]);
   if (missing.length > 0) {

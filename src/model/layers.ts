@@ -23,7 +23,7 @@ export interface Layer {
   value: Plain;
 }
 
-export interface Setting {
+interface Setting {
   value: unknown;
   /** Index of the layer that set it. */
   layer: number;
@@ -34,7 +34,7 @@ export interface FieldProvenance extends Setting {
   overrode: Setting[];
 }
 
-export interface RemovedField {
+interface RemovedField {
   path: string;
   /** The layer whose null removed it. */
   layer: number;
@@ -52,7 +52,8 @@ const join = (prefix: string, key: string) => (prefix ? `${prefix}.${key}` : key
 
 /** A "__proto__" key stays an own (and so rejected) field: assignment would set the prototype. */
 function setKey(target: Plain, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
 }
 

@@ -8,7 +8,7 @@ import type { CallformPlan } from '../model/plan.js';
 import { CallformError, fsProblem } from '../errors.js';
 import { checkSavedPlanValue, writeSavedPlan } from './saved-plan.js';
 
-export const ALL_ENVS_KIND = 'callform-saved-plans';
+const ALL_ENVS_KIND = 'callform-saved-plans';
 
 export interface SavedEnvironmentPlan {
   name: string;
@@ -29,25 +29,40 @@ export async function writeAllEnvsPlan(file: string, plans: readonly SavedEnviro
 }
 
 /** Reads a saved plan file of either kind; each environment's plan is checked as a single saved plan is. */
-export async function readPlanFileOfAnyKind(file: string, readOne: (file: string) => Promise<CallformPlan>): Promise<PlanFile> {
+export async function readPlanFileOfAnyKind(
+  file: string,
+  readOne: (file: string) => Promise<CallformPlan>,
+): Promise<PlanFile> {
   let value: unknown;
   try {
     value = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code) throw new CallformError(`cannot read saved plan ${file}: ${fsProblem(err)}`, 'pass a file written by `callform plan --out FILE`');
+    if (e.code)
+      throw new CallformError(
+        `cannot read saved plan ${file}: ${fsProblem(err)}`,
+        'pass a file written by `callform plan --out FILE`',
+      );
     value = null;
   }
   const doc = value as { kind?: unknown; environments?: unknown } | null;
   if (doc?.kind !== ALL_ENVS_KIND) return { kind: 'one', plan: await readOne(file) };
-  const entries = Array.isArray(doc.environments) ? (doc.environments as Array<{ name?: unknown; plan?: unknown }>) : [];
+  const entries = Array.isArray(doc.environments)
+    ? (doc.environments as Array<{ name?: unknown; plan?: unknown }>)
+    : [];
   if (entries.length === 0 || entries.some((e) => typeof e.name !== 'string'))
-    throw new CallformError(`${file} is not a valid all-environments plan (no environments)`, 'create one with `callform plan --all-envs --out FILE`');
+    throw new CallformError(
+      `${file} is not a valid all-environments plan (no environments)`,
+      'create one with `callform plan --all-envs --out FILE`',
+    );
   const plans: SavedEnvironmentPlan[] = [];
   for (const e of entries) {
     const plan = await checkSavedPlanValue(`${file} (environment ${String(e.name)})`, e.plan);
     if (plan.environment !== e.name)
-      throw new CallformError(`${file}: the plan under environment ${String(e.name)} is for ${plan.environment ?? 'no environment'}: the plan file was edited`, 'create one with `callform plan --all-envs --out FILE`');
+      throw new CallformError(
+        `${file}: the plan under environment ${String(e.name)} is for ${plan.environment ?? 'no environment'}: the plan file was edited`,
+        'create one with `callform plan --all-envs --out FILE`',
+      );
     plans.push({ name: e.name as string, plan });
   }
   return { kind: 'all', plans };

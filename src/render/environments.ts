@@ -25,7 +25,7 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** An environment's plan has an error: a task in error, or an error-level policy violation. */
-export function envHasErrors(plan: CallformPlan): boolean {
+function envHasErrors(plan: CallformPlan): boolean {
   return plan.summary.error > 0 || (plan.policy ? blockingViolations(plan.policy).length > 0 : false);
 }
 
@@ -47,7 +47,7 @@ export function envSummary(e: EnvironmentPlan) {
 }
 
 /** "3 environments, 2 with changes, 0 with errors". */
-export function allEnvsHeadline(envs: readonly EnvironmentPlan[]): string {
+function allEnvsHeadline(envs: readonly EnvironmentPlan[]): string {
   const changed = envs.filter((e) => planHasChanges(e.plan)).length;
   const errors = envs.filter((e) => envHasErrors(e.plan)).length;
   return `${plural(envs.length, 'environment')}, ${changed} with changes, ${errors} with errors`;
@@ -80,7 +80,10 @@ export function renderAllEnvsJson(envs: readonly EnvironmentPlan[]): string {
     kind: 'callform-all-envs-plan',
     format_version: '1.0',
     summary: envs.map(envSummary),
-    environments: envs.map((e) => ({ name: e.name, plan: { ...(maskValue(e.plan) as object), kind: 'callform-plan' } })),
+    environments: envs.map((e) => ({
+      name: e.name,
+      plan: { ...(maskValue(e.plan) as object), kind: 'callform-plan' },
+    })),
   };
   return JSON.stringify(doc, null, 2) + '\n';
 }
@@ -147,7 +150,8 @@ function renderSection(s: Section): string {
   return [...s.open, ...head, '', omittedLine(s.omitted), '', ...tail, ...s.close].join('\n');
 }
 
-const omittedLine = (n: number) => `_… ${plural(n, 'task')} omitted, see the full plan (\`callform show\` of the saved plan, or the CI artifact)._`;
+const omittedLine = (n: number) =>
+  `_… ${plural(n, 'task')} omitted, see the full plan (\`callform show\` of the saved plan, or the CI artifact)._`;
 
 /** The parts never dropped: header, summary table, every risk callout, every policy error, the unchanged line. */
 function commentHead(envs: readonly EnvironmentPlan[]): string[] {
@@ -160,10 +164,14 @@ function commentHead(envs: readonly EnvironmentPlan[]): string[] {
   lines.push('');
   for (const e of envs) {
     const block = riskBlock(e.plan);
-    if (block.length > 0) lines.push(...block.map((l, i) => (i === 0 ? l.replace('> ⚠️ **Risky', `> ⚠️ **${e.name}: risky`) : l)));
+    if (block.length > 0)
+      lines.push(...block.map((l, i) => (i === 0 ? l.replace('> ⚠️ **Risky', `> ⚠️ **${e.name}: risky`) : l)));
     const blocking = e.plan.policy ? blockingViolations(e.plan.policy) : [];
     if (blocking.length > 0) {
-      lines.push(`> ❌ **${e.name}: ${plural(blocking.length, 'policy violation')} at error level: apply will refuse this plan.**`, '>');
+      lines.push(
+        `> ❌ **${e.name}: ${plural(blocking.length, 'policy violation')} at error level: apply will refuse this plan.**`,
+        '>',
+      );
       for (const v of blocking) lines.push(`> - ${cell(formatViolation(v))}`);
       lines.push('');
     }

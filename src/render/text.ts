@@ -77,7 +77,9 @@ function taskBlock(t: TaskPlan, c: Colors): string {
   if (window) lines.push(c.cyan(`    ${window.line}`));
   if (t.action === 'create' && t.deferred === null)
     lines.push(
-      c.dim(`    (createTask with productID, userTaskID and sceneID, then updateTask with ${t.sentFields.length} field${t.sentFields.length === 1 ? '' : 's'})`),
+      c.dim(
+        `    (createTask with productID, userTaskID and sceneID, then updateTask with ${t.sentFields.length} field${t.sentFields.length === 1 ? '' : 's'})`,
+      ),
     );
   if (t.action === 'update' && !t.payload) lines.push(c.dim('    (nothing to send: only the state is updated)'));
   const send = sendNote(t);
@@ -165,7 +167,13 @@ export function renderApplySummary(
     result.results.filter((r) => r.outcome === 'applied' || r.outcome === 'created').flatMap((r) => r.warnings),
   );
   for (const w of warnings) lines.push(c.yellow(`warning: ${w}`));
-  const parts = [...(k.created ? [`${k.created} created`] : []), `${k.applied} applied`, `${k.blocked} blocked`, `${k.failed} failed`, `${k.unchanged} unchanged`];
+  const parts = [
+    ...(k.created ? [`${k.created} created`] : []),
+    `${k.applied} applied`,
+    `${k.blocked} blocked`,
+    `${k.failed} failed`,
+    `${k.unchanged} unchanged`,
+  ];
   if (k.forgotten) parts.push(`${k.forgotten} forgotten`);
   if (k.skipped) parts.push(`${k.skipped} skipped`);
   if (k.resumed) parts.push(`${k.resumed} resumed`);

@@ -16,7 +16,10 @@ import {
 import type {
   CreateTaskRequest,
   ListTaskRequest,
-  UpdateTaskRequest, MgrTaskStatusRequest, PingRequest } from '../generated/api.js';
+  UpdateTaskRequest,
+  MgrTaskStatusRequest,
+  PingRequest,
+} from '../generated/api.js';
 import { RetCodeError, checkSchema } from './validate.js';
 import type { SimTask } from './seed.js';
 import type { SimEndpoint } from './types.js';
@@ -128,8 +131,8 @@ function handleCreateTask(ctx: HandlerContext, body: Record<string, unknown>): P
     taskID: `C${newId().slice(0, 12).toUpperCase()}`,
     taskStatus: 1,
     createTs: ctx.nowSec(),
-    taskCreateSetting: structuredClone(CREATED_TASK_DEFAULTS.taskCreateSetting) as SimTask['taskCreateSetting'],
-    funcFlag: structuredClone(CREATED_TASK_DEFAULTS.funcFlag) as SimTask['funcFlag'],
+    taskCreateSetting: structuredClone(CREATED_TASK_DEFAULTS.taskCreateSetting),
+    funcFlag: structuredClone(CREATED_TASK_DEFAULTS.funcFlag),
   };
   ctx.tasks.set(userTaskID, task);
   return { retCode: RetCode.Success, retMsg: 'success', responseID: newId(), taskID: task.taskID };

@@ -249,7 +249,11 @@ function handle(deps: PipelineDeps, call: ApiCall): Payload {
     return payload;
   } catch (err) {
     if (err instanceof RetCodeError) {
-      if (call.endpoint === 'createTask' && isPlainObject(call.body) && deps.handlerCtx.tasks.has(String(call.body.userTaskID)))
+      if (
+        call.endpoint === 'createTask' &&
+        isPlainObject(call.body) &&
+        deps.handlerCtx.tasks.has(String(call.body.userTaskID))
+      )
         deps.stats.duplicateCreate();
       return errorPayload(call.reply, err.retCode, err.message);
     }

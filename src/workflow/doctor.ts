@@ -179,7 +179,9 @@ function resumesCheck(state: LoadedState): Found {
 function credentialsCheck(env: NodeJS.ProcessEnv, names?: CredentialNames): Found {
   try {
     credentialsFromEnv(env, names);
-    return ok(`${names?.uuid ?? 'NXCLOUD_UUID'} and ${names?.secretKey ?? 'NXCLOUD_SECRET_KEY'} are set (values not shown)`);
+    return ok(
+      `${names?.uuid ?? 'NXCLOUD_UUID'} and ${names?.secretKey ?? 'NXCLOUD_SECRET_KEY'} are set (values not shown)`,
+    );
   } catch (err) {
     return fail(
       errorMessage(err).replace(/^missing credentials?: /, ''),

@@ -21,9 +21,7 @@ export type { EnvironmentChoice };
 
 /** The project(s) a command runs in. */
 export type ProjectSelection =
-  | { kind: 'implicit'; project: Project }
-  | { kind: 'one'; project: Project }
-  | { kind: 'all'; projects: Project[] };
+  { kind: 'implicit'; project: Project } | { kind: 'one'; project: Project } | { kind: 'all'; projects: Project[] };
 
 export interface OpenEnvironmentsOptions {
   cwd: string;
@@ -56,10 +54,16 @@ async function environmentProjects(
   });
   const settingsFile = root.settings.configFile ? path.relative(root.cwd, root.settings.configFile) : 'settings';
   const projects = specs.map(async (spec): Promise<Project> => {
-    const overlays = once(async () => (await import('../config/overlays.js')).loadOverlays(baseDir, spec.overlayPatterns, settingsFile));
+    const overlays = once(async () =>
+      (await import('../config/overlays.js')).loadOverlays(baseDir, spec.overlayPatterns, settingsFile),
+    );
     return {
       // --parallelism and --lock-timeout on the command line win over an environment's own.
-      settings: { ...spec.settings, lockTimeoutMs: root.settings.lockTimeoutMs, parallelism: cliParallelism ?? spec.settings.parallelism },
+      settings: {
+        ...spec.settings,
+        lockTimeoutMs: root.settings.lockTimeoutMs,
+        parallelism: cliParallelism ?? spec.settings.parallelism,
+      },
       cwd: root.cwd,
       env: root.env,
       // Each environment its own store (and so its own lock), through the same backend interface.
@@ -87,13 +91,13 @@ export async function openSelection(options: OpenEnvironmentsOptions): Promise<P
   const selected = selectEnvironments(specs, options.choice, options.command);
   if (selected.kind === 'implicit') return { kind: 'implicit', project: root };
   const chosen = selected.kind === 'one' ? [selected.spec] : selected.specs;
-  const projects = await environmentProjects(root, chosen, (specs ?? []).map((s) => s.name), options.overrides?.parallelism);
+  const projects = await environmentProjects(
+    root,
+    chosen,
+    (specs ?? []).map((s) => s.name),
+    options.overrides?.parallelism,
+  );
   return selected.kind === 'one' ? { kind: 'one', project: projects[0] } : { kind: 'all', projects };
-}
-
-/** The selection's projects, in apply (declaration) order. */
-export function selectionProjects(selection: ProjectSelection): Project[] {
-  return selection.kind === 'all' ? selection.projects : [selection.project];
 }
 
 /**

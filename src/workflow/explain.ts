@@ -9,7 +9,6 @@ import { findDeclaration, patchLayers, type TaskDeclaration } from '../config/en
 import { originIn } from '../config/overlays.js';
 import { didYouMean } from '../config/environments.js';
 import { mergeLayers, type Layer, type LayerOrigin } from '../model/layers.js';
-import type { Plain } from '../model/settings.js';
 import { leaves } from '../model/settings.js';
 import type { Project } from './project.js';
 
@@ -19,12 +18,12 @@ export interface ExplainedSource {
   line: number | null;
 }
 
-export interface ExplainedValue {
+interface ExplainedValue {
   value: unknown;
   from: ExplainedSource;
 }
 
-export interface ExplainedField extends ExplainedValue {
+interface ExplainedField extends ExplainedValue {
   /** Dotted field path, e.g. taskCreateSetting.maxCall. */
   path: string;
   /** The values it overrode, most recent first. */
@@ -50,19 +49,26 @@ function declaredLayers(decl: TaskDeclaration): Layer[] {
   if (decl.defaults) {
     const compiled = compileDeclaredWindow(decl.defaults, ['defaults'], ctx);
     layers.push({
-      value: (compiled?.value ?? decl.defaults) as Plain,
+      value: compiled?.value ?? decl.defaults,
       origin: originIn('defaults', decl.file, () => decl.doc, ['defaults'], compiled?.windowFields ?? []),
     });
   }
   const compiled = compileDeclaredWindow(decl.raw, decl.itemPath, ctx);
-  const own = Object.fromEntries(Object.entries((compiled?.value ?? decl.raw) as Plain).filter(([k]) => !OWN_KEYS.has(k)));
-  layers.push({ value: own, origin: originIn('task', decl.file, () => decl.doc, decl.itemPath, compiled?.windowFields ?? []) });
+  const own = Object.fromEntries(Object.entries(compiled?.value ?? decl.raw).filter(([k]) => !OWN_KEYS.has(k)));
+  layers.push({
+    value: own,
+    origin: originIn('task', decl.file, () => decl.doc, decl.itemPath, compiled?.windowFields ?? []),
+  });
   return layers;
 }
 
 export async function explainTask(project: Project, userTaskID: string): Promise<Explanation> {
   const env = project.environment;
-  if (!env) throw new CallformError('explain needs a declared environment', 'declare environments in the settings file and pass --env NAME');
+  if (!env)
+    throw new CallformError(
+      'explain needs a declared environment',
+      'declare environments in the settings file and pass --env NAME',
+    );
   // The environment must load cleanly first: explain describes a valid configuration.
   await env.tasks();
   const [declared, overlays] = await Promise.all([env.declared(), env.overlays()]);
@@ -70,7 +76,10 @@ export async function explainTask(project: Project, userTaskID: string): Promise
   if (!task)
     throw new CallformError(
       `no task "${userTaskID}" in the task files`,
-      `${didYouMean(userTaskID, declared.tasks.map((t) => t.userTaskID))}check the userTaskID (callform validate lists the files read)`,
+      `${didYouMean(
+        userTaskID,
+        declared.tasks.map((t) => t.userTaskID),
+      )}check the userTaskID (callform validate lists the files read)`,
     );
   if (task.only && !task.only.includes(env.name))
     throw new CallformError(
@@ -98,6 +107,10 @@ export async function explainTask(project: Project, userTaskID: string): Promise
     environment: env.name,
     source: task.source,
     fields,
-    removed: merged.removed.map((r) => ({ path: r.path, by: source(r.layer, r.path), overrode: history(r.path, r.overrode) })),
+    removed: merged.removed.map((r) => ({
+      path: r.path,
+      by: source(r.layer, r.path),
+      overrode: history(r.path, r.overrode),
+    })),
   };
 }

@@ -30,7 +30,9 @@ async function cli(...args: string[]) {
 /** Only the files the test wrote: no state, no lock, no saved plan. */
 async function expectNothingWritten() {
   const files = [...(await project.allFiles()).keys()].sort();
-  expect(files.filter((f) => !f.startsWith('tasks/') && !f.startsWith('overlays/') && f !== 'callform.config.yaml')).toEqual([]);
+  expect(
+    files.filter((f) => !f.startsWith('tasks/') && !f.startsWith('overlays/') && f !== 'callform.config.yaml'),
+  ).toEqual([]);
 }
 
 beforeEach(async () => {
@@ -41,7 +43,9 @@ beforeEach(async () => {
       { userTaskID: 'renewals-south', sceneID: 's', taskCreateSetting: { maxCall: 3 } },
     ],
   });
-  await project.write('overlays/staging/a.yaml', { patches: [{ tasks: 'renewals-*', taskCreateSetting: { maxCall: 2 } }] });
+  await project.write('overlays/staging/a.yaml', {
+    patches: [{ tasks: 'renewals-*', taskCreateSetting: { maxCall: 2 } }],
+  });
 });
 
 describe('environments: bad input', () => {
@@ -66,7 +70,7 @@ describe('environments: bad input', () => {
     expect(r.code).toBe(1);
   });
 
-  it('an unknown environment in a task\'s `only` and `environments`, at its line and column', async () => {
+  it("an unknown environment in a task's `only` and `environments`, at its line and column", async () => {
     await project.write(
       'tasks/a.yaml',
       'tasks:\n  - userTaskID: renewals-north\n    sceneID: s\n    only: [staging, prd]\n    environments:\n      stage: { taskCreateSetting: { maxCall: 1 } }\n  - userTaskID: renewals-south\n    sceneID: s\n',
@@ -75,48 +79,69 @@ describe('environments: bad input', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('tasks/a.yaml:4:21: only[1]: unknown environment "prd" (declared: staging, prod)');
     expect(r.stderr).toContain('did you mean prod?');
-    expect(r.stderr).toContain('tasks/a.yaml:6:7: environments.stage: unknown environment "stage" (declared: staging, prod)');
+    expect(r.stderr).toContain(
+      'tasks/a.yaml:6:7: environments.stage: unknown environment "stage" (declared: staging, prod)',
+    );
     expect(r.stderr).toContain('did you mean staging?');
   });
 
   it('an overlay patch that matches no task', async () => {
-    await project.write('overlays/staging/a.yaml', 'patches:\n  - tasks: renewal-*\n    taskCreateSetting: { maxCall: 2 }\n');
+    await project.write(
+      'overlays/staging/a.yaml',
+      'patches:\n  - tasks: renewal-*\n    taskCreateSetting: { maxCall: 2 }\n',
+    );
     const r = await cli('plan', '--offline', '--env', 'staging', '--out', project.file('p.cfplan'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('overlays/staging/a.yaml:2:12: patches[0].tasks: patch matches no task in environment staging: "renewal-*"');
+    expect(r.stderr).toContain(
+      'overlays/staging/a.yaml:2:12: patches[0].tasks: patch matches no task in environment staging: "renewal-*"',
+    );
     await expectNothingWritten();
   });
 
   it('an overlay patch with userTaskID, or with an unknown field', async () => {
-    await project.write(
-      'overlays/staging/a.yaml',
-      'patches:\n  - tasks: renewals-north\n    userTaskID: other\n',
-    );
+    await project.write('overlays/staging/a.yaml', 'patches:\n  - tasks: renewals-north\n    userTaskID: other\n');
     const own = await cli('validate', '--env', 'staging');
     expect(own.code).toBe(1);
     expect(own.stderr).toContain('overlays/staging/a.yaml:3:5: patches[0].userTaskID: a patch cannot set userTaskID');
-    await project.write('overlays/staging/a.yaml', 'patches:\n  - tasks: renewals-north\n    funcFlags: { roundRedial: true }\n');
+    await project.write(
+      'overlays/staging/a.yaml',
+      'patches:\n  - tasks: renewals-north\n    funcFlags: { roundRedial: true }\n',
+    );
     const unknown = await cli('validate', '--env', 'staging');
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('overlays/staging/a.yaml:3:5: patches[0].funcFlags: unknown field "funcFlags" (did you mean "funcFlag"?)');
+    expect(unknown.stderr).toContain(
+      'overlays/staging/a.yaml:3:5: patches[0].funcFlags: unknown field "funcFlags" (did you mean "funcFlag"?)',
+    );
   });
 
   it('a merged value that is invalid is reported where the winning value is written', async () => {
-    await project.write('overlays/staging/a.yaml', 'patches:\n  - tasks: renewals-*\n    taskCreateSetting:\n      maxCall: many\n');
+    await project.write(
+      'overlays/staging/a.yaml',
+      'patches:\n  - tasks: renewals-*\n    taskCreateSetting:\n      maxCall: many\n',
+    );
     const r = await cli('validate', '--env', 'staging');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/overlays\/staging\/a\.yaml:4:16: taskCreateSetting\.maxCall: task renewals-north in environment staging: must be integer/);
+    expect(r.stderr).toMatch(
+      /overlays\/staging\/a\.yaml:4:16: taskCreateSetting\.maxCall: task renewals-north in environment staging: must be integer/,
+    );
   });
 
   it('two environments sharing a state file, or one account', async () => {
     await project.writeSettings({
       tasks: 'tasks/**/*.yaml',
-      environments: { ...ENVIRONMENTS, prod: { ...ENVIRONMENTS.prod, state: 'staging.state.json', credentials: ENVIRONMENTS.staging.credentials } },
+      environments: {
+        ...ENVIRONMENTS,
+        prod: { ...ENVIRONMENTS.prod, state: 'staging.state.json', credentials: ENVIRONMENTS.staging.credentials },
+      },
     });
     const r = await cli('validate');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/callform\.config\.yaml:\d+:\d+: environments\.prod\.state: environment prod uses the state file staging\.state\.json, as environment staging does/);
-    expect(r.stderr).toMatch(/callform\.config\.yaml:\d+:\d+: environments\.prod\.credentials: environment prod has the same endpoint and credential variables/);
+    expect(r.stderr).toMatch(
+      /callform\.config\.yaml:\d+:\d+: environments\.prod\.state: environment prod uses the state file staging\.state\.json, as environment staging does/,
+    );
+    expect(r.stderr).toMatch(
+      /callform\.config\.yaml:\d+:\d+: environments\.prod\.credentials: environment prod has the same endpoint and credential variables/,
+    );
   });
 
   it('a credential variable name that is not a variable name, an unknown key, a bad environment name', async () => {
@@ -124,7 +149,11 @@ describe('environments: bad input', () => {
     await project.write('callform.config.yaml', {
       tasks: 'tasks/**/*.yaml',
       environments: {
-        staging: { ...ENVIRONMENTS.staging, credentials: { uuid: '1-UUID', secretKey: 'NXCLOUD_SECRET_KEY_STAGING' }, overlay: 'x' },
+        staging: {
+          ...ENVIRONMENTS.staging,
+          credentials: { uuid: '1-UUID', secretKey: 'NXCLOUD_SECRET_KEY_STAGING' },
+          overlay: 'x',
+        },
         Prod: ENVIRONMENTS.prod,
       },
     });
@@ -132,7 +161,9 @@ describe('environments: bad input', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/environments\.staging\.credentials\.uuid: "1-UUID" has the wrong format/);
     expect(r.stderr).toMatch(/environments\.staging\.overlay: unknown field "overlay" \(did you mean "overlays"\?\)/);
-    expect(r.stderr).toMatch(/callform\.config\.yaml:\d+:\d+: environments: "Prod" has the wrong format\n\s+hint: An environment name: lowercase letters/);
+    expect(r.stderr).toMatch(
+      /callform\.config\.yaml:\d+:\d+: environments: "Prod" has the wrong format\n\s+hint: An environment name: lowercase letters/,
+    );
   });
 
   it('a saved all-environments plan applied with --env', async () => {
@@ -152,7 +183,9 @@ describe('environments: bad input', () => {
     await project.write('tasks/a.yaml', 'userTaskID: t\nsceneID: s\nonly: [prod]\n');
     const r = await cli('validate');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('tasks/a.yaml:3:1: only: task t has per-environment settings, but the settings declare no environments');
+    expect(r.stderr).toContain(
+      'tasks/a.yaml:3:1: only: task t has per-environment settings, but the settings declare no environments',
+    );
     const env = await cli('plan', '--offline', '--env', 'prod');
     expect(env.stderr).toContain('--env prod: the settings declare no environments');
   });

@@ -13,14 +13,24 @@ let prod: Simulator;
 let project: TempProject;
 let env: Record<string, string>;
 
-const seed = (ids: string[]) => ({ tasks: ids.map((userTaskID) => ({ userTaskID, sceneID: 'scene-1', taskStatus: 1 })) });
+const seed = (ids: string[]) => ({
+  tasks: ids.map((userTaskID) => ({ userTaskID, sceneID: 'scene-1', taskStatus: 1 })),
+});
 const cli = (args: string[], extra: Record<string, string | undefined> = {}) =>
   runCli(args, { cwd: project.dir, env: { ...env, ...extra } });
 const requests = () => staging.stats().requests + prod.stats().requests;
 
 beforeAll(async () => {
-  staging = await startSimulator({ uuid: 'uuid-staging', secret: 'secret-staging', seed: seed(['renewals-north', 'renewals-south']) });
-  prod = await startSimulator({ uuid: 'uuid-prod', secret: 'secret-prod', seed: seed(['renewals-north', 'renewals-south', 'survey-nps']) });
+  staging = await startSimulator({
+    uuid: 'uuid-staging',
+    secret: 'secret-staging',
+    seed: seed(['renewals-north', 'renewals-south']),
+  });
+  prod = await startSimulator({
+    uuid: 'uuid-prod',
+    secret: 'secret-prod',
+    seed: seed(['renewals-north', 'renewals-south', 'survey-nps']),
+  });
   project = await tempProject({
     tasks: 'tasks/**/*.yaml',
     environments: {
@@ -88,7 +98,9 @@ describe('two environments on two accounts', () => {
 
     const wrongEnv = await cli(['apply', 'all.cfplan', '--env', 'prod']);
     expect(wrongEnv.code).toBe(1);
-    expect(wrongEnv.stderr).toContain('all.cfplan is an all-environments plan: --env cannot pick one environment of it');
+    expect(wrongEnv.stderr).toContain(
+      'all.cfplan is an all-environments plan: --env cannot pick one environment of it',
+    );
     expect(existsSync(project.file('state/prod.state.json'))).toBe(false);
 
     const apply = await cli(['apply', 'all.cfplan']);
@@ -101,7 +113,10 @@ describe('two environments on two accounts', () => {
     expect(prod.tasks.get('renewals-north')?.taskCreateSetting.maxCall).toBe(20);
     expect(prod.tasks.get('renewals-south')?.funcFlag.roundRedial).toBe(true);
     expect(prod.tasks.get('survey-nps')?.taskCreateSetting.maxCall).toBe(5);
-    expect(Object.keys((await parseState('state/staging.state.json')).tasks).sort()).toEqual(['renewals-north', 'renewals-south']);
+    expect(Object.keys((await parseState('state/staging.state.json')).tasks).sort()).toEqual([
+      'renewals-north',
+      'renewals-south',
+    ]);
     expect(Object.keys((await parseState('state/prod.state.json')).tasks)).toHaveLength(3);
 
     const again = await cli(['plan', '--all-envs', '--detailed-exitcode']);
@@ -112,7 +127,15 @@ describe('two environments on two accounts', () => {
   it('explains a field: final value, where it came from, what it overrode; the plan sends that value', async () => {
     const r = await cli(['explain', 'renewals-north', '--env', 'staging', '--format', 'json']);
     expect(r.code, r.stderr).toBe(0);
-    const e = parseJson<{ fields: Array<{ path: string; value: unknown; from: { kind: string; file: string; line: number }; overrode: Array<{ value: unknown; from: { kind: string } }> }>; removed: Array<{ path: string }> }>(r.stdout);
+    const e = parseJson<{
+      fields: Array<{
+        path: string;
+        value: unknown;
+        from: { kind: string; file: string; line: number };
+        overrode: Array<{ value: unknown; from: { kind: string } }>;
+      }>;
+      removed: Array<{ path: string }>;
+    }>(r.stdout);
     const maxCall = e.fields.find((f) => f.path === 'taskCreateSetting.maxCall');
     expect(maxCall).toMatchObject({ value: 1, from: { kind: 'environment', file: 'tasks/renewals.yaml' } });
     expect(maxCall?.overrode.map((o) => [o.value, o.from.kind])).toEqual([
@@ -122,14 +145,22 @@ describe('two environments on two accounts', () => {
     expect(e.removed.map((x) => x.path)).toEqual(['funcFlag.roundRedial']);
     // What explain reports is what the environment's plan holds, field by field.
     const plan = await cli(['plan', '--env', 'staging', '--format', 'json', '--resync']);
-    const task = parseJson<{ tasks: Array<{ userTaskID: string; after: Record<string, Record<string, unknown>>; sceneID: string }> }>(plan.stdout).tasks.find(
-      (t) => t.userTaskID === 'renewals-north',
-    );
-    const fromPlan = Object.fromEntries([
+    interface PlannedTask {
+      userTaskID: string;
+      after: Record<string, Record<string, unknown>>;
+      sceneID: string;
+    }
+    const planned: PlannedTask[] = parseJson<{ tasks: PlannedTask[] }>(plan.stdout).tasks;
+    const task = planned.find((t) => t.userTaskID === 'renewals-north');
+    const entries: Array<[string, unknown]> = [
       ['sceneID', task?.sceneID],
-      ...Object.entries(task?.after.taskCreateSetting ?? {}).map(([k, v]) => [`taskCreateSetting.${k}`, v]),
-      ...Object.entries(task?.after.funcFlag ?? {}).map(([k, v]) => [`funcFlag.${k}`, v]),
-    ]);
+      ...Object.entries(task?.after.taskCreateSetting ?? {}).map(([k, v]): [string, unknown] => [
+        `taskCreateSetting.${k}`,
+        v,
+      ]),
+      ...Object.entries(task?.after.funcFlag ?? {}).map(([k, v]): [string, unknown] => [`funcFlag.${k}`, v]),
+    ];
+    const fromPlan = Object.fromEntries(entries);
     expect(Object.fromEntries(e.fields.map((f) => [f.path, f.value]))).toEqual(fromPlan);
   });
 

@@ -83,7 +83,9 @@ describe('the all-environments Markdown comment', () => {
   it('renders a small plan whole: header, summary table, callouts, unchanged line, one section per environment', async () => {
     const envs = [envPlan('staging', 2, ['staging-task-0001']), envPlan('qa', 0), envPlan('prod', 1)];
     const md = renderAllEnvsMarkdown(envs);
-    expect(md.startsWith(`${MARKDOWN_MARKER}\n### callform plan: 3 environments, 2 with changes, 0 with errors\n`)).toBe(true);
+    expect(
+      md.startsWith(`${MARKDOWN_MARKER}\n### callform plan: 3 environments, 2 with changes, 0 with errors\n`),
+    ).toBe(true);
     await expectGolden(md, 'plan-all-envs.md');
   });
 
@@ -96,11 +98,19 @@ describe('the all-environments Markdown comment', () => {
     const md = renderAllEnvsMarkdown(envs);
     expect(md.length).toBeLessThanOrEqual(ALL_ENVS_BUDGET);
     expect(md).toContain('### callform plan: 3 environments, 3 with changes, 1 with errors');
-    for (const row of ['| staging | 2000 | 0 | 0 | 1 | 0 |', '| canary | 2000 | 0 | 0 | 0 | 0 |', '| prod | 2000 | 0 | 0 | 2 | 1 |'])
+    for (const row of [
+      '| staging | 2000 | 0 | 0 | 1 | 0 |',
+      '| canary | 2000 | 0 | 0 | 0 | 0 |',
+      '| prod | 2000 | 0 | 0 | 2 | 1 |',
+    ])
       expect(md).toContain(row);
     // Every risk callout names its environment and its tasks; the policy error is listed.
-    expect(md).toMatch(/> ⚠️ \*\*staging: risky changes in 1 task[^\n]*\n>\n> - \*\*maxCall raised sharply\*\*: `staging-task-1500`/);
-    expect(md).toMatch(/> ⚠️ \*\*prod: risky changes in 2 tasks[^\n]*\n>\n> - \*\*maxCall raised sharply\*\*: `prod-task-0007`, `prod-task-1999`/);
+    expect(md).toMatch(
+      /> ⚠️ \*\*staging: risky changes in 1 task[^\n]*\n>\n> - \*\*maxCall raised sharply\*\*: `staging-task-1500`/,
+    );
+    expect(md).toMatch(
+      /> ⚠️ \*\*prod: risky changes in 2 tasks[^\n]*\n>\n> - \*\*maxCall raised sharply\*\*: `prod-task-0007`, `prod-task-1999`/,
+    );
     expect(md).toContain('> ❌ **prod: 1 policy violation at error level');
     expect(md).toContain('prod-max-call');
     // Shrunk to one line per task, then the middle cut with a visible line, in each section.
@@ -132,9 +142,16 @@ describe('the all-environments Markdown comment', () => {
     expect(text.trimEnd().split('\n').at(-1)).toBe(
       'All environments: 2 environments, 1 with changes, 0 with errors; 2 to update, 0 blocked, 0 in error.',
     );
-    const json = JSON.parse(renderAllEnvsJson(envs)) as { kind: string; summary: Array<{ environment: string; update: number }>; environments: Array<{ name: string; plan: { kind: string; environment: string } }> };
+    const json = JSON.parse(renderAllEnvsJson(envs)) as {
+      kind: string;
+      summary: Array<{ environment: string; update: number }>;
+      environments: Array<{ name: string; plan: { kind: string; environment: string } }>;
+    };
     expect(json.kind).toBe('callform-all-envs-plan');
-    expect(json.summary.map((s) => [s.environment, s.update])).toEqual([['staging', 2], ['prod', 0]]);
+    expect(json.summary.map((s) => [s.environment, s.update])).toEqual([
+      ['staging', 2],
+      ['prod', 0],
+    ]);
     expect(json.environments.map((e) => [e.name, e.plan.kind, e.plan.environment])).toEqual([
       ['staging', 'callform-plan', 'staging'],
       ['prod', 'callform-plan', 'prod'],

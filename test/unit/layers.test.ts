@@ -4,15 +4,25 @@ import { mergeLayers, mergeValues, type Layer } from '../../src/model/layers.js'
 import { mergeDefaults } from '../../src/config/load-tasks.js';
 import { leaves, type Plain } from '../../src/model/settings.js';
 
-const origin = (kind: Layer['origin']['kind'], file: string): Layer['origin'] => ({ kind, file, locate: () => undefined });
+const origin = (kind: Layer['origin']['kind'], file: string): Layer['origin'] => ({
+  kind,
+  file,
+  locate: () => undefined,
+});
 const layer = (kind: Layer['origin']['kind'], value: Plain): Layer => ({ origin: origin(kind, `${kind}.yaml`), value });
 
 describe('layered merge', () => {
   it('merges maps deeply, replaces arrays whole, and removes a field set to null', () => {
     const merged = mergeLayers([
       layer('defaults', { taskCreateSetting: { maxCall: 3, manualCallSetting: { agentGroup: 'g', dispatchType: 1 } } }),
-      layer('task', { taskCreateSetting: { maxCall: 20 }, funcFlag: { smsFuncFlag: [{ smsID: 'a' }, { smsID: 'b' }], roundRedial: true } }),
-      layer('overlay', { taskCreateSetting: { manualCallSetting: { dispatchType: 2 } }, funcFlag: { smsFuncFlag: [{ smsID: 'c' }], roundRedial: null } }),
+      layer('task', {
+        taskCreateSetting: { maxCall: 20 },
+        funcFlag: { smsFuncFlag: [{ smsID: 'a' }, { smsID: 'b' }], roundRedial: true },
+      }),
+      layer('overlay', {
+        taskCreateSetting: { manualCallSetting: { dispatchType: 2 } },
+        funcFlag: { smsFuncFlag: [{ smsID: 'c' }], roundRedial: null },
+      }),
       layer('environment', { taskCreateSetting: { maxCall: 1 } }),
     ]);
     expect(merged.value).toEqual({
@@ -27,7 +37,9 @@ describe('layered merge', () => {
         { value: 20, layer: 1 },
       ],
     });
-    expect(merged.fields.get('funcFlag.smsFuncFlag')?.overrode).toEqual([{ value: [{ smsID: 'a' }, { smsID: 'b' }], layer: 1 }]);
+    expect(merged.fields.get('funcFlag.smsFuncFlag')?.overrode).toEqual([
+      { value: [{ smsID: 'a' }, { smsID: 'b' }], layer: 1 },
+    ]);
     expect(merged.removed).toEqual([{ path: 'funcFlag.roundRedial', layer: 2, overrode: [{ value: true, layer: 1 }] }]);
   });
 
@@ -72,20 +84,31 @@ describe('layered merge', () => {
 
   it('gives the plan the settings explain reports, field by field (random layers, nulls included)', () => {
     fc.assert(
-      fc.property(settings(false), settings(false), fc.array(settings(true), { maxLength: 4 }), (defaults, task, patches) => {
-        // The plan path: the loader's defaults merge, then the environment's patches.
-        const planned = mergeValues(mergeDefaults(defaults, task) as Plain, patches);
-        // explain: every layer with provenance.
-        const explained = mergeLayers([layer('defaults', defaults), layer('task', task), ...patches.map((p) => layer('overlay', p))]);
-        const nonEmpty = (entries: Array<[string, unknown]>) =>
-          entries.filter(([, v]) => !(typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0));
-        const fromPlan = new Map(nonEmpty(leaves(planned, '')));
-        const fromExplain = new Map(nonEmpty([...explained.fields].map(([p, f]) => [p, f.value])));
-        expect(fromExplain).toEqual(fromPlan);
-        expect(explained.value).toEqual(planned);
-        // A removed field is not in the result.
-        for (const r of explained.removed) expect(fromPlan.has(r.path)).toBe(false);
-      }),
+      fc.property(
+        settings(false),
+        settings(false),
+        fc.array(settings(true), { maxLength: 4 }),
+        (defaults, task, patches) => {
+          // The plan path: the loader's defaults merge, then the environment's patches.
+          const planned = mergeValues(mergeDefaults(defaults, task) as Plain, patches);
+          // explain: every layer with provenance.
+          const explained = mergeLayers([
+            layer('defaults', defaults),
+            layer('task', task),
+            ...patches.map((p) => layer('overlay', p)),
+          ]);
+          const nonEmpty = (entries: Array<[string, unknown]>) =>
+            entries.filter(
+              ([, v]) => !(typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0),
+            );
+          const fromPlan = new Map(nonEmpty(leaves(planned, '')));
+          const fromExplain = new Map(nonEmpty([...explained.fields].map(([p, f]) => [p, f.value])));
+          expect(fromExplain).toEqual(fromPlan);
+          expect(explained.value).toEqual(planned);
+          // A removed field is not in the result.
+          for (const r of explained.removed) expect(fromPlan.has(r.path)).toBe(false);
+        },
+      ),
       { numRuns: 200, seed: 17 },
     );
   });

@@ -355,6 +355,7 @@ describe('model/plan', () => {
     for (const k of ['create', 'update', 'blocked', 'forget', 'error', 'resume'] as const)
       expect(planHasChanges(summaryOf({ [k]: 1 })), k).toBe(true);
     expect(planHasWork(summaryOf({ noop: 3, blocked: 1, error: 1 }))).toBe(false);
-    for (const k of ['create', 'update', 'forget', 'resume'] as const) expect(planHasWork(summaryOf({ [k]: 1 })), k).toBe(true);
+    for (const k of ['create', 'update', 'forget', 'resume'] as const)
+      expect(planHasWork(summaryOf({ [k]: 1 })), k).toBe(true);
   });
 });
