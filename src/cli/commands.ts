@@ -482,12 +482,23 @@ export async function doctorCommand(
         : [selection.project]
       : [undefined];
   let ok = true;
+  const json: string[] = [];
   for (const p of projects) {
     const report = await runDoctor({ ...base, ...(p && { project: p }) });
     ok &&= report.ok;
-    if (p?.environment && opts.format === 'text') io.stdout.write(`== environment ${p.environment.name}\n`);
-    io.stdout.write(opts.format === 'json' ? renderDoctorJson(report) : renderDoctorText(report, colors(io, global)));
+    if (opts.format === 'json') json.push(renderDoctorJson(report).trimEnd());
+    else {
+      if (p?.environment) io.stdout.write(`== environment ${p.environment.name}\n`);
+      io.stdout.write(renderDoctorText(report, colors(io, global)));
+    }
   }
+  // Several environments: one JSON document, { environments: { name: report } }.
+  if (opts.format === 'json')
+    io.stdout.write(
+      projects.length === 1
+        ? `${json[0]}\n`
+        : `{\n  "environments": {\n${projects.map((p, i) => `    ${JSON.stringify(p?.environment?.name)}: ${json[i].replace(/\n/g, '\n    ')}`).join(',\n')}\n  }\n}\n`,
+    );
   return ok ? ExitCode.Ok : ExitCode.Error;
 }
 

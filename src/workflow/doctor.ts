@@ -187,7 +187,7 @@ function credentialsCheck(env: NodeJS.ProcessEnv, names?: CredentialNames): Foun
       errorMessage(err).replace(/^missing credentials?: /, ''),
       err instanceof CallformError && err.hint && !/^missing/.test(err.message)
         ? err.hint
-        : 'export NXCLOUD_UUID and NXCLOUD_SECRET_KEY (NXCloud console → Developer)',
+        : `export ${names?.uuid ?? 'NXCLOUD_UUID'} and ${names?.secretKey ?? 'NXCLOUD_SECRET_KEY'} (NXCloud console → Developer)`,
     );
   }
 }

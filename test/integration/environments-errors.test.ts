@@ -205,3 +205,37 @@ describe('init --env', () => {
     expect((await cli('init', dir, '--env', 'Prod')).stderr).toContain('init --env Prod: not an environment name');
   });
 });
+
+describe('per-environment policy files and doctor', () => {
+  it("checks an environment's own policy files on top of the shared ones, in that environment only", async () => {
+    await project.writeSettings({
+      tasks: 'tasks/**/*.yaml',
+      environments: { ...ENVIRONMENTS, prod: { ...ENVIRONMENTS.prod, policyFiles: 'policies/prod/*.yaml' } },
+    });
+    await project.write('policies/prod/cap.yaml', {
+      rules: [{ name: 'prod-cap', kind: 'maxCall', severity: 'error', message: 'prod dials at most 2', max: 2 }],
+    });
+    const r = await cli('validate');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('Valid: 2 tasks in environment staging.');
+    expect(r.stdout).not.toContain('environment prod.');
+    expect(r.stderr).toMatch(/environment prod:[\s\S]*prod-cap/);
+  });
+
+  it('doctor --all-envs --format json: one document, a report per environment', async () => {
+    // A closed loopback port: doctor's endpoint check never leaves the machine.
+    const local = { endpoint: 'http://127.0.0.1:9' };
+    await project.writeSettings({
+      tasks: 'tasks/**/*.yaml',
+      environments: { staging: { ...ENVIRONMENTS.staging, ...local }, prod: { ...ENVIRONMENTS.prod, ...local } },
+    });
+    const r = await cli('doctor', '--all-envs', '--format', 'json');
+    const doc = JSON.parse(r.stdout) as {
+      environments: Record<string, { checks: Array<{ id: string; detail: string }> }>;
+    };
+    expect(Object.keys(doc.environments)).toEqual(['staging', 'prod']);
+    expect(doc.environments.prod.checks.find((c) => c.id === 'credentials')?.detail).toContain(
+      'NXCLOUD_UUID_PROD, NXCLOUD_SECRET_KEY_PROD not set',
+    );
+  });
+});
