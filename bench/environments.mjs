@@ -1,4 +1,4 @@
-// Figure 8 (environments, issue 17): `plan --all-envs --offline` for 3 environments over the
+// Figure 9 (environments, issue 17): `plan --all-envs --offline` for 3 environments over the
 // same 10,000 tasks, each environment with an overlay touching 10 % of them, against a
 // single-environment `plan --offline` of those tasks, measured side by side (alternating
 // runs, median of 5). Target: ≤ 1.5 × (the task files are parsed once, not per environment).
@@ -62,7 +62,7 @@ export async function benchEnvironments({
   const byCpu = oneCpu !== null && allCpu !== null;
   const ratio = byCpu ? allCpu / oneCpu : allMs / oneMs;
   figure(
-    '8',
+    '9',
     `plan --all-envs --offline, 3 environments × 10k tasks (overlay on 10 % each) / one-environment plan (${byCpu ? 'CPU' : 'wall'}, median of 5)`,
     round(ratio, 2),
     '×',

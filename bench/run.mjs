@@ -10,9 +10,9 @@
 //   5. apply at the API's limits: a rate-limited simulator (100 req/s), adaptive vs fixed
 //      concurrency, and a limit that drops from 100 to 30 req/s halfway through
 //   6. live tasks: paused time of 200 pause → update → resume windows at 50 ms latency
-//   8. environments: plan --all-envs --offline, 3 environments × 10k tasks vs one (bench/environments.mjs)
 //   7. bounds moved out of the tests: throttled share of small rate-limited applies per throttle
 //      style, the pacing rate after a limit drop, the state lock's recovery after a SIGKILLed holder
+//   9. environments: plan --all-envs --offline, 3 environments × 10k tasks vs one (bench/environments.mjs)
 //
 // Peak RSS: measured with `/usr/bin/time -f %M` (GNU time, max resident set size of the child, KiB)
 // when available; otherwise by polling /proc/<pid>/status VmHWM every 5 ms (may slightly under-read
@@ -27,6 +27,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { generateProject, seedFor } from './gen.mjs';
+import { benchCreate } from './create.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -1133,8 +1134,12 @@ await section('7 small rate-limited applies and lock recovery (figures moved out
   }
 });
 
-// ------------------------------------------------------------------ 8. environments (bench/environments.mjs)
-await section('8 environments: plan --all-envs', async () => {
+await section('8 create (1k new tasks, 50 ms latency, parallelism 16)', () =>
+  benchCreate({ tmp, figure, startSimProcess, cliEnv, openProject, computePlan, executePlan, createClient, round }),
+);
+
+// ------------------------------------------------------------------ 9. environments (bench/environments.mjs)
+await section('9 environments: plan --all-envs', async () => {
   const { benchEnvironments } = await import('./environments.mjs');
   await benchEnvironments({ tmp, generateProject, runChild, expectOk, figure, median, round, NODE, CLI });
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run demo`: the simulator on a free port, seeded from examples/, then validate, plan and
 // apply the example task files (under the example policy) against it, show what the server
-// ended up with, and stop.
+// ended up with (the running task paused and resumed, the task the seed lacks created), and stop.
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -54,6 +54,22 @@ async function demo(): Promise<number> {
       process.stdout.write(
         JSON.stringify(
           { userTaskID: task.userTaskID, taskStatus: task.taskStatus, taskCreateSetting: task.taskCreateSetting },
+          null,
+          2,
+        ) + '\n',
+      );
+    const created = 'appointment-confirm-clinic-2026-11';
+    step(`the new task: ${created} was not on the server, so apply created it (createTask, then updateTask)`);
+    const made = sim.tasks.get(created);
+    if (made)
+      process.stdout.write(
+        JSON.stringify(
+          {
+            userTaskID: made.userTaskID,
+            taskID: made.taskID,
+            taskStatus: made.taskStatus,
+            taskCreateSetting: made.taskCreateSetting,
+          },
           null,
           2,
         ) + '\n',

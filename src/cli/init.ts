@@ -140,8 +140,12 @@ async function writeExampleTask(taskFile: string, created: string[]): Promise<vo
     taskFile,
     `# yaml-language-server: $schema=${schemaRef(taskFile, 'task-file.schema.json')}
 # One task; a file may also hold { defaults, tasks: [...] } or several YAML documents.
-userTaskID: example-task-0001   # your own unique ID for the task (it must already exist on NXCloud)
+userTaskID: example-task-0001   # your own unique ID for the task (UUID recommended)
 sceneID: your-scene-id          # dialogue template ID (Script Management)
+# Missing on NXCloud, the task will be created (createTask, then updateTask with the
+# settings below); set lifecycle.whenMissing: error if tasks are created elsewhere.
+lifecycle:
+  whenMissing: create
 taskCreateSetting:
   taskName: Example outbound task
   startupType: 1                # 1 manual, 2 scheduled (needs startupAt), 3 immediate

@@ -125,7 +125,9 @@ function sentPaths(changes: SettingChange[], after: ManagedSettings, everyDeclar
  */
 function planCreate(task: DesiredTask): CreateTaskPlan {
   const after: ManagedSettings = { taskCreateSetting: task.taskCreateSetting, funcFlag: task.funcFlag };
-  const sentFields = leaves(after, '').map(([path]) => path);
+  // Everything declared is an addition (empty sections are not fields).
+  const changes = diffSettings(null, after);
+  const sentFields = changes.map((c) => c.path);
   const settings = pickSettings(after, sentFields);
   const identity = { productID: PRODUCT_ID, userTaskID: task.userTaskID, sceneID: task.sceneID };
   return {
@@ -136,7 +138,7 @@ function planCreate(task: DesiredTask): CreateTaskPlan {
     action: 'create',
     before: null,
     after,
-    changes: diffSettings(null, after),
+    changes,
     createPayload: identity,
     payload: settings ? { ...identity, ...settings } : null,
     deferred: null,

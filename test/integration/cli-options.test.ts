@@ -279,7 +279,7 @@ describe('plan exits 1 when tasks are in error', () => {
 
   it('prints the whole plan, names the tasks in error, and errors win over --detailed-exitcode', async () => {
     await project();
-    await p.write('tasks/missing.yaml', { ...TASK, userTaskID: 'opt-missing' });
+    await p.write('tasks/missing.yaml', { ...TASK, userTaskID: 'opt-missing', lifecycle: { whenMissing: 'error' } });
     const env = simEnv(sim);
     for (const args of [['plan'], ['plan', '--detailed-exitcode'], ['plan', '--format', 'json']]) {
       const r = await run(args, env);

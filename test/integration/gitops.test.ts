@@ -197,7 +197,7 @@ describe('targets and formats', () => {
     const res = await runCli(['plan', '--offline'], { cwd: p.dir });
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(
-      /Offline plan: remote task statuses were not read; blocked tasks, tasks missing remotely and sceneID mismatches cannot be detected\./,
+      /Offline plan: remote task statuses were not read; blocked tasks, tasks missing remotely and sceneID mismatches cannot be detected, and no task is planned for creation\./,
     );
   });
 

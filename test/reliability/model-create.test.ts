@@ -23,7 +23,7 @@ import { readRemoteTasks } from '../../src/remote/statuses.js';
 import { applyPlan } from '../../src/apply/apply.js';
 import { StateWriter } from '../../src/state/writer.js';
 import { emptyState } from '../../src/state/state.js';
-import { planHasChanges, type CallformPlan } from '../../src/model/plan.js';
+import { isChange, isCreate, planHasChanges, type CallformPlan } from '../../src/model/plan.js';
 import { validateState } from '../../src/generated/validators.js';
 import type { CallformState } from '../../src/generated/state.js';
 import { parseJson } from '../support/json.js';
@@ -58,7 +58,16 @@ interface Real {
 }
 
 /** Counts over the whole property run (printed once, for the report). */
-const counts = { sequences: 0, applies: 0, creates: 0, killsPlanned: 0, killsFired: 0, createFaults: 0, faults: 0 };
+const counts = {
+  sequences: 0,
+  applies: 0,
+  creates: 0,
+  killsPlanned: 0,
+  killsFired: 0,
+  killsMidCreate: 0,
+  createFaults: 0,
+  faults: 0,
+};
 
 function declared(t: DeclaredTask) {
   return {
@@ -95,6 +104,18 @@ function client(real: Real, transport: HttpPost, retries: number, timeoutMs: num
 const failedCreate = (url: string, res: { statusCode: number; body: string } | null) =>
   url.endsWith('/createTask') && (res === null || res.statusCode !== 200 || !res.body.includes('"retCode":0'));
 
+/**
+ * Events the apply of `plan` is sure to cause, whatever the faults: the write of the
+ * unconfirmed marks (when an update has a state entry), the write of the creating marks,
+ * and an answer (or error) for each createTask and each update call.
+ */
+function sureEvents(plan: CallformPlan, state: CallformState): number {
+  const creates = plan.tasks.filter((t) => isCreate(t) && t.deferred === null);
+  const updates = plan.tasks.filter((t) => isChange(t) && t.deferred === null && t.payload !== null);
+  const marked = updates.some((t) => t.userTaskID in state.tasks) ? 1 : 0;
+  return marked + (creates.length > 0 ? 1 : 0) + creates.length + updates.length;
+}
+
 /** One apply as the CLI runs it (status read, plan, apply), under `mode`. */
 async function applyOnce(real: Real, mode: Mode, retries: number, parallelism: number): Promise<CallformPlan | null> {
   counts.applies++;
@@ -110,12 +131,12 @@ async function applyOnce(real: Real, mode: Mode, retries: number, parallelism: n
     let res = null;
     try {
       res = await real.transport(url, req);
-      return res;
     } finally {
       if (failedCreate(url, res)) counts.createFaults++;
       tick(); // an answer or an error arrived
-      if (killed as boolean) throw new NetworkError('killed before the answer was read');
     }
+    if (killed as boolean) throw new NetworkError('killed before the answer was read');
+    return res;
   };
   const api = client(real, transport, retries, mode.kind !== 'clean' && mode.kinds.includes('timeout') ? 40 : 5_000);
   real.sim.setFaults({ faultRate: 0 });
@@ -139,9 +160,10 @@ async function applyOnce(real: Real, mode: Mode, retries: number, parallelism: n
   const faultsSoFar = () => Object.values(real.sim.stats().faults).reduce((a, b) => a + b, 0);
   const faultsBefore = faultsSoFar();
   if (mode.kind !== 'clean') real.sim.setFaults({ faultRate: mode.rate, faultKinds: mode.kinds, faultSeed: mode.seed });
-  if (mode.kind === 'kill') {
+  const sure = sureEvents(plan, state);
+  if (mode.kind === 'kill' && sure > 0) {
     counts.killsPlanned++;
-    target = mode.after;
+    target = mode.after % sure;
   }
   const writer = new StateWriter('/in-memory', state, async (_path, s) => {
     const text = JSON.stringify(s);
@@ -149,7 +171,13 @@ async function applyOnce(real: Real, mode: Mode, retries: number, parallelism: n
     if (!killed) real.disk = text;
   });
   await applyPlan(plan, { client: api, state: writer, parallelism });
-  if (mode.kind === 'kill' && killed) counts.killsFired++;
+  if (mode.kind === 'kill' && sure > 0) {
+    expect(killed, `the planned kill never fired, after: ${real.log.join(' → ')}`).toBe(true);
+    counts.killsFired++;
+    // Killed with a creating mark on disk: between createTask (or its mark) and the update.
+    const onDisk = real.disk ? (JSON.parse(real.disk) as CallformState) : null;
+    if (Object.values(onDisk?.tasks ?? {}).some((e) => e.creating)) counts.killsMidCreate++;
+  }
   counts.faults += faultsSoFar() - faultsBefore;
   real.sim.setFaults({ faultRate: 0 });
   if (real.disk) expect(validateState(JSON.parse(real.disk)), JSON.stringify(validateState.errors)).toBe(true);
@@ -232,11 +260,11 @@ const faultsArb = fc.record({
 const modeArb: fc.Arbitrary<Mode> = fc.oneof(
   { weight: 1, arbitrary: fc.constant<Mode>({ kind: 'clean' }) },
   { weight: 2, arbitrary: faultsArb.map((f): Mode => ({ kind: 'faults', ...f })) },
-  // Kills at the first events: the mark write, createTask's request and answer, the lookup or the update.
+  // A kill at one of the events the apply is sure to cause (see sureEvents): every planned kill fires.
   {
     weight: 3,
     arbitrary: fc
-      .tuple(fc.nat(7), faultsArb, fc.boolean())
+      .tuple(fc.nat(1_000), faultsArb, fc.boolean())
       .map(([after, f, withFaults]): Mode => ({ kind: 'kill', after, ...f, rate: withFaults ? f.rate : 0 })),
   },
 );
@@ -357,10 +385,11 @@ describe('model-based: adding and removing tasks × faults × kills, then one cl
       const seed = process.env.CALLFORM_MODEL_SEED ? Number(process.env.CALLFORM_MODEL_SEED) : undefined;
       await fc.assert(property, { numRuns: RUNS, seed, endOnFailure: false });
       console.log(
-        `model-create: ${counts.sequences} sequences, ${counts.applies} applies, ${counts.creates} tasks created, kills ${counts.killsFired}/${counts.killsPlanned} fired, ${counts.faults} faults injected, ${counts.createFaults} createTask attempts failed or unanswered`,
+        `model-create: ${counts.sequences} sequences, ${counts.applies} applies, ${counts.creates} tasks created, kills: ${counts.killsFired}/${counts.killsPlanned} fired (${counts.killsMidCreate} with a creating mark left on disk), ${counts.faults} faults injected, ${counts.createFaults} createTask attempts failed or unanswered`,
       );
-      expect(counts.killsFired).toBeGreaterThan(0);
+      expect(counts.killsFired).toBeGreaterThan(5);
       expect(counts.createFaults).toBeGreaterThan(0);
+      expect(counts.killsMidCreate).toBeGreaterThan(0);
     },
   );
 });

@@ -127,7 +127,7 @@ describe('common body validation', () => {
     expect(r.verified).toBe(true);
   });
   it('unknown path and non-POST -> HTTP 404 JSON', async () => {
-    const a = await call(sim, 'createTask', { productID: 'callbot' });
+    const a = await call(sim, 'createAndCall', { productID: 'callbot' });
     expect(a.status).toBe(404);
     expect(a.json?.error).toMatch(/not found/);
     const b = await fetch(`${sim.url}/callcentre/api/v3/ping`);

@@ -130,7 +130,6 @@ describe('risk classifier', () => {
 
   it('a running task that will be paused, updated and resumed (live-task lifecycle)', () => {
     const u = update([change('taskCreateSetting.maxCall', 2, 3)]);
-    if (u.action !== 'update') throw new Error('unreachable');
     const payload = { productID: 'callbot' as const, userTaskID: 't', sceneID: 's', taskCreateSetting: { maxCall: 3 } };
     const windowed: TaskPlan = {
       ...u,
@@ -153,7 +152,6 @@ describe('risk classifier', () => {
 
   it('a resync re-sends declared values over unknown server values: absolute kinds are callouts; sendMode declared is not', () => {
     const u = update([change('taskCreateSetting.taskName', 'a', 'b')], { maxCall: 5 });
-    if (u.action !== 'update') throw new Error('unreachable');
     u.before!.funcFlag = { phoneEncrypt: false, smsEnable: true };
     u.after.funcFlag = { phoneEncrypt: false, smsEnable: true };
     const payload = {
