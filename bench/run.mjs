@@ -12,6 +12,7 @@
 //   6. live tasks: paused time of 200 pause → update → resume windows at 50 ms latency
 //   7. bounds moved out of the tests: throttled share of small rate-limited applies per throttle
 //      style, the pacing rate after a limit drop, the state lock's recovery after a SIGKILLed holder
+//   9. environments: plan --all-envs --offline, 3 environments × 10k tasks vs one (bench/environments.mjs)
 //
 // Peak RSS: measured with `/usr/bin/time -f %M` (GNU time, max resident set size of the child, KiB)
 // when available; otherwise by polling /proc/<pid>/status VmHWM every 5 ms (may slightly under-read
@@ -1147,6 +1148,12 @@ await section('8 scale: parse floor, 100k tasks (BENCH_100K=1), apply of 10k cha
   const { scaleFigures } = await import('./scale.mjs');
   const lib = { openProject, computePlan, executePlan, createClient };
   await scaleFigures({ tmp, NODE, CLI, runChild, expectOk, figure, median, round, cliEnv, startSimProcess, lib });
+});
+
+// ------------------------------------------------------------------ 9. environments (bench/environments.mjs)
+await section('9 environments: plan --all-envs', async () => {
+  const { benchEnvironments } = await import('./environments.mjs');
+  await benchEnvironments({ tmp, generateProject, runChild, expectOk, figure, median, round, NODE, CLI });
 });
 
 // ------------------------------------------------------------------ report

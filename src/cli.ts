@@ -3,7 +3,14 @@ import { Command, Option, InvalidArgumentError } from 'commander';
 import { CallformError, ExitCode } from './errors.js';
 import { TOOL_VERSION } from './version.js';
 import { processIo, type Io } from './cli/io.js';
-import type { ApplyCommandOptions, Format, GlobalOptions, ImportCommandOptions, PlanOptions } from './cli/commands.js';
+import type {
+  ApplyCommandOptions,
+  EnvOptions,
+  Format,
+  GlobalOptions,
+  ImportCommandOptions,
+  PlanOptions,
+} from './cli/commands.js';
 import { duration, planOutFile, preParse, projectErrorOutput } from './cli/options.js';
 import type { SimCliArgs } from './sim/index.js';
 import { registerStateCommands } from './cli/state.js';
@@ -65,6 +72,11 @@ const planShaping = (command: Command) =>
         'task statuses to read: all (every declared task), or changed (only those with something to do) (default: settings, all)',
       ).choices(['changed', 'all']),
     );
+/** --env NAME (CALLFORM_ENV does the same) and, where the command runs across them, --all-envs. */
+const envOptions = (command: Command, all: boolean) => {
+  command.option('--env <name>', 'the environment to use (declared under `environments:`; also CALLFORM_ENV)');
+  return all ? command.option('--all-envs', 'every declared environment, in declaration order') : command;
+};
 const formatOption = () =>
   new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text');
 
@@ -104,10 +116,14 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   };
   const commands = () => import('./cli/commands.js');
 
-  program
-    .command('validate [files...]')
-    .description('check that the settings and task files (all, or just FILES) are well-formed and sane (no network)')
-    .action((files: string[]) => run(async () => (await commands()).validateCommand(io, global(), files))());
+  envOptions(
+    program
+      .command('validate [files...]')
+      .description('check that the settings and task files (all, or just FILES) are well-formed and sane (no network)'),
+    true,
+  ).action((files: string[], opts: EnvOptions) =>
+    run(async () => (await commands()).validateCommand(io, global(), files, opts))(),
+  );
 
   const plan = program
     .command('plan')
@@ -120,7 +136,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--fail-on-risk', 'exit 4 when the plan has risky changes (see the callouts); an error still exits 1')
     .option('--offline', 'do not read remote task statuses (no credentials needed; blocked tasks not detected)')
     .option('-o, --out <file>', 'save the plan for `callform apply FILE` (exact payloads, stale-checked)', planOutFile);
-  planShaping(plan).action((opts: PlanOptions) =>
+  envOptions(planShaping(plan), true).action((opts: PlanOptions) =>
     run(async () => (await commands()).planCommand(io, global(), opts))(),
   );
 
@@ -143,30 +159,27 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         .choices(['text', 'json'])
         .default('text'),
     );
-  planShaping(apply).action((planfile: string | undefined, opts: ApplyCommandOptions) =>
+  envOptions(planShaping(apply), true).action((planfile: string | undefined, opts: ApplyCommandOptions) =>
     run(async () => (await commands()).applyCommand(io, global(), planfile, opts))(),
   );
 
-  program
-    .command('show <planfile>')
-    .description('render a saved plan')
-    .addOption(formatOption())
-    .action((planfile: string, opts: { format: Format }) =>
-      run(async () => (await commands()).showCommand(io, global(), planfile, opts))(),
-    );
+  envOptions(
+    program.command('show <planfile>').description('render a saved plan').addOption(formatOption()),
+    false,
+  ).action((planfile: string, opts: { format: Format } & EnvOptions) =>
+    run(async () => (await commands()).showCommand(io, global(), planfile, opts))(),
+  );
 
-  program
-    .command('doctor')
+  envOptions(program.command('doctor'), true)
     .description(
       'check the setup: settings, task files, state and lock, owed resumes, credentials, endpoint, a signed ping, clock, Node.js',
     )
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((opts: { format: 'text' | 'json' }) =>
+    .action((opts: { format: 'text' | 'json' } & EnvOptions) =>
       run(async () => (await commands()).doctorCommand(io, global(), opts))(),
     );
 
-  program
-    .command('import')
+  envOptions(program.command('import'), false)
     .description(
       "write a task file for the account's tasks that no task file declares yet (identity only: listTask returns no settings)",
     )
@@ -181,20 +194,39 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--dry-run', 'list what would be imported; write nothing')
     .action((opts: ImportCommandOptions) => run(async () => (await commands()).importCommand(io, global(), opts))());
 
+  envOptions(
+    program
+      .command('force-unlock <id>')
+      .description('remove a state lock left by a run that is gone (ID from the "state is locked" message)'),
+    false,
+  ).action((id: string, opts: EnvOptions) =>
+    run(async () => (await commands()).forceUnlockCommand(io, global(), id, opts))(),
+  );
+
   program
-    .command('force-unlock <id>')
-    .description('remove a state lock left by a run that is gone (ID from the "state is locked" message)')
-    .action((id: string) => run(async () => (await commands()).forceUnlockCommand(io, global(), id))());
+    .command('explain <userTaskID>')
+    .description(
+      "list a task's final settings in an environment: each field's value, the file:line it came from, and what it overrode",
+    )
+    .option('--env <name>', 'the environment (also CALLFORM_ENV)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((id: string, opts: { format: 'text' | 'json' } & EnvOptions) =>
+      run(async () => {
+        const { explainCommand } = await import('./cli/explain.js');
+        return explainCommand(io, global(), id, opts);
+      })(),
+    );
 
   program
     .command('init [dir]')
     .description(
       'scaffold a settings file, tasks/ with one example task (only in a project without task files), and .gitignore entries; idempotent',
     )
-    .action((dir: string | undefined) =>
+    .option('--env <name>', 'declare this environment (repeatable): settings, overlays/<name>/', collect)
+    .action((dir: string | undefined, opts: { env?: string[] }) =>
       run(async () => {
         const { initCommand } = await import('./cli/init.js');
-        return initCommand(io, dir);
+        return initCommand(io, dir, opts.env ?? []);
       })(),
     );
 

@@ -80,7 +80,9 @@ async function demo(): Promise<number> {
     process.stdout.write(
       `apply exit code ${applied} (0 = every change landed), second plan exit code ${again} (0 = the account matches the files)\n`,
     );
-    return applied === 0 && again === 0 ? 0 : 1;
+    if (applied !== 0 || again !== 0) return 1;
+    const { environmentsDemo } = await import('./demo-environments.js');
+    return await environmentsDemo(examples, work, io, step);
   } finally {
     await sim.close();
     await rm(work, { recursive: true, force: true });

@@ -99,4 +99,14 @@ export * from './api/wire.js';
 export { renderPlanText, renderApplySummary } from './render/text.js';
 export { renderPlanMarkdown, MARKDOWN_MARKER, MARKDOWN_LIMIT } from './render/markdown.js';
 export { renderPlanJson } from './render/json.js';
+export {
+  renderAllEnvsMarkdown,
+  renderAllEnvsText,
+  renderAllEnvsJson,
+  envSummary,
+  ALL_ENVS_BUDGET,
+  type EnvironmentPlan,
+} from './render/environments.js';
+export { mergeLayers, type Layer, type LayerOrigin, type MergedLayers, type FieldProvenance } from './model/layers.js';
+export { resolveEnvironments, type EnvironmentSpec } from './config/environments.js';
 export * from './workflow/index.js';

@@ -26,6 +26,7 @@ import type { ApplyResult } from '../apply/apply.js';
 import type { LifecycleStep } from '../apply/lifecycle.js';
 import type { ImportDestination } from '../workflow/import.js';
 import type { RefreshMode } from '../workflow/plan.js';
+import type { ProjectSelection } from '../workflow/environments.js';
 
 export type Format = 'text' | 'markdown' | 'json';
 
@@ -35,16 +36,46 @@ export interface GlobalOptions {
   color?: boolean;
 }
 
-function debugSink(io: Io, global: GlobalOptions) {
-  return global.debug ? (line: string) => io.stderr.write(`[debug] ${line}\n`) : undefined;
+/** --env NAME / --all-envs (CALLFORM_ENV does what --env does). */
+export interface EnvOptions {
+  env?: string;
+  allEnvs?: boolean;
 }
 
-async function project(
+/** The project(s) a command runs in: the implicit one, one declared environment, or all of them. */
+export async function selectProjects(
   io: Io,
   global: GlobalOptions,
+  opts: EnvOptions,
+  command: { name: string; allowAll: boolean; defaultAll?: boolean },
   overrides: { parallelism?: number; lockTimeoutMs?: number } = {},
+): Promise<ProjectSelection> {
+  const { openSelection } = await import('../workflow/environments.js');
+  return openSelection({
+    cwd: io.cwd,
+    configFile: global.config,
+    env: io.env,
+    overrides,
+    choice: { env: opts.env, allEnvs: opts.allEnvs, fromVariable: io.env.CALLFORM_ENV },
+    command,
+  });
+}
+
+/** One project for a command that runs in one environment. */
+async function oneProject(
+  io: Io,
+  global: GlobalOptions,
+  opts: EnvOptions,
+  name: string,
+  overrides = {},
 ): Promise<Project> {
-  return openProject({ cwd: io.cwd, configFile: global.config, env: io.env, overrides });
+  const s = await selectProjects(io, global, opts, { name, allowAll: false }, overrides);
+  if (s.kind === 'all') throw new CallformError(`${name} runs in one environment`, 'pass --env NAME');
+  return s.project;
+}
+
+function debugSink(io: Io, global: GlobalOptions) {
+  return global.debug ? (line: string) => io.stderr.write(`[debug] ${line}\n`) : undefined;
 }
 
 /** --no-color wins; otherwise colours follow the terminal and NO_COLOR / FORCE_COLOR. */
@@ -63,8 +94,18 @@ async function render(plan: CallformPlan, format: Format, io: Io, global: Global
   }
 }
 
-export async function validateCommand(io: Io, global: GlobalOptions, files: string[] = []): Promise<number> {
-  const p = await project(io, global);
+export async function validateCommand(
+  io: Io,
+  global: GlobalOptions,
+  files: string[] = [],
+  opts: EnvOptions = {},
+): Promise<number> {
+  const selection = await selectProjects(io, global, opts, { name: 'validate', allowAll: true, defaultAll: true });
+  if (selection.kind !== 'implicit') {
+    const { validateEnvironments } = await import('./environments.js');
+    return validateEnvironments(io, selection, files);
+  }
+  const p = selection.project;
   const { tasks: loaded, policy, result } = await validateProject(p, files);
   io.stderr.write(warningLines(sortIssues(loaded.warnings.map(warningIssue))));
   const verdict = policy && result ? validatePolicyLines(policy, result) : null;
@@ -87,7 +128,7 @@ function firstWarnings(warnings: LintWarning[]): string {
   );
 }
 
-export interface PlanOptions {
+export interface PlanOptions extends EnvOptions {
   format: Format;
   target?: string[];
   detailedExitcode?: boolean;
@@ -100,7 +141,12 @@ export interface PlanOptions {
 }
 
 export async function planCommand(io: Io, global: GlobalOptions, opts: PlanOptions): Promise<number> {
-  const p = await project(io, global);
+  const selection = await selectProjects(io, global, opts, { name: 'plan', allowAll: true });
+  if (selection.kind === 'all') {
+    const { planAllCommand } = await import('./environments.js');
+    return planAllCommand(io, global, opts, selection.projects);
+  }
+  const p = selection.project;
   const client = opts.offline ? undefined : await createClient(p, { debug: debugSink(io, global) });
   const { plan, tasks } = await computePlan(p, {
     offline: Boolean(opts.offline),
@@ -133,23 +179,26 @@ function planErrorsLine(plan: CallformPlan): string {
   return `Error: ${inError.length} task${inError.length === 1 ? '' : 's'} in error: ${shown}\n  hint: each is explained in the plan above; fix the task files or the tasks on NXCloud, then plan again (apply skips tasks in error)\n`;
 }
 
-/** The policy of the project show runs in (its settings, as plan and apply find them). */
-async function projectPolicy(io: Io, global: GlobalOptions) {
-  return loadProjectPolicy(await project(io, global));
+/** The policy of the project show runs in (its settings, as plan and apply find them; a plan's own environment). */
+async function projectPolicy(io: Io, global: GlobalOptions, opts: EnvOptions, plan: CallformPlan) {
+  return loadProjectPolicy(await oneProject(io, global, { env: plan.environment ?? opts.env }, 'show'));
 }
 
 export async function showCommand(
   io: Io,
   global: GlobalOptions,
   file: string,
-  opts: { format: Format },
+  opts: { format: Format } & EnvOptions,
 ): Promise<number> {
-  const { checkSavedPolicyReport, readCheckedPlan } = await import('../workflow/saved-plan.js');
-  const plan = await readCheckedPlan(file);
+  const { checkSavedPolicyReport } = await import('../workflow/saved-plan.js');
+  const { readPlanFile, showAllCommand } = await import('./environments.js');
+  const saved = await readPlanFile(file);
+  if (saved.kind === 'all') return showAllCommand(io, global, file, opts, saved.plans);
+  const plan = saved.plan;
   if (plan.policy) {
     // The policy report is checked against the policy of the project show runs in, when it
     // is the one the plan was checked against; otherwise show says it could not be.
-    const unchecked = await projectPolicy(io, global).then(
+    const unchecked = await projectPolicy(io, global, opts, plan).then(
       (policy) => checkSavedPolicyReport(file, plan, policy),
       (err: unknown) => (err instanceof CallformError ? err.message : String(err)),
     );
@@ -159,7 +208,7 @@ export async function showCommand(
   return ExitCode.Ok;
 }
 
-export interface ApplyCommandOptions {
+export interface ApplyCommandOptions extends EnvOptions {
   autoApprove?: boolean;
   target?: string[];
   parallelism?: number;
@@ -328,8 +377,23 @@ export async function applyCommand(
       'pass --auto-approve, or apply a reviewed saved plan: `callform apply FILE`',
     );
   }
+  const overrides = { parallelism: opts.parallelism, lockTimeoutMs: opts.lockTimeout };
+  const env = await import('./environments.js');
+  const target = await env.applyTarget(io, global, planFile, opts, overrides);
+  if (target.kind === 'all') return env.applyAllCommand(io, global, target, opts);
+  return applyInProject(io, global, target.project, planFile, opts, target.plan);
+}
+
+/** apply in one project (the implicit one or one environment): a fresh plan, or `plan` read from `planFile`. */
+export async function applyInProject(
+  io: Io,
+  global: GlobalOptions,
+  p: Project,
+  planFile: string | undefined,
+  opts: ApplyCommandOptions,
+  savedPlan?: CallformPlan,
+): Promise<number> {
   const { runApply, applyExitCode } = await import('../workflow/apply.js');
-  const p = await project(io, global, { parallelism: opts.parallelism, lockTimeoutMs: opts.lockTimeout });
   const gate = createRateController(p, debugSink(io, global));
   const client = await createClient(p, { debug: debugSink(io, global), gate });
   const json = opts.format === 'json';
@@ -351,7 +415,7 @@ export async function applyCommand(
   };
   try {
     const request = planFile
-      ? { planFile }
+      ? { planFile, ...(savedPlan && { plan: savedPlan }) }
       : {
           targets: opts.target?.length ? opts.target : null,
           pauseRunning: opts.pauseRunning,
@@ -386,9 +450,14 @@ export async function applyCommand(
   }
 }
 
-export async function forceUnlockCommand(io: Io, global: GlobalOptions, id: string): Promise<number> {
+export async function forceUnlockCommand(
+  io: Io,
+  global: GlobalOptions,
+  id: string,
+  opts: EnvOptions = {},
+): Promise<number> {
   const { holderRunsHere } = await import('../state/lock.js');
-  const p = await project(io, global);
+  const p = await oneProject(io, global, opts, 'force-unlock');
   const holder = await p.state.forceUnlock(id);
   io.stdout.write(`Removed lock ${holder.id} (held by pid ${holder.pid} on ${holder.host} since ${holder.since}).\n`);
   if (holderRunsHere(holder)) {
@@ -399,17 +468,51 @@ export async function forceUnlockCommand(io: Io, global: GlobalOptions, id: stri
   return ExitCode.Ok;
 }
 
-export async function doctorCommand(io: Io, global: GlobalOptions, opts: { format: 'text' | 'json' }): Promise<number> {
+export async function doctorCommand(
+  io: Io,
+  global: GlobalOptions,
+  opts: { format: 'text' | 'json' } & EnvOptions,
+): Promise<number> {
   const [{ runDoctor }, { renderDoctorText, renderDoctorJson }] = await Promise.all([
     import('../workflow/doctor.js'),
     import('../render/doctor.js'),
   ]);
-  const report = await runDoctor({ cwd: io.cwd, configFile: global.config, env: io.env });
-  io.stdout.write(opts.format === 'json' ? renderDoctorJson(report) : renderDoctorText(report, colors(io, global)));
-  return report.ok ? ExitCode.Ok : ExitCode.Error;
+  const base = { cwd: io.cwd, configFile: global.config, env: io.env };
+  // Settings that do not load are doctor's first finding, not an error before it.
+  const root = await openProject(base).catch(() => null);
+  const chosen = opts.env !== undefined || opts.allEnvs || Boolean(io.env.CALLFORM_ENV);
+  const selection =
+    root && (root.settings.environments || chosen)
+      ? await selectProjects(io, global, opts, { name: 'doctor', allowAll: true })
+      : null;
+  const projects =
+    selection && selection.kind !== 'implicit'
+      ? selection.kind === 'all'
+        ? selection.projects
+        : [selection.project]
+      : [undefined];
+  let ok = true;
+  const json: string[] = [];
+  for (const p of projects) {
+    const report = await runDoctor({ ...base, ...(p && { project: p }) });
+    ok &&= report.ok;
+    if (opts.format === 'json') json.push(renderDoctorJson(report).trimEnd());
+    else {
+      if (p?.environment) io.stdout.write(`== environment ${p.environment.name}\n`);
+      io.stdout.write(renderDoctorText(report, colors(io, global)));
+    }
+  }
+  // Several environments: one JSON document, { environments: { name: report } }.
+  if (opts.format === 'json')
+    io.stdout.write(
+      projects.length === 1
+        ? `${json[0]}\n`
+        : `{\n  "environments": {\n${projects.map((p, i) => `    ${JSON.stringify(p?.environment?.name)}: ${json[i].replace(/\n/g, '\n    ')}`).join(',\n')}\n  }\n}\n`,
+    );
+  return ok ? ExitCode.Ok : ExitCode.Error;
 }
 
-export interface ImportCommandOptions {
+export interface ImportCommandOptions extends EnvOptions {
   out?: string;
   status?: number[];
   scene?: string;
@@ -430,7 +533,7 @@ function importDestination(opts: ImportCommandOptions): ImportDestination {
 
 export async function importCommand(io: Io, global: GlobalOptions, opts: ImportCommandOptions): Promise<number> {
   const { runImport } = await import('../workflow/import.js');
-  const p = await project(io, global);
+  const p = await oneProject(io, global, opts, 'import');
   const r = await runImport(p, {
     destination: importDestination(opts),
     statuses: opts.status,

@@ -65,10 +65,10 @@ async function ensureDirectory(dir: string): Promise<void> {
  * overwrites, and is idempotent: an existing settings file is kept, and the example task
  * is written only into a project with neither settings nor task files.
  */
-async function initProject(dir: string): Promise<InitResult> {
+async function initProject(dir: string, envs: string[]): Promise<InitResult> {
   await ensureDirectory(dir);
   try {
-    return await scaffold(dir);
+    return await scaffold(dir, envs);
   } catch (err) {
     if (err instanceof CallformError) throw err;
     const file = (err as NodeJS.ErrnoException).path;
@@ -79,7 +79,7 @@ async function initProject(dir: string): Promise<InitResult> {
   }
 }
 
-async function scaffold(dir: string): Promise<InitResult> {
+async function scaffold(dir: string, envs: string[]): Promise<InitResult> {
   const created: string[] = [];
   const kept: string[] = [];
   const configFile = path.join(dir, 'callform.config.yaml');
@@ -88,25 +88,47 @@ async function scaffold(dir: string): Promise<InitResult> {
   const taskFiles = await glob(DEFAULT_TASK_GLOB, { cwd: dir, onlyFiles: true, expandDirectories: false });
   if (settings) kept.push(`settings file ${settings}`);
   if (taskFiles.length > 0) kept.push(`${taskFiles.length} task file${taskFiles.length === 1 ? '' : 's'}`);
-  if (!settings) await writeConfig(configFile, created);
+  if (!settings) await writeConfig(configFile, created, envs);
+  else if (envs.length > 0)
+    kept.push(`settings file ${settings} (add the environments to it by hand: docs/environments.md)`);
   if (!settings && taskFiles.length === 0) await writeExampleTask(taskFile, created);
-  await addGitignoreEntries(dir, created, kept);
+  for (const env of envs) await writeOverlayFolder(dir, env, created, kept);
+  await addGitignoreEntries(dir, created, kept, envs.length > 0);
   return { created, kept };
 }
 
-async function writeConfig(configFile: string, created: string[]): Promise<void> {
+/** NXCLOUD_UUID_PROD_EU for prod-eu: the variables an environment's credentials are read from. */
+const variableSuffix = (env: string) => env.toUpperCase().replace(/-/g, '_');
+
+function environmentsBlock(envs: string[]): string {
+  if (envs.length === 0) return '';
+  const lines = ['# One NXCloud account each, applied in this order (docs/environments.md).', 'environments:'];
+  for (const env of envs)
+    lines.push(
+      `  ${env}:`,
+      `    credentials: { uuid: NXCLOUD_UUID_${variableSuffix(env)}, secretKey: NXCLOUD_SECRET_KEY_${variableSuffix(env)} }`,
+      `    state: callform.${env}.state.json`,
+      `    overlays: "overlays/${env}/*.yaml"`,
+    );
+  return lines.join('\n') + '\n';
+}
+
+async function writeConfig(configFile: string, created: string[], envs: string[]): Promise<void> {
+  const credentials =
+    envs.length === 0
+      ? 'export NXCLOUD_UUID and NXCLOUD_SECRET_KEY'
+      : "each environment's credentials are the environment variables it names";
   await writeFile(
     configFile,
     `# yaml-language-server: $schema=${schemaRef(configFile, 'config.schema.json')}
-# callform settings. Credentials are never stored here: export NXCLOUD_UUID and NXCLOUD_SECRET_KEY.
+# callform settings. Credentials are never stored here: ${credentials}.
 tasks: "tasks/**/*.{yaml,yml,json}"
-state: callform.state.json
-endpoint: https://nxbot.nxcloud.com
+${envs.length === 0 ? 'state: callform.state.json\n' : ''}endpoint: https://nxbot.nxcloud.com
 algorithm: MD5
 parallelism: 8
 timeoutMs: 15000
 retries: 3
-`,
+${environmentsBlock(envs)}`,
     { flag: 'wx' },
   );
   created.push('callform.config.yaml');
@@ -145,11 +167,35 @@ funcFlag:
   created.push('tasks/example-task.yaml');
 }
 
-async function addGitignoreEntries(dir: string, created: string[], kept: string[]): Promise<void> {
+/** overlays/<env>/ with an overlay file that changes nothing yet, and says how to. */
+async function writeOverlayFolder(dir: string, env: string, created: string[], kept: string[]): Promise<void> {
+  const file = path.join(dir, 'overlays', env, 'overlay.yaml');
+  const rel = path.relative(dir, file);
+  if (await exists(path.dirname(file))) {
+    kept.push(`overlays/${env}/`);
+    return;
+  }
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(
+    file,
+    `# ${env}'s changes to the tasks, applied after the task files and before each task's own
+# environments.${env} block (docs/environments.md). For example:
+#   - tasks: "renewals-*"            # userTaskID globs; a patch matching no task is an error
+#     taskCreateSetting: { maxCall: 2 }
+#     funcFlag: { roundRedial: null } # null: not managed in ${env}
+patches: []
+`,
+    { flag: 'wx' },
+  );
+  created.push(rel);
+}
+
+async function addGitignoreEntries(dir: string, created: string[], kept: string[], envs: boolean): Promise<void> {
   const gitignore = path.join(dir, '.gitignore');
   const current = (await exists(gitignore)) ? await readFile(gitignore, 'utf8') : '';
   // The lock file, plus `.lock.*`: its short-lived temp files (`.lock.tmp-*`) and an older callform's `.lock.info`.
-  const wanted = ['callform.state.json.lock', 'callform.state.json.lock.*', '*.cfplan'].filter(
+  const locks = envs ? ['callform.*.state.json.lock', 'callform.*.state.json.lock.*'] : [];
+  const wanted = ['callform.state.json.lock', 'callform.state.json.lock.*', ...locks, '*.cfplan'].filter(
     (l) => !current.split(/\r?\n/).includes(l),
   );
   if (wanted.length > 0) {
@@ -164,8 +210,14 @@ async function addGitignoreEntries(dir: string, created: string[], kept: string[
 }
 
 /** `callform init [dir]`: scaffolds, then says what it created and what it kept, or that there was nothing to do. */
-export async function initCommand(io: Io, dir: string | undefined): Promise<number> {
-  const { created, kept } = await initProject(path.resolve(io.cwd, dir ?? '.'));
+export async function initCommand(io: Io, dir: string | undefined, envs: string[] = []): Promise<number> {
+  const bad = envs.find((e) => !/^[a-z0-9][a-z0-9-]*$/.test(e));
+  if (bad !== undefined)
+    throw new CallformError(
+      `init --env ${bad}: not an environment name`,
+      'use lowercase letters, digits and -, starting with a letter or digit (e.g. staging, prod-eu)',
+    );
+  const { created, kept } = await initProject(path.resolve(io.cwd, dir ?? '.'), [...new Set(envs)]);
   io.stdout.write(
     created.length === 0
       ? `Nothing to do: ${dir ?? 'this directory'} already has ${kept.join(', ')}.\n`

@@ -184,8 +184,10 @@ function claimsOf(value: Plain, file: string, doc: SourceDocument): Claim[] {
 }
 
 function toDesired(d: Declared): DesiredTask {
-  const { userTaskID, sceneID, taskCreateSetting = {}, funcFlag = {}, lifecycle = {} } = d.task;
-  return { userTaskID, sceneID, taskCreateSetting, funcFlag, lifecycle, source: where(d) };
+  const { userTaskID, sceneID, taskCreateSetting = {}, funcFlag = {}, lifecycle = {}, environments, only } = d.task;
+  const desired: DesiredTask = { userTaskID, sceneID, taskCreateSetting, funcFlag, lifecycle, source: where(d) };
+  // Per-environment parts ride along (rarely present): config/environment-tasks.ts applies them.
+  return environments || only ? { ...desired, ...(environments && { environments }), ...(only && { only }) } : desired;
 }
 
 /** What one task file yields. */

@@ -5,7 +5,7 @@ import { validateSettings } from '../generated/validators.js';
 import { CallformError, fsProblem } from '../errors.js';
 import { ValidationError, type Issue } from '../diagnostics/issue.js';
 import { ajvIssues } from '../diagnostics/ajv.js';
-import { parseSource, type SourceDocument } from '../diagnostics/source.js';
+import { parseSource, type PathSegment, type SourceDocument } from '../diagnostics/source.js';
 
 /** The signature algorithm the settings choose (the API client implements both). */
 type SignAlgorithm = NonNullable<CallformSettings['algorithm']>;
@@ -79,6 +79,8 @@ export interface ResolvedSettings {
   policy?: object;
   /** Globs of policy files, relative to baseDir (none: no policy files). */
   policyPatterns: string[];
+  /** The settings file's `environments`, as declared (resolved by config/environments.ts); absent: one implicit environment. */
+  environments?: NonNullable<CallformSettings['environments']>;
 }
 
 export interface LoadSettingsOptions {
@@ -123,6 +125,19 @@ async function discover(options: LoadSettingsOptions): Promise<{ config: unknown
     const detail = reason ? `${head}: ${reason.trim().replace(/ while parsing .*$/, '')}` : head;
     throw new CallformError(`cannot read settings file: ${detail}`, 'fix the syntax of the settings file');
   }
+}
+
+/** The settings file parsed for positions (JS/TS settings get none), and its display name. */
+export async function settingsDocument(
+  filepath: string,
+  value: unknown,
+  cwd: string,
+): Promise<{ file: string; doc: SourceDocument; basePath: PathSegment[] }> {
+  const file = path.relative(cwd, filepath) || filepath;
+  let doc: SourceDocument = { value, locate: () => undefined };
+  if (!/\.(m|c)?(j|t)s$/.test(filepath))
+    doc = parseSource(filepath, await readFile(filepath, 'utf8')).documents[0] ?? doc;
+  return { file, doc, basePath: path.basename(filepath) === 'package.json' ? [MODULE_NAME] : [] };
 }
 
 /** Locates settings errors by re-reading data files (JS/TS settings get no positions). */
@@ -236,18 +251,33 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<Resolv
     refresh: s.refresh ?? 'all',
     ...(s.policy ? { policy: s.policy } : {}),
     policyPatterns: s.policyFiles === undefined ? [] : Array.isArray(s.policyFiles) ? s.policyFiles : [s.policyFiles],
+    ...(s.environments ? { environments: s.environments } : {}),
   };
 }
 
+/** The names of the variables that hold an account's credentials. */
+export interface CredentialNames {
+  uuid: string;
+  secretKey: string;
+  /** The environment they belong to, named in messages (absent: the implicit one). */
+  environment?: string;
+}
+
+const DEFAULT_CREDENTIAL_NAMES: CredentialNames = { uuid: 'NXCLOUD_UUID', secretKey: 'NXCLOUD_SECRET_KEY' };
+
 /** Credentials come only from the environment; the secret is never echoed. */
-export function credentialsFromEnv(env: NodeJS.ProcessEnv): Credentials {
-  assertNoSurroundingWhitespace(env, ['NXCLOUD_UUID', 'NXCLOUD_SECRET_KEY']);
-  const missing = ['NXCLOUD_UUID', 'NXCLOUD_SECRET_KEY'].filter((k) => !env[k]);
+export function credentialsFromEnv(
+  env: NodeJS.ProcessEnv,
+  names: CredentialNames = DEFAULT_CREDENTIAL_NAMES,
+): Credentials {
+  assertNoSurroundingWhitespace(env, [names.uuid, names.secretKey]);
+  const missing = [names.uuid, names.secretKey].filter((k) => !env[k]);
   if (missing.length > 0) {
+    const of = names.environment ? ` for environment ${names.environment}` : '';
     throw new CallformError(
-      `missing credential${missing.length > 1 ? 's' : ''}: ${missing.join(', ')} not set`,
-      'export NXCLOUD_UUID and NXCLOUD_SECRET_KEY (NXCloud console → Developer); use `plan --offline` to plan without them',
+      `missing credential${missing.length > 1 ? 's' : ''}${of}: ${missing.join(', ')} not set`,
+      `export ${names.uuid} and ${names.secretKey} (NXCloud console → Developer); use \`plan --offline\` to plan without them`,
     );
   }
-  return { uuid: env.NXCLOUD_UUID!, secretKey: env.NXCLOUD_SECRET_KEY! };
+  return { uuid: env[names.uuid]!, secretKey: env[names.secretKey]! };
 }

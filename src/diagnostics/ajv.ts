@@ -146,6 +146,7 @@ function describe(err: AjvError): Described | undefined {
     case 'uniqueItems':
       return { message: `has a repeated item (items ${p.j} and ${p.i} are equal)`, hint: description };
     case 'if':
+    case 'propertyNames':
     case 'oneOf':
     case 'anyOf':
     case 'discriminator':

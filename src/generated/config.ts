@@ -5,6 +5,10 @@
  * Where the state lives: a file path (relative to the settings file; default callform.state.json), or a PostgreSQL state. See docs/state.md.
  */
 export type StateSetting = string | PostgresStateSetting;
+/**
+ * The NAME of an environment variable (letters, digits, _; not starting with a digit), never its value.
+ */
+export type EnvVarName = string;
 
 /**
  * callform tool settings (callform.config.*, .callformrc*, package.json#callform). Credentials never go here: they come from NXCLOUD_UUID and NXCLOUD_SECRET_KEY.
@@ -72,6 +76,61 @@ export interface CallformSettings {
    * Which fields an update carries: changed (default) only the changed ones; declared every declared field. A task's lifecycle.sendMode overrides it.
    */
   sendMode?: 'changed' | 'declared';
+  /**
+   * Named environments (NXCloud accounts), in apply order. Without this key the project is one implicit environment (NXCLOUD_UUID, NXCLOUD_SECRET_KEY, the top-level state).
+   */
+  environments?: {
+    [k: string]: EnvironmentSettings;
+  };
+}
+/**
+ * One NXCloud account: its credentials (names of environment variables), endpoint, state, overlays, extra policy files and tuning.
+ */
+export interface EnvironmentSettings {
+  /**
+   * API base URL of this environment. Default: the top-level endpoint, else https://nxbot.nxcloud.com (NXCLOUD_ENDPOINT does not apply to declared environments).
+   */
+  endpoint?: string;
+  /**
+   * Names of the environment variables that hold this account's uuid and secret key (never the values).
+   */
+  credentials: {
+    uuid: EnvVarName;
+    secretKey: EnvVarName;
+  };
+  state?: StateSetting;
+  /**
+   * Glob pattern(s) of overlay files ({ patches: [...] }) for this environment, relative to the settings file; applied in glob order.
+   */
+  overlays?: string | [string, ...string[]];
+  /**
+   * Glob pattern(s) of policy files checked in this environment only, added to the top-level ones.
+   */
+  policyFiles?: string | [string, ...string[]];
+  /**
+   * Signature algorithm. Default MD5; NXCLOUD_ALGORITHM overrides.
+   */
+  algorithm?: 'MD5' | 'SHA256';
+  /**
+   * Ceiling of concurrent API calls (updateTask during apply, listTask batches during plan). Default 8.
+   */
+  parallelism?: number;
+  /**
+   * Hard cap on API requests per second (the account's known quota), fractions allowed. Adaptive control still works under it. Default: none.
+   */
+  rateLimit?: number;
+  /**
+   * Per-attempt HTTP timeout in milliseconds. Default 15000.
+   */
+  timeoutMs?: number;
+  /**
+   * Retries of a failed attempt: network errors, timeouts, HTTP 5xx, retCode 5. Default 3. Throttled answers (HTTP 429, retCode 7) have their own budget, throttleRetries.
+   */
+  retries?: number;
+  /**
+   * How long a pause (mgrTaskStatus taskOperate 2) may take to show as status 5 before callform resumes the task and fails it. Default 30000.
+   */
+  pauseTimeoutMs?: number;
 }
 /**
  * The state in PostgreSQL: one row per state name, a session advisory lock per run, and the apply history in tables.

@@ -62,6 +62,10 @@ export interface CallformPlan {
   format_version: '2.0' | '2.1' | '2.2';
   kind: 'callform-plan' | 'callform-saved-plan';
   tool_version: string;
+  /**
+   * The declared environment (settings `environments`) this plan is for; absent for a project without environments. apply FILE runs in it.
+   */
+  environment?: string;
   created_at: string;
   /**
    * True when remote statuses were not read (plan --offline).

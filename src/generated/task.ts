@@ -20,6 +20,18 @@ export type CallformTask = {
   taskCreateSetting?: DeclaredTaskCreateSetting;
   funcFlag?: FuncFlag;
   lifecycle?: Lifecycle;
+  /**
+   * Per-environment settings of this task (environment name → patch), applied after the overlays.
+   */
+  environments?: {
+    [k: string]: TaskPatch;
+  };
+  /**
+   * The environments this task exists in (default: every environment).
+   *
+   * @minItems 1
+   */
+  only?: [string, ...string[]];
 };
 
 /**
@@ -177,6 +189,18 @@ export interface Lifecycle {
    * A declared task that NXCloud does not have: create (default) plans it as create (createTask, then updateTask with every declared setting); error reports it as an error and creates nothing (for teams that create tasks elsewhere).
    */
   whenMissing?: 'create' | 'error';
+}
+/**
+ * Settings an environment changes: merged over the task (maps merge deeply, arrays are replaced whole, null removes a declared field). The merged task is validated as a whole.
+ */
+export interface TaskPatch {
+  /**
+   * Dialogue template (script) ID in this environment's account.
+   */
+  sceneID?: string;
+  taskCreateSetting?: {} | null;
+  funcFlag?: {} | null;
+  lifecycle?: {} | null;
 }
 /**
  * Dialing settings (updateTask taskCreateSetting).

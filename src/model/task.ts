@@ -1,7 +1,7 @@
-import type { TaskCreateSetting, FuncFlag, Lifecycle } from '../generated/task.js';
+import type { TaskCreateSetting, FuncFlag, Lifecycle, TaskPatch } from '../generated/task.js';
 import type { ManagedSettings } from '../generated/plan.js';
 
-export type { TaskCreateSetting, FuncFlag, ManagedSettings, Lifecycle };
+export type { TaskCreateSetting, FuncFlag, ManagedSettings, Lifecycle, TaskPatch };
 export type SendMode = NonNullable<Lifecycle['sendMode']>;
 
 /** The constant `productID` every Callbot body carries. */
@@ -17,6 +17,10 @@ export interface DesiredTask {
   lifecycle: Lifecycle;
   /** "file:line" of the task's declaration. */
   source: string;
+  /** Its own per-environment settings (`environments:`), as declared; applied by config/environment-tasks.ts. */
+  environments?: Record<string, TaskPatch>;
+  /** The environments it exists in (`only:`); absent: every one. */
+  only?: string[];
 }
 
 /** What the platform says about a task (listTask): identity and status, never its settings. */

@@ -13,11 +13,13 @@ import { ajvIssues } from '../diagnostics/ajv.js';
  * remote statuses it saw, the tool version. It never holds NXCloud credentials (uuid, secret);
  * like the state, it does hold the settings themselves, taskCallbackUrl included.
  */
-export async function writeSavedPlan(file: string, plan: CallformPlan): Promise<void> {
+export async function writeSavedPlan(file: string, plan: CallformPlan, options: { raw?: boolean } = {}): Promise<void> {
   await refuseNonRegularTarget(file);
   const { default: writeFileAtomic } = await import('write-file-atomic');
+  // raw: a document that sets its own kind (an all-environments plan file).
+  const doc = options.raw ? plan : { ...plan, kind: 'callform-saved-plan' };
   try {
-    await writeFileAtomic(file, JSON.stringify({ ...plan, kind: 'callform-saved-plan' }, null, 2) + '\n');
+    await writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new CallformError(
@@ -70,6 +72,11 @@ export async function readSavedPlan(file: string): Promise<CallformPlan> {
   } catch {
     throw new CallformError(`${file} is not a saved plan (not JSON)`, 'create one with `callform plan --out FILE`');
   }
+  return checkSavedPlanValue(file, value);
+}
+
+/** A parsed saved plan's format version and schema checked (`file` names it in messages). */
+export async function checkSavedPlanValue(file: string, value: unknown): Promise<CallformPlan> {
   const version = (value as { format_version?: unknown } | null)?.format_version;
   const [major, minor] = PLAN_FORMAT_VERSION.split('.').map(Number) as [number, number];
   const [theirMajor, theirMinor] = (typeof version === 'string' ? version.split('.').map(Number) : []) as Array<

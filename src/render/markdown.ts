@@ -21,7 +21,7 @@ export const MARKDOWN_MARKER = '<!-- callform-plan -->';
 export const MARKDOWN_LIMIT = 65_536;
 const BUDGET = MARKDOWN_LIMIT - 1_500;
 
-const LABEL: Record<TaskLabel, string> = {
+export const LABEL: Record<TaskLabel, string> = {
   create: '🟢 create',
   update: '🟡 update',
   'pause-update-resume': '⏯️ pause → update → resume',
@@ -42,7 +42,7 @@ const CHANGE_LABEL: Record<SettingChange['kind'], string> = {
 const code = (v: unknown) => (v === undefined ? '' : `\`${cell(showValue(v)).replace(/`/g, "'")}\``);
 
 /** One collapsible section per task: a table of its field changes, then reason and warnings. */
-function details(plan: CallformPlan, t: TaskPlan): string {
+export function details(plan: CallformPlan, t: TaskPlan): string {
   const changes = changesOf(t);
   const changed = `${changes.length} field${changes.length === 1 ? '' : 's'}`;
   // A resync or sendMode declared sends more than it changes: say both.

@@ -87,7 +87,8 @@ export async function executePlan(
 
 /** What `apply` is asked to do: exactly a saved plan, or a fresh plan of (some) tasks. */
 export type ApplyRequest =
-  | { planFile: string }
+  /** `plan`: already read from planFile (and checked as readCheckedPlan does), e.g. from an all-environments file. */
+  | { planFile: string; plan?: CallformPlan }
   | {
       planFile?: undefined;
       targets: string[] | null;
@@ -140,7 +141,7 @@ async function planToApply(
   hooks: ApplyHooks,
 ): Promise<{ plan: CallformPlan; state: LoadedState; policyDigest: string | null } | Unexecuted> {
   if (request.planFile !== undefined) {
-    const plan = await readCheckedPlan(request.planFile);
+    const plan = request.plan ?? (await readCheckedPlan(request.planFile));
     const state = await loadProjectState(project);
     await assertPlanCurrent(project, plan, state);
     const { digest } = await assertSavedPlanAllowed(
@@ -239,7 +240,7 @@ async function recordRun(
       result,
       {
         state: project.state.display,
-        environment: project.environment ?? null,
+        environment: project.environment?.name ?? null,
         startedAt,
         env: project.env,
         commit: await gitCommit(project.cwd),

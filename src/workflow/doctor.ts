@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import path from 'node:path';
 import { ApiError } from '../api/errors.js';
 import type { HttpPost } from '../api/client.js';
-import { credentialsFromEnv } from '../config/settings.js';
+import { credentialsFromEnv, type CredentialNames } from '../config/settings.js';
 import type { LoadedState } from '../state/state.js';
 import { CallformError, errorMessage } from '../errors.js';
 import { createClient, loadProjectState, loadProjectTasks, openProject, type Project } from './project.js';
@@ -48,6 +48,8 @@ export interface DoctorOptions {
   now?: () => number;
   /** Opens a TCP connection (injected in tests); resolves when connected. */
   reach?: (host: string, port: number, timeoutMs: number) => Promise<void>;
+  /** A declared environment's project (workflow/environments.ts); absent: the settings' own project. */
+  project?: Project;
 }
 
 /** Warn above this clock difference: requests carry createTs, which the platform checks against its own clock. */
@@ -76,7 +78,7 @@ function tcpReach(host: string, port: number, timeoutMs: number): Promise<void> 
 
 async function settingsCheck(options: DoctorOptions): Promise<{ found: Found; project?: Project }> {
   try {
-    const project = await openProject(options);
+    const project = options.project ?? (await openProject(options));
     const file = project.settings.configFile;
     return {
       project,
@@ -194,16 +196,18 @@ function resumesCheck(state: LoadedState): Found {
   );
 }
 
-function credentialsCheck(env: NodeJS.ProcessEnv): Found {
+function credentialsCheck(env: NodeJS.ProcessEnv, names?: CredentialNames): Found {
   try {
-    credentialsFromEnv(env);
-    return ok('NXCLOUD_UUID and NXCLOUD_SECRET_KEY are set (values not shown)');
+    credentialsFromEnv(env, names);
+    return ok(
+      `${names?.uuid ?? 'NXCLOUD_UUID'} and ${names?.secretKey ?? 'NXCLOUD_SECRET_KEY'} are set (values not shown)`,
+    );
   } catch (err) {
     return fail(
       errorMessage(err).replace(/^missing credentials?: /, ''),
       err instanceof CallformError && err.hint && !/^missing/.test(err.message)
         ? err.hint
-        : 'export NXCLOUD_UUID and NXCLOUD_SECRET_KEY (NXCloud console → Developer)',
+        : `export ${names?.uuid ?? 'NXCLOUD_UUID'} and ${names?.secretKey ?? 'NXCLOUD_SECRET_KEY'} (NXCloud console → Developer)`,
     );
   }
 }
@@ -321,7 +325,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   add('state', state.found);
   add('lock', project ? await lockCheck(project, now()) : needsSettings);
   add('resumes', state.state ? resumesCheck(state.state) : skip('needs a readable state'));
-  const credentials = credentialsCheck(options.env);
+  const credentials = credentialsCheck(options.env, options.project?.environment?.credentials);
   add('credentials', credentials);
   const endpoint = project ? await endpointCheck(project, options.reach ?? tcpReach) : needsSettings;
   add('endpoint', endpoint);

@@ -5,3 +5,5 @@ export * from './apply.js';
 export * from './doctor.js';
 export * from './import.js';
 export * from './policy-gate.js';
+export { openSelection, assertCredentials, type ProjectSelection, type EnvironmentChoice } from './environments.js';
+export * from './explain.js';

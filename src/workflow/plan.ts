@@ -100,7 +100,10 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
   // Saved-plan code (and the policy's) loads only when a policy is configured.
   const report =
     policy && (await (await import('./saved-plan.js')).policyVerdict(policy, built, state.state.policyDigest));
-  return { plan: reviewPlan(built, report), tasks, state, policy };
+  const reviewed = reviewPlan(built, report);
+  // A declared environment's plan says which one it is: apply FILE runs there.
+  const plan = project.environment ? { ...reviewed, environment: project.environment.name } : reviewed;
+  return { plan, tasks, state, policy };
 }
 
 /**

@@ -1,6 +1,8 @@
 import path from 'node:path';
-import { loadSettings, credentialsFromEnv, type ResolvedSettings } from '../config/settings.js';
+import { loadSettings, credentialsFromEnv, type CredentialNames, type ResolvedSettings } from '../config/settings.js';
 import { loadTasks, type LoadedTasks } from '../config/load-tasks.js';
+import { ValidationError } from '../diagnostics/issue.js';
+import type { LoadedOverlays } from '../config/overlays.js';
 export { warningIssue, type LintWarning } from '../config/dial-window.js';
 import type { Policy } from '../policy/types.js';
 import type { LoadedState } from '../state/state.js';
@@ -17,8 +19,20 @@ export interface Project {
   env: NodeJS.ProcessEnv;
   /** The state store the settings name (file or Postgres). */
   state: StateBackend;
-  /** The environment this project is resolved for, when environments are used (history records it). */
-  environment?: string;
+  /** The declared environment this project is (absent: the implicit one, today's project). */
+  environment?: ProjectEnvironment;
+}
+
+/** A declared environment, resolved (workflow/environments.ts): code below workflow/ never sees it. */
+export interface ProjectEnvironment {
+  name: string;
+  credentials: CredentialNames;
+  /** This environment's tasks: the task files parsed once for every environment, its layers merged in. */
+  tasks: () => Promise<LoadedTasks>;
+  /** The tasks as the files declare them (the parse every environment shares). */
+  declared: () => Promise<LoadedTasks>;
+  /** This environment's overlay files. */
+  overlays: () => Promise<LoadedOverlays>;
 }
 
 export async function openProject(options: {
@@ -41,13 +55,20 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 }
 
 /** The task files the settings' patterns match, or just `files` (paths relative to the working directory). */
-export function loadProjectTasks(project: Project, files?: string[]): Promise<LoadedTasks> {
+export async function loadProjectTasks(project: Project, files?: string[]): Promise<LoadedTasks> {
+  if (project.environment && !files?.length) return project.environment.tasks();
   const { baseDir, taskPatterns } = project.settings;
-  return loadTasks({
+  const loaded = await loadTasks({
     baseDir,
     patterns: taskPatterns,
     ...(files?.length ? { files: files.map((f) => path.relative(baseDir, path.resolve(project.cwd, f)) || f) } : {}),
   });
+  // Per-environment blocks without declared environments are refused (checked only where some exist).
+  if (!project.settings.environments && loaded.tasks.some((t) => t.environments || t.only)) {
+    const { environmentNameIssues } = await import('../config/environment-tasks.js');
+    throw new ValidationError(environmentNameIssues(loaded.tasks, baseDir, null), 'task files');
+  }
+  return loaded;
 }
 
 /** The policy in force (the settings' policy section and policyFiles), or null when none is configured. */
@@ -79,7 +100,7 @@ export function createRateController(project: Project, debug?: (line: string) =>
 }
 
 export async function createClient(project: Project, extras: ClientExtras = {}): Promise<NxCloudClient> {
-  const creds = credentialsFromEnv(project.env);
+  const creds = credentialsFromEnv(project.env, project.environment?.credentials);
   const s = project.settings;
   // Loaded here: commands that make no API call (plan --offline, validate, show) never load the client.
   const { NxCloudClient, gotTransport } = await import('../api/client.js');

@@ -14,6 +14,10 @@ describe('npm run demo', () => {
     // The seed lacks one example task: the plan shows it created, and apply creates it.
     expect(run.stdout).toMatch(/^\+ appointment-confirm-clinic-2026-11 will be created/m);
     expect(run.stdout).toContain('"taskName": "Clinic appointment confirmations');
+    // The environments part: one comment for two accounts, staging's overlay, a clean re-plan.
+    expect(run.stdout).toContain('### callform plan: 2 environments, 2 with changes, 0 with errors');
+    expect(run.stdout).toContain('renewals-2026-q4-west maxCall: staging account 2, prod account 14');
+    expect(run.stdout).toContain('environments: apply exit code 0, second plan exit code 0');
     expect(run.stdout).not.toContain('\x1b[');
   }, 90_000);
 });

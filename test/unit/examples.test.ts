@@ -22,6 +22,7 @@ const COMMANDS = [
   'import',
   'history',
   'state',
+  'explain',
 ];
 const FLAGS = [
   '--config',
@@ -40,6 +41,8 @@ const FLAGS = [
   '--no-color',
   '--pause-running',
   '--resync',
+  '--env',
+  '--all-envs',
 ];
 
 describe('examples/', () => {

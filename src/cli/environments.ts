@@ -1,0 +1,320 @@
+/**
+ * The commands across environments: validate every environment, plan --all-envs (text,
+ * JSON, one Markdown comment), saved all-environments plans, and apply in declaration order.
+ */
+import { CallformError, ExitCode } from '../errors.js';
+import { ValidationError, sortIssues, type Issue } from '../diagnostics/issue.js';
+import type { CallformPlan } from '../model/plan.js';
+import { colorsFor } from '../render/colors.js';
+import {
+  renderAllEnvsJson,
+  renderAllEnvsMarkdown,
+  renderAllEnvsText,
+  renderAllEnvsTotal,
+  renderEnvironmentText,
+  type EnvironmentPlan,
+} from '../render/environments.js';
+import { policyVerdict as policyVerdictLines, validatePolicyLines, warningLines } from '../render/review-text.js';
+import {
+  readPlanFileOfAnyKind,
+  writeAllEnvsPlan,
+  type PlanFile,
+  type SavedEnvironmentPlan,
+} from '../plan/all-envs-plan.js';
+import { readCheckedPlan, checkSavedPolicyReport } from '../workflow/saved-plan.js';
+import { validateProject } from '../workflow/policy-gate.js';
+import { computePlan, planExitCode } from '../workflow/plan.js';
+import { createClient, loadProjectPolicy, warningIssue, type Project } from '../workflow/project.js';
+import { assertCredentials, type ProjectSelection } from '../workflow/environments.js';
+import { editedPart } from '../review/edited.js';
+import type { Io } from './io.js';
+import {
+  applyInProject,
+  selectProjects,
+  type ApplyCommandOptions,
+  type EnvOptions,
+  type Format,
+  type GlobalOptions,
+  type PlanOptions,
+} from './commands.js';
+
+const envName = (p: Project) => p.environment?.name ?? 'default';
+
+/** validate in every selected environment: each one's merged tasks and policy, all problems together. */
+export async function validateEnvironments(io: Io, selection: ProjectSelection, files: string[]): Promise<number> {
+  const projects = selection.kind === 'all' ? selection.projects : [selection.project];
+  const issues: Issue[] = [];
+  let failed = false;
+  let warned = false;
+  for (const p of projects) {
+    try {
+      const { tasks, policy, result } = await validateProject(p, files);
+      // The task files' lint warnings are the same in every environment: shown once.
+      if (!warned) io.stderr.write(warningLines(sortIssues(tasks.warnings.map(warningIssue))));
+      warned = true;
+      const verdict = policy && result ? validatePolicyLines(policy, result) : null;
+      if (verdict?.stderr) io.stderr.write(`environment ${envName(p)}:\n${verdict.stderr}`);
+      if (verdict?.failed) {
+        failed = true;
+        continue;
+      }
+      const n = tasks.tasks.length;
+      io.stdout.write(`Valid: ${n} task${n === 1 ? '' : 's'} in environment ${envName(p)}.\n`);
+      if (verdict) io.stdout.write(verdict.stdout);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      issues.push(
+        ...err.issues.filter(
+          (i) =>
+            !issues.some((j) => j.file === i.file && j.message === i.message && j.position?.line === i.position?.line),
+        ),
+      );
+    }
+  }
+  if (issues.length > 0)
+    throw new ValidationError(issues, projects.length > 1 ? 'the environments' : `environment ${envName(projects[0])}`);
+  return failed ? ExitCode.Error : ExitCode.Ok;
+}
+
+/**
+ * Exit code over every environment's plan: 1 if any has an error, else 4 if any is risky
+ * (--fail-on-risk), else 2 if any has something to do (--detailed-exitcode), else 0.
+ */
+function allEnvsExitCode(codes: number[]): number {
+  for (const code of [ExitCode.Error, ExitCode.Risky, ExitCode.Changes]) if (codes.includes(code)) return code;
+  return ExitCode.Ok;
+}
+
+/** plan --all-envs: every environment planned (credentials of all checked first), one output. */
+export async function planAllCommand(
+  io: Io,
+  global: GlobalOptions,
+  opts: PlanOptions,
+  projects: Project[],
+): Promise<number> {
+  if (!opts.offline) assertCredentials(projects);
+  const debug = global.debug ? (line: string) => io.stderr.write(`[debug] ${line}\n`) : undefined;
+  const plans: EnvironmentPlan[] = [];
+  // Text without --out is written environment by environment: only the summaries stay in memory.
+  const streaming = opts.format === 'text' && !opts.out;
+  const c = colorsFor(io.stdout, io.env, global.color === false ? false : undefined);
+  let warned = false;
+  const codes: number[] = [];
+  for (const [i, p] of projects.entries()) {
+    const client = opts.offline ? undefined : await createClient(p, { debug });
+    const { plan, tasks } = await computePlan(p, {
+      offline: Boolean(opts.offline),
+      targets: opts.target?.length ? opts.target : null,
+      pauseRunning: opts.pauseRunning,
+      resync: opts.resync,
+      client,
+    });
+    if (!warned && tasks.warnings.length > 0)
+      io.stderr.write(
+        warningLines(tasks.warnings.slice(0, 10).map(warningIssue), Math.max(0, tasks.warnings.length - 10)),
+      );
+    warned = true;
+    const e = { name: envName(p), plan };
+    codes.push(planExitCode(plan, { detailedExitcode: opts.detailedExitcode, failOnRisk: opts.failOnRisk }));
+    const verdict = policyVerdictLines(plan);
+    if (verdict) io.stderr.write(`environment ${e.name}: ${verdict}`);
+    if (streaming) {
+      io.stdout.write(`${i > 0 ? '\n' : ''}${renderEnvironmentText(e, c)}`);
+      plans.push({ name: e.name, plan: headlineOnly(plan) });
+    } else plans.push(e);
+  }
+  if (streaming) {
+    io.stdout.write(`\n${renderAllEnvsTotal(plans)}`);
+    return allEnvsExitCode(codes);
+  }
+  if (opts.out) await writeAllEnvsPlan(opts.out, plans);
+  io.stdout.write(renderAll(plans, opts.format, io, global));
+  if (opts.out && opts.format === 'text')
+    io.stdout.write(
+      `\nSaved every environment's plan to ${opts.out}. Apply them in order with: callform apply ${opts.out}\n`,
+    );
+  return allEnvsExitCode(codes);
+}
+
+/** What the closing line reads of a plan already written (summary, blocking policy findings); its tasks are dropped. */
+function headlineOnly(plan: CallformPlan): CallformPlan {
+  const policy = plan.policy && {
+    ...plan.policy,
+    violations: plan.policy.violations.filter((v) => v.severity === 'error'),
+    exemptions: [],
+  };
+  return { ...plan, tasks: [], resumes: [], risks: [], dial_windows: [], policy };
+}
+
+function renderAll(plans: EnvironmentPlan[], format: Format, io: Io, global: GlobalOptions): string {
+  switch (format) {
+    case 'json':
+      return renderAllEnvsJson(plans);
+    case 'markdown':
+      return renderAllEnvsMarkdown(plans);
+    case 'text':
+      return renderAllEnvsText(plans, colorsFor(io.stdout, io.env, global.color === false ? false : undefined));
+  }
+}
+
+/** Each environment's derived parts (summary, risks, windows) are those of its task entries. */
+function assertUnedited(file: string, plans: SavedEnvironmentPlan[]): void {
+  for (const e of plans) {
+    const edited = editedPart(e.plan);
+    if (edited)
+      throw new CallformError(
+        `${file} (environment ${e.name}): ${edited}: the plan file was edited`,
+        'make a new plan with `callform plan --all-envs --out FILE`',
+      );
+  }
+}
+
+/** A saved plan file of either kind (one plan, or every environment's). */
+export function readPlanFile(file: string): Promise<PlanFile> {
+  return readPlanFileOfAnyKind(file, readCheckedPlan);
+}
+
+/** show of an all-environments plan file: rendered as plan --all-envs renders it. */
+export async function showAllCommand(
+  io: Io,
+  global: GlobalOptions,
+  file: string,
+  opts: { format: Format } & EnvOptions,
+  plans: SavedEnvironmentPlan[],
+): Promise<number> {
+  if (opts.env !== undefined) throw allEnvsFileWithEnv(file);
+  assertUnedited(file, plans);
+  const selection = await selectProjects(io, global, { allEnvs: true }, { name: 'show', allowAll: true }).catch(
+    () => null,
+  );
+  for (const e of plans) {
+    if (!e.plan.policy || !selection || selection.kind !== 'all') continue;
+    const p = selection.projects.find((q) => q.environment?.name === e.name);
+    const unchecked = p
+      ? await loadProjectPolicy(p).then(
+          (policy) => checkSavedPolicyReport(file, e.plan, policy),
+          (err: unknown) => (err instanceof CallformError ? err.message : String(err)),
+        )
+      : `environment ${e.name} is not declared in the settings`;
+    if (unchecked)
+      io.stderr.write(`warning: environment ${e.name}: the plan's policy report was not checked again: ${unchecked}\n`);
+  }
+  io.stdout.write(renderAll(plans, opts.format, io, global));
+  return ExitCode.Ok;
+}
+
+const allEnvsFileWithEnv = (file: string) =>
+  new CallformError(
+    `${file} is an all-environments plan: --env cannot pick one environment of it`,
+    `apply (or show) the whole file without --env, or make a plan for one environment: callform plan --env NAME --out FILE`,
+  );
+
+/** What apply runs: one project (with the saved plan read, if any), or every environment in order. */
+export type ApplyTarget =
+  | { kind: 'one'; project: Project; plan?: CallformPlan }
+  | { kind: 'all'; projects: Project[]; plans?: Map<string, CallformPlan> };
+
+export async function applyTarget(
+  io: Io,
+  global: GlobalOptions,
+  planFile: string | undefined,
+  opts: ApplyCommandOptions,
+  overrides: { parallelism?: number; lockTimeoutMs?: number },
+): Promise<ApplyTarget> {
+  if (planFile === undefined) {
+    const s = await selectProjects(io, global, opts, { name: 'apply', allowAll: true }, overrides);
+    return s.kind === 'all' ? { kind: 'all', projects: s.projects } : { kind: 'one', project: s.project };
+  }
+  const saved = await readPlanFile(planFile);
+  if (saved.kind === 'all') {
+    if (opts.env !== undefined) throw allEnvsFileWithEnv(planFile);
+    assertUnedited(planFile, saved.plans);
+    const s = await selectProjects(io, global, { allEnvs: true }, { name: 'apply', allowAll: true }, overrides);
+    if (s.kind !== 'all')
+      throw new CallformError(
+        `${planFile} is an all-environments plan, but the settings declare no environments`,
+        'apply it in the project it was made in',
+      );
+    const projects = saved.plans.map((e) => {
+      const p = s.projects.find((q) => q.environment?.name === e.name);
+      if (!p)
+        throw new CallformError(
+          `${planFile}: environment ${e.name} is not declared in the settings`,
+          'make the plan again: callform plan --all-envs --out FILE',
+        );
+      return p;
+    });
+    return { kind: 'all', projects, plans: new Map(saved.plans.map((e) => [e.name, e.plan])) };
+  }
+  const plan = saved.plan;
+  if (opts.allEnvs)
+    throw new CallformError(
+      `${planFile} is one environment's plan: --all-envs does not apply to it`,
+      'leave out --all-envs',
+    );
+  if (plan.environment !== undefined && opts.env !== undefined && opts.env !== plan.environment)
+    throw new CallformError(
+      `${planFile} is a plan for environment ${plan.environment}, not ${opts.env}`,
+      `apply it without --env (it runs in ${plan.environment}), or make a plan for ${opts.env}`,
+    );
+  const s = await selectProjects(
+    io,
+    global,
+    { env: plan.environment ?? opts.env },
+    { name: 'apply', allowAll: false },
+    overrides,
+  );
+  if (s.kind === 'all') throw new CallformError('apply FILE runs in one environment', 'pass --env NAME');
+  if (s.kind === 'one' && plan.environment === undefined)
+    throw new CallformError(
+      `${planFile} was made without environments`,
+      'make the plan again for an environment: callform plan --env NAME --out FILE',
+    );
+  return { kind: 'one', project: s.project, plan };
+}
+
+/**
+ * apply in every environment, in declaration order: each with its own plan (fresh, or
+ * from the saved file), stale check, lock and state. Credentials of every environment are
+ * checked before the first call; an environment that fails stops the ones after it.
+ */
+export async function applyAllCommand(
+  io: Io,
+  global: GlobalOptions,
+  target: Extract<ApplyTarget, { kind: 'all' }>,
+  opts: ApplyCommandOptions,
+): Promise<number> {
+  assertCredentials(target.projects);
+  const human = opts.format === 'json' ? io.stderr : io.stdout;
+  const codes: Array<{ name: string; code: number | null }> = target.projects.map((p) => ({
+    name: envName(p),
+    code: null,
+  }));
+  for (const [i, p] of target.projects.entries()) {
+    human.write(`${i > 0 ? '\n' : ''}== environment ${envName(p)}\n`);
+    const plan = target.plans?.get(envName(p));
+    const code = await applyInProject(
+      io,
+      global,
+      p,
+      plan ? `environment ${envName(p)} of the saved plan` : undefined,
+      opts,
+      plan,
+    );
+    codes[i].code = code;
+    if (code === ExitCode.Error || code >= 128) break;
+  }
+  const notStarted = codes.filter((c) => c.code === null).map((c) => c.name);
+  human.write(
+    `\nEnvironments: ${codes.map((c) => `${c.name} ${c.code === null ? 'not started' : c.code === 0 ? 'ok' : `exit ${c.code}`}`).join(', ')}.\n`,
+  );
+  if (notStarted.length > 0)
+    io.stderr.write(
+      `Error: an environment failed; not started: ${notStarted.join(', ')}\n  hint: fix it, then apply again (environments already applied have nothing left to do)\n`,
+    );
+  const ran = codes.flatMap((c) => (c.code === null ? [] : [c.code]));
+  return (
+    ran.find((c) => c === ExitCode.Error || c >= 128) ??
+    (ran.includes(ExitCode.Blocked) ? ExitCode.Blocked : ExitCode.Ok)
+  );
+}

@@ -1,0 +1,309 @@
+/**
+ * One environment's tasks, from the task files parsed once for every environment:
+ * `only` filters, then each task's layers merge in the fixed precedence
+ *   defaults → the task → overlay patches (files in glob order, patches in file order)
+ *   → the task's own `environments.<name>` block
+ * and every task an environment changed is validated again, with the file:line:col of
+ * the value that won.
+ */
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { LoadedTasks } from './load-tasks.js';
+import type { LoadedOverlays, OverlayPatch } from './overlays.js';
+import { originIn } from './overlays.js';
+import { compileDeclaredWindow } from './dial-window.js';
+import { checkTaskRules } from './rules.js';
+import { validateTask } from '../generated/validators.js';
+import { ajvIssues, formatPath } from '../diagnostics/ajv.js';
+import { ValidationError, type Issue } from '../diagnostics/issue.js';
+import { parseSource, type PathSegment, type SourceDocument } from '../diagnostics/source.js';
+import { mergeLayers, mergeValues, type Layer, type LayerOrigin, type MergedLayers } from '../model/layers.js';
+import { isPlain, type Plain } from '../model/settings.js';
+import type { DesiredTask } from '../model/task.js';
+import { didYouMean } from './environments.js';
+
+/** Where a task is declared: its document, its item's path, and whether a defaults block lies under it. */
+export interface TaskDeclaration {
+  file: string;
+  doc: SourceDocument;
+  itemPath: PathSegment[];
+  defaults: Plain | null;
+  raw: Plain;
+}
+
+/** "tasks/a.yaml:12" → "tasks/a.yaml". */
+function sourceFile(source: string): string {
+  return /^(.*):\d+$/.exec(source)?.[1] ?? source;
+}
+
+/** Finds a task's declaration by parsing its file again (only on errors and for `explain`). */
+export function findDeclaration(baseDir: string, task: DesiredTask): TaskDeclaration {
+  const file = sourceFile(task.source);
+  const parsed = parseSource(file, readFileSync(path.resolve(baseDir, file), 'utf8'));
+  for (const doc of parsed.documents) {
+    const v = doc.value;
+    if (!isPlain(v)) continue;
+    if (!('tasks' in v)) {
+      if (v.userTaskID === task.userTaskID) return { file, doc, itemPath: [], defaults: null, raw: v };
+      continue;
+    }
+    const items = Array.isArray(v.tasks) ? (v.tasks as unknown[]) : [];
+    const i = items.findIndex((t) => isPlain(t) && t.userTaskID === task.userTaskID);
+    if (i >= 0)
+      return {
+        file,
+        doc,
+        itemPath: ['tasks', i],
+        defaults: isPlain(v.defaults) ? v.defaults : null,
+        raw: items[i] as Plain,
+      };
+  }
+  return { file, doc: { value: undefined, locate: () => undefined }, itemPath: [], defaults: null, raw: {} };
+}
+
+/** A declaration found lazily, once (the plan path never needs it unless something is wrong). */
+function lazyDeclaration(baseDir: string, task: DesiredTask): () => TaskDeclaration {
+  let found: TaskDeclaration | undefined;
+  return () => (found ??= findDeclaration(baseDir, task));
+}
+
+/** The task as the files declare it (defaults merged, dialWindow compiled): the lowest layer. */
+function baseValue(task: DesiredTask): Plain {
+  return {
+    sceneID: task.sceneID,
+    taskCreateSetting: task.taskCreateSetting,
+    funcFlag: task.funcFlag,
+    lifecycle: task.lifecycle,
+  };
+}
+
+function baseOrigin(decl: () => TaskDeclaration): LayerOrigin {
+  return {
+    kind: 'task',
+    get file() {
+      return decl().file;
+    },
+    locate(field) {
+      const d = decl();
+      const at = field.split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+      return (
+        d.doc.locate([...d.itemPath, ...at], true) ??
+        d.doc.locate(['defaults', ...at], true) ??
+        d.doc.locate(d.itemPath)
+      );
+    },
+  };
+}
+
+/** The task's own environments.<name> block as a layer (dialWindow compiled), or issues. */
+function environmentBlock(
+  task: DesiredTask,
+  env: string,
+  decl: () => TaskDeclaration,
+): { layer: Layer | null; issues: Issue[] } {
+  const block = task.environments?.[env];
+  if (!block) return { layer: null, issues: [] };
+  const compiled = compileDeclaredWindow(block as Plain, ['environments', env], {
+    get file() {
+      return decl().file;
+    },
+    doc: { value: undefined, locate: (p, ...rest) => decl().doc.locate([...decl().itemPath, ...p], ...rest) },
+    prefix: [],
+  });
+  if (compiled?.issues.length) return { layer: null, issues: [...compiled.issues] };
+  const windowFields = compiled?.windowFields ?? [];
+  const origin: LayerOrigin = {
+    kind: 'environment',
+    get file() {
+      return decl().file;
+    },
+    locate(field) {
+      const d = decl();
+      return originIn('environment', d.file, () => d.doc, [...d.itemPath, 'environments', env], windowFields).locate(
+        field,
+      );
+    },
+  };
+  return {
+    layer: { value: (compiled?.value ?? block) as Plain, origin },
+    issues: [],
+  };
+}
+
+/** The layer that set (or removed) the value at `field`, or that set something below it. */
+function winner(merged: MergedLayers, field: string): number | undefined {
+  const exact = merged.fields.get(field);
+  if (exact) return exact.layer;
+  let best: number | undefined;
+  for (const [p, e] of merged.fields)
+    if (p.startsWith(field + '.') || field.startsWith(p + '.')) best = Math.max(best ?? -1, e.layer);
+  for (const r of merged.removed)
+    if (r.path === field || field.startsWith(r.path + '.')) best = Math.max(best ?? -1, r.layer);
+  return best;
+}
+
+/** Issues of a merged task, each at the file:line:col of the layer whose value won (provenance only when needed). */
+function mergedIssues(task: DesiredTask, env: string, layers: () => Layer[], candidate: Plain): Issue[] {
+  const schemaValid = validateTask(candidate);
+  const errors = schemaValid ? [] : [...(validateTask.errors ?? [])];
+  const violations = schemaValid ? checkTaskRules(candidate as never) : [];
+  if (schemaValid && violations.length === 0) return [];
+  const all = layers();
+  const merged = mergeLayers(all);
+  const at = (segments: PathSegment[]) => {
+    const field = segments.filter((s) => typeof s === 'string').join('.');
+    return all[winner(merged, field) ?? all.length - 1].origin;
+  };
+  const label = (i: Issue): Issue => ({ ...i, message: `task ${task.userTaskID} in environment ${env}: ${i.message}` });
+  const issues: Issue[] = [];
+  for (const err of errors) {
+    const rel = err.instancePath.split('/').slice(1);
+    const extra = (err.params as { additionalProperty?: string }).additionalProperty;
+    const origin = at(extra ? [...rel, extra] : rel);
+    const doc: SourceDocument = { value: undefined, locate: (p) => origin.locate(p.join('.')) };
+    issues.push(...ajvIssues([err], { file: origin.file, basePath: [], sources: [{ doc, basePath: [] }] }).map(label));
+  }
+  for (const v of violations) {
+    const origin = at(v.path);
+    issues.push(
+      label({
+        file: origin.file,
+        position: origin.locate(v.path.join('.')),
+        path: formatPath(v.path),
+        message: v.message,
+        hint: v.hint,
+      }),
+    );
+  }
+  return issues;
+}
+
+/** Every `environments:` key and `only:` item must name a declared environment. */
+export function environmentNameIssues(tasks: DesiredTask[], baseDir: string, names: string[] | null): Issue[] {
+  const issues: Issue[] = [];
+  for (const task of tasks) {
+    if (!task.environments && !task.only) continue;
+    const decl = lazyDeclaration(baseDir, task);
+    const problem = (at: PathSegment[], message: string, hint: string) =>
+      issues.push({
+        file: decl().file,
+        position:
+          decl().doc.locate([...decl().itemPath, ...at], true, true) ?? decl().doc.locate([...decl().itemPath, ...at]),
+        path: formatPath(at),
+        message,
+        hint,
+      });
+    if (!names) {
+      problem(
+        [task.environments ? 'environments' : 'only'],
+        `task ${task.userTaskID} has per-environment settings, but the settings declare no environments`,
+        'declare them under `environments:` in the settings file (docs/environments.md), or remove this block',
+      );
+      continue;
+    }
+    const unknown = (name: string) => `unknown environment "${name}" (declared: ${names.join(', ')})`;
+    for (const name of Object.keys(task.environments ?? {}))
+      if (!names.includes(name))
+        problem(
+          ['environments', name],
+          unknown(name),
+          `${didYouMean(name, names)}environment names are the keys of \`environments:\` in the settings file`,
+        );
+    (task.only ?? []).forEach((name, i) => {
+      if (!names.includes(name))
+        problem(
+          ['only', i],
+          unknown(name),
+          `${didYouMean(name, names)}environment names are the keys of \`environments:\` in the settings file`,
+        );
+    });
+  }
+  return issues;
+}
+
+/** The layers of one task in one environment, above its declaration. */
+export function patchLayers(
+  task: DesiredTask,
+  env: string,
+  patches: readonly OverlayPatch[],
+  decl: () => TaskDeclaration,
+): { layers: Layer[]; issues: Issue[] } {
+  const layers: Layer[] = [];
+  for (const p of patches) if (p.matches(task.userTaskID)) layers.push({ value: p.value, origin: p.origin });
+  const block = environmentBlock(task, env, decl);
+  if (block.layer) layers.push(block.layer);
+  return { layers, issues: block.issues };
+}
+
+/** A task with an environment's layers merged in. */
+function withLayers(task: DesiredTask, value: Plain): DesiredTask {
+  const { environments: _e, only: _o, ...rest } = task;
+  return {
+    ...rest,
+    sceneID: value.sceneID as string,
+    taskCreateSetting: value.taskCreateSetting ?? {},
+    funcFlag: value.funcFlag ?? {},
+    lifecycle: value.lifecycle ?? {},
+  };
+}
+
+/**
+ * One environment's tasks: the shared parse (`base`) filtered by `only`, overlays and the
+ * tasks' own blocks merged in, the changed tasks validated again. Tasks no layer touches
+ * are shared, not copied. Throws one ValidationError with every problem.
+ */
+export function environmentTasks(
+  base: LoadedTasks,
+  baseDir: string,
+  env: string,
+  overlays: LoadedOverlays,
+): LoadedTasks {
+  const issues: Issue[] = [...overlays.issues];
+  const used = new Set<OverlayPatch>();
+  const tasks: DesiredTask[] = [];
+  for (const task of base.tasks) {
+    if (task.only && !task.only.includes(env)) continue;
+    const matching = overlays.patches.filter((p) => p.matches(task.userTaskID));
+    if (matching.length === 0 && !task.environments) {
+      tasks.push(task.only ? withLayers(task, baseValue(task)) : task);
+      continue;
+    }
+    for (const p of matching) used.add(p);
+    const decl = lazyDeclaration(baseDir, task);
+    const { layers, issues: blockIssues } = patchLayers(task, env, matching, decl);
+    issues.push(...blockIssues);
+    if (layers.length === 0) {
+      tasks.push(withLayers(task, baseValue(task)));
+      continue;
+    }
+    const value = mergeValues(
+      baseValue(task),
+      layers.map((l) => l.value),
+    );
+    const found = mergedIssues(task, env, () => [{ value: baseValue(task), origin: baseOrigin(decl) }, ...layers], {
+      userTaskID: task.userTaskID,
+      ...value,
+    });
+    if (found.length > 0) issues.push(...found);
+    else tasks.push(withLayers(task, value));
+  }
+  for (const p of overlays.patches) {
+    if (used.has(p)) continue;
+    issues.push({
+      file: p.file,
+      position: p.origin.locate('tasks'),
+      path: formatPath(['patches', p.index, 'tasks']),
+      message: `patch matches no task in environment ${env}: ${p.globs.map((g) => `"${g}"`).join(', ')}`,
+      hint: 'check the userTaskID glob (* and ? are wildcards); a patch that matches nothing is a mistake, not a no-op',
+    });
+  }
+  if (issues.length > 0) throw new ValidationError(issues, `environment ${env}`);
+  const kept = new Set(tasks.map((t) => t.userTaskID));
+  return {
+    tasks,
+    files: [...base.files, ...overlays.files],
+    filesDigest: createHash('sha256').update(`${env}\0${base.filesDigest}\0${overlays.digest}`).digest('hex'),
+    warnings: base.warnings.filter((w) => !w.userTaskIDs?.length || w.userTaskIDs.some((id) => kept.has(id))),
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * Overlay files: `{ patches: [{ tasks: GLOB…, <task keys> }] }`, one environment's small
+ * changes to many tasks. Loaded and checked here (file:line:col); merged by model/layers.ts.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { glob } from 'tinyglobby';
+import { fsProblem } from '../errors.js';
+import type { Issue } from '../diagnostics/issue.js';
+import { ajvIssues, formatPath } from '../diagnostics/ajv.js';
+import {
+  decodeUtf8,
+  parseSource,
+  tooLarge,
+  MAX_FILE_BYTES,
+  type PathSegment,
+  type SourceDocument,
+} from '../diagnostics/source.js';
+import { compileDeclaredWindow } from './dial-window.js';
+import { isPlain, type Plain } from '../model/settings.js';
+import type { LayerOrigin } from '../model/layers.js';
+import { targetMatcher } from '../plan/targets.js';
+
+/** One patch of an overlay file, its dialWindow compiled to raw fields. */
+export interface OverlayPatch {
+  file: string;
+  /** Its index in the file's `patches`. */
+  index: number;
+  /** The userTaskID globs it applies to. */
+  globs: string[];
+  matches(userTaskID: string): boolean;
+  value: Plain;
+  origin: LayerOrigin;
+}
+
+export interface LoadedOverlays {
+  files: string[];
+  patches: OverlayPatch[];
+  /** SHA-256 over the files' paths and bytes (a saved plan is stale when they move). */
+  digest: string;
+  issues: Issue[];
+}
+
+/** `locate` for a field path (dotted) under `base` in `doc`; raw dial fields compiled from a dialWindow point at it. */
+export function originIn(
+  kind: LayerOrigin['kind'],
+  file: string,
+  doc: () => SourceDocument,
+  base: PathSegment[],
+  windowFields: readonly string[] = [],
+): LayerOrigin {
+  return {
+    kind,
+    file,
+    locate(field) {
+      const [head, leaf] = [field.split('.')[0], field.split('.').slice(1).join('.')];
+      if (head === 'taskCreateSetting' && windowFields.includes(leaf))
+        return doc().locate([...base, 'taskCreateSetting', 'dialWindow']);
+      const segments = field.split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+      return doc().locate([...base, ...segments], true) ?? doc().locate([...base, ...segments]);
+    },
+  };
+}
+
+function patchesOf(file: string, doc: SourceDocument, value: Plain): { patches: OverlayPatch[]; issues: Issue[] } {
+  const patches: OverlayPatch[] = [];
+  const issues: Issue[] = [];
+  (value.patches as Plain[]).forEach((raw, index) => {
+    const at: PathSegment[] = ['patches', index];
+    const compiled = compileDeclaredWindow(raw, at, { file, doc, prefix: [] });
+    if (compiled?.issues.length) {
+      issues.push(...compiled.issues);
+      return;
+    }
+    const { tasks, ...rest } = compiled?.value ?? raw;
+    const globs = Array.isArray(tasks) ? (tasks as string[]) : [tasks as string];
+    const matchers = globs.map(targetMatcher);
+    patches.push({
+      file,
+      index,
+      globs,
+      matches: (id) => matchers.some((m) => m.test(id)),
+      value: rest,
+      origin: originIn('overlay', file, () => doc, at, compiled?.windowFields ?? []),
+    });
+  });
+  return { patches, issues };
+}
+
+/** One overlay file: its patches, or the issues that stop it. */
+async function loadOverlayFile(
+  baseDir: string,
+  file: string,
+): Promise<{ digest: string; patches: OverlayPatch[]; issues: Issue[] }> {
+  const abs = path.resolve(baseDir, file);
+  const size = await stat(abs).then((s) => s.size);
+  if (size > MAX_FILE_BYTES) return { digest: '', patches: [], issues: [tooLarge(file, size)] };
+  const bytes = await readFile(abs);
+  const digest = createHash('sha256').update(`${file}\0${bytes.byteLength}\0`).update(bytes).digest('hex');
+  const { text, issue } = decodeUtf8(file, bytes);
+  if (issue || text === undefined) return { digest, patches: [], issues: issue ? [issue] : [] };
+  const parsed = parseSource(file, text);
+  if (parsed.issues.length > 0) return { digest, patches: [], issues: parsed.issues };
+  if (parsed.documents.length !== 1)
+    return {
+      digest,
+      patches: [],
+      issues: [
+        {
+          file,
+          message: `an overlay file holds one document; found ${parsed.documents.length}`,
+          hint: 'put every patch in one `patches:` list',
+        },
+      ],
+    };
+  const doc = parsed.documents[0];
+  const value = doc.value;
+  const issues: Issue[] = [];
+  // userTaskID is what a patch selects by, never what it changes: say so rather than "unknown field".
+  (isPlain(value) && Array.isArray(value.patches) ? value.patches : []).forEach((p: unknown, i) => {
+    if (isPlain(p) && 'userTaskID' in p)
+      issues.push({
+        file,
+        position: doc.locate(['patches', i, 'userTaskID'], true, true),
+        path: formatPath(['patches', i, 'userTaskID']),
+        message: 'a patch cannot set userTaskID',
+        hint: 'select tasks with `tasks:` (userTaskID globs); a task is renamed in its task file',
+      });
+  });
+  if (issues.length > 0) return { digest, patches: [], issues };
+  const { validateOverlay } = await import('../generated/overlay-validator.js');
+  if (!validateOverlay(value))
+    return {
+      digest,
+      patches: [],
+      issues: ajvIssues(validateOverlay.errors, { file, basePath: [], sources: [{ doc, basePath: [] }] }),
+    };
+  return { digest, ...patchesOf(file, doc, value as Plain) };
+}
+
+/** Every overlay file the patterns match, in glob (sorted path) order; each pattern must match a file. */
+export async function loadOverlays(baseDir: string, patterns: string[], settingsFile: string): Promise<LoadedOverlays> {
+  const issues: Issue[] = [];
+  const files = new Set<string>();
+  for (const pattern of patterns) {
+    const found = await glob(pattern, { cwd: baseDir, onlyFiles: true, dot: false, expandDirectories: false });
+    if (found.length === 0)
+      issues.push({
+        file: settingsFile,
+        message: `overlays pattern "${pattern}" matches no file`,
+        hint: 'check the pattern (relative to the settings file), or create the overlay file',
+      });
+    for (const f of found) files.add(f);
+  }
+  const sorted = [...files].sort();
+  const results = await Promise.all(
+    sorted.map((f) =>
+      loadOverlayFile(baseDir, f).catch((err: unknown) => ({
+        digest: '',
+        patches: [],
+        issues: [{ file: f, message: fsProblem(err) }] as Issue[],
+      })),
+    ),
+  );
+  const digest = createHash('sha256');
+  for (const r of results) digest.update(r.digest);
+  return {
+    files: sorted,
+    patches: results.flatMap((r) => r.patches),
+    digest: digest.digest('hex'),
+    issues: [...issues, ...results.flatMap((r) => r.issues)],
+  };
+}
