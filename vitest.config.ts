@@ -5,8 +5,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Integration, reliability and corpus tests run dist/cli.js: rebuild it first if stale. It also
     // gives the run its own temp directory and fails the run when a test leaves anything in it.
-    // postgres-setup.ts starts one real PostgreSQL server for the run (before the run's temp dir exists).
-    globalSetup: ['./test/support/postgres-setup.ts', './test/support/global-setup.ts'],
+    // postgres-setup.ts starts one real PostgreSQL server for the run (in the system temp dir).
+    // Listed last so its teardown runs first: the leftover check's failure cannot skip it.
+    globalSetup: ['./test/support/global-setup.ts', './test/support/postgres-setup.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
     // Golden files (test/golden, toMatchFileSnapshot): a missing or different one fails the test.
     // CALLFORM_UPDATE_GOLDEN=1 rewrites them (review the diff before committing); so does `vitest -u`.

@@ -87,7 +87,7 @@ afterAll(async () => {
   await dropSchema(schema);
 });
 
-describe('postgres backend', () => {
+describe('postgres backend', { timeout: 120_000 }, () => {
   it('applies, converges, keeps the history, and pulls/lists the state', async () => {
     const { sim, p, tasks, env } = await setup('basic', 4, 0);
     try {

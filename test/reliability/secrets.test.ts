@@ -211,44 +211,48 @@ describe('secrets and credentials stay out of output and files', () => {
     },
   );
 
-  it('a PostgreSQL password never appears in output, --debug, plans, history or errors', async () => {
-    const schema = freshSchema('secrets');
-    const pgp = await createProject({ parallelism: 2, state: pgStateSetting(schema) }, 'callform-secrets-pg-');
-    await pgp.writeCollections({ all: { defaults: { taskCreateSetting: { startupType: 1 } }, tasks } });
-    const { url, password, port } = server();
-    const good = { ...simEnv(sim), CALLFORM_DATABASE_URL: url };
-    const wrong = {
-      ...good,
-      CALLFORM_DATABASE_URL: url.replace(encodeURIComponent(password), `${encodeURIComponent(password)}x`),
-    };
-    // Nothing listens on port 1: the connection is refused, and the error names the URL's host.
-    const unreachable = { ...good, CALLFORM_DATABASE_URL: url.replace(`:${port}/`, ':1/') };
-    const runs: Array<[string, CliResult]> = [];
-    try {
-      for (const [label, args, env] of [
-        ['apply --debug', ['--debug', 'apply', '--auto-approve'], good],
-        ['plan json', ['plan', '--format', 'json', '--out', 'pg.cfplan'], good],
-        ['history', ['history', '--format', 'json'], good],
-        ['doctor', ['doctor'], good],
-        ['wrong password', ['--debug', 'plan'], wrong],
-        ['unreachable', ['doctor', '--format', 'json'], unreachable],
-      ] as const) {
-        runs.push([label, await runCli([...args], { cwd: pgp.dir, env })]);
+  it(
+    'a PostgreSQL password never appears in output, --debug, plans, history or errors',
+    { timeout: 120_000 },
+    async () => {
+      const schema = freshSchema('secrets');
+      const pgp = await createProject({ parallelism: 2, state: pgStateSetting(schema) }, 'callform-secrets-pg-');
+      await pgp.writeCollections({ all: { defaults: { taskCreateSetting: { startupType: 1 } }, tasks } });
+      const { url, password, port } = server();
+      const good = { ...simEnv(sim), CALLFORM_DATABASE_URL: url };
+      const wrong = {
+        ...good,
+        CALLFORM_DATABASE_URL: url.replace(encodeURIComponent(password), `${encodeURIComponent(password)}x`),
+      };
+      // Nothing listens on port 1: the connection is refused, and the error names the URL's host.
+      const unreachable = { ...good, CALLFORM_DATABASE_URL: url.replace(`:${port}/`, ':1/') };
+      const runs: Array<[string, CliResult]> = [];
+      try {
+        for (const [label, args, env] of [
+          ['apply --debug', ['--debug', 'apply', '--auto-approve'], good],
+          ['plan json', ['plan', '--format', 'json', '--out', 'pg.cfplan'], good],
+          ['history', ['history', '--format', 'json'], good],
+          ['doctor', ['doctor'], good],
+          ['wrong password', ['--debug', 'plan'], wrong],
+          ['unreachable', ['doctor', '--format', 'json'], unreachable],
+        ] as const) {
+          runs.push([label, await runCli([...args], { cwd: pgp.dir, env })]);
+        }
+        expect(runs[0][1].code, describeResult(['apply'], runs[0][1])).toBe(0);
+        expect(runs[4][1].code).toBe(1);
+        expect(runs[4][1].stderr).toMatch(/password authentication failed/);
+        const haystacks: Array<[string, string]> = runs.flatMap(([label, r]) => [
+          [`${label} stdout`, r.stdout],
+          [`${label} stderr`, r.stderr],
+        ]);
+        for (const [name, content] of await pgp.allFiles()) haystacks.push([`file ${name}`, content]);
+        for (const [name, text] of haystacks) {
+          for (const form of [password, encodeURIComponent(password), 'CANARY'])
+            expect(text.includes(form), `${name} contains the database password`).toBe(false);
+        }
+      } finally {
+        await dropSchema(schema);
       }
-      expect(runs[0][1].code, describeResult(['apply'], runs[0][1])).toBe(0);
-      expect(runs[4][1].code).toBe(1);
-      expect(runs[4][1].stderr).toMatch(/password authentication failed/);
-      const haystacks: Array<[string, string]> = runs.flatMap(([label, r]) => [
-        [`${label} stdout`, r.stdout],
-        [`${label} stderr`, r.stderr],
-      ]);
-      for (const [name, content] of await pgp.allFiles()) haystacks.push([`file ${name}`, content]);
-      for (const [name, text] of haystacks) {
-        for (const form of [password, encodeURIComponent(password), 'CANARY'])
-          expect(text.includes(form), `${name} contains the database password`).toBe(false);
-      }
-    } finally {
-      await dropSchema(schema);
-    }
-  });
+    },
+  );
 });
