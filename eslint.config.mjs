@@ -34,8 +34,8 @@ export default tseslint.config(
         projectService: {
           allowDefaultProject: ['*.mjs', '*.ts', 'bench/*.mjs', 'scripts/*.mjs'],
           defaultProject: 'tsconfig.json',
-          // Nine small root configs and scripts use it; the default cap of 8 is a performance guard.
-          maximumDefaultProjectFileMatchCount_THIS_WILL_SLOW_DOWN_LINTING: 12,
+          // The root configs, bench modules and scripts use it (about 15 files); the default cap of 8 is a performance guard.
+          maximumDefaultProjectFileMatchCount_THIS_WILL_SLOW_DOWN_LINTING: 20,
         },
         tsconfigRootDir: import.meta.dirname,
       },
