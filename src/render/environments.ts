@@ -35,6 +35,8 @@ export function envSummary(e: EnvironmentPlan) {
   return {
     environment: e.name,
     changes: planHasChanges(e.plan),
+    // Only when the plan creates tasks, as in the plan's own summary (format 2.2).
+    ...(s.create ? { create: s.create } : {}),
     update: s.update,
     blocked: s.blocked,
     forget: s.forget,
@@ -62,13 +64,15 @@ export function renderEnvironmentText(e: EnvironmentPlan, c: Colors = noColors):
 export function renderAllEnvsTotal(envs: readonly EnvironmentPlan[]): string {
   const total = envs.reduce(
     (acc, e) => ({
+      create: acc.create + (e.plan.summary.create ?? 0),
       update: acc.update + e.plan.summary.update,
       blocked: acc.blocked + e.plan.summary.blocked,
       error: acc.error + e.plan.summary.error,
     }),
-    { update: 0, blocked: 0, error: 0 },
+    { create: 0, update: 0, blocked: 0, error: 0 },
   );
-  return `All environments: ${allEnvsHeadline(envs)}; ${total.update} to update, ${total.blocked} blocked, ${total.error} in error.\n`;
+  const create = total.create > 0 ? `${total.create} to create, ` : '';
+  return `All environments: ${allEnvsHeadline(envs)}; ${create}${total.update} to update, ${total.blocked} blocked, ${total.error} in error.\n`;
 }
 
 export function renderAllEnvsText(envs: readonly EnvironmentPlan[], c: Colors = noColors): string {
@@ -156,10 +160,16 @@ const omittedLine = (n: number) =>
 /** The parts never dropped: header, summary table, every risk callout, every policy error, the unchanged line. */
 function commentHead(envs: readonly EnvironmentPlan[]): string[] {
   const lines = [MARKDOWN_MARKER, `### callform plan: ${allEnvsHeadline(envs)}`, ''];
-  lines.push('| Environment | Update | Blocked | Error | Risks | Policy errors |', '|---|---:|---:|---:|---:|---:|');
+  // A Create column only when some environment creates tasks (the table is otherwise unchanged).
+  const creates = envs.some((e) => (e.plan.summary.create ?? 0) > 0);
+  lines.push(
+    `| Environment |${creates ? ' Create |' : ''} Update | Blocked | Error | Risks | Policy errors |`,
+    `|---|${creates ? '---:|' : ''}---:|---:|---:|---:|---:|`,
+  );
   for (const e of envs) {
     const s = envSummary(e);
-    lines.push(`| ${e.name} | ${s.update} | ${s.blocked} | ${s.error} | ${s.risks} | ${s.policy_errors} |`);
+    const create = creates ? ` ${s.create ?? 0} |` : '';
+    lines.push(`| ${e.name} |${create} ${s.update} | ${s.blocked} | ${s.error} | ${s.risks} | ${s.policy_errors} |`);
   }
   lines.push('');
   for (const e of envs) {

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { expectGolden } from '../support/golden.js';
+import { parseJson } from '../support/json.js';
 import { buildPlan } from '../../src/plan/plan.js';
 import { reviewPlan } from '../../src/review/index.js';
 import {
@@ -156,5 +157,39 @@ describe('the all-environments Markdown comment', () => {
       ['staging', 'callform-plan', 'staging'],
       ['prod', 'callform-plan', 'prod'],
     ]);
+  });
+});
+
+/** One environment whose only task is missing remotely (an online plan): it will be created. */
+function createPlan(name: string): EnvironmentPlan {
+  const built = buildPlan({
+    desired: [task(`${name}-new`, 3)],
+    state: { version: 1, lineage: LINEAGE, serial: 1, tasks: {} },
+    stateExists: true,
+    remote: new Map(),
+    targets: null,
+    filesDigest: 'f'.repeat(64),
+    toolVersion: '0.1.0',
+    now: NOW,
+  });
+  return { name, plan: { ...reviewPlan(built, null), environment: name } };
+}
+
+describe('the all-environments outputs with tasks to create', () => {
+  it('adds a Create column, a create count in the JSON summary and in the text total, only when some environment creates', () => {
+    const envs = [createPlan('staging'), envPlan('prod', 1)];
+    expect(envs[0]!.plan.summary.create).toBe(1);
+    const md = renderAllEnvsMarkdown(envs);
+    expect(md).toContain('| Environment | Create | Update | Blocked | Error | Risks | Policy errors |');
+    expect(md).toContain('| staging | 1 | 0 | 0 | 0 | 1 | 0 |');
+    expect(md).toContain('| prod | 0 | 1 | 0 | 0 | 0 | 0 |');
+    const json = parseJson<{ summary: { environment: string; create?: number }[] }>(renderAllEnvsJson(envs));
+    expect(json.summary.map((s) => [s.environment, s.create])).toEqual([
+      ['staging', 1],
+      ['prod', undefined],
+    ]);
+    expect(renderAllEnvsText(envs)).toContain('1 to create, 1 to update');
+    const without = renderAllEnvsMarkdown([envPlan('prod', 1)]);
+    expect(without).toContain('| Environment | Update | Blocked |');
   });
 });
