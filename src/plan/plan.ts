@@ -149,9 +149,12 @@ function planCreate(task: DesiredTask): CreateTaskPlan {
   };
 }
 
-/** Missing remotely (an offline plan cannot tell) and allowed to be created. */
+/**
+ * Missing remotely and allowed to be created. An offline plan cannot tell, nor can an online
+ * one for a task whose status it did not read (--refresh changed): both plan no create.
+ */
 function toCreate(task: DesiredTask, input: PlanInput): boolean {
-  if (!input.remote || input.remote.has(task.userTaskID)) return false;
+  if (!input.remote || input.unread?.has(task.userTaskID) || input.remote.has(task.userTaskID)) return false;
   return (task.lifecycle.whenMissing ?? 'create') === 'create';
 }
 

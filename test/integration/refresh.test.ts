@@ -71,19 +71,20 @@ describe('--refresh', () => {
     }
   });
 
-  it('a changed task not returned is missing remotely; an unchanged one is found only with all', async () => {
+  it('a changed task not returned is missing remotely (planned as a create); an unchanged one is found only with all', async () => {
     const changed = sim.tasks.get(id(7))!;
     const unchanged = sim.tasks.get(id(8))!;
     sim.tasks.delete(id(7));
     sim.tasks.delete(id(8));
     try {
       const c = await run(['plan', '--refresh', 'changed']);
-      expect(c.code).toBe(1);
-      expect(c.stdout).toMatch(new RegExp(`${id(7)}[\\s\\S]*task not found on NXCloud`));
-      expect(c.stderr).toContain(`1 task in error: ${id(7)}`);
+      expect(c.code).toBe(0);
+      expect(c.stdout).toContain(`+ ${id(7)} will be created`);
+      expect(c.stdout).not.toContain(`${id(8)} will be created`);
       const a = await run(['plan', '--refresh', 'all']);
-      expect(a.code).toBe(1);
-      expect(a.stderr).toContain(`2 tasks in error: ${id(7)}, ${id(8)}`);
+      expect(a.code).toBe(0);
+      expect(a.stdout).toContain(`+ ${id(7)} will be created`);
+      expect(a.stdout).toContain(`+ ${id(8)} will be created`);
     } finally {
       sim.tasks.set(id(7), changed);
       sim.tasks.set(id(8), unchanged);

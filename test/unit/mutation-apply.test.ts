@@ -587,7 +587,7 @@ describe('unexecutedResults (a cancelled apply)', () => {
       [
         desired('e-update', 2),
         desired('a-blocked', 2, { lifecycle: {}, funcFlag: { phoneEncrypt: true } }),
-        desired('c-missing', 2),
+        desired('c-missing', 2, { lifecycle: { whenRunning: 'pause', whenMissing: 'error' } }),
         desired('d-same', 1),
       ],
       {
@@ -620,6 +620,7 @@ describe('unexecutedResults (a cancelled apply)', () => {
       'f-owed',
     ]);
     expect(result.counts).toEqual({
+      created: 0,
       applied: 0,
       blocked: 1,
       failed: 1,

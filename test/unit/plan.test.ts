@@ -79,7 +79,13 @@ describe('buildPlan', () => {
   });
 
   it('unread tasks (--refresh changed) are judged as offline; a read task not returned is missing', () => {
-    const [a, b, c] = [task('a'), task('b'), task('c', { taskCreateSetting: { maxCall: 9, taskName: 'c' } })];
+    // whenMissing: error, so a task read and not found is an error (the default would create it).
+    const lifecycle = { whenMissing: 'error' as const };
+    const [a, b, c] = [
+      task('a', { lifecycle }),
+      task('b', { lifecycle }),
+      task('c', { lifecycle, taskCreateSetting: { maxCall: 9, taskName: 'c' } }),
+    ];
     const state = { ...input({}).state, tasks: { a: applied(a), b: applied(b), c: applied(task('c')) } };
     // a and b unchanged and not read (b is gone remotely: not detected); c changed, read, not returned.
     const plan = buildPlan(input({ desired: [a, b, c], state, remote: new Map(), unread: new Set(['a', 'b']) }));
@@ -96,6 +102,20 @@ describe('buildPlan', () => {
     const all = buildPlan(input({ desired: [a, b, c], state, remote: new Map([['a', remote('a', 1)]]) }));
     expect(unreadTasks(all)).toEqual([]);
     expect(all.summary).toMatchObject({ noop: 1, error: 2 });
+    // With the default whenMissing (create), an unread task is never planned for creation.
+    const [d, e] = [task('d'), task('e', { taskCreateSetting: { maxCall: 9, taskName: 'e' } })];
+    const creating = buildPlan(
+      input({
+        desired: [d, e],
+        state: { ...state, tasks: { d: applied(d), e: applied(task('e')) } },
+        remote: new Map(),
+        unread: new Set(['d']),
+      }),
+    );
+    expect(creating.tasks.map((t) => [t.userTaskID, t.action])).toEqual([
+      ['d', 'noop'],
+      ['e', 'create'],
+    ]);
   });
 
   it.each([2, 3, 4])(
