@@ -1144,7 +1144,7 @@ await (
 ).benchPostgres({ section, figure, runChild, expectOk, startSimProcess, NODE, CLI, tmp, median, round, cliEnv });
 
 // ------------------------------------------------------------------ 8. scale (bench/scale.mjs)
-await section('8 scale: parse floor, 100k tasks (BENCH_100K=1), apply of 10k changes', async () => {
+await section('8s scale: parse floor, 100k tasks (BENCH_100K=1), apply of 10k changes', async () => {
   const { scaleFigures } = await import('./scale.mjs');
   const lib = { openProject, computePlan, executePlan, createClient };
   await scaleFigures({ tmp, NODE, CLI, runChild, expectOk, figure, median, round, cliEnv, startSimProcess, lib });

@@ -72,7 +72,7 @@ export async function scaleFigures(b) {
   const bare10 = median(s10.bare.ms);
   const paired = median(s10.plan.ms.map((ms, i) => ms / s10.bare.ms[i]));
   figure(
-    '8a',
+    '10a',
     `plan --offline, 10k tasks / 400 files (half JSON, SMS rules in every task) + state: wall (median of ${rounds})`,
     round(plan10),
     'ms',
@@ -85,7 +85,7 @@ export async function scaleFigures(b) {
     },
   );
   figure(
-    '8b',
+    '10b',
     `bare parse of the same files and state (js-yaml / JSON.parse only, bench/bare-parse.mjs): wall (median of ${rounds}, interleaved)`,
     round(bare10),
     'ms',
@@ -100,7 +100,7 @@ export async function scaleFigures(b) {
   const cpuRatio =
     cpuMedian(s10.plan.cpu) && cpuMedian(s10.bare.cpu) ? round(median(s10.plan.cpu) / median(s10.bare.cpu), 2) : null;
   figure(
-    '8c',
+    '10c',
     'plan --offline ÷ bare parse (medians; CPU ratio in details)',
     round(plan10 / bare10, 2),
     '×',
@@ -125,7 +125,7 @@ export async function scaleFigures(b) {
     const ref10 = median([...s10.plan.ms, ...again.plan.ms]);
     const rss100 = Math.max(...s100.plan.rss);
     figure(
-      '8d',
+      '10d',
       `plan --offline, 100k tasks / 4,000 files: wall (median of ${n}) ÷ the 10k figure of this run (${round(ref10)} ms)`,
       round(plan100 / ref10, 2),
       '×',
@@ -140,7 +140,7 @@ export async function scaleFigures(b) {
       },
     );
     figure(
-      '8e',
+      '10e',
       'plan --offline, 100k tasks: peak RSS (max of the runs)',
       round(rss100),
       'MiB',
@@ -172,10 +172,10 @@ export async function scaleFigures(b) {
         return { listTask: st.byEndpoint.listTask ?? 0, updateTask: st.byEndpoint.updateTask ?? 0, ms: r.ms };
       };
       const rows = [
-        { fid: '8h', args: ['plan', '--refresh', 'changed'], reads: 1, updates: 0 },
-        { fid: '8i', args: ['plan', '--refresh', 'all'], reads: 100, updates: 0 },
-        { fid: '8j', args: ['apply', '--auto-approve', '--refresh', 'changed'], reads: 1, updates: 10 },
-        { fid: '8k', args: ['apply', '--auto-approve', '--refresh', 'all'], reads: 100, updates: 10 },
+        { fid: '10h', args: ['plan', '--refresh', 'changed'], reads: 1, updates: 0 },
+        { fid: '10i', args: ['plan', '--refresh', 'all'], reads: 100, updates: 0 },
+        { fid: '10j', args: ['apply', '--auto-approve', '--refresh', 'changed'], reads: 1, updates: 10 },
+        { fid: '10k', args: ['apply', '--auto-approve', '--refresh', 'all'], reads: 100, updates: 10 },
       ];
       for (const { fid, args, reads, updates } of rows) {
         const c = await calls(args);
@@ -229,7 +229,7 @@ export async function scaleFigures(b) {
       const writeMs = performance.now() - w0;
       const share = (writes * writeMs) / ms;
       figure(
-        '8f',
+        '10f',
         `apply of ${N.toLocaleString('en')} changes at 0 ms latency (executePlan, parallelism ${P}): API calls per second`,
         round(rate),
         'calls/s',
@@ -238,7 +238,7 @@ export async function scaleFigures(b) {
         { wallMs: round(ms), requests: s.requests, byEndpoint: s.byEndpoint },
       );
       figure(
-        '8g',
+        '10g',
         `same: time in state writes (${writes} writes of the whole ${round(stateBytes / 1048576)} MiB file, ~${round(writeMs)} ms each) ÷ apply wall`,
         round(100 * share, 1),
         '%',
