@@ -178,7 +178,7 @@ function createPlan(name: string): EnvironmentPlan {
 describe('the all-environments outputs with tasks to create', () => {
   it('adds a Create column, a create count in the JSON summary and in the text total, only when some environment creates', () => {
     const envs = [createPlan('staging'), envPlan('prod', 1)];
-    expect(envs[0]!.plan.summary.create).toBe(1);
+    expect(envs[0].plan.summary.create).toBe(1);
     const md = renderAllEnvsMarkdown(envs);
     expect(md).toContain('| Environment | Create | Update | Blocked | Error | Risks | Policy errors |');
     expect(md).toContain('| staging | 1 | 0 | 0 | 0 | 1 | 0 |');
