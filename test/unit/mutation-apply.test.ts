@@ -587,8 +587,9 @@ describe('unexecutedResults (a cancelled apply)', () => {
       [
         desired('e-update', 2),
         desired('a-blocked', 2, { lifecycle: {}, funcFlag: { phoneEncrypt: true } }),
-        desired('c-missing', 2),
+        desired('c-missing', 2, { lifecycle: { whenMissing: 'error' } }),
         desired('d-same', 1),
+        desired('g-new', 1),
       ],
       {
         state: {
@@ -609,7 +610,7 @@ describe('unexecutedResults (a cancelled apply)', () => {
     expect(r['c-missing']).toMatchObject({ outcome: 'failed', calls: 0, warnings: [] });
     expect(r['c-missing'].message).toMatch(/^task not found on NXCloud/);
     expect(r['d-same']).toEqual({ userTaskID: 'd-same', outcome: 'unchanged', calls: 0, warnings: [] });
-    for (const id of ['b-gone', 'e-update', 'f-owed'])
+    for (const id of ['b-gone', 'e-update', 'f-owed', 'g-new'])
       expect(r[id], id).toEqual({ userTaskID: id, outcome: 'skipped', message: 'cancelled', calls: 0, warnings: [] });
     expect(result.results.map((x) => x.userTaskID)).toEqual([
       'a-blocked',
@@ -618,17 +619,20 @@ describe('unexecutedResults (a cancelled apply)', () => {
       'd-same',
       'e-update',
       'f-owed',
+      'g-new',
     ]);
+    expect(plan.tasks.find((t) => t.userTaskID === 'g-new')?.action).toBe('create');
     expect(result.counts).toEqual({
+      created: 0,
       applied: 0,
       blocked: 1,
       failed: 1,
       unchanged: 1,
       forgotten: 0,
-      skipped: 3,
+      skipped: 4,
       resumed: 0,
     });
-    expect([result.interrupted, result.updateCalls]).toEqual([false, 0]);
+    expect([result.interrupted, result.updateCalls, result.createCalls]).toEqual([false, 0, 0]);
     expect(p.log).toEqual([]);
   });
 });
