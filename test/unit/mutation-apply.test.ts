@@ -421,6 +421,33 @@ describe('applyPlan: pause windows', () => {
     expect(Date.parse(writer.current.tasks.a.appliedAt)).toBeGreaterThanOrEqual(before - 1000);
   });
 
+  it('without an injected sleep, status reads wait on a timer: a pause that shows a moment later is seen', async () => {
+    const script: Script = { status: { a: 2 }, pause: { a: 2 } };
+    const p = platform(script);
+    const send = p.client.mgrTaskStatus.bind(p.client);
+    p.client.mgrTaskStatus = async (req) => {
+      const answer = await send(req);
+      // The pause lands on the platform's own clock, 20 ms after it was asked for.
+      if (req.taskOperate === 2) setTimeout(() => (script.status.a = 5), 20);
+      return answer;
+    };
+    const { result } = await run(p, [desired('a', 2)], {
+      state: { tasks: { a: entry(1) } },
+      remote: { a: 2 },
+      options: { now: undefined, sleep: undefined, pollMs: 5, pauseTimeoutMs: 2_000, onStep: undefined },
+    });
+    expect(byId(result.results).a).toMatchObject({ outcome: 'applied', calls: 1 });
+  });
+
+  it('without onStep (no progress display), a window resumed or left paused ends the same way', async () => {
+    const resumed = await window({}, { a: 2 }, { onStep: undefined });
+    expect(resumed.a).toMatchObject({ outcome: 'applied', calls: 1 });
+    const down = { start: { a: new ApiError('mgrTaskStatus', 'network', 'down', { attempts: 3 }) } };
+    const left = await window(down, { a: 2 }, { pauseTimeoutMs: 500, onStep: undefined });
+    expect(left.a.message).toBe('updated, but could not resume it (mgrTaskStatus: down); the next apply resumes it');
+    expect(left.writer.current.owedResumes).toMatchObject({ a: { phase: 'paused' } });
+  });
+
   it('a pause that never shows and a start that fails: says so', async () => {
     // Listed as not started, the pause and the start unanswered: neither can be confirmed.
     const down = new ApiError('mgrTaskStatus', 'network', 'down', { attempts: 3 });
