@@ -446,6 +446,35 @@ describe('applyPlan: pause windows', () => {
     const left = await window(down, { a: 2 }, { pauseTimeoutMs: 500, onStep: undefined });
     expect(left.a.message).toBe('updated, but could not resume it (mgrTaskStatus: down); the next apply resumes it');
     expect(left.writer.current.owedResumes).toMatchObject({ a: { phase: 'paused' } });
+    const timedOut = await window({ pause: { a: 2 } }, { a: 2 }, { pauseTimeoutMs: 300, onStep: undefined });
+    expect(timedOut.a.message).toMatch(/^the pause did not take effect within 300 ms/);
+    const owedOnly = await run(platform({ status: { a: 5 } }), [], {
+      state: { owedResumes: { a: { since: '2026-11-24T00:00:00.000Z', phase: 'paused' } } },
+      options: { onStep: undefined },
+    });
+    expect(owedOnly.result.results[0]).toMatchObject({ outcome: 'resumed' });
+  });
+
+  it('the owed resume cannot be written: no pause is sent, the task fails saying so, and apply fails', async () => {
+    const p = platform({ status: { a: 2 } });
+    const { initial, plan } = planFor(p, [desired('a', 2)], { state: { tasks: { a: entry(1) } }, remote: { a: 2 } });
+    const writer = new StateWriter('/unused', initial, async (_p, s) => {
+      if (s.owedResumes) throw new Error('disk full');
+    });
+    const seen: TaskResult[] = [];
+    await expect(
+      applyPlan(plan, { client: p.client, state: writer, parallelism: 1, now: p.now, sleep: p.sleep, onResult: (r) => seen.push(r) }),
+    ).rejects.toThrow('could not write state file unused: disk full');
+    expect(p.log).toEqual([]);
+    expect(seen).toEqual([
+      {
+        userTaskID: 'a',
+        outcome: 'failed',
+        message: 'not paused nor updated: could not write state file unused: disk full',
+        calls: 0,
+        warnings: [],
+      },
+    ]);
   });
 
   it('a pause that never shows and a start that fails: says so', async () => {
