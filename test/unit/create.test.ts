@@ -390,6 +390,22 @@ describe('apply: creating a task', () => {
     });
   });
 
+  it('a state write fails after the first create: the next create is not sent, and its mark stays (as on disk)', async () => {
+    const p = platform({});
+    const writer = new StateWriter('/dir/callform.state.json', emptyState(), async (_p, s) => {
+      if (s.tasks.a?.creating?.phase === 'created') throw new Error('EIO: i/o error, write');
+    });
+    const applying = applyPlan(buildPlan(input({ desired: [task('a'), task('b')] })), {
+      client: p.client,
+      state: writer,
+      parallelism: 1,
+      now: () => new Date('2026-12-01T00:00:00Z'),
+    });
+    await expect(applying).rejects.toThrow('could not write state file callform.state.json: EIO: i/o error, write');
+    expect(p.log.filter((l) => l.startsWith('create')).map((l) => l.split(' ')[1])).toEqual(['a']);
+    expect(writer.current.tasks.b.creating).toEqual({ since: '2026-12-01T00:00:00.000Z', phase: 'requested' });
+  });
+
   it('interrupted before the create: skipped, the mark removed', async () => {
     const p = platform({});
     const { r, result, state } = await p.run(createPlan(), emptyState(), () => true);

@@ -463,7 +463,14 @@ describe('applyPlan: pause windows', () => {
     });
     const seen: TaskResult[] = [];
     await expect(
-      applyPlan(plan, { client: p.client, state: writer, parallelism: 1, now: p.now, sleep: p.sleep, onResult: (r) => seen.push(r) }),
+      applyPlan(plan, {
+        client: p.client,
+        state: writer,
+        parallelism: 1,
+        now: p.now,
+        sleep: p.sleep,
+        onResult: (r) => seen.push(r),
+      }),
     ).rejects.toThrow('could not write state file unused: disk full');
     expect(p.log).toEqual([]);
     expect(seen).toEqual([
@@ -623,6 +630,23 @@ describe('applyPlan: owed resumes', () => {
         warnings: [],
       },
     ]);
+  });
+
+  it('an owed resume for a task the plan does not hold counts in the total beside the planned tasks', async () => {
+    const { progress } = await run(platform({ status: { a: 5, b: 1 } }), [desired('b', 1)], {
+      state: { tasks: { b: entry(1) }, owedResumes: owed('paused') },
+      remote: { b: 1 },
+    });
+    expect(progress).toEqual(['b:unchanged 1/2', 'a:resumed 2/2']);
+  });
+
+  it('results come back in userTaskID order, not in the order they finished', async () => {
+    const { result, progress } = await run(platform({ status: { a: 1, b: 1 } }), [desired('a', 2), desired('b', 1)], {
+      state: { tasks: { a: entry(1), b: entry(1) } },
+      remote: { a: 1, b: 1 },
+    });
+    expect(progress).toEqual(['b:unchanged 1/2', 'a:applied 2/2']);
+    expect(result.results.map((r) => r.userTaskID)).toEqual(['a', 'b']);
   });
 
   it('a held-back task that owes a resume counts once', async () => {
