@@ -393,7 +393,7 @@ describe('apply: creating a task', () => {
   it('a state write fails after the first create: the next create is not sent, and its mark stays (as on disk)', async () => {
     const p = platform({});
     const writer = new StateWriter('/dir/callform.state.json', emptyState(), async (_p, s) => {
-      if (s.tasks.a?.creating?.phase === 'created') throw new Error('EIO: i/o error, write');
+      if (s.tasks.a.creating?.phase === 'created') throw new Error('EIO: i/o error, write');
     });
     const applying = applyPlan(buildPlan(input({ desired: [task('a'), task('b')] })), {
       client: p.client,
