@@ -406,6 +406,18 @@ describe('apply: creating a task', () => {
     expect(writer.current.tasks.b.creating).toEqual({ since: '2026-12-01T00:00:00.000Z', phase: 'requested' });
   });
 
+  it('a create the plan holds back (a task-conflict error) is never sent: failed with its message, no mark', async () => {
+    const held = createPlan();
+    const message = 'task-conflict: a task with this userTaskID already exists on NXCloud with sceneID "scene-9"';
+    held.tasks = held.tasks.map((t) => ({ ...t, deferred: { reason: 'error', code: 'task-conflict', message } }));
+    const p = platform({});
+    const { r, result, state } = await p.run(held);
+    expect(p.log).toEqual([]);
+    expect(r).toMatchObject({ outcome: 'failed', message, calls: 0 });
+    expect(result.createCalls).toBe(0);
+    expect(state.tasks).toEqual({});
+  });
+
   it('interrupted before the create: skipped, the mark removed', async () => {
     const p = platform({});
     const { r, result, state } = await p.run(createPlan(), emptyState(), () => true);
