@@ -190,7 +190,11 @@ function platform(script: {
   create?: Error | 'lands-then-error';
   listed?: Record<string, string>;
   listFails?: boolean;
+  /** Tasks listTask also returns, whatever it was asked for (a lookup that is not an exact match). */
+  alsoListed?: RemoteTask[];
   update?: Error;
+  /** A state write that finishes a moment after it starts, as a real fsync does. */
+  slowWrite?: boolean;
 }) {
   const log: string[] = [];
   const listed = { ...script.listed };
@@ -217,13 +221,20 @@ function platform(script: {
     async listTaskPages({ userTaskID }) {
       log.push(`list ${userTaskID.join(',')}`);
       if (script.listFails) throw new NetworkError('timeout', 'ETIMEDOUT');
-      return userTaskID.flatMap((id) =>
-        listed[id] ? [{ userTaskID: id, taskID: `L-${id}`, sceneID: listed[id], taskStatus: 1 }] : [],
-      );
+      return [
+        ...(script.alsoListed ?? []),
+        ...userTaskID.flatMap((id) =>
+          listed[id] ? [{ userTaskID: id, taskID: `L-${id}`, sceneID: listed[id], taskStatus: 1 }] : [],
+        ),
+      ];
     },
   };
   const run = async (p: CallformPlan, initial: CallformState = emptyState(), shouldStop?: () => boolean) => {
-    const writer = new StateWriter('/unused', initial, async (_p, s) => void (disk = structuredClone(s)));
+    const writer = new StateWriter('/unused', initial, async (_p, s) => {
+      const copy = structuredClone(s);
+      if (script.slowWrite) await new Promise((r) => setImmediate(r));
+      disk = copy;
+    });
     const result = await applyPlan(p, {
       client,
       state: writer,
@@ -304,6 +315,37 @@ describe('apply: creating a task', () => {
     expect(state.tasks.a).toEqual(earlier);
   });
 
+  it('the write-ahead mark is on disk (its write finished) before createTask is sent', async () => {
+    const p = platform({ slowWrite: true });
+    await p.run(createPlan());
+    expect(p.log[0]).toMatch(/\(state on disk: \{"since":"2026-12-01T00:00:00.000Z","phase":"requested"\}\)$/);
+  });
+
+  it('refused, found by the lookup, then the update fails: the state says created (the found taskID), never creating again', async () => {
+    const update = new ApiError('updateTask', 'retcode', 'retCode 1: busy', { retCode: 1, attempts: 1 });
+    const p = platform({ create: refused, listed: { a: 'scene-1' }, update });
+    const { r, state } = await p.run(createPlan());
+    expect(r).toMatchObject({ outcome: 'failed', retCode: 1, calls: 1 });
+    expect(r.warnings).toHaveLength(1);
+    expect(state.tasks.a).toMatchObject({ taskID: 'L-a', creating: { phase: 'created' } });
+  });
+
+  it('a lookup that also returns other tasks: only the exact userTaskID counts as found', async () => {
+    const p = platform({ create: refused, alsoListed: [{ ...remote('a-2'), sceneID: 'scene-1' }] });
+    const { r, state } = await p.run(createPlan());
+    expect(r.outcome).toBe('failed');
+    expect(r.message).toMatch(/; listTask does not show the task: not created$/);
+    expect(state.tasks).toEqual({});
+  });
+
+  it('an error that is not an API error is quoted whole after "createTask"', async () => {
+    const p = platform({ create: new Error('proxy: upstream createTask: reset') });
+    const { r } = await p.run(createPlan());
+    expect(r.message).toBe(
+      'createTask proxy: upstream createTask: reset; listTask does not show the task: not created',
+    );
+  });
+
   it('refused, and listTask does not show the task: failed, not created, the mark removed', async () => {
     const p = platform({ create: refused });
     const { r, state } = await p.run(createPlan());
@@ -346,6 +388,34 @@ describe('apply: creating a task', () => {
       created: true,
       sentFields: ['funcFlag.taskKeep', 'taskCreateSetting.maxCall', 'taskCreateSetting.taskName'],
     });
+  });
+
+  it('a state write fails after the first create: the next create is not sent, and its mark stays (as on disk)', async () => {
+    const p = platform({});
+    const writer = new StateWriter('/dir/callform.state.json', emptyState(), async (_p, s) => {
+      if (s.tasks.a.creating?.phase === 'created') throw new Error('EIO: i/o error, write');
+    });
+    const applying = applyPlan(buildPlan(input({ desired: [task('a'), task('b')] })), {
+      client: p.client,
+      state: writer,
+      parallelism: 1,
+      now: () => new Date('2026-12-01T00:00:00Z'),
+    });
+    await expect(applying).rejects.toThrow('could not write state file callform.state.json: EIO: i/o error, write');
+    expect(p.log.filter((l) => l.startsWith('create')).map((l) => l.split(' ')[1])).toEqual(['a']);
+    expect(writer.current.tasks.b.creating).toEqual({ since: '2026-12-01T00:00:00.000Z', phase: 'requested' });
+  });
+
+  it('a create the plan holds back (a task-conflict error) is never sent: failed with its message, no mark', async () => {
+    const held = createPlan();
+    const message = 'task-conflict: a task with this userTaskID already exists on NXCloud with sceneID "scene-9"';
+    held.tasks = held.tasks.map((t) => ({ ...t, deferred: { reason: 'error', code: 'task-conflict', message } }));
+    const p = platform({});
+    const { r, result, state } = await p.run(held);
+    expect(p.log).toEqual([]);
+    expect(r).toMatchObject({ outcome: 'failed', message, calls: 0 });
+    expect(result.createCalls).toBe(0);
+    expect(state.tasks).toEqual({});
   });
 
   it('interrupted before the create: skipped, the mark removed', async () => {

@@ -421,6 +421,69 @@ describe('applyPlan: pause windows', () => {
     expect(Date.parse(writer.current.tasks.a.appliedAt)).toBeGreaterThanOrEqual(before - 1000);
   });
 
+  it('without an injected sleep, status reads wait on a timer: a pause that shows a moment later is seen', async () => {
+    const script: Script = { status: { a: 2 }, pause: { a: 2 } };
+    const p = platform(script);
+    const send = p.client.mgrTaskStatus.bind(p.client);
+    p.client.mgrTaskStatus = async (req) => {
+      const answer = await send(req);
+      // The pause lands on the platform's own clock, 20 ms after it was asked for.
+      if (req.taskOperate === 2) setTimeout(() => (script.status.a = 5), 20);
+      return answer;
+    };
+    const { result } = await run(p, [desired('a', 2)], {
+      state: { tasks: { a: entry(1) } },
+      remote: { a: 2 },
+      options: { now: undefined, sleep: undefined, pollMs: 5, pauseTimeoutMs: 2_000, onStep: undefined },
+    });
+    expect(byId(result.results).a).toMatchObject({ outcome: 'applied', calls: 1 });
+  });
+
+  it('without onStep (no progress display), a window resumed or left paused ends the same way', async () => {
+    const resumed = await window({}, { a: 2 }, { onStep: undefined });
+    expect(resumed.a).toMatchObject({ outcome: 'applied', calls: 1 });
+    const down = { start: { a: new ApiError('mgrTaskStatus', 'network', 'down', { attempts: 3 }) } };
+    const left = await window(down, { a: 2 }, { pauseTimeoutMs: 500, onStep: undefined });
+    expect(left.a.message).toBe('updated, but could not resume it (mgrTaskStatus: down); the next apply resumes it');
+    expect(left.writer.current.owedResumes).toMatchObject({ a: { phase: 'paused' } });
+    const timedOut = await window({ pause: { a: 2 } }, { a: 2 }, { pauseTimeoutMs: 300, onStep: undefined });
+    expect(timedOut.a.message).toMatch(/^the pause did not take effect within 300 ms/);
+    const owedOnly = await run(platform({ status: { a: 5 } }), [], {
+      state: { owedResumes: { a: { since: '2026-11-24T00:00:00.000Z', phase: 'paused' } } },
+      options: { onStep: undefined },
+    });
+    expect(owedOnly.result.results[0]).toMatchObject({ outcome: 'resumed' });
+  });
+
+  it('the owed resume cannot be written: no pause is sent, the task fails saying so, and apply fails', async () => {
+    const p = platform({ status: { a: 2 } });
+    const { initial, plan } = planFor(p, [desired('a', 2)], { state: { tasks: { a: entry(1) } }, remote: { a: 2 } });
+    const writer = new StateWriter('/unused', initial, async (_p, s) => {
+      if (s.owedResumes) throw new Error('disk full');
+    });
+    const seen: TaskResult[] = [];
+    await expect(
+      applyPlan(plan, {
+        client: p.client,
+        state: writer,
+        parallelism: 1,
+        now: p.now,
+        sleep: p.sleep,
+        onResult: (r) => seen.push(r),
+      }),
+    ).rejects.toThrow('could not write state file unused: disk full');
+    expect(p.log).toEqual([]);
+    expect(seen).toEqual([
+      {
+        userTaskID: 'a',
+        outcome: 'failed',
+        message: 'not paused nor updated: could not write state file unused: disk full',
+        calls: 0,
+        warnings: [],
+      },
+    ]);
+  });
+
   it('a pause that never shows and a start that fails: says so', async () => {
     // Listed as not started, the pause and the start unanswered: neither can be confirmed.
     const down = new ApiError('mgrTaskStatus', 'network', 'down', { attempts: 3 });
@@ -569,6 +632,23 @@ describe('applyPlan: owed resumes', () => {
     ]);
   });
 
+  it('an owed resume for a task the plan does not hold counts in the total beside the planned tasks', async () => {
+    const { progress } = await run(platform({ status: { a: 5, b: 1 } }), [desired('b', 1)], {
+      state: { tasks: { b: entry(1) }, owedResumes: owed('paused') },
+      remote: { b: 1 },
+    });
+    expect(progress).toEqual(['b:unchanged 1/2', 'a:resumed 2/2']);
+  });
+
+  it('results come back in userTaskID order, not in the order they finished', async () => {
+    const { result, progress } = await run(platform({ status: { a: 1, b: 1 } }), [desired('a', 2), desired('b', 1)], {
+      state: { tasks: { a: entry(1), b: entry(1) } },
+      remote: { a: 1, b: 1 },
+    });
+    expect(progress).toEqual(['b:unchanged 1/2', 'a:applied 2/2']);
+    expect(result.results.map((r) => r.userTaskID)).toEqual(['a', 'b']);
+  });
+
   it('a held-back task that owes a resume counts once', async () => {
     const p = platform({ status: { a: 5 } });
     const { progress } = await run(p, [desired('a', 2, { sceneID: 'other' })], {
@@ -587,8 +667,9 @@ describe('unexecutedResults (a cancelled apply)', () => {
       [
         desired('e-update', 2),
         desired('a-blocked', 2, { lifecycle: {}, funcFlag: { phoneEncrypt: true } }),
-        desired('c-missing', 2, { lifecycle: { whenRunning: 'pause', whenMissing: 'error' } }),
+        desired('c-missing', 2, { lifecycle: { whenMissing: 'error' } }),
         desired('d-same', 1),
+        desired('g-new', 1),
       ],
       {
         state: {
@@ -609,7 +690,7 @@ describe('unexecutedResults (a cancelled apply)', () => {
     expect(r['c-missing']).toMatchObject({ outcome: 'failed', calls: 0, warnings: [] });
     expect(r['c-missing'].message).toMatch(/^task not found on NXCloud/);
     expect(r['d-same']).toEqual({ userTaskID: 'd-same', outcome: 'unchanged', calls: 0, warnings: [] });
-    for (const id of ['b-gone', 'e-update', 'f-owed'])
+    for (const id of ['b-gone', 'e-update', 'f-owed', 'g-new'])
       expect(r[id], id).toEqual({ userTaskID: id, outcome: 'skipped', message: 'cancelled', calls: 0, warnings: [] });
     expect(result.results.map((x) => x.userTaskID)).toEqual([
       'a-blocked',
@@ -618,7 +699,9 @@ describe('unexecutedResults (a cancelled apply)', () => {
       'd-same',
       'e-update',
       'f-owed',
+      'g-new',
     ]);
+    expect(plan.tasks.find((t) => t.userTaskID === 'g-new')?.action).toBe('create');
     expect(result.counts).toEqual({
       created: 0,
       applied: 0,
@@ -626,10 +709,10 @@ describe('unexecutedResults (a cancelled apply)', () => {
       failed: 1,
       unchanged: 1,
       forgotten: 0,
-      skipped: 3,
+      skipped: 4,
       resumed: 0,
     });
-    expect([result.interrupted, result.updateCalls]).toEqual([false, 0]);
+    expect([result.interrupted, result.updateCalls, result.createCalls]).toEqual([false, 0, 0]);
     expect(p.log).toEqual([]);
   });
 });
