@@ -10,14 +10,35 @@ interface Global {
 
 type Runner = (fn: () => Promise<number>) => () => Promise<void>;
 
-/** Loaded when a command runs: registering these commands costs the other commands nothing. */
-async function open(io: Io, global: Global): Promise<Project> {
-  const { openProject } = await import('../workflow/project.js');
-  return openProject({ cwd: io.cwd, configFile: global.config, env: io.env });
+/** Which environment's state a command uses (--env, else CALLFORM_ENV; needed when environments are declared). */
+interface Target {
+  name: string;
+  env?: string;
 }
 
-async function withProject(io: Io, global: Global, fn: (p: Project) => Promise<number>): Promise<number> {
-  const p = await open(io, global);
+const ENV_HELP = 'the environment whose state to use (declared under `environments:`; also CALLFORM_ENV)';
+
+/** Loaded when a command runs: registering these commands costs the other commands nothing. */
+async function open(io: Io, global: Global, target: Target): Promise<Project> {
+  const { openSelection } = await import('../workflow/environments.js');
+  const selected = await openSelection({
+    cwd: io.cwd,
+    configFile: global.config,
+    env: io.env,
+    choice: { env: target.env, fromVariable: io.env.CALLFORM_ENV },
+    command: { name: target.name, allowAll: false },
+  });
+  if (selected.kind === 'all') throw new CallformError(`${target.name} runs in one environment`, 'pass --env NAME');
+  return selected.project;
+}
+
+async function withProject(
+  io: Io,
+  global: Global,
+  target: Target,
+  fn: (p: Project) => Promise<number>,
+): Promise<number> {
+  const p = await open(io, global, target);
   try {
     return await fn(p);
   } finally {
@@ -43,6 +64,7 @@ interface HistoryOptions {
   since?: Date;
   limit: number;
   format: 'text' | 'json';
+  env?: string;
 }
 
 export function registerStateCommands(program: Command, io: Io, global: () => Global, run: Runner): void {
@@ -50,9 +72,10 @@ export function registerStateCommands(program: Command, io: Io, global: () => Gl
   state
     .command('pull')
     .description('print the current state as JSON')
-    .action(() =>
+    .option('--env <name>', ENV_HELP)
+    .action((opts: { env?: string }) =>
       run(() =>
-        withProject(io, global(), async (p) => {
+        withProject(io, global(), { name: 'state pull', env: opts.env }, async (p) => {
           const loaded = await p.state.read();
           if (!loaded.exists) throw new CallformError(`${p.state.display} holds no state yet`, 'nothing was applied');
           io.stdout.write(JSON.stringify(loaded.state, null, 2) + '\n');
@@ -65,9 +88,10 @@ export function registerStateCommands(program: Command, io: Io, global: () => Gl
     .description(
       'write a state file into the configured backend (refused over a non-empty state of another lineage or a higher serial)',
     )
-    .action((file: string) =>
+    .option('--env <name>', ENV_HELP)
+    .action((file: string, opts: { env?: string }) =>
       run(() =>
-        withProject(io, global(), async (p) => {
+        withProject(io, global(), { name: 'state push', env: opts.env }, async (p) => {
           const { pushState } = await import('../workflow/state-ops.js');
           const { pushed, replaced } = await pushState(p, file);
           io.stdout.write(
@@ -80,9 +104,10 @@ export function registerStateCommands(program: Command, io: Io, global: () => Gl
   state
     .command('list')
     .description('list the state names in the configured PostgreSQL schema')
-    .action(() =>
+    .option('--env <name>', ENV_HELP)
+    .action((opts: { env?: string }) =>
       run(() =>
-        withProject(io, global(), async (p) => {
+        withProject(io, global(), { name: 'state list', env: opts.env }, async (p) => {
           const { listStates } = await import('../workflow/state-ops.js');
           const names = await listStates(p);
           if (names.length === 0) io.stdout.write('No states yet.\n');
@@ -94,9 +119,10 @@ export function registerStateCommands(program: Command, io: Io, global: () => Gl
   state
     .command('schema')
     .description("print the SQL that creates the PostgreSQL backend's tables (for skipSchemaCreation)")
-    .action(() =>
+    .option('--env <name>', ENV_HELP)
+    .action((opts: { env?: string }) =>
       run(async () => {
-        const p = await open(io, global());
+        const p = await open(io, global(), { name: 'state schema', env: opts.env });
         const s = p.settings.state;
         const { schemaSql } = await import('../state/postgres-schema.js');
         io.stdout.write(schemaSql(s.backend === 'postgres' ? s.schema : 'callform'));
@@ -111,9 +137,10 @@ export function registerStateCommands(program: Command, io: Io, global: () => Gl
     .option('--since <date>', 'only runs started at or after this date', date)
     .option('--limit <n>', 'at most this many runs (default 20)', positive, 20)
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--env <name>', ENV_HELP)
     .action((opts: HistoryOptions) =>
       run(() =>
-        withProject(io, global(), async (p) => {
+        withProject(io, global(), { name: 'history', env: opts.env }, async (p) => {
           const runs = await p.state.readHistory({ task: opts.task, since: opts.since, limit: opts.limit });
           const r = await import('../render/history.js');
           if (opts.format === 'json') io.stdout.write(JSON.stringify(runs, null, 2) + '\n');
@@ -126,9 +153,10 @@ export function registerStateCommands(program: Command, io: Io, global: () => Gl
     .command('show <run-id>')
     .description('show one recorded apply in full')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((id: string, opts: { format: 'text' | 'json' }) =>
+    .option('--env <name>', ENV_HELP)
+    .action((id: string, opts: { format: 'text' | 'json'; env?: string }) =>
       run(() =>
-        withProject(io, global(), async (p) => {
+        withProject(io, global(), { name: 'history show', env: opts.env }, async (p) => {
           const found = (await p.state.readHistory({ id, limit: 1 })).at(0);
           if (!found)
             throw new CallformError(

@@ -122,6 +122,21 @@ describe('two environments on two accounts', () => {
     const again = await cli(['plan', '--all-envs', '--detailed-exitcode']);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toContain('All environments: 2 environments, 0 with changes, 0 with errors');
+
+    // history and state read the chosen environment's state; without one they say which exist.
+    const history = await cli(['history', '--env', 'prod', '--format', 'json']);
+    expect(history.code, history.stderr).toBe(0);
+    const runs = parseJson<{ tasks: { userTaskID: string }[] }[]>(history.stdout);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]?.tasks.map((t) => t.userTaskID).sort()).toEqual(['renewals-north', 'renewals-south', 'survey-nps']);
+    const pulled = await cli(['state', 'pull', '--env', 'staging']);
+    expect(Object.keys(parseJson<{ tasks: object }>(pulled.stdout).tasks).sort()).toEqual([
+      'renewals-north',
+      'renewals-south',
+    ]);
+    const none = await cli(['history']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('staging, prod');
   });
 
   it('explains a field: final value, where it came from, what it overrode; the plan sends that value', async () => {
