@@ -177,8 +177,12 @@ async function applyOnce(real: Real, mode: Mode, retries: number, parallelism = 
       1,
     );
   } catch {
+    // The status read failed (faults, the kill, or a 40 ms client timeout on a loaded machine):
+    // apply stops before any change. A kill planned for the apply phase never got its chance,
+    // so it is not counted as planned (it is not a kill that failed to fire).
+    if (mode.kind === 'kill' && !mode.duringPlan) return null;
     fired();
-    return null; // the status read failed (faults or the kill): apply stops before any change
+    return null;
   }
   const input = {
     desired: tasks.tasks,
