@@ -24,6 +24,9 @@ const RBRACKET = 0x5d;
 /** Depth of the deepest recorded node (js-yaml's count: the root is 1): a task item's keys and values. */
 export const SHALLOW_DEPTH = 4;
 
+/** What matters inside a skipped value. */
+const STRUCTURE = /["{}[\]:]/g;
+
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 class Scanner {
@@ -52,8 +55,15 @@ class Scanner {
     }
   }
 
+  /** One state object for every event, as js-yaml passes its own: no allocation per node. */
+  private readonly state = { position: 0, result: undefined as unknown, depth: 0 };
+
   private event(kind: 'open' | 'close', position: number, result: unknown, depth: number): void {
-    this.trace.listener(kind, { position, result, depth });
+    const { state } = this;
+    state.position = position;
+    state.result = result;
+    state.depth = depth;
+    this.trace.listener(kind, state);
   }
 
   /** A value at `depth` whose parsed form is `value`, recorded when shallow enough. */
@@ -125,21 +135,21 @@ class Scanner {
       this.pos = p;
       return;
     }
+    // Below the recorded levels only strings (jumped over), brackets and colons matter: a
+    // regular expression finds the next one (a loop over every character is slower until optimised).
     let open = 0;
-    let p = this.pos;
+    STRUCTURE.lastIndex = this.pos;
     for (;;) {
+      const p = STRUCTURE.exec(text)!.index;
       const ch = text.charCodeAt(p);
-      if (ch === QUOTE) {
-        p = this.stringEnd(p);
-        continue;
+      if (ch === QUOTE) STRUCTURE.lastIndex = this.stringEnd(p);
+      else if (ch === COLON) this.keys++;
+      else if (ch === LBRACE || ch === LBRACKET) open++;
+      else if (--open === 0) {
+        this.pos = p + 1;
+        return;
       }
-      if (ch === LBRACE || ch === LBRACKET) open++;
-      else if (ch === RBRACE || ch === RBRACKET) {
-        if (--open === 0) break;
-      } else if (ch === COLON) this.keys++;
-      p++;
     }
-    this.pos = p + 1;
   }
 }
 

@@ -23,12 +23,21 @@ const OPEN = Buffer.from('\n  "tasks": {');
 /** The boundary between two task entries: a comma, then the next entry's key line. */
 const NEXT = Buffer.from(',\n    "');
 const CLOSE = Buffer.from('\n  }');
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
 
 type Plain = Record<string, unknown>;
 
-/** Copies a piece's members into `into`: later keys win, "__proto__" stays an own key. */
-function mergePiece(into: Plain, text: string): boolean {
-  const piece = JSON.parse(`{${text}}`) as Plain;
+/**
+ * Parses `bytes[0..end]` as an object, its first byte (the `{` of the tasks object or the comma
+ * before an entry) and its last (the comma after the piece, or the closing brace) written over
+ * with braces: no copy of the piece to add them. Copies the members into `into` (later keys
+ * win, "__proto__" stays an own key); false when there is none.
+ */
+function mergePiece(into: Plain, bytes: Buffer, end: number): boolean {
+  bytes[0] = LBRACE;
+  bytes[end] = RBRACE;
+  const piece = JSON.parse(bytes.toString('utf8', 0, end + 1)) as Plain;
   let members = 0;
   for (const key in piece) {
     members++;
@@ -61,21 +70,23 @@ export async function readStateChunked(handle: FileHandle, size: number): Promis
   }
   if (pending[0] === 0xef) return null; // a BOM: the whole-text path drops it
   const head = pending.toString('utf8', 0, open + OPEN.length - 1);
-  pending = pending.subarray(open + OPEN.length);
+  // From the tasks object's `{`; then from the comma before the next entry.
+  pending = pending.subarray(open + OPEN.length - 1);
   const tasks: Plain = {};
   try {
     // The entries, a block's worth at a time, up to the line that closes the object.
     for (;;) {
-      const close = pending.indexOf(CLOSE);
+      const close = pending.indexOf(CLOSE, 1);
       if (close >= 0) {
-        if (!mergePiece(tasks, pending.toString('utf8', 0, close))) return null;
-        pending = pending.subarray(close + CLOSE.length);
+        const brace = close + CLOSE.length - 1;
+        if (!mergePiece(tasks, pending, brace)) return null;
+        pending = pending.subarray(brace + 1);
         break;
       }
       const cut = pending.lastIndexOf(NEXT);
       if (cut > 0) {
-        if (!mergePiece(tasks, pending.toString('utf8', 0, cut))) return null;
-        pending = pending.subarray(cut + 1);
+        if (!mergePiece(tasks, pending, cut)) return null;
+        pending = pending.subarray(cut);
       }
       if (!(await more())) return null;
     }

@@ -70,14 +70,18 @@ export async function stateDirectoryProblem(statePath: string): Promise<string |
 export const stateDirectoryHint = (statePath: string) =>
   `create the directory (mkdir -p ${path.dirname(statePath)}), or set "state" in the settings file to a path in an existing directory`;
 
+/** From this size (about 40,000 tasks) the state file is read in pieces. */
+const CHUNKED_FROM = 48 * 1024 * 1024;
+
 /** Reads the state file; a corrupt or unknown-version file is refused, never overwritten. */
 export async function readState(statePath: string, displayPath = statePath): Promise<LoadedState> {
   let handle: FileHandle | undefined;
   try {
     handle = await open(statePath, 'r');
     const { size } = await handle.stat();
-    // In pieces (read-chunked.ts) where the layout allows: never the whole text and its objects at once.
-    const value = await readStateChunked(handle, size);
+    // A large state in pieces (read-chunked.ts) where the layout allows: never its whole text and
+    // its objects at once. A smaller one in one piece, which JSON.parse reads faster.
+    const value = size >= CHUNKED_FROM ? await readStateChunked(handle, size) : null;
     if (value !== null && checkedState(value)) return { state: value, exists: true };
     // Anything else (another layout, a problem to report) the whole text decides, as always.
     return { state: parseState(await readText(handle, size), displayPath), exists: true };
