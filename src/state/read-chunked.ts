@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 
 const BLOCK = 1 << 20;
 /** Where the `tasks` object is not found in the first bytes, the layout is not callform's. */
-const HEAD_LIMIT = 4 * BLOCK;
+const HEAD_BLOCKS = 4;
 const OPEN = Buffer.from('\n  "tasks": {');
 /** The boundary between two task entries: a comma, then the next entry's key line. */
 const NEXT = Buffer.from(',\n    "');
@@ -49,23 +49,23 @@ function mergePiece(into: Plain, bytes: Buffer, end: number): boolean {
 }
 
 /** The parsed state value, or null when the text is not in callform's layout (or not valid JSON). */
-export async function readStateChunked(handle: FileHandle, size: number): Promise<unknown> {
+export async function readStateChunked(handle: FileHandle, size: number, block = BLOCK): Promise<unknown> {
   let pending = Buffer.alloc(0);
   let offset = 0;
   const more = async (): Promise<boolean> => {
     if (offset >= size) return false;
-    const block = Buffer.allocUnsafe(Math.min(BLOCK, size - offset));
-    const { bytesRead } = await handle.read(block, 0, block.length, offset);
+    const bytes = Buffer.allocUnsafe(Math.min(block, size - offset));
+    const { bytesRead } = await handle.read(bytes, 0, bytes.length, offset);
     if (bytesRead === 0) return false;
     offset += bytesRead;
     pending =
-      pending.length > 0 ? Buffer.concat([pending, block.subarray(0, bytesRead)]) : block.subarray(0, bytesRead);
+      pending.length > 0 ? Buffer.concat([pending, bytes.subarray(0, bytesRead)]) : bytes.subarray(0, bytesRead);
     return true;
   };
   // The head: everything before the `tasks` object's opening brace.
   let open = -1;
   while (open < 0) {
-    if (!(await more()) || pending.length > HEAD_LIMIT) return null;
+    if (!(await more()) || pending.length > HEAD_BLOCKS * block) return null;
     open = pending.indexOf(OPEN);
   }
   if (pending[0] === 0xef) return null; // a BOM: the whole-text path drops it
