@@ -217,14 +217,15 @@ tasks:
       'tasks/top.json': '{"userTaskID": "b", "sceneID": "s",\n "sceneID": "t"}\n',
     });
     expect(found).toEqual([
-      matching(/^tasks\/deep\.json:2:39: invalid JSON: .*\n    hint: remove or rename the repeated key$/),
-      matching(/^tasks\/top\.json:2:2: invalid JSON: .*\n    hint: remove or rename the repeated key$/),
+      matching(/^tasks\/deep\.json:2:39: invalid JSON: .*\n {4}hint: remove or rename the repeated key$/),
+      matching(/^tasks\/top\.json:2:2: invalid JSON: .*\n {4}hint: remove or rename the repeated key$/),
     ]);
   });
 
   it('locates a problem below the first levels of a JSON file (the full trace, made on demand)', async () => {
     const found = await issues({
-      'tasks/a.json': '{\n  "tasks": [\n    {"userTaskID": "a", "sceneID": "s",\n     "taskCreateSetting": {"maxCall": "x"}}\n  ]\n}\n',
+      'tasks/a.json':
+        '{\n  "tasks": [\n    {"userTaskID": "a", "sceneID": "s",\n     "taskCreateSetting": {"maxCall": "x"}}\n  ]\n}\n',
     });
     expect(found).toEqual([matching(/^tasks\/a\.json:4:39: tasks\[0\]\.taskCreateSetting\.maxCall: /)]);
   });
