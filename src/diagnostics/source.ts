@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { LineCounter as LineCounterType, Document, Node } from 'yaml';
 import type { Issue, SourcePosition } from './issue.js';
 import { ParseTrace, type PathSegment } from './trace.js';
+import { indexJson, SHALLOW_DEPTH } from './json-index.js';
 
 /** The `yaml` package (positions, precise errors) is loaded only when needed: on errors or to locate. */
 let yamlModule: typeof import('yaml') | undefined;
@@ -183,15 +184,29 @@ const SHIFTS_POSITIONS = /^\uFEFF|\r(?!\n)/;
 const MAYBE_EMPTY_ITEM = /(?:^|[ \t])-[ \t]*(?:#.*)?\r?$/m;
 
 /**
- * The fast path's parse: js-yaml (YAML 1.2 core schema) or JSON.parse for the values, and the
- * trace of the same js-yaml parse for positions (`trace` is absent when it does not fit the
- * documents). Null whenever the exact path must decide: any parse error, duplicate keys,
- * anchors/aliases/tags, so errors are always reported by one parser, `yaml`, with positions.
+ * The full trace of a text: js-yaml (YAML 1.2 core schema) or JSON.parse for the values, and the
+ * trace of a js-yaml parse, every node recorded, for positions (`trace` is absent when it does
+ * not fit the documents). Null whenever the exact path must decide: any parse error, duplicate
+ * keys, anchors/aliases/tags, so errors are always reported by one parser, `yaml`, with
+ * positions. Built only when a position below a file's first levels is asked for.
  */
 export function traceSource(file: string, text: string): { values: unknown[]; trace?: ParseTrace } | null {
+  return parseWithTrace(file, text, Infinity);
+}
+
+/** Text the fast path leaves to the exact one (see MAYBE_PROPERTIES, SHIFTS_POSITIONS). */
+function exactOnly(json: boolean, text: string): boolean {
+  return (!json && MAYBE_PROPERTIES.test(text)) || SHIFTS_POSITIONS.test(text);
+}
+
+function parseWithTrace(
+  file: string,
+  text: string,
+  maxDepth: number,
+): { values: unknown[]; trace?: ParseTrace } | null {
   const json = file.toLowerCase().endsWith('.json');
-  if ((!json && MAYBE_PROPERTIES.test(text)) || SHIFTS_POSITIONS.test(text)) return null;
-  const trace = new ParseTrace(text);
+  if (exactOnly(json, text)) return null;
+  const trace = new ParseTrace(text, maxDepth);
   try {
     if (json) {
       // JSON.parse decides the values; js-yaml refuses duplicate keys and gives positions.
@@ -200,7 +215,7 @@ export function traceSource(file: string, text: string): { values: unknown[]; tr
       return trace.fits([traced]) ? { values, trace } : { values };
     }
     const values = jsYaml.loadAll(text, undefined, { schema: jsYaml.CORE_SCHEMA, listener: trace.listener });
-    if (MAYBE_EMPTY_ITEM.test(text) && !trace.sequencesComplete()) return null;
+    if (MAYBE_EMPTY_ITEM.test(text) && (maxDepth !== Infinity || !trace.sequencesComplete())) return null;
     return trace.fits(values) ? { values, trace } : { values };
   } catch {
     return null;
@@ -208,22 +223,56 @@ export function traceSource(file: string, text: string): { values: unknown[]; tr
 }
 
 /**
- * The fast path: values and positions from one js-yaml parse. Where the trace cannot answer
- * for a path (see trace.ts), `yaml` is asked, once per file.
+ * The shallow index of a text, the one parse the loader makes: the values, and a trace of the
+ * first levels only (a document's root, its keys, the `tasks` items and their keys and values),
+ * enough for every task's declaration line. JSON is read by JSON.parse alone, its first levels
+ * placed by a scan of the text (json-index.ts); YAML by js-yaml with a listener that records
+ * only the first levels. Null where the exact path must decide (as traceSource), and for a text
+ * that may hold an empty block sequence item (the full trace checks those).
+ */
+export function indexSource(file: string, text: string): { values: unknown[]; trace?: ParseTrace } | null {
+  const json = file.toLowerCase().endsWith('.json');
+  if (!json) return MAYBE_EMPTY_ITEM.test(text) ? traceSource(file, text) : parseWithTrace(file, text, SHALLOW_DEPTH);
+  if (exactOnly(json, text)) return null;
+  try {
+    const value: unknown = JSON.parse(text);
+    const trace = indexJson(text, value);
+    // Repeated keys: the exact parser reports them.
+    return trace ? { values: [value], trace } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The fast path: values and the shallow index from one parse. A position the shallow trace
+ * cannot give comes from the full trace (a second, traced parse of the text, made on the first
+ * such question), then from `yaml`: each at most once per file.
  */
 function parseTraced(file: string, text: string): ParsedSource | null {
-  const parsed = traceSource(file, text);
+  const parsed = indexSource(file, text);
   if (!parsed) return null;
   const { values, trace } = parsed;
+  let full: ParseTrace | null | undefined;
   let exact: ExactDocument[] | undefined;
+  const answer = (t: ParseTrace | undefined | null, index: number, path: PathSegment[], atKey: boolean) =>
+    t ? t.find(index, path, atKey) : 'unsure';
   return {
     issues: [],
     documents: values.map((value, index) => ({
       value,
       locate: (path, exactPath = false, atKey = false) => {
-        const answer = trace ? trace.find(index, path, atKey) : 'unsure';
-        if (answer !== 'unsure')
-          return exactPath && answer.found < path.length ? undefined : trace!.position(answer.pos);
+        let t = trace;
+        let found = answer(t, index, path, atKey);
+        if (found === 'unsure' && trace?.shallow) {
+          if (full === undefined) {
+            const traced = traceSource(file, text);
+            full = traced?.trace && traced.values.length === values.length ? traced.trace : null;
+          }
+          t = full ?? undefined;
+          found = answer(t, index, path, atKey);
+        }
+        if (found !== 'unsure') return exactPath && found.found < path.length ? undefined : t!.position(found.pos);
         // Same documents for `yaml`, or no answer rather than a wrong one.
         exact ??= exactDocuments(file, text);
         return exact.length === values.length ? exact[index].locate(path, exactPath, atKey) : undefined;

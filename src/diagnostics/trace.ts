@@ -56,17 +56,31 @@ export class ParseTrace {
   private readonly open: number[] = [];
   /** Matched children per container node: [key, value, key, value, …] or items; null when unmatched. */
   private readonly matched = new Map<number, number[] | null>();
+  /** True when deeper nodes were left out: an 'unsure' answer may mean "ask a full trace". */
+  readonly shallow: boolean;
   private lineStarts: number[] | undefined;
+  /** Lines counted so far, for offsets asked in increasing order (a file's declarations): no array of every line. */
+  private counted = { upTo: 0, line: 1, lineStart: 0 };
   /** The text as js-yaml reads it: it adds a final line break when there is none. */
   private readonly input: string;
 
-  constructor(private readonly text: string) {
+  /**
+   * @param maxDepth nodes deeper than this (js-yaml's depth: a document's root is 1) are not
+   *   recorded: a shallow trace answers for the first levels only (declarations) and says
+   *   'unsure' below them, where the caller asks a full trace.
+   */
+  constructor(
+    private readonly text: string,
+    private readonly maxDepth = Infinity,
+  ) {
+    this.shallow = maxDepth !== Infinity;
     const last = text.charCodeAt(text.length - 1);
     this.input = text.length === 0 || last === LF || last === CR ? text : text + '\n';
   }
 
-  /** For js-yaml's `listener` option. */
-  readonly listener = (event: 'open' | 'close', state: { position: number; result: unknown }): void => {
+  /** For js-yaml's `listener` option (js-yaml's state has `depth`, its types do not say so). */
+  readonly listener = (event: 'open' | 'close', state: { position: number; result: unknown; depth?: number }): void => {
+    if ((state.depth ?? 0) > this.maxDepth) return;
     const { start, end, after, result, open } = this;
     if (event === 'open') {
       const node = start.length;
@@ -230,6 +244,16 @@ export class ParseTrace {
 
   /** 1-based line and column of an offset, counting lines the way `yaml`'s LineCounter does (at "\n"). */
   position(offset: number): SourcePosition {
+    const c = this.counted;
+    if (!this.lineStarts && offset >= c.upTo) {
+      // Forward from the last offset asked: each line break is looked at once.
+      for (let i = this.text.indexOf('\n', c.upTo); i !== -1 && i < offset; i = this.text.indexOf('\n', i + 1)) {
+        c.line++;
+        c.lineStart = i + 1;
+      }
+      c.upTo = offset;
+      return { line: c.line, column: offset - c.lineStart + 1 };
+    }
     const starts = (this.lineStarts ??= lineStartsOf(this.text));
     let low = 0;
     let high = starts.length;

@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { CallformState } from '../generated/state.js';
@@ -7,6 +7,7 @@ import { CallformError, fsProblem } from '../errors.js';
 import { ajvIssues } from '../diagnostics/ajv.js';
 import { parseSource } from '../diagnostics/source.js';
 import { formatIssue } from '../diagnostics/issue.js';
+import { readStateChunked } from './read-chunked.js';
 
 export type { CallformState };
 /** The version this callform writes; it reads this and every earlier one (1: no owedResumes). */
@@ -29,21 +30,15 @@ const KEEP = 'it was left untouched; restore it from a backup or version control
  * reads a large file in 512 KiB chunks through a StringDecoder, measurably slower on a
  * 10,000-task (8 MB) state.
  */
-async function readText(file: string): Promise<string> {
-  const handle = await open(file, 'r');
-  try {
-    const { size } = await handle.stat();
-    const bytes = Buffer.allocUnsafe(size);
-    let filled = 0;
-    while (filled < size) {
-      const { bytesRead } = await handle.read(bytes, filled, size - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return bytes.toString('utf8', 0, filled);
-  } finally {
-    await handle.close();
+async function readText(handle: FileHandle, size: number): Promise<string> {
+  const bytes = Buffer.allocUnsafe(size);
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await handle.read(bytes, filled, size - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
   }
+  return bytes.toString('utf8', 0, filled);
 }
 
 /** V8's "… at position N" as "… at line L, column C": a person opens the file in an editor. */
@@ -75,19 +70,37 @@ export async function stateDirectoryProblem(statePath: string): Promise<string |
 export const stateDirectoryHint = (statePath: string) =>
   `create the directory (mkdir -p ${path.dirname(statePath)}), or set "state" in the settings file to a path in an existing directory`;
 
+/** From this size (about 40,000 tasks) the state file is read in pieces. */
+const CHUNKED_FROM = 48 * 1024 * 1024;
+
 /** Reads the state file; a corrupt or unknown-version file is refused, never overwritten. */
 export async function readState(statePath: string, displayPath = statePath): Promise<LoadedState> {
-  let text: string;
+  let handle: FileHandle | undefined;
   try {
-    text = await readText(statePath);
+    handle = await open(statePath, 'r');
+    const { size } = await handle.stat();
+    // A large state in pieces (read-chunked.ts) where the layout allows: never its whole text and
+    // its objects at once. A smaller one in one piece, which JSON.parse reads faster.
+    const value = size >= CHUNKED_FROM ? await readStateChunked(handle, size) : null;
+    if (value !== null && checkedState(value)) return { state: value, exists: true };
+    // Anything else (another layout, a problem to report) the whole text decides, as always.
+    return { state: parseState(await readText(handle, size), displayPath), exists: true };
   } catch (err) {
+    if (err instanceof CallformError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState(), exists: false };
     throw new CallformError(
       `cannot read state file ${displayPath}: ${fsProblem(err)}`,
       'check "state" in the settings file: it names the state file (default callform.state.json)',
     );
+  } finally {
+    await handle?.close();
   }
-  return { state: parseState(text, displayPath), exists: true };
+}
+
+/** True when a parsed value is a state this callform reads (else parseState words the problem). */
+function checkedState(value: unknown): value is CallformState {
+  const version = (value as { version?: unknown } | null)?.version;
+  return !(typeof version === 'number' && version > STATE_VERSION) && validateState(value);
 }
 
 /** A state's JSON text, checked: a corrupt or unknown-version state is refused (the store is left untouched). */

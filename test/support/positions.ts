@@ -5,7 +5,7 @@
 import { expect } from 'vitest';
 import jsYaml from 'js-yaml';
 import YAML, { LineCounter, isMap, isSeq, isScalar, isPair, type Node } from 'yaml';
-import { parseSource, traceSource, type PathSegment } from '../../src/diagnostics/source.js';
+import { indexSource, parseSource, traceSource, type PathSegment } from '../../src/diagnostics/source.js';
 import { formatPath } from '../../src/diagnostics/ajv.js';
 import type { SourcePosition } from '../../src/diagnostics/issue.js';
 
@@ -106,6 +106,37 @@ export function checkAllPositions(file: string, text: string, expected: unknown[
   if (traced) expect(traced.trace, about('the trace fits the documents')).toBeDefined();
   else
     expect(declineReason(file, text), about('the js-yaml fast path declined the text without a reason')).not.toBeNull();
+  // The loader's one parse (shallow index): wherever the full trace fits, it fits too, and it agrees
+  // with `yaml` wherever it answers. For JSON it answers for every task's declaration (its
+  // userTaskID key); a YAML item js-yaml reads one level deeper (a flow mapping in a block
+  // sequence) is left to the full trace.
+  const shallow = indexSource(file, text);
+  if (traced?.trace) expect(shallow?.trace, about('the shallow index fits the documents')).toBeDefined();
+  const declarations = (value: unknown): PathSegment[][] => {
+    if (!isPlain(value)) return [];
+    if (!Array.isArray(value.tasks)) return 'userTaskID' in value ? [['userTaskID']] : [];
+    return value.tasks.flatMap((t: unknown, j) =>
+      isPlain(t) && 'userTaskID' in t ? [['tasks', j, 'userTaskID']] : [],
+    );
+  };
+  parsed.documents.forEach((doc, i) => {
+    const index = shallow?.trace;
+    if (!index) return;
+    if (file.endsWith('.json'))
+      for (const path of declarations(expected[i]))
+        expect(index.find(i, path, true), about(`shallow index answers for ${formatPath(path)}`)).not.toBe('unsure');
+    for (const path of [[], ...paths(expected[i])]) {
+      for (const atKey of [false, true]) {
+        const answer = index.find(i, path, atKey);
+        if (answer === 'unsure') continue;
+        expect(answer.found, about(`shallow index finds ${formatPath(path)}`)).toBe(path.length);
+        expect(
+          index.position(answer.pos),
+          about(`shallow index at ${formatPath(path)}${atKey ? ' (key)' : ''}`),
+        ).toEqual(ref.position(i, path, atKey));
+      }
+    }
+  });
   parsed.documents.forEach((doc, i) => {
     for (const path of [[], ...paths(expected[i])]) {
       const want = ref.position(i, path);

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { loadTasks, mergeDefaults } from '../../src/config/load-tasks.js';
 import { ValidationError, formatIssue } from '../../src/diagnostics/issue.js';
+import { matching } from '../support/expect.js';
 
 // Task files are found by glob on disk, so each case writes a small temp tree (removed after the test).
 import { tempTree } from '../support/temp.js';
@@ -207,6 +208,26 @@ tasks:
       d: 'tasks/a.yaml:8',
       f: 'tasks/b.json:4',
     });
+  });
+
+  it('refuses a JSON key repeated at any depth, where the second one is (JSON.parse alone would keep the last)', async () => {
+    const found = await issues({
+      'tasks/deep.json':
+        '{"tasks": [{"userTaskID": "a", "sceneID": "s",\n  "taskCreateSetting": {"maxCall": 1, "maxCall": 2}}]}\n',
+      'tasks/top.json': '{"userTaskID": "b", "sceneID": "s",\n "sceneID": "t"}\n',
+    });
+    expect(found).toEqual([
+      matching(/^tasks\/deep\.json:2:39: invalid JSON: .*\n {4}hint: remove or rename the repeated key$/),
+      matching(/^tasks\/top\.json:2:2: invalid JSON: .*\n {4}hint: remove or rename the repeated key$/),
+    ]);
+  });
+
+  it('locates a problem below the first levels of a JSON file (the full trace, made on demand)', async () => {
+    const found = await issues({
+      'tasks/a.json':
+        '{\n  "tasks": [\n    {"userTaskID": "a", "sceneID": "s",\n     "taskCreateSetting": {"maxCall": "x"}}\n  ]\n}\n',
+    });
+    expect(found).toEqual([matching(/^tasks\/a\.json:4:39: tasks\[0\]\.taskCreateSetting\.maxCall: /)]);
   });
 
   it('keeps positions exact in layouts left to the yaml parser (anchors, tags, empty items, {a, b})', async () => {
