@@ -74,6 +74,8 @@ function remoteView(task: RemoteTask | undefined): RemoteView {
 const BLOCKED_HINT =
   'pause it (mgrTaskStatus taskOperate 2) and re-run, or let callform do it: lifecycle.whenRunning: pause in the task file, or --pause-running';
 
+const error = (code: Deferral['code'], message: string): Deferral => ({ reason: 'error', code, message });
+
 /** Why the task cannot go ahead as planned, or null. `pauses`: a running task will be paused around its update. */
 function deferral(
   task: DesiredTask,
@@ -82,7 +84,6 @@ function deferral(
   sends: boolean,
   pauses: boolean,
 ): Deferral | null {
-  const error = (code: Deferral['code'], message: string): Deferral => ({ reason: 'error', code, message });
   // A task callform is creating has no settled sceneID yet: the remote one is checked below.
   if (recorded && !recorded.creating && recorded.sceneID !== task.sceneID) {
     return error(
@@ -169,9 +170,12 @@ function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
   const since = recorded?.pending?.since;
   const resync = input.resync ?? false;
   const sendMode = task.lifecycle.sendMode ?? input.sendMode ?? 'changed';
-  const changedCount = changes.filter((c) => c.kind !== 'unmanage').length;
   // declared mode widens a call that happens anyway; resync makes the call.
-  const sentFields = sentPaths(changes, after, resync || (sendMode === 'declared' && changedCount > 0));
+  // Most tasks have nothing to send: one empty array for them, not a filter and a map.
+  const sentFields =
+    changes.length === 0 && !resync
+      ? []
+      : sentPaths(changes, after, resync || (sendMode === 'declared' && changes.some((c) => c.kind !== 'unmanage')));
   // Unconfirmed fields no longer declared: nothing to send, but the state must drop the mark.
   if (changes.length === 0 && !since && sentFields.length === 0) {
     // Written out rather than spread from a common base: one allocation per unchanged task.
