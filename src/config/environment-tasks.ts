@@ -151,7 +151,7 @@ const mergedLayers = new WeakMap<DesiredTask, () => Layer[]>();
  * `field` (dotted) won in this environment's task, or undefined when the task's own
  * declaration (or its defaults) holds it: then the task's `source` says where.
  */
-export function environmentSourceOf(task: DesiredTask, field: string): string | undefined {
+function environmentSourceOf(task: DesiredTask, field: string): string | undefined {
   const layers = mergedLayers.get(task)?.();
   if (!layers) return undefined;
   const won = winner(mergeLayers(layers), field);

@@ -96,7 +96,7 @@ function edits(lhs: ManagedSettings, rhs: ManagedSettings): DiffEdit[] {
     for (const key of unionKeys(l, r)) {
       if (dataEqual(l[key], r[key])) continue;
       for (const d of deepDiff().diff(single(key, l[key]), single(key, r[key])) ?? [])
-        out.push({ ...d, path: [section, ...(d.path ?? [])] } as DiffEdit);
+        out.push({ ...d, path: [section, ...((d.path ?? []) as unknown[])] });
     }
   }
   return out;

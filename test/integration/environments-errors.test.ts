@@ -71,7 +71,9 @@ describe('environments: bad input', () => {
     expect(a.stderr).toMatch(
       /overlays\/staging\/a\.yaml:4:16: taskCreateSetting\.maxCall: task renewals-north in environment staging: must be >= 1/,
     );
-    expect((await cli('validate', 'tasks/a.yaml', '--env', 'prod')).stdout).toBe('Valid: 2 tasks in environment prod.\n');
+    expect((await cli('validate', 'tasks/a.yaml', '--env', 'prod')).stdout).toBe(
+      'Valid: 2 tasks in environment prod.\n',
+    );
   });
 
   it('an unknown environment in --env, with the declared names and a suggestion', async () => {
@@ -241,7 +243,11 @@ describe('per-environment policy files and doctor', () => {
   });
 
   it('a violation of a value an overlay or an environments block set is reported where that value is written', async () => {
-    await project.writeSettings({ tasks: 'tasks/**/*.yaml', policyFiles: 'policies/*.yaml', environments: ENVIRONMENTS });
+    await project.writeSettings({
+      tasks: 'tasks/**/*.yaml',
+      policyFiles: 'policies/*.yaml',
+      environments: ENVIRONMENTS,
+    });
     await project.write('policies/cap.yaml', {
       rules: [{ name: 'cap', kind: 'maxCall', severity: 'error', message: 'at most 4 robots', max: 4 }],
     });
@@ -277,6 +283,15 @@ describe('per-environment policy files and doctor', () => {
       'renewals-north overlays/staging/a.yaml:4:16',
       'renewals-south tasks/a.yaml:8',
     ]);
+    // A saved plan keeps those places, and reading it again checks what was found, not where.
+    await project.write('policies/cap.yaml', {
+      rules: [{ name: 'cap', kind: 'maxCall', severity: 'warn', message: 'at most 4 robots', max: 4 }],
+    });
+    const file = project.file('staging.cfplan');
+    expect((await cli('plan', '--offline', '--env', 'staging', '--out', file)).code).toBe(0);
+    const shown = await cli('show', file);
+    expect(shown.stderr).toBe('');
+    expect(shown.stdout).toContain('overlays/staging/a.yaml:4:16');
   });
 
   it('doctor --all-envs --format json: one document, a report per environment', async () => {
