@@ -235,19 +235,30 @@ function owedResumes(input: PlanInput): OwedResumePlan[] {
     .sort(byUserTaskID);
 }
 
-/** Pure: desired tasks + state + remote statuses → a plan. */
-export function buildPlan(input: PlanInput): CallformPlan {
-  const tasks: TaskPlan[] = [];
-  const declared = new Set<string>();
-  const selected = targetFilter(input.targets);
+/** The declared tasks' plans (those selected), appended to `out`; their ids added to `declared`. */
+function planDeclared(
+  input: PlanInput,
+  selected: (id: string) => boolean,
+  declared: Set<string>,
+  out: TaskPlan[],
+): void {
   for (const task of input.desired) {
     declared.add(task.userTaskID);
-    if (selected(task.userTaskID)) tasks.push(planTask(task, input));
+    if (selected(task.userTaskID)) out.push(planTask(task, input));
   }
+}
+
+/** A `forget` for every selected task the state records and the files no longer declare. */
+function planForgotten(
+  input: PlanInput,
+  selected: (id: string) => boolean,
+  declared: ReadonlySet<string>,
+  out: TaskPlan[],
+): void {
   for (const id in input.state.tasks) {
     if (!Object.hasOwn(input.state.tasks, id) || declared.has(id) || !selected(id)) continue;
     const recorded = input.state.tasks[id];
-    tasks.push({
+    out.push({
       userTaskID: id,
       sceneID: recorded.sceneID,
       action: 'forget',
@@ -257,6 +268,17 @@ export function buildPlan(input: PlanInput): CallformPlan {
       warnings: [],
     });
   }
+}
+
+/** Pure: desired tasks + state + remote statuses → a plan. */
+export function buildPlan(input: PlanInput): CallformPlan {
+  const tasks: TaskPlan[] = [];
+  const declared = new Set<string>();
+  const selected = targetFilter(input.targets);
+  // Each loop in a function of its own: V8 optimises a loop while it runs, and the code
+  // after it in the same function (never run yet) would throw that away, plan after plan.
+  planDeclared(input, selected, declared, tasks);
+  planForgotten(input, selected, declared, tasks);
   tasks.sort(byUserTaskID);
   const resumes = owedResumes(input);
   return {
