@@ -3,11 +3,34 @@
 // single-environment `plan --offline` of those tasks, measured side by side (alternating
 // runs, median of 5). Target: ≤ 1.5 × (the task files are parsed once, not per environment).
 import { cp, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 
 const ENVS = ['staging', 'canary', 'prod'];
 
-/** The 10k project again, with three environments, each its own state (a copy) and overlay. */
+/**
+ * Each environment's state as a real applied repository holds it: its own lineage, every
+ * task recorded, and the tasks its overlay touches recorded with that environment's values
+ * (a previous apply there sent them). The tasks the one-environment state records as
+ * changed (one in ten) stay changed, so each environment plans the same updates.
+ */
+function environmentState(base, e, touched) {
+  const state = { ...base, lineage: randomUUID(), tasks: {} };
+  for (const [id, entry] of Object.entries(base.tasks)) {
+    const i = Number(id.slice(-6));
+    state.tasks[id] =
+      touched(id) && i % 10 !== 3
+        ? {
+            ...entry,
+            taskCreateSetting: { ...entry.taskCreateSetting, maxRingTime: 40 + e },
+            funcFlag: { ...entry.funcFlag, roundRedial: e % 2 === 0 },
+          }
+        : entry;
+  }
+  return state;
+}
+
+/** The 10k project again, with three environments, each its own state and overlay. */
 async function withEnvironments(single, dir) {
   await cp(single, dir, { recursive: true });
   const settings = await readFile(path.join(dir, 'callform.config.yaml'), 'utf8');
@@ -16,8 +39,13 @@ async function withEnvironments(single, dir) {
       `  ${name}:\n    credentials: { uuid: NXCLOUD_UUID_${name.toUpperCase()}, secretKey: NXCLOUD_SECRET_KEY_${name.toUpperCase()} }\n    overlays: "overlays/${name}/*.yaml"`,
   );
   await writeFile(path.join(dir, 'callform.config.yaml'), `${settings}environments:\n${envs.join('\n')}\n`);
+  const base = JSON.parse(await readFile(path.join(dir, 'callform.state.json'), 'utf8'));
   for (const [e, name] of ENVS.entries()) {
-    await cp(path.join(dir, 'callform.state.json'), path.join(dir, `callform.${name}.state.json`));
+    const touched = (id) => id[id.length - 2] === String(e);
+    await writeFile(
+      path.join(dir, `callform.${name}.state.json`),
+      JSON.stringify(environmentState(base, e, touched), null, 2) + '\n',
+    );
     await mkdir(path.join(dir, 'overlays', name), { recursive: true });
     // bench-task-NNNNNN: the next-to-last digit picks one task in ten.
     await writeFile(

@@ -19,7 +19,7 @@ import { ajvIssues, formatPath } from '../diagnostics/ajv.js';
 import { ValidationError, type Issue } from '../diagnostics/issue.js';
 import { parseSource, type PathSegment, type SourceDocument } from '../diagnostics/source.js';
 import { mergeLayers, mergeValues, type Layer, type LayerOrigin, type MergedLayers } from '../model/layers.js';
-import { isPlain, type Plain } from '../model/settings.js';
+import { dataEqual, isPlain, type Plain } from '../model/settings.js';
 import type { DesiredTask } from '../model/task.js';
 import { didYouMean } from './environments.js';
 
@@ -143,6 +143,42 @@ function winner(merged: MergedLayers, field: string): number | undefined {
   return best;
 }
 
+/** The layers of each task an environment changed (built on demand): where its values came from. */
+const mergedLayers = new WeakMap<DesiredTask, () => Layer[]>();
+
+/**
+ * "file:line:col" of the overlay patch or `environments.<name>` block whose value of
+ * `field` (dotted) won in this environment's task, or undefined when the task's own
+ * declaration (or its defaults) holds it: then the task's `source` says where.
+ */
+function environmentSourceOf(task: DesiredTask, field: string): string | undefined {
+  const layers = mergedLayers.get(task)?.();
+  if (!layers) return undefined;
+  const won = winner(mergeLayers(layers), field);
+  if (won === undefined || won === 0) return undefined;
+  const origin = layers[won].origin;
+  const at = origin.locate(field) ?? origin.locate(field.split('.').slice(0, -1).join('.'));
+  return at ? `${origin.file}:${at.line}:${at.column}` : origin.file;
+}
+
+/**
+ * Policy violations of an environment's tasks, each at the overlay patch or block whose
+ * value it is about, when an environment layer set that value (the task's line otherwise).
+ */
+export function locateViolations<V extends { userTaskID: string; path?: string; source?: string }>(
+  violations: V[],
+  tasks: readonly DesiredTask[],
+): V[] {
+  let byId: Map<string, DesiredTask> | undefined;
+  return violations.map((v) => {
+    if (!v.path) return v;
+    byId ??= new Map(tasks.map((t) => [t.userTaskID, t]));
+    const task = byId.get(v.userTaskID);
+    const source = task && environmentSourceOf(task, v.path);
+    return source ? { ...v, source } : v;
+  });
+}
+
 /** Issues of a merged task, each at the file:line:col of the layer whose value won (provenance only when needed). */
 function mergedIssues(task: DesiredTask, env: string, layers: () => Layer[], candidate: Plain): Issue[] {
   const schemaValid = validateTask(candidate);
@@ -251,45 +287,57 @@ function withLayers(task: DesiredTask, value: Plain): DesiredTask {
 /**
  * One environment's tasks: the shared parse (`base`) filtered by `only`, overlays and the
  * tasks' own blocks merged in, the changed tasks validated again. Tasks no layer touches
- * are shared, not copied. Throws one ValidationError with every problem.
+ * are shared, not copied. Throws one ValidationError with every problem. `someFiles`: `base`
+ * holds some of the task files only (validate FILE…), so a patch may match none of its tasks.
  */
 export function environmentTasks(
   base: LoadedTasks,
   baseDir: string,
   env: string,
   overlays: LoadedOverlays,
+  options: { someFiles?: boolean } = {},
 ): LoadedTasks {
   const issues: Issue[] = [...overlays.issues];
   const used = new Set<OverlayPatch>();
   const tasks: DesiredTask[] = [];
   for (const task of base.tasks) {
     if (task.only && !task.only.includes(env)) continue;
-    const matching = overlays.patches.filter((p) => p.matches(task.userTaskID));
-    if (matching.length === 0 && !task.environments) {
+    // No array for the many tasks no patch matches: they are shared, as they are.
+    let matching: OverlayPatch[] | undefined;
+    for (const p of overlays.patches) if (p.matches(task.userTaskID)) (matching ??= []).push(p);
+    if (!matching && !task.environments) {
       tasks.push(task.only ? withLayers(task, baseValue(task)) : task);
       continue;
     }
-    for (const p of matching) used.add(p);
+    for (const p of matching ?? []) used.add(p);
     const decl = lazyDeclaration(baseDir, task);
-    const { layers, issues: blockIssues } = patchLayers(task, env, matching, decl);
+    const { layers, issues: blockIssues } = patchLayers(task, env, matching ?? [], decl);
     issues.push(...blockIssues);
     if (layers.length === 0) {
       tasks.push(withLayers(task, baseValue(task)));
       continue;
     }
+    const declared = baseValue(task);
     const value = mergeValues(
-      baseValue(task),
+      declared,
       layers.map((l) => l.value),
     );
-    const found = mergedIssues(task, env, () => [{ value: baseValue(task), origin: baseOrigin(decl) }, ...layers], {
-      userTaskID: task.userTaskID,
-      ...value,
-    });
+    // Layers that restate the declared values change nothing: the task (validated) is shared.
+    if (dataEqual(value, declared)) {
+      tasks.push(task.only || task.environments ? withLayers(task, declared) : task);
+      continue;
+    }
+    const all = () => [{ value: baseValue(task), origin: baseOrigin(decl) }, ...layers];
+    const found = mergedIssues(task, env, all, { userTaskID: task.userTaskID, ...value });
     if (found.length > 0) issues.push(...found);
-    else tasks.push(withLayers(task, value));
+    else {
+      const merged = withLayers(task, value);
+      mergedLayers.set(merged, all);
+      tasks.push(merged);
+    }
   }
   for (const p of overlays.patches) {
-    if (used.has(p)) continue;
+    if (used.has(p) || options.someFiles) continue;
     issues.push({
       file: p.file,
       position: p.origin.locate('tasks'),

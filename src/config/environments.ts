@@ -7,6 +7,7 @@ import type { EnvironmentSettings } from '../generated/config.js';
 import { CallformError } from '../errors.js';
 import { ValidationError, type Issue } from '../diagnostics/issue.js';
 import type { PathSegment } from '../diagnostics/source.js';
+import { editDistance } from '../diagnostics/suggest.js';
 import { settingsDocument, type CredentialNames, type ResolvedSettings } from './settings.js';
 import { resolveStateSetting, type StateSetting } from '../state/backend.js';
 
@@ -123,20 +124,6 @@ export function didYouMean(word: string, names: string[]): string {
     (n) => n.startsWith(word) || word.startsWith(n) || editDistance(word, n) <= Math.max(2, Math.ceil(word.length / 2)),
   );
   return near ? `did you mean ${near}? ` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length];
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { AjvError } from '../generated/validators.js';
 import type { Issue } from './issue.js';
 import type { PathSegment, SourceDocument } from './source.js';
+import { editDistance } from './suggest.js';
 
 /** JSON pointer (/a/0/b) → path segments, numbers for array indexes. */
 function pointerToPath(pointer: string): PathSegment[] {
@@ -40,25 +41,11 @@ function gotValue(value: unknown): string {
   return `${typeName(value)} ${show(value)}`;
 }
 
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length];
-}
-
 function closest(word: string, candidates: string[]): string | undefined {
   let best: string | undefined;
   let bestScore = Infinity;
   for (const c of candidates) {
-    const score = levenshtein(word, c);
+    const score = editDistance(word, c);
     if (score < bestScore) {
       best = c;
       bestScore = score;

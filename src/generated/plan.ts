@@ -373,7 +373,7 @@ export interface PolicyViolation {
   severity: 'error' | 'warn';
   userTaskID: string;
   /**
-   * file:line where the task is declared.
+   * file:line where the task is declared; in an environment, file:line:col of the overlay patch or environments block that set the value the finding is about.
    */
   source?: string;
   /**

@@ -78,7 +78,8 @@ export function setPath(root: Plain, path: string, value: unknown): void {
     if (!isPlain(node[key])) node[key] = {};
     node = node[key] as Plain;
   }
-  node[keys[keys.length - 1]] = structuredClone(value);
+  // Scalars need no copy (structuredClone of a number costs as much as of a small object).
+  node[keys[keys.length - 1]] = typeof value === 'object' && value !== null ? structuredClone(value) : value;
 }
 
 /**

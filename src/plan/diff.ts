@@ -3,6 +3,7 @@ import type { SettingChange } from '../model/plan.js';
 import {
   dataEqual,
   getPath,
+  isPlain,
   leaves,
   setPath,
   wholeValuePathOf,
@@ -18,6 +19,7 @@ export interface PayloadSettings {
 }
 
 type DeepDiff = typeof import('deep-diff');
+type DiffEdit = import('deep-diff').Diff<unknown>;
 let deepDiffModule: DeepDiff | undefined;
 /** Loaded at the first task with changes: a plan where nothing changed never loads it. */
 const deepDiff = (): DeepDiff => (deepDiffModule ??= createRequire(import.meta.url)('deep-diff') as DeepDiff);
@@ -38,7 +40,7 @@ export function diffSettings(before: ManagedSettings | null, after: ManagedSetti
   const put = (c: SettingChange) => {
     if (!changes.has(c.path)) changes.set(c.path, c);
   };
-  for (const d of deepDiff().diff(lhs, after) ?? []) {
+  for (const d of edits(lhs, after)) {
     const path = (d.path ?? []).join('.');
     const whole = wholeValuePathOf(path);
     if (whole) {
@@ -62,6 +64,42 @@ export function diffSettings(before: ManagedSettings | null, after: ManagedSetti
     }
   }
   return [...changes.values()].sort(byPath);
+}
+
+/** Own keys of `a`, then those of `b` that `a` lacks. */
+function unionKeys(a: Plain, b: Plain): string[] {
+  const keys = Object.keys(a);
+  for (const k of Object.keys(b)) if (!Object.hasOwn(a, k)) keys.push(k);
+  return keys;
+}
+
+/** `{ key: value }`, or `{}` when the value is absent (deep-diff counts an own undefined as present). */
+const single = (key: string, value: unknown): Plain => (value === undefined ? {} : { [key]: value });
+
+/**
+ * deep-diff's edit list of `lhs` → `rhs`, computed field by field: only the fields of each
+ * section that differ (by a cheap deep-equal) go through deep-diff, so a changed task costs
+ * the fields that changed rather than a walk (and paths) of all of them. Same edits.
+ */
+function edits(lhs: ManagedSettings, rhs: ManagedSettings): DiffEdit[] {
+  const out: DiffEdit[] = [];
+  const a = lhs as unknown as Plain;
+  const b = rhs as unknown as Plain;
+  for (const section of unionKeys(a, b)) {
+    const l = a[section];
+    const r = b[section];
+    if (dataEqual(l, r)) continue;
+    if (!isPlain(l) || !isPlain(r)) {
+      out.push(...(deepDiff().diff(single(section, l), single(section, r)) ?? []));
+      continue;
+    }
+    for (const key of unionKeys(l, r)) {
+      if (dataEqual(l[key], r[key])) continue;
+      for (const d of deepDiff().diff(single(key, l[key]), single(key, r[key])) ?? [])
+        out.push({ ...d, path: [section, ...((d.path ?? []) as unknown[])] });
+    }
+  }
+  return out;
 }
 
 /** The partial settings holding the values of `after` at `paths` (arrays whole), or null when none. */

@@ -74,6 +74,8 @@ function remoteView(task: RemoteTask | undefined): RemoteView {
 const BLOCKED_HINT =
   'pause it (mgrTaskStatus taskOperate 2) and re-run, or let callform do it: lifecycle.whenRunning: pause in the task file, or --pause-running';
 
+const error = (code: Deferral['code'], message: string): Deferral => ({ reason: 'error', code, message });
+
 /** Why the task cannot go ahead as planned, or null. `pauses`: a running task will be paused around its update. */
 function deferral(
   task: DesiredTask,
@@ -82,7 +84,6 @@ function deferral(
   sends: boolean,
   pauses: boolean,
 ): Deferral | null {
-  const error = (code: Deferral['code'], message: string): Deferral => ({ reason: 'error', code, message });
   // A task callform is creating has no settled sceneID yet: the remote one is checked below.
   if (recorded && !recorded.creating && recorded.sceneID !== task.sceneID) {
     return error(
@@ -169,9 +170,12 @@ function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
   const since = recorded?.pending?.since;
   const resync = input.resync ?? false;
   const sendMode = task.lifecycle.sendMode ?? input.sendMode ?? 'changed';
-  const changedCount = changes.filter((c) => c.kind !== 'unmanage').length;
   // declared mode widens a call that happens anyway; resync makes the call.
-  const sentFields = sentPaths(changes, after, resync || (sendMode === 'declared' && changedCount > 0));
+  // Most tasks have nothing to send: one empty array for them, not a filter and a map.
+  const sentFields =
+    changes.length === 0 && !resync
+      ? []
+      : sentPaths(changes, after, resync || (sendMode === 'declared' && changes.some((c) => c.kind !== 'unmanage')));
   // Unconfirmed fields no longer declared: nothing to send, but the state must drop the mark.
   if (changes.length === 0 && !since && sentFields.length === 0) {
     // Written out rather than spread from a common base: one allocation per unchanged task.
@@ -231,19 +235,30 @@ function owedResumes(input: PlanInput): OwedResumePlan[] {
     .sort(byUserTaskID);
 }
 
-/** Pure: desired tasks + state + remote statuses → a plan. */
-export function buildPlan(input: PlanInput): CallformPlan {
-  const tasks: TaskPlan[] = [];
-  const declared = new Set<string>();
-  const selected = targetFilter(input.targets);
+/** The declared tasks' plans (those selected), appended to `out`; their ids added to `declared`. */
+function planDeclared(
+  input: PlanInput,
+  selected: (id: string) => boolean,
+  declared: Set<string>,
+  out: TaskPlan[],
+): void {
   for (const task of input.desired) {
     declared.add(task.userTaskID);
-    if (selected(task.userTaskID)) tasks.push(planTask(task, input));
+    if (selected(task.userTaskID)) out.push(planTask(task, input));
   }
+}
+
+/** A `forget` for every selected task the state records and the files no longer declare. */
+function planForgotten(
+  input: PlanInput,
+  selected: (id: string) => boolean,
+  declared: ReadonlySet<string>,
+  out: TaskPlan[],
+): void {
   for (const id in input.state.tasks) {
     if (!Object.hasOwn(input.state.tasks, id) || declared.has(id) || !selected(id)) continue;
     const recorded = input.state.tasks[id];
-    tasks.push({
+    out.push({
       userTaskID: id,
       sceneID: recorded.sceneID,
       action: 'forget',
@@ -253,6 +268,17 @@ export function buildPlan(input: PlanInput): CallformPlan {
       warnings: [],
     });
   }
+}
+
+/** Pure: desired tasks + state + remote statuses → a plan. */
+export function buildPlan(input: PlanInput): CallformPlan {
+  const tasks: TaskPlan[] = [];
+  const declared = new Set<string>();
+  const selected = targetFilter(input.targets);
+  // Each loop in a function of its own: V8 optimises a loop while it runs, and the code
+  // after it in the same function (never run yet) would throw that away, plan after plan.
+  planDeclared(input, selected, declared, tasks);
+  planForgotten(input, selected, declared, tasks);
   tasks.sort(byUserTaskID);
   const resumes = owedResumes(input);
   return {

@@ -56,6 +56,13 @@ export function editedPart(saved: CallformPlan): string | null {
 }
 
 /**
+ * A violation without its `source`: what the policy finds is compared, not where it is
+ * written (in an environment, a value an overlay set is located in the overlay file, which
+ * the plan's task entries do not record; the files are checked by the stale check).
+ */
+const unlocated = ({ source: _source, ...v }: PolicyReport['violations'][number]) => v;
+
+/**
  * How a saved plan's policy report differs from the verdict of the same policy (same
  * digest) on the plan's tasks, or null. `fresh` is that verdict; its previous_digest (what
  * the state records) is compared only with `withPrevious` (when the state is at hand).
@@ -67,7 +74,7 @@ export function policyReportDifference(
 ): string | null {
   const count = (r: PolicyReport) =>
     `${plural(r.violations.length, 'violation')} and ${plural(r.exemptions.length, 'exemption')}`;
-  if (!dataEqual(asStored(stored.violations), asStored(fresh.violations)))
+  if (!dataEqual(asStored(stored.violations.map(unlocated)), asStored(fresh.violations.map(unlocated))))
     return `its policy report lists ${count(stored)}, but the policy (sha256 ${stored.digest.slice(0, 12)}) finds ${count(fresh)} in its tasks`;
   if (!dataEqual(asStored(stored.exemptions), asStored(fresh.exemptions)))
     return `its policy report's exemptions are not the ones the policy (sha256 ${stored.digest.slice(0, 12)}) grants its tasks`;

@@ -78,6 +78,13 @@ async function environmentProjects(
           const [loaded, loadedOverlays] = await Promise.all([base(), overlays()]);
           return environmentTasks(loaded, baseDir, spec.name, loadedOverlays);
         }),
+        // Some files only: a patch for tasks of other files matching none of these is no mistake.
+        merge: async (loaded) => {
+          const { environmentTasks, environmentNameIssues } = await import('../config/environment-tasks.js');
+          const issues = environmentNameIssues(loaded.tasks, baseDir, names);
+          if (issues.length > 0) throw new ValidationError(issues, 'task files');
+          return environmentTasks(loaded, baseDir, spec.name, await overlays(), { someFiles: true });
+        },
       },
     };
   });

@@ -26,11 +26,11 @@ export interface ValidateRun {
  */
 export async function validateProject(project: Project, files?: string[]): Promise<ValidateRun> {
   const [tasks, policy] = await Promise.all([loadProjectTasks(project, files), loadProjectPolicy(project)]);
-  return {
-    tasks,
-    policy,
-    result: policy && (await import('../policy/evaluate.js')).evaluatePolicy(policy, tasks.tasks),
-  };
+  const result = policy && (await import('../policy/evaluate.js')).evaluatePolicy(policy, tasks.tasks);
+  if (!result || !project.environment || result.violations.length === 0) return { tasks, policy, result };
+  // A value an environment's overlay or block set is reported where it is written.
+  const { locateViolations } = await import('../config/environment-tasks.js');
+  return { tasks, policy, result: { ...result, violations: locateViolations(result.violations, tasks.tasks) } };
 }
 
 const NO_BYPASS = 'fix the task files, or change the policy in a reviewed pull request; no option overrides a policy';

@@ -33,6 +33,8 @@ export interface ProjectEnvironment {
   declared: () => Promise<LoadedTasks>;
   /** This environment's overlay files. */
   overlays: () => Promise<LoadedOverlays>;
+  /** Some task files' tasks (`validate FILE…`) with this environment's layers merged in. */
+  merge: (loaded: LoadedTasks) => Promise<LoadedTasks>;
 }
 
 export async function openProject(options: {
@@ -63,6 +65,7 @@ export async function loadProjectTasks(project: Project, files?: string[]): Prom
     patterns: taskPatterns,
     ...(files?.length ? { files: files.map((f) => path.relative(baseDir, path.resolve(project.cwd, f)) || f) } : {}),
   });
+  if (project.environment) return project.environment.merge(loaded);
   // Per-environment blocks without declared environments are refused (checked only where some exist).
   if (!project.settings.environments && loaded.tasks.some((t) => t.environments || t.only)) {
     const { environmentNameIssues } = await import('../config/environment-tasks.js');

@@ -56,6 +56,26 @@ describe('environments: bad input', () => {
     expect(r.code).toBe(0);
   });
 
+  it('validate FILE checks those files in every environment, overlays applied', async () => {
+    await project.write('tasks/b.yaml', { userTaskID: 'survey', sceneID: 's', taskCreateSetting: { maxCall: 3 } });
+    await project.write(
+      'overlays/staging/a.yaml',
+      'patches:\n  - tasks: renewals-*\n    taskCreateSetting:\n      maxCall: 0\n',
+    );
+    // The overlay breaks a.yaml's tasks in staging only; b.yaml has no task it patches, and that is no mistake.
+    const b = await cli('validate', 'tasks/b.yaml');
+    expect(b.stderr).toBe('');
+    expect(b.stdout).toBe('Valid: 1 task in environment staging.\nValid: 1 task in environment prod.\n');
+    const a = await cli('validate', 'tasks/a.yaml');
+    expect(a.code).toBe(1);
+    expect(a.stderr).toMatch(
+      /overlays\/staging\/a\.yaml:4:16: taskCreateSetting\.maxCall: task renewals-north in environment staging: must be >= 1/,
+    );
+    expect((await cli('validate', 'tasks/a.yaml', '--env', 'prod')).stdout).toBe(
+      'Valid: 2 tasks in environment prod.\n',
+    );
+  });
+
   it('an unknown environment in --env, with the declared names and a suggestion', async () => {
     const r = await cli('plan', '--offline', '--env', 'stagng');
     expect(r.code).toBe(1);
@@ -220,6 +240,58 @@ describe('per-environment policy files and doctor', () => {
     expect(r.stdout).toContain('Valid: 2 tasks in environment staging.');
     expect(r.stdout).not.toContain('environment prod.');
     expect(r.stderr).toMatch(/environment prod:[\s\S]*prod-cap/);
+  });
+
+  it('a violation of a value an overlay or an environments block set is reported where that value is written', async () => {
+    await project.writeSettings({
+      tasks: 'tasks/**/*.yaml',
+      policyFiles: 'policies/*.yaml',
+      environments: ENVIRONMENTS,
+    });
+    await project.write('policies/cap.yaml', {
+      rules: [{ name: 'cap', kind: 'maxCall', severity: 'error', message: 'at most 4 robots', max: 4 }],
+    });
+    await project.write(
+      'tasks/a.yaml',
+      [
+        'tasks:',
+        '  - userTaskID: renewals-north',
+        '    sceneID: s',
+        '    taskCreateSetting: { maxCall: 3 }',
+        '    environments:',
+        '      prod:',
+        '        taskCreateSetting: { maxCall: 6 }',
+        '  - userTaskID: renewals-south',
+        '    sceneID: s',
+        '    taskCreateSetting: { maxCall: 9 }',
+        '',
+      ].join('\n'),
+    );
+    await project.write(
+      'overlays/staging/a.yaml',
+      'patches:\n  - tasks: renewals-north\n    taskCreateSetting:\n      maxCall: 7\n',
+    );
+    const r = await cli('validate');
+    expect(r.code).toBe(1);
+    // The overlay's value (staging), the task's own block (prod), and a value of the task itself.
+    expect(r.stderr).toContain('overlays/staging/a.yaml:4:16: renewals-north [cap] maxCall is 7');
+    expect(r.stderr).toContain('tasks/a.yaml:7:39: renewals-north [cap] maxCall is 6');
+    expect(r.stderr).toContain('tasks/a.yaml:8: renewals-south [cap] maxCall is 9');
+    const plan = await cli('plan', '--offline', '--env', 'staging', '--format', 'json');
+    const doc = JSON.parse(plan.stdout) as { policy: { violations: Array<{ userTaskID: string; source: string }> } };
+    expect(doc.policy.violations.map((v) => `${v.userTaskID} ${v.source}`)).toEqual([
+      'renewals-north overlays/staging/a.yaml:4:16',
+      'renewals-south tasks/a.yaml:8',
+    ]);
+    // A saved plan keeps those places, and reading it again checks what was found, not where.
+    await project.write('policies/cap.yaml', {
+      rules: [{ name: 'cap', kind: 'maxCall', severity: 'warn', message: 'at most 4 robots', max: 4 }],
+    });
+    const file = project.file('staging.cfplan');
+    expect((await cli('plan', '--offline', '--env', 'staging', '--out', file)).code).toBe(0);
+    const shown = await cli('show', file);
+    expect(shown.stderr).toBe('');
+    expect(shown.stdout).toContain('overlays/staging/a.yaml:4:16');
   });
 
   it('doctor --all-envs --format json: one document, a report per environment', async () => {
