@@ -5,7 +5,7 @@
 // The rest of dist/ (the library: index.js, sim/, typings) stays tsc's output.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,9 @@ const asInDist = {
   transform: {
     filter: { id: /[\\/]src[\\/].*\.[jt]s$/ },
     handler(code, id) {
+      const other = /import\.meta\.(?!url\b)\w+/.exec(code);
+      if (other)
+        throw new Error(`${id}: ${other[0]} has no meaning in the bundle: use import.meta.url (scripts/bundle.mjs)`);
       if (!code.includes('import.meta.url')) return null;
       const rel = path.relative(src, id).replace(/\.ts$/, '.js').split(path.sep).join('/');
       const url = `require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(rel)})).href`;
@@ -63,17 +66,20 @@ const fdirPicomatch = {
 };
 
 /**
- * Node's built-in modules as rolldown leaves them (external) are required at the top of the
- * bundle, all of them at every start: http, https, tls, zlib, crypto… for `--version`. As a
- * one-line CommonJS module each, they are required where the importing module first runs, as
- * before bundling.
+ * Node's built-in modules, and the packages only a few commands use, stay outside the bundle:
+ * each becomes a one-line CommonJS module that requires it where the importing module first
+ * runs, as before bundling. (As rolldown leaves an external, it would be required at the top of
+ * the bundle, at every start: http, tls, zlib, crypto… for `--version`.) Kept out to keep the
+ * bundle small, since every start reads it: pg (PostgreSQL state), yaml (syntax errors, the
+ * simulator's seed), ajv and ajv-formats (a policy's jsonSchema rule).
  */
-const LAZY = '\0callform-builtin:';
+const LAZY = '\0callform-external:';
+const LAZY_PACKAGES = new Set(['pg', 'yaml', 'ajv', 'ajv-formats']);
 const isBuiltin = (id) => id.startsWith('node:') || builtinModules.includes(id);
-const lazyBuiltins = {
-  name: 'callform-lazy-builtins',
+const lazyExternals = {
+  name: 'callform-lazy-externals',
   resolveId(source, importer) {
-    if (!isBuiltin(source)) return null;
+    if (!isBuiltin(source) && !LAZY_PACKAGES.has(source)) return null;
     return importer?.startsWith(LAZY) ? { id: source, external: true } : LAZY + source;
   },
   load(id) {
@@ -100,14 +106,14 @@ await build({
   // Optional peers loaded only by features callform does not use (cosmiconfig's TypeScript
   // config loader, pg's native binding).
   external: ['typescript', 'pg-native'],
-  plugins: [lazyBuiltins, asInDist, fdirPicomatch, dynamicImports],
+  plugins: [lazyExternals, asInDist, fdirPicomatch, dynamicImports],
   output: {
     file: path.join(dist, 'cli.bundle.cjs'),
     format: 'cjs',
     codeSplitting: false,
     sourcemap: true,
     sourcemapExcludeSources: true,
-    // Pure ASCII, so the loader reads it as latin1: Node 20 decodes 2.7 MB of UTF-8 ~7× slower.
+    // Pure ASCII, so the loader reads it as latin1: Node 20 decodes megabytes of UTF-8 ~7× slower.
     charset: 'ascii',
     // Comments only cost reading; licence comments stay.
     comments: { legal: true, annotation: false, jsdoc: false },
@@ -115,7 +121,7 @@ await build({
   logLevel: 'warn',
 });
 
-// The loader compiles the file as it is (no copy of 2.5 MB to wrap it): a function of a CommonJS
+// The loader compiles the file as it is (no copy of ~2 MB to wrap it): a function of a CommonJS
 // module's parameters, on a first line of its own (the loader's lineOffset -1 keeps the bundle's
 // lines for stack traces and the source map). The hashbang becomes a comment.
 const bundleFile = path.join(dist, 'cli.bundle.cjs');
@@ -142,11 +148,17 @@ try {
     cpSync(path.join(root, 'examples', entry), path.join(work, entry), { recursive: true });
   const run = spawnSync(process.execPath, [path.join(dist, 'cli.js'), 'plan', '--offline'], {
     cwd: work,
-    env: { ...process.env, CALLFORM_BUILD_CODE_CACHE: cacheFile, NO_COLOR: '1' },
+    // The examples as they are: no CALLFORM_* setting (CALLFORM_ENV…) of the shell that builds.
+    env: {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CALLFORM_'))),
+      CALLFORM_BUILD_CODE_CACHE: cacheFile,
+      NO_COLOR: '1',
+    },
     encoding: 'utf8',
   });
   if (run.status !== 0)
     throw new Error(`the code cache's plan failed (exit ${run.status}):\n${run.stdout}${run.stderr}`);
+  if (!existsSync(cacheFile)) throw new Error(`the code cache's plan wrote no ${cacheFile}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
