@@ -657,6 +657,8 @@ await section('4 cold start (examples/, plan --offline vs node -e 0)', async () 
   const bare = [];
   const cfCpu = [];
   const bareCpu = [];
+  const ver = [];
+  const verCpu = [];
   for (let i = 0; i < 10; i++) {
     const a = await runChild(NODE, ['-e', '0'], { cwd: dir, rss: true });
     expectOk(a, 'node -e 0');
@@ -666,6 +668,10 @@ await section('4 cold start (examples/, plan --offline vs node -e 0)', async () 
     expectOk(b, 'plan --offline (examples)');
     cf.push(b.ms);
     cfCpu.push(b.cpuMs);
+    const v = await runChild(NODE, [CLI, '--version'], { cwd: dir, rss: true });
+    expectOk(v, 'callform --version');
+    ver.push(v.ms);
+    verCpu.push(v.cpuMs);
   }
   const mCf = median(cf);
   const mBare = median(bare);
@@ -687,6 +693,10 @@ await section('4 cold start (examples/, plan --offline vs node -e 0)', async () 
       { planCpuMs: round(median(cfCpu)), nodeCpuMs: round(median(bareCpu)) },
     );
   }
+  figure('4e', 'cold start ratio: callform --version / node -e 0', round(median(ver) / mBare, 2), '×', 'info', null, {
+    runs: ver.map((x) => round(x)),
+    cpuRatio: verCpu.every((x) => x !== undefined) ? round(median(verCpu) / median(bareCpu), 2) : null,
+  });
 });
 
 // ------------------------------------------------------------------ 5. rate limits

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { CallformError, ExitCode } from './errors.js';
 import { TOOL_VERSION } from './version.js';
@@ -301,12 +303,13 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   return code;
 }
 
-const isEntry =
-  process.argv[1] &&
-  import.meta.url ===
-    (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;
+// Run as a program (dist/cli.js, or the bundle it loads: see scripts/bundle.mjs), not when imported.
+// No top-level await: the bundle is a CommonJS script (it can carry a V8 code cache).
+const programPath = process.argv.at(1);
+const isEntry = programPath !== undefined && import.meta.url === pathToFileURL(realpathSync(programPath)).href;
 if (isEntry) {
-  const code = await main(process.argv.slice(2));
-  // Let stdout drain before exiting (pipes in CI).
-  process.exitCode = code;
+  // Let stdout drain before exiting (pipes in CI): set the code, do not call exit.
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

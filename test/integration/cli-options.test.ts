@@ -3,14 +3,28 @@
  * options, `-o json`), commander's errors in the `Error: … hint: …` form, `help NAME`,
  * `--lock-timeout` durations, whitespace in NXCLOUD_* variables, `validate FILE…`,
  * `init` (idempotent, and a target that is not a directory), and plan's exit code when
- * tasks are in error.
+ * tasks are in error; the bundled program's loader (a .mjs settings file, a code cache it
+ * must not use, stack traces).
  */
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { createProject, describeResult, runCli, simEnv, type TempProject } from '../support/project.js';
+import {
+  cliPath,
+  createProject,
+  describeResult,
+  distDir,
+  dropDistSnapshot,
+  runCli,
+  simEnv,
+  useDistSnapshot,
+  type TempProject,
+} from '../support/project.js';
 
 const TASK = { userTaskID: 'opt-a', sceneID: 'scene-1', taskCreateSetting: { taskName: 'A', maxCall: 2 } };
 
@@ -291,5 +305,53 @@ describe('plan exits 1 when tasks are in error', () => {
     await rm(p.file('tasks/missing.yaml'));
     const clean = await run(['plan', '--detailed-exitcode'], env);
     expect(clean.code, describeResult(['plan'], clean)).toBe(2);
+  });
+});
+
+describe('the bundled program (dist/cli.js, built by scripts/bundle.mjs)', () => {
+  afterAll(async () => {
+    await dropDistSnapshot();
+  });
+
+  it("reads a callform.config.mjs: the bundle's import() goes through the loader", async () => {
+    await project();
+    const settings = await readFile(p.file('callform.config.yaml'), 'utf8');
+    await rm(p.file('callform.config.yaml'));
+    await writeFile(p.file('callform.config.mjs'), `export default ${JSON.stringify(parseYaml(settings))};\n`);
+    const r = await run(['plan', '--offline']);
+    expect(r.code, describeResult(['plan', '--offline'], r)).toBe(0);
+    expect(r.stdout).toContain('opt-a');
+  });
+
+  it('a code cache that is not for this bundle and Node, or that V8 rejects, is not used: same output', async () => {
+    await project();
+    const expected = await run(['plan', '--offline']);
+    expect(expected.code, describeResult(['plan', '--offline'], expected)).toBe(0);
+    await useDistSnapshot();
+    const cache = path.join(distDir(), 'cli.bundle.cache');
+    const real = await readFile(cache);
+    const key = real.subarray(0, real.indexOf(10) + 1);
+    const garbage = Buffer.alloc(4096, 7);
+    for (const bad of [Buffer.concat([Buffer.from('callform 0 v0.0.0 x\n'), real]), Buffer.concat([key, garbage])]) {
+      await writeFile(cache, bad);
+      const r = await run(['plan', '--offline']);
+      expect(r.code, describeResult(['plan', '--offline'], r)).toBe(0);
+      expect(r.stdout).toBe(expected.stdout);
+      expect(r.stderr).toBe(expected.stderr);
+    }
+    await dropDistSnapshot();
+  });
+
+  it('stack traces name bundle lines, and src/*.ts lines with --enable-source-maps', async () => {
+    // buildProgram without an Io throws inside the bundle.
+    const code = `import { buildProgram } from ${JSON.stringify(pathToFileURL(cliPath()).href)};\nbuildProgram(undefined, () => {}).parse(['node', 'callform', 'plan']);`;
+    for (const [flags, where] of [
+      [[], /cli\.bundle\.cjs:\d+/],
+      [['--enable-source-maps'], /src[\\/]cli\.ts:\d+/],
+    ] as const) {
+      const r = spawnSync(process.execPath, [...flags, '--input-type=module', '-e', code], { encoding: 'utf8' });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(where);
+    }
   });
 });

@@ -4,7 +4,7 @@
  *
  * `npm run build` ends with scripts/postbuild.mjs, which touches dist/.build-stamp only
  * once tsc has succeeded. dist/ is fresh when that stamp exists and no build input
- * (src/, schemas/, tsconfig.json, the postbuild script) is newer than it. The stamp, not
+ * (src/, schemas/, tsconfig.json, the bundle and postbuild scripts) is newer than it. The stamp, not
  * simply the newest file in dist/, because tsc emits even when it then fails on type
  * errors: a failed build must not count as fresh. An mtime scan only: cheap enough to
  * run before every test run (about 100 files).
@@ -14,7 +14,12 @@ import path from 'node:path';
 
 const BUILD_STAMP = path.join('dist', '.build-stamp');
 /** What `npm run build` reads (relative to the repository root; missing ones are skipped). */
-const BUILD_INPUTS = ['src', 'schemas', 'tsconfig.json', path.join('scripts', 'postbuild.mjs')];
+const BUILD_INPUTS = [
+  'src',
+  'schemas',
+  'tsconfig.json',
+  ...['postbuild.mjs', 'bundle.mjs', 'cli-loader.mjs'].map((f) => path.join('scripts', f)),
+];
 
 /** The newest file under `entry` (a file or a directory): its path and mtime, or null when there is none. */
 async function newest(entry: string): Promise<{ file: string; mtimeMs: number } | null> {
