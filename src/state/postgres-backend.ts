@@ -50,6 +50,19 @@ function advisoryKey(...parts: string[]): { key: string; classid: string; objid:
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const pgCode = (err: unknown) => (err as { code?: string } | undefined)?.code;
 
+type Queryable = Pick<pg.ClientBase, 'query'>;
+
+/**
+ * The connection itself failed (rather than the statement): no SQLSTATE (a reset, a closed
+ * socket, "Connection terminated"), or a connection exception (08) or operator intervention
+ * (57: admin shutdown, pg_terminate_backend).
+ */
+function connectionGone(err: unknown): boolean {
+  const code = pgCode(err);
+  const sqlstate = code && /^[0-9A-Z]{5}$/.test(code) ? code : null;
+  return sqlstate === null || sqlstate.startsWith('08') || sqlstate.startsWith('57');
+}
+
 export class PostgresStateBackend implements StateBackend {
   readonly kind = 'postgres';
   readonly display: string;
@@ -58,6 +71,14 @@ export class PostgresStateBackend implements StateBackend {
   private readonly password: string | null;
   private pool: pg.Pool | null = null;
   private schemaReady: Promise<void> | null = null;
+  /** The schema is known to be at SCHEMA_VERSION (ensureSchema succeeded). */
+  private schemaCurrent = false;
+  /**
+   * While this process holds the lock: its connection, which also carries the run's reads,
+   * writes and history (one connection per apply, no pool to set up), and what to do when
+   * it turns out to be gone.
+   */
+  private session: { client: pg.Client; lose: (why: string) => CallformError } | null = null;
 
   constructor(
     readonly setting: PostgresSetting,
@@ -109,8 +130,18 @@ export class PostgresStateBackend implements StateBackend {
     return this.pool;
   }
 
+  /**
+   * One statement: on the lock's connection while the lock is held, else through the pool.
+   * A session that is gone means the lock is gone: the error says so (the lost-lock error).
+   */
   private async query<R extends pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
-    return this.getPool().query<R>(sql, values);
+    const session = this.session;
+    if (!session) return this.getPool().query<R>(sql, values);
+    try {
+      return await session.client.query<R>(sql, values);
+    } catch (err) {
+      throw connectionGone(err) ? session.lose(errorMessage(err)) : err;
+    }
   }
 
   private t(table: string): string {
@@ -118,9 +149,10 @@ export class PostgresStateBackend implements StateBackend {
   }
 
   /** The schema's migration version: 0 when callform's tables are not there. */
-  async schemaVersion(): Promise<number> {
+  async schemaVersion(via?: Queryable): Promise<number> {
     try {
-      const r = await this.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${this.t('migrations')}`);
+      const sql = `SELECT max(version) AS v FROM ${this.t('migrations')}`;
+      const r = via ? await via.query<{ v: number | null }>(sql) : await this.query<{ v: number | null }>(sql);
       return r.rows[0]?.v ?? 0;
     } catch (err) {
       if (pgCode(err) === '42P01' || pgCode(err) === '3F000') return 0;
@@ -135,22 +167,31 @@ export class PostgresStateBackend implements StateBackend {
     );
   }
 
-  /** Creates or migrates the tables once per process (unless skipSchemaCreation). */
-  private ensureSchema(): Promise<void> {
-    this.schemaReady ??= this.migrate().catch((err: unknown) => {
-      this.schemaReady = null;
-      throw this.fail('cannot prepare the state tables', err);
-    });
+  /**
+   * Creates or migrates the tables once per process (unless skipSchemaCreation); `via` is a
+   * connection of the caller's own (the lock's, before it locks), else the pool serves.
+   */
+  private ensureSchema(via?: pg.Client): Promise<void> {
+    this.schemaReady ??= this.migrate(via).then(
+      () => {
+        this.schemaCurrent = true;
+      },
+      (err: unknown) => {
+        this.schemaReady = null;
+        throw this.fail('cannot prepare the state tables', err);
+      },
+    );
     return this.schemaReady;
   }
 
-  private async migrate(): Promise<void> {
-    const found = await this.schemaVersion();
+  private async migrate(via?: pg.Client): Promise<void> {
+    const found = await this.schemaVersion(via);
     if (found > SCHEMA_VERSION) throw this.newerSchema(found);
     if (found === SCHEMA_VERSION) return;
     if (this.setting.skipSchemaCreation) throw this.missingTables(found);
-    const client = await this.getPool().connect();
-    client.on('error', () => undefined);
+    const pooled = via ? null : await this.getPool().connect();
+    const client = via ?? pooled!;
+    pooled?.on('error', () => undefined);
     try {
       await client.query('BEGIN');
       // Two first runs serialise here; the second sees the first's tables and does nothing.
@@ -177,7 +218,7 @@ export class PostgresStateBackend implements StateBackend {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      pooled?.release();
     }
   }
 
@@ -190,7 +231,8 @@ export class PostgresStateBackend implements StateBackend {
 
   async read(): Promise<LoadedState> {
     try {
-      const version = await this.schemaVersion();
+      // Under the lock the schema was checked (or created) by lock(): one round trip less.
+      const version = this.schemaCurrent ? SCHEMA_VERSION : await this.schemaVersion();
       if (version > SCHEMA_VERSION) throw this.newerSchema(version);
       if (version === 0) {
         if (this.setting.skipSchemaCreation) throw this.missingTables(0);
@@ -272,40 +314,48 @@ export class PostgresStateBackend implements StateBackend {
   }
 
   async lock(options: BackendLockOptions): Promise<StateLock> {
-    await this.ensureSchema();
     const now = options.now ?? Date.now;
     const wait = options.sleep ?? sleep;
     const deadline = now() + options.timeoutMs;
     const client = new pg.Client(this.clientConfig());
     let released = false;
-    let lost = false;
-    const lose = (why: string) => {
-      if (released || lost) return;
-      lost = true;
-      options.onLost?.(
-        new CallformError(
-          this.mask(`lost the connection to the database that holds the state lock (${why})`),
-          'the calls in flight finished and no new call was started; once the database is back, run callform plan (it shows what is uncertain), then apply again',
-        ),
+    let lost: CallformError | null = null;
+    const lose = (why: string): CallformError => {
+      if (lost) return lost;
+      lost = new CallformError(
+        this.mask(`lost the connection to the database that holds the state lock (${why})`),
+        'the calls in flight finished and no new call was started; once the database is back, run callform plan (it shows what is uncertain), then apply again',
       );
+      if (!released) options.onLost?.(lost);
+      return lost;
     };
     // A dropped connection: the server has released the lock; never let it crash the process.
     client.on('error', (err) => lose(errorMessage(err)));
-    client.on('end', () => lose('the connection was closed'));
+    client.on('end', () => {
+      if (!released) lose('the connection was closed');
+    });
     const k = this.lockKey();
     try {
       await client.connect();
+      // The schema check (or first-run creation) rides on this connection: no pool to open.
+      await this.ensureSchema(client);
       let waited = false;
+      let pid: number;
       for (;;) {
-        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [k.key]);
-        if (r.rows[0]?.ok) break;
+        const r = await client.query<{ ok: boolean; pid: number }>(
+          'SELECT pg_try_advisory_lock($1::bigint) AS ok, pg_backend_pid() AS pid',
+          [k.key],
+        );
+        if (r.rows[0]?.ok) {
+          pid = r.rows[0].pid;
+          break;
+        }
         const h = await this.holder(client);
         if (now() >= deadline) throw this.lockedError(h);
         if (!waited) options.onWait?.(h.record);
         waited = true;
         await wait(Math.min(250, Math.max(1, deadline - now())));
       }
-      const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
       const info: PgLockInfo = {
         id: randomUUID(),
         operation: options.operation,
@@ -320,20 +370,23 @@ export class PostgresStateBackend implements StateBackend {
         `INSERT INTO ${this.t('locks')} (name, holder) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder`,
         [this.setting.name, JSON.stringify(info)],
       );
+      const session = { client, lose };
+      this.session = session;
       return {
         info,
         release: async () => {
           if (released) return;
           released = true;
-          if (!lost) {
+          if (this.session === session) this.session = null;
+          if (!lost)
+            // One round trip: the holder record goes and the lock is released.
             await client
-              .query(`DELETE FROM ${this.t('locks')} WHERE name = $1 AND holder->>'id' = $2`, [
-                this.setting.name,
-                info.id,
-              ])
+              .query(
+                `WITH gone AS (DELETE FROM ${this.t('locks')} WHERE name = $1 AND holder->>'id' = $2)
+                 SELECT pg_advisory_unlock($3::bigint)`,
+                [this.setting.name, info.id, k.key],
+              )
               .catch(() => undefined);
-            await client.query('SELECT pg_advisory_unlock($1::bigint)', [k.key]).catch(() => undefined);
-          }
           await endClient(client);
         },
       };
@@ -433,28 +486,29 @@ export class PostgresStateBackend implements StateBackend {
     }
   }
 
+  /** The run and its tasks in one statement (so one transaction, one round trip). */
   async appendHistory(run: HistoryRun): Promise<void> {
     await this.ensureSchema();
-    const client = await this.getPool().connect();
-    client.on('error', () => undefined);
     try {
-      await client.query('BEGIN');
-      await client.query(
-        `INSERT INTO ${this.t('runs')} (id, state_name, started_at, finished_at, outcome, record) VALUES ($1, $2, $3, $4, $5, $6)`,
-        [run.id, this.setting.name, run.startedAt, run.finishedAt, run.outcome, JSON.stringify({ ...run, tasks: [] })],
+      await this.query(
+        `WITH run AS (
+           INSERT INTO ${this.t('runs')} (id, state_name, started_at, finished_at, outcome, record)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING id)
+         INSERT INTO ${this.t('run_tasks')} (run_id, position, user_task_id, record)
+         SELECT run.id, t.ord, t.rec->>'userTaskID', t.rec
+         FROM run, jsonb_array_elements($7::jsonb) WITH ORDINALITY AS t(rec, ord)`,
+        [
+          run.id,
+          this.setting.name,
+          run.startedAt,
+          run.finishedAt,
+          run.outcome,
+          JSON.stringify({ ...run, tasks: [] }),
+          JSON.stringify(run.tasks),
+        ],
       );
-      if (run.tasks.length > 0)
-        await client.query(
-          `INSERT INTO ${this.t('run_tasks')} (run_id, position, user_task_id, record)
-           SELECT $1, t.ord, t.rec->>'userTaskID', t.rec FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS t(rec, ord)`,
-          [run.id, JSON.stringify(run.tasks)],
-        );
-      await client.query('COMMIT');
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
       throw this.fail('cannot record the run in the history', err);
-    } finally {
-      client.release();
     }
   }
 
@@ -499,9 +553,18 @@ function passwordOf(url: string): string | null {
   }
 }
 
-/** Ends a client without waiting long for a server that is gone. */
+/**
+ * Ends a client without waiting long for a server that is gone. The timer is cleared (and
+ * unref'd): a pending 2 s timer kept every apply's process alive 2 s after its work was done.
+ */
 async function endClient(client: pg.Client): Promise<void> {
-  await Promise.race([client.end().catch(() => undefined), sleep(2000)]);
+  let timer: NodeJS.Timeout | undefined;
+  const gone = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, 2000);
+    timer.unref();
+  });
+  await Promise.race([client.end().catch(() => undefined), gone]);
+  clearTimeout(timer);
 }
 
 function describePgHolder(record: LockInfo | null, backendPid: number | null): string {

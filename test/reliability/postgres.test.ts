@@ -5,7 +5,7 @@
  * database lost mid-apply (fast shutdown, pg_terminate_backend), concurrent first use,
  * state push refusals, and the history after a partial failure and an interrupted apply.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import {
   createProject,
@@ -30,7 +30,7 @@ import {
   storedState,
 } from '../support/pg-state.js';
 import { PG_PASSWORD, startPostgres, startServer, stopServer } from '../support/postgres.js';
-import { PostgresStateBackend } from '../../src/state/postgres-backend.js';
+import { PostgresStateBackend, type PgLockInfo } from '../../src/state/postgres-backend.js';
 import type { HistoryRun } from '../../src/state/history.js';
 import { parseJson } from '../support/json.js';
 
@@ -226,6 +226,39 @@ describe('postgres backend', { timeout: 120_000 }, () => {
       }
     }, 90_000);
   }
+
+  it("a run's reads, writes and history ride on the lock's connection; release leaves no timer behind", async () => {
+    const store = backend('session');
+    let lostWith: Error | null = null;
+    const lock = await store.lock({ operation: 'apply', timeoutMs: 0, onLost: (err) => (lostWith = err) });
+    const { backendPid } = lock.info as PgLockInfo;
+    try {
+      const { state } = await store.read();
+      await store.write({ ...state, serial: state.serial + 1 });
+      const sessions = await adminQuery<{ n: string }>(
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'callform' AND client_port = (SELECT client_port FROM pg_stat_activity WHERE pid = $1)`,
+        [backendPid],
+      );
+      expect(sessions).toEqual([{ n: '1' }]);
+      // The lock's session ends: the next write fails as a lost lock (a pool would have written it).
+      await adminQuery('SELECT pg_terminate_backend($1)', [backendPid]);
+      await expect(store.write({ ...state, serial: state.serial + 2 })).rejects.toThrow(
+        /lost the connection to the database that holds the state lock/,
+      );
+      expect(lostWith).not.toBeNull();
+      expect((await storedState(schema, 'session'))!.serial).toBe(state.serial + 1);
+    } finally {
+      // A 2 s timer left pending by release once kept every apply's process alive 2 s longer.
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        await lock.release();
+        expect(vi.getTimerCount()).toBe(0);
+      } finally {
+        vi.useRealTimers();
+      }
+      await store.close();
+    }
+  });
 
   it('concurrent first use on an empty schema creates the tables once, without errors', async () => {
     const fresh = freshSchema('first');
