@@ -14,7 +14,8 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import pg from 'pg';
+import type * as Pg from 'pg';
+import { pg } from './pg-driver.js';
 import type { CallformState } from '../generated/state.js';
 import { CallformError, errorMessage } from '../errors.js';
 import { maskUrlCredentials } from '../model/redact.js';
@@ -50,7 +51,7 @@ function advisoryKey(...parts: string[]): { key: string; classid: string; objid:
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const pgCode = (err: unknown) => (err as { code?: string } | undefined)?.code;
 
-type Queryable = Pick<pg.ClientBase, 'query'>;
+type Queryable = Pick<Pg.ClientBase, 'query'>;
 
 /**
  * The connection itself failed (rather than the statement): no SQLSTATE (a reset, a closed
@@ -69,7 +70,7 @@ export class PostgresStateBackend implements StateBackend {
   private readonly schema: string;
   private readonly url: string | undefined;
   private readonly password: string | null;
-  private pool: pg.Pool | null = null;
+  private pool: Pg.Pool | null = null;
   private schemaReady: Promise<void> | null = null;
   /** The schema is known to be at SCHEMA_VERSION (ensureSchema succeeded). */
   private schemaCurrent = false;
@@ -78,7 +79,7 @@ export class PostgresStateBackend implements StateBackend {
    * writes and history (one connection per apply, no pool to set up), and what to do when
    * it turns out to be gone.
    */
-  private session: { client: pg.Client; lose: (why: string) => CallformError } | null = null;
+  private session: { client: Pg.Client; lose: (why: string) => CallformError } | null = null;
 
   constructor(
     readonly setting: PostgresSetting,
@@ -105,7 +106,7 @@ export class PostgresStateBackend implements StateBackend {
     );
   }
 
-  private clientConfig(): pg.ClientConfig {
+  private clientConfig(): Pg.ClientConfig {
     if (!this.url && !this.env.PGHOST && !this.env.PGDATABASE)
       throw new CallformError(
         `the state is in PostgreSQL but ${this.setting.urlEnv} is not set`,
@@ -120,7 +121,7 @@ export class PostgresStateBackend implements StateBackend {
     };
   }
 
-  private getPool(): pg.Pool {
+  private getPool(): Pg.Pool {
     if (!this.pool) {
       // allowExitOnIdle: idle connections never keep the CLI alive.
       this.pool = new pg.Pool({ ...this.clientConfig(), max: 4, allowExitOnIdle: true, idleTimeoutMillis: 5000 });
@@ -134,7 +135,7 @@ export class PostgresStateBackend implements StateBackend {
    * One statement: on the lock's connection while the lock is held, else through the pool.
    * A session that is gone means the lock is gone: the error says so (the lost-lock error).
    */
-  private async query<R extends pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+  private async query<R extends Pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<Pg.QueryResult<R>> {
     const session = this.session;
     if (!session) return this.getPool().query<R>(sql, values);
     try {
@@ -171,7 +172,7 @@ export class PostgresStateBackend implements StateBackend {
    * Creates or migrates the tables once per process (unless skipSchemaCreation); `via` is a
    * connection of the caller's own (the lock's, before it locks), else the pool serves.
    */
-  private ensureSchema(via?: pg.Client): Promise<void> {
+  private ensureSchema(via?: Pg.Client): Promise<void> {
     this.schemaReady ??= this.migrate(via).then(
       () => {
         this.schemaCurrent = true;
@@ -184,7 +185,7 @@ export class PostgresStateBackend implements StateBackend {
     return this.schemaReady;
   }
 
-  private async migrate(via?: pg.Client): Promise<void> {
+  private async migrate(via?: Pg.Client): Promise<void> {
     const found = await this.schemaVersion(via);
     if (found > SCHEMA_VERSION) throw this.newerSchema(found);
     if (found === SCHEMA_VERSION) return;
@@ -253,7 +254,7 @@ export class PostgresStateBackend implements StateBackend {
     const text = JSON.stringify(state); // snapshot before any await
     const { lineage, serial } = state;
     await this.ensureSchema();
-    let r: pg.QueryResult;
+    let r: Pg.QueryResult;
     try {
       // Compare-and-swap: a new row, or a row of the same lineage with a lower serial.
       r = await this.query(
@@ -298,7 +299,7 @@ export class PostgresStateBackend implements StateBackend {
     return advisoryKey('callform-state', this.setting.schema, this.setting.name);
   }
 
-  private async holder(client: Pick<pg.Pool, 'query'>): Promise<{ pid: number | null; record: PgLockInfo | null }> {
+  private async holder(client: Pick<Pg.Pool, 'query'>): Promise<{ pid: number | null; record: PgLockInfo | null }> {
     const k = this.lockKey();
     const held = await client.query<{ pid: number }>(
       `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1::oid AND objid = $2::oid AND objsubid = 1 LIMIT 1`,
@@ -557,7 +558,7 @@ function passwordOf(url: string): string | null {
  * Ends a client without waiting long for a server that is gone. The timer is cleared (and
  * unref'd): a pending 2 s timer kept every apply's process alive 2 s after its work was done.
  */
-async function endClient(client: pg.Client): Promise<void> {
+async function endClient(client: Pg.Client): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const gone = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, 2000);

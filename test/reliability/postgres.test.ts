@@ -9,6 +9,7 @@ import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import {
   createProject,
   describeResult,
+  distDir,
   dropDistSnapshot,
   runCli,
   seededRandom,
@@ -35,9 +36,13 @@ import { openStateBackend, type StateBackend } from '../../src/state/backend.js'
 import { STORE_KINDS } from '../support/state-store.js';
 import { tempDir } from '../support/temp.js';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { parseJson } from '../support/json.js';
 import { applyScene, converged, sceneTasks } from '../support/apply-scene.js';
 
+const execFileAsync = promisify(execFile);
 const schema = freshSchema('rel');
 const specs = sceneTasks;
 
@@ -243,6 +248,18 @@ describe('postgres backend', { timeout: 120_000 }, () => {
       }
       await store.close();
     }
+  });
+
+  it("loading the backend does not load Node's fetch implementation (pg's Cloudflare sniffing on Node 20)", async () => {
+    const module = pathToFileURL(path.join(distDir(), 'state', 'postgres-backend.js')).href;
+    const script = `await import(${JSON.stringify(module)});
+      process.stdout.write(JSON.stringify({ undici: process.moduleLoadList.some((m) => m.includes('undici')), navigator: 'navigator' in globalThis }));`;
+    const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script]);
+    // Node ≥ 21 has a navigator of its own; on Node 20 the stand-in is gone once pg is loaded.
+    expect(parseJson<{ undici: boolean; navigator: boolean }>(stdout)).toEqual({
+      undici: false,
+      navigator: Number(process.versions.node.split('.')[0]) >= 21,
+    });
   });
 
   it('compare-and-swap: a writer behind the stored serial, or of another lineage, is refused and overwrites nothing', async () => {
