@@ -79,7 +79,11 @@ export class PostgresStateBackend implements StateBackend {
    * writes and history (one connection per apply, no pool to set up), and what to do when
    * it turns out to be gone.
    */
-  private session: { client: Pg.Client; lose: (why: string) => CallformError } | null = null;
+  private session: {
+    client: Pg.Client;
+    lose: (why: string) => CallformError;
+    lost: () => boolean;
+  } | null = null;
 
   constructor(
     readonly setting: PostgresSetting,
@@ -133,11 +137,17 @@ export class PostgresStateBackend implements StateBackend {
 
   /**
    * One statement: on the lock's connection while the lock is held, else through the pool.
-   * A session that is gone means the lock is gone: the error says so (the lost-lock error).
+   * A session that is gone means the lock is gone: a state write (`stateWrite`) then fails
+   * with the lost-lock error, so no state is written without the lock; anything else (the
+   * history of the run that lost it, reads) goes through the pool.
    */
-  private async query<R extends Pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<Pg.QueryResult<R>> {
+  private async query<R extends Pg.QueryResultRow>(
+    sql: string,
+    values: unknown[] = [],
+    { stateWrite = false } = {},
+  ): Promise<Pg.QueryResult<R>> {
     const session = this.session;
-    if (!session) return this.getPool().query<R>(sql, values);
+    if (!session || (!stateWrite && session.lost())) return this.getPool().query<R>(sql, values);
     try {
       return await session.client.query<R>(sql, values);
     } catch (err) {
@@ -262,6 +272,7 @@ export class PostgresStateBackend implements StateBackend {
          ON CONFLICT (name) DO UPDATE SET lineage = EXCLUDED.lineage, serial = EXCLUDED.serial, data = EXCLUDED.data, updated_at = now()
          WHERE s.lineage = EXCLUDED.lineage AND s.serial < EXCLUDED.serial`,
         [this.setting.name, lineage, serial, text],
+        { stateWrite: true },
       );
     } catch (err) {
       throw this.fail('cannot write the state', err);
@@ -286,10 +297,12 @@ export class PostgresStateBackend implements StateBackend {
           `UPDATE ${this.t('states')} SET lineage = $2, serial = $3, data = $4, updated_at = now()
            WHERE name = $1 AND lineage = $5 AND serial = $6`,
           [this.setting.name, state.lineage, state.serial, text, expected.lineage, expected.serial],
+          { stateWrite: true },
         )
       : await this.query(
           `INSERT INTO ${this.t('states')} (name, lineage, serial, data) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`,
           [this.setting.name, state.lineage, state.serial, text],
+          { stateWrite: true },
         );
     if (r.rowCount !== 1)
       throw new CallformError(`${this.display} changed while state push ran: nothing written`, 'run it again');
@@ -371,7 +384,7 @@ export class PostgresStateBackend implements StateBackend {
         `INSERT INTO ${this.t('locks')} (name, holder) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder`,
         [this.setting.name, JSON.stringify(info)],
       );
-      const session = { client, lose };
+      const session = { client, lose, lost: () => lost !== null };
       this.session = session;
       return {
         info,
@@ -487,7 +500,10 @@ export class PostgresStateBackend implements StateBackend {
     }
   }
 
-  /** The run and its tasks in one statement (so one transaction, one round trip). */
+  /**
+   * The run and its tasks in one statement (so one transaction, one round trip). A run that
+   * lost its lock is still recorded, through the pool, if the database answers.
+   */
   async appendHistory(run: HistoryRun): Promise<void> {
     await this.ensureSchema();
     try {

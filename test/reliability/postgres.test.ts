@@ -237,6 +237,9 @@ describe('postgres backend', { timeout: 120_000 }, () => {
       );
       expect(lostWith).not.toBeNull();
       expect((await storedState(schema, 'session'))!.serial).toBe(state.serial + 1);
+      // The run that lost its lock is still recorded (the history is not state: the pool serves).
+      await store.appendHistory(run('09', ['x']));
+      expect((await store.readHistory({ id: 'run-09', limit: 1 })).map((r) => r.id)).toEqual(['run-09']);
     } finally {
       // A 2 s timer left pending by release once kept every apply's process alive 2 s longer.
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
