@@ -26,7 +26,7 @@ import type { ApplyResult } from '../apply/apply.js';
 import type { LifecycleStep } from '../apply/lifecycle.js';
 import type { ImportDestination } from '../workflow/import.js';
 import type { RefreshMode } from '../workflow/plan.js';
-import type { ProjectSelection } from '../workflow/environments.js';
+import { oneProject, selectProjects, type EnvOptions } from './select.js';
 
 export type Format = 'text' | 'markdown' | 'json';
 
@@ -36,43 +36,8 @@ export interface GlobalOptions {
   color?: boolean;
 }
 
-/** --env NAME / --all-envs (CALLFORM_ENV does what --env does). */
-export interface EnvOptions {
-  env?: string;
-  allEnvs?: boolean;
-}
-
-/** The project(s) a command runs in: the implicit one, one declared environment, or all of them. */
-export async function selectProjects(
-  io: Io,
-  global: GlobalOptions,
-  opts: EnvOptions,
-  command: { name: string; allowAll: boolean; defaultAll?: boolean },
-  overrides: { parallelism?: number; lockTimeoutMs?: number } = {},
-): Promise<ProjectSelection> {
-  const { openSelection } = await import('../workflow/environments.js');
-  return openSelection({
-    cwd: io.cwd,
-    configFile: global.config,
-    env: io.env,
-    overrides,
-    choice: { env: opts.env, allEnvs: opts.allEnvs, fromVariable: io.env.CALLFORM_ENV },
-    command,
-  });
-}
-
-/** One project for a command that runs in one environment. */
-async function oneProject(
-  io: Io,
-  global: GlobalOptions,
-  opts: EnvOptions,
-  name: string,
-  overrides = {},
-): Promise<Project> {
-  const s = await selectProjects(io, global, opts, { name, allowAll: false }, overrides);
-  if (s.kind === 'all') throw new CallformError(`${name} runs in one environment`, 'pass --env NAME');
-  return s.project;
-}
+export type { EnvOptions } from './select.js';
+export { selectProjects } from './select.js';
 
 function debugSink(io: Io, global: GlobalOptions) {
   return global.debug ? (line: string) => io.stderr.write(`[debug] ${line}\n`) : undefined;

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { CallformError, ExitCode } from '../errors.js';
 import type { Project } from '../workflow/project.js';
 import type { Io } from './io.js';
+import { oneProject } from './select.js';
 
 interface Global {
   config?: string;
@@ -18,27 +19,13 @@ interface Target {
 
 const ENV_HELP = 'the environment whose state to use (declared under `environments:`; also CALLFORM_ENV)';
 
-/** Loaded when a command runs: registering these commands costs the other commands nothing. */
-async function open(io: Io, global: Global, target: Target): Promise<Project> {
-  const { openSelection } = await import('../workflow/environments.js');
-  const selected = await openSelection({
-    cwd: io.cwd,
-    configFile: global.config,
-    env: io.env,
-    choice: { env: target.env, fromVariable: io.env.CALLFORM_ENV },
-    command: { name: target.name, allowAll: false },
-  });
-  if (selected.kind === 'all') throw new CallformError(`${target.name} runs in one environment`, 'pass --env NAME');
-  return selected.project;
-}
-
 async function withProject(
   io: Io,
   global: Global,
   target: Target,
   fn: (p: Project) => Promise<number>,
 ): Promise<number> {
-  const p = await open(io, global, target);
+  const p = await oneProject(io, global, { env: target.env }, target.name);
   try {
     return await fn(p);
   } finally {
@@ -121,13 +108,14 @@ export function registerStateCommands(program: Command, io: Io, global: () => Gl
     .description("print the SQL that creates the PostgreSQL backend's tables (for skipSchemaCreation)")
     .option('--env <name>', ENV_HELP)
     .action((opts: { env?: string }) =>
-      run(async () => {
-        const p = await open(io, global(), { name: 'state schema', env: opts.env });
-        const s = p.settings.state;
-        const { schemaSql } = await import('../state/postgres-schema.js');
-        io.stdout.write(schemaSql(s.backend === 'postgres' ? s.schema : 'callform'));
-        return ExitCode.Ok;
-      })(),
+      run(() =>
+        withProject(io, global(), { name: 'state schema', env: opts.env }, async (p) => {
+          const s = p.settings.state;
+          const { schemaSql } = await import('../state/postgres-schema.js');
+          io.stdout.write(schemaSql(s.backend === 'postgres' ? s.schema : 'callform'));
+          return ExitCode.Ok;
+        }),
+      )(),
     );
 
   const history = program

@@ -14,7 +14,8 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import pg from 'pg';
+import type * as Pg from 'pg';
+import { pg } from './pg-driver.js';
 import type { CallformState } from '../generated/state.js';
 import { CallformError, errorMessage } from '../errors.js';
 import { maskUrlCredentials } from '../model/redact.js';
@@ -50,14 +51,39 @@ function advisoryKey(...parts: string[]): { key: string; classid: string; objid:
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const pgCode = (err: unknown) => (err as { code?: string } | undefined)?.code;
 
+type Queryable = Pick<Pg.ClientBase, 'query'>;
+
+/**
+ * The connection itself failed (rather than the statement): no SQLSTATE (a reset, a closed
+ * socket, "Connection terminated"), or a connection exception (08) or operator intervention
+ * (57: admin shutdown, pg_terminate_backend).
+ */
+function connectionGone(err: unknown): boolean {
+  const code = pgCode(err);
+  const sqlstate = code && /^[0-9A-Z]{5}$/.test(code) ? code : null;
+  return sqlstate === null || sqlstate.startsWith('08') || sqlstate.startsWith('57');
+}
+
 export class PostgresStateBackend implements StateBackend {
   readonly kind = 'postgres';
   readonly display: string;
   private readonly schema: string;
   private readonly url: string | undefined;
   private readonly password: string | null;
-  private pool: pg.Pool | null = null;
+  private pool: Pg.Pool | null = null;
   private schemaReady: Promise<void> | null = null;
+  /** The schema is known to be at SCHEMA_VERSION (ensureSchema succeeded). */
+  private schemaCurrent = false;
+  /**
+   * While this process holds the lock: its connection, which also carries the run's reads,
+   * writes and history (one connection per apply, no pool to set up), and what to do when
+   * it turns out to be gone.
+   */
+  private session: {
+    client: Pg.Client;
+    lose: (why: string) => CallformError;
+    lost: () => boolean;
+  } | null = null;
 
   constructor(
     readonly setting: PostgresSetting,
@@ -84,7 +110,7 @@ export class PostgresStateBackend implements StateBackend {
     );
   }
 
-  private clientConfig(): pg.ClientConfig {
+  private clientConfig(): Pg.ClientConfig {
     if (!this.url && !this.env.PGHOST && !this.env.PGDATABASE)
       throw new CallformError(
         `the state is in PostgreSQL but ${this.setting.urlEnv} is not set`,
@@ -99,7 +125,7 @@ export class PostgresStateBackend implements StateBackend {
     };
   }
 
-  private getPool(): pg.Pool {
+  private getPool(): Pg.Pool {
     if (!this.pool) {
       // allowExitOnIdle: idle connections never keep the CLI alive.
       this.pool = new pg.Pool({ ...this.clientConfig(), max: 4, allowExitOnIdle: true, idleTimeoutMillis: 5000 });
@@ -109,8 +135,24 @@ export class PostgresStateBackend implements StateBackend {
     return this.pool;
   }
 
-  private async query<R extends pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
-    return this.getPool().query<R>(sql, values);
+  /**
+   * One statement: on the lock's connection while the lock is held, else through the pool.
+   * A session that is gone means the lock is gone: a state write (`stateWrite`) then fails
+   * with the lost-lock error, so no state is written without the lock; anything else (the
+   * history of the run that lost it, reads) goes through the pool.
+   */
+  private async query<R extends Pg.QueryResultRow>(
+    sql: string,
+    values: unknown[] = [],
+    { stateWrite = false } = {},
+  ): Promise<Pg.QueryResult<R>> {
+    const session = this.session;
+    if (!session || (!stateWrite && session.lost())) return this.getPool().query<R>(sql, values);
+    try {
+      return await session.client.query<R>(sql, values);
+    } catch (err) {
+      throw connectionGone(err) ? session.lose(errorMessage(err)) : err;
+    }
   }
 
   private t(table: string): string {
@@ -118,9 +160,10 @@ export class PostgresStateBackend implements StateBackend {
   }
 
   /** The schema's migration version: 0 when callform's tables are not there. */
-  async schemaVersion(): Promise<number> {
+  async schemaVersion(via?: Queryable): Promise<number> {
     try {
-      const r = await this.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${this.t('migrations')}`);
+      const sql = `SELECT max(version) AS v FROM ${this.t('migrations')}`;
+      const r = via ? await via.query<{ v: number | null }>(sql) : await this.query<{ v: number | null }>(sql);
       return r.rows[0]?.v ?? 0;
     } catch (err) {
       if (pgCode(err) === '42P01' || pgCode(err) === '3F000') return 0;
@@ -135,22 +178,31 @@ export class PostgresStateBackend implements StateBackend {
     );
   }
 
-  /** Creates or migrates the tables once per process (unless skipSchemaCreation). */
-  private ensureSchema(): Promise<void> {
-    this.schemaReady ??= this.migrate().catch((err: unknown) => {
-      this.schemaReady = null;
-      throw this.fail('cannot prepare the state tables', err);
-    });
+  /**
+   * Creates or migrates the tables once per process (unless skipSchemaCreation); `via` is a
+   * connection of the caller's own (the lock's, before it locks), else the pool serves.
+   */
+  private ensureSchema(via?: Pg.Client): Promise<void> {
+    this.schemaReady ??= this.migrate(via).then(
+      () => {
+        this.schemaCurrent = true;
+      },
+      (err: unknown) => {
+        this.schemaReady = null;
+        throw this.fail('cannot prepare the state tables', err);
+      },
+    );
     return this.schemaReady;
   }
 
-  private async migrate(): Promise<void> {
-    const found = await this.schemaVersion();
+  private async migrate(via?: Pg.Client): Promise<void> {
+    const found = await this.schemaVersion(via);
     if (found > SCHEMA_VERSION) throw this.newerSchema(found);
     if (found === SCHEMA_VERSION) return;
     if (this.setting.skipSchemaCreation) throw this.missingTables(found);
-    const client = await this.getPool().connect();
-    client.on('error', () => undefined);
+    const pooled = via ? null : await this.getPool().connect();
+    const client = via ?? pooled!;
+    pooled?.on('error', () => undefined);
     try {
       await client.query('BEGIN');
       // Two first runs serialise here; the second sees the first's tables and does nothing.
@@ -177,7 +229,7 @@ export class PostgresStateBackend implements StateBackend {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      pooled?.release();
     }
   }
 
@@ -190,7 +242,8 @@ export class PostgresStateBackend implements StateBackend {
 
   async read(): Promise<LoadedState> {
     try {
-      const version = await this.schemaVersion();
+      // Under the lock the schema was checked (or created) by lock(): one round trip less.
+      const version = this.schemaCurrent ? SCHEMA_VERSION : await this.schemaVersion();
       if (version > SCHEMA_VERSION) throw this.newerSchema(version);
       if (version === 0) {
         if (this.setting.skipSchemaCreation) throw this.missingTables(0);
@@ -211,7 +264,7 @@ export class PostgresStateBackend implements StateBackend {
     const text = JSON.stringify(state); // snapshot before any await
     const { lineage, serial } = state;
     await this.ensureSchema();
-    let r: pg.QueryResult;
+    let r: Pg.QueryResult;
     try {
       // Compare-and-swap: a new row, or a row of the same lineage with a lower serial.
       r = await this.query(
@@ -219,6 +272,7 @@ export class PostgresStateBackend implements StateBackend {
          ON CONFLICT (name) DO UPDATE SET lineage = EXCLUDED.lineage, serial = EXCLUDED.serial, data = EXCLUDED.data, updated_at = now()
          WHERE s.lineage = EXCLUDED.lineage AND s.serial < EXCLUDED.serial`,
         [this.setting.name, lineage, serial, text],
+        { stateWrite: true },
       );
     } catch (err) {
       throw this.fail('cannot write the state', err);
@@ -243,10 +297,12 @@ export class PostgresStateBackend implements StateBackend {
           `UPDATE ${this.t('states')} SET lineage = $2, serial = $3, data = $4, updated_at = now()
            WHERE name = $1 AND lineage = $5 AND serial = $6`,
           [this.setting.name, state.lineage, state.serial, text, expected.lineage, expected.serial],
+          { stateWrite: true },
         )
       : await this.query(
           `INSERT INTO ${this.t('states')} (name, lineage, serial, data) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`,
           [this.setting.name, state.lineage, state.serial, text],
+          { stateWrite: true },
         );
     if (r.rowCount !== 1)
       throw new CallformError(`${this.display} changed while state push ran: nothing written`, 'run it again');
@@ -256,7 +312,7 @@ export class PostgresStateBackend implements StateBackend {
     return advisoryKey('callform-state', this.setting.schema, this.setting.name);
   }
 
-  private async holder(client: Pick<pg.Pool, 'query'>): Promise<{ pid: number | null; record: PgLockInfo | null }> {
+  private async holder(client: Pick<Pg.Pool, 'query'>): Promise<{ pid: number | null; record: PgLockInfo | null }> {
     const k = this.lockKey();
     const held = await client.query<{ pid: number }>(
       `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1::oid AND objid = $2::oid AND objsubid = 1 LIMIT 1`,
@@ -272,40 +328,48 @@ export class PostgresStateBackend implements StateBackend {
   }
 
   async lock(options: BackendLockOptions): Promise<StateLock> {
-    await this.ensureSchema();
     const now = options.now ?? Date.now;
     const wait = options.sleep ?? sleep;
     const deadline = now() + options.timeoutMs;
     const client = new pg.Client(this.clientConfig());
     let released = false;
-    let lost = false;
-    const lose = (why: string) => {
-      if (released || lost) return;
-      lost = true;
-      options.onLost?.(
-        new CallformError(
-          this.mask(`lost the connection to the database that holds the state lock (${why})`),
-          'the calls in flight finished and no new call was started; once the database is back, run callform plan (it shows what is uncertain), then apply again',
-        ),
+    let lost: CallformError | null = null;
+    const lose = (why: string): CallformError => {
+      if (lost) return lost;
+      lost = new CallformError(
+        this.mask(`lost the connection to the database that holds the state lock (${why})`),
+        'the calls in flight finished and no new call was started; once the database is back, run callform plan (it shows what is uncertain), then apply again',
       );
+      if (!released) options.onLost?.(lost);
+      return lost;
     };
     // A dropped connection: the server has released the lock; never let it crash the process.
     client.on('error', (err) => lose(errorMessage(err)));
-    client.on('end', () => lose('the connection was closed'));
+    client.on('end', () => {
+      if (!released) lose('the connection was closed');
+    });
     const k = this.lockKey();
     try {
       await client.connect();
+      // The schema check (or first-run creation) rides on this connection: no pool to open.
+      await this.ensureSchema(client);
       let waited = false;
+      let pid: number;
       for (;;) {
-        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [k.key]);
-        if (r.rows[0]?.ok) break;
+        const r = await client.query<{ ok: boolean; pid: number }>(
+          'SELECT pg_try_advisory_lock($1::bigint) AS ok, pg_backend_pid() AS pid',
+          [k.key],
+        );
+        if (r.rows[0]?.ok) {
+          pid = r.rows[0].pid;
+          break;
+        }
         const h = await this.holder(client);
         if (now() >= deadline) throw this.lockedError(h);
         if (!waited) options.onWait?.(h.record);
         waited = true;
         await wait(Math.min(250, Math.max(1, deadline - now())));
       }
-      const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
       const info: PgLockInfo = {
         id: randomUUID(),
         operation: options.operation,
@@ -320,20 +384,23 @@ export class PostgresStateBackend implements StateBackend {
         `INSERT INTO ${this.t('locks')} (name, holder) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder`,
         [this.setting.name, JSON.stringify(info)],
       );
+      const session = { client, lose, lost: () => lost !== null };
+      this.session = session;
       return {
         info,
         release: async () => {
           if (released) return;
           released = true;
-          if (!lost) {
+          if (this.session === session) this.session = null;
+          if (!lost)
+            // One round trip: the holder record goes and the lock is released.
             await client
-              .query(`DELETE FROM ${this.t('locks')} WHERE name = $1 AND holder->>'id' = $2`, [
-                this.setting.name,
-                info.id,
-              ])
+              .query(
+                `WITH gone AS (DELETE FROM ${this.t('locks')} WHERE name = $1 AND holder->>'id' = $2)
+                 SELECT pg_advisory_unlock($3::bigint)`,
+                [this.setting.name, info.id, k.key],
+              )
               .catch(() => undefined);
-            await client.query('SELECT pg_advisory_unlock($1::bigint)', [k.key]).catch(() => undefined);
-          }
           await endClient(client);
         },
       };
@@ -433,28 +500,32 @@ export class PostgresStateBackend implements StateBackend {
     }
   }
 
+  /**
+   * The run and its tasks in one statement (so one transaction, one round trip). A run that
+   * lost its lock is still recorded, through the pool, if the database answers.
+   */
   async appendHistory(run: HistoryRun): Promise<void> {
     await this.ensureSchema();
-    const client = await this.getPool().connect();
-    client.on('error', () => undefined);
     try {
-      await client.query('BEGIN');
-      await client.query(
-        `INSERT INTO ${this.t('runs')} (id, state_name, started_at, finished_at, outcome, record) VALUES ($1, $2, $3, $4, $5, $6)`,
-        [run.id, this.setting.name, run.startedAt, run.finishedAt, run.outcome, JSON.stringify({ ...run, tasks: [] })],
+      await this.query(
+        `WITH run AS (
+           INSERT INTO ${this.t('runs')} (id, state_name, started_at, finished_at, outcome, record)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING id)
+         INSERT INTO ${this.t('run_tasks')} (run_id, position, user_task_id, record)
+         SELECT run.id, t.ord, t.rec->>'userTaskID', t.rec
+         FROM run, jsonb_array_elements($7::jsonb) WITH ORDINALITY AS t(rec, ord)`,
+        [
+          run.id,
+          this.setting.name,
+          run.startedAt,
+          run.finishedAt,
+          run.outcome,
+          JSON.stringify({ ...run, tasks: [] }),
+          JSON.stringify(run.tasks),
+        ],
       );
-      if (run.tasks.length > 0)
-        await client.query(
-          `INSERT INTO ${this.t('run_tasks')} (run_id, position, user_task_id, record)
-           SELECT $1, t.ord, t.rec->>'userTaskID', t.rec FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS t(rec, ord)`,
-          [run.id, JSON.stringify(run.tasks)],
-        );
-      await client.query('COMMIT');
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
       throw this.fail('cannot record the run in the history', err);
-    } finally {
-      client.release();
     }
   }
 
@@ -499,9 +570,18 @@ function passwordOf(url: string): string | null {
   }
 }
 
-/** Ends a client without waiting long for a server that is gone. */
-async function endClient(client: pg.Client): Promise<void> {
-  await Promise.race([client.end().catch(() => undefined), sleep(2000)]);
+/**
+ * Ends a client without waiting long for a server that is gone. The timer is cleared (and
+ * unref'd): a pending 2 s timer kept every apply's process alive 2 s after its work was done.
+ */
+async function endClient(client: Pg.Client): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gone = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, 2000);
+    timer.unref();
+  });
+  await Promise.race([client.end().catch(() => undefined), gone]);
+  clearTimeout(timer);
 }
 
 function describePgHolder(record: LockInfo | null, backendPid: number | null): string {

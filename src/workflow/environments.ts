@@ -97,6 +97,8 @@ export async function openSelection(options: OpenEnvironmentsOptions): Promise<P
   const specs = await resolveEnvironments(root.settings, options.cwd);
   const selected = selectEnvironments(specs, options.choice, options.command);
   if (selected.kind === 'implicit') return { kind: 'implicit', project: root };
+  // Each chosen environment opens its own store: the top-level one is not used (no idle pool).
+  await root.state.close();
   const chosen = selected.kind === 'one' ? [selected.spec] : selected.specs;
   const projects = await environmentProjects(
     root,

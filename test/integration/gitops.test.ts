@@ -7,6 +7,7 @@ import { runCli, tempProject, type TempProject } from '../support/cli-harness.js
 import { describeResult } from '../support/project.js';
 import type { CallformPlan } from '../../src/model/plan.js';
 import { parseJson } from '../support/json.js';
+import { STORE_KINDS, stateStores } from '../support/state-store.js';
 
 /** The parts of a saved plan the tamper tests edit. */
 type EditablePlan = {
@@ -16,6 +17,7 @@ type EditablePlan = {
 let sim: Simulator;
 let env: Record<string, string>;
 const IDS = ['north-1', 'north-2', 'south-1'];
+const stores = stateStores('gitops');
 
 const made: string[] = [];
 async function freshProject(): Promise<TempProject> {
@@ -44,7 +46,12 @@ afterAll(async () => {
 
 /** A setup step: runs the CLI and fails the test at once (with its output) unless it exits 0. */
 async function ok(p: TempProject, ...args: string[]): Promise<void> {
-  const r = await runCli(args, { cwd: p.dir, env });
+  await okWith(env, p, ...args);
+}
+
+/** {@link ok} with the environment given (a store's database URL added). */
+async function okWith(withEnv: Record<string, string>, p: TempProject, ...args: string[]): Promise<void> {
+  const r = await runCli(args, { cwd: p.dir, env: withEnv });
   expect(r.code, describeResult(args, r)).toBe(0);
 }
 
@@ -155,18 +162,28 @@ describe('saved plans', () => {
     expect((await p.state()).tasks['north-1'].taskCreateSetting.maxCall).toBe(9);
   });
 
-  it('refuses a plan when the state serial moved (same lineage, same files)', async () => {
-    const p = await freshProject();
-    await ok(p, 'apply', '--auto-approve');
-    await p.write('tasks/t.yaml', {
-      tasks: IDS.map((id) => ({ userTaskID: id, sceneID: 'scene-1', taskCreateSetting: { taskName: id, maxCall: 5 } })),
+  // The staleness check reads lineage and serial from the store: on both backends (docs/testing.md).
+  for (const kind of STORE_KINDS)
+    it(`refuses a plan when the state serial moved (same lineage, same files) (${kind} state)`, async () => {
+      const p = await freshProject();
+      const store = await stores(kind, p);
+      const run = { ...env, ...store.env };
+      await okWith(run, p, 'apply', '--auto-approve');
+      await p.write('tasks/t.yaml', {
+        tasks: IDS.map((id) => ({
+          userTaskID: id,
+          sceneID: 'scene-1',
+          taskCreateSetting: { taskName: id, maxCall: 5 },
+        })),
+      });
+      await okWith(run, p, 'plan', '--out', 'p.cfplan');
+      await okWith(run, p, 'apply', '--auto-approve', '--target', 'north-1');
+      const before = await store.state();
+      const res = await runCli(['apply', 'p.cfplan'], { cwd: p.dir, env: run });
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(/saved plan is stale: the state changed since the plan was made \(serial \d+ → \d+\)/);
+      expect(await store.state()).toEqual(before);
     });
-    await ok(p, 'plan', '--out', 'p.cfplan');
-    await ok(p, 'apply', '--auto-approve', '--target', 'north-1');
-    const res = await runCli(['apply', 'p.cfplan'], { cwd: p.dir, env });
-    expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/saved plan is stale: the state changed since the plan was made \(serial \d+ → \d+\)/);
-  });
 
   it('--target cannot be combined with a saved plan', async () => {
     const p = await freshProject();

@@ -13,9 +13,11 @@ import { anyNumber } from '../support/expect.js';
 import type { CallformPlan } from '../../src/model/plan.js';
 import type { TaskResult } from '../../src/apply/apply.js';
 import { parseJson } from '../support/json.js';
+import { STORE_KINDS, stateStores } from '../support/state-store.js';
 
 let sim: Simulator;
 let project: TempProject;
+const stores = stateStores('live');
 let env: Record<string, string>;
 
 async function setup(options: { pauseDelayMs?: number; config?: object } = {}) {
@@ -117,27 +119,37 @@ describe('live tasks: pause → update → resume', () => {
     expect(saved.stderr).toContain('--pause-running cannot be combined with a saved plan');
   });
 
-  it('a run killed inside a pause window: the next plan shows the owed resume, the next apply settles it first', async () => {
-    await setup({ pauseDelayMs: 1_500 });
-    const child = spawnCli(['apply', '--auto-approve', '--target', 'live-opted'], { cwd: project.dir, env });
-    await waitFor(() => sim.history('live-opted').pendingPause !== null, {
-      timeoutMs: 20_000,
-      what: 'the pause to be sent',
+  // The owed resume is a write-ahead mark: on both backends (docs/testing.md, "Both state backends").
+  for (const kind of STORE_KINDS)
+    it(`a run killed inside a pause window: the next plan shows the owed resume, the next apply settles it first (${kind} state)`, async () => {
+      await setup({ pauseDelayMs: 1_500 });
+      const store = await stores(kind, project);
+      const run = { ...env, ...store.env };
+      const child = spawnCli(['apply', '--auto-approve', '--target', 'live-opted'], { cwd: project.dir, env: run });
+      await waitFor(() => sim.history('live-opted').pendingPause !== null, {
+        timeoutMs: 20_000,
+        what: 'the pause to be sent',
+      });
+      child.child.kill('SIGKILL');
+      await child.done;
+      expect((await store.state()).owedResumes?.['live-opted']).toMatchObject({ phase: 'pausing' });
+      const plan = await runCli(['plan', '--detailed-exitcode', '--target', 'live-opted'], {
+        cwd: project.dir,
+        env: run,
+      });
+      expect(plan.code, describeResult(['plan'], plan)).toBe(2);
+      expect(plan.stdout).toContain('! live-opted was paused by callform and not resumed');
+      await writeTasks(10);
+      const apply = await runCli(['apply', '--auto-approve', '--target', 'live-opted'], { cwd: project.dir, env: run });
+      expect(apply.code, describeResult(['apply'], apply)).toBe(0);
+      expect(sim.tasks.get('live-opted')).toMatchObject({ taskStatus: 2, taskCreateSetting: { maxCall: 10 } });
+      expect((await store.state()).owedResumes).toBeUndefined();
+      const again = await runCli(['plan', '--detailed-exitcode', '--target', 'live-opted'], {
+        cwd: project.dir,
+        env: run,
+      });
+      expect(again.code, describeResult(['plan'], again)).toBe(0);
     });
-    child.child.kill('SIGKILL');
-    await child.done;
-    expect((await project.state()).owedResumes?.['live-opted']).toMatchObject({ phase: 'pausing' });
-    const plan = await runCli(['plan', '--detailed-exitcode', '--target', 'live-opted'], { cwd: project.dir, env });
-    expect(plan.code, describeResult(['plan'], plan)).toBe(2);
-    expect(plan.stdout).toContain('! live-opted was paused by callform and not resumed');
-    await writeTasks(10);
-    const apply = await runCli(['apply', '--auto-approve', '--target', 'live-opted'], { cwd: project.dir, env });
-    expect(apply.code, describeResult(['apply'], apply)).toBe(0);
-    expect(sim.tasks.get('live-opted')).toMatchObject({ taskStatus: 2, taskCreateSetting: { maxCall: 10 } });
-    expect((await project.state()).owedResumes).toBeUndefined();
-    const again = await runCli(['plan', '--detailed-exitcode', '--target', 'live-opted'], { cwd: project.dir, env });
-    expect(again.code, describeResult(['plan'], again)).toBe(0);
-  });
 
   it('SIGINT inside a pause window finishes the update and the resume before exiting, and says what it waits for', async () => {
     await setup({ pauseDelayMs: 1_000 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { runCli, tempProject, type TempProject } from '../support/cli-harness.js';
 import type { UpdateTaskRequest } from '../../src/api/wire.js';
+import { STORE_KINDS, stateStores } from '../support/state-store.js';
 
 const SETTINGS = {
   taskCreateSetting: {
@@ -199,28 +200,35 @@ describe('plan and apply against the simulator', () => {
   });
 });
 
-describe('unconfirmed updates', () => {
-  it('an update that landed without a verifiable answer is sent again, even after the file is reverted', async () => {
-    expect((await runCli(['apply', '--auto-approve'], { cwd: project.dir, env })).code).toBe(3);
-    await writeTasks(2);
-    expect((await runCli(['plan', '--out', 'p.cfplan'], { cwd: project.dir, env })).code).toBe(0);
-    sim.setFaults({ faultRate: 1, faultKinds: ['badsign'] }); // every answer from here on is unverifiable
-    const failed = await runCli(['apply', 'p.cfplan'], { cwd: project.dir, env });
-    expect(failed.code).toBe(1);
-    expect(failed.stdout).toMatch(/task-a failed: updateTask: response signature does not verify/);
-    expect(sim.tasks.get('task-a')!.taskCreateSetting.maxCall).toBe(2); // it landed
-    const state = await project.state();
-    expect(state.tasks['task-a'].taskCreateSetting.maxCall).toBe(5);
-    expect(state.tasks['task-a'].pending).toMatchObject({ taskCreateSetting: { maxCall: 2 } });
+// The write-ahead marks on both backends: marked before the call, kept without a verified
+// answer, cleared by a confirmed one (docs/testing.md, "Both state backends").
+const stores = stateStores('reconcile');
 
-    sim.setFaults({ faultRate: 0 });
-    await writeTasks(5); // back to the last confirmed value
-    const plan = await runCli(['plan', '--detailed-exitcode'], { cwd: project.dir, env });
-    expect(plan.code).toBe(2);
-    expect(plan.stdout).toContain('+ taskCreateSetting.maxCall = 5');
-    expect(plan.stdout).toMatch(/without getting a confirmation; they are sent again/);
-    expect((await runCli(['apply', '--auto-approve'], { cwd: project.dir, env })).code).toBe(3);
-    expect(sim.tasks.get('task-a')!.taskCreateSetting.maxCall).toBe(5);
-    expect((await project.state()).tasks['task-a'].pending).toBeUndefined();
-  });
+describe('unconfirmed updates', () => {
+  for (const kind of STORE_KINDS)
+    it(`an update that landed without a verifiable answer is sent again, even after the file is reverted (${kind} state)`, async () => {
+      const store = await stores(kind, project);
+      const run = { ...env, ...store.env };
+      expect((await runCli(['apply', '--auto-approve'], { cwd: project.dir, env: run })).code).toBe(3);
+      await writeTasks(2);
+      expect((await runCli(['plan', '--out', 'p.cfplan'], { cwd: project.dir, env: run })).code).toBe(0);
+      sim.setFaults({ faultRate: 1, faultKinds: ['badsign'] }); // every answer from here on is unverifiable
+      const failed = await runCli(['apply', 'p.cfplan'], { cwd: project.dir, env: run });
+      expect(failed.code).toBe(1);
+      expect(failed.stdout).toMatch(/task-a failed: updateTask: response signature does not verify/);
+      expect(sim.tasks.get('task-a')!.taskCreateSetting.maxCall).toBe(2); // it landed
+      const state = await store.state();
+      expect(state.tasks['task-a'].taskCreateSetting.maxCall).toBe(5);
+      expect(state.tasks['task-a'].pending).toMatchObject({ taskCreateSetting: { maxCall: 2 } });
+
+      sim.setFaults({ faultRate: 0 });
+      await writeTasks(5); // back to the last confirmed value
+      const plan = await runCli(['plan', '--detailed-exitcode'], { cwd: project.dir, env: run });
+      expect(plan.code).toBe(2);
+      expect(plan.stdout).toContain('+ taskCreateSetting.maxCall = 5');
+      expect(plan.stdout).toMatch(/without getting a confirmation; they are sent again/);
+      expect((await runCli(['apply', '--auto-approve'], { cwd: project.dir, env: run })).code).toBe(3);
+      expect(sim.tasks.get('task-a')!.taskCreateSetting.maxCall).toBe(5);
+      expect((await store.state()).tasks['task-a'].pending).toBeUndefined();
+    });
 });

@@ -14,7 +14,6 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { acquireStateLock, describeHolder, forceUnlock, type LockInfo, type StateLock } from '../../src/state/lock.js';
-import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import {
   createProject,
   describeResult,
@@ -23,48 +22,26 @@ import {
   mismatches,
   runCli,
   seededRandom,
-  simEnv,
   sleep,
   spawnCli,
   useDistSnapshot,
   waitFor,
-  type TempProject,
 } from '../support/project.js';
 import { lockLeftovers } from '../support/cli-case.js';
 import { parseJson } from '../support/json.js';
 import { deadPid, holder, lockScene, refusal, type LockScene } from '../support/lock-fixtures.js';
+import { applyScene, sceneTasks } from '../support/apply-scene.js';
+import { stateStores, type StoreKind } from '../support/state-store.js';
 
-const SCENE = 'scene-lock';
 type Settings = { taskCreateSetting: Record<string, unknown>; funcFlag: Record<string, unknown> };
+const specs = sceneTasks;
+const stores = stateStores('lock');
 
-function specs(prefix: string, count: number) {
-  return Array.from({ length: count }, (_, i) => ({
-    userTaskID: `${prefix}-${String(i).padStart(2, '0')}`,
-    sceneID: SCENE,
-    taskCreateSetting: { taskName: `${prefix} ${i}`, maxCall: 3 + i, startupType: 1 },
-    funcFlag: { taskKeep: true },
-  }));
-}
-
-async function setup(
-  prefix: string,
-  count: number,
-  latencyMs: number,
-  parallelism: number,
-): Promise<{
-  sim: Simulator;
-  p: TempProject;
-  tasks: ReturnType<typeof specs>;
-  env: Record<string, string | undefined>;
-}> {
-  const tasks = specs(prefix, count);
-  const sim = await startSimulator({
-    latencyMs,
-    seed: { tasks: tasks.map((t) => ({ userTaskID: t.userTaskID, sceneID: SCENE, taskStatus: 1 })) },
-  });
-  const p = await createProject({ parallelism, timeoutMs: 10_000, retries: 1 }, `callform-${prefix}-`);
-  await p.writeCollections({ all: { tasks } });
-  return { sim, p, tasks, env: simEnv(sim) };
+/** A scene whose state is in a file, or (kind postgres) in the suite's database. */
+async function setup(prefix: string, count: number, latencyMs: number, parallelism: number, kind: StoreKind = 'file') {
+  const scene = await applyScene(prefix, count, { latencyMs, parallelism });
+  const store = await stores(kind, scene.p);
+  return { ...scene, store, env: { ...scene.env, ...store.env } };
 }
 
 const settingsOf = (t: { taskCreateSetting: object; funcFlag: object }): Settings => ({
@@ -246,15 +223,18 @@ describe('state lock', () => {
     },
   );
 
-  for (const [signal, code] of [
-    ['SIGINT', 130],
-    ['SIGTERM', 143],
+  // SIGINT also with the state in PostgreSQL: the marks of unstarted tasks are taken back there too.
+  for (const [signal, code, kind] of [
+    ['SIGINT', 130, 'file'],
+    ['SIGTERM', 143, 'file'],
+    ['SIGINT', 130, 'postgres'],
   ] as const) {
     it(
-      `(d) ${signal} during apply: exit ${code}, calls in flight finish, state valid and true to the server`,
+      `(d) ${signal} during apply: exit ${code}, calls in flight finish, state valid and true to the server (${kind} state)`,
       { timeout: 60_000 },
       async () => {
-        const { sim, p, tasks, env } = await setup(`lk${signal === 'SIGINT' ? 'i' : 't'}`, 10, 300, 2);
+        const prefix = `lk${signal === 'SIGINT' ? 'i' : 't'}${kind === 'file' ? '' : 'p'}`;
+        const { sim, p, tasks, env, store } = await setup(prefix, 10, 300, 2, kind);
         try {
           const args = ['apply', '--auto-approve'];
           const run = spawnCli(args, { cwd: p.dir, env });
@@ -267,7 +247,7 @@ describe('state lock', () => {
           expect(r.stderr, where).toContain(`${signal}: finishing the calls in flight`);
           expect(r.stdout, where).toMatch(/skipped: not attempted: apply was interrupted/);
 
-          const state = await p.state(); // valid JSON
+          const state = await store.state(); // valid JSON
           expect(state, where).not.toBeNull();
           expect(state.version).toBe(2);
           const recorded = Object.keys(state.tasks);

@@ -5,11 +5,11 @@
  * database lost mid-apply (fast shutdown, pg_terminate_backend), concurrent first use,
  * state push refusals, and the history after a partial failure and an interrupted apply.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import {
   createProject,
   describeResult,
+  distDir,
   dropDistSnapshot,
   runCli,
   seededRandom,
@@ -30,39 +30,29 @@ import {
   storedState,
 } from '../support/pg-state.js';
 import { PG_PASSWORD, startPostgres, startServer, stopServer } from '../support/postgres.js';
-import { PostgresStateBackend } from '../../src/state/postgres-backend.js';
-import type { HistoryRun } from '../../src/state/history.js';
+import { PostgresStateBackend, type PgLockInfo } from '../../src/state/postgres-backend.js';
+import type { HistoryQuery, HistoryRun } from '../../src/state/history.js';
+import { openStateBackend, type StateBackend } from '../../src/state/backend.js';
+import { STORE_KINDS } from '../support/state-store.js';
+import { tempDir } from '../support/temp.js';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { parseJson } from '../support/json.js';
+import { applyScene, converged, sceneTasks } from '../support/apply-scene.js';
 
-const SCENE = 'scene-pg';
+const execFileAsync = promisify(execFile);
 const schema = freshSchema('rel');
-
-function specs(prefix: string, count: number, maxCall = 3) {
-  return Array.from({ length: count }, (_, i) => ({
-    userTaskID: `${prefix}-${String(i).padStart(2, '0')}`,
-    sceneID: SCENE,
-    taskCreateSetting: { taskName: `${prefix} ${i}`, maxCall: maxCall + i, startupType: 1 },
-    funcFlag: { taskKeep: true },
-  }));
-}
+const specs = sceneTasks;
 
 async function setup(prefix: string, count: number, latencyMs: number, name = prefix, parallelism = 4) {
-  const tasks = specs(prefix, count);
-  const sim = await startSimulator({
+  const scene = await applyScene(prefix, count, {
     latencyMs,
-    seed: { tasks: tasks.map((t) => ({ userTaskID: t.userTaskID, sceneID: SCENE, taskStatus: 1 })) },
+    parallelism,
+    settings: { concurrency: 'fixed', state: pgStateSetting(schema, name) },
   });
-  const p = await createProject(
-    { parallelism, timeoutMs: 10_000, retries: 1, concurrency: 'fixed', state: pgStateSetting(schema, name) },
-    `callform-pg-${prefix}-`,
-  );
-  await p.writeCollections({ all: { tasks } });
-  return { sim, p, tasks, env: { ...simEnv(sim), ...pgEnv() } };
-}
-
-/** The server holds every declared value. */
-function converged(sim: Simulator, tasks: ReturnType<typeof specs>): boolean {
-  return tasks.every((t) => sim.tasks.get(t.userTaskID)?.taskCreateSetting.maxCall === t.taskCreateSetting.maxCall);
+  return { ...scene, env: { ...scene.env, ...pgEnv() } };
 }
 
 const apply = (p: TempProject, env: Record<string, string | undefined>, extra: string[] = []) =>
@@ -227,6 +217,73 @@ describe('postgres backend', { timeout: 120_000 }, () => {
     }, 90_000);
   }
 
+  it("a run's reads, writes and history ride on the lock's connection; release leaves no timer behind", async () => {
+    const store = backend('session');
+    let lostWith: Error | null = null;
+    const lock = await store.lock({ operation: 'apply', timeoutMs: 0, onLost: (err) => (lostWith = err) });
+    const { backendPid } = lock.info as PgLockInfo;
+    try {
+      const { state } = await store.read();
+      await store.write({ ...state, serial: state.serial + 1 });
+      const sessions = await adminQuery<{ n: string }>(
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'callform' AND client_port = (SELECT client_port FROM pg_stat_activity WHERE pid = $1)`,
+        [backendPid],
+      );
+      expect(sessions).toEqual([{ n: '1' }]);
+      // The lock's session ends: the next write fails as a lost lock (a pool would have written it).
+      await adminQuery('SELECT pg_terminate_backend($1)', [backendPid]);
+      await expect(store.write({ ...state, serial: state.serial + 2 })).rejects.toThrow(
+        /lost the connection to the database that holds the state lock/,
+      );
+      expect(lostWith).not.toBeNull();
+      expect((await storedState(schema, 'session'))!.serial).toBe(state.serial + 1);
+      // The run that lost its lock is still recorded (the history is not state: the pool serves).
+      await store.appendHistory(run('09', ['x']));
+      expect((await store.readHistory({ id: 'run-09', limit: 1 })).map((r) => r.id)).toEqual(['run-09']);
+    } finally {
+      // A 2 s timer left pending by release once kept every apply's process alive 2 s longer.
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        await lock.release();
+        expect(vi.getTimerCount()).toBe(0);
+      } finally {
+        vi.useRealTimers();
+      }
+      await store.close();
+    }
+  });
+
+  it("loading the backend does not load Node's fetch implementation (pg's Cloudflare sniffing on Node 20)", async () => {
+    const module = pathToFileURL(path.join(distDir(), 'state', 'postgres-backend.js')).href;
+    const script = `await import(${JSON.stringify(module)});
+      process.stdout.write(JSON.stringify({ undici: process.moduleLoadList.some((m) => m.includes('undici')), navigator: 'navigator' in globalThis }));`;
+    const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script]);
+    // Node ≥ 21 has a navigator of its own; on Node 20 the stand-in is gone once pg is loaded.
+    expect(parseJson<{ undici: boolean; navigator: boolean }>(stdout)).toEqual({
+      undici: false,
+      navigator: Number(process.versions.node.split('.')[0]) >= 21,
+    });
+  });
+
+  it('compare-and-swap: a writer behind the stored serial, or of another lineage, is refused and overwrites nothing', async () => {
+    const [a, b] = [backend('cas'), backend('cas')];
+    try {
+      const { state } = await a.read();
+      await a.write({ ...state, serial: 1 });
+      const seenByB = (await b.read()).state; // serial 1
+      await a.write({ ...seenByB, serial: 2 }); // A moves on; B does not know
+      await expect(b.write({ ...seenByB, serial: 2 })).rejects.toThrow(
+        /postgres .*\.cas was changed by another writer \(it now holds lineage .* serial 2; this run wrote lineage .* serial 2\): not overwritten/,
+      );
+      await expect(b.write({ ...seenByB, lineage: '00000000-0000-4000-8000-000000000000', serial: 9 })).rejects.toThrow(
+        /was changed by another writer/,
+      );
+      expect((await storedState(schema, 'cas'))!).toMatchObject({ lineage: state.lineage, serial: 2 });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('concurrent first use on an empty schema creates the tables once, without errors', async () => {
     const fresh = freshSchema('first');
     const backends = Array.from({ length: 6 }, (_, i) => backend(`n${i}`, fresh));
@@ -327,6 +384,82 @@ describe('postgres backend', { timeout: 120_000 }, () => {
       expect(text.stdout.split('\n')[0]).toMatch(/ interrupted +\d+ applied, 0 failed, 0 blocked, \d+ skipped/);
     } finally {
       await sim.close();
+    }
+  });
+});
+
+/** One run of the history, `day` its date; `tasks` the userTaskIDs it changed. */
+function run(day: string, tasks: string[]): HistoryRun {
+  const at = `2026-01-${day}T00:00:00.000Z`;
+  return {
+    id: `run-${day}`,
+    state: 'contract',
+    environment: null,
+    startedAt: at,
+    finishedAt: at,
+    actor: 'octo',
+    commit: null,
+    ciRunUrl: null,
+    planDigest: 'd',
+    counts: {
+      created: 0,
+      applied: tasks.length,
+      blocked: 0,
+      failed: 0,
+      unchanged: 0,
+      forgotten: 0,
+      skipped: 0,
+      resumed: 0,
+    },
+    outcome: 'complete',
+    error: null,
+    tasks: tasks.map((userTaskID) => ({
+      userTaskID,
+      action: 'update',
+      outcome: 'applied',
+      retCode: null,
+      message: null,
+      changes: [{ field: 'taskCreateSetting.maxCall', before: 1, after: 2 }],
+      pausedMs: null,
+    })),
+  };
+}
+
+// What planning and applying rely on, the same from either store (docs/testing.md, "Both state backends").
+describe.each(STORE_KINDS)('the state backend contract (%s)', (kind) => {
+  it('an empty store, a write read back, the lock seen while held, and the history selected alike', async () => {
+    const dir = await tempDir('callform-contract-');
+    const store: StateBackend =
+      kind === 'file'
+        ? await openStateBackend(
+            { backend: 'file', path: path.join(dir, 'callform.state.json') },
+            { cwd: dir, env: {} },
+          )
+        : backend('contract');
+    try {
+      const empty = await store.read();
+      expect(empty.exists).toBe(false);
+      expect(empty.state.tasks).toEqual({});
+      const lock = await store.lock({ operation: 'apply', timeoutMs: 0 });
+      const held = await store.lockStatus();
+      expect(held.locked && held.holder).toMatchObject({ id: lock.info.id, operation: 'apply', pid: process.pid });
+      const written = { ...empty.state, serial: 1, policyDigest: null };
+      await store.write(written);
+      expect(await store.read()).toEqual({ state: written, exists: true });
+      await lock.release();
+      expect(await store.lockStatus()).toEqual({ locked: false });
+
+      const runs = [run('01', ['a']), run('03', ['b']), run('02', ['a', 'b'])];
+      for (const r of runs) await store.appendHistory(r);
+      const ids = async (q: Omit<HistoryQuery, 'limit'> & { limit?: number }) =>
+        (await store.readHistory({ limit: 10, ...q })).map((r) => r.id);
+      expect(await ids({})).toEqual(['run-03', 'run-02', 'run-01']);
+      expect(await ids({ limit: 1 })).toEqual(['run-03']);
+      expect(await ids({ task: 'a' })).toEqual(['run-02', 'run-01']);
+      expect(await ids({ since: new Date('2026-01-02T00:00:00Z') })).toEqual(['run-03', 'run-02']);
+      expect(await store.readHistory({ id: 'run-02', limit: 1 })).toEqual([runs[2]]);
+    } finally {
+      await store.close();
     }
   });
 });

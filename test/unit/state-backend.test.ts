@@ -3,7 +3,7 @@
  * file backend's history file, the history records and their selection, and the writer's
  * abort (the lost-lock path) ending promptly.
  */
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import path from 'node:path';
 import { appendFile, readFile } from 'node:fs/promises';
 import { resolveStateSetting, openStateBackend } from '../../src/state/backend.js';
@@ -15,6 +15,8 @@ import { CallformError } from '../../src/errors.js';
 import type { CallformPlan } from '../../src/model/plan.js';
 import type { ApplyResult } from '../../src/apply/apply.js';
 import { tempDir, tempTree } from '../support/temp.js';
+import { PostgresStateBackend } from '../../src/state/postgres-backend.js';
+import { openSelection } from '../../src/workflow/environments.js';
 
 describe('the state setting', () => {
   it('a string or nothing is the file backend; an object is postgres with defaults', () => {
@@ -152,5 +154,35 @@ describe('StateWriter.abort (the lock is lost)', () => {
     writer.recordPolicy('d2'); // a confirmation landing after the loss
     await expect(writer.flush()).rejects.toBe(lost);
     expect(writes).toEqual([1]);
+  });
+});
+
+describe('openSelection', () => {
+  it('closes the top-level store when an environment with a store of its own is chosen', async () => {
+    const dir = await tempTree(
+      {
+        'callform.config.yaml': [
+          'state: { backend: postgres, name: top }',
+          'environments:',
+          '  staging:',
+          '    credentials: { uuid: U_STAGING, secretKey: S_STAGING }',
+          '    state: staging.state.json',
+        ].join('\n'),
+      },
+      'callform-selection-',
+    );
+    const closed = vi.spyOn(PostgresStateBackend.prototype, 'close');
+    try {
+      const selected = await openSelection({
+        cwd: dir,
+        env: {},
+        choice: { env: 'staging' },
+        command: { name: 'plan', allowAll: true },
+      });
+      expect(selected.kind === 'one' && selected.project.state.kind).toBe('file');
+      expect(closed).toHaveBeenCalledTimes(1);
+    } finally {
+      closed.mockRestore();
+    }
   });
 });
