@@ -8,10 +8,17 @@ const value = (v: unknown) => (v === null || v === undefined ? '(unset)' : JSON.
 function counts(run: HistoryRun): string {
   const c = run.counts;
   const parts = [`${c.applied} applied`, `${c.failed} failed`, `${c.blocked} blocked`];
+  if (c.created) parts.unshift(`${c.created} created`);
   if (c.skipped) parts.push(`${c.skipped} skipped`);
   if (c.forgotten) parts.push(`${c.forgotten} forgotten`);
   if (c.resumed) parts.push(`${c.resumed} resumed`);
   return parts.join(', ');
+}
+
+/** The actor column, padded to the widest name of the listed runs so the columns after it line up. */
+function actorColumn(runs: HistoryRun[]): (r: HistoryRun) => string {
+  const width = Math.max(...runs.map((r) => (r.actor ?? '?').length));
+  return (r) => (r.actor ?? '?').padEnd(width);
 }
 
 const change = (c: FieldChange) => `${c.field}: ${value(c.before)} → ${value(c.after)}`;
@@ -19,11 +26,11 @@ const change = (c: FieldChange) => `${c.field}: ${value(c.before)} → ${value(c
 /** Runs newest first, one line each: when, who, commit, outcome, counts, id. */
 export function renderRunList(runs: HistoryRun[]): string {
   if (runs.length === 0) return 'No runs recorded.\n';
+  const actor = actorColumn(runs);
   return (
     runs
       .map(
-        (r) =>
-          `${when(r.finishedAt)}  ${r.actor ?? '?'}  ${short(r.commit)}  ${r.outcome.padEnd(11)}  ${counts(r)}  ${r.id}`,
+        (r) => `${when(r.finishedAt)}  ${actor(r)}  ${short(r.commit)}  ${r.outcome.padEnd(11)}  ${counts(r)}  ${r.id}`,
       )
       .join('\n') + '\n'
   );
@@ -33,10 +40,11 @@ export function renderRunList(runs: HistoryRun[]): string {
 export function renderTaskHistory(task: string, runs: HistoryRun[]): string {
   if (runs.length === 0) return `No run recorded a change to ${task}.\n`;
   const lines: string[] = [];
+  const actor = actorColumn(runs);
   for (const r of runs) {
     for (const t of r.tasks) {
       lines.push(
-        `${when(r.finishedAt)}  ${r.actor ?? '?'}  ${short(r.commit)}  ${t.action} ${t.outcome}${t.retCode !== null ? ` (retCode ${t.retCode})` : ''}  run ${r.id}`,
+        `${when(r.finishedAt)}  ${actor(r)}  ${short(r.commit)}  ${t.action} ${t.outcome}${t.retCode !== null ? ` (retCode ${t.retCode})` : ''}  run ${r.id}`,
       );
       for (const c of t.changes) lines.push(`    ${change(c)}`);
       if (t.outcome !== 'applied' && t.message) lines.push(`    ${t.message}`);
