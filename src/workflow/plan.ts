@@ -1,4 +1,4 @@
-import { isChange, planHasChanges, unreadTasks, type CallformPlan, type PolicyReport } from '../model/plan.js';
+import { isChange, planHasChanges, unreadTasks, type CallformPlan } from '../model/plan.js';
 import { dataEqual } from '../model/settings.js';
 import type { LoadedTasks } from '../config/load-tasks.js';
 import type { LoadedState } from '../state/state.js';
@@ -11,7 +11,14 @@ import { ValidationError } from '../diagnostics/issue.js';
 import { NoTaskFilesError } from '../config/load-tasks.js';
 import { blockingViolations } from '../policy/report.js';
 import { TOOL_VERSION } from '../version.js';
-import { createClient, loadProjectPolicy, loadProjectState, loadProjectTasks, type Project } from './project.js';
+import {
+  createClient,
+  loadProjectPolicy,
+  loadProjectState,
+  loadProjectTasks,
+  locatedInEnvironment,
+  type Project,
+} from './project.js';
 import { reviewPlan } from '../review/index.js';
 import type { Policy } from '../policy/types.js';
 import type { RefreshMode } from '../config/settings.js';
@@ -100,18 +107,11 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
   // Saved-plan code (and the policy's) loads only when a policy is configured.
   const verdict =
     policy && (await (await import('./saved-plan.js')).policyVerdict(policy, built, state.state.policyDigest));
-  const report = verdict && (await environmentLocated(project, verdict, tasks));
+  const report = verdict && (await locatedInEnvironment(project, verdict, tasks));
   const reviewed = reviewPlan(built, report);
   // A declared environment's plan says which one it is: apply FILE runs there.
   const plan = project.environment ? { ...reviewed, environment: project.environment.name } : reviewed;
   return { plan, tasks, state, policy };
-}
-
-/** In an environment, violations of values its overlays or blocks set point there (file:line:col). */
-async function environmentLocated(project: Project, report: PolicyReport, tasks: LoadedTasks): Promise<PolicyReport> {
-  if (!project.environment || report.violations.length === 0) return report;
-  const { locateViolations } = await import('../config/environment-tasks.js');
-  return { ...report, violations: locateViolations(report.violations, tasks.tasks) };
 }
 
 /**

@@ -10,7 +10,7 @@ import type { LoadedTasks } from '../config/load-tasks.js';
 import { blockingViolations, formatViolation, shortDigest } from '../policy/report.js';
 import type { Policy, PolicyResult, PolicyViolation } from '../policy/types.js';
 import { policySubjects } from '../review/index.js';
-import { loadProjectPolicy, loadProjectTasks, type Project } from './project.js';
+import { loadProjectPolicy, loadProjectTasks, locatedInEnvironment, type Project } from './project.js';
 import { checkSavedPolicyReport } from './saved-plan.js';
 
 export interface ValidateRun {
@@ -26,11 +26,8 @@ export interface ValidateRun {
  */
 export async function validateProject(project: Project, files?: string[]): Promise<ValidateRun> {
   const [tasks, policy] = await Promise.all([loadProjectTasks(project, files), loadProjectPolicy(project)]);
-  const result = policy && (await import('../policy/evaluate.js')).evaluatePolicy(policy, tasks.tasks);
-  if (!result || !project.environment || result.violations.length === 0) return { tasks, policy, result };
-  // A value an environment's overlay or block set is reported where it is written.
-  const { locateViolations } = await import('../config/environment-tasks.js');
-  return { tasks, policy, result: { ...result, violations: locateViolations(result.violations, tasks.tasks) } };
+  const evaluated = policy && (await import('../policy/evaluate.js')).evaluatePolicy(policy, tasks.tasks);
+  return { tasks, policy, result: evaluated && (await locatedInEnvironment(project, evaluated, tasks)) };
 }
 
 const NO_BYPASS = 'fix the task files, or change the policy in a reviewed pull request; no option overrides a policy';

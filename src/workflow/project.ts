@@ -74,6 +74,23 @@ export async function loadProjectTasks(project: Project, files?: string[]): Prom
   return loaded;
 }
 
+/** Policy violations a report can carry: those of values an environment set can be relocated. */
+type Locatable = { violations: Array<{ userTaskID: string; path?: string; source?: string }> };
+
+/**
+ * In an environment, the violations of values its overlays or `environments` blocks set point
+ * where those values are written (file:line:col); elsewhere, and without violations, as they are.
+ */
+export async function locatedInEnvironment<R extends Locatable>(
+  project: Project,
+  report: R,
+  tasks: LoadedTasks,
+): Promise<R> {
+  if (!project.environment || report.violations.length === 0) return report;
+  const { locateViolations } = await import('../config/environment-tasks.js');
+  return { ...report, violations: locateViolations(report.violations, tasks.tasks) };
+}
+
 /** The policy in force (the settings' policy section and policyFiles), or null when none is configured. */
 export async function loadProjectPolicy(project: Project): Promise<Policy | null> {
   const s = project.settings;
