@@ -3,6 +3,7 @@ import { sign, parseAlgorithm, signaturesEqual, type SignAlgorithm } from './sig
 import { ApiError } from './errors.js';
 import { retryAfterFromHeaders } from './retry-after.js';
 import { maskPhones, maskUrlCredentials } from '../model/redact.js';
+import { printable } from '../model/printable.js';
 import { PRODUCT_ID } from '../model/task.js';
 import { runPool } from '../concurrency/pool.js';
 import { AUTH_RET_CODES, THROTTLE_RET_CODES, TRANSIENT_RET_CODES } from '../model/retcode.js';
@@ -392,7 +393,7 @@ export class NxCloudClient {
           error: new ApiError(
             endpoint,
             'auth',
-            `request refused: retCode ${ret.retCode} ${ret.retMsg ?? ''}`.trim(),
+            `request refused: retCode ${ret.retCode} ${printable(String(ret.retMsg ?? ''))}`.trim(),
             { retCode: ret.retCode, retMsg: ret.retMsg, attempts },
             AUTH_HINT,
           ),
@@ -426,7 +427,7 @@ export class NxCloudClient {
     const error = new ApiError(
       endpoint,
       AUTH_RET_CODES.has(retCode) ? 'auth' : 'retcode',
-      `retCode ${retCode}: ${retMsg ?? ''}`.trim(),
+      printable(`retCode ${retCode}: ${retMsg ?? ''}`.trim()),
       { retCode, retMsg, attempts, responseID: value.responseID },
       AUTH_RET_CODES.has(retCode) ? AUTH_HINT : undefined,
     );

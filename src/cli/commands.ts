@@ -19,6 +19,7 @@ import { computePlan, planExitCode } from '../workflow/plan.js';
 import { targetFilter } from '../plan/targets.js';
 import { validateProject } from '../workflow/policy-gate.js';
 import { describeStatus } from '../model/status.js';
+import { printable } from '../model/printable.js';
 import { policyVerdict, validatePolicyLines, warningLines } from '../render/review-text.js';
 import { sortIssues } from '../diagnostics/issue.js';
 import { ask as askUser, type Io, type OutputName } from './io.js';
@@ -507,7 +508,7 @@ export async function importCommand(io: Io, global: GlobalOptions, opts: ImportC
   });
   for (const t of r.imported)
     io.stdout.write(
-      `${opts.dryRun ? 'would import' : 'imported'} ${t.userTaskID} (sceneID ${t.sceneID}, taskID ${t.taskID}, status ${describeStatus(t.taskStatus)})\n`,
+      `${printable(`${opts.dryRun ? 'would import' : 'imported'} ${t.userTaskID} (sceneID ${t.sceneID}, taskID ${t.taskID}, status ${describeStatus(t.taskStatus)})`)}\n`,
     );
   const wrote = r.written
     ? `wrote ${r.imported.length} to ${r.written}`

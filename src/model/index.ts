@@ -5,3 +5,4 @@ export * from './task.js';
 export * from './settings.js';
 export * from './plan.js';
 export { maskUrlCredentials, maskPhones, maskValue } from './redact.js';
+export { printable } from './printable.js';

@@ -14,6 +14,7 @@ import {
 import { PRODUCT_ID, byUserTaskID, type DesiredTask, type RemoteTask, type SendMode } from '../model/task.js';
 import { TaskStatus, describeStatus, isUpdatableStatus } from '../model/status.js';
 import { leaves, withoutLeaves, type ManagedSettings } from '../model/settings.js';
+import { printable } from '../model/printable.js';
 import { diffSettings, pickSettings } from './diff.js';
 import { targetFilter } from './targets.js';
 
@@ -101,7 +102,7 @@ function deferral(
   if (remote.sceneID !== task.sceneID) {
     return error(
       'scene-mismatch',
-      `remote task has sceneID "${remote.sceneID}" but the file says "${task.sceneID}"; fix the file (updateTask cannot change it)`,
+      `remote task has sceneID "${printable(String(remote.sceneID))}" but the file says "${task.sceneID}"; fix the file (updateTask cannot change it)`,
     );
   }
   if (sends && !pauses && !isUpdatableStatus(remote.taskStatus)) {

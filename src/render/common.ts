@@ -1,4 +1,5 @@
 import { maskValue } from '../model/redact.js';
+import { printable } from '../model/printable.js';
 import { TASK_STATUS_LABEL } from '../model/status.js';
 import {
   deferralOf,
@@ -56,7 +57,7 @@ export function summaryLine(plan: CallformPlan): string {
 export function remoteText(t: TaskPlan): string | undefined {
   if (!t.remote) return undefined;
   const status = t.remote.taskStatus;
-  return `${t.remote.taskID} ${TASK_STATUS_LABEL[status] ?? `status ${status}`}`.trim();
+  return printable(`${t.remote.taskID} ${TASK_STATUS_LABEL[status] ?? `status ${status}`}`.trim());
 }
 
 /** What an update sends, when that is not simply "the changed fields". */
@@ -71,6 +72,8 @@ export function sendNote(t: TaskPlan): string | undefined {
 
 /** "since 2026-…" and what the task's status is now, for an owed resume. */
 export function resumeText(r: OwedResumePlan): string {
-  const status = r.remote ? `, now ${TASK_STATUS_LABEL[r.remote.taskStatus] ?? `status ${r.remote.taskStatus}`}` : '';
+  const status = r.remote
+    ? `, now ${TASK_STATUS_LABEL[r.remote.taskStatus] ?? printable(`status ${r.remote.taskStatus}`)}`
+    : '';
   return `${r.userTaskID} was paused by callform and not resumed (since ${r.since}${status})`;
 }

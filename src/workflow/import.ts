@@ -11,6 +11,7 @@ import picomatch from 'picomatch';
 import type { ListTaskRequest, ListTaskResponse, ListedTask } from '../api/wire.js';
 import { PRODUCT_ID, byUserTaskID } from '../model/task.js';
 import { describeStatus } from '../model/status.js';
+import { printable } from '../model/printable.js';
 import { ValidationError } from '../diagnostics/issue.js';
 import { CallformError } from '../errors.js';
 import { createClient, loadProjectTasks, type Project } from './project.js';
@@ -99,8 +100,11 @@ export function importedYaml(tasks: readonly ListedTask[], now: Date): string {
   for (const t of tasks) {
     const created =
       Number.isFinite(t.createTs) && t.createTs > 0 ? new Date(t.createTs * 1000).toISOString() : String(t.createTs);
+    // A comment line: whatever the server sent must stay on it (no line breaks, no controls).
     lines.push(
-      `  # taskID ${t.taskID}, status ${describeStatus(t.taskStatus)}, created ${created}${t.taskName ? `, name ${JSON.stringify(t.taskName)}` : ''}`,
+      printable(
+        `  # taskID ${t.taskID}, status ${describeStatus(t.taskStatus)}, created ${created}${t.taskName ? `, name ${JSON.stringify(t.taskName)}` : ''}`,
+      ),
     );
     lines.push(`  - userTaskID: ${JSON.stringify(t.userTaskID)}`, `    sceneID: ${JSON.stringify(t.sceneID)}`);
   }

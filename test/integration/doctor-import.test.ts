@@ -131,6 +131,40 @@ describe('callform import', () => {
     expect(plan.code, describeResult(['plan'], plan)).toBe(0);
   });
 
+  it('prints and writes what a hostile server sends escaped: no terminal control, no extra YAML line', async () => {
+    const ESC = '\u001b';
+    sim = await startSimulator({
+      seed: {
+        tasks: [
+          { userTaskID: 'known-1', sceneID: `scene-${ESC}[31mred`, taskStatus: 1 },
+          {
+            userTaskID: `evil-${ESC}[2J-1`,
+            sceneID: 'scene-a',
+            taskStatus: 1,
+            taskID: 'T9\n  - userTaskID: injected\n    sceneID: x',
+            taskName: `${ESC}]0;owned\u0007`,
+          },
+        ],
+      },
+    });
+    project = await tempProject();
+    await project.write('tasks/known.yaml', { userTaskID: 'known-1', sceneID: 'scene-a' });
+    const r = await runCli(['import', '--out', 'tasks/imported.yaml'], { cwd: project.dir, env: env() });
+    expect(r.code, describeResult(['import'], r)).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain(ESC);
+    expect(r.stdout).toContain('imported evil-\\u001b[2J-1 (sceneID scene-a, taskID T9\\u000a  - userTaskID: injected');
+    const text = await project.read('tasks/imported.yaml');
+    expect(text).not.toContain(ESC);
+    // The server's taskID stays inside its comment: the file declares the one task, exactly.
+    const { parse } = await import('yaml');
+    expect(parse(text)).toEqual({ tasks: [{ userTaskID: `evil-${ESC}[2J-1`, sceneID: 'scene-a' }] });
+    // The remote sceneID of a declared task, in plan's error, is escaped too.
+    const plan = await runCli(['plan', '--target', 'known-1'], { cwd: project.dir, env: env() });
+    expect(plan.code, describeResult(['plan'], plan)).toBe(1);
+    expect(plan.stdout + plan.stderr).toContain('remote task has sceneID "scene-\\u001b[31mred"');
+    expect(plan.stdout + plan.stderr).not.toContain(ESC);
+  });
+
   it('never overwrites; --dry-run writes nothing; filters by scene and name; pages until a short page', async () => {
     await setup();
     await project.write('tasks/taken.yaml', 'userTaskID: taken\nsceneID: s\n');

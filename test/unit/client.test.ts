@@ -133,6 +133,15 @@ describe('NxCloudClient', () => {
     expect(err.message).toBe('updateTask: unexpected HTTP 404');
   });
 
+  it("escapes control characters of the server's retMsg in the error it words (the value itself is kept)", async () => {
+    const hostile = scripted([{ body: { retCode: 1, retMsg: 'gone\u001b[2J\nfake: ok' } }]);
+    const err = await client(hostile.transport)
+      .updateTask(payload)
+      .then(unexpected, (e: unknown) => e as ApiError);
+    expect(err.message).toBe('updateTask: retCode 1: gone\\u001b[2J\\u000afake: ok');
+    expect(err.details.retMsg).toBe('gone\u001b[2J\nfake: ok');
+  });
+
   it('does not retry a non-transient retCode, and does retry "system busy" (7)', async () => {
     const failing = scripted([{ body: { retCode: 1, retMsg: 'task status 2 cannot be modified' } }]);
     const err = await client(failing.transport)
