@@ -116,27 +116,48 @@ async function loadOverlayFile(
     };
   const doc = parsed.documents[0];
   const value = doc.value;
-  const issues: Issue[] = [];
-  // userTaskID is what a patch selects by, never what it changes: say so rather than "unknown field".
-  (isPlain(value) && Array.isArray(value.patches) ? value.patches : []).forEach((p: unknown, i) => {
-    if (isPlain(p) && 'userTaskID' in p)
-      issues.push({
+  const rawPatches: unknown[] = isPlain(value) && Array.isArray(value.patches) ? value.patches : [];
+  const issues = rawPatches.flatMap((p, i) => patchShapeIssues(file, doc, p, i));
+  const { validateOverlay } = await import('../generated/overlay-validator.js');
+  if (!validateOverlay(value))
+    issues.push(
+      // userTaskID has its own message above, rather than "unknown field".
+      ...ajvIssues(validateOverlay.errors, { file, basePath: [], sources: [{ doc, basePath: [] }] }).filter(
+        (i) => !(i.path?.endsWith('.userTaskID') && i.message.startsWith('unknown field')),
+      ),
+    );
+  if (issues.length > 0) return { digest, patches: [], issues };
+  return { digest, ...patchesOf(file, doc, value as Plain) };
+}
+
+/**
+ * What the schema cannot word well about one patch: a userTaskID (what a patch selects by,
+ * never what it changes), and a patch that sets nothing, which, like one that matches
+ * nothing, is a mistake rather than a no-op (a setting indented under the wrong key).
+ */
+function patchShapeIssues(file: string, doc: SourceDocument, p: unknown, i: number): Issue[] {
+  if (!isPlain(p)) return [];
+  if ('userTaskID' in p)
+    return [
+      {
         file,
         position: doc.locate(['patches', i, 'userTaskID'], true, true),
         path: formatPath(['patches', i, 'userTaskID']),
         message: 'a patch cannot set userTaskID',
         hint: 'select tasks with `tasks:` (userTaskID globs); a task is renamed in its task file',
-      });
-  });
-  if (issues.length > 0) return { digest, patches: [], issues };
-  const { validateOverlay } = await import('../generated/overlay-validator.js');
-  if (!validateOverlay(value))
-    return {
-      digest,
-      patches: [],
-      issues: ajvIssues(validateOverlay.errors, { file, basePath: [], sources: [{ doc, basePath: [] }] }),
-    };
-  return { digest, ...patchesOf(file, doc, value as Plain) };
+      },
+    ];
+  if ('tasks' in p && Object.keys(p).length === 1)
+    return [
+      {
+        file,
+        position: doc.locate(['patches', i, 'tasks'], true, true),
+        path: formatPath(['patches', i]),
+        message: 'the patch sets nothing: it has only `tasks`',
+        hint: 'add what it changes (taskCreateSetting, funcFlag, lifecycle or sceneID) at the same indentation as `tasks:`, or delete the patch',
+      },
+    ];
+  return [];
 }
 
 /** Every overlay file the patterns match, in glob (sorted path) order; each pattern must match a file. */

@@ -134,6 +134,26 @@ describe('environments: bad input', () => {
     );
   });
 
+  it('an overlay with userTaskID and an unknown field reports both; a patch that sets nothing is an error', async () => {
+    await project.write(
+      'overlays/staging/a.yaml',
+      'patches:\n  - tasks: renewals-north\n    userTaskID: other\n    maxCall: 2\n',
+    );
+    const both = await cli('validate', '--env', 'staging');
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('2 problems in environment staging');
+    expect(both.stderr).toContain('overlays/staging/a.yaml:3:5: patches[0].userTaskID: a patch cannot set userTaskID');
+    expect(both.stderr).toContain('overlays/staging/a.yaml:4:5: patches[0].maxCall: unknown field "maxCall"');
+    expect(both.stderr).not.toContain('unknown field "userTaskID"');
+    await project.write('overlays/staging/a.yaml', 'patches:\n  - tasks: renewals-north\n');
+    const empty = await cli('plan', '--offline', '--env', 'staging', '--out', project.file('p.cfplan'));
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain(
+      'overlays/staging/a.yaml:2:5: patches[0]: the patch sets nothing: it has only `tasks`',
+    );
+    await expectNothingWritten();
+  });
+
   it('a merged value that is invalid is reported where the winning value is written', async () => {
     await project.write(
       'overlays/staging/a.yaml',
