@@ -339,7 +339,7 @@ export class NxCloudClient {
       };
     }
     this.options.debug?.(
-      `← ${endpoint} HTTP ${res.statusCode} in ${this.now() - started} ms body=${maskPhones(maskUrlCredentials(res.body.slice(0, 2000)))}`,
+      `← ${endpoint} HTTP ${res.statusCode} in ${this.now() - started} ms body=${printable(maskPhones(maskUrlCredentials(res.body.slice(0, 2000))))}`,
     );
     if (res.statusCode === 429) {
       const retryAfterMs = retryAfterFromHeaders(

@@ -142,6 +142,17 @@ describe('NxCloudClient', () => {
     expect(err.details.retMsg).toBe('gone\u001b[2J\nfake: ok');
   });
 
+  it('--debug shows a response body with its control characters escaped', async () => {
+    const lines: string[] = [];
+    const transport: HttpPost = async () => ({ statusCode: 502, headers: {}, body: '<h1>bad\u001b[2Jgateway</h1>' });
+    await client(transport, [], 0, { debug: (line) => lines.push(line) })
+      .updateTask(payload)
+      .then(unexpected, () => undefined);
+    const response = lines.find((l) => l.includes('HTTP 502'));
+    expect(response).toContain('body=<h1>bad\\u001b[2Jgateway</h1>');
+    expect(lines.join('\n')).not.toContain('\u001b');
+  });
+
   it('does not retry a non-transient retCode, and does retry "system busy" (7)', async () => {
     const failing = scripted([{ body: { retCode: 1, retMsg: 'task status 2 cannot be modified' } }]);
     const err = await client(failing.transport)
