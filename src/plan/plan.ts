@@ -41,7 +41,7 @@ export interface PlanInput {
 export const DELAYED_EFFECT_WARNING =
   'the server applies phoneEncrypt and SMS changes after about 5 minutes, and not to numbers already completed or imported';
 
-function delayedEffect(payload: UpdateTaskPayload | null): string[] {
+export function delayedEffect(payload: UpdateTaskPayload | null): string[] {
   const ff = payload?.funcFlag;
   if (!ff) return [];
   return 'phoneEncrypt' in ff || 'smsEnable' in ff || 'smsFuncFlag' in ff ? [DELAYED_EFFECT_WARNING] : [];
@@ -117,7 +117,7 @@ function deferral(
 }
 
 /** Paths the payload carries: the changed fields, or every declared one (declared mode, resync). */
-function sentPaths(changes: SettingChange[], after: ManagedSettings, everyDeclared: boolean): string[] {
+export function sentPaths(changes: SettingChange[], after: ManagedSettings, everyDeclared: boolean): string[] {
   const changed = changes.filter((c) => c.kind !== 'unmanage').map((c) => c.path);
   if (!everyDeclared) return changed;
   return leaves(after, '').map(([path]) => path);

@@ -4,8 +4,11 @@
  * the policy verdict) is derived from the task entries; a file whose stored parts differ
  * was edited, and is refused naming the part. Pure.
  */
-import type { CallformPlan, PlanRisk, PlanSummary, PolicyReport } from '../model/plan.js';
+import type { CallformPlan, PlanRisk, PlanSummary, PolicyReport, TaskPlan } from '../model/plan.js';
 import { dataEqual } from '../model/settings.js';
+import { PRODUCT_ID } from '../model/task.js';
+import { diffSettings, pickSettings } from '../plan/diff.js';
+import { delayedEffect, sentPaths } from '../plan/plan.js';
 import { derivePlanParts } from './index.js';
 
 const SUMMARY_WORDS: Record<keyof PlanSummary, string> = {
@@ -34,11 +37,42 @@ function summaryDifference(stored: PlanSummary, derived: PlanSummary): string | 
 }
 
 /**
+ * How one task entry contradicts itself, or null: its changes must be the difference of its
+ * before and after, the fields it sends those its changes (or, declared and resync, every
+ * declared one) give, its payload their values, and the delayed-effect warning present when
+ * an update's payload has such a field. (Its before and after the stale check holds against the
+ * state and the files.)
+ */
+function taskEntryDifference(t: TaskPlan): string | null {
+  if (t.action === 'forget') return null;
+  const changes = diffSettings(t.before, t.after);
+  if (!dataEqual(asStored('changes' in t ? t.changes : []), asStored(changes)))
+    return `task ${t.userTaskID}: its changes are not the difference between its before and after`;
+  if (t.action === 'noop') return null;
+  const declaredToo =
+    t.action !== 'create' && (t.resync || (t.sendMode === 'declared' && changes.some((c) => c.kind !== 'unmanage')));
+  const sent =
+    changes.length === 0 && !(t.action !== 'create' && t.resync) ? [] : sentPaths(changes, t.after, declaredToo);
+  if (!dataEqual(t.sentFields, sent)) return `task ${t.userTaskID}: its sentFields are not the fields its changes send`;
+  const settings = pickSettings(t.after, sent);
+  const payload = settings && { productID: PRODUCT_ID, userTaskID: t.userTaskID, sceneID: t.sceneID, ...settings };
+  if (!dataEqual(asStored(t.payload), asStored(payload)))
+    return `task ${t.userTaskID}: its payload is not the values of the fields it sends`;
+  if (t.action !== 'create' && !delayedEffect(payload).every((w) => t.warnings.includes(w)))
+    return `task ${t.userTaskID}: the warning that phoneEncrypt and SMS changes take effect late is missing`;
+  return null;
+}
+
+/**
  * Which stored part of the saved plan differs from what its task entries give, in words
  * ("its summary says 0 to update, but its tasks have 1 to update"), or null. A format 2.0
  * plan has no risks or dialing windows: only its summary is compared.
  */
 export function editedPart(saved: CallformPlan): string | null {
+  for (const t of saved.tasks) {
+    const entry = taskEntryDifference(t);
+    if (entry) return entry;
+  }
   const derived = derivePlanParts(saved);
   const summary = summaryDifference(saved.summary, derived.summary);
   if (summary) return summary;

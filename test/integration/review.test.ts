@@ -13,6 +13,17 @@ import { parseJson } from '../support/json.js';
 
 /** The parts of a saved plan the test edits. */
 type EditablePlan = { tasks: Array<{ userTaskID: string; payload: { taskCreateSetting: Record<string, unknown> } }> };
+type Settings = { taskCreateSetting: Record<string, unknown> };
+type ConsistentlyEditablePlan = {
+  tasks: Array<{
+    userTaskID: string;
+    before: Settings;
+    after: Settings;
+    payload: Settings;
+    changes: Array<{ path: string; after: unknown }>;
+    warnings: string[];
+  }>;
+};
 
 const IDS = ['west', 'east'];
 let sim: Simulator;
@@ -256,16 +267,61 @@ describe('policy at apply time', () => {
     expect((await cli('apply', '--auto-approve')).code).toBe(0);
     await writeTasks({ maxCall: 12 });
     expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
-    const plan = parseJson<EditablePlan>(await project.read('plan.cfplan'));
+    const original = parseJson<ConsistentlyEditablePlan>(await project.read('plan.cfplan'));
+    // The payload alone: the entry contradicts its own changes (show refuses it too).
+    const plan = structuredClone(original);
     plan.tasks.find((t) => t.userTaskID === 'west')!.payload.taskCreateSetting.maxCall = 500;
     await project.write('plan.cfplan', JSON.stringify(plan));
     sent = [];
+    for (const command of ['apply', 'show']) {
+      const res = await cli(command, 'plan.cfplan');
+      expect(res.code, command).toBe(1);
+      expect(res.stderr, command).toContain(
+        'plan.cfplan: task west: its payload is not the values of the fields it sends: the plan file was edited',
+      );
+    }
+    // after, changes and payload edited together: the entry agrees with itself, not with the files.
+    const west = original.tasks.find((t) => t.userTaskID === 'west')!;
+    west.after.taskCreateSetting.maxCall = 13;
+    west.changes.find((c) => c.path === 'taskCreateSetting.maxCall')!.after = 13;
+    west.payload.taskCreateSetting.maxCall = 13;
+    await project.write('plan.cfplan', JSON.stringify(original));
+    expect((await cli('show', 'plan.cfplan')).code).toBe(0);
     const res = await cli('apply', 'plan.cfplan');
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(
       'saved plan does not match its task files and state: task west would do something else (its payload differs): the plan file was edited',
     );
     expect(sent).toEqual([]);
+  });
+
+  it('refuses a saved plan whose before, or whose delayed-effect warning, was edited', async () => {
+    expect((await cli('apply', '--auto-approve')).code).toBe(0);
+    await writeTasks({ maxCall: 12 });
+    const campaign = await project.read('tasks/campaign.yaml');
+    await project.write(
+      'tasks/campaign.yaml',
+      campaign.replace('    taskCreateSetting: {"taskName":"West"', '    funcFlag: { phoneEncrypt: true }\n$&'),
+    );
+    expect((await cli('plan', '--out', 'plan.cfplan')).code).toBe(0);
+    const original = parseJson<ConsistentlyEditablePlan>(await project.read('plan.cfplan'));
+    const before = structuredClone(original);
+    before.tasks.find((t) => t.userTaskID === 'west')!.before.taskCreateSetting.maxCall = 11;
+    await project.write('before.cfplan', JSON.stringify(before));
+    const shownBefore = await cli('show', 'before.cfplan');
+    expect(shownBefore.code).toBe(1);
+    expect(shownBefore.stderr).toContain(
+      'before.cfplan: task west: its changes are not the difference between its before and after: the plan file was edited',
+    );
+    const warning = structuredClone(original);
+    warning.tasks.find((t) => t.userTaskID === 'west')!.warnings = [];
+    await project.write('warning.cfplan', JSON.stringify(warning));
+    const shownWarning = await cli('show', 'warning.cfplan');
+    expect(shownWarning.code).toBe(1);
+    expect(shownWarning.stderr).toContain(
+      'warning.cfplan: task west: the warning that phoneEncrypt and SMS changes take effect late is missing: the plan file was edited',
+    );
+    expect((await cli('show', 'plan.cfplan')).code).toBe(0);
   });
 
   it('applies a saved plan of format 2.0 (no policy record) after checking it against the current policy', async () => {
