@@ -12,7 +12,6 @@ import type { CallformPlan } from '../../src/model/plan.js';
 import { parseJson } from '../support/json.js';
 
 /** The parts of a saved plan the test edits. */
-type EditablePlan = { tasks: Array<{ userTaskID: string; payload: { taskCreateSetting: Record<string, unknown> } }> };
 type Settings = { taskCreateSetting: Record<string, unknown> };
 type ConsistentlyEditablePlan = {
   tasks: Array<{
