@@ -11,6 +11,7 @@ import type { RemoteTask } from '../model/task.js';
 import type { TaskState } from '../generated/state.js';
 import type { StateWriter } from '../state/writer.js';
 import { creatingEntry } from '../state/entry.js';
+import { printable } from '../model/printable.js';
 import { ApiError } from '../api/errors.js';
 import { errorMessage } from '../errors.js';
 
@@ -91,10 +92,11 @@ export async function sendCreate(
   }
   if (found.sceneID !== t.sceneID) {
     unmarkCreating(state, t.userTaskID, earlier);
+    const remoteScene = printable(String(found.sceneID));
     return {
       ok: false,
       retCode,
-      message: `task-conflict: a task with this userTaskID already exists on NXCloud with sceneID "${found.sceneID}", but the file says "${t.sceneID}" (${why}); give the new task another userTaskID, or declare sceneID "${found.sceneID}" to manage the existing one`,
+      message: `task-conflict: a task with this userTaskID already exists on NXCloud with sceneID "${remoteScene}", but the file says "${t.sceneID}" (${why}); give the new task another userTaskID, or declare sceneID "${remoteScene}" to manage the existing one`,
     };
   }
   state.recordApplied(t.userTaskID, creatingEntry(t.sceneID, since, 'created', found.taskID));

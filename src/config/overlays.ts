@@ -123,7 +123,7 @@ async function loadOverlayFile(
     issues.push(
       // userTaskID has its own message above, rather than "unknown field".
       ...ajvIssues(validateOverlay.errors, { file, basePath: [], sources: [{ doc, basePath: [] }] }).filter(
-        (i) => !(i.path?.endsWith('.userTaskID') && i.message.startsWith('unknown field')),
+        (i) => !(/^patches\[\d+\]\.userTaskID$/.test(i.path ?? '') && i.message.startsWith('unknown field')),
       ),
     );
   if (issues.length > 0) return { digest, patches: [], issues };

@@ -1,9 +1,10 @@
 /**
- * Control characters (C0 but for none, DEL, C1) and Unicode direction controls, which a
- * terminal, a pull-request comment or a YAML file would act on rather than show.
+ * Control characters (C0, DEL, C1), Unicode direction controls and the line and paragraph
+ * separators, which a terminal, a pull-request comment or a YAML file would act on rather
+ * than show.
  */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /**
  * Text from outside callform (NXCloud's answers: IDs, names, retMsg) as it may be shown:

@@ -1,3 +1,5 @@
+import { printable } from './printable.js';
+
 /** Task status enumeration (listTask / mgrTaskStatus / taskCallback). */
 export const TaskStatus = {
   NotStarted: 1,
@@ -20,9 +22,13 @@ export function isTaskStatus(value: unknown): value is TaskStatusCode {
   return typeof value === 'number' && Number.isInteger(value) && Object.hasOwn(TASK_STATUS_LABEL, value);
 }
 
-/** "2 (running)": a status code with its meaning, for messages. */
+/**
+ * "2 (running)": a status code with its meaning, for messages. The status comes from the
+ * server, whose answers are not trusted to hold a number here: anything else is shown escaped.
+ */
 export function describeStatus(status: number): string {
-  return `${status} (${TASK_STATUS_LABEL[status] ?? 'unknown'})`;
+  if (!isTaskStatus(status)) return `${printable(String(status))} (unknown)`;
+  return `${status} (${TASK_STATUS_LABEL[status]})`;
 }
 
 /** updateTask is documented to work only for these statuses. */

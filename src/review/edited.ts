@@ -49,13 +49,16 @@ function taskEntryDifference(t: TaskPlan): string | null {
   if (!dataEqual(asStored('changes' in t ? t.changes : []), asStored(changes)))
     return `task ${t.userTaskID}: its changes are not the difference between its before and after`;
   if (t.action === 'noop') return null;
+  const identity = { productID: PRODUCT_ID, userTaskID: t.userTaskID, sceneID: t.sceneID };
+  if (t.action === 'create' && !dataEqual(asStored(t.createPayload), identity))
+    return `task ${t.userTaskID}: its createPayload is not the task's identity (productID, userTaskID, sceneID)`;
   const declaredToo =
     t.action !== 'create' && (t.resync || (t.sendMode === 'declared' && changes.some((c) => c.kind !== 'unmanage')));
   const sent =
     changes.length === 0 && !(t.action !== 'create' && t.resync) ? [] : sentPaths(changes, t.after, declaredToo);
   if (!dataEqual(t.sentFields, sent)) return `task ${t.userTaskID}: its sentFields are not the fields its changes send`;
   const settings = pickSettings(t.after, sent);
-  const payload = settings && { productID: PRODUCT_ID, userTaskID: t.userTaskID, sceneID: t.sceneID, ...settings };
+  const payload = settings && { ...identity, ...settings };
   if (!dataEqual(asStored(t.payload), asStored(payload)))
     return `task ${t.userTaskID}: its payload is not the values of the fields it sends`;
   if (t.action !== 'create' && !delayedEffect(payload).every((w) => t.warnings.includes(w)))
