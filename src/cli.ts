@@ -16,6 +16,7 @@ import type {
 import { duration, planOutFile, preParse, projectErrorOutput } from './cli/options.js';
 import type { SimCliArgs } from './sim/index.js';
 import { registerStateCommands } from './cli/state.js';
+import { reportError } from './cli/report-error.js';
 
 /** Plain decimal digits only: Number() would also take "0x10", "1e2" and " 8 ". */
 function intInRange(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -82,19 +83,6 @@ const envOptions = (command: Command, all: boolean) => {
 const formatOption = () =>
   new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text');
 
-function reportError(io: Io, err: unknown, debug: boolean): number {
-  if (err instanceof CallformError) {
-    io.stderr.write(`Error: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ''}`);
-    return err.exitCode;
-  }
-  const e = err as Partial<Error> | null | undefined; // anything can be thrown
-  io.stderr.write(`Error: unexpected failure: ${e?.message ?? String(err)}\n`);
-  io.stderr.write(
-    debug ? `${e?.stack ?? ''}\n` : '  hint: run again with --debug for details, and report it if it persists\n',
-  );
-  return ExitCode.Error;
-}
-
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command('callform')
     .description('Declarative config-as-code for NXCloud Callbot tasks: validate, plan, apply.')
@@ -109,13 +97,19 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .exitOverride();
 
   const global = (): GlobalOptions => program.opts<GlobalOptions>();
-  const run = (fn: () => Promise<number>) => async () => {
-    try {
-      setExit(await fn());
-    } catch (err) {
-      setExit(reportError(io, err, Boolean(global().debug)));
-    }
-  };
+  /** `json`: the command was given --format json, so a failure is also a JSON document on stdout. */
+  const run =
+    (fn: () => Promise<number>, json: () => boolean = () => false) =>
+    async () => {
+      try {
+        setExit(await fn());
+      } catch (err) {
+        const code = reportError(io, err, Boolean(global().debug));
+        if (json()) io.stdout.write((await import('./render/error-json.js')).renderErrorJson(err, code));
+        setExit(code);
+      }
+    };
+  const jsonFormat = (opts: { format?: string }) => () => opts.format === 'json';
   const commands = () => import('./cli/commands.js');
 
   envOptions(
@@ -139,7 +133,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--offline', 'do not read remote task statuses (no credentials needed; blocked tasks not detected)')
     .option('-o, --out <file>', 'save the plan for `callform apply FILE` (exact payloads, stale-checked)', planOutFile);
   envOptions(planShaping(plan), true).action((opts: PlanOptions) =>
-    run(async () => (await commands()).planCommand(io, global(), opts))(),
+    run(async () => (await commands()).planCommand(io, global(), opts), jsonFormat(opts))(),
   );
 
   const apply = program
@@ -162,14 +156,14 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         .default('text'),
     );
   envOptions(planShaping(apply), true).action((planfile: string | undefined, opts: ApplyCommandOptions) =>
-    run(async () => (await commands()).applyCommand(io, global(), planfile, opts))(),
+    run(async () => (await commands()).applyCommand(io, global(), planfile, opts), jsonFormat(opts))(),
   );
 
   envOptions(
     program.command('show <planfile>').description('render a saved plan').addOption(formatOption()),
     false,
   ).action((planfile: string, opts: { format: Format } & EnvOptions) =>
-    run(async () => (await commands()).showCommand(io, global(), planfile, opts))(),
+    run(async () => (await commands()).showCommand(io, global(), planfile, opts), jsonFormat(opts))(),
   );
 
   envOptions(program.command('doctor'), true)
@@ -178,7 +172,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     )
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((opts: { format: 'text' | 'json' } & EnvOptions) =>
-      run(async () => (await commands()).doctorCommand(io, global(), opts))(),
+      run(async () => (await commands()).doctorCommand(io, global(), opts), jsonFormat(opts))(),
     );
 
   envOptions(program.command('import'), false)
@@ -216,7 +210,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       run(async () => {
         const { explainCommand } = await import('./cli/explain.js');
         return explainCommand(io, global(), id, opts);
-      })(),
+      }, jsonFormat(opts))(),
     );
 
   program

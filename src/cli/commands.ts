@@ -358,6 +358,8 @@ export async function applyInProject(
   planFile: string | undefined,
   opts: ApplyCommandOptions,
   savedPlan?: CallformPlan,
+  /** With --format json, takes the report instead of stdout (apply --all-envs makes one document of them). */
+  onReport?: (report: object) => void,
 ): Promise<number> {
   const { runApply, applyExitCode } = await import('../workflow/apply.js');
   const gate = createRateController(p, debugSink(io, global));
@@ -409,7 +411,11 @@ export async function applyInProject(
         '\n' + renderApplySummary(run.result, c, run.result.traffic, run.result.interrupted || stops.stopped()),
       );
     const exit = stops.exitCode() ?? applyExitCode(run);
-    if (json) io.stdout.write((await import('../render/json.js')).renderApplyJson(run, exit));
+    if (json) {
+      const { applyReport, renderApplyJson } = await import('../render/json.js');
+      if (onReport) onReport(applyReport(run, exit));
+      else io.stdout.write(renderApplyJson(run, exit));
+    }
     return exit;
   } finally {
     stops.dispose();

@@ -28,6 +28,7 @@ import { createClient, loadProjectPolicy, warningIssue, type Project } from '../
 import { assertCredentials, type ProjectSelection } from '../workflow/environments.js';
 import { editedPart } from '../review/edited.js';
 import type { Io } from './io.js';
+import { reportError } from './report-error.js';
 import {
   applyInProject,
   selectProjects,
@@ -285,36 +286,56 @@ export async function applyAllCommand(
   opts: ApplyCommandOptions,
 ): Promise<number> {
   assertCredentials(target.projects);
-  const human = opts.format === 'json' ? io.stderr : io.stdout;
-  const codes: Array<{ name: string; code: number | null }> = target.projects.map((p) => ({
-    name: envName(p),
-    code: null,
-  }));
+  const json = opts.format === 'json';
+  const human = json ? io.stderr : io.stdout;
+  const runs: EnvironmentApply[] = target.projects.map((p) => ({ name: envName(p), code: null }));
   for (const [i, p] of target.projects.entries()) {
     human.write(`${i > 0 ? '\n' : ''}== environment ${envName(p)}\n`);
     const plan = target.plans?.get(envName(p));
-    const code = await applyInProject(
-      io,
-      global,
-      p,
-      plan ? `environment ${envName(p)} of the saved plan` : undefined,
-      opts,
-      plan,
-    );
-    codes[i].code = code;
-    if (code === ExitCode.Error || code >= 128) break;
+    const from = plan ? `environment ${envName(p)} of the saved plan` : undefined;
+    const run = runs[i];
+    try {
+      run.code = await applyInProject(io, global, p, from, opts, plan, (report) => (run.report = report));
+    } catch (err) {
+      // A failure before or around its run (state, lock, stale plan) stops the environments after it too.
+      run.code = reportError(io, err, Boolean(global.debug));
+      run.error = err;
+    }
+    if (run.code === ExitCode.Error || run.code >= 128) break;
   }
-  const notStarted = codes.filter((c) => c.code === null).map((c) => c.name);
+  const notStarted = runs.filter((r) => r.code === null).map((r) => r.name);
   human.write(
-    `\nEnvironments: ${codes.map((c) => `${c.name} ${c.code === null ? 'not started' : c.code === 0 ? 'ok' : `exit ${c.code}`}`).join(', ')}.\n`,
+    `\nEnvironments: ${runs.map((r) => `${r.name} ${r.code === null ? 'not started' : r.code === 0 ? 'ok' : `exit ${r.code}`}`).join(', ')}.\n`,
   );
   if (notStarted.length > 0)
     io.stderr.write(
       `Error: an environment failed; not started: ${notStarted.join(', ')}\n  hint: fix it, then apply again (environments already applied have nothing left to do)\n`,
     );
-  const ran = codes.flatMap((c) => (c.code === null ? [] : [c.code]));
-  return (
+  const ran = runs.flatMap((r) => (r.code === null ? [] : [r.code]));
+  const exit =
     ran.find((c) => c === ExitCode.Error || c >= 128) ??
-    (ran.includes(ExitCode.Blocked) ? ExitCode.Blocked : ExitCode.Ok)
-  );
+    (ran.includes(ExitCode.Blocked) ? ExitCode.Blocked : ExitCode.Ok);
+  if (json) io.stdout.write(await renderAllEnvsApplyJson(runs, exit));
+  return exit;
+}
+
+/** One environment of `apply --all-envs`: its exit code (null: not started), its report or its failure. */
+interface EnvironmentApply {
+  name: string;
+  code: number | null;
+  report?: object;
+  error?: unknown;
+}
+
+/** `apply --all-envs --format json`: one document, every environment in apply order. */
+async function renderAllEnvsApplyJson(runs: EnvironmentApply[], exitCode: number): Promise<string> {
+  const { errorDetails } = await import('../render/error-json.js');
+  const environments = runs.map((r) => ({
+    name: r.name,
+    status: r.code === null ? 'not-started' : r.error === undefined ? 'ran' : 'failed',
+    exit_code: r.code,
+    report: r.report ?? null,
+    error: r.error === undefined ? null : errorDetails(r.error),
+  }));
+  return JSON.stringify({ kind: 'callform-all-envs-apply', exit_code: exitCode, environments }, null, 2) + '\n';
 }

@@ -16,6 +16,11 @@ export function renderPlanJson(plan: CallformPlan): string {
  * the client does not count them).
  */
 export function renderApplyJson(run: ApplyRun, exitCode: number): string {
+  return JSON.stringify(applyReport(run, exitCode), null, 2) + '\n';
+}
+
+/** The `callform-apply` document (renderApplyJson), as a value: `apply --all-envs` holds one per environment. */
+export function applyReport(run: ApplyRun, exitCode: number): object {
   const { results, counts, interrupted, updateCalls, createCalls, traffic: t } = run.result;
   const traffic = t && {
     api_calls: t.calls,
@@ -23,23 +28,17 @@ export function renderApplyJson(run: ApplyRun, exitCode: number): string {
     seconds: Math.round(t.seconds * 1000) / 1000,
     calls_per_second: Math.round(callsPerSecond(t) * 10) / 10,
   };
-  return (
-    JSON.stringify(
-      maskValue({
-        kind: 'callform-apply',
-        status: run.status,
-        exit_code: exitCode,
-        summary: run.plan.summary,
-        counts,
-        interrupted,
-        update_calls: updateCalls,
-        create_calls: createCalls,
-        traffic,
-        paused: pausedTimes(results),
-        results,
-      }),
-      null,
-      2,
-    ) + '\n'
-  );
+  return maskValue({
+    kind: 'callform-apply',
+    status: run.status,
+    exit_code: exitCode,
+    summary: run.plan.summary,
+    counts,
+    interrupted,
+    update_calls: updateCalls,
+    create_calls: createCalls,
+    traffic,
+    paused: pausedTimes(results),
+    results,
+  });
 }

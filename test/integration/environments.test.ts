@@ -179,6 +179,80 @@ describe('two environments on two accounts', () => {
     expect(Object.fromEntries(e.fields.map((f) => [f.path, f.value]))).toEqual(fromPlan);
   });
 
+  it('an environment that fails stops the ones after it: reported as not started, in text and in one JSON document', async () => {
+    const sim = await startSimulator({ seed: seed(['renewals-north']) });
+    const names = ['a', 'b', 'c'];
+    const p = await tempProject({
+      tasks: 'tasks/*.yaml',
+      environments: Object.fromEntries(
+        names.map((n) => [
+          n,
+          { endpoint: sim.url, credentials: { uuid: `UUID_${n}`, secretKey: `KEY_${n}` }, state: `${n}.state.json` },
+        ]),
+      ),
+    });
+    try {
+      await p.write('tasks/t.yaml', {
+        userTaskID: 'renewals-north',
+        sceneID: 'scene-1',
+        taskCreateSetting: { maxCall: 3 },
+      });
+      await p.write('b.state.json', '{garbage');
+      const creds = Object.fromEntries(
+        names.flatMap((n) => [
+          [`UUID_${n}`, sim.uuid],
+          [`KEY_${n}`, sim.secret],
+        ]),
+      );
+      const run = (...extra: string[]) =>
+        runCli(['apply', '--all-envs', '--auto-approve', ...extra], { cwd: p.dir, env: creds });
+      const text = await run();
+      expect(text.code, text.stderr).toBe(1);
+      expect(text.stderr).toContain('Error: state file b.state.json is not valid JSON');
+      expect(text.stdout).toContain('Environments: a ok, b exit 1, c not started.');
+      expect(text.stderr).toContain('Error: an environment failed; not started: c');
+      expect(await p.read('b.state.json')).toBe('{garbage');
+      expect(existsSync(p.file('c.state.json'))).toBe(false);
+      const json = await run('--format', 'json');
+      expect(json.code).toBe(1);
+      expect(parseJson(json.stdout)).toMatchObject({
+        kind: 'callform-all-envs-apply',
+        exit_code: 1,
+        environments: [
+          {
+            name: 'a',
+            status: 'ran',
+            exit_code: 0,
+            report: { kind: 'callform-apply', status: 'no-changes' },
+            error: null,
+          },
+          {
+            name: 'b',
+            status: 'failed',
+            exit_code: 1,
+            report: null,
+            error: { message: expect.stringContaining('is not valid JSON') as unknown },
+          },
+          { name: 'c', status: 'not-started', exit_code: null, report: null, error: null },
+        ],
+      });
+    } finally {
+      await Promise.all([sim.close(), p.cleanup()]);
+    }
+  });
+
+  it('with --format json, a failure before any output is a JSON document on stdout too', async () => {
+    const r = await cli(['plan', '--env', 'prod', '--format', 'json'], { NXCLOUD_SECRET_KEY_PROD: undefined });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Error: missing credential for environment prod: NXCLOUD_SECRET_KEY_PROD not set');
+    expect(parseJson(r.stdout)).toEqual({
+      kind: 'callform-error',
+      exit_code: 1,
+      message: expect.stringContaining('missing credential for environment prod') as unknown,
+      hint: expect.any(String) as unknown,
+    });
+  });
+
   it('picks the environment from CALLFORM_ENV, and refuses an unknown one with the declared names', async () => {
     const r = await cli(['plan', '--offline'], { CALLFORM_ENV: 'prod' });
     expect(r.code, r.stderr).toBe(0);
