@@ -164,7 +164,7 @@ async function writeLazyValidator(file, exportName, name, refs, options = {}) {
 // inlineRefs: false: the rule kinds share their common fields' definitions instead of each inlining a copy.
 await writeLazyValidator('policy-validator', 'validatePolicy', 'policy', [], { inlineRefs: false });
 await writeLazyValidator('plan-validator', 'validatePlan', 'plan', ['task']);
-await writeLazyValidator('overlay-validator', 'validateOverlay', 'overlay', []);
+await writeLazyValidator('overlay-validator', 'validateOverlay', 'overlay', ['task']);
 console.log(
   `generated ${names.length} type modules and ${Object.keys(exportsMap).length + LAZY.length} validators in src/generated/`,
 );

@@ -66,9 +66,15 @@ export function originIn(
 function patchesOf(file: string, doc: SourceDocument, value: Plain): { patches: OverlayPatch[]; issues: Issue[] } {
   const patches: OverlayPatch[] = [];
   const issues: Issue[] = [];
-  (value.patches as Plain[]).forEach((raw, index) => {
+  (value.patches as Plain[]).forEach((written, index) => {
     const at: PathSegment[] = ['patches', index];
-    const compiled = compileDeclaredWindow(raw, at, { file, doc, prefix: [] });
+    const hoisted = hoistDialWindow(file, doc, written, at);
+    if ('issue' in hoisted) {
+      issues.push(hoisted.issue);
+      return;
+    }
+    const { raw, doc: patchDoc } = hoisted;
+    const compiled = compileDeclaredWindow(raw, at, { file, doc: patchDoc, prefix: [] });
     if (compiled?.issues.length) {
       issues.push(...compiled.issues);
       return;
@@ -82,10 +88,47 @@ function patchesOf(file: string, doc: SourceDocument, value: Plain): { patches: 
       globs,
       matches: (id) => matchers.some((m) => m.test(id)),
       value: rest,
-      origin: originIn('overlay', file, () => doc, at, compiled?.windowFields ?? []),
+      origin: originIn('overlay', file, () => patchDoc, at, compiled?.windowFields ?? []),
     });
   });
   return { patches, issues };
+}
+
+/**
+ * A patch's top-level `dialWindow` (the issue's own example writes it there) moved to
+ * `taskCreateSetting.dialWindow`, where tasks declare it, with a document that locates the
+ * moved window where it is written. Both at once is an error.
+ */
+function hoistDialWindow(
+  file: string,
+  doc: SourceDocument,
+  raw: Plain,
+  at: PathSegment[],
+): { raw: Plain; doc: SourceDocument } | { issue: Issue } {
+  if (!('dialWindow' in raw)) return { raw, doc };
+  const { dialWindow, ...rest } = raw;
+  const tcs = isPlain(rest.taskCreateSetting) ? rest.taskCreateSetting : {};
+  if ('dialWindow' in tcs || rest.taskCreateSetting === null)
+    return {
+      issue: {
+        file,
+        position: doc.locate([...at, 'dialWindow'], true, true),
+        path: formatPath([...at, 'dialWindow']),
+        message:
+          rest.taskCreateSetting === null
+            ? 'dialWindow with taskCreateSetting: null: the null removes every dialing field the window would set'
+            : 'dialWindow is set twice: at the patch level and in its taskCreateSetting',
+        hint: 'keep one of them',
+      },
+    };
+  const from = [...at, 'taskCreateSetting', 'dialWindow'];
+  const to = [...at, 'dialWindow'];
+  const moved = (path: PathSegment[]) =>
+    path.length >= from.length && from.every((s, i) => path[i] === s) ? [...to, ...path.slice(from.length)] : path;
+  return {
+    raw: { ...rest, taskCreateSetting: { ...tcs, dialWindow } },
+    doc: { value: doc.value, locate: (path, exact, atKey) => doc.locate(moved(path), exact, atKey) },
+  };
 }
 
 /** One overlay file: its patches, or the issues that stop it. */

@@ -154,6 +154,37 @@ describe('environments: bad input', () => {
     await expectNothingWritten();
   });
 
+  it("the issue's overlay form: dialWindow at the patch's top level sets the window, located where it is written", async () => {
+    await project.write(
+      'overlays/staging/a.yaml',
+      'patches:\n  - tasks: renewals-north\n    dialWindow: { days: Mon-Fri, hours: ["10:00-12:00"] }\n',
+    );
+    const r = await cli('explain', 'renewals-north', '--env', 'staging', '--format', 'json');
+    expect(r.code, r.stderr).toBe(0);
+    const fields = (JSON.parse(r.stdout) as { fields: Array<{ path: string; value: unknown; source: unknown }> })
+      .fields;
+    expect(fields.find((f) => f.path === 'taskCreateSetting.dialAtWeekDay')).toMatchObject({
+      value: '1,2,3,4,5',
+      from: { kind: 'overlay', file: 'overlays/staging/a.yaml', line: 3 },
+    });
+    await project.write(
+      'overlays/staging/a.yaml',
+      'patches:\n  - tasks: renewals-north\n    dialWindow: { days: Mon-Fri, hours: ["10:00-12:15"] }\n',
+    );
+    const off = await cli('validate', '--env', 'staging');
+    expect(off.code).toBe(1);
+    expect(off.stderr).toContain(
+      'overlays/staging/a.yaml:3:42: patches[0].taskCreateSetting.dialWindow.hours[0]: 12:15 is not on a half hour',
+    );
+    await project.write(
+      'overlays/staging/a.yaml',
+      'patches:\n  - tasks: renewals-north\n    dialWindow: { days: Sat }\n    taskCreateSetting: { dialWindow: { days: Sun } }\n',
+    );
+    const twice = await cli('validate', '--env', 'staging');
+    expect(twice.stderr).toContain('overlays/staging/a.yaml:3:5: patches[0].dialWindow: dialWindow is set twice');
+    expect(twice.code).toBe(1);
+  });
+
   it('a merged value that is invalid is reported where the winning value is written', async () => {
     await project.write(
       'overlays/staging/a.yaml',
