@@ -22,6 +22,7 @@ import { mergeLayers, mergeValues, type Layer, type LayerOrigin, type MergedLaye
 import { dataEqual, isPlain, type Plain } from '../model/settings.js';
 import type { DesiredTask } from '../model/task.js';
 import { didYouMean } from './environments.js';
+import { targetMatcher } from '../plan/targets.js';
 
 /** Where a task is declared: its document, its item's path, and whether a defaults block lies under it. */
 export interface TaskDeclaration {
@@ -290,6 +291,47 @@ function withLayers(task: DesiredTask, value: Plain): DesiredTask {
  * are shared, not copied. Throws one ValidationError with every problem. `someFiles`: `base`
  * holds some of the task files only (validate FILE…), so a patch may match none of its tasks.
  */
+const GLOB_HINT =
+  'check the userTaskID glob (* and ? are wildcards); a patch that matches nothing is a mistake, not a no-op';
+
+/**
+ * A patch that matches no task of the environment, and each glob of a patch's `tasks` list
+ * that matches none (a typo next to a good glob must not silently do nothing either).
+ */
+function unmatchedGlobIssues(
+  patches: readonly OverlayPatch[],
+  used: ReadonlySet<OverlayPatch>,
+  tasks: readonly DesiredTask[],
+  env: string,
+): Issue[] {
+  const issues: Issue[] = [];
+  for (const p of patches) {
+    if (!used.has(p)) {
+      issues.push({
+        file: p.file,
+        position: p.origin.locate('tasks'),
+        path: formatPath(['patches', p.index, 'tasks']),
+        message: `patch matches no task in environment ${env}: ${p.globs.map((g) => `"${g}"`).join(', ')}`,
+        hint: GLOB_HINT,
+      });
+      continue;
+    }
+    if (p.globs.length < 2) continue;
+    p.globs.forEach((glob, k) => {
+      const matcher = targetMatcher(glob);
+      if (tasks.some((t) => matcher.test(t.userTaskID))) return;
+      issues.push({
+        file: p.file,
+        position: p.origin.locate(`tasks.${k}`),
+        path: formatPath(['patches', p.index, 'tasks', k]),
+        message: `"${glob}" matches no task in environment ${env} (the patch's other globs do)`,
+        hint: GLOB_HINT,
+      });
+    });
+  }
+  return issues;
+}
+
 export function environmentTasks(
   base: LoadedTasks,
   baseDir: string,
@@ -336,16 +378,7 @@ export function environmentTasks(
       tasks.push(merged);
     }
   }
-  for (const p of overlays.patches) {
-    if (used.has(p) || options.someFiles) continue;
-    issues.push({
-      file: p.file,
-      position: p.origin.locate('tasks'),
-      path: formatPath(['patches', p.index, 'tasks']),
-      message: `patch matches no task in environment ${env}: ${p.globs.map((g) => `"${g}"`).join(', ')}`,
-      hint: 'check the userTaskID glob (* and ? are wildcards); a patch that matches nothing is a mistake, not a no-op',
-    });
-  }
+  if (!options.someFiles) issues.push(...unmatchedGlobIssues(overlays.patches, used, tasks, env));
   if (issues.length > 0) throw new ValidationError(issues, `environment ${env}`);
   const kept = new Set(tasks.map((t) => t.userTaskID));
   return {

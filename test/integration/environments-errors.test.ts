@@ -116,6 +116,16 @@ describe('environments: bad input', () => {
       'overlays/staging/a.yaml:2:12: patches[0].tasks: patch matches no task in environment staging: "renewal-*"',
     );
     await expectNothingWritten();
+    // One glob of a list that matches nothing, next to one that does.
+    await project.write(
+      'overlays/staging/a.yaml',
+      'patches:\n  - tasks: ["renewals-*", "surevy-*"]\n    taskCreateSetting: { maxCall: 2 }\n',
+    );
+    const list = await cli('validate', '--env', 'staging');
+    expect(list.code).toBe(1);
+    expect(list.stderr).toContain(
+      `overlays/staging/a.yaml:2:27: patches[0].tasks[1]: "surevy-*" matches no task in environment staging (the patch's other globs do)`,
+    );
   });
 
   it('an overlay patch with userTaskID, or with an unknown field', async () => {
