@@ -23,8 +23,15 @@ import {
 } from '../plan/all-envs-plan.js';
 import { readCheckedPlan, checkSavedPolicyReport } from '../workflow/saved-plan.js';
 import { validateProject } from '../workflow/policy-gate.js';
-import { computePlan, planExitCode } from '../workflow/plan.js';
-import { createClient, loadProjectPolicy, warningIssue, type Project } from '../workflow/project.js';
+import { assertPlanCurrent, computePlan, planExitCode } from '../workflow/plan.js';
+import {
+  createClient,
+  loadProjectPolicy,
+  loadProjectState,
+  loadProjectTasks,
+  warningIssue,
+  type Project,
+} from '../workflow/project.js';
 import { assertCredentials, type ProjectSelection } from '../workflow/environments.js';
 import { editedPart } from '../review/edited.js';
 import type { Io } from './io.js';
@@ -64,12 +71,7 @@ export async function validateEnvironments(io: Io, selection: ProjectSelection, 
       if (verdict) io.stdout.write(verdict.stdout);
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
-      issues.push(
-        ...err.issues.filter(
-          (i) =>
-            !issues.some((j) => j.file === i.file && j.message === i.message && j.position?.line === i.position?.line),
-        ),
-      );
+      issues.push(...err.issues.filter((i) => !issues.some((j) => sameIssue(i, j))));
     }
   }
   if (issues.length > 0)
@@ -236,27 +238,20 @@ export async function applyTarget(
         `${planFile} is an all-environments plan, but the settings declare no environments`,
         'apply it in the project it was made in',
       );
-    const projects = saved.plans.map((e) => {
-      const p = s.projects.find((q) => q.environment?.name === e.name);
-      if (!p)
-        throw new CallformError(
-          `${planFile}: environment ${e.name} is not declared in the settings`,
-          'make the plan again: callform plan --all-envs --out FILE',
-        );
-      return p;
-    });
-    return { kind: 'all', projects, plans: new Map(saved.plans.map((e) => [e.name, e.plan])) };
+    return { kind: 'all', projects: s.projects, plans: savedPlansByEnvironment(planFile, saved.plans, s.projects) };
   }
   const plan = saved.plan;
+  // CALLFORM_ENV does what --env does: naming another environment than the plan's is refused.
+  const named = opts.env ?? (io.env.CALLFORM_ENV || undefined);
   if (opts.allEnvs)
     throw new CallformError(
       `${planFile} is one environment's plan: --all-envs does not apply to it`,
       'leave out --all-envs',
     );
-  if (plan.environment !== undefined && opts.env !== undefined && opts.env !== plan.environment)
+  if (plan.environment !== undefined && named !== undefined && named !== plan.environment)
     throw new CallformError(
-      `${planFile} is a plan for environment ${plan.environment}, not ${opts.env}`,
-      `apply it without --env (it runs in ${plan.environment}), or make a plan for ${opts.env}`,
+      `${planFile} is a plan for environment ${plan.environment}, not ${named}${opts.env === undefined ? ' (CALLFORM_ENV)' : ''}`,
+      `apply it without --env or CALLFORM_ENV (it runs in ${plan.environment}), or make a plan for ${named}`,
     );
   const s = await selectProjects(
     io,
@@ -275,6 +270,63 @@ export async function applyTarget(
 }
 
 /**
+ * An all-environments plan file's plans by environment: exactly one for each declared
+ * environment (they are applied in the settings' declaration order, whatever the file's).
+ */
+function savedPlansByEnvironment(
+  planFile: string,
+  plans: SavedEnvironmentPlan[],
+  projects: Project[],
+): Map<string, CallformPlan> {
+  const remake = 'make the plan again: callform plan --all-envs --out FILE';
+  const byName = new Map<string, CallformPlan>();
+  for (const e of plans) {
+    if (byName.has(e.name)) throw new CallformError(`${planFile}: environment ${e.name} has two plans`, remake);
+    if (!projects.some((p) => envName(p) === e.name))
+      throw new CallformError(`${planFile}: environment ${e.name} is not declared in the settings`, remake);
+    byName.set(e.name, e.plan);
+  }
+  const missing = projects.map(envName).filter((name) => !byName.has(name));
+  if (missing.length > 0)
+    throw new CallformError(
+      `${planFile} has no plan for environment${missing.length === 1 ? '' : 's'} ${missing.join(', ')}, declared in the settings`,
+      remake,
+    );
+  return byName;
+}
+
+/**
+ * Before the first environment applies: every environment's task, overlay and policy files
+ * load and validate (a fresh apply), or every environment's saved plan is current (apply
+ * FILE). A problem in the last environment must not come to light after the first one was
+ * applied. Each environment checks again under its own lock when its turn comes.
+ */
+async function preflight(target: Extract<ApplyTarget, { kind: 'all' }>): Promise<void> {
+  const issues: Issue[] = [];
+  for (const p of target.projects) {
+    const plan = target.plans?.get(envName(p));
+    try {
+      if (plan) await assertPlanCurrent(p, plan, await loadProjectState(p));
+      else await Promise.all([loadProjectTasks(p), loadProjectPolicy(p)]);
+    } catch (err) {
+      if (err instanceof ValidationError)
+        issues.push(...err.issues.filter((i) => !issues.some((j) => sameIssue(i, j))));
+      else if (err instanceof CallformError)
+        throw new CallformError(
+          `environment ${envName(p)}: ${err.message}; no environment was applied`,
+          err.hint,
+          err.exitCode,
+        );
+      else throw err;
+    }
+  }
+  if (issues.length > 0) throw new ValidationError(issues, 'the environments (no environment was applied)');
+}
+
+const sameIssue = (i: Issue, j: Issue) =>
+  i.file === j.file && i.message === j.message && i.position?.line === j.position?.line;
+
+/**
  * apply in every environment, in declaration order: each with its own plan (fresh, or
  * from the saved file), stale check, lock and state. Credentials of every environment are
  * checked before the first call; an environment that fails stops the ones after it.
@@ -286,6 +338,7 @@ export async function applyAllCommand(
   opts: ApplyCommandOptions,
 ): Promise<number> {
   assertCredentials(target.projects);
+  await preflight(target);
   const json = opts.format === 'json';
   const human = json ? io.stderr : io.stdout;
   const runs: EnvironmentApply[] = target.projects.map((p) => ({ name: envName(p), code: null }));

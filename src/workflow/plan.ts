@@ -121,6 +121,7 @@ export async function computePlan(project: Project, options: PlanOptions): Promi
  */
 export async function assertPlanCurrent(project: Project, plan: CallformPlan, state: LoadedState): Promise<void> {
   const tasks = await savedPlanTasks(project);
+  const remake = remakeCommand(project);
   const { planStaleness } = await import('../plan/saved-plan.js');
   const stale = planStaleness(plan, state.state, state.exists, tasks.filesDigest);
   if (stale?.applied)
@@ -129,24 +130,29 @@ export async function assertPlanCurrent(project: Project, plan: CallformPlan, st
       'nothing to do for this plan; `callform plan` shows whether anything changed since',
     );
   if (stale)
-    throw new CallformError(
-      `saved plan is stale: ${stale.reason}`,
-      'run `callform plan --out FILE` again and apply the new plan',
-    );
+    throw new CallformError(`saved plan is stale: ${stale.reason}`, `run ${remake} again and apply the new plan`);
   const fresh = replan(project, plan, tasks, state);
   const setting = settingChange(plan, fresh);
   if (setting)
     throw new CallformError(
       `saved plan is stale: ${setting}`,
-      'run `callform plan --out FILE` again with the settings as they are now, and apply the new plan',
+      `run ${remake} again with the settings as they are now, and apply the new plan`,
     );
   const differs = firstDifference(plan, fresh);
   if (differs) {
     throw new CallformError(
       `saved plan does not match its task files and state: ${differs}: the plan file was edited`,
-      'apply only plans that callform wrote: run `callform plan --out FILE` again, review it, and apply that',
+      `apply only plans that callform wrote: run ${remake} again, review it, and apply that`,
     );
   }
+}
+
+/** The command that makes a saved plan again: in a declared environment, for it (or for every one). */
+function remakeCommand(project: Project): string {
+  const env = project.environment?.name;
+  return env
+    ? `\`callform plan --env ${env} --out FILE\` (or \`--all-envs\` for every environment)`
+    : '`callform plan --out FILE`';
 }
 
 /** The task files a saved plan is checked against; not found and no longer valid are told apart. */
@@ -166,7 +172,7 @@ async function savedPlanTasks(project: Project): Promise<LoadedTasks> {
     if (err instanceof ValidationError)
       throw new CallformError(
         `saved plan is stale: the task files changed since the plan was made and no longer validate; ${err.message}`,
-        'fix the task files, then run `callform plan --out FILE` again and apply the new plan',
+        `fix the task files, then run ${remakeCommand(project)} again and apply the new plan`,
       );
     throw err;
   }
