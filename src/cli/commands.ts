@@ -395,7 +395,7 @@ export async function applyInProject(
       onPlan: (plan) => human.write(renderPlanText(plan, c)),
       onSavedPlan: (plan, file) =>
         human.write(
-          `Applying saved plan ${file} (made ${plan.created_at}): ${plan.summary.update} to update, ${plan.summary.forget} to forget, ${plan.summary.resume} to resume.\n`,
+          `Applying saved plan ${file} (made ${plan.created_at}): ${plan.summary.create ? `${plan.summary.create} to create, ` : ''}${plan.summary.update} to update, ${plan.summary.forget} to forget, ${plan.summary.resume} to resume.\n`,
         ),
       confirm: opts.autoApprove ? undefined : ask,
       warn: (message) => io.stderr.write(`warning: ${message}\n`),

@@ -177,8 +177,10 @@ function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
     changes.length === 0 && !resync
       ? []
       : sentPaths(changes, after, resync || (sendMode === 'declared' && changes.some((c) => c.kind !== 'unmanage')));
-  // Unconfirmed fields no longer declared: nothing to send, but the state must drop the mark.
-  if (changes.length === 0 && !since && sentFields.length === 0) {
+  // Unconfirmed fields no longer declared, or a create mark on a task that declares no
+  // setting: nothing to send, but the state must drop the mark (and --refresh changed must
+  // read the task: a create whose outcome is unknown is looked up, and made again if missing).
+  if (changes.length === 0 && !since && !recorded?.creating && sentFields.length === 0) {
     // Written out rather than spread from a common base: one allocation per unchanged task.
     const deferred = deferral(task, recorded, input, false, false);
     return {

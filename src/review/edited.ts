@@ -72,6 +72,11 @@ function taskEntryDifference(t: TaskPlan): string | null {
  * plan has no risks or dialing windows: only its summary is compared.
  */
 export function editedPart(saved: CallformPlan): string | null {
+  // The create action came with format 2.2: an older label on a plan that creates hides it.
+  const minor = Number(saved.format_version.split('.')[1]);
+  const create = minor < 2 ? saved.tasks.find((t) => t.action === 'create') : undefined;
+  if (create)
+    return `its format_version ${saved.format_version} has no create action, but task ${create.userTaskID} is one (format 2.2)`;
   for (const t of saved.tasks) {
     const entry = taskEntryDifference(t);
     if (entry) return entry;

@@ -7,7 +7,7 @@ import type { CallformPlan, PolicyReport } from '../model/plan.js';
 import { CallformError } from '../errors.js';
 import { readSavedPlan } from '../plan/saved-plan.js';
 import { editedPart, policyReportDifference } from '../review/edited.js';
-import { policySubjects } from '../review/index.js';
+import { derivePlanParts, policySubjects } from '../review/index.js';
 import { shortDigest } from '../policy/report.js';
 import type { Policy } from '../policy/types.js';
 
@@ -17,12 +17,18 @@ function editedPlanError(file: string, what: string): CallformError {
   return new CallformError(`${file}: ${what}: the plan file was edited`, REMAKE);
 }
 
-/** A saved plan whose summary, risks and dialing-window views are those of its task entries. */
+/**
+ * A saved plan whose summary, risks and dialing-window views are those of its task entries.
+ * A format 2.0 plan has no risks or windows: they are derived, so its risky changes are
+ * called out as in any other plan.
+ */
 export async function readCheckedPlan(file: string): Promise<CallformPlan> {
   const plan = await readSavedPlan(file);
   const edited = editedPart(plan);
   if (edited) throw editedPlanError(file, edited);
-  return plan;
+  if (plan.risks !== undefined && plan.dial_windows !== undefined) return plan;
+  const { risks, dial_windows } = derivePlanParts(plan);
+  return { ...plan, risks: plan.risks ?? risks, dial_windows: plan.dial_windows ?? dial_windows };
 }
 
 /** The policy's verdict on a plan's tasks, as a plan records it (previous_digest: what the state records). */

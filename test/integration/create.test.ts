@@ -137,6 +137,34 @@ describe('creating tasks (CLI)', () => {
     expect((await cli(p, ['plan', '--detailed-exitcode'])).code).toBe(0);
   });
 
+  it('a create mark on a task that declares no setting is never a no-op: looked up, made if missing, then cleared', async () => {
+    const p = await createProject({ parallelism: 2, timeoutMs: 10_000, retries: 1 }, 'callform-create-');
+    await p.writeCollections({ bare: { tasks: ['bare-1', 'bare-2'].map((id) => ({ userTaskID: id, sceneID: 's' })) } });
+    // As an unknown createTask outcome leaves them: bare-1 was never created, bare-2 was.
+    const since = '2026-12-01T00:00:00.000Z';
+    const marked = { sceneID: 's', taskCreateSetting: {}, funcFlag: {}, appliedAt: since };
+    await p.write('callform.state.json', {
+      version: 2,
+      lineage: '00000000-0000-4000-8000-000000000001',
+      serial: 1,
+      tasks: {
+        'bare-1': { ...marked, creating: { since, phase: 'requested' } },
+        'bare-2': { ...marked, creating: { since, phase: 'requested' } },
+      },
+    });
+    sim.tasks.set('bare-2', { ...sim.tasks.get('old-1')!, userTaskID: 'bare-2', taskID: 'T-bare-2' });
+    const plan = await cli(p, ['plan', '--refresh', 'changed', '--detailed-exitcode']);
+    expect(plan.code, describeResult(['plan'], plan)).toBe(2);
+    expect(plan.stdout).toMatch(/^\+ bare-1 will be created/m);
+    expect(plan.stdout).toMatch(/^~ bare-2 will be updated \(created, settings not yet sent\)/m);
+    expect((await cli(p, ['apply', '--refresh', 'changed', '--auto-approve'])).code).toBe(0);
+    expect(sim.tasks.has('bare-1')).toBe(true);
+    const state = await p.state();
+    expect(state.tasks['bare-1'].creating).toBeUndefined();
+    expect(state.tasks['bare-2'].creating).toBeUndefined();
+    expect((await cli(p, ['plan', '--refresh', 'changed', '--detailed-exitcode'])).code).toBe(0);
+  });
+
   it('init scaffolds a task that the first plan creates', async () => {
     const dir = await tempDir('callform-create-init-');
     expect((await runCli(['init'], { cwd: dir, env: simEnv(sim) })).code).toBe(0);
