@@ -2,7 +2,7 @@
  * Every environment's plan in one output: text (a section each, then a total), JSON (one
  * document), and one Markdown pull-request comment that stays under its size budget.
  */
-import { isChange, planHasChanges, type CallformPlan, type TaskPlan } from '../model/plan.js';
+import { isChange, planHasChanges, type CallformPlan, type PolicyViolation, type TaskPlan } from '../model/plan.js';
 import { blockingViolations, formatViolation } from '../policy/report.js';
 import { maskValue } from '../model/redact.js';
 import { noColors, type Colors } from './colors.js';
@@ -157,8 +157,34 @@ function renderSection(s: Section): string {
 const omittedLine = (n: number) =>
   `_… ${plural(n, 'task')} omitted, see the full plan (\`callform show\` of the saved plan, or the CI artifact)._`;
 
-/** The parts never dropped: header, summary table, every risk callout, every policy error, the unchanged line. */
-function commentHead(envs: readonly EnvironmentPlan[]): string[] {
+/** Task names a grouped policy-error line shows, as the risk callouts do per kind. */
+const NAMES_PER_RULE = 10;
+
+/**
+ * Error-level violations one line per rule, each naming its first tasks and counting the
+ * rest: the comment's form when a line per violation would not fit in its budget.
+ */
+function violationsByRule(violations: readonly PolicyViolation[]): string[] {
+  const byRule = new Map<string, PolicyViolation[]>();
+  for (const v of violations) {
+    const list = byRule.get(v.rule);
+    if (list) list.push(v);
+    else byRule.set(v.rule, [v]);
+  }
+  return [...byRule].map(([rule, vs]) => {
+    const names = [...new Set(vs.map((v) => v.userTaskID))];
+    const shown = names.slice(0, NAMES_PER_RULE).map((n) => `\`${n.replace(/`/g, "'")}\``);
+    const more = names.length > NAMES_PER_RULE ? ` and ${names.length - NAMES_PER_RULE} more` : '';
+    return `> - **[${cell(rule)}]** ${plural(vs.length, 'violation')}: ${cell(shown.join(', '))}${more} — ${cell(vs[0].message)}`;
+  });
+}
+
+/**
+ * The parts never dropped: header, summary table, every risk callout (grouped by kind),
+ * every policy error (a line each, or grouped per rule with `byRule` when those lines alone
+ * would not fit), the unchanged line.
+ */
+function commentHead(envs: readonly EnvironmentPlan[], byRule = false): string[] {
   const lines = [MARKDOWN_MARKER, `### callform plan: ${allEnvsHeadline(envs)}`, ''];
   // A Create column only when some environment creates tasks (the table is otherwise unchanged).
   const creates = envs.some((e) => (e.plan.summary.create ?? 0) > 0);
@@ -182,7 +208,8 @@ function commentHead(envs: readonly EnvironmentPlan[]): string[] {
         `> ❌ **${e.name}: ${plural(blocking.length, 'policy violation')} at error level: apply will refuse this plan.**`,
         '>',
       );
-      for (const v of blocking) lines.push(`> - ${cell(formatViolation(v))}`);
+      if (byRule) lines.push(...violationsByRule(blocking));
+      else for (const v of blocking) lines.push(`> - ${cell(formatViolation(v))}`);
       lines.push('');
     }
   }
@@ -190,6 +217,9 @@ function commentHead(envs: readonly EnvironmentPlan[]): string[] {
   if (unchanged.length > 0) lines.push(`No changes in ${unchanged.join(', ')}.`, '');
   return lines;
 }
+
+/** A section cut to its "… N tasks omitted" line, with a long environment name: an upper bound. */
+const SMALLEST_SECTION = 400;
 
 const lengthOf = (head: string, sections: Section[]) =>
   head.length + sections.reduce((n, s) => n + renderSection(s).length + 1, 0);
@@ -199,11 +229,13 @@ const lengthOf = (head: string, sections: Section[]) =>
  * budget it shrinks step by step: field tables only for tasks with risks, then one line
  * per task, then the middle of the longest section is cut with a visible "… N tasks
  * omitted" line. The header, the summary table, the risk callouts and the policy errors
- * are never dropped.
+ * are never dropped (policy errors are grouped per rule when their lines alone would not fit).
  */
 export function renderAllEnvsMarkdown(envs: readonly EnvironmentPlan[], budget = ALL_ENVS_BUDGET): string {
-  const head = commentHead(envs).join('\n') + '\n';
   const changed = envs.filter((e) => planHasChanges(e.plan));
+  let head = commentHead(envs).join('\n') + '\n';
+  // Room for every changed environment's section at its smallest (its "… N omitted" line).
+  if (head.length + changed.length * SMALLEST_SECTION > budget) head = commentHead(envs, true).join('\n') + '\n';
   let sections: Section[] = [];
   for (const level of ['full', 'risky-details', 'lines'] as const) {
     sections = changed.map((e) => sectionOf(e, level));

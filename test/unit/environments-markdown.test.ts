@@ -124,6 +124,30 @@ describe('the all-environments Markdown comment', () => {
     await expectGolden(md, 'plan-all-envs-6000.md');
   });
 
+  it('holds the budget when the policy errors alone would not fit: grouped per rule, none left out', () => {
+    const envs = ['staging', 'canary', 'prod'].map((name) => {
+      const e = envPlan(name, 2000);
+      const ids = e.plan.tasks.map((t) => t.userTaskID);
+      const one = blockingPolicy('x');
+      const policy: PolicyReport = {
+        ...one!,
+        violations: ids.map((id) => ({ ...one!.violations[0], userTaskID: id, source: `tasks/${id}.yaml:3` })),
+      };
+      return { ...e, plan: { ...e.plan, policy } };
+    });
+    const md = renderAllEnvsMarkdown(envs);
+    expect(md.length).toBeLessThanOrEqual(ALL_ENVS_BUDGET);
+    for (const name of ['staging', 'canary', 'prod']) {
+      expect(md).toContain(`| ${name} | 2000 | 0 | 0 | 0 | 2000 |`);
+      expect(md).toContain(`> ❌ **${name}: 2000 policy violations at error level: apply will refuse this plan.**`);
+      expect(md).toContain(`> - **[prod-max-call]** 2000 violations: \`${name}-task-0000\`, \`${name}-task-0001\`, `);
+    }
+    expect(md).toContain('and 1990 more — prod tasks dial at most 50 at once');
+    // A few violations still get a line each.
+    const few = renderAllEnvsMarkdown([envPlan('prod', 3, [], blockingPolicy('prod-task-0001'))]);
+    expect(few).toContain('> - tasks/prod-task-0001.yaml:3: prod-task-0001 [prod-max-call] maxCall is 100');
+  });
+
   it('drops field tables of tasks without risks first, keeping the risky task whole', () => {
     const envs = [envPlan('staging', 150, ['staging-task-0003'])];
     const full = renderAllEnvsMarkdown(envs, 1_000_000);
