@@ -166,8 +166,11 @@ export function ajvIssues(errors: AjvError[] | null | undefined, ctx: IssueConte
   );
   for (const err of errors ?? []) {
     if (err.keyword === 'type' && listed.has(err.instancePath)) continue;
-    const described = describe(err);
-    if (!described) continue;
+    const found = describe(err);
+    if (!found) continue;
+    // A key that breaks propertyNames (an environment name) is located at that key, not the object.
+    const named = (err as AjvError & { propertyName?: string }).propertyName;
+    const described = named !== undefined && found.extra === undefined ? { ...found, extra: named } : found;
     const rel = pointerToPath(err.instancePath);
     const located = described.extra !== undefined ? [...rel, described.extra] : rel;
     const path = formatPath([...ctx.basePath, ...located]);

@@ -242,8 +242,12 @@ describe('environments: bad input', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/environments\.staging\.credentials\.uuid: "1-UUID" has the wrong format/);
     expect(r.stderr).toMatch(/environments\.staging\.overlay: unknown field "overlay" \(did you mean "overlays"\?\)/);
+    // Located at the bad name itself, not at the first environment.
+    const line = (await project.read('callform.config.yaml')).split('\n').findIndex((l) => /^\s+Prod:/.test(l)) + 1;
     expect(r.stderr).toMatch(
-      /callform\.config\.yaml:\d+:\d+: environments: "Prod" has the wrong format\n\s+hint: An environment name: lowercase letters/,
+      new RegExp(
+        `callform\\.config\\.yaml:${line}:\\d+: environments\\.Prod: "Prod" has the wrong format\\n\\s+hint: An environment name: lowercase letters`,
+      ),
     );
   });
 
