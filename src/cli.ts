@@ -13,7 +13,7 @@ import type {
   ImportCommandOptions,
   PlanOptions,
 } from './cli/commands.js';
-import { duration, planOutFile, preParse, projectErrorOutput } from './cli/options.js';
+import { duration, oneEnvironment, planOutFile, preParse, projectErrorOutput } from './cli/options.js';
 import type { SimCliArgs } from './sim/index.js';
 import { registerStateCommands } from './cli/state.js';
 import { reportError } from './cli/report-error.js';
@@ -77,7 +77,11 @@ const planShaping = (command: Command) =>
     );
 /** --env NAME (CALLFORM_ENV does the same) and, where the command runs across them, --all-envs. */
 const envOptions = (command: Command, all: boolean) => {
-  command.option('--env <name>', 'the environment to use (declared under `environments:`; also CALLFORM_ENV)');
+  command.option(
+    '--env <name>',
+    'the environment to use (declared under `environments:`; also CALLFORM_ENV)',
+    oneEnvironment,
+  );
   return all ? command.option('--all-envs', 'every declared environment, in declaration order') : command;
 };
 const formatOption = () =>
@@ -204,7 +208,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description(
       "list a task's final settings in an environment: each field's value, the file:line it came from, and what it overrode",
     )
-    .option('--env <name>', 'the environment (also CALLFORM_ENV)')
+    .option('--env <name>', 'the environment (also CALLFORM_ENV)', oneEnvironment)
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((id: string, opts: { format: 'text' | 'json' } & EnvOptions) =>
       run(async () => {

@@ -97,7 +97,7 @@ interface Refusal {
  * single-dash word whose two-dash spelling is a known option of the command is refused
  * with the right spelling. `help NAME` with an unknown NAME is parsed as the command NAME
  * (commander's "unknown command" error, with its suggestion) rather than showing help
- * and exiting 0.
+ * and exiting 0. A switch given a value (`--auto-approve=true`) is refused saying it takes none.
  */
 export function preParse(program: Command, argv: string[]): { argv: string[]; refusal?: Refusal } {
   const global = program.options;
@@ -148,8 +148,30 @@ export function preParse(program: Command, argv: string[]): { argv: string[]; re
         };
       }
     }
+    // `--auto-approve=true`: a switch takes no value (commander calls it an unknown option).
+    const valued = /^(--[A-Za-z][A-Za-z-]*)=/.exec(arg);
+    const switchOption = valued && options.find((o) => o.long === valued[1] && !o.required && !o.optional);
+    if (valued && switchOption) {
+      const where = command ? `callform ${command.name()}` : 'callform';
+      return {
+        argv,
+        refusal: {
+          message: `option '${valued[1]}' takes no value (got '${arg}')`,
+          hint: `write ${valued[1]} alone to turn it on, and leave it out to keep it off; \`${where} --help\` lists its options`,
+        },
+      };
+    }
     const flag = arg.includes('=') ? null : options.find((o) => o.long === arg || o.short === arg);
     expectValue = Boolean(flag && flag.required);
   }
   return { argv };
+}
+
+/** --env NAME given twice is refused: the last one silently winning could apply to the wrong account. */
+export function oneEnvironment(value: string, previous: string | undefined): string {
+  if (previous !== undefined && previous !== value)
+    throw new InvalidArgumentError(
+      `--env is given twice (${previous}, then ${value}); pass one --env, or --all-envs for every environment`,
+    );
+  return value;
 }

@@ -4,6 +4,7 @@ import { CallformError, ExitCode } from '../errors.js';
 import type { Project } from '../workflow/project.js';
 import type { Io } from './io.js';
 import { oneProject } from './select.js';
+import { oneEnvironment } from './options.js';
 
 interface Global {
   config?: string;
@@ -59,7 +60,7 @@ export function registerStateCommands(program: Command, io: Io, global: () => Gl
   state
     .command('pull')
     .description('print the current state as JSON')
-    .option('--env <name>', ENV_HELP)
+    .option('--env <name>', ENV_HELP, oneEnvironment)
     .action((opts: { env?: string }) =>
       run(() =>
         withProject(io, global(), { name: 'state pull', env: opts.env }, async (p) => {
@@ -75,7 +76,7 @@ export function registerStateCommands(program: Command, io: Io, global: () => Gl
     .description(
       'write a state file into the configured backend (refused over a non-empty state of another lineage or a higher serial)',
     )
-    .option('--env <name>', ENV_HELP)
+    .option('--env <name>', ENV_HELP, oneEnvironment)
     .action((file: string, opts: { env?: string }) =>
       run(() =>
         withProject(io, global(), { name: 'state push', env: opts.env }, async (p) => {
@@ -91,7 +92,7 @@ export function registerStateCommands(program: Command, io: Io, global: () => Gl
   state
     .command('list')
     .description('list the state names in the configured PostgreSQL schema')
-    .option('--env <name>', ENV_HELP)
+    .option('--env <name>', ENV_HELP, oneEnvironment)
     .action((opts: { env?: string }) =>
       run(() =>
         withProject(io, global(), { name: 'state list', env: opts.env }, async (p) => {
@@ -106,7 +107,7 @@ export function registerStateCommands(program: Command, io: Io, global: () => Gl
   state
     .command('schema')
     .description("print the SQL that creates the PostgreSQL backend's tables (for skipSchemaCreation)")
-    .option('--env <name>', ENV_HELP)
+    .option('--env <name>', ENV_HELP, oneEnvironment)
     .action((opts: { env?: string }) =>
       run(() =>
         withProject(io, global(), { name: 'state schema', env: opts.env }, async (p) => {
@@ -125,7 +126,7 @@ export function registerStateCommands(program: Command, io: Io, global: () => Gl
     .option('--since <date>', 'only runs started at or after this date', date)
     .option('--limit <n>', 'at most this many runs (default 20)', positive, 20)
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .option('--env <name>', ENV_HELP)
+    .option('--env <name>', ENV_HELP, oneEnvironment)
     .action((opts: HistoryOptions) =>
       run(() =>
         withProject(io, global(), { name: 'history', env: opts.env }, async (p) => {
@@ -141,7 +142,7 @@ export function registerStateCommands(program: Command, io: Io, global: () => Gl
     .command('show <run-id>')
     .description('show one recorded apply in full')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .option('--env <name>', ENV_HELP)
+    .option('--env <name>', ENV_HELP, oneEnvironment)
     .action((id: string, opts: { format: 'text' | 'json'; env?: string }) =>
       run(() =>
         withProject(io, global(), { name: 'history show', env: opts.env }, async (p) => {

@@ -75,6 +75,17 @@ describe('Terraform habits are refused with the right spelling', () => {
     expect(debug.stderr).toContain('did you mean --debug?');
   });
 
+  it('--auto-approve=true: a switch takes no value, and says so', async () => {
+    await project();
+    const r = await run(['apply', '--auto-approve=true']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Error: option '--auto-approve' takes no value (got '--auto-approve=true')");
+    expect(r.stderr).toContain('hint: write --auto-approve alone to turn it on, and leave it out to keep it off');
+    // A valued option keeps its --name=value form.
+    const plan = await run(['plan', '--offline', '--format=json']);
+    expect(plan.stderr).not.toContain('takes no value');
+  });
+
   it('show -json and plan -json name --format json (terraform show -json)', async () => {
     await project();
     for (const args of [

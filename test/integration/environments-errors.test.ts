@@ -251,6 +251,13 @@ describe('environments: bad input', () => {
     );
   });
 
+  it('--env given twice is refused, naming both', async () => {
+    const r = await cli('plan', '--offline', '--env', 'staging', '--env', 'prod');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--env is given twice (staging, then prod); pass one --env, or --all-envs');
+    await expectNothingWritten();
+  });
+
   it('a saved all-environments plan applied with --env', async () => {
     // In process, paths are the test process's: an absolute one keeps the plan in the project.
     const file = project.file('all.cfplan');
