@@ -161,6 +161,13 @@ export async function showCommand(
   const saved = await readPlanFile(file);
   if (saved.kind === 'all') return showAllCommand(io, global, file, opts, saved.plans);
   const plan = saved.plan;
+  // As apply FILE: --env (or CALLFORM_ENV) naming another environment than the plan's is refused.
+  const named = opts.env ?? (io.env.CALLFORM_ENV || undefined);
+  if (plan.environment !== undefined && named !== undefined && named !== plan.environment)
+    throw new CallformError(
+      `${file} is a plan for environment ${plan.environment}, not ${named}${opts.env === undefined ? ' (CALLFORM_ENV)' : ''}`,
+      `show it without --env or CALLFORM_ENV (it is ${plan.environment}'s), or make a plan for ${named}`,
+    );
   if (plan.policy) {
     // The policy report is checked against the policy of the project show runs in, when it
     // is the one the plan was checked against; otherwise show says it could not be.

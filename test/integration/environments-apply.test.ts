@@ -104,5 +104,9 @@ describe('apply --all-envs', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('s.cfplan is a plan for environment staging, not prod (CALLFORM_ENV)');
     expect(updates).toEqual([]);
+    const shown = await cli('show', 's.cfplan', '--env', 'prod');
+    expect(shown.code).toBe(1);
+    expect(shown.stderr).toContain('s.cfplan is a plan for environment staging, not prod');
+    expect((await cli('show', 's.cfplan', '--env', 'staging')).code).toBe(0);
   });
 });
