@@ -79,7 +79,9 @@ function taskBlock(t: TaskPlan, c: Colors): string {
   if (t.action === 'create' && t.deferred === null)
     lines.push(
       c.dim(
-        `    (createTask with productID, userTaskID and sceneID, then updateTask with ${t.sentFields.length} field${t.sentFields.length === 1 ? '' : 's'})`,
+        t.sentFields.length === 0
+          ? '    (createTask with productID, userTaskID and sceneID; no setting declared, so no updateTask)'
+          : `    (createTask with productID, userTaskID and sceneID, then updateTask with ${t.sentFields.length} field${t.sentFields.length === 1 ? '' : 's'})`,
       ),
     );
   if (t.action === 'update' && !t.payload) lines.push(c.dim('    (nothing to send: only the state is updated)'));

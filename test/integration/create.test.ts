@@ -156,6 +156,9 @@ describe('creating tasks (CLI)', () => {
     const plan = await cli(p, ['plan', '--refresh', 'changed', '--detailed-exitcode']);
     expect(plan.code, describeResult(['plan'], plan)).toBe(2);
     expect(plan.stdout).toMatch(/^\+ bare-1 will be created/m);
+    expect(plan.stdout).toContain(
+      '(createTask with productID, userTaskID and sceneID; no setting declared, so no updateTask)',
+    );
     expect(plan.stdout).toMatch(/^~ bare-2 will be updated \(created, settings not yet sent\)/m);
     expect((await cli(p, ['apply', '--refresh', 'changed', '--auto-approve'])).code).toBe(0);
     expect(sim.tasks.has('bare-1')).toBe(true);
