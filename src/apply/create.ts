@@ -103,6 +103,6 @@ export async function sendCreate(
   return {
     ok: true,
     taskID: found.taskID,
-    note: `${why}, but listTask shows the task with the declared sceneID (an earlier attempt created it): its settings were sent`,
+    note: `${why}, but listTask shows the task with the declared sceneID (it exists: created by an attempt whose answer was lost, or elsewhere since the plan was made): its settings were sent`,
   };
 }

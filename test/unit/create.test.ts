@@ -288,6 +288,10 @@ describe('apply: creating a task', () => {
     expect(p.log.map((l) => l.split(' ')[0])).toEqual(['create', 'list', 'update']);
     expect(r.outcome).toBe('created');
     expect(r.warnings[0]).toMatch(/^createTask retCode 4: userTaskID "a" already exists, but listTask shows the task/);
+    // No earlier attempt is claimed: the task may as well have been created elsewhere.
+    expect(r.warnings[0]).toContain(
+      '(it exists: created by an attempt whose answer was lost, or elsewhere since the plan was made)',
+    );
     expect(state.tasks.a).toMatchObject({ taskID: 'L-a', taskCreateSetting: { maxCall: 5 } });
   });
 
