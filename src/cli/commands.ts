@@ -27,7 +27,7 @@ import type { ApplyResult } from '../apply/apply.js';
 import type { LifecycleStep } from '../apply/lifecycle.js';
 import type { ImportDestination } from '../workflow/import.js';
 import type { RefreshMode } from '../workflow/plan.js';
-import { oneProject, selectProjects, type EnvOptions } from './select.js';
+import { assertPlanEnvironment, oneProject, selectProjects, type EnvOptions } from './select.js';
 
 export type Format = 'text' | 'markdown' | 'json';
 
@@ -161,13 +161,7 @@ export async function showCommand(
   const saved = await readPlanFile(file);
   if (saved.kind === 'all') return showAllCommand(io, global, file, opts, saved.plans);
   const plan = saved.plan;
-  // As apply FILE: --env (or CALLFORM_ENV) naming another environment than the plan's is refused.
-  const named = opts.env ?? (io.env.CALLFORM_ENV || undefined);
-  if (plan.environment !== undefined && named !== undefined && named !== plan.environment)
-    throw new CallformError(
-      `${file} is a plan for environment ${plan.environment}, not ${named}${opts.env === undefined ? ' (CALLFORM_ENV)' : ''}`,
-      `show it without --env or CALLFORM_ENV (it is ${plan.environment}'s), or make a plan for ${named}`,
-    );
+  assertPlanEnvironment(io, file, plan.environment, opts, 'show');
   if (plan.policy) {
     // The policy report is checked against the policy of the project show runs in, when it
     // is the one the plan was checked against; otherwise show says it could not be.

@@ -36,6 +36,7 @@ import { assertCredentials, type ProjectSelection } from '../workflow/environmen
 import { editedPart } from '../review/edited.js';
 import type { Io } from './io.js';
 import { reportError } from './report-error.js';
+import { assertPlanEnvironment } from './select.js';
 import {
   applyInProject,
   selectProjects,
@@ -241,18 +242,12 @@ export async function applyTarget(
     return { kind: 'all', projects: s.projects, plans: savedPlansByEnvironment(planFile, saved.plans, s.projects) };
   }
   const plan = saved.plan;
-  // CALLFORM_ENV does what --env does: naming another environment than the plan's is refused.
-  const named = opts.env ?? (io.env.CALLFORM_ENV || undefined);
   if (opts.allEnvs)
     throw new CallformError(
       `${planFile} is one environment's plan: --all-envs does not apply to it`,
       'leave out --all-envs',
     );
-  if (plan.environment !== undefined && named !== undefined && named !== plan.environment)
-    throw new CallformError(
-      `${planFile} is a plan for environment ${plan.environment}, not ${named}${opts.env === undefined ? ' (CALLFORM_ENV)' : ''}`,
-      `apply it without --env or CALLFORM_ENV (it runs in ${plan.environment}), or make a plan for ${named}`,
-    );
+  assertPlanEnvironment(io, planFile, plan.environment, opts, 'apply');
   const s = await selectProjects(
     io,
     global,

@@ -42,3 +42,22 @@ export async function oneProject(
   if (s.kind === 'all') throw new CallformError(`${name} runs in one environment`, 'pass --env NAME');
   return s.project;
 }
+
+/**
+ * A saved plan of one environment names where it runs: an --env (or CALLFORM_ENV, which does
+ * what --env does) naming another environment is refused, for `show` as for `apply`.
+ */
+export function assertPlanEnvironment(
+  io: Io,
+  file: string,
+  planEnvironment: string | undefined,
+  opts: EnvOptions,
+  verb: 'apply' | 'show',
+): void {
+  const named = opts.env ?? (io.env.CALLFORM_ENV || undefined);
+  if (planEnvironment === undefined || named === undefined || named === planEnvironment) return;
+  throw new CallformError(
+    `${file} is a plan for environment ${planEnvironment}, not ${named}${opts.env === undefined ? ' (CALLFORM_ENV)' : ''}`,
+    `${verb} it without --env or CALLFORM_ENV (it is ${planEnvironment}'s plan), or make a plan for ${named}`,
+  );
+}
