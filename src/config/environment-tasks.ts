@@ -247,6 +247,12 @@ export function environmentNameIssues(tasks: DesiredTask[], baseDir: string, nam
           unknown(name),
           `${didYouMean(name, names)}environment names are the keys of \`environments:\` in the settings file`,
         );
+      else if (task.only && !task.only.includes(name))
+        problem(
+          ['environments', name],
+          `task ${task.userTaskID} is not in environment ${name} (only: ${task.only.join(', ')}): this block would never apply`,
+          `add ${name} to \`only\`, or remove the block`,
+        );
     (task.only ?? []).forEach((name, i) => {
       if (!names.includes(name))
         problem(

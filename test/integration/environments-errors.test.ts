@@ -105,6 +105,19 @@ describe('environments: bad input', () => {
     expect(r.stderr).toContain('did you mean staging?');
   });
 
+  it("a task's environments block for an environment its only leaves out is an error: it would never apply", async () => {
+    await project.write(
+      'tasks/a.yaml',
+      'tasks:\n  - userTaskID: renewals-north\n    sceneID: s\n    only: [staging]\n    environments:\n      prod: { taskCreateSetting: { maxCall: 1 } }\n',
+    );
+    const r = await cli('validate');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'tasks/a.yaml:6:7: environments.prod: task renewals-north is not in environment prod (only: staging): this block would never apply',
+    );
+    expect(r.stderr).toContain('hint: add prod to `only`, or remove the block');
+  });
+
   it('an overlay patch that matches no task', async () => {
     await project.write(
       'overlays/staging/a.yaml',
