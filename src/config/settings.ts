@@ -206,6 +206,17 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
+/**
+ * JSON.parse keeps the last of two equal keys: a second `staging` under `environments`
+ * would silently replace the first. Refused with both places, as a YAML settings file is.
+ */
+async function assertNoDuplicateKeys(filepath: string, cwd: string): Promise<void> {
+  const file = path.relative(cwd, filepath) || filepath;
+  const { issues } = parseSource(file, await readFile(filepath, 'utf8'));
+  const duplicates = issues.filter((i) => i.hint?.startsWith('remove or rename'));
+  if (duplicates.length > 0) throw new ValidationError(duplicates, 'the settings file');
+}
+
 /** Discovers (cosmiconfig), validates and resolves the tool settings. */
 export async function loadSettings(options: LoadSettingsOptions): Promise<ResolvedSettings> {
   const found = await discover(options);
@@ -213,6 +224,8 @@ export async function loadSettings(options: LoadSettingsOptions): Promise<Resolv
   if (found && !validateSettings(config)) {
     throw new ValidationError(await settingsIssues(found.filepath, config, options.cwd), 'the settings file');
   }
+  if (found && /\.json$/.test(found.filepath) && path.basename(found.filepath) !== 'package.json')
+    await assertNoDuplicateKeys(found.filepath, options.cwd);
   const s = config as CallformSettings;
   const baseDir = found ? path.dirname(found.filepath) : options.cwd;
   const env = options.env;

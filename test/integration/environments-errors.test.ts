@@ -4,6 +4,7 @@
  */
 import { describe, it, expect, beforeEach } from 'vitest';
 import { PassThrough } from 'node:stream';
+import { rm } from 'node:fs/promises';
 import { main } from '../../src/cli.js';
 import { tempProject, type TempProject } from '../support/cli-harness.js';
 
@@ -269,6 +270,19 @@ describe('environments: bad input', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--env is given twice (staging, then prod); pass one --env, or --all-envs');
     await expectNothingWritten();
+  });
+
+  it('a JSON settings file that declares an environment twice is refused, as YAML is (JSON.parse kept the last)', async () => {
+    await rm(project.file('callform.config.yaml'));
+    const env = (uuid: string) => `{ "credentials": { "uuid": "${uuid}", "secretKey": "KEY_${uuid}" } }`;
+    await project.write(
+      'callform.config.json',
+      `{\n  "tasks": "tasks/**/*.yaml",\n  "environments": {\n    "staging": ${env('A')},\n    "staging": ${env('B')}\n  }\n}\n`,
+    );
+    const r = await cli('validate');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('callform.config.json:5:5: invalid JSON: Map keys must be unique');
+    expect(r.stderr).toContain('hint: remove or rename the repeated key');
   });
 
   it('a saved all-environments plan applied with --env', async () => {
