@@ -22,9 +22,15 @@ export interface EnvironmentSpec {
 
 const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-/** The default state file of an environment: callform.<name>.state.json. */
-function defaultEnvironmentState(name: string): string {
-  return `callform.${name}.state.json`;
+/**
+ * An environment's state when it names none: with a PostgreSQL state at the top level, the
+ * same database and schema under the environment's name (a team that moved its state to
+ * PostgreSQL must not get local files per environment, silently); else the file
+ * callform.<name>.state.json.
+ */
+function defaultEnvironmentState(base: ResolvedSettings, name: string): StateSetting {
+  if (base.state.backend === 'postgres') return { ...base.state, name };
+  return resolveStateSetting(`callform.${name}.state.json`, base.baseDir, name);
 }
 
 /** Two environments share a store when these keys are equal. */
@@ -45,7 +51,7 @@ function specOf(base: ResolvedSettings, name: string, e: EnvironmentSettings): E
     overlayPatterns: asList(e.overlays),
     settings: {
       ...shared,
-      state: resolveStateSetting(e.state ?? defaultEnvironmentState(name), base.baseDir, name),
+      state: e.state ? resolveStateSetting(e.state, base.baseDir, name) : defaultEnvironmentState(base, name),
       endpoint: (e.endpoint ?? base.endpoint).replace(/\/+$/, ''),
       algorithm: e.algorithm ?? base.algorithm,
       parallelism: e.parallelism ?? base.parallelism,
