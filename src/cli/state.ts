@@ -141,10 +141,14 @@ export function registerStateCommands(program: Command, io: Io, global: () => Gl
   history
     .command('show <run-id>')
     .description('show one recorded apply in full')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('--format <format>', 'output format (default: text)').choices(['text', 'json']))
     .option('--env <name>', ENV_HELP, oneEnvironment)
-    .action((id: string, opts: { format: 'text' | 'json'; env?: string }) =>
-      run(() =>
+    .action((id: string, own: { format?: 'text' | 'json'; env?: string }) => {
+      // `history` has the same options and reads them wherever they are written
+      // (`history show ID --format json`): what it read counts for show too.
+      const parent = history.opts<HistoryOptions>();
+      const opts = { format: own.format ?? parent.format, env: own.env ?? parent.env };
+      return run(() =>
         withProject(io, global(), { name: 'history show', env: opts.env }, async (p) => {
           const found = (await p.state.readHistory({ id, limit: 1 })).at(0);
           if (!found)
@@ -156,6 +160,6 @@ export function registerStateCommands(program: Command, io: Io, global: () => Gl
           io.stdout.write(opts.format === 'json' ? JSON.stringify(found, null, 2) + '\n' : r.renderRun(found));
           return ExitCode.Ok;
         }),
-      )(),
-    );
+      )();
+    });
 }

@@ -129,6 +129,11 @@ describe('two environments on two accounts', () => {
     const runs = parseJson<{ tasks: { userTaskID: string }[] }[]>(history.stdout);
     expect(runs).toHaveLength(1);
     expect(runs[0]?.tasks.map((t) => t.userTaskID).sort()).toEqual(['renewals-north', 'renewals-south', 'survey-nps']);
+    // history show takes --env and --format after its run ID too (history's own options read them first).
+    const id = (runs[0] as unknown as { id: string }).id;
+    const shown = await cli(['history', 'show', id, '--env', 'prod', '--format', 'json']);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(parseJson<{ id: string }>(shown.stdout).id).toBe(id);
     const pulled = await cli(['state', 'pull', '--env', 'staging']);
     expect(Object.keys(parseJson<{ tasks: object }>(pulled.stdout).tasks).sort()).toEqual([
       'renewals-north',
