@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { CallformState } from '../generated/state.js';
 import { CallformError } from '../errors.js';
 import { readState } from '../state/state.js';
+import { dataEqual } from '../model/settings.js';
 import type { Project } from './project.js';
 
 /** A state with nothing in it: pushing over it loses nothing. */
@@ -10,7 +11,8 @@ const isEmpty = (s: CallformState) => Object.keys(s.tasks).length === 0 && !s.ow
 
 /**
  * `state push FILE`: writes a state file into the configured store, under the store's lock.
- * Refused when the store holds a non-empty state of another lineage, or a higher serial.
+ * Refused when the store holds a non-empty state of another lineage, a higher serial, or
+ * the same serial with a different content.
  */
 export async function pushState(
   project: Project,
@@ -34,6 +36,12 @@ export async function pushState(
         throw new CallformError(
           `${project.state.display} is at serial ${held.serial}, newer than ${file} (serial ${pushed.serial}): not pushed`,
           'pull the current state first (callform state pull); a push never goes back in time',
+        );
+      // As Terraform: one lineage and serial must name one state (saved plans rely on it).
+      if (held.serial === pushed.serial && !dataEqual(held, pushed))
+        throw new CallformError(
+          `${file} has serial ${pushed.serial}, as ${project.state.display} does, but a different content: not pushed`,
+          `a changed state needs a higher serial: set "serial" to ${held.serial + 1} in ${file} to replace the stored one`,
         );
     }
     await project.state.replace(

@@ -318,7 +318,7 @@ describe('postgres backend', { timeout: 120_000 }, () => {
     }
   });
 
-  it('state push: into an empty store, refused over another lineage or a higher serial', async () => {
+  it('state push: into an empty store, refused over another lineage, a higher serial or a different state at the same serial', async () => {
     const { sim, p, env } = await setup('push', 2, 0);
     try {
       // A file state to move in: the same project applied with the file backend first.
@@ -341,6 +341,17 @@ describe('postgres backend', { timeout: 120_000 }, () => {
       const other = await runCli(['state', 'push', filep.file('other.json')], { cwd: p.dir, env });
       expect(other.code).toBe(1);
       expect(other.stderr).toContain('holds a state of another lineage');
+      // One lineage and serial name one state: an edit at the same serial is refused.
+      const [firstId] = Object.keys(fileState.tasks);
+      const edited = structuredClone(fileState);
+      edited.tasks[firstId].taskCreateSetting = { ...edited.tasks[firstId].taskCreateSetting, maxCall: 77 };
+      await filep.write('same-serial.json', edited);
+      const same = await runCli(['state', 'push', filep.file('same-serial.json')], { cwd: p.dir, env });
+      expect(same.code).toBe(1);
+      expect(same.stderr).toContain(
+        `has serial ${fileState.serial}, as postgres ${schema}.push does, but a different content`,
+      );
+      expect(same.stderr).toContain(`set "serial" to ${fileState.serial + 1}`);
       expect((await storedState(schema, 'push'))!.serial).toBe(fileState.serial);
 
       // And back: pull into a file.
