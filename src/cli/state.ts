@@ -4,7 +4,7 @@ import { CallformError, ExitCode } from '../errors.js';
 import type { Project } from '../workflow/project.js';
 import type { Io } from './io.js';
 import { oneProject } from './select.js';
-import { oneEnvironment } from './options.js';
+import { duration, oneEnvironment } from './options.js';
 
 interface Global {
   config?: string;
@@ -74,14 +74,20 @@ export function registerStateCommands(program: Command, io: Io, global: () => Gl
   state
     .command('push <file>')
     .description(
-      'write a state file into the configured backend (refused over a non-empty state of another lineage or a higher serial)',
+      'write a state file into the configured backend (refused over a non-empty state of another lineage, a higher serial, or the same serial with another content)',
     )
     .option('--env <name>', ENV_HELP, oneEnvironment)
-    .action((file: string, opts: { env?: string }) =>
+    .option(
+      '--lock-timeout <duration>',
+      'wait this long for the state lock: milliseconds, or 500ms, 5s, 2m (default: settings, 0)',
+      duration('--lock-timeout', 3_600_000),
+    )
+    .action((file: string, opts: { env?: string; lockTimeout?: number }) =>
       run(() =>
         withProject(io, global(), { name: 'state push', env: opts.env }, async (p) => {
           const { pushState } = await import('../workflow/state-ops.js');
-          const { pushed, replaced } = await pushState(p, file);
+          const lockTimeoutMs = opts.lockTimeout ?? p.settings.lockTimeoutMs;
+          const { pushed, replaced } = await pushState({ ...p, settings: { ...p.settings, lockTimeoutMs } }, file);
           io.stdout.write(
             `Pushed ${file} (lineage ${pushed.lineage}, serial ${pushed.serial}, ${Object.keys(pushed.tasks).length} tasks) to ${p.state.display}${replaced ? ` (it held serial ${replaced.serial})` : ''}.\n`,
           );

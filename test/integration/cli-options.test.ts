@@ -177,6 +177,16 @@ describe('--lock-timeout takes durations', () => {
     expect(r.stderr).toContain('--lock-timeout must be a duration from 0 to 60 minutes');
     expect(r.stderr).toContain('500ms, 5s, 2m');
   });
+
+  it('state push takes it too (its "state is locked" hint names it)', async () => {
+    await project();
+    const bad = await run(['state', 'push', 'x.json', '--lock-timeout', '5x']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--lock-timeout must be a duration from 0 to 60 minutes');
+    const missing = await run(['state', 'push', 'x.json', '--lock-timeout', '5s']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('x.json does not exist');
+  });
 });
 
 describe('whitespace around NXCLOUD_* values is named', () => {
