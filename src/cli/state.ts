@@ -42,9 +42,18 @@ function positive(value: string): number {
 
 function date(value: string): Date {
   const t = Date.parse(value);
-  if (Number.isNaN(t))
+  if (Number.isNaN(t) || !calendarDateExists(value))
     throw new InvalidArgumentError(`"${value}" is not a date: use e.g. 2026-12-01 or 2026-12-01T08:00:00Z`);
   return new Date(t);
+}
+
+/** Date.parse rolls 2026-02-30 over to 2026-03-02: the calendar date written must exist. */
+function calendarDateExists(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  if (!m) return true;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d;
 }
 
 interface HistoryOptions {

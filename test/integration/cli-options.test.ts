@@ -189,6 +189,21 @@ describe('--lock-timeout takes durations', () => {
   });
 });
 
+describe('history --since takes calendar dates that exist', () => {
+  it.each(['2026-02-30', '2026-13-01', 'yesterday'])('%s is refused', async (value) => {
+    await project();
+    const r = await run(['history', '--since', value]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`"${value}" is not a date: use e.g. 2026-12-01 or 2026-12-01T08:00:00Z`);
+  });
+
+  it.each(['2024-02-29', '2026-12-01T23:30:00-05:00'])('%s is accepted', async (value) => {
+    await project();
+    const r = await run(['history', '--since', value]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+});
+
 describe('whitespace around NXCLOUD_* values is named', () => {
   const SECRET = 'S3CR3T-whitespace-canary';
   it.each([
