@@ -116,6 +116,12 @@ export class PostgresStateBackend implements StateBackend {
         `the state is in PostgreSQL but ${this.setting.urlEnv} is not set`,
         `export ${this.setting.urlEnv}=postgres://USER:PASSWORD@HOST:5432/DB (or set the standard PG* variables)`,
       );
+    // node-postgres reads any other text as a host name ("getaddrinfo ENOTFOUND …"): say what is wrong.
+    if (this.url && !/^(postgres(ql)?:\/\/|socket:|\/)/i.test(this.url))
+      throw new CallformError(
+        `${this.setting.urlEnv} is not a PostgreSQL connection URL (it must start with postgres:// or postgresql://)`,
+        `export ${this.setting.urlEnv}=postgres://USER:PASSWORD@HOST:5432/DB`,
+      );
     return {
       connectionString: this.url,
       keepAlive: true,

@@ -55,6 +55,18 @@ describe('the state setting', () => {
     await expect(store.read()).rejects.toThrow(/the state is in PostgreSQL but MY_DB_URL is not set/);
     await store.close();
   });
+
+  it('a URL variable that holds no connection URL is named as such, before any connection', async () => {
+    const setting = { backend: 'postgres', urlEnv: 'MY_DB_URL', schema: 'callform', name: 'default' } as const;
+    const store = await openStateBackend(
+      { ...setting, skipSchemaCreation: false },
+      { cwd: '/', env: { MY_DB_URL: 'base' } },
+    );
+    await expect(store.read()).rejects.toThrow(
+      'MY_DB_URL is not a PostgreSQL connection URL (it must start with postgres:// or postgresql://)',
+    );
+    await store.close();
+  });
 });
 
 const plan = {
