@@ -212,9 +212,9 @@ function isHttpUrl(value: string): boolean {
  */
 async function assertNoDuplicateKeys(filepath: string, cwd: string): Promise<void> {
   const file = path.relative(cwd, filepath) || filepath;
+  // The JSON is valid (it was loaded): the only issues parseSource can find are repeated keys.
   const { issues } = parseSource(file, await readFile(filepath, 'utf8'));
-  const duplicates = issues.filter((i) => i.hint?.startsWith('remove or rename'));
-  if (duplicates.length > 0) throw new ValidationError(duplicates, 'the settings file');
+  if (issues.length > 0) throw new ValidationError(issues, 'the settings file');
 }
 
 /** Discovers (cosmiconfig), validates and resolves the tool settings. */

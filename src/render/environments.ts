@@ -9,7 +9,7 @@ import { noColors, type Colors } from './colors.js';
 import { renderPlanText } from './text.js';
 import { summaryLine, taskLabel } from './common.js';
 import { risksOf } from './review-common.js';
-import { riskBlock } from './review-markdown.js';
+import { riskBlock, someTaskNames } from './review-markdown.js';
 import { details, LABEL, MARKDOWN_MARKER } from './markdown.js';
 
 export interface EnvironmentPlan {
@@ -157,9 +157,6 @@ function renderSection(s: Section): string {
 const omittedLine = (n: number) =>
   `_… ${plural(n, 'task')} omitted, see the full plan (\`callform show\` of the saved plan, or the CI artifact)._`;
 
-/** Task names a grouped policy-error line shows, as the risk callouts do per kind. */
-const NAMES_PER_RULE = 10;
-
 /**
  * Error-level violations one line per rule, each naming its first tasks and counting the
  * rest: the comment's form when a line per violation would not fit in its budget.
@@ -171,12 +168,11 @@ function violationsByRule(violations: readonly PolicyViolation[]): string[] {
     if (list) list.push(v);
     else byRule.set(v.rule, [v]);
   }
-  return [...byRule].map(([rule, vs]) => {
-    const names = [...new Set(vs.map((v) => v.userTaskID))];
-    const shown = names.slice(0, NAMES_PER_RULE).map((n) => `\`${n.replace(/`/g, "'")}\``);
-    const more = names.length > NAMES_PER_RULE ? ` and ${names.length - NAMES_PER_RULE} more` : '';
-    return `> - **[${cell(rule)}]** ${plural(vs.length, 'violation')}: ${cell(shown.join(', '))}${more} — ${cell(vs[0].message)}`;
-  });
+  // Named as the risk callouts name their tasks.
+  return [...byRule].map(
+    ([rule, vs]) =>
+      `> - **[${cell(rule)}]** ${plural(vs.length, 'violation')}: ${cell(someTaskNames(vs.map((v) => v.userTaskID)))} — ${cell(vs[0].message)}`,
+  );
 }
 
 /**

@@ -5,8 +5,15 @@ import { blockingCount, policyHeadline, risksByKind, risksOf, RISK_TITLE, window
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
-/** Task names listed per risk kind before "and N more": the block stays short on big plans. */
-const NAMES_PER_KIND = 10;
+/** Task names listed per callout line before "and N more": the block stays short on big plans. */
+const NAMES_PER_LINE = 10;
+
+/** A callout line's tasks: the first names (as code), then "and N more". */
+export function someTaskNames(userTaskIDs: readonly string[]): string {
+  const names = [...new Set(userTaskIDs)];
+  const shown = names.slice(0, NAMES_PER_LINE).map(code).join(', ');
+  return `${shown}${names.length > NAMES_PER_LINE ? ` and ${names.length - NAMES_PER_LINE} more` : ''}`;
+}
 
 /** The ⚠ block that opens the comment: every kind of risk with the tasks it concerns. */
 export function riskBlock(plan: CallformPlan): string[] {
@@ -17,13 +24,8 @@ export function riskBlock(plan: CallformPlan): string[] {
     `> ⚠️ **Risky changes in ${tasks.size} task${tasks.size === 1 ? '' : 's'}: review them before approving.**`,
     '>',
   ];
-  for (const { kind, risks } of groups) {
-    const names = [...new Set(risks.map((r) => r.userTaskID))];
-    const shown = names.slice(0, NAMES_PER_KIND).map(code).join(', ');
-    lines.push(
-      `> - **${RISK_TITLE[kind]}**: ${shown}${names.length > NAMES_PER_KIND ? ` and ${names.length - NAMES_PER_KIND} more` : ''}`,
-    );
-  }
+  for (const { kind, risks } of groups)
+    lines.push(`> - **${RISK_TITLE[kind]}**: ${someTaskNames(risks.map((r) => r.userTaskID))}`);
   return [...lines, ''];
 }
 
