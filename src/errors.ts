@@ -24,6 +24,21 @@ export class CallformError extends Error {
   }
 }
 
+/**
+ * A failure in callform's words, for stderr and for `--format json`: a CallformError as it
+ * is; anything else (a bug) as an unexpected failure, with the hint to run with --debug.
+ */
+export function failureOf(err: unknown): { message: string; hint?: string; exitCode: number; expected: boolean } {
+  if (err instanceof CallformError)
+    return { message: err.message, hint: err.hint, exitCode: err.exitCode, expected: true };
+  return {
+    message: `unexpected failure: ${(err as Partial<Error> | null | undefined)?.message ?? String(err)}`, // anything can be thrown
+    hint: 'run again with --debug for details, and report it if it persists',
+    exitCode: ExitCode.Error,
+    expected: false,
+  };
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -1,16 +1,12 @@
-import { CallformError, ExitCode } from '../errors.js';
+import { failureOf } from '../errors.js';
 import type { Io } from './io.js';
 
 /** A failure as the person at the terminal reads it (stderr); returns its exit code. */
 export function reportError(io: Io, err: unknown, debug: boolean): number {
-  if (err instanceof CallformError) {
-    io.stderr.write(`Error: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ''}`);
-    return err.exitCode;
-  }
-  const e = err as Partial<Error> | null | undefined; // anything can be thrown
-  io.stderr.write(`Error: unexpected failure: ${e?.message ?? String(err)}\n`);
-  io.stderr.write(
-    debug ? `${e?.stack ?? ''}\n` : '  hint: run again with --debug for details, and report it if it persists\n',
-  );
-  return ExitCode.Error;
+  const f = failureOf(err);
+  io.stderr.write(`Error: ${f.message}\n`);
+  // With --debug, an unexpected failure shows its stack instead of the hint to use --debug.
+  if (!f.expected && debug) io.stderr.write(`${(err as Partial<Error> | null | undefined)?.stack ?? ''}\n`);
+  else if (f.hint) io.stderr.write(`  hint: ${f.hint}\n`);
+  return f.exitCode;
 }

@@ -1,4 +1,4 @@
-import { CallformError } from '../errors.js';
+import { failureOf } from '../errors.js';
 import { ValidationError } from '../diagnostics/issue.js';
 
 /**
@@ -11,10 +11,9 @@ export function renderErrorJson(err: unknown, exitCode: number): string {
   return JSON.stringify({ kind: 'callform-error', exit_code: exitCode, ...errorDetails(err) }, null, 2) + '\n';
 }
 
-/** A failure as JSON: its message and hint, and each located problem of a validation error. */
+/** A failure as JSON: its message and hint (as on stderr), and each located problem of a validation error. */
 export function errorDetails(err: unknown): { message: string; hint: string | null; issues?: object[] } {
-  const known = err instanceof CallformError;
-  const message = known ? err.message : `unexpected failure: ${(err as Partial<Error> | null)?.message ?? String(err)}`;
+  const { message, hint } = failureOf(err);
   const issues =
     err instanceof ValidationError
       ? err.issues.map((i) => ({
@@ -26,6 +25,5 @@ export function errorDetails(err: unknown): { message: string; hint: string | nu
           hint: i.hint ?? null,
         }))
       : undefined;
-  const hint = known ? (err.hint ?? null) : 'run again with --debug for details, and report it if it persists';
-  return { message, hint, ...(issues && { issues }) };
+  return { message, hint: hint ?? null, ...(issues && { issues }) };
 }
