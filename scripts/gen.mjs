@@ -122,6 +122,11 @@ const exportsMap = {
   validateDialWindow: `${schemas.task.$id}#/definitions/dialWindow`,
   validateSettings: schemas.config.$id,
   validateState: schemas.state.$id,
+  // A state entry's parts, for entries that hold the declared settings objects (read-expected.ts):
+  // each object is checked once, however many environments' states record it.
+  validateRecordedSetting: `${schemas.task.$id}#/definitions/taskCreateSetting`,
+  validateRecordedFlags: `${schemas.task.$id}#/definitions/funcFlag`,
+  validateAppliedAt: `${schemas.state.$id}#/definitions/taskState/properties/appliedAt`,
   // The simulator's request bodies (one validator per endpoint) and, for its seed files,
   // the settings as a request carries them.
   ...Object.fromEntries(

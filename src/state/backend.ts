@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { CallformState } from '../generated/state.js';
 import type { StateSetting as StateSettingValue } from '../generated/config.js';
 import type { LoadedState } from './state.js';
+import type { ExpectedSettings } from './read-expected.js';
 import type { AcquireOptions, LockInfo, LockStatus, StateLock } from './lock.js';
 import type { HistoryQuery, HistoryRun } from './history.js';
 
@@ -59,7 +60,12 @@ export interface StateBackend {
   readonly kind: StateSetting['backend'];
   /** How users see the store: a path relative to the working directory, or postgres schema.name. */
   readonly display: string;
-  read(): Promise<LoadedState>;
+  /**
+   * `expected`: the settings a plan expects each entry to record (it must never reject). A
+   * store may use it to read faster (the file backend does: read-expected.ts); the state
+   * read is the same either way.
+   */
+  read(expected?: Promise<ExpectedSettings | null>): Promise<LoadedState>;
   /**
    * Saves the whole state. Postgres: a transaction that refuses the write unless the stored
    * state has the same lineage and a lower serial (compare-and-swap), whatever the lock says.

@@ -1,6 +1,7 @@
 /** The file backend: today's JSON state file, its atomic replace and its lock file, unchanged. */
 import type { CallformState } from '../generated/state.js';
 import type { StateBackend, StoreProblem } from './backend.js';
+import type { ExpectedSettings } from './read-expected.js';
 import { readState, stateDirectoryHint, stateDirectoryProblem, writeStateFile, type LoadedState } from './state.js';
 import {
   acquireStateLock,
@@ -22,8 +23,8 @@ export class FileStateBackend implements StateBackend {
     readonly display: string,
   ) {}
 
-  read(): Promise<LoadedState> {
-    return readState(this.path, this.display);
+  read(expected?: Promise<ExpectedSettings | null>): Promise<LoadedState> {
+    return readState(this.path, this.display, expected);
   }
 
   write(state: CallformState): Promise<void> {

@@ -246,6 +246,7 @@ export class PostgresStateBackend implements StateBackend {
     );
   }
 
+  /** The row holds compact JSON, parsed whole: a plan's expected settings serve the file layout only. */
   async read(): Promise<LoadedState> {
     try {
       // Under the lock the schema was checked (or created) by lock(): one round trip less.

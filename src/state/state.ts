@@ -8,6 +8,7 @@ import { ajvIssues } from '../diagnostics/ajv.js';
 import { parseSource } from '../diagnostics/source.js';
 import { formatIssue } from '../diagnostics/issue.js';
 import { readStateChunked } from './read-chunked.js';
+import { readStateExpecting, type ExpectedSettings } from './read-expected.js';
 
 export type { CallformState };
 /** The version this callform writes; it reads this and every earlier one (1: no owedResumes). */
@@ -26,19 +27,36 @@ export interface LoadedState {
 const KEEP = 'it was left untouched; restore it from a backup or version control, or move it aside to start over';
 
 /**
- * The whole file as UTF-8 text, in one read and one decode: fs.promises.readFile(…, 'utf8')
- * reads a large file in 512 KiB chunks through a StringDecoder, measurably slower on a
- * 10,000-task (8 MB) state.
+ * The last read's buffer, for the next read (an environment's state after another's): a fresh
+ * 8 MB buffer is 2,000 first-touched pages, and page faults are most of reading it. Weak: an
+ * idle process does not keep it.
  */
-async function readText(handle: FileHandle, size: number): Promise<string> {
-  const bytes = Buffer.allocUnsafe(size);
+let spare: WeakRef<Buffer> | undefined;
+
+/**
+ * The whole file in one read: fs.promises.readFile(…, 'utf8') reads a large file in 512 KiB
+ * chunks through a StringDecoder, measurably slower on a 10,000-task (8 MB) state. The
+ * caller gives the buffer back (`release`) when nothing it made refers to it.
+ */
+async function readBytes(handle: FileHandle, size: number): Promise<Buffer> {
+  const reused = spare?.deref();
+  spare = undefined;
+  // Never from Buffer's shared pool: a reused buffer must be this file's alone.
+  const bytes = reused && reused.length >= size ? reused : Buffer.allocUnsafeSlow(size);
   let filled = 0;
   while (filled < size) {
     const { bytesRead } = await handle.read(bytes, filled, size - filled, filled);
     if (bytesRead === 0) break;
     filled += bytesRead;
   }
-  return bytes.toString('utf8', 0, filled);
+  return bytes.subarray(0, filled);
+}
+
+/** Only a large buffer is kept: a small one is cheap to make. */
+const SPARE_FROM = 1 << 20;
+
+function release(bytes: Buffer): void {
+  if (bytes.buffer.byteLength >= SPARE_FROM) spare = new WeakRef(Buffer.from(bytes.buffer));
 }
 
 /** V8's "… at position N" as "… at line L, column C": a person opens the file in an editor. */
@@ -73,18 +91,34 @@ export const stateDirectoryHint = (statePath: string) =>
 /** From this size (about 40,000 tasks) the state file is read in pieces. */
 const CHUNKED_FROM = 48 * 1024 * 1024;
 
-/** Reads the state file; a corrupt or unknown-version file is refused, never overwritten. */
-export async function readState(statePath: string, displayPath = statePath): Promise<LoadedState> {
+/**
+ * Reads the state file; a corrupt or unknown-version file is refused, never overwritten.
+ * `expected`: the settings a plan expects the entries to record (read-expected.ts), awaited
+ * after the file is read; the value read is the same with or without it, only cheaper.
+ */
+export async function readState(
+  statePath: string,
+  displayPath = statePath,
+  expected?: Promise<ExpectedSettings | null>,
+): Promise<LoadedState> {
   let handle: FileHandle | undefined;
   try {
     handle = await open(statePath, 'r');
     const { size } = await handle.stat();
     // A large state in pieces (read-chunked.ts) where the layout allows: never its whole text and
-    // its objects at once. A smaller one in one piece, which JSON.parse reads faster.
+    // its objects at once. A smaller one in one piece, knowing what to expect when the plan says.
     const value = size >= CHUNKED_FROM ? await readStateChunked(handle, size) : null;
     if (value !== null && checkedState(value)) return { state: value, exists: true };
-    // Anything else (another layout, a problem to report) the whole text decides, as always.
-    return { state: parseState(await readText(handle, size), displayPath), exists: true };
+    const bytes = await readBytes(handle, size);
+    try {
+      const known = size < CHUNKED_FROM && expected ? await expected : null;
+      const decoded = known ? readStateExpecting(bytes, known, STATE_VERSION) : null;
+      if (decoded !== null) return { state: decoded, exists: true };
+      // Anything else (another layout, a problem to report) the whole text decides, as always.
+      return { state: parseState(bytes.toString('utf8'), displayPath), exists: true };
+    } finally {
+      release(bytes); // what was read from it are copies (strings, parsed values)
+    }
   } catch (err) {
     if (err instanceof CallformError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState(), exists: false };

@@ -13,6 +13,7 @@ import { blockingViolations } from '../policy/report.js';
 import { TOOL_VERSION } from '../version.js';
 import {
   createClient,
+  expectedSettings,
   loadProjectPolicy,
   loadProjectState,
   loadProjectTasks,
@@ -63,9 +64,10 @@ export interface PlanOptions {
 
 /** config → state → remote statuses (unless offline) → plan, reviewed (risks, windows, policy). No writes. */
 export async function computePlan(project: Project, options: PlanOptions): Promise<PlanRun> {
+  const loading = loadProjectTasks(project);
   const [tasks, state, policy] = await Promise.all([
-    loadProjectTasks(project),
-    loadProjectState(project),
+    loading,
+    loadProjectState(project, expectedSettings(loading)),
     loadProjectPolicy(project),
   ]);
   if (options.targets)

@@ -6,6 +6,7 @@ import type { LoadedOverlays } from '../config/overlays.js';
 export { warningIssue, type LintWarning } from '../config/dial-window.js';
 import type { Policy } from '../policy/types.js';
 import type { LoadedState } from '../state/state.js';
+import type { ExpectedSettings } from '../state/read-expected.js';
 import { openStateBackend, type StateBackend } from '../state/backend.js';
 import type { NxCloudClient, CallGate, HttpPost } from '../api/client.js';
 import { RateController } from '../concurrency/controller.js';
@@ -100,8 +101,20 @@ export async function loadProjectPolicy(project: Project): Promise<Policy | null
   return loadPolicy({ baseDir: s.baseDir, settingsFile: s.configFile, inline: s.policy, patterns: s.policyPatterns });
 }
 
-export function loadProjectState(project: Project): Promise<LoadedState> {
-  return project.state.read();
+/** `expected`: the settings the plan expects the state to record, when it knows them (backend.ts). */
+export function loadProjectState(project: Project, expected?: Promise<ExpectedSettings | null>): Promise<LoadedState> {
+  return project.state.read(expected);
+}
+
+/**
+ * What a plan of `tasks` expects each state entry to record: their declared settings. Never
+ * rejects (null when the tasks do not load: their own error is the one reported).
+ */
+export function expectedSettings(tasks: Promise<LoadedTasks>): Promise<ExpectedSettings | null> {
+  return tasks.then(
+    (loaded) => new Map(loaded.tasks.map((t) => [t.userTaskID, t])),
+    () => null,
+  );
 }
 
 export interface ClientExtras {

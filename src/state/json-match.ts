@@ -1,0 +1,138 @@
+/**
+ * Byte-level matching of JSON text as callform writes it (`JSON.stringify(value, null, 2)`),
+ * without decoding or parsing it: does this value's text sit at this offset? The state
+ * reader (read-expected.ts) uses it to recognise entries that record the declared settings.
+ * Plain loops over the bytes: most comparisons are short, and a call into C++ costs more.
+ */
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+
+/** True when bytes[at…] holds `part`. */
+export function holds(bytes: Buffer, at: number, part: Uint8Array): boolean {
+  if (at + part.length > bytes.length) return false;
+  for (let i = 0; i < part.length; i++) if (bytes[at + i] !== part[i]) return false;
+  return true;
+}
+
+/**
+ * Where the JSON string whose text starts at `from` ends (its closing quote), when it has no
+ * escape and no control character (its text is then its value); -1 otherwise.
+ */
+export function plainStringEnd(bytes: Buffer, from: number): number {
+  for (let i = from; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c === QUOTE) return i;
+    if (c === BACKSLASH || c < SPACE) return -1;
+  }
+  return -1;
+}
+
+/** True when bytes[at…] is `count` spaces. */
+function spaces(bytes: Buffer, at: number, count: number): boolean {
+  for (let i = 0; i < count; i++) if (bytes[at + i] !== SPACE) return false;
+  return true;
+}
+
+/**
+ * Where the JSON string `"text"` written at `at` ends, or -1 when the bytes differ. A string
+ * JSON.stringify would escape (a quote, a backslash, a control character, a lone surrogate)
+ * is never matched: its entry is parsed instead.
+ */
+export function matchString(bytes: Buffer, at: number, text: string): number {
+  if (bytes[at++] !== QUOTE) return -1;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c < 0x80) {
+      if (c === QUOTE || c === BACKSLASH || c < SPACE || bytes[at++] !== c) return -1;
+      continue;
+    }
+    // UTF-8, as the writer's file holds it.
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const low = text.charCodeAt(i + 1);
+      if (c > 0xdbff || !(low >= 0xdc00 && low <= 0xdfff)) return -1;
+      c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
+      i++;
+    }
+    const n = c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+    if (bytes[at++] !== (n === 2 ? 0xc0 | (c >> 6) : n === 3 ? 0xe0 | (c >> 12) : 0xf0 | (c >> 18))) return -1;
+    for (let k = n - 2; k >= 0; k--) if (bytes[at++] !== (0x80 | ((c >> (6 * k)) & 0x3f))) return -1;
+  }
+  return bytes[at] === QUOTE ? at + 1 : -1;
+}
+
+/** Where `text` (ASCII) written at `at` ends, or -1. */
+function matchAscii(bytes: Buffer, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) if (bytes[at + i] !== text.charCodeAt(i)) return -1;
+  return at + text.length;
+}
+
+/** True for an object as JSON.parse makes them (YAML's too): a null-prototype one is parsed instead. */
+function isPlainObject(value: object): value is Record<string, unknown> {
+  return Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/**
+ * Where JSON.stringify(value, null, 2), written `depth` levels deep, ends at `at`, or -1 when
+ * the bytes are not that text, or when parsing that text would not give `value` back (an
+ * undefined member, a non-finite number, -0, a date, an array hole).
+ */
+export function matchValue(bytes: Buffer, at: number, value: unknown, depth: number): number {
+  switch (typeof value) {
+    case 'string':
+      return matchString(bytes, at, value);
+    case 'boolean':
+      return matchAscii(bytes, at, value ? 'true' : 'false');
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0) ? matchAscii(bytes, at, String(value)) : -1;
+    case 'object':
+      if (value === null) return matchAscii(bytes, at, 'null');
+      return Array.isArray(value) ? matchArray(bytes, at, value, depth) : matchObject(bytes, at, value, depth);
+    case 'undefined':
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+      return -1; // nothing JSON.parse gives back
+  }
+}
+
+/** The line break and indentation before a member or element `depth` levels deep. */
+function matchIndent(bytes: Buffer, at: number, depth: number): number {
+  return bytes[at] === NEWLINE && spaces(bytes, at + 1, 2 * depth) ? at + 1 + 2 * depth : -1;
+}
+
+function matchArray(bytes: Buffer, at: number, value: unknown[], depth: number): number {
+  if (bytes[at++] !== LBRACKET) return -1;
+  if (value.length === 0) return bytes[at] === RBRACKET ? at + 1 : -1;
+  for (let i = 0; i < value.length; i++) {
+    if (!(i in value)) return -1;
+    if (i > 0 && bytes[at++] !== COMMA) return -1;
+    at = matchIndent(bytes, at, depth + 1);
+    if (at < 0 || (at = matchValue(bytes, at, value[i], depth + 1)) < 0) return -1;
+  }
+  at = matchIndent(bytes, at, depth);
+  return at >= 0 && bytes[at] === RBRACKET ? at + 1 : -1;
+}
+
+function matchObject(bytes: Buffer, at: number, value: object, depth: number): number {
+  if (!isPlainObject(value) || bytes[at++] !== LBRACE) return -1;
+  let members = 0;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) return -1;
+    if (members++ > 0 && bytes[at++] !== COMMA) return -1;
+    at = matchIndent(bytes, at, depth + 1);
+    if (at < 0 || (at = matchString(bytes, at, key)) < 0) return -1;
+    if (bytes[at] !== COLON || bytes[at + 1] !== SPACE) return -1;
+    if ((at = matchValue(bytes, at + 2, value[key], depth + 1)) < 0) return -1;
+  }
+  if (members === 0) return bytes[at] === RBRACE ? at + 1 : -1;
+  at = matchIndent(bytes, at, depth);
+  return at >= 0 && bytes[at] === RBRACE ? at + 1 : -1;
+}
