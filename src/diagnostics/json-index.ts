@@ -11,15 +11,7 @@
  * are jumped over with indexOf, and below the recorded levels only brackets and `:` count.
  */
 import { ParseTrace } from './trace.js';
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
+import { BACKSLASH, COLON, COMMA, LBRACE, LBRACKET, QUOTE, RBRACE, RBRACKET } from './char-codes.js';
 
 /** Depth of the deepest recorded node (js-yaml's count: the root is 1): a task item's keys and values. */
 export const SHALLOW_DEPTH = 4;

@@ -27,18 +27,12 @@
  * the start of a node with properties would be ambiguous, and aliases are bounded there.
  */
 import type { SourcePosition } from './issue.js';
+import { COLON, CR, HASH, LF, SPACE, TAB } from './char-codes.js';
 
 export type PathSegment = string | number;
 
 /** What a lookup through the trace can say: a position, nothing at that path, or "ask `yaml`". */
 export type TraceAnswer = { pos: number; found: number } | 'unsure';
-
-const SPACE = 0x20;
-const TAB = 0x09;
-const LF = 0x0a;
-const CR = 0x0d;
-const HASH = 0x23;
-const COLON = 0x3a;
 
 const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null;
 

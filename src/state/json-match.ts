@@ -4,16 +4,18 @@
  * reader (read-expected.ts) uses it to recognise entries that record the declared settings.
  * Plain loops over the bytes: most comparisons are short, and a call into C++ costs more.
  */
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const SPACE = 0x20;
-const NEWLINE = 0x0a;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
+import {
+  BACKSLASH,
+  COLON,
+  COMMA,
+  LBRACE,
+  LBRACKET,
+  LF,
+  QUOTE,
+  RBRACE,
+  RBRACKET,
+  SPACE,
+} from '../diagnostics/char-codes.js';
 
 /** True when bytes[at…] holds `part`. */
 export function holds(bytes: Buffer, at: number, part: Uint8Array): boolean {
@@ -105,7 +107,7 @@ export function matchValue(bytes: Buffer, at: number, value: unknown, depth: num
 
 /** The line break and indentation before a member or element `depth` levels deep. */
 function matchIndent(bytes: Buffer, at: number, depth: number): number {
-  return bytes[at] === NEWLINE && spaces(bytes, at + 1, 2 * depth) ? at + 1 + 2 * depth : -1;
+  return bytes[at] === LF && spaces(bytes, at + 1, 2 * depth) ? at + 1 + 2 * depth : -1;
 }
 
 function matchArray(bytes: Buffer, at: number, value: unknown[], depth: number): number {

@@ -15,6 +15,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
+import { LBRACE, RBRACE } from '../diagnostics/char-codes.js';
 
 const BLOCK = 1 << 20;
 /** Where the `tasks` object is not found in the first bytes, the layout is not callform's. */
@@ -23,8 +24,6 @@ const OPEN = Buffer.from('\n  "tasks": {');
 /** The boundary between two task entries: a comma, then the next entry's key line. */
 const NEXT = Buffer.from(',\n    "');
 const CLOSE = Buffer.from('\n  }');
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
 
 type Plain = Record<string, unknown>;
 
