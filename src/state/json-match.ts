@@ -84,7 +84,8 @@ function isPlainObject(value: object): value is Record<string, unknown> {
 /**
  * Where JSON.stringify(value, null, 2), written `depth` levels deep, ends at `at`, or -1 when
  * the bytes are not that text, or when parsing that text would not give `value` back (an
- * undefined member, a non-finite number, -0, a date, an array hole).
+ * undefined member, a non-finite number, -0, a date, an array hole or extra property). Symbol
+ * keys and non-enumerable properties are not looked at: the task loaders (YAML, JSON) make none.
  */
 export function matchValue(bytes: Buffer, at: number, value: unknown, depth: number): number {
   switch (typeof value) {
@@ -111,6 +112,8 @@ function matchIndent(bytes: Buffer, at: number, depth: number): number {
 }
 
 function matchArray(bytes: Buffer, at: number, value: unknown[], depth: number): number {
+  // An array as JSON.parse makes them: no other own properties (JSON would drop them).
+  if (Object.getPrototypeOf(value) !== Array.prototype || Object.keys(value).length !== value.length) return -1;
   if (bytes[at++] !== LBRACKET) return -1;
   if (value.length === 0) return bytes[at] === RBRACKET ? at + 1 : -1;
   for (let i = 0; i < value.length; i++) {

@@ -250,7 +250,8 @@ function decodeStateExpecting(bytes: Buffer, expected: ExpectedSettings): unknow
 
 /** Whether each settings object is valid as a state entry records it: checked once per object. */
 const validSections = new WeakMap<object, boolean>();
-function validSection(section: object, validate: (value: unknown) => boolean): boolean {
+function validSection(section: unknown, validate: (value: unknown) => boolean): boolean {
+  if (typeof section !== 'object' || section === null) return validate(section);
   let valid = validSections.get(section);
   if (valid === undefined) {
     valid = validate(section);
@@ -281,19 +282,25 @@ function validDeclaredEntry(entry: Plain, settings: ManagedSettings, times: Map<
  * path then reads it, or words the problem.
  */
 export function readStateExpecting(bytes: Buffer, expected: ExpectedSettings, version: number): CallformState | null {
-  const value = decodeStateExpecting(bytes, expected) as (Plain & { tasks: Record<string, Plain> }) | null;
-  if (value === null || (typeof value.version === 'number' && value.version > version)) return null;
-  const others: Plain = {};
-  const times = new Map<string, boolean>();
-  for (const id in value.tasks) {
-    const entry = value.tasks[id];
-    const settings = expected.get(id);
-    const declared =
-      settings !== undefined &&
-      entry.taskCreateSetting === settings.taskCreateSetting &&
-      entry.funcFlag === settings.funcFlag;
-    if (!declared) put(others, id, entry);
-    else if (!validDeclaredEntry(entry, settings, times)) return null;
+  try {
+    const value = decodeStateExpecting(bytes, expected) as (Plain & { tasks: Record<string, unknown> }) | null;
+    if (value === null || (typeof value.version === 'number' && value.version > version)) return null;
+    const others: Plain = {};
+    const times = new Map<string, boolean>();
+    for (const id in value.tasks) {
+      const entry = value.tasks[id];
+      const settings = expected.get(id);
+      const declared =
+        settings !== undefined &&
+        typeof entry === 'object' &&
+        entry !== null &&
+        (entry as Plain).taskCreateSetting === settings.taskCreateSetting &&
+        (entry as Plain).funcFlag === settings.funcFlag;
+      if (!declared) put(others, id, entry);
+      else if (!validDeclaredEntry(entry as Plain, settings, times)) return null;
+    }
+    return validateState({ ...value, tasks: others }) ? (value as unknown as CallformState) : null;
+  } catch {
+    return null; // whatever went wrong here, the whole-text path reads the file and words its problem
   }
-  return validateState({ ...value, tasks: others }) ? (value as unknown as CallformState) : null;
 }

@@ -89,6 +89,23 @@ describe('readStateExpecting (a state read knowing the declared settings)', () =
     }
   });
 
+  it('declines, never throws on, an entry that is not an object under a declared ID, and an array JSON would not give back', () => {
+    const empty: ManagedSettings = { taskCreateSetting: {}, funcFlag: {} };
+    for (const value of ['null', '5', '"x"', '[]', 'true']) {
+      const text = stateText({ a: entry(empty) }).replace(/"a": \{[^]*?\n {4}\}/, `"a": ${value}`);
+      expect(text).toContain(`"a": ${value}`);
+      expect(read(text, new Map([['a', empty]]))).toBeNull();
+    }
+    const intents = Object.assign(['x'], { extra: 1 });
+    const odd = {
+      taskCreateSetting: {},
+      funcFlag: { smsFuncFlag: [{ smsID: 's', intentID: intents }] },
+    } as ManagedSettings;
+    const text = stateText({ a: entry(odd) });
+    const value = read(text, new Map([['a', odd]])) as unknown as { tasks: Record<string, Entry> } | null;
+    expect(value?.tasks.a.funcFlag).not.toBe(odd.funcFlag);
+  });
+
   it('keeps JSON.parse’s meaning of a repeated entry and of a "__proto__" entry', () => {
     const text = stateText({ a: entry(settingsB), z: entry(settingsB) }).replace(
       '\n    "z": {',
