@@ -386,11 +386,12 @@ export function environmentTasks(
   }
   if (!options.someFiles) issues.push(...unmatchedGlobIssues(overlays.patches, used, tasks, env));
   if (issues.length > 0) throw new ValidationError(issues, `environment ${env}`);
-  const kept = new Set(tasks.map((t) => t.userTaskID));
+  let kept: Set<string> | undefined; // made only when a warning names tasks
+  const inEnvironment = (id: string) => (kept ??= new Set(tasks.map((t) => t.userTaskID))).has(id);
   return {
     tasks,
     files: [...base.files, ...overlays.files],
     filesDigest: createHash('sha256').update(`${env}\0${base.filesDigest}\0${overlays.digest}`).digest('hex'),
-    warnings: base.warnings.filter((w) => !w.userTaskIDs?.length || w.userTaskIDs.some((id) => kept.has(id))),
+    warnings: base.warnings.filter((w) => !w.userTaskIDs?.length || w.userTaskIDs.some(inEnvironment)),
   };
 }

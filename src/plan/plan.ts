@@ -160,9 +160,41 @@ function toCreate(task: DesiredTask, input: PlanInput): boolean {
   return (task.lifecycle.whenMissing ?? 'create') === 'create';
 }
 
+/**
+ * The offline noop of a task whose state entry holds its declared objects themselves (read
+ * knowing them: state/read-expected.ts) with nothing unconfirmed: it depends on the task
+ * object alone, so it is made once, and every environment that shares the task shares it.
+ */
+const settledNoops = new WeakMap<DesiredTask, TaskPlan>();
+
+function settledNoop(task: DesiredTask, recorded: TaskState | undefined, input: PlanInput): TaskPlan | null {
+  if (input.remote !== null || input.resync || !recorded || recorded.pending || recorded.creating) return null;
+  if (recorded.taskCreateSetting !== task.taskCreateSetting || recorded.funcFlag !== task.funcFlag) return null;
+  if (recorded.sceneID !== task.sceneID) return null;
+  let plan = settledNoops.get(task);
+  if (!plan) {
+    const settings: ManagedSettings = { taskCreateSetting: task.taskCreateSetting, funcFlag: task.funcFlag };
+    plan = {
+      userTaskID: task.userTaskID,
+      sceneID: task.sceneID,
+      source: task.source,
+      remote: null,
+      action: 'noop',
+      before: settings,
+      after: settings,
+      deferred: null,
+      warnings: [],
+    };
+    settledNoops.set(task, plan);
+  }
+  return plan;
+}
+
 function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
   if (toCreate(task, input)) return planCreate(task);
   const recorded = input.state.tasks[task.userTaskID] as TaskState | undefined;
+  const settled = settledNoop(task, recorded, input);
+  if (settled) return settled;
   const before = knownSettings(recorded);
   const after: ManagedSettings = { taskCreateSetting: task.taskCreateSetting, funcFlag: task.funcFlag };
   const remoteTask = input.remote?.get(task.userTaskID);

@@ -48,6 +48,27 @@ function input(over: Partial<PlanInput>): PlanInput {
 }
 
 describe('buildPlan', () => {
+  it('shares the offline noop of a task whose entry holds its declared objects, the same as one planned from a copy', () => {
+    const t = task('a');
+    const state = (entry: ReturnType<typeof applied>) => ({ ...input({}).state, tasks: { a: entry } });
+    const shared = (s: ReturnType<typeof state>) => buildPlan(input({ desired: [t], state: s, remote: null })).tasks[0];
+    const first = shared(state(applied(t)));
+    expect(shared(state(applied(t)))).toBe(first); // another environment's plan of the same task object
+    const copied = structuredClone(applied(t));
+    expect(shared(state(copied))).not.toBe(first);
+    expect(shared(state(copied))).toEqual(first);
+    expect(first).toMatchObject({ action: 'noop', deferred: null, remote: null });
+    // Anything else about the entry is planned as before: an unconfirmed send, another scene, a status read.
+    const pending = { ...applied(t), pending: { since: '2026-01-01T00:00:00.000Z' } };
+    expect(shared(state(pending))).not.toBe(first);
+    expect(shared(state({ ...applied(t), sceneID: 'scene-0' }))).toMatchObject({ deferred: { code: 'scene-changed' } });
+    const online = buildPlan(
+      input({ desired: [t], state: state(applied(t)), remote: new Map([['a', remote('a', 1)]]) }),
+    );
+    expect(online.tasks[0]).not.toBe(first);
+    expect(online.tasks[0]).toMatchObject({ action: 'noop', remote: { taskID: 'T-a' } });
+  });
+
   it('plans a first apply with the full declared settings and validates against plan.schema.json', () => {
     const t = task('a');
     const plan = buildPlan(input({ desired: [t], remote: new Map([['a', remote('a', 1)]]) }));
