@@ -174,20 +174,31 @@ function settledNoop(task: DesiredTask, recorded: TaskState | undefined, input: 
   let plan = settledNoops.get(task);
   if (!plan) {
     const settings: ManagedSettings = { taskCreateSetting: task.taskCreateSetting, funcFlag: task.funcFlag };
-    plan = {
-      userTaskID: task.userTaskID,
-      sceneID: task.sceneID,
-      source: task.source,
-      remote: null,
-      action: 'noop',
-      before: settings,
-      after: settings,
-      deferred: null,
-      warnings: [],
-    };
+    plan = noopPlan(task, null, settings, settings, null);
     settledNoops.set(task, plan);
   }
   return plan;
+}
+
+/** A task with nothing to send. Written out rather than spread from a common base: one allocation per unchanged task. */
+function noopPlan(
+  task: DesiredTask,
+  remote: RemoteView,
+  before: ManagedSettings | null,
+  after: ManagedSettings,
+  deferred: Deferral | null,
+): TaskPlan {
+  return {
+    userTaskID: task.userTaskID,
+    sceneID: task.sceneID,
+    source: task.source,
+    remote,
+    action: 'noop',
+    before,
+    after,
+    deferred,
+    warnings: [],
+  };
 }
 
 function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
@@ -212,21 +223,8 @@ function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
   // Unconfirmed fields no longer declared, or a create mark on a task that declares no
   // setting: nothing to send, but the state must drop the mark (and --refresh changed must
   // read the task: a create whose outcome is unknown is looked up, and made again if missing).
-  if (changes.length === 0 && !since && !recorded?.creating && sentFields.length === 0) {
-    // Written out rather than spread from a common base: one allocation per unchanged task.
-    const deferred = deferral(task, recorded, input, false, false);
-    return {
-      userTaskID: task.userTaskID,
-      sceneID: task.sceneID,
-      source: task.source,
-      remote,
-      action: 'noop',
-      before,
-      after,
-      deferred,
-      warnings: [],
-    };
-  }
+  if (changes.length === 0 && !since && !recorded?.creating && sentFields.length === 0)
+    return noopPlan(task, remote, before, after, deferral(task, recorded, input, false, false));
   const base = { userTaskID: task.userTaskID, sceneID: task.sceneID, source: task.source, remote };
   const settings = pickSettings(after, sentFields);
   const payload: UpdateTaskPayload | null = settings
