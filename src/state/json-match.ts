@@ -3,6 +3,7 @@
  * without decoding or parsing it: does this value's text sit at this offset? The state
  * reader (read-expected.ts) uses it to recognise entries that record the declared settings.
  * Plain loops over the bytes: most comparisons are short, and a call into C++ costs more.
+ * Also JSON.parse's meaning of members, for the readers that assemble objects from pieces.
  */
 import {
   BACKSLASH,
@@ -140,4 +141,24 @@ function matchObject(bytes: Buffer, at: number, value: object, depth: number): n
   if (members === 0) return bytes[at] === RBRACE ? at + 1 : -1;
   at = matchIndent(bytes, at, depth);
   return at >= 0 && bytes[at] === RBRACE ? at + 1 : -1;
+}
+
+/** `into[key] = value` as JSON.parse defines members: "__proto__" is an own key, not the prototype. */
+export function putMember(into: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true });
+  else into[key] = value;
+}
+
+/**
+ * The members of `from` (a piece parsed as an object) copied into `into` in order, as if the
+ * piece were part of the same object (a later key wins); false when it had none.
+ */
+export function mergeMembers(into: Record<string, unknown>, from: Record<string, unknown>): boolean {
+  let members = 0;
+  for (const key in from) {
+    members++;
+    putMember(into, key, from[key]);
+  }
+  return members > 0;
 }

@@ -16,6 +16,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { LBRACE, RBRACE } from '../diagnostics/char-codes.js';
+import { mergeMembers } from './json-match.js';
 
 const BLOCK = 1 << 20;
 /** Where the `tasks` object is not found in the first bytes, the layout is not callform's. */
@@ -36,15 +37,7 @@ type Plain = Record<string, unknown>;
 function mergePiece(into: Plain, bytes: Buffer, end: number): boolean {
   bytes[0] = LBRACE;
   bytes[end] = RBRACE;
-  const piece = JSON.parse(bytes.toString('utf8', 0, end + 1)) as Plain;
-  let members = 0;
-  for (const key in piece) {
-    members++;
-    if (key === '__proto__')
-      Object.defineProperty(into, key, { value: piece[key], enumerable: true, writable: true, configurable: true });
-    else into[key] = piece[key];
-  }
-  return members > 0;
+  return mergeMembers(into, JSON.parse(bytes.toString('utf8', 0, end + 1)) as Plain);
 }
 
 /** The parsed state value, or null when the text is not in callform's layout (or not valid JSON). */

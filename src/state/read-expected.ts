@@ -23,7 +23,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ManagedSettings } from '../model/settings.js';
-import { holds, matchString, matchValue, plainStringEnd } from './json-match.js';
+import { holds, matchString, matchValue, mergeMembers, plainStringEnd, putMember } from './json-match.js';
 import type { CallformState } from '../generated/state.js';
 import {
   validateAppliedAt,
@@ -52,13 +52,6 @@ const SETTING = ascii('",\n      "taskCreateSetting": ');
 const FLAGS = ascii(',\n      "funcFlag": ');
 const APPLIED = ascii(',\n      "appliedAt": "');
 const ENTRY_END = ascii('"\n    }');
-/** `into[key] = value` as JSON.parse defines members: "__proto__" is an own key, not the prototype. */
-function put(into: Plain, key: string, value: unknown): void {
-  if (key === '__proto__')
-    Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true });
-  else into[key] = value;
-}
-
 /** The text of bytes[start…end), reusing the last one when the bytes are the same (a scene, an apply's time). */
 class RecentText {
   private start = 0;
@@ -170,7 +163,7 @@ class EntryReader {
     entry.taskCreateSetting = settings.taskCreateSetting;
     entry.funcFlag = settings.funcFlag;
     entry.appliedAt = this.appliedAt.of(appliedStart, appliedEnd);
-    put(this.tasks, key, entry);
+    putMember(this.tasks, key, entry);
     return end;
   }
 
@@ -183,12 +176,7 @@ class EntryReader {
   endRun(sep: number): void {
     if (this.runFrom < 0) return;
     const run = JSON.parse(`{${this.bytes.toString('utf8', this.runFrom + 1, sep)}}`) as Plain;
-    let count = 0;
-    for (const key in run) {
-      put(this.tasks, key, run[key]);
-      count++;
-    }
-    if (count === 0) throw new SyntaxError('a run of entries without members');
+    if (!mergeMembers(this.tasks, run)) throw new SyntaxError('a run of entries without members');
     this.runFrom = -1;
   }
 }
@@ -296,7 +284,7 @@ export function readStateExpecting(bytes: Buffer, expected: ExpectedSettings, ve
         entry !== null &&
         (entry as Plain).taskCreateSetting === settings.taskCreateSetting &&
         (entry as Plain).funcFlag === settings.funcFlag;
-      if (!declared) put(others, id, entry);
+      if (!declared) putMember(others, id, entry);
       else if (!validDeclaredEntry(entry as Plain, settings, times)) return null;
     }
     return validateState({ ...value, tasks: others }) ? (value as unknown as CallformState) : null;
