@@ -152,13 +152,13 @@ export function putMember(into: Record<string, unknown>, key: string, value: unk
 
 /**
  * The members of `from` (a piece parsed as an object) copied into `into` in order, as if the
- * piece were part of the same object (a later key wins); false when it had none.
+ * piece were part of the same object (a later key wins): how many there were.
  */
-export function mergeMembers(into: Record<string, unknown>, from: Record<string, unknown>): boolean {
+export function mergeMembers(into: Record<string, unknown>, from: Record<string, unknown>): number {
   let members = 0;
   for (const key in from) {
     members++;
     putMember(into, key, from[key]);
   }
-  return members > 0;
+  return members;
 }

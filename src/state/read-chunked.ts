@@ -37,7 +37,7 @@ type Plain = Record<string, unknown>;
 function mergePiece(into: Plain, bytes: Buffer, end: number): boolean {
   bytes[0] = LBRACE;
   bytes[end] = RBRACE;
-  return mergeMembers(into, JSON.parse(bytes.toString('utf8', 0, end + 1)) as Plain);
+  return mergeMembers(into, JSON.parse(bytes.toString('utf8', 0, end + 1)) as Plain) > 0;
 }
 
 /** The parsed state value, or null when the text is not in callform's layout (or not valid JSON). */

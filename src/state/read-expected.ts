@@ -105,6 +105,12 @@ class KeyFinder {
 
 class EntryReader {
   readonly tasks: Plain = {};
+  /** The entries not taken from the declared settings, as parsed: the state schema checks them. */
+  readonly others: Plain = {};
+  /** Members put into `tasks`, counting every piece: more than its keys when a key repeats. */
+  members = 0;
+  /** Whether each distinct appliedAt is a valid time (an apply writes one for many entries). */
+  private readonly times = new Map<string, boolean>();
   /** A run of entries not taken from the declared settings: parsed at once when it ends. */
   private runFrom = -1;
   private readonly scene: RecentText;
@@ -123,8 +129,9 @@ class EntryReader {
 
   /**
    * The entry after the separator at `sep`, built from the declared settings when it is
-   * exactly the writer's layout with their bytes for settings: where it ends (the next
-   * separator, or the line closing the tasks object), or -1 when it is not such an entry.
+   * exactly the writer's layout with their bytes for settings, and valid as the state schema
+   * says: where it ends (the next separator, or the line closing the tasks object), or -1 when
+   * it is not such an entry (it is then parsed, and the schema check words any problem).
    */
   takeDeclared(sep: number): number {
     const { bytes } = this;
@@ -147,24 +154,45 @@ class EntryReader {
       taskID = bytes.toString('utf8', idStart, settingAt);
     }
     if (!holds(bytes, settingAt, SETTING)) return -1;
-    // The settings, three levels deep: the entry's members are at depth 3.
-    const flags = matchValue(bytes, settingAt + SETTING.length, settings.taskCreateSetting, 3);
-    if (flags < 0 || !holds(bytes, flags, FLAGS)) return -1;
-    const applied = matchValue(bytes, flags + FLAGS.length, settings.funcFlag, 3);
+    const applied = this.settingsEnd(settingAt + SETTING.length, settings);
     if (applied < 0 || !holds(bytes, applied, APPLIED)) return -1;
     const appliedStart = applied + APPLIED.length;
     const appliedEnd = plainStringEnd(bytes, appliedStart);
     if (appliedEnd < 0 || !holds(bytes, appliedEnd, ENTRY_END)) return -1;
     const end = appliedEnd + ENTRY_END.length;
     if (!holds(bytes, end, NEXT) && !holds(bytes, end, CLOSE)) return -1;
+    const appliedAt = this.appliedAt.of(appliedStart, appliedEnd);
+    if (!this.timely(appliedAt)) return -1;
     this.endRun(sep);
     const entry: Plain = { sceneID: this.scene.of(sceneStart, sceneEnd) };
     if (taskID !== undefined) entry.taskID = taskID;
     entry.taskCreateSetting = settings.taskCreateSetting;
     entry.funcFlag = settings.funcFlag;
-    entry.appliedAt = this.appliedAt.of(appliedStart, appliedEnd);
+    entry.appliedAt = appliedAt;
     putMember(this.tasks, key, entry);
+    this.members++;
     return end;
+  }
+
+  private timely(appliedAt: string): boolean {
+    let valid = this.times.get(appliedAt);
+    if (valid === undefined) this.times.set(appliedAt, (valid = validateAppliedAt(appliedAt)));
+    return valid;
+  }
+
+  /**
+   * Where the text of `settings` (taskCreateSetting, then funcFlag) that starts at `from`
+   * ends, or -1 when the bytes are not that text or the settings are not valid in a state.
+   */
+  private settingsEnd(from: number, settings: ManagedSettings): number {
+    const { bytes } = this;
+    // The settings, three levels deep: the entry's members are at depth 3.
+    const flags = matchValue(bytes, from, settings.taskCreateSetting, 3);
+    if (flags < 0 || !holds(bytes, flags, FLAGS)) return -1;
+    const end = matchValue(bytes, flags + FLAGS.length, settings.funcFlag, 3);
+    if (end < 0) return -1;
+    if (!validSection(settings.taskCreateSetting, validateRecordedSetting)) return -1;
+    return validSection(settings.funcFlag, validateRecordedFlags) ? end : -1;
   }
 
   /** An entry that is not the declared settings' joins the run of such entries. */
@@ -176,7 +204,10 @@ class EntryReader {
   endRun(sep: number): void {
     if (this.runFrom < 0) return;
     const run = JSON.parse(`{${this.bytes.toString('utf8', this.runFrom + 1, sep)}}`) as Plain;
-    if (!mergeMembers(this.tasks, run)) throw new SyntaxError('a run of entries without members');
+    const members = mergeMembers(this.tasks, run);
+    if (members === 0) throw new SyntaxError('a run of entries without members');
+    mergeMembers(this.others, run);
+    this.members += members;
     this.runFrom = -1;
   }
 }
@@ -192,11 +223,18 @@ function separatorAfter(bytes: Buffer, sep: number): number {
   return close >= 0 ? sep + 1 + close : next;
 }
 
+/** A state decoded: its value, and the entries the schema has yet to check (those not taken from declared settings). */
+interface Decoded {
+  value: Plain & { tasks: Plain };
+  others: Plain;
+}
+
 /**
  * The state value of `bytes` (a whole state file), or null when the text is not in callform's
- * layout or not valid JSON (the caller then parses it whole). Schema validation is the caller's.
+ * layout or not valid JSON (the caller then parses it whole). Its declared entries are
+ * checked here; the rest of the schema check is the caller's.
  */
-function decodeStateExpecting(bytes: Buffer, expected: ExpectedSettings): unknown {
+function decodeStateExpecting(bytes: Buffer, expected: ExpectedSettings): Decoded | null {
   if (bytes[0] !== 0x7b) return null; // a BOM, or not an object: the whole-text path decides
   const open = bytes.indexOf(OPEN);
   if (open < 0) return null;
@@ -230,10 +268,25 @@ function decodeStateExpecting(bytes: Buffer, expected: ExpectedSettings): unknow
     const placed = outer.tasks as Plain | undefined;
     if (!placed || Object.keys(placed).length !== 1 || !Object.hasOwn(placed, marker)) return null;
     outer.tasks = reader.tasks;
-    return outer;
+    // A repeated key (callform never writes one) keeps its last value: the others are then sorted out again.
+    const repeated = Object.keys(reader.tasks).length !== reader.members;
+    return { value: outer as Decoded['value'], others: repeated ? undeclared(reader.tasks, expected) : reader.others };
   } catch {
     return null;
   }
+}
+
+/** The entries that do not hold the declared settings objects (those were taken, and checked, by the reader). */
+function undeclared(tasks: Plain, expected: ExpectedSettings): Plain {
+  const others: Plain = {};
+  for (const id in tasks) {
+    const entry = tasks[id];
+    const settings = expected.get(id);
+    // Only a taken entry holds a declared object: a parsed one is made of new objects.
+    const taken = typeof entry === 'object' && entry !== null && settings !== undefined;
+    if (!taken || (entry as Plain).taskCreateSetting !== settings.taskCreateSetting) putMember(others, id, entry);
+  }
+  return others;
 }
 
 /** Whether each settings object is valid as a state entry records it: checked once per object. */
@@ -248,20 +301,6 @@ function validSection(section: unknown, validate: (value: unknown) => boolean): 
   return valid;
 }
 
-/** An entry decodeStateExpecting built from the declared settings, checked as the state schema would. */
-function validDeclaredEntry(entry: Plain, settings: ManagedSettings, times: Map<string, boolean>): boolean {
-  const { sceneID, taskID, appliedAt } = entry;
-  if (typeof sceneID !== 'string' || (taskID !== undefined && typeof taskID !== 'string')) return false;
-  if (typeof appliedAt !== 'string') return false;
-  let timely = times.get(appliedAt);
-  if (timely === undefined) times.set(appliedAt, (timely = validateAppliedAt(appliedAt)));
-  return (
-    timely &&
-    validSection(settings.taskCreateSetting, validateRecordedSetting) &&
-    validSection(settings.funcFlag, validateRecordedFlags)
-  );
-}
-
 /**
  * The state in `bytes`, read knowing the settings each entry is expected to record, and
  * checked against the state schema: the entries that hold declared settings objects part by
@@ -271,22 +310,10 @@ function validDeclaredEntry(entry: Plain, settings: ManagedSettings, times: Map<
  */
 export function readStateExpecting(bytes: Buffer, expected: ExpectedSettings, version: number): CallformState | null {
   try {
-    const value = decodeStateExpecting(bytes, expected) as (Plain & { tasks: Record<string, unknown> }) | null;
-    if (value === null || (typeof value.version === 'number' && value.version > version)) return null;
-    const others: Plain = {};
-    const times = new Map<string, boolean>();
-    for (const id in value.tasks) {
-      const entry = value.tasks[id];
-      const settings = expected.get(id);
-      const declared =
-        settings !== undefined &&
-        typeof entry === 'object' &&
-        entry !== null &&
-        (entry as Plain).taskCreateSetting === settings.taskCreateSetting &&
-        (entry as Plain).funcFlag === settings.funcFlag;
-      if (!declared) putMember(others, id, entry);
-      else if (!validDeclaredEntry(entry as Plain, settings, times)) return null;
-    }
+    const decoded = decodeStateExpecting(bytes, expected);
+    if (decoded === null) return null;
+    const { value, others } = decoded;
+    if (typeof value.version === 'number' && value.version > version) return null;
     return validateState({ ...value, tasks: others }) ? (value as unknown as CallformState) : null;
   } catch {
     return null; // whatever went wrong here, the whole-text path reads the file and words its problem
