@@ -272,22 +272,40 @@ export function patchLayers(
   patches: readonly OverlayPatch[],
   decl: () => TaskDeclaration,
 ): { layers: Layer[]; issues: Issue[] } {
-  const layers: Layer[] = [];
-  for (const p of patches) if (p.matches(task.userTaskID)) layers.push({ value: p.value, origin: p.origin });
+  return matchedLayers(
+    task,
+    env,
+    patches.filter((p) => p.matches(task.userTaskID)),
+    decl,
+  );
+}
+
+/** The layers of `matching` (the patches that match the task) and the task's own block. */
+function matchedLayers(
+  task: DesiredTask,
+  env: string,
+  matching: readonly OverlayPatch[],
+  decl: () => TaskDeclaration,
+): { layers: Layer[]; issues: Issue[] } {
+  const layers: Layer[] = matching.map((p) => ({ value: p.value, origin: p.origin }));
   const block = environmentBlock(task, env, decl);
   if (block.layer) layers.push(block.layer);
   return { layers, issues: block.issues };
 }
 
-/** A task with an environment's layers merged in. */
+/**
+ * A task with an environment's layers merged in (its environments and only dropped). The
+ * fields in the order the loader writes them (load-tasks.ts): one object shape for every task,
+ * so the plan's optimised code is not thrown away when an environment's merged tasks come.
+ */
 function withLayers(task: DesiredTask, value: Plain): DesiredTask {
-  const { environments: _e, only: _o, ...rest } = task;
   return {
-    ...rest,
+    userTaskID: task.userTaskID,
     sceneID: value.sceneID as string,
     taskCreateSetting: value.taskCreateSetting ?? {},
     funcFlag: value.funcFlag ?? {},
     lifecycle: value.lifecycle ?? {},
+    source: task.source,
   };
 }
 
@@ -347,44 +365,28 @@ export function environmentTasks(
 ): LoadedTasks {
   const issues: Issue[] = [...overlays.issues];
   const used = new Set<OverlayPatch>();
-  const tasks: DesiredTask[] = [];
+  const { patches } = overlays;
+  // Two passes: a short one over every task, where most match no patch and are shared as
+  // they are, then the few an environment changes, merged one by one. (One loop doing both
+  // is compiled, at length, with the whole merge inlined for a tenth of its iterations.)
+  const placed: Array<DesiredTask | null> = [];
+  const toMerge: Array<{ at: number; matching: OverlayPatch[] }> = [];
   for (const task of base.tasks) {
     if (task.only && !task.only.includes(env)) continue;
-    // No array for the many tasks no patch matches: they are shared, as they are.
-    let matching: OverlayPatch[] | undefined;
-    for (const p of overlays.patches) if (p.matches(task.userTaskID)) (matching ??= []).push(p);
-    if (!matching && !task.environments) {
-      tasks.push(task.only ? withLayers(task, baseValue(task)) : task);
-      continue;
-    }
-    for (const p of matching ?? []) used.add(p);
-    const decl = lazyDeclaration(baseDir, task);
-    const { layers, issues: blockIssues } = patchLayers(task, env, matching ?? [], decl);
-    issues.push(...blockIssues);
-    if (layers.length === 0) {
-      tasks.push(withLayers(task, baseValue(task)));
-      continue;
-    }
-    const declared = baseValue(task);
-    const value = mergeValues(
-      declared,
-      layers.map((l) => l.value),
-    );
-    // Layers that restate the declared values change nothing: the task (validated) is shared.
-    if (dataEqual(value, declared)) {
-      tasks.push(task.only || task.environments ? withLayers(task, declared) : task);
-      continue;
-    }
-    const all = () => [{ value: baseValue(task), origin: baseOrigin(decl) }, ...layers];
-    const found = mergedIssues(task, env, all, { userTaskID: task.userTaskID, ...value });
-    if (found.length > 0) issues.push(...found);
-    else {
-      const merged = withLayers(task, value);
-      mergedLayers.set(merged, all);
-      tasks.push(merged);
-    }
+    const matching = patches.length > 0 ? patchesMatching(patches, task.userTaskID) : undefined;
+    if (matching || task.environments) {
+      toMerge.push({ at: placed.length, matching: matching ?? [] });
+      placed.push(task);
+    } else placed.push(task.only ? withLayers(task, baseValue(task)) : task);
   }
-  if (!options.someFiles) issues.push(...unmatchedGlobIssues(overlays.patches, used, tasks, env));
+  for (const { at, matching } of toMerge) {
+    for (const p of matching) used.add(p);
+    const merged = mergedTask(placed[at] as DesiredTask, env, matching, baseDir);
+    if (merged.issues.length > 0) issues.push(...merged.issues);
+    placed[at] = merged.task;
+  }
+  const tasks = placed.filter((t) => t !== null);
+  if (!options.someFiles) issues.push(...unmatchedGlobIssues(patches, used, tasks, env));
   if (issues.length > 0) throw new ValidationError(issues, `environment ${env}`);
   let kept: Set<string> | undefined; // made only when a warning names tasks
   const inEnvironment = (id: string) => (kept ??= new Set(tasks.map((t) => t.userTaskID))).has(id);
@@ -394,4 +396,40 @@ export function environmentTasks(
     filesDigest: createHash('sha256').update(`${env}\0${base.filesDigest}\0${overlays.digest}`).digest('hex'),
     warnings: base.warnings.filter((w) => !w.userTaskIDs?.length || w.userTaskIDs.some(inEnvironment)),
   };
+}
+
+/** The patches whose globs match `userTaskID`, or undefined when none does. */
+function patchesMatching(patches: readonly OverlayPatch[], userTaskID: string): OverlayPatch[] | undefined {
+  let matching: OverlayPatch[] | undefined;
+  for (const p of patches) if (p.matches(userTaskID)) (matching ??= []).push(p);
+  return matching;
+}
+
+/**
+ * A task with the patches that match it and its own block for `env` merged in (null when
+ * the merge has issues), and the issues. Layers that restate the declared values change
+ * nothing: the task (validated) is shared.
+ */
+function mergedTask(
+  task: DesiredTask,
+  env: string,
+  matching: OverlayPatch[],
+  baseDir: string,
+): { task: DesiredTask | null; issues: Issue[] } {
+  const decl = lazyDeclaration(baseDir, task);
+  const { layers, issues } = matchedLayers(task, env, matching, decl);
+  const declared = baseValue(task);
+  if (layers.length === 0) return { task: withLayers(task, declared), issues };
+  const value = mergeValues(
+    declared,
+    layers.map((l) => l.value),
+  );
+  if (dataEqual(value, declared))
+    return { task: task.only || task.environments ? withLayers(task, declared) : task, issues };
+  const all = () => [{ value: baseValue(task), origin: baseOrigin(decl) }, ...layers];
+  const found = mergedIssues(task, env, all, { userTaskID: task.userTaskID, ...value });
+  if (found.length > 0) return { task: null, issues: [...issues, ...found] };
+  const merged = withLayers(task, value);
+  mergedLayers.set(merged, all);
+  return { task: merged, issues };
 }

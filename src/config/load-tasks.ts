@@ -186,6 +186,7 @@ function claimsOf(value: Plain, file: string, doc: SourceDocument): Claim[] {
 
 function toDesired(d: Declared): DesiredTask {
   const { userTaskID, sceneID, taskCreateSetting = {}, funcFlag = {}, lifecycle = {}, environments, only } = d.task;
+  // environment-tasks.ts's withLayers writes these fields in this order too: one object shape.
   const desired: DesiredTask = { userTaskID, sceneID, taskCreateSetting, funcFlag, lifecycle, source: where(d) };
   // Per-environment parts ride along (rarely present): config/environment-tasks.ts applies them.
   return environments || only ? { ...desired, ...(environments && { environments }), ...(only && { only }) } : desired;
