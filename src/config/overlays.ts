@@ -20,7 +20,7 @@ import {
 import { compileDeclaredWindow } from './dial-window.js';
 import { isPlain, type Plain } from '../model/settings.js';
 import type { LayerOrigin } from '../model/layers.js';
-import { targetMatcher } from '../plan/targets.js';
+import { anyGlobMatcher } from '../plan/targets.js';
 
 /** One patch of an overlay file, its dialWindow compiled to raw fields. */
 export interface OverlayPatch {
@@ -81,12 +81,12 @@ function patchesOf(file: string, doc: SourceDocument, value: Plain): { patches: 
     }
     const { tasks, ...rest } = compiled?.value ?? raw;
     const globs = Array.isArray(tasks) ? (tasks as string[]) : [tasks as string];
-    const matchers = globs.map(targetMatcher);
+    const matcher = anyGlobMatcher(globs);
     patches.push({
       file,
       index,
       globs,
-      matches: (id) => matchers.some((m) => m.test(id)),
+      matches: (id) => matcher.test(id),
       value: rest,
       origin: originIn('overlay', file, () => patchDoc, at, compiled?.windowFields ?? []),
     });
