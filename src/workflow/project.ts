@@ -7,6 +7,7 @@ export { warningIssue, type LintWarning } from '../config/dial-window.js';
 import type { Policy } from '../policy/types.js';
 import type { LoadedState } from '../state/state.js';
 import type { ExpectedSettings } from '../state/read-expected.js';
+import type { ManagedSettings } from '../model/settings.js';
 import { openStateBackend, type StateBackend } from '../state/backend.js';
 import type { NxCloudClient, CallGate, HttpPost } from '../api/client.js';
 import { RateController } from '../concurrency/controller.js';
@@ -112,7 +113,12 @@ export function loadProjectState(project: Project, expected?: Promise<ExpectedSe
  */
 export function expectedSettings(tasks: Promise<LoadedTasks>): Promise<ExpectedSettings | null> {
   return tasks.then(
-    (loaded) => new Map(loaded.tasks.map((t) => [t.userTaskID, t])),
+    (loaded) => {
+      // A loop, not a Map of pairs: no 10,000 two-element arrays per environment.
+      const expected = new Map<string, ManagedSettings>();
+      for (const t of loaded.tasks) expected.set(t.userTaskID, t);
+      return expected;
+    },
     () => null,
   );
 }
