@@ -1,7 +1,7 @@
 // Runs after tsc (`npm run build`): bundles the CLI for a fast start (docs/performance.md, 4c).
 //   dist/cli.bundle.cjs (+ .map)  src/cli.ts and everything it imports, one CommonJS script (rolldown)
 //   dist/cli.js                   the program: runs the bundle with a V8 code cache (scripts/cli-loader.mjs)
-//   dist/cli.bundle.cache         that cache, made by one `plan --offline` of examples/
+//   dist/cli.bundle.cache         that cache, made by one `plan --offline --all-envs` of examples/
 // The rest of dist/ (the library: index.js, sim/, typings) stays tsc's output.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -9,7 +9,7 @@ import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, write
 import { builtinModules } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RolldownMagicString, build } from 'rolldown';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -139,14 +139,54 @@ const loader = readFileSync(path.join(root, 'scripts', 'cli-loader.mjs'), 'utf8'
 writeFileSync(path.join(dist, 'cli.js'), loader);
 chmodSync(path.join(dist, 'cli.js'), 0o755);
 
-// The code cache: what one plan of the examples compiles (the commands share most of it).
+/**
+ * The project the code cache's plan runs: the examples in two environments (one with the
+ * staging overlay), each with a state that records most tasks as declared, some with another
+ * value and some not at all, so that what `plan --all-envs` and a plan over a recorded state
+ * compile (overlay merging, the state read, the diff) is in the cache too, not only a plan
+ * without state. The one-environment commands share nearly all of it.
+ */
+async function writeCacheProject(work) {
+  for (const entry of ['tasks', 'policies', 'overlays'])
+    cpSync(path.join(root, 'examples', entry), path.join(work, entry), { recursive: true });
+  const env = (name) =>
+    `  ${name}:\n    credentials: { uuid: NXCLOUD_UUID_${name.toUpperCase()}, secretKey: NXCLOUD_SECRET_KEY_${name.toUpperCase()} }\n    state: callform.${name}.state.json\n`;
+  writeFileSync(
+    path.join(work, 'callform.config.yaml'),
+    `tasks: "tasks/**/*.{yaml,yml,json}"\npolicyFiles: "policies/*.yaml"\nenvironments:\n${env('staging')}    overlays: "overlays/staging/*.yaml"\n${env('prod')}`,
+  );
+  const lib = await import(pathToFileURL(path.join(dist, 'index.js')).href);
+  const selection = await lib.openSelection({
+    cwd: work,
+    env: {},
+    choice: { allEnvs: true },
+    command: { name: 'plan', allowAll: true },
+  });
+  for (const project of selection.projects) {
+    const state = { ...lib.emptyState(), serial: 1 };
+    (await lib.loadProjectTasks(project)).tasks.forEach((t, i) => {
+      if (i % 4 === 1) return;
+      const taskCreateSetting = i % 4 === 2 ? { ...t.taskCreateSetting, maxCall: 9 } : t.taskCreateSetting;
+      state.tasks[t.userTaskID] = {
+        sceneID: t.sceneID,
+        taskID: `T${i}`,
+        taskCreateSetting,
+        funcFlag: t.funcFlag,
+        appliedAt: '2026-12-01T08:00:00.000Z',
+      };
+    });
+    await lib.writeStateFile(path.join(work, `callform.${project.environment.name}.state.json`), state);
+    await project.state.close();
+  }
+}
+
+// The code cache: what one plan of the examples in environments compiles (the commands share most of it).
 const cacheFile = path.join(dist, 'cli.bundle.cache');
 rmSync(cacheFile, { force: true });
 const work = mkdtempSync(path.join(os.tmpdir(), 'callform-build-'));
 try {
-  for (const entry of ['callform.config.yaml', 'tasks', 'policies'])
-    cpSync(path.join(root, 'examples', entry), path.join(work, entry), { recursive: true });
-  const run = spawnSync(process.execPath, [path.join(dist, 'cli.js'), 'plan', '--offline'], {
+  await writeCacheProject(work);
+  const run = spawnSync(process.execPath, [path.join(dist, 'cli.js'), 'plan', '--offline', '--all-envs'], {
     cwd: work,
     // The examples as they are: no CALLFORM_* setting (CALLFORM_ENV…) of the shell that builds.
     env: {
