@@ -23,7 +23,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ManagedSettings } from '../model/settings.js';
-import { holds, matchString, matchValue, mergeMembers, plainStringEnd, putMember } from './json-match.js';
+import { holds, matchString, matchValue, mergeMembers, plainStringEnd, putMember, sameBytes } from './json-match.js';
 import type { CallformState } from '../generated/state.js';
 import {
   validateAppliedAt,
@@ -103,6 +103,39 @@ class KeyFinder {
   }
 }
 
+/**
+ * Settings whose text an earlier read found: the bytes that matched them exactly (their
+ * writer's text three levels deep, `taskCreateSetting` through `funcFlag`). A value's text in
+ * that layout is unique, so an entry of a later read holds them exactly when it holds those
+ * bytes: one compare of bytes instead of a walk over the values. `plan --all-envs` reads one
+ * state per environment, and each records mostly the same declared objects (the tasks its
+ * overlays leave alone). A proof is kept only for settings valid as a state records them.
+ * Only one read's buffer holds proofs; state.ts never reuses it for another file.
+ */
+interface Proof {
+  bytes: Buffer;
+  start: number;
+  end: number;
+}
+const proofs = new WeakMap<ManagedSettings, Proof>();
+let proofSource: WeakRef<ArrayBufferLike> | undefined;
+
+/** True when proofs point into `bytes`: its buffer must not be reused for another file. */
+export function holdsProofs(bytes: Buffer): boolean {
+  return proofSource?.deref() === bytes.buffer;
+}
+
+/** The next read keeps proofs again, whatever buffer holds the earlier ones (they stay true): for tests. */
+export function forgetProofSource(): void {
+  proofSource = undefined;
+}
+
+/** Whether a read of `bytes` may keep proofs: when no other live buffer holds some (proofs keep theirs alive). */
+function mayProve(bytes: Buffer): boolean {
+  const source = proofSource?.deref();
+  return source === undefined || source === bytes.buffer;
+}
+
 class EntryReader {
   readonly tasks: Plain = {};
   /** The entries not taken from the declared settings, as parsed: the state schema checks them. */
@@ -117,12 +150,14 @@ class EntryReader {
   private readonly appliedAt: RecentText;
 
   private readonly keys: KeyFinder;
+  private readonly proving: boolean;
 
   constructor(
     private readonly bytes: Buffer,
     private readonly expected: ExpectedSettings,
   ) {
     this.keys = new KeyFinder(expected);
+    this.proving = mayProve(bytes);
     this.scene = new RecentText(bytes);
     this.appliedAt = new RecentText(bytes);
   }
@@ -182,17 +217,29 @@ class EntryReader {
 
   /**
    * Where the text of `settings` (taskCreateSetting, then funcFlag) that starts at `from`
-   * ends, or -1 when the bytes are not that text or the settings are not valid in a state.
+   * ends, or -1 when the bytes are not that text or the settings are not valid in a state:
+   * compared with the bytes of a proof when an earlier read found them, else matched value by
+   * value and checked (and the match kept as a proof).
    */
   private settingsEnd(from: number, settings: ManagedSettings): number {
     const { bytes } = this;
+    const proof = proofs.get(settings);
+    if (proof) {
+      const length = proof.end - proof.start;
+      return sameBytes(bytes, from, proof.bytes, proof.start, length) ? from + length : -1;
+    }
     // The settings, three levels deep: the entry's members are at depth 3.
     const flags = matchValue(bytes, from, settings.taskCreateSetting, 3);
     if (flags < 0 || !holds(bytes, flags, FLAGS)) return -1;
     const end = matchValue(bytes, flags + FLAGS.length, settings.funcFlag, 3);
     if (end < 0) return -1;
     if (!validSection(settings.taskCreateSetting, validateRecordedSetting)) return -1;
-    return validSection(settings.funcFlag, validateRecordedFlags) ? end : -1;
+    if (!validSection(settings.funcFlag, validateRecordedFlags)) return -1;
+    if (this.proving) {
+      if (proofSource?.deref() !== bytes.buffer) proofSource = new WeakRef(bytes.buffer);
+      proofs.set(settings, { bytes, start: from, end });
+    }
+    return end;
   }
 
   /** An entry that is not the declared settings' joins the run of such entries. */

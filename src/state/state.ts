@@ -8,7 +8,7 @@ import { ajvIssues } from '../diagnostics/ajv.js';
 import { parseSource } from '../diagnostics/source.js';
 import { formatIssue } from '../diagnostics/issue.js';
 import { readStateChunked } from './read-chunked.js';
-import { readStateExpecting, type ExpectedSettings } from './read-expected.js';
+import { holdsProofs, readStateExpecting, type ExpectedSettings } from './read-expected.js';
 
 export type { CallformState };
 /** The version this callform writes; it reads this and every earlier one (1: no owedResumes). */
@@ -117,7 +117,8 @@ export async function readState(
       // Anything else (another layout, a problem to report) the whole text decides, as always.
       return { state: parseState(bytes.toString('utf8'), displayPath), exists: true };
     } finally {
-      release(bytes); // what was read from it are copies (strings, parsed values)
+      // What was read from it are copies (strings, parsed values), unless proofs point into it.
+      if (!holdsProofs(bytes)) release(bytes);
     }
   } catch (err) {
     if (err instanceof CallformError) throw err;

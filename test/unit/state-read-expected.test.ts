@@ -1,7 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { readStateExpecting, type ExpectedSettings } from '../../src/state/read-expected.js';
-import { parseState, STATE_VERSION } from '../../src/state/state.js';
+import path from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { forgetProofSource, readStateExpecting, type ExpectedSettings } from '../../src/state/read-expected.js';
+import { parseState, readState, STATE_VERSION } from '../../src/state/state.js';
+import { tempDir } from '../support/temp.js';
 import type { ManagedSettings } from '../../src/model/settings.js';
 import type { TaskState } from '../../src/generated/state.js';
 
@@ -242,6 +245,69 @@ describe('readStateExpecting (a state read knowing the declared settings)', () =
       { numRuns: 800, seed: 20261206 },
     );
     expect(taken).toBeGreaterThan(25); // the property saw entries read from the declared settings
+  });
+
+  it('property: a read that compares with the bytes an earlier read proved is still exactly the whole-text reading, or null', () => {
+    const plainName = name.filter((s) => JSON.stringify(s) === `"${s}"` && !/[\u2028\u2029]/.test(s));
+    let proven = 0;
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.tuple(plainName, validSettings), { minLength: 1, maxLength: 5, selector: ([id]) => id }),
+        fc.array(fc.tuple(fc.nat(), validSettings), { maxLength: 2 }),
+        fc.option(fc.tuple(fc.nat(), fc.constantFrom('', ',', '}', '"', '\n', ' ', '1', 'x', '\u0001')), {
+          nil: undefined,
+          freq: 2,
+        }),
+        (all, replaced, edit) => {
+          forgetProofSource();
+          const expected = new Map(all.map(([id, s]) => [id, s as ManagedSettings]));
+          // The first read proves what it takes (another environment's state, other IDs and times).
+          const first = stateText(Object.fromEntries(all.map(([id, s]) => [id, entry(s, { taskID: 'E1' })])));
+          expect(read(first, expected)).toStrictEqual(wholeText(first));
+          // The second records some tasks with other settings, and may have a byte edited.
+          const tasks = Object.fromEntries(
+            all.map(([id, s]) => [id, entry(s, { appliedAt: '2026-12-07T09:30:00.000Z' })]),
+          );
+          for (const [i, s] of replaced) tasks[all[i % all.length][0]] = entry(s);
+          let body = stateText(tasks);
+          if (edit) {
+            const at = edit[0] % body.length;
+            body = body.slice(0, at) + edit[1] + body.slice(at + 1);
+          }
+          const got = read(body, expected);
+          if (got === null) return;
+          // What the file's bytes hold (an edit may leave half a surrogate pair: UTF-8 writes U+FFFD).
+          expect(got).toStrictEqual(wholeText(Buffer.from(body).toString('utf8')));
+          for (const [id, s] of expected)
+            if ((got.tasks[id] as TaskState | undefined)?.taskCreateSetting === s.taskCreateSetting) proven++;
+        },
+      ),
+      { numRuns: 400, seed: 20261207 },
+    );
+    expect(proven).toBeGreaterThan(100); // the second reads took entries by their proofs
+  });
+
+  it('never reuses the buffer that proofs point into for the next file (its bytes must stay what was proved)', async () => {
+    forgetProofSource();
+    const dir = await tempDir('callform-proofs-');
+    // Over a MiB, so that a read's buffer would be kept for the next one.
+    const padding = Object.fromEntries(
+      Array.from({ length: 6000 }, (_, i) => [`pad-${i}`, entry(settingsB, { sceneID: `scene-${i}` })]),
+    );
+    const declared: ManagedSettings = { taskCreateSetting: { maxCall: 3, maxRingTime: 30 }, funcFlag: {} };
+    const other: ManagedSettings = { taskCreateSetting: { maxCall: 4, maxRingTime: 30 }, funcFlag: {} }; // same length
+    const expected = new Map([['x', declared]]);
+    const file = async (name: string, settings: ManagedSettings) => {
+      const at = path.join(dir, name);
+      await writeFile(at, stateText({ x: entry(settings), ...padding }));
+      return at;
+    };
+    const [a, b, c] = [await file('a.json', declared), await file('b.json', other), await file('c.json', other)];
+    const tasksOf = async (at: string) => (await readState(at, at, Promise.resolve(expected))).state.tasks;
+    expect((await tasksOf(a)).x.taskCreateSetting).toBe(declared.taskCreateSetting); // proved here
+    expect((await tasksOf(b)).x.taskCreateSetting).toEqual(other.taskCreateSetting);
+    // Had b been read into a's buffer, the proof would now hold b's bytes, and c would read as declared.
+    expect((await tasksOf(c)).x.taskCreateSetting).toEqual({ maxCall: 4, maxRingTime: 30 });
   });
 
   it('property: callform’s own layout with the declared settings is always read from them', () => {
