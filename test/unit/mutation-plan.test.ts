@@ -7,7 +7,7 @@ import { describe, it, expect, afterAll, beforeEach } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { targetMatcher, targetFilter } from '../../src/plan/targets.js';
+import { anyGlobMatcher, targetMatcher, targetFilter } from '../../src/plan/targets.js';
 import { readSavedPlan, writeSavedPlan, staleReason } from '../../src/plan/saved-plan.js';
 import {
   buildPlan,
@@ -55,6 +55,16 @@ describe('targets', () => {
     expect(targetFilter([])('x')).toBe(true);
     const f = targetFilter(['a-*', 'b']);
     expect(['a-1', 'b', 'bb', 'c'].map(f)).toEqual([true, true, false, false]);
+  });
+
+  it('anyGlobMatcher: one expression that matches what one of the globs matches, whole ID, nothing when none', () => {
+    const globs = ['a.b+*', 'x|y', '?-(1)'];
+    const m = anyGlobMatcher(globs);
+    for (const id of ['a.b+', 'a.b+zz', 'x|y', 'q-(1)', 'x', 'y', 'axb+', 'a.b', 'qq-(1)', 'q-1', 'za.b+'])
+      expect(m.test(id), id).toBe(globs.some((g) => targetMatcher(g).test(id)));
+    expect(anyGlobMatcher(['a', 'b']).test('ab')).toBe(false); // each glob whole, not joined
+    expect(anyGlobMatcher([]).test('')).toBe(false);
+    expect(anyGlobMatcher([]).test('a')).toBe(false);
   });
 });
 
