@@ -275,7 +275,7 @@ export function patchLayers(
   return matchedLayers(
     task,
     env,
-    patches.filter((p) => p.matches(task.userTaskID)),
+    patches.filter((p) => p.matcher.test(task.userTaskID)),
     decl,
   );
 }
@@ -366,25 +366,16 @@ export function environmentTasks(
   const issues: Issue[] = [...overlays.issues];
   const used = new Set<OverlayPatch>();
   const { patches } = overlays;
-  // Two passes: a short one over every task, where most match no patch and are shared as
-  // they are, then the few an environment changes, merged one by one. (One loop doing both
-  // is compiled, at length, with the whole merge inlined for a tenth of its iterations.)
-  const placed: Array<DesiredTask | null> = [];
-  const toMerge: Array<{ at: number; matching: OverlayPatch[] }> = [];
-  for (const task of base.tasks) {
-    if (task.only && !task.only.includes(env)) continue;
-    const matching = patches.length > 0 ? patchesMatching(patches, task.userTaskID) : undefined;
-    if (matching || task.environments) {
-      toMerge.push({ at: placed.length, matching: matching ?? [] });
-      placed.push(task);
-    } else placed.push(task.only ? withLayers(task, baseValue(task)) : task);
-  }
-  for (const { at, matching } of toMerge) {
+  // Most tasks match no patch and are shared as they are (a short loop over every task);
+  // the few an environment changes are merged one by one, each call on its own rather than
+  // inlined, at length, into that loop.
+  const { placed, toMerge } = placeTasks(base.tasks, env, patches);
+  const merged = toMerge.map(({ at, matching }) => mergedTask(placed[at] as DesiredTask, env, matching, baseDir));
+  toMerge.forEach(({ at, matching }, i) => {
     for (const p of matching) used.add(p);
-    const merged = mergedTask(placed[at] as DesiredTask, env, matching, baseDir);
-    if (merged.issues.length > 0) issues.push(...merged.issues);
-    placed[at] = merged.task;
-  }
+    issues.push(...merged[i].issues);
+    placed[at] = merged[i].task;
+  });
   const tasks = placed.filter((t) => t !== null);
   if (!options.someFiles) issues.push(...unmatchedGlobIssues(patches, used, tasks, env));
   if (issues.length > 0) throw new ValidationError(issues, `environment ${env}`);
@@ -398,10 +389,32 @@ export function environmentTasks(
   };
 }
 
+/**
+ * The environment's tasks in order (`only` applied), each shared as declared, and where the
+ * ones to merge sit (those a patch matches or that have an `environments` block).
+ */
+function placeTasks(
+  tasks: readonly DesiredTask[],
+  env: string,
+  patches: readonly OverlayPatch[],
+): { placed: Array<DesiredTask | null>; toMerge: Array<{ at: number; matching: OverlayPatch[] }> } {
+  const placed: Array<DesiredTask | null> = [];
+  const toMerge: Array<{ at: number; matching: OverlayPatch[] }> = [];
+  for (const task of tasks) {
+    if (task.only && !task.only.includes(env)) continue;
+    const matching = patches.length > 0 ? patchesMatching(patches, task.userTaskID) : undefined;
+    if (matching || task.environments) {
+      toMerge.push({ at: placed.length, matching: matching ?? [] });
+      placed.push(task);
+    } else placed.push(task.only ? withLayers(task, baseValue(task)) : task);
+  }
+  return { placed, toMerge };
+}
+
 /** The patches whose globs match `userTaskID`, or undefined when none does. */
 function patchesMatching(patches: readonly OverlayPatch[], userTaskID: string): OverlayPatch[] | undefined {
   let matching: OverlayPatch[] | undefined;
-  for (const p of patches) if (p.matches(userTaskID)) (matching ??= []).push(p);
+  for (const p of patches) if (p.matcher.test(userTaskID)) (matching ??= []).push(p);
   return matching;
 }
 

@@ -29,7 +29,11 @@ export interface OverlayPatch {
   index: number;
   /** The userTaskID globs it applies to. */
   globs: string[];
-  matches(userTaskID: string): boolean;
+  /**
+   * The IDs it applies to: its globs as one expression (plain data, not a function per
+   * patch: the merge loop's compiled code calls one `test` for every environment's patches).
+   */
+  matcher: RegExp;
   value: Plain;
   origin: LayerOrigin;
 }
@@ -81,12 +85,11 @@ function patchesOf(file: string, doc: SourceDocument, value: Plain): { patches: 
     }
     const { tasks, ...rest } = compiled?.value ?? raw;
     const globs = Array.isArray(tasks) ? (tasks as string[]) : [tasks as string];
-    const matcher = anyGlobMatcher(globs);
     patches.push({
       file,
       index,
       globs,
-      matches: (id) => matcher.test(id),
+      matcher: anyGlobMatcher(globs),
       value: rest,
       origin: originIn('overlay', file, () => patchDoc, at, compiled?.windowFields ?? []),
     });
