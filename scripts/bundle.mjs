@@ -1,7 +1,7 @@
 // Runs after tsc (`npm run build`): bundles the CLI for a fast start (docs/performance.md, 4c).
 //   dist/cli.bundle.cjs (+ .map)  src/cli.ts and everything it imports, one CommonJS script (rolldown)
 //   dist/cli.js                   the program: runs the bundle with a V8 code cache (scripts/cli-loader.mjs)
-//   dist/cli.bundle.cache         that cache, made by one `plan --offline --all-envs` of examples/
+//   dist/cli.bundle.cache         that cache, made by plans of examples/ (scripts/code-cache-run.mjs)
 // The rest of dist/ (the library: index.js, sim/, typings) stays tsc's output.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -140,24 +140,25 @@ writeFileSync(path.join(dist, 'cli.js'), loader);
 chmodSync(path.join(dist, 'cli.js'), 0o755);
 
 /**
- * The project the code cache's plan runs: the examples in two environments (one with the
+ * The project the code cache's plans run: the examples as they are (callform.config.yaml, no
+ * state), and the same tasks in two environments (callform.environments.yaml, one with the
  * staging overlay), each with a state that records most tasks as declared, some with another
- * value and some not at all, so that what `plan --all-envs` and a plan over a recorded state
- * compile (overlay merging, the state read, the diff) is in the cache too, not only a plan
- * without state. The one-environment commands share nearly all of it.
+ * value and some not at all. So what a plan, `plan --all-envs` and a plan over a recorded
+ * state compile (overlay merging, the state read, the diff) is in the cache.
  */
 async function writeCacheProject(work) {
-  for (const entry of ['tasks', 'policies', 'overlays'])
+  for (const entry of ['callform.config.yaml', 'tasks', 'policies', 'overlays'])
     cpSync(path.join(root, 'examples', entry), path.join(work, entry), { recursive: true });
   const env = (name) =>
     `  ${name}:\n    credentials: { uuid: NXCLOUD_UUID_${name.toUpperCase()}, secretKey: NXCLOUD_SECRET_KEY_${name.toUpperCase()} }\n    state: callform.${name}.state.json\n`;
   writeFileSync(
-    path.join(work, 'callform.config.yaml'),
+    path.join(work, 'callform.environments.yaml'),
     `tasks: "tasks/**/*.{yaml,yml,json}"\npolicyFiles: "policies/*.yaml"\nenvironments:\n${env('staging')}    overlays: "overlays/staging/*.yaml"\n${env('prod')}`,
   );
   const lib = await import(pathToFileURL(path.join(dist, 'index.js')).href);
   const selection = await lib.openSelection({
     cwd: work,
+    configFile: 'callform.environments.yaml',
     env: {},
     choice: { allEnvs: true },
     command: { name: 'plan', allowAll: true },
@@ -180,13 +181,13 @@ async function writeCacheProject(work) {
   }
 }
 
-// The code cache: what one plan of the examples in environments compiles (the commands share most of it).
+// The code cache: what the plans of scripts/code-cache-run.mjs compile (the commands share most of it).
 const cacheFile = path.join(dist, 'cli.bundle.cache');
 rmSync(cacheFile, { force: true });
 const work = mkdtempSync(path.join(os.tmpdir(), 'callform-build-'));
 try {
   await writeCacheProject(work);
-  const run = spawnSync(process.execPath, [path.join(dist, 'cli.js'), 'plan', '--offline', '--all-envs'], {
+  const run = spawnSync(process.execPath, [path.join(root, 'scripts', 'code-cache-run.mjs'), dist], {
     cwd: work,
     // The examples as they are: no CALLFORM_* setting (CALLFORM_ENV…) of the shell that builds.
     env: {
@@ -197,8 +198,8 @@ try {
     encoding: 'utf8',
   });
   if (run.status !== 0)
-    throw new Error(`the code cache's plan failed (exit ${run.status}):\n${run.stdout}${run.stderr}`);
-  if (!existsSync(cacheFile)) throw new Error(`the code cache's plan wrote no ${cacheFile}`);
+    throw new Error(`the code cache's plans failed (exit ${run.status}):\n${run.stdout}${run.stderr}`);
+  if (!existsSync(cacheFile)) throw new Error(`the code cache's plans wrote no ${cacheFile}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
