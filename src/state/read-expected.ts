@@ -328,10 +328,17 @@ function undeclared(tasks: Plain, expected: ExpectedSettings): Plain {
   const others: Plain = {};
   for (const id in tasks) {
     const entry = tasks[id];
-    const settings = expected.get(id);
-    // Only a taken entry holds a declared object: a parsed one is made of new objects.
-    const taken = typeof entry === 'object' && entry !== null && settings !== undefined;
-    if (!taken || (entry as Plain).taskCreateSetting !== settings.taskCreateSetting) putMember(others, id, entry);
+    // Typed as the loader makes them (objects); a library caller may pass anything.
+    const declared = expected.get(id)?.taskCreateSetting as unknown;
+    // Only a taken entry holds a declared object (a valid section is an object): a parsed one
+    // is made of new objects, and an equal null, string or missing section proves nothing.
+    const taken =
+      typeof declared === 'object' &&
+      declared !== null &&
+      typeof entry === 'object' &&
+      entry !== null &&
+      (entry as Plain).taskCreateSetting === declared;
+    if (!taken) putMember(others, id, entry);
   }
   return others;
 }

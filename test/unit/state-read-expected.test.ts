@@ -132,6 +132,31 @@ describe('readStateExpecting (a state read knowing the declared settings)', () =
     expect(Object.getPrototypeOf(value.tasks)).toBe(Object.prototype);
   });
 
+  it('checks an entry against the schema when a key repeats and its section equals a declared null or missing one', () => {
+    const recorded = (settings: unknown) => ({
+      sceneID: 's',
+      taskCreateSetting: settings,
+      funcFlag: {},
+      appliedAt: AT,
+    });
+    const b = recorded({});
+    const text = (a: Entry) =>
+      stateText({ a, b }).replace(
+        /\n {2}\}\n\}\n$/,
+        `,\n    "b": ${JSON.stringify(b, null, 2).replaceAll('\n', '\n    ')}\n  }\n}\n`,
+      );
+    for (const declared of [null, undefined]) {
+      const expected = new Map([
+        ['a', { taskCreateSetting: declared, funcFlag: {} } as unknown as ManagedSettings],
+        ['b', { taskCreateSetting: {}, funcFlag: {} }],
+      ]);
+      const withNull = text(recorded(declared));
+      expect(withNull.match(/"b": /g)).toHaveLength(2); // the key repeats
+      expect(wholeText(withNull)).toBeNull(); // the schema refuses entry a
+      expect(read(withNull, expected)).toBeNull();
+    }
+  });
+
   it('declines, never misreads, broken JSON, another layout, a newer version or an invalid entry', () => {
     const good = stateText({ a: entry(settingsB), b: entry(settingsB) });
     const expected = new Map([
