@@ -94,7 +94,9 @@ const CHUNKED_FROM = 48 * 1024 * 1024;
 /**
  * Reads the state file; a corrupt or unknown-version file is refused, never overwritten.
  * `expected`: the settings a plan expects the entries to record (read-expected.ts), awaited
- * after the file is read; the value read is the same with or without it, only cheaper.
+ * after the file is read; the value read is the same with or without it, only cheaper. Its
+ * settings objects must never be changed afterwards: the state read shares them, and later
+ * reads compare their entries with the bytes these objects were found as.
  */
 export async function readState(
   statePath: string,
