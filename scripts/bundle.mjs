@@ -1,7 +1,9 @@
 // Runs after tsc (`npm run build`): bundles the CLI for a fast start (docs/performance.md, 4c).
 //   dist/cli.bundle.cjs (+ .map)  src/cli.ts and everything it imports, one CommonJS script (rolldown)
 //   dist/cli.js                   the program: runs the bundle with a V8 code cache (scripts/cli-loader.mjs)
-//   dist/cli.bundle.cache         that cache, made by plans of examples/ (scripts/code-cache-run.mjs)
+//   dist/cli.bundle.cache         that cache, made by one `plan --offline` of examples/
+//   dist/cli.bundle.env.cache     the cache of runs over environments: that plan, then `plan --offline --all-envs`
+//                                 of examples/ in two environments with recorded states (scripts/code-cache-run.mjs)
 // The rest of dist/ (the library: index.js, sim/, typings) stays tsc's output.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -140,11 +142,11 @@ writeFileSync(path.join(dist, 'cli.js'), loader);
 chmodSync(path.join(dist, 'cli.js'), 0o755);
 
 /**
- * The project the code cache's plans run: the examples as they are (callform.config.yaml, no
+ * The project the code caches' plans run: the examples as they are (callform.config.yaml, no
  * state), and the same tasks in two environments (callform.environments.yaml, one with the
  * staging overlay), each with a state that records most tasks as declared, some with another
- * value and some not at all. So what a plan, `plan --all-envs` and a plan over a recorded
- * state compile (overlay merging, the state read, the diff) is in the cache.
+ * value and some not at all. So what a run over environments compiles (overlay merging, the
+ * state read, the diff) is in the environments' cache.
  */
 async function writeCacheProject(work) {
   for (const entry of ['callform.config.yaml', 'tasks', 'policies', 'overlays'])
@@ -181,25 +183,32 @@ async function writeCacheProject(work) {
   }
 }
 
-// The code cache: what the plans of scripts/code-cache-run.mjs compile (the commands share most of it).
-const cacheFile = path.join(dist, 'cli.bundle.cache');
-rmSync(cacheFile, { force: true });
+// The code caches: what one plan of the examples compiles (the commands share most of it), and
+// what that plan and one of them in environments compile (scripts/code-cache-run.mjs), for
+// runs over environments only.
 const work = mkdtempSync(path.join(os.tmpdir(), 'callform-build-'));
 try {
   await writeCacheProject(work);
-  const run = spawnSync(process.execPath, [path.join(root, 'scripts', 'code-cache-run.mjs'), dist], {
-    cwd: work,
-    // The examples as they are: no CALLFORM_* setting (CALLFORM_ENV…) of the shell that builds.
-    env: {
-      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CALLFORM_'))),
-      CALLFORM_BUILD_CODE_CACHE: cacheFile,
-      NO_COLOR: '1',
-    },
-    encoding: 'utf8',
-  });
-  if (run.status !== 0)
-    throw new Error(`the code cache's plans failed (exit ${run.status}):\n${run.stdout}${run.stderr}`);
-  if (!existsSync(cacheFile)) throw new Error(`the code cache's plans wrote no ${cacheFile}`);
+  for (const { file, argv } of [
+    { file: 'cli.bundle.cache', argv: [path.join(dist, 'cli.js'), 'plan', '--offline'] },
+    { file: 'cli.bundle.env.cache', argv: [path.join(root, 'scripts', 'code-cache-run.mjs'), dist, '--all-envs'] },
+  ]) {
+    const cacheFile = path.join(dist, file);
+    rmSync(cacheFile, { force: true });
+    const run = spawnSync(process.execPath, argv, {
+      cwd: work,
+      // The examples as they are: no CALLFORM_* setting (CALLFORM_ENV…) of the shell that builds.
+      env: {
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CALLFORM_'))),
+        CALLFORM_BUILD_CODE_CACHE: cacheFile,
+        NO_COLOR: '1',
+      },
+      encoding: 'utf8',
+    });
+    if (run.status !== 0)
+      throw new Error(`the code cache's plans (${file}) failed (exit ${run.status}):\n${run.stdout}${run.stderr}`);
+    if (!existsSync(cacheFile)) throw new Error(`the code cache's plans wrote no ${cacheFile}`);
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

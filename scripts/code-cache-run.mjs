@@ -1,8 +1,8 @@
 // Run by scripts/bundle.mjs (`npm run build`) in the project it writes, with
-// CALLFORM_BUILD_CODE_CACHE set: imports dist/cli.js (which writes its V8 code cache when this
-// process exits) and runs, in this one process, the plans whose compiled code the cache
-// keeps: `plan --offline` of the examples as they are, then `plan --offline --all-envs` of
-// the same tasks in two environments with recorded states.
+// CALLFORM_BUILD_CODE_CACHE set and `--all-envs` on its own command line (so dist/cli.js takes
+// and, when this process exits, writes the cache of runs over environments): runs in this one
+// process `plan --offline` of the examples as they are, then `plan --offline --all-envs` of the
+// same tasks in two environments with recorded states. The cache keeps what both compiled.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
