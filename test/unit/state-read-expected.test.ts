@@ -32,6 +32,13 @@ function wholeText(text: string): unknown {
   }
 }
 
+/** `text` with its character at `edit[0]` (modulo its length) replaced by `edit[1]`; as it is without an edit. */
+function edited(text: string, edit: [number, string] | undefined): string {
+  if (!edit) return text;
+  const at = edit[0] % text.length;
+  return text.slice(0, at) + edit[1] + text.slice(at + 1);
+}
+
 const read = (text: string, expected: ExpectedSettings) =>
   readStateExpecting(Buffer.from(text), expected, STATE_VERSION);
 
@@ -252,11 +259,7 @@ describe('readStateExpecting (a state read knowing the declared settings)', () =
             // 'same': the recorded settings, as a copy (equal, never the same object)
             expected.set(key, d === 'same' ? (JSON.parse(JSON.stringify(found ?? settingsB)) as ManagedSettings) : d);
           }
-          let body = stateText(tasks);
-          if (edit) {
-            const at = edit[0] % body.length;
-            body = body.slice(0, at) + edit[1] + body.slice(at + 1);
-          }
+          const body = edited(stateText(tasks), edit);
           const got = read(body, expected);
           if (got === null) return;
           const want = wholeText(body);
@@ -294,11 +297,7 @@ describe('readStateExpecting (a state read knowing the declared settings)', () =
             all.map(([id, s]) => [id, entry(s, { appliedAt: '2026-12-07T09:30:00.000Z' })]),
           );
           for (const [i, s] of replaced) tasks[all[i % all.length][0]] = entry(s);
-          let body = stateText(tasks);
-          if (edit) {
-            const at = edit[0] % body.length;
-            body = body.slice(0, at) + edit[1] + body.slice(at + 1);
-          }
+          const body = edited(stateText(tasks), edit);
           const got = read(body, expected);
           if (got === null) return;
           // What the file's bytes hold (an edit may leave half a surrogate pair: UTF-8 writes U+FFFD).
