@@ -7,7 +7,7 @@ import {
   type PauseUpdateTaskPlan,
   type UpdateTaskPayload,
 } from '../model/plan.js';
-import { byUserTaskID } from '../model/task.js';
+import { byUserTaskID, ownEntry } from '../model/task.js';
 import type { TaskState, OwedResume } from '../generated/state.js';
 import type { UpdateTaskResponse } from '../api/wire.js';
 import { ApiError } from '../api/errors.js';
@@ -451,7 +451,7 @@ export async function applyPlan(plan: CallformPlan, options: ApplyOptions): Prom
     stop,
   );
   const rest = calls.filter(
-    (t) => !options.state.current.owedResumes?.[t.userTaskID] && !results.done.has(t.userTaskID),
+    (t) => !ownEntry(options.state.current.owedResumes, t.userTaskID) && !results.done.has(t.userTaskID),
   );
   const run = (t: Call | CreateCall) =>
     t.action === 'create'

@@ -33,6 +33,14 @@ export interface RemoteTask {
   taskName?: string;
 }
 
+/**
+ * `record[userTaskID]` when the record has it as an own entry (the state's tasks, its owed
+ * resumes): a task named "constructor" or "toString" never finds Object.prototype's member.
+ */
+export function ownEntry<T>(record: Readonly<Record<string, T>> | undefined, userTaskID: string): T | undefined {
+  return record !== undefined && Object.hasOwn(record, userTaskID) ? record[userTaskID] : undefined;
+}
+
 /** Stable order of anything keyed by userTaskID (plans, results, listings). */
 export function byUserTaskID(a: { userTaskID: string }, b: { userTaskID: string }): number {
   return a.userTaskID < b.userTaskID ? -1 : a.userTaskID > b.userTaskID ? 1 : 0;

@@ -11,7 +11,7 @@ import {
   type SettingChange,
   type CreateTaskPlan,
 } from '../model/plan.js';
-import { PRODUCT_ID, byUserTaskID, type DesiredTask, type RemoteTask, type SendMode } from '../model/task.js';
+import { PRODUCT_ID, byUserTaskID, ownEntry, type DesiredTask, type RemoteTask, type SendMode } from '../model/task.js';
 import { TaskStatus, describeStatus, isUpdatableStatus } from '../model/status.js';
 import { leaves, withoutLeaves, type ManagedSettings } from '../model/settings.js';
 import { printable } from '../model/printable.js';
@@ -203,7 +203,7 @@ function noopPlan(
 
 function planTask(task: DesiredTask, input: PlanInput): TaskPlan {
   if (toCreate(task, input)) return planCreate(task);
-  const recorded = input.state.tasks[task.userTaskID] as TaskState | undefined;
+  const recorded = ownEntry(input.state.tasks, task.userTaskID);
   const settled = settledNoop(task, recorded, input);
   if (settled) return settled;
   const before = knownSettings(recorded);

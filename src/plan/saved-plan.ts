@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { PLAN_FORMAT_VERSION, isChange, isCreate, type CallformPlan } from '../model/plan.js';
 import { dataEqual } from '../model/settings.js';
+import { ownEntry } from '../model/task.js';
 import { recordedSettings } from './plan.js';
 import type { CallformState } from '../generated/state.js';
 import { CallformError, fsProblem } from '../errors.js';
@@ -122,7 +123,7 @@ export async function checkSavedPlanValue(file: string, value: unknown): Promise
 export function stateRecordsPlan(plan: CallformPlan, state: CallformState): boolean {
   let work = plan.resumes.length;
   for (const t of plan.tasks) {
-    const recorded = Object.hasOwn(state.tasks, t.userTaskID) ? state.tasks[t.userTaskID] : undefined;
+    const recorded = ownEntry(state.tasks, t.userTaskID);
     if (t.action === 'forget') {
       work++;
       if (recorded) return false;
@@ -132,7 +133,7 @@ export function stateRecordsPlan(plan: CallformPlan, state: CallformState): bool
         return false;
     }
   }
-  return work > 0 && plan.resumes.every((r) => !state.owedResumes?.[r.userTaskID]);
+  return work > 0 && plan.resumes.every((r) => !ownEntry(state.owedResumes, r.userTaskID));
 }
 
 /** Why a saved plan can no longer be applied as is; `applied`: because it was applied already. */

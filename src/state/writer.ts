@@ -4,6 +4,8 @@ import { CallformError } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
 import { writeStateFile, STATE_VERSION } from './state.js';
 import { withUnconfirmed, type SentSettings } from './entry.js';
+import { putMember } from './json-match.js';
+import { ownEntry } from '../model/task.js';
 
 /**
  * Owns the state during an apply: every mutation bumps the serial and is persisted
@@ -56,14 +58,14 @@ export class StateWriter {
 
   /** A task's entry, if the state has one. */
   task(userTaskID: string): TaskState | undefined {
-    return this.state.tasks[userTaskID];
+    return ownEntry(this.state.tasks, userTaskID);
   }
 
   // The writer owns its state object (a private copy): mutating it in place keeps a
   // thousand-task apply linear instead of copying the task map per landed update.
   /** A confirmed update (or a state-only one): the entry becomes exactly what was applied. */
   recordApplied(userTaskID: string, entry: TaskState): void {
-    this.state.tasks[userTaskID] = entry;
+    putMember(this.state.tasks, userTaskID, entry);
     this.schedule();
   }
 
@@ -80,7 +82,7 @@ export class StateWriter {
       const entry = this.task(userTaskID);
       if (!entry) continue;
       earlier.set(userTaskID, entry);
-      this.state.tasks[userTaskID] = withUnconfirmed(entry, settings, since);
+      putMember(this.state.tasks, userTaskID, withUnconfirmed(entry, settings, since));
     }
     this.schedule();
     return earlier;
@@ -88,7 +90,7 @@ export class StateWriter {
 
   /** Puts a task's entry back as it was (a send the server verifiably refused changed nothing). */
   restore(userTaskID: string, entry: TaskState): void {
-    this.state.tasks[userTaskID] = entry;
+    putMember(this.state.tasks, userTaskID, entry);
     this.schedule();
   }
 
@@ -112,7 +114,7 @@ export class StateWriter {
 
   /** The pause was seen to take effect. */
   markPaused(userTaskID: string): void {
-    const owed = this.state.owedResumes?.[userTaskID];
+    const owed = ownEntry(this.state.owedResumes, userTaskID);
     if (!owed) return;
     this.state.owedResumes = { ...this.state.owedResumes, [userTaskID]: { ...owed, phase: 'paused' } };
     this.schedule();
@@ -120,8 +122,9 @@ export class StateWriter {
 
   /** The resume is confirmed (or no longer due: the task runs or finished). */
   clearResume(userTaskID: string): void {
-    if (!this.state.owedResumes?.[userTaskID]) return;
-    const { [userTaskID]: _done, ...rest } = this.state.owedResumes;
+    const owed = this.state.owedResumes;
+    if (!owed || !ownEntry(owed, userTaskID)) return;
+    const { [userTaskID]: _done, ...rest } = owed;
     this.state.owedResumes = rest;
     if (Object.keys(rest).length === 0) delete this.state.owedResumes;
     this.schedule();

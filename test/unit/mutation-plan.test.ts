@@ -285,6 +285,19 @@ const only = (plan: CallformPlan): TaskPlan => {
 };
 
 describe('buildPlan: exact fields and words', () => {
+  it('a task named like an Object.prototype member has no state entry unless the state records one', () => {
+    const named = ['constructor', 'toString', 'hasOwnProperty', '__proto__'].map((id) => task(id));
+    const plan = buildPlan(input({ desired: named, remote: null }));
+    expect(plan.tasks.map((t) => [t.userTaskID, t.action, t.before])).toEqual(
+      ['__proto__', 'constructor', 'hasOwnProperty', 'toString'].map((id) => [id, 'update', null]),
+    );
+    const recorded = state({
+      tasks: JSON.parse(JSON.stringify({ constructor: applied(task('constructor')) })) as CallformState['tasks'],
+    });
+    const again = buildPlan(input({ desired: [task('constructor')], state: recorded, remote: null }));
+    expect(again.tasks.map((t) => t.action)).toEqual(['noop']);
+  });
+
   it('the plan header', () => {
     const plan = buildPlan(input({ stateExists: false, targets: ['a*'], remote: null }));
     expect(plan).toEqual({

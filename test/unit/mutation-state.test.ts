@@ -251,6 +251,24 @@ describe('StateWriter', () => {
     expect(written[1].tasks).toEqual({ a: entry() });
   });
 
+  it('tasks named like Object.prototype members are entries of their own: __proto__ is kept, constructor is absent until recorded', async () => {
+    const { writer, written } = recorder(state({ tasks: {} }));
+    expect(writer.task('constructor')).toBeUndefined();
+    expect(writer.task('toString')).toBeUndefined();
+    expect(writer.markUnconfirmed([{ userTaskID: 'constructor', settings: {} }], 'T1').size).toBe(0);
+    writer.recordApplied('__proto__', entry());
+    writer.recordApplied('constructor', entry({ sceneID: 'c' }));
+    await writer.flush();
+    const last = () => written[written.length - 1];
+    expect(Object.keys(last().tasks)).toEqual(['__proto__', 'constructor']);
+    expect(Object.getPrototypeOf(writer.current.tasks)).toBe(Object.prototype);
+    expect((JSON.parse(JSON.stringify(writer.current)) as CallformState).tasks.__proto__).toEqual(entry());
+    expect(writer.task('__proto__')).toEqual(entry());
+    writer.forget('__proto__');
+    await writer.flush();
+    expect(Object.keys(last().tasks)).toEqual(['constructor']);
+  });
+
   it('recordPolicy writes only a change', async () => {
     const { writer, written } = recorder(state({ policyDigest: 'd1' }));
     writer.recordPolicy('d1');
@@ -269,6 +287,8 @@ describe('StateWriter', () => {
     const { writer, written } = recorder(state({ owedResumes: { z: { since: 'T0', phase: 'paused' } } }));
     writer.markPaused('a'); // nothing owed: nothing to write
     writer.clearResume('a');
+    writer.markPaused('constructor'); // nor for a task named like an Object.prototype member
+    writer.clearResume('toString');
     await writer.flush();
     expect(written).toEqual([]);
     writer.oweResume('a', 'T1');
