@@ -272,12 +272,7 @@ export function patchLayers(
   patches: readonly OverlayPatch[],
   decl: () => TaskDeclaration,
 ): { layers: Layer[]; issues: Issue[] } {
-  return matchedLayers(
-    task,
-    env,
-    patches.filter((p) => p.matcher.test(task.userTaskID)),
-    decl,
-  );
+  return matchedLayers(task, env, patchesMatching(patches, task.userTaskID) ?? [], decl);
 }
 
 /** The layers of `matching` (the patches that match the task) and the task's own block. */
